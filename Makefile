@@ -1,0 +1,44 @@
+# Two commands: `make run` (install + start on SQLite with demo data), `make test` (whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-sqlite test-postgresql lint bench translations clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) run.py
+
+test: install
+	bash scripts/ensure-test-deps.sh
+	bash scripts/ensure-services.sh
+	$(PY) -m pytest --db=sqlite $(PYTEST_ARGS)
+	$(PY) -m pytest --db=postgresql $(PYTEST_ARGS)
+
+test-sqlite: install
+	$(PY) -m pytest --db=sqlite $(PYTEST_ARGS)
+
+test-postgresql: install
+	bash scripts/ensure-services.sh
+	$(PY) -m pytest --db=postgresql $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check platform tests bench run.py
+
+bench: install
+	bash scripts/ensure-test-deps.sh
+	$(PY) bench/forms.py
+
+translations: install
+	$(PY) scripts/update_translations.py
+
+clean:
+	rm -rf $(VENV) instance test-output node_modules

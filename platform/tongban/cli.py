@@ -1,0 +1,173 @@
+"""The `tongban` command line: one group per concern (db, defs, audit, users, demo)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app, db
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def main() -> None:
+    """Tongban (通办): low-code platform for government services."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Apply every migration up to the newest."""
+    from .migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo("Database is at the newest migration.")
+
+
+@db_group.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    from .migrate import check
+
+    check(current_app.config["DATABASE_URL"])
+    click.echo("Models and migrations agree.")
+
+
+@main.group("defs")
+def defs_group() -> None:
+    """Service and form definitions."""
+
+
+@defs_group.command("check")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False,
+                                                         path_type=Path))
+def defs_check(path: Path | None) -> None:
+    """Check every definition file under PATH (default: the shipped ones). Never writes."""
+    from . import PROJECT_ROOT
+    from .definitions import load_directory
+
+    root = path or PROJECT_ROOT
+    result = load_directory(root)
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if result.problems:
+        click.echo(f"{len(result.problems)} problem(s) found; fix them before publishing.", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {len(result.services)} service(s) and {len(result.forms)} form(s) in {root}.")
+
+
+def publish_directory(root: Path, author: str, comment: str) -> int:
+    """Publish all definitions under root in one transaction; return the number of new versions."""
+    from .definitions import load_directory, publish
+
+    result = load_directory(root)
+    if result.problems:
+        for problem in result.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(result.problems)} problem(s) found; nothing was published.", err=True)
+        sys.exit(1)
+    with db.transaction() as tx:
+        outcome = publish(tx, result, author=author, comment=comment)
+    for version in outcome.created:
+        click.echo(f"published {version.kind} {version.code} version {version.version}")
+    click.echo(f"{len(outcome.created)} new version(s), {len(outcome.unchanged)} unchanged.")
+    return len(outcome.created)
+
+
+@defs_group.command("publish")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False,
+                                                         path_type=Path))
+@click.option("--author", default=lambda: getpass.getuser(), show_default="current OS user")
+@click.option("--comment", default="", help="Why this version was published")
+@with_appcontext
+def defs_publish(path: Path | None, author: str, comment: str) -> None:
+    """Store each changed definition as a new immutable version (all or nothing)."""
+    root = path or Path(current_app.config["DEFINITIONS_DIR"])
+    publish_directory(root, author, comment)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the hash chain; report the first broken link."""
+    from .audit import verify
+
+    report = verify(db.session())
+    if report.ok:
+        click.echo(f"Audit chain intact: {report.checked} event(s) checked.")
+        return
+    click.echo(f"Audit chain BROKEN at event {report.broken_seq}: {report.reason} "
+               f"({report.checked} event(s) before it are intact).", err=True)
+    sys.exit(1)
+
+
+@main.group("users")
+def users_group() -> None:
+    """Accounts and roles."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              help="ROLE or ROLE@DEPARTMENT_CODE; repeatable")
+@click.password_option()
+@with_appcontext
+def users_create(username: str, display_name: str, roles: tuple[str, ...], password: str) -> None:
+    """Create an account."""
+    from .accounts import create_user
+    from .models import Role
+
+    parsed = []
+    for spec in roles:
+        role, _, department = spec.partition("@")
+        try:
+            parsed.append((Role(role), department or None))
+        except ValueError:
+            raise click.BadParameter(f"unknown role {role!r}; expected one of "
+                                     + ", ".join(r.value for r in Role)) from None
+    with db.transaction() as tx:
+        create_user(tx, username, password, display_name, parsed)
+    click.echo(f"Created {username}.")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List accounts with their roles."""
+    from sqlalchemy import select
+
+    from .models import Department, Membership, User
+
+    session = db.session()
+    for user in session.scalars(select(User).order_by(User.username)):
+        rows = session.execute(select(Membership.role, Department.code)
+                               .outerjoin(Department, Membership.department_id == Department.id)
+                               .where(Membership.user_id == user.id)).all()
+        roles = ", ".join(f"{r}@{d}" if d else r for r, d in rows)
+        click.echo(f"{user.username:20} {user.display_name:16} {roles}")
+
+
+@main.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Migrate, publish the shipped definitions and create the demo accounts (idempotent)."""
+    from .demo import load_demo
+
+    for line in load_demo(current_app):
+        click.echo(line)

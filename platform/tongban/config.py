@@ -1,0 +1,166 @@
+"""Configuration: defaults, then instance/config.py, then TONGBAN_* environment, then a test mapping.
+
+Each setting is declared once with its type; a bad value fails at start naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "TONGBAN_"
+
+
+class ConfigError(RuntimeError):
+    """A setting has a value the platform cannot use."""
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _positive_int(value: Any) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("expected a whole number above 0")
+    return number
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected text")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _str(value)
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", None, _str,
+            "SQLAlchemy URL; default: SQLite file tongban.sqlite3 in the instance folder"),
+    Setting("SECRET_KEY", None, _str,
+            "Session signing key; default: generated once into instance/secret_key"),
+    Setting("HOST", "127.0.0.1", _str, "Address run.py serves on"),
+    Setting("PORT", 5000, _positive_int, "Port run.py serves on"),
+    Setting("DEFAULT_LOCALE", "zh_CN", _choice("zh_CN", "en"), "Interface language by default"),
+    Setting("MAX_CONTENT_LENGTH", 20 * 1024 * 1024, _positive_int,
+            "Largest request body in bytes (uploads included)"),
+    Setting("MAX_FORM_PARTS", 1000, _positive_int, "Most fields or files in one form POST"),
+    Setting("SESSION_IDLE_MINUTES", 480, _positive_int,
+            "Minutes of inactivity before a session ends (at most 480)"),
+    Setting("SESSION_COOKIE_SECURE", False, _bool, "Send the session cookie over HTTPS only"),
+    Setting("LOGIN_MAX_FAILURES", 10, _positive_int,
+            "Wrong passwords in a row before an account is locked"),
+    Setting("LOGIN_LOCKOUT_MINUTES", 30, _positive_int, "How long a locked account stays locked"),
+    Setting("DEFINITIONS_DIR", None, _str,
+            "Folder holding workflow_definitions/ and form_definitions/; default: the checkout"),
+    Setting("UPLOAD_DIR", None, _str, "Where uploaded files are stored; default: instance/uploads"),
+    Setting("SQL_ECHO", False, _bool, "Log every SQL statement"),
+)
+
+
+def _instance_file_values(instance_path: Path) -> dict[str, Any]:
+    path = instance_path / "config.py"
+    if not path.exists():
+        return {}
+    namespace: dict[str, Any] = {"__file__": str(path)}
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)
+    return {k: v for k, v in namespace.items() if k.isupper()}
+
+
+def _secret_key(instance_path: Path) -> str:
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key
+
+
+def load(instance_path: Path, project_root: Path,
+         test_config: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Resolve every setting; raise ConfigError naming the first bad one."""
+    environ = os.environ if environ is None else environ
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        ("instance/config.py", _instance_file_values(instance_path)),
+        ("environment", {k[len(ENV_PREFIX):]: v for k, v in environ.items()
+                         if k.startswith(ENV_PREFIX)}),
+        ("test configuration", dict(test_config or {})),
+    ]
+    resolved: dict[str, Any] = {}
+    known = {s.name for s in SETTINGS}
+    for setting in SETTINGS:
+        value, origin = setting.default, "default"
+        for origin_name, layer in layers:
+            if setting.name in layer:
+                value, origin = layer[setting.name], origin_name
+        if value is not None:
+            try:
+                value = setting.parse(value)
+            except (TypeError, ValueError) as exc:
+                source = ENV_PREFIX + setting.name if origin == "environment" else setting.name
+                raise ConfigError(f"Setting {source} (from {origin}) is invalid: {exc}") from None
+        resolved[setting.name] = value
+
+    if resolved["SESSION_IDLE_MINUTES"] > 480:
+        raise ConfigError("Setting SESSION_IDLE_MINUTES is invalid: at most 480 (8 hours)")
+    if resolved["DATABASE_URL"] is None:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        resolved["DATABASE_URL"] = f"sqlite:///{instance_path / 'tongban.sqlite3'}"
+    if resolved["SECRET_KEY"] is None:
+        resolved["SECRET_KEY"] = _secret_key(instance_path)
+    if resolved["DEFINITIONS_DIR"] is None:
+        resolved["DEFINITIONS_DIR"] = str(project_root)
+    if resolved["UPLOAD_DIR"] is None:
+        resolved["UPLOAD_DIR"] = str(instance_path / "uploads")
+
+    # Flask settings derived from ours; tests may still pass Flask's own keys.
+    flask_settings: dict[str, Any] = {
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": resolved["SESSION_COOKIE_SECURE"],
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=resolved["SESSION_IDLE_MINUTES"]),
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        "MAX_FORM_MEMORY_SIZE": 500 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": resolved["DEFAULT_LOCALE"],
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+    }
+    resolved.update(flask_settings)
+    for key, value in (test_config or {}).items():
+        if key not in known:
+            resolved[key] = value
+    return resolved

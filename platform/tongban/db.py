@@ -1,0 +1,88 @@
+"""Database engine and the per-request session.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign keys on;
+PostgreSQL is reached through DATABASE_URL. The schema comes from Alembic only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, echo=echo, poolclass=NullPool,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy issue BEGIN itself so that transactions are real.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            # A writing unit of work takes the write lock up front (BEGIN IMMEDIATE), so it
+            # never fails upgrading a read snapshot; reads stay concurrent (deferred BEGIN).
+            immediate = conn.get_execution_options().get("sqlite_immediate")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def init_app(app: Flask) -> None:
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    app.extensions["tongban.engine"] = make_engine(url, echo=app.config["SQL_ECHO"])
+    app.teardown_appcontext(_close_session)
+
+
+def engine() -> Engine:
+    return current_app.extensions["tongban.engine"]
+
+
+def session() -> Session:
+    """The request's session; created on first use, closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = Session(engine(), expire_on_commit=False)
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    db_session = session()
+    if db_session.in_transaction():
+        # End the read snapshot of this request before writing (see _sqlite_begin).
+        db_session.commit()
+    db_session.connection(execution_options={"sqlite_immediate": True})
+    try:
+        yield db_session
+        db_session.commit()
+    except BaseException:
+        db_session.rollback()
+        raise

@@ -1,0 +1,133 @@
+"""Strict YAML/JSON reading that keeps the line and column of every value."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from io import StringIO
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent, NodeEvent
+
+
+@dataclass(frozen=True)
+class ReadError(Exception):
+    line: int
+    column: int
+    message: str
+
+
+@dataclass
+class Document:
+    """Plain data plus the positions needed to point at any JSON pointer in it."""
+
+    data: Any
+    tree: Any  # the ruamel round-trip tree, carrying .lc positions
+
+    def position(self, path: list[str | int]) -> tuple[int, int]:
+        """1-based (line, column) of the deepest node of path that exists."""
+        node, line, column = self.tree, 1, 1
+        for part in path:
+            if isinstance(node, CommentedMap) and part in node:
+                line, column = node.lc.value(part) if _is_scalar(node[part]) else node.lc.key(part)
+                line, column = line + 1, column + 1
+                node = node[part]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                line, column = node.lc.item(part)
+                line, column = line + 1, column + 1
+                node = node[part]
+            else:
+                break
+        return line, column
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, CommentedMap | CommentedSeq)
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, CommentedMap):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool | int | float | str) or node is None:
+        # ruamel scalar subclasses (ScalarFloat, etc.) become plain Python values.
+        for kind in (bool, int, float, str):
+            if isinstance(node, kind):
+                return kind(node)
+        return node
+    raise ReadError(1, 1, f"values of type {type(node).__name__} are not allowed here")
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def read_yaml(text: str) -> Document:
+    """Parse YAML, refusing anchors and aliases (no alias bombs) and duplicate keys."""
+    yaml = _yaml()
+    try:
+        for event in yaml.parse(StringIO(text)):
+            if isinstance(event, AliasEvent) or (
+                    isinstance(event, NodeEvent) and event.anchor is not None):
+                mark = event.start_mark
+                raise ReadError(mark.line + 1, mark.column + 1,
+                                "YAML anchors and aliases (& and *) are not allowed")
+            tag = getattr(event, "tag", None)
+            if tag and not str(tag).startswith("tag:yaml.org,2002:"):
+                mark = event.start_mark
+                raise ReadError(mark.line + 1, mark.column + 1,
+                                f"YAML tags such as {tag} are not allowed")
+        tree = yaml.load(text)
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        key = str(exc.problem).split('"')[1] if '"' in str(exc.problem) else ""
+        first = exc.context_mark
+        message = f'duplicate key "{key}"' if key else "duplicate key"
+        if first is not None:
+            message += f" (first defined on line {first.line + 1})"
+        raise ReadError(mark.line + 1, mark.column + 1, message) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = (exc.problem or exc.context or "invalid YAML").strip()
+        raise ReadError((mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1,
+                        f"YAML syntax error: {reason}") from None
+    if tree is None:
+        raise ReadError(1, 1, "the file is empty")
+    return Document(_plain(tree), tree)
+
+
+def read_json(text: str) -> Document:
+    """Parse strict JSON (duplicate keys refused); positions come from a YAML reading."""
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise ValueError(f'duplicate key "{key}"')
+            seen[key] = value
+        return seen
+
+    try:
+        data = json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise ReadError(exc.lineno, exc.colno, f"JSON syntax error: {exc.msg}") from None
+    except ValueError as exc:
+        line, column = 1, 1
+        try:
+            _yaml().load(text)
+        except DuplicateKeyError as dup:
+            line, column = dup.problem_mark.line + 1, dup.problem_mark.column + 1
+        except Exception:  # noqa: BLE001 - the JSON message is the one that matters
+            pass
+        raise ReadError(line, column, str(exc)) from None
+    try:
+        tree = _yaml().load(text)
+    except Exception:  # positions are a convenience; the data is already valid JSON
+        tree = None
+    return Document(data, tree)

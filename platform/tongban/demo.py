@@ -1,0 +1,51 @@
+"""Demo data for the embedded default: the shipped services and one account per role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+
+from . import db
+from .accounts import create_user
+from .definitions import load_directory, publish
+from .migrate import upgrade
+from .models import Role, User
+
+DEMO_PASSWORD = "tongban-demo-2026"  # noqa: S105 - printed on purpose; demo installs only
+
+# username, display name, roles (role, department code or None)
+DEMO_ACCOUNTS: list[tuple[str, str, list[tuple[Role, str | None]]]] = [
+    ("citizen", "张三", [(Role.CITIZEN, None)]),
+    ("enterprise", "上海示例科技有限公司", [(Role.ENTERPRISE, None)]),
+    ("clerk", "李窗口", [(Role.COUNTER_CLERK, None)]),
+    ("reviewer", "王审核", [(Role.REVIEWER, "sh-rsj"), (Role.REVIEWER, "sh-cgj"),
+                            (Role.REVIEWER, "sh-gaj")]),
+    ("deptadmin", "赵管理", [(Role.DEPARTMENT_ADMIN, "sh-rsj")]),
+    ("admin", "平台管理员", [(Role.PLATFORM_ADMIN, None)]),
+    ("outsider", "无权限用户", []),
+]
+
+
+def load_demo(app: Flask) -> list[str]:
+    """Bring a database to a demo-ready state; safe to run again. Returns lines to print."""
+    upgrade(app.config["DATABASE_URL"])
+    lines = []
+    definitions = load_directory(Path(app.config["DEFINITIONS_DIR"]))
+    if not definitions.ok:
+        raise RuntimeError("shipped definitions have problems:\n"
+                           + "\n".join(str(p) for p in definitions.problems))
+    with db.transaction() as tx:
+        result = publish(tx, definitions, author="demo", comment="demo services")
+    lines.append(f"Definitions: {len(result.created)} new version(s), "
+                 f"{len(result.unchanged)} unchanged.")
+    with db.transaction() as tx:
+        for username, display_name, roles in DEMO_ACCOUNTS:
+            if tx.scalars(select(User).where(User.username == username)).first() is None:
+                create_user(tx, username, DEMO_PASSWORD, display_name, roles, actor_name="demo")
+    lines.append(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+    for username, display_name, roles in DEMO_ACCOUNTS:
+        described = ", ".join(f"{r.value}@{d}" if d else r.value for r, d in roles) or "no role"
+        lines.append(f"  {username:11} {display_name:12} {described}")
+    return lines

@@ -1,0 +1,1 @@
+"""The form engine: JSON Schema form files rendered as accessible pages, validated on the server."""

@@ -1,0 +1,109 @@
+"""Tables of the platform. The schema is made by Alembic migrations from these models."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware UTC now; the columns store and return UTC on every database."""
+    return datetime.now(UTC)
+
+
+class Role(enum.StrEnum):
+    CITIZEN = "citizen"
+    ENTERPRISE = "enterprise"
+    COUNTER_CLERK = "counter_clerk"
+    REVIEWER = "reviewer"
+    DEPARTMENT_ADMIN = "department_admin"
+    PLATFORM_ADMIN = "platform_admin"
+
+
+class Department(SQLModel, table=True):
+    __tablename__ = "department"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name_zh: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    parent_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=150, unique=True)
+    display_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = Field(default=True)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None)
+    last_login_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Membership(SQLModel, table=True):
+    """A role held by a user, optionally within one department (and its sub-departments)."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "role", "department_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    role: str = Field(max_length=32)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+
+
+class DefinitionVersion(SQLModel, table=True):
+    """One immutable published version of a service, form or rule definition."""
+
+    __tablename__ = "definition_version"
+    __table_args__ = (UniqueConstraint("kind", "code", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    code: str = Field(max_length=100, index=True)
+    version: int
+    content_hash: str = Field(max_length=64)
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    source_path: str = Field(max_length=500)
+    author: str = Field(max_length=150)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditHead(SQLModel, table=True):
+    """Single row holding the chain's tip; updating it first serialises appends."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    last_seq: int = Field(default=0)
+    last_hash: str = Field(default="", max_length=64)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only audit trail; each row carries the hash of the row before it."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    occurred_at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None)
+    actor_name: str = Field(max_length=150)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=64)
+    object_id: str = Field(max_length=100)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    request_id: str = Field(default="", max_length=64)
+    prev_hash: str = Field(max_length=64)
+    row_hash: str = Field(max_length=64)

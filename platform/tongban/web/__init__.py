@@ -1,0 +1,63 @@
+"""Web layer: blueprints by audience, plus what every request shares."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Flask, abort, g, request
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+
+from .. import db
+from ..accounts import load_login_user
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def init_web(app: Flask) -> None:
+    from . import admin, auth, errors, health, portal, settings
+
+    @app.before_request
+    def _limit_form_parts() -> None:
+        # Werkzeug limits parts of multipart bodies only; url-encoded bodies are counted here,
+        # before CSRF or any view reads them.
+        if request.mimetype == "application/x-www-form-urlencoded":
+            parts = sum(len(values) for _key, values in request.form.lists())
+            if parts > app.config["MAX_FORM_PARTS"]:
+                abort(413)
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):  # type: ignore[no-untyped-def]
+        return load_login_user(db.session(), int(user_id)) if user_id.isdigit() else None
+
+    @app.before_request
+    def _request_id() -> None:
+        supplied = request.headers.get("X-Request-ID", "")
+        g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+
+    @app.after_request
+    def _headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.vary.add("HX-Request")
+        return response
+
+    for module in (auth, portal, admin, settings, health):
+        app.register_blueprint(module.bp)
+    errors.init_app(app)

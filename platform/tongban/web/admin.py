@@ -1,0 +1,21 @@
+"""Administrators: published definition versions (editing in the browser comes later)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import select
+
+from .. import db
+from ..models import DefinitionVersion, Role
+from .access import require_role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/definitions")
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def definitions():  # type: ignore[no-untyped-def]
+    versions = db.session().scalars(
+        select(DefinitionVersion).order_by(DefinitionVersion.kind, DefinitionVersion.code,
+                                           DefinitionVersion.version.desc())).all()
+    return render_template("admin/definitions.html", versions=versions)

@@ -1,0 +1,23 @@
+"""Citizen and enterprise portal: the service list and each service's guide (start page)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+
+from .. import db
+from ..services import current_services, get_service
+
+bp = Blueprint("portal", __name__)
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    return render_template("portal/index.html", services=current_services(db.session()))
+
+
+@bp.get("/services/<code>")
+def service(code: str):  # type: ignore[no-untyped-def]
+    found = get_service(db.session(), code)
+    if found is None:
+        abort(404)
+    return render_template("portal/service.html", service=found, guide=found.content["guide"])

@@ -1,0 +1,24 @@
+"""Visitor preferences kept in the session: language and the elderly-friendly mode (长辈版)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, request, session, url_for
+
+from ..i18n import SUPPORTED_LOCALES
+from .auth import _safe_next
+
+bp = Blueprint("settings", __name__)
+
+
+@bp.post("/settings/language")
+def language():  # type: ignore[no-untyped-def]
+    chosen = request.form.get("locale", "")
+    if chosen in SUPPORTED_LOCALES:
+        session["locale"] = chosen
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/settings/elder")
+def elder():  # type: ignore[no-untyped-def]
+    session["elder"] = request.form.get("on") == "1"
+    return redirect(_safe_next(request.form.get("next") or url_for("portal.index")))

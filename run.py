@@ -1,0 +1,20 @@
+"""Start Tongban on the embedded default: SQLite in instance/, demo services and accounts."""
+
+from __future__ import annotations
+
+from tongban import create_app
+from tongban.demo import load_demo
+
+
+def main() -> None:
+    app = create_app()
+    with app.app_context():
+        for line in load_demo(app):
+            print(line)
+    host, port = app.config["HOST"], app.config["PORT"]
+    print(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
+    app.run(host=host, port=port, debug=False, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

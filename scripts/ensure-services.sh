@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Start the local PostgreSQL server when it is installed but stopped (the suite runs on it too).
+set -euo pipefail
+if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  exit 0
+fi
+if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+  echo "Starting PostgreSQL..."
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  for _ in $(seq 1 30); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && exit 0
+    sleep 1
+  done
+fi
+echo "PostgreSQL is not reachable on 127.0.0.1:5432 (user postgres, trust auth)." >&2
+echo "Start it, or set TONGBAN_TEST_POSTGRES to another server's URL." >&2
+exit 1

@@ -1,0 +1,174 @@
+"""Shared fixtures: a migrated database per test (SQLite or PostgreSQL), the app, personas.
+
+Choose the database with `--db=sqlite` (default) or `--db=postgresql`; `make test` runs both.
+The schema always comes from the Alembic migrations, never from create_all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from tongban import PROJECT_ROOT, create_app, db
+from tongban.migrate import upgrade
+
+POSTGRES_ADMIN_URL = os.environ.get("TONGBAN_TEST_POSTGRES",
+                                    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+DEMO_PASSWORD = "tongban-demo-2026"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=["sqlite", "postgresql"],
+                     default=os.environ.get("TONGBAN_TEST_DB", "sqlite"),
+                     help="database the suite runs on")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tongban test database: {config.getoption('--db')}"
+
+
+@pytest.fixture(scope="session")
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database at the newest migration: a SQLite file to copy, or a PostgreSQL database."""
+    if db_backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        upgrade(f"sqlite:///{path}")
+        yield str(path)
+        return
+    name = f"tongban_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = re.sub(r"/[^/]*$", f"/{name}", POSTGRES_ADMIN_URL)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = [r[0] for r in connection.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'"))]
+        if tables:
+            connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                    + " RESTART IDENTITY CASCADE"))
+        connection.execute(text("INSERT INTO audit_head (id, last_seq, last_hash) "
+                                "VALUES (1, 0, '')"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(db_backend: str, migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database for one test."""
+    if db_backend == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(migrated_template, path)
+        yield f"sqlite:///{path}"
+        return
+    _reset_postgres(migrated_template)
+    yield migrated_template
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "DEFINITIONS_DIR": str(PROJECT_ROOT),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, object], tmp_path: Path) -> Iterator[Flask]:
+    application = create_app(app_config, instance_path=tmp_path / "instance")
+    yield application
+    application.extensions["tongban.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app: Flask) -> Flask:
+    """The shipped definitions published and one account per persona."""
+    from tongban.demo import load_demo
+
+    with app.app_context():
+        load_demo(app)
+    return app
+
+
+@pytest.fixture
+def session(app: Flask):  # type: ignore[no-untyped-def]
+    """A database session inside an app context, for arranging and checking rows."""
+    with app.app_context():
+        yield db.session()
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class Personas:
+    """Sign the test client in as one of the demo personas."""
+
+    def __init__(self, client: FlaskClient):
+        self.client = client
+
+    def login(self, username: str, password: str = DEMO_PASSWORD):  # type: ignore[no-untyped-def]
+        token = csrf_token(self.client)
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": token})
+
+    def as_(self, username: str) -> FlaskClient:
+        response = self.login(username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return self.client
+
+
+@pytest.fixture
+def personas(demo: Flask, client: FlaskClient) -> Personas:
+    return Personas(client)
+
+
+@pytest.fixture
+def cli(runner):  # type: ignore[no-untyped-def]
+    """Invoke the `tongban` command line against the test app."""
+    from tongban.cli import main
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(main, args=list(args))
+
+    return invoke
