@@ -107,3 +107,63 @@ class AuditEvent(SQLModel, table=True):
     request_id: str = Field(default="", max_length=64)
     prev_hash: str = Field(max_length=64)
     row_hash: str = Field(max_length=64)
+
+
+class Draft(SQLModel, table=True):
+    """Answers in progress, saved page by page, pinned to the versions it started on."""
+
+    __tablename__ = "draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
+    service_code: str = Field(max_length=100)
+    service_version_id: int = Field(foreign_key="definition_version.id")
+    form_version_id: int = Field(foreign_key="definition_version.id")
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    visited_pages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    submit_key: str = Field(max_length=64)
+    status: str = Field(default="open", max_length=16)  # open | submitted
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class Application(SQLModel, table=True):
+    """A submitted application (申请/办件): answers frozen with the exact versions used."""
+
+    __tablename__ = "application"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=32, unique=True)
+    idempotency_key: str = Field(max_length=64, unique=True)
+    draft_id: int | None = Field(default=None, foreign_key="draft.id", unique=True)
+    service_code: str = Field(max_length=100, index=True)
+    service_version_id: int = Field(foreign_key="definition_version.id")
+    form_version_id: int = Field(foreign_key="definition_version.id")
+    answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="submitted", max_length=32)
+    submitter_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
+    department_code: str = Field(max_length=64, index=True)
+    submitted_at: datetime = Field(default_factory=utcnow)
+
+
+class StoredUpload(SQLModel, table=True):
+    """An uploaded file: stored outside static/ under a random name, with its hash."""
+
+    __tablename__ = "stored_upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=64, unique=True)
+    draft_id: int | None = Field(default=None, foreign_key="draft.id", index=True)
+    application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
+    field_key: str = Field(max_length=200)
+    stored_name: str = Field(max_length=200)
+    original_name: str = Field(max_length=255)
+    size: int
+    sha256: str = Field(max_length=64)
+    mime: str = Field(max_length=100)
+    uploaded_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)

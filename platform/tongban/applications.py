@@ -1,0 +1,148 @@
+"""Drafts and submission: answers saved page by page, then one transaction makes the application."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from . import audit, workflow
+from .models import Application, DefinitionVersion, Draft, StoredUpload, utcnow
+
+# No 0/O, 1/I/L: a reference read over the phone or copied from paper stays unambiguous.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+DEFAULT_DRAFT_DAYS = 30
+
+
+class DraftUnavailable(Exception):
+    """The draft does not exist, belongs to someone else, or has expired."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason  # "missing" | "forbidden" | "expired"
+
+
+def new_reference(now: datetime) -> str:
+    """Like 2611-K7QX-9MPA: year and month, then 8 random unambiguous characters."""
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{now:%y%m}-{body[:4]}-{body[4:]}"
+
+
+def draft_days(service_content: dict[str, Any]) -> int:
+    return int(service_content.get("settings", {}).get("draft_expiry_days", DEFAULT_DRAFT_DAYS))
+
+
+def start_draft(session: Session, service_version: DefinitionVersion,
+                form_version: DefinitionVersion, *, user_id: int | None,
+                clerk_id: int | None = None, answers: dict[str, Any] | None = None) -> Draft:
+    now = utcnow()
+    draft = Draft(
+        token=secrets.token_urlsafe(24), user_id=user_id, clerk_id=clerk_id,
+        service_code=service_version.code, service_version_id=service_version.id,
+        form_version_id=form_version.id, answers=answers or {}, visited_pages=[],
+        submit_key=secrets.token_urlsafe(24), created_at=now, updated_at=now,
+        expires_at=now + timedelta(days=draft_days(service_version.content)),
+    )
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def load_draft(session: Session, token: str, user_id: int | None) -> Draft:
+    """The draft for this visitor. A signed-in user's draft opens for that user only."""
+    draft = session.scalars(select(Draft).where(Draft.token == token)).first()
+    if draft is None:
+        raise DraftUnavailable("missing")
+    if draft.user_id is not None and draft.user_id != user_id and draft.clerk_id != user_id:
+        raise DraftUnavailable("forbidden")
+    if draft.status == "open" and draft.expires_at <= utcnow():
+        raise DraftUnavailable("expired")
+    return draft
+
+
+def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
+                 page_id: str | None, service_content: dict[str, Any]) -> None:
+    """Store the answers so far; each save extends the expiry from now."""
+    now = utcnow()
+    visited = list(draft.visited_pages)
+    if page_id and page_id not in visited:
+        visited.append(page_id)
+    draft.answers, draft.visited_pages = answers, visited
+    draft.updated_at = now
+    draft.expires_at = now + timedelta(days=draft_days(service_content))
+    session.add(draft)
+
+
+def user_drafts(session: Session, user_id: int) -> list[Draft]:
+    return list(session.scalars(select(Draft).where(
+        Draft.user_id == user_id, Draft.status == "open", Draft.expires_at > utcnow())
+        .order_by(Draft.updated_at.desc())))
+
+
+def purge_expired(session: Session) -> int:
+    """Delete open drafts past their expiry (and forget their uploads' rows)."""
+    expired = list(session.scalars(select(Draft.id).where(Draft.status == "open",
+                                                          Draft.expires_at <= utcnow())))
+    if not expired:
+        return 0
+    for upload in session.scalars(select(StoredUpload).where(StoredUpload.draft_id.in_(expired))):
+        session.delete(upload)
+    for draft in session.scalars(select(Draft).where(Draft.id.in_(expired))):
+        session.delete(draft)
+    return len(expired)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    application: Application
+    created: bool  # False when this was a repeat of an earlier submission
+
+
+def existing_submission(session: Session, idempotency_key: str) -> Application | None:
+    return session.scalars(select(Application)
+                           .where(Application.idempotency_key == idempotency_key)).first()
+
+
+def submit(session: Session, draft: Draft, answers: dict[str, Any], *, department_code: str,
+           actor_id: int | None, actor_name: str, request_id: str = "") -> Submitted:
+    """Create the application from a fully validated set of answers. The caller commits.
+
+    The draft's submit key is the idempotency key: a double click, a replayed POST or a
+    back-and-submit finds the application made the first time instead of making another.
+    """
+    earlier = existing_submission(session, draft.submit_key)
+    if earlier is not None:
+        return Submitted(earlier, created=False)
+    now = utcnow()
+    application = Application(
+        reference=new_reference(now), idempotency_key=draft.submit_key, draft_id=draft.id,
+        service_code=draft.service_code, service_version_id=draft.service_version_id,
+        form_version_id=draft.form_version_id, answers=answers,
+        submitter_id=draft.user_id, clerk_id=draft.clerk_id, department_code=department_code,
+        submitted_at=now,
+    )
+    session.add(application)
+    session.flush()  # raises IntegrityError when a concurrent submit got there first
+    draft.status, draft.updated_at = "submitted", now
+    session.add(draft)
+    session.execute(update(StoredUpload).where(StoredUpload.draft_id == draft.id)
+                    .values(application_id=application.id))
+    audit.record(session, action="application.submit", object_type="application",
+                 object_id=application.reference, actor_id=actor_id, actor_name=actor_name,
+                 after={"service": draft.service_code,
+                        "service_version_id": draft.service_version_id,
+                        "form_version_id": draft.form_version_id,
+                        "on_behalf": draft.clerk_id is not None},
+                 request_id=request_id)
+    workflow.hand_over(session, application)
+    return Submitted(application, created=True)
+
+
+__all__ = ["DraftUnavailable", "IntegrityError", "Submitted", "existing_submission",
+           "load_draft", "new_reference", "purge_expired", "save_answers", "start_draft",
+           "submit", "user_drafts"]
