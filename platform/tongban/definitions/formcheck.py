@@ -1,25 +1,26 @@
-"""Check a form file as a definition: its shape and its data schema."""
+"""Check a form file as a definition, through the form engine's own loader."""
 
 from __future__ import annotations
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
-from .loader import Problem, pointer_of
+from .loader import Problem
 from .yamlpos import Document
 
 
+def _segments(pointer: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for raw in pointer.split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        parts.append(int(part) if part.isdigit() else part)
+    return parts
+
+
 def check_form_document(document: Document, file: str) -> list[Problem]:
-    data = document.data
-    if not isinstance(data, dict):
-        return [Problem(file, 1, 1, "", "expected a JSON object with a \"schema\" key")]
-    if "schema" not in data:
-        return [Problem(file, 1, 1, "", 'missing required key "schema"')]
-    try:
-        Draft202012Validator.check_schema(data["schema"])
-    except SchemaError as exc:
-        path = ["schema", *exc.absolute_path]
-        line, column = document.position(path)
-        return [Problem(file, line, column, pointer_of(path),
-                        f"not a valid JSON Schema 2020-12: {exc.message}")]
-    return []
+    from ..forms.definition import check_form
+
+    problems = []
+    for error in check_form(document.data, name=file):
+        line, column = document.position(_segments(error.pointer))
+        if error.line and not error.pointer:
+            line, column = error.line, 1
+        problems.append(Problem(file, line, column, error.pointer, error.message))
+    return problems
