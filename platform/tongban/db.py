@@ -12,7 +12,6 @@ from pathlib import Path
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -20,8 +19,9 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
+        # A small pool keeps connections (and their PRAGMAs) across requests.
         engine = create_engine(
-            url, echo=echo, poolclass=NullPool,
+            url, echo=echo, pool_size=5, max_overflow=10,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
 

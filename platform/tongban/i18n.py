@@ -7,9 +7,11 @@ locale). Modules that build messages outside a request mark them with ``N_`` so 
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, session
@@ -53,11 +55,17 @@ def pick(text: Any, lang: str | None = None) -> str:
     return "" if text is None else str(text)
 
 
-def _select_locale() -> str:
+@cache
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def _select_locale() -> Locale:
+    # Returning a parsed Locale spares Flask-Babel parsing the name on every request.
     chosen = session.get("locale")
-    if chosen in SUPPORTED_LOCALES:
-        return chosen
-    return current_app.config["DEFAULT_LOCALE"]
+    if chosen not in SUPPORTED_LOCALES:
+        chosen = current_app.config["DEFAULT_LOCALE"]
+    return _locale(chosen)
 
 
 def init_app(app: Flask) -> None:

@@ -18,7 +18,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def init_web(app: Flask) -> None:
-    from . import admin, auth, errors, health, portal, settings
+    from . import admin, apply, auth, errors, files, health, portal, review, settings
 
     @app.before_request
     def _limit_form_parts() -> None:
@@ -58,6 +58,6 @@ def init_web(app: Flask) -> None:
             response.vary.add("HX-Request")
         return response
 
-    for module in (auth, portal, admin, settings, health):
+    for module in (auth, portal, apply, review, files, admin, settings, health):
         app.register_blueprint(module.bp)
     errors.init_app(app)

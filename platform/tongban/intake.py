@@ -1,0 +1,127 @@
+"""The application journey on the server: pinned definitions, page posts, uploads, submission.
+
+Web handlers call these functions; everything that decides what happens to answers lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from .applications import save_answers
+from .forms import coerce, state
+from .forms.definition import FormDefinition, load_form
+from .forms.errors import FieldError
+from .forms.fields import Field
+from .forms.uploads import UploadPolicy, UploadRejected, store_upload
+from .models import DefinitionVersion, Draft, StoredUpload
+
+MB = 1024 * 1024
+DEFAULT_DOCUMENT_TYPES = ("pdf", "jpeg", "png")
+DEFAULT_IMAGE_TYPES = ("jpeg", "png", "heic", "webp")
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """The exact service and form versions a draft or application started with."""
+
+    service: DefinitionVersion
+    form_version: DefinitionVersion
+    form: FormDefinition
+
+
+_PINNED: dict[tuple[str, int, int], Pinned] = {}
+_PINNED_LIMIT = 256
+
+
+def pinned(session: Session, service_version_id: int, form_version_id: int) -> Pinned:
+    """The pinned versions, compiled. Version rows never change, so the compiled result is
+    kept per (database, version ids): a request does no parsing and no query for them."""
+    cache_key = (str(session.get_bind().url), service_version_id, form_version_id)
+    found = _PINNED.get(cache_key)
+    if found is not None:
+        return found
+    service = session.get(DefinitionVersion, service_version_id)
+    form_version = session.get(DefinitionVersion, form_version_id)
+    if service is None or form_version is None:
+        raise LookupError("a pinned definition version is missing")
+    form = load_form(form_version.content, name=f"{form_version.code}@{form_version.version}")
+    session.expunge(service)
+    session.expunge(form_version)
+    result = Pinned(service, form_version, form)
+    if len(_PINNED) >= _PINNED_LIMIT:
+        _PINNED.pop(next(iter(_PINNED)))
+    _PINNED[cache_key] = result
+    return result
+
+
+def upload_policy(fld: Field) -> UploadPolicy:
+    """Per-question types and size: ui `accept` / `max_size_mb`, else a sensible default."""
+    media = str(fld.schema.get("contentMediaType", ""))
+    default_types = DEFAULT_IMAGE_TYPES if media.startswith("image/") else DEFAULT_DOCUMENT_TYPES
+    accept = fld.ui.get("accept") or default_types
+    max_mb = fld.ui.get("max_size_mb") or (10 if media.startswith("image/") else 5)
+    return UploadPolicy(accept, int(float(max_mb) * MB))
+
+
+@dataclass
+class PageResult:
+    errors: list[FieldError] = field(default_factory=list)
+    raw: dict[str, list[str]] = field(default_factory=dict)
+    action: str | None = None
+    changed_items: bool = False
+    rejected: bool = False
+    state: state.FormState | None = None
+    upload_errors: dict[str, str] = field(default_factory=dict)
+
+
+def post_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any,
+              files: Any, *, upload_dir: str, user_id: int | None,
+              translate_upload_error: Any) -> PageResult:
+    """Read one page's post into the draft and save it. The caller commits.
+
+    Answers that could be read are saved even when others on the page have errors, so nothing
+    typed is lost; the page is shown again with what was typed and the errors.
+    """
+    form = pinned_defs.form
+    upload_errors: dict[str, str] = {}
+
+    def store_file(fld: Field, path: str, upload: Any) -> str:
+        try:
+            stored = store_upload(upload, upload_policy(fld), Path(upload_dir))
+        except UploadRejected as exc:
+            upload_errors[path] = translate_upload_error(exc)
+            raise ValueError(upload_errors[path]) from None
+        session.add(StoredUpload(
+            public_id=stored.id, draft_id=draft.id, field_key=fld.key,
+            stored_name=stored.stored_name, original_name=stored.original_name,
+            size=stored.size, sha256=stored.sha256, mime=stored.mime, uploaded_by=user_id))
+        return stored.id
+
+    result = coerce.coerce_page(form, page_id, formdata, draft.answers, files=files,
+                                store_file=store_file)
+    if result.rejected:
+        return PageResult(errors=result.errors, rejected=True)
+    answers, changed = coerce.apply_action(form, result.answers, result.action)
+    current = state.evaluate(form, answers)
+    # The server is the authority: values of fields the rules hide are never kept.
+    answers = current.answers
+    errors = list(result.errors)
+    if not changed and result.action not in ("save",):
+        seen = {e.path for e in errors}
+        errors += [e for e in state.validate_page(form, page_id, answers, current)
+                   if e.path not in seen]
+    save_answers(session, draft, answers, page_id, pinned_defs.service.content)
+    return PageResult(errors=errors, raw=result.raw, action=result.action,
+                      changed_items=changed, state=current, upload_errors=upload_errors)
+
+
+def first_page_with_errors(form: FormDefinition, answers: Any) -> str | None:
+    current = state.evaluate(form, answers)
+    for error in state.validate_submission(form, answers, current):
+        if error.key is not None and error.key in form.page_of:
+            return form.page_of[error.key]
+    return None

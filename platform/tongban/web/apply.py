@@ -1,0 +1,234 @@
+"""Citizens and clerks filling in a service's form: start, pages, check answers, submit."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import gettext as _
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from .. import db
+from ..applications import (DraftUnavailable, existing_submission, load_draft, start_draft, submit,
+                            user_drafts)
+from ..definitions.publish import current_version
+from ..forms import state
+from ..i18n import current_lang
+from ..intake import Pinned, first_page_with_errors, pinned, post_page
+from ..models import Application, Draft, Role
+from ..services import get_service
+from . import formview
+
+bp = Blueprint("apply", __name__)
+
+
+def _user_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
+
+
+def _draft_or_error(token: str) -> Draft:
+    try:
+        return load_draft(db.session(), token, _user_id())
+    except DraftUnavailable as exc:
+        if exc.reason == "expired":
+            abort(410)
+        abort(404 if exc.reason == "missing" else 403)
+
+
+def _pinned(draft: Draft) -> Pinned:
+    return pinned(db.session(), draft.service_version_id, draft.form_version_id)
+
+
+def _upload_message(exc) -> str:  # type: ignore[no-untyped-def]
+    return exc.render(_, str(get_locale() or "zh_CN"))
+
+
+@bp.post("/services/<code>/start")
+def start(code: str):  # type: ignore[no-untyped-def]
+    session_ = db.session()
+    service = get_service(session_, code)
+    if service is None:
+        abort(404)
+    allow_anonymous = service.content.get("settings", {}).get("allow_anonymous_start", False)
+    if not current_user.is_authenticated and not allow_anonymous:
+        return redirect(url_for("auth.login", next=url_for("portal.service", code=code)))
+    with db.transaction() as tx:
+        service_row = current_version(tx, "service", code)
+        form_row = current_version(tx, "form", service.content["form"])
+        if service_row is None or form_row is None:
+            abort(404)
+        clerk_id = (current_user.id if current_user.is_authenticated
+                    and current_user.has_role(Role.COUNTER_CLERK) else None)
+        draft = start_draft(tx, service_row, form_row,
+                            user_id=None if clerk_id else _user_id(), clerk_id=clerk_id)
+        token = draft.token
+    pinned_defs = pinned(db.session(), draft.service_version_id, draft.form_version_id)
+    return redirect(url_for("apply.page", token=token, page_id=pinned_defs.form.pages[0].id))
+
+
+@bp.get("/apply/<token>")
+def resume(token: str):  # type: ignore[no-untyped-def]
+    draft = _draft_or_error(token)
+    if draft.status == "submitted":
+        application = existing_submission(db.session(), draft.submit_key)
+        return redirect(url_for("apply.confirmation", reference=application.reference))
+    form = _pinned(draft).form
+    current = state.evaluate(form, draft.answers)
+    visited = set(draft.visited_pages)
+    for page in state.visible_pages(form, current):
+        if page.id not in visited:
+            return redirect(url_for("apply.page", token=token, page_id=page.id))
+    return redirect(url_for("apply.check", token=token))
+
+
+@bp.route("/apply/<token>/pages/<page_id>", methods=["GET", "POST"])
+def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
+    draft = _draft_or_error(token)
+    if draft.status == "submitted":
+        return redirect(url_for("apply.resume", token=token))
+    pinned_defs = _pinned(draft)
+    form = pinned_defs.form
+    if page_id not in form.page_by_id:
+        abort(404)
+    from_check = request.values.get("from") == "check"
+    if request.method == "GET":
+        return formview.page(pinned_defs, draft, page_id, draft.answers, [], None, from_check)
+
+    with db.transaction() as tx:
+        tx.add(draft)
+        result = post_page(tx, draft, pinned_defs, page_id, request.form, request.files,
+                           upload_dir=current_app.config["UPLOAD_DIR"], user_id=_user_id(),
+                           translate_upload_error=_upload_message)
+    if result.rejected:
+        abort(413)
+    if result.action == "save":
+        return redirect(url_for("apply.saved", token=token))
+    if result.changed_items or result.errors:
+        status = 422 if result.errors else 200
+        return formview.page(pinned_defs, draft, page_id, draft.answers, result.errors,
+                             result.raw if result.errors else None, from_check,
+                             upload_errors=result.upload_errors), status
+    if from_check:
+        return redirect(url_for("apply.check", token=token))
+    following = state.next_page(form, page_id, result.state)
+    if following is None:
+        return redirect(url_for("apply.check", token=token))
+    return redirect(url_for("apply.page", token=token, page_id=following))
+
+
+@bp.post("/apply/<token>/pages/<page_id>/field")
+def field(token: str, page_id: str):  # type: ignore[no-untyped-def]
+    """htmx: check one answer when the person leaves the field; returns only that field."""
+    draft = _draft_or_error(token)
+    pinned_defs = _pinned(draft)
+    if page_id not in pinned_defs.form.page_by_id:
+        abort(404)
+    name = request.headers.get("HX-Trigger-Name") or request.form.get("tb-field", "")
+    return formview.field_fragment(pinned_defs, draft, page_id, name, request.form)
+
+
+@bp.get("/apply/<token>/tasks")
+def tasks(token: str):  # type: ignore[no-untyped-def]
+    draft = _draft_or_error(token)
+    return formview.task_list(_pinned(draft), draft)
+
+
+@bp.get("/apply/<token>/check")
+def check(token: str):  # type: ignore[no-untyped-def]
+    draft = _draft_or_error(token)
+    if draft.status == "submitted":
+        return redirect(url_for("apply.resume", token=token))
+    pinned_defs = _pinned(draft)
+    missing_page = first_page_with_errors(pinned_defs.form, draft.answers)
+    return formview.check_answers(pinned_defs, draft, missing_page, declaration_error=None)
+
+
+@bp.post("/apply/<token>/submit")
+def submit_application(token: str):  # type: ignore[no-untyped-def]
+    posted_key = request.form.get("idempotency_key", "")
+    repeat = existing_submission(db.session(), posted_key) if posted_key else None
+    if repeat is not None:  # a double click or a replayed POST: show the first result
+        return redirect(url_for("apply.confirmation", reference=repeat.reference))
+    draft = _draft_or_error(token)
+    if draft.status == "submitted":
+        return redirect(url_for("apply.resume", token=token))
+    pinned_defs = _pinned(draft)
+    form = pinned_defs.form
+    if request.form.get("declaration") != "agree":
+        missing_page = first_page_with_errors(form, draft.answers)
+        return formview.check_answers(
+            pinned_defs, draft, missing_page,
+            declaration_error=_("Confirm that the information you gave is true")), 422
+    current = state.evaluate(form, draft.answers)
+    if state.validate_submission(form, current.answers, current):
+        missing_page = first_page_with_errors(form, draft.answers)
+        return redirect(url_for("apply.page", token=token, page_id=missing_page)
+                        if missing_page else url_for("apply.check", token=token))
+    department = pinned_defs.service.content["department"]["code"]
+    actor_name = current_user.username if current_user.is_authenticated else "anonymous"
+    try:
+        with db.transaction() as tx:
+            tx.add(draft)
+            outcome = submit(tx, draft, current.answers, department_code=department,
+                             actor_id=_user_id(), actor_name=actor_name,
+                             request_id=g.request_id)
+            reference = outcome.application.reference
+    except IntegrityError:
+        # Another request submitted this draft between our check and our insert.
+        db.session().rollback()
+        reference = existing_submission(db.session(), draft.submit_key).reference
+    session.setdefault("references", [])
+    if reference not in session["references"]:
+        session["references"] = [*session["references"][-19:], reference]
+    return redirect(url_for("apply.confirmation", reference=reference))
+
+
+def _may_see(application: Application) -> bool:
+    if application.reference in session.get("references", []):
+        return True
+    if not current_user.is_authenticated:
+        return False
+    if current_user.id in (application.submitter_id, application.clerk_id):
+        return True
+    return current_user.has_role(Role.REVIEWER, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN)
+
+
+@bp.get("/applications/<reference>/confirmation")
+def confirmation(reference: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    application = db.session().scalars(
+        select(Application).where(Application.reference == reference)).first()
+    if application is None or not _may_see(application):
+        abort(404)
+    pinned_defs = pinned(db.session(), application.service_version_id,
+                         application.form_version_id)
+    return render_template("apply/confirmation.html", application=application,
+                           service=pinned_defs.service.content)
+
+
+@bp.get("/apply/<token>/saved")
+def saved(token: str):  # type: ignore[no-untyped-def]
+    draft = _draft_or_error(token)
+    pinned_defs = _pinned(draft)
+    return render_template("apply/saved.html", draft=draft, service=pinned_defs.service.content,
+                           resume_url=url_for("apply.resume", token=token, _external=True))
+
+
+@bp.get("/my")
+def mine():  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=url_for("apply.mine")))
+    session_ = db.session()
+    drafts = user_drafts(session_, current_user.id)
+    applications = session_.scalars(select(Application).where(
+        Application.submitter_id == current_user.id).order_by(Application.submitted_at.desc()))
+    names = {}
+    for draft in drafts:
+        names[draft.id] = pinned(session_, draft.service_version_id,
+                                 draft.form_version_id).service.content["name"]
+    return render_template("apply/mine.html", drafts=drafts, names=names,
+                           applications=list(applications), lang=current_lang())

@@ -1,0 +1,151 @@
+"""Glue between the form engine's renderers and the journey's pages (URLs, uploads, layout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from .. import db
+from ..forms import coerce, render, state
+from ..forms.errors import FieldError
+from ..i18n import current_lang
+from ..intake import Pinned
+from ..models import Draft, StoredUpload
+from .files import remember_draft
+
+
+def _uploads_by_id(draft_id: int | None = None,
+                   uploads: list[StoredUpload] | None = None) -> dict[str, StoredUpload]:
+    if uploads is None:
+        uploads = list(db.session().scalars(
+            select(StoredUpload).where(StoredUpload.draft_id == draft_id)))
+    return {u.public_id: u for u in uploads}
+
+
+def _page_urls(draft: Draft, page_id: str, from_check: bool, form: Any,
+               current: state.FormState | None = None) -> dict[str, str]:
+    suffix = {"from": "check"} if from_check else {}
+    current = current or state.evaluate(form, draft.answers)
+    previous = state.previous_page(form, page_id, current)
+    if from_check:
+        back = url_for("apply.check", token=draft.token)
+    elif previous is not None:
+        back = url_for("apply.page", token=draft.token, page_id=previous)
+    else:
+        back = url_for("portal.service", code=draft.service_code)
+    return {
+        "action": url_for("apply.page", token=draft.token, page_id=page_id, **suffix),
+        "validate": url_for("apply.field", token=draft.token, page_id=page_id),
+        "back": back,
+        "save": "save",
+    }
+
+
+def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
+         errors: list[FieldError], raw: dict[str, list[str]] | None, from_check: bool,
+         upload_errors: dict[str, str] | None = None) -> str:
+    form = pinned_defs.form
+    remember_draft(draft.token)
+    lang = current_lang()
+    current = state.evaluate(form, answers)
+    body = render.render_page(form, page_id, answers, errors, lang=lang, state=current,
+                              urls=_page_urls(draft, page_id, from_check, form, current), raw=raw)
+    uploads = _uploads_by_id(draft.id) if _has_file_answer(form, answers) else {}
+    page_def = form.page_by_id[page_id]
+    return render_template(
+        "apply/page.html", body=body, draft=draft, has_errors=bool(errors),
+        service=pinned_defs.service.content, page_title=render.text_for(page_def.title, lang)
+        or render.text_for(form.title, lang), uploads=_file_answers(form, answers, uploads),
+        sections=form.sections)
+
+
+def _has_file_answer(form: Any, answers: Any) -> bool:
+    return any(fields and fields[0].widget == "file" and _get(answers, key.split("."))
+               for key, fields in form.fields.items())
+
+
+def _file_answers(form: Any, answers: Any, uploads: dict[str, StoredUpload]) -> list[Any]:
+    """Files already uploaded in this draft, so the page can say what is attached."""
+    found = []
+    for key, fields in form.fields.items():
+        if fields and fields[0].widget == "file":
+            value = _get(answers, key.split("."))
+            if isinstance(value, str) and value in uploads:
+                found.append((render.text_for(fields[0].label, current_lang()), uploads[value]))
+    return found
+
+
+def _get(data: Any, segments: list[str]) -> Any:
+    for segment in segments:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(segment)
+    return data
+
+
+def field_fragment(pinned_defs: Pinned, draft: Draft, page_id: str, name: str,
+                   formdata: Any) -> Markup:
+    """Check the answers posted from one page without saving, and return one field's group."""
+    form = pinned_defs.form
+    result = coerce.coerce_page(form, page_id, formdata, draft.answers)
+    current = state.evaluate(form, result.answers)
+    errors = [e for e in [*result.errors, *state.validate_page(form, page_id, current.answers,
+                                                              current)] if e.path == name]
+    return render.render_field(form, name, result.answers, errors[:1], lang=current_lang(),
+                               urls=_page_urls(draft, page_id, False, form), raw=result.raw)
+
+
+def task_list(pinned_defs: Pinned, draft: Draft) -> str:
+    form = pinned_defs.form
+    body = render.render_task_list(
+        form, draft.answers, lang=current_lang(),
+        urls={"page": url_for("apply.page", token=draft.token, page_id="PAGE").replace(
+            "PAGE", "{page}")})
+    return render_template("apply/tasks.html", body=body, draft=draft,
+                           service=pinned_defs.service.content)
+
+
+def check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
+                  declaration_error: str | None) -> str:
+    form = pinned_defs.form
+    lang = current_lang()
+    sections = render.check_answers_rows(form, draft.answers, lang)
+    uploads = _uploads_by_id(draft.id)
+    change = url_for("apply.page", token=draft.token, page_id="PAGE", **{"from": "check"})
+    for section in sections:
+        for row in section["rows"]:
+            _describe_file(form, row, uploads)
+            row["change_url"] = change.replace("PAGE", section["page"]) + "#" + row["id"]
+    return render_template(
+        "apply/check.html", sections=sections, draft=draft, service=pinned_defs.service.content,
+        missing_page=missing_page, declaration_error=declaration_error,
+        form_title=render.text_for(form.title, lang))
+
+
+def _describe_file(form: Any, row: dict[str, Any], uploads: dict[str, StoredUpload]) -> None:
+    fields = form.fields.get(row.get("key") or "", [])
+    if fields and fields[0].widget == "file":
+        upload = uploads.get(_get_value(row))
+        if upload is not None:
+            row["value"] = upload.original_name
+            row["upload"] = upload
+
+
+def _get_value(row: dict[str, Any]) -> str:
+    return str(row.get("raw_value") or row.get("value") or "")
+
+
+def answer_rows(pinned_defs: Pinned, answers: Any,
+                uploads: list[StoredUpload]) -> list[dict[str, Any]]:
+    """All answers as flat rows, files linked, for reviewers."""
+    form = pinned_defs.form
+    by_id = _uploads_by_id(uploads=uploads)
+    rows = []
+    for section in render.check_answers_rows(form, answers, current_lang()):
+        for row in section["rows"]:
+            _describe_file(form, row, by_id)
+            rows.append(row)
+    return rows
