@@ -17,8 +17,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlmodel import Session
 
-from tongban import PROJECT_ROOT, create_app, db
+from tongban import PROJECT_ROOT, create_app
 from tongban.migrate import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get("TONGBAN_TEST_POSTGRES",
@@ -129,9 +130,13 @@ def demo(app: Flask) -> Flask:
 
 @pytest.fixture
 def session(app: Flask):  # type: ignore[no-untyped-def]
-    """A database session inside an app context, for arranging and checking rows."""
-    with app.app_context():
-        yield db.session()
+    """A database session of its own, for arranging and checking rows.
+
+    Deliberately outside any app context: a pushed context would be shared by the test
+    client's requests (and with it `g`), which real requests never do.
+    """
+    with Session(app.extensions["tongban.engine"], expire_on_commit=False) as db_session:
+        yield db_session
 
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:

@@ -58,7 +58,8 @@ def load_draft(session: Session, token: str, user_id: int | None) -> Draft:
     draft = session.scalars(select(Draft).where(Draft.token == token)).first()
     if draft is None:
         raise DraftUnavailable("missing")
-    if draft.user_id is not None and draft.user_id != user_id and draft.clerk_id != user_id:
+    owners = {draft.user_id, draft.clerk_id} - {None}
+    if owners and user_id not in owners:
         raise DraftUnavailable("forbidden")
     if draft.status == "open" and draft.expires_at <= utcnow():
         raise DraftUnavailable("expired")

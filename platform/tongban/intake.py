@@ -5,6 +5,7 @@ Web handlers call these functions; everything that decides what happens to answe
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,9 +115,38 @@ def post_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
         seen = {e.path for e in errors}
         errors += [e for e in state.validate_page(form, page_id, answers, current)
                    if e.path not in seen]
+    errors = _most_specific(errors)
+    # Only answers that passed are saved; what failed is shown again from the post, not stored.
+    answers = without_paths(answers, [e.path for e in errors if e.path])
     save_answers(session, draft, answers, page_id, pinned_defs.service.content)
     return PageResult(errors=errors, raw=result.raw, action=result.action,
                       changed_items=changed, state=current, upload_errors=upload_errors)
+
+
+def _most_specific(errors: list[FieldError]) -> list[FieldError]:
+    """Drop "required" on a group when a question inside it already has its own error."""
+    paths_with_errors = [e.path for e in errors]
+    return [e for e in errors if not (e.code.startswith("required") and e.path and any(
+        other.startswith(e.path + ".") for other in paths_with_errors))]
+
+
+def without_paths(answers: Any, failed: list[str]) -> Any:
+    """A copy of answers with the values at the failed instance paths removed."""
+    if not failed:
+        return answers
+    result = copy.deepcopy(answers)
+    for path in failed:
+        segments = path.split(".")
+        parent = result
+        for segment in segments[:-1]:
+            parent = (parent[int(segment)] if isinstance(parent, list) and segment.isdigit()
+                      and int(segment) < len(parent) else
+                      parent.get(segment) if isinstance(parent, dict) else None)
+            if parent is None:
+                break
+        if isinstance(parent, dict):
+            parent.pop(segments[-1], None)
+    return result
 
 
 def first_page_with_errors(form: FormDefinition, answers: Any) -> str | None:

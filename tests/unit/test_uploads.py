@@ -38,7 +38,7 @@ AVIF = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(60)
 
 TYPE_MESSAGE = "The selected file must be a PDF, JPG or PNG"
 
-PO_FILE = Path(uploads.__file__).with_name("uploads_messages_zh.po.txt")
+PO_FILE = Path(__import__("tongban.i18n", fromlist=["x"]).TRANSLATIONS_DIR) / "zh" / "LC_MESSAGES" / "messages.po"
 
 
 def upload(
@@ -367,9 +367,9 @@ def test_every_upload_message_has_a_chinese_translation_with_the_same_placeholde
     catalog = _catalog()
     messages = _marked_messages()
 
-    assert messages == {m.id for m in catalog if m.id}
+    assert messages <= {m.id for m in catalog if m.id}
     for message in catalog:
-        if message.id:
+        if message.id in messages:
             assert message.string, message.id
             placeholders = set(re.findall(r"%\((\w+)\)s", message.id))
             assert set(re.findall(r"%\((\w+)\)s", message.string)) == placeholders

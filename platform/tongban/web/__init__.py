@@ -15,6 +15,29 @@ from ..accounts import load_login_user
 csrf = CSRFProtect()
 login_manager = LoginManager()
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+MAX_JSON_DEPTH = 32
+
+
+def _json_depth(body: bytes) -> int:
+    """Deepest nesting of [ and { in a JSON text, ignoring brackets inside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def init_web(app: Flask) -> None:
@@ -28,6 +51,12 @@ def init_web(app: Flask) -> None:
             parts = sum(len(values) for _key, values in request.form.lists())
             if parts > app.config["MAX_FORM_PARTS"]:
                 abort(413)
+
+    @app.before_request
+    def _limit_json_depth() -> None:
+        # No JSON body may nest deeper than the deepest definition needs; refuse before parsing.
+        if request.is_json and _json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
+            abort(400)
 
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -92,6 +92,9 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
     if page_id not in form.page_by_id:
         abort(404)
     from_check = request.values.get("from") == "check"
+    if request.method == "POST" and request.mimetype not in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        abort(400)
     if request.method == "GET":
         return formview.page(pinned_defs, draft, page_id, draft.answers, [], None, from_check)
 
@@ -100,8 +103,8 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
         result = post_page(tx, draft, pinned_defs, page_id, request.form, request.files,
                            upload_dir=current_app.config["UPLOAD_DIR"], user_id=_user_id(),
                            translate_upload_error=_upload_message)
-    if result.rejected:
-        abort(413)
+    if result.rejected:  # refused whole: too many values (413) or names nested too deep (400)
+        abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
     if result.action == "save":
         return redirect(url_for("apply.saved", token=token))
     if result.changed_items or result.errors:

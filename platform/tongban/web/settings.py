@@ -22,3 +22,12 @@ def language():  # type: ignore[no-untyped-def]
 def elder():  # type: ignore[no-untyped-def]
     session["elder"] = request.form.get("on") == "1"
     return redirect(_safe_next(request.form.get("next") or url_for("portal.index")))
+
+
+@bp.post("/settings/session")
+def extend_session():  # type: ignore[no-untyped-def]
+    """Any request refreshes the idle timer; this one exists to be pressed on purpose."""
+    session.modified = True
+    if request.headers.get("HX-Request"):
+        return "", 204
+    return redirect(_safe_next(request.form.get("next")))

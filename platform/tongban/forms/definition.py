@@ -1,0 +1,486 @@
+"""Load a form file, report every mistake in it by file and place, and compile it once.
+
+A :class:`FormDefinition` holds everything per-request code needs already built: the
+jsonschema validator, the field tree, the pages and the logic rules. Definitions are cached by
+the hash of their content, so the same version is compiled once per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urldefrag
+
+import jsonschema
+from jsonschema.validators import validator_for
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import specification_with
+
+from tongban.forms import _deps, paths
+from tongban.forms.fields import Field, LangText, SchemaShapeError, TreeBuilder
+
+DEFAULT_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SUPPORTED_DIALECTS = {
+    DEFAULT_DIALECT,
+    "https://json-schema.org/draft/2020-12/schema#",
+    "http://json-schema.org/draft-07/schema#",
+    "http://json-schema.org/draft-07/schema",
+}
+ACTIONS = ("show", "hide", "show_page", "hide_page", "require", "set", "block")
+CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class DefinitionError:
+    file: str
+    pointer: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.pointer or '/'}: {self.message}"
+
+
+class FormDefinitionError(ValueError):
+    """A form file that cannot go live; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[DefinitionError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    title: LangText | None
+    hint: LangText | None
+    keys: tuple[str, ...]
+    one_question: bool
+    section: str | None
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: LangText
+    pages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    action: str
+    target: str | None
+    when: Any
+    value: Any
+    message: LangText | None
+    field: str | None
+    page: str | None
+    pointer: str
+
+
+class FormDefinition:
+    """A compiled form. Treat it as immutable: it is shared between requests and threads."""
+
+    def __init__(self, *, name: str, content_hash: str, raw: Mapping[str, Any],
+                 validator: Any, root: Field, pages: tuple[Page, ...],
+                 sections: tuple[Section, ...], rules: tuple[Rule, ...]) -> None:
+        self.name = name
+        self.content_hash = content_hash
+        self.raw = raw
+        self.title: LangText = raw["title"]
+        self.description: LangText | None = raw.get("description")
+        self.schema = raw["schema"]
+        self.validator = validator
+        self.root = root
+        self.pages = pages
+        self.sections = sections
+        self.rules = rules
+        self.page_by_id = {p.id: p for p in pages}
+        self.fields: dict[str, list[Field]] = {}
+        for fld in root.walk():
+            if fld is root:
+                continue
+            if fld.is_item and fld.name == "*" and fld.key in self.fields:
+                continue
+            self.fields.setdefault(fld.key, []).append(fld)
+        self.page_of: dict[str, str] = {}
+        for page in pages:
+            for key in page.keys:
+                for fld in self.fields.get(key, ()):
+                    for inner in fld.walk():
+                        self.page_of.setdefault(inner.key, page.id)
+        self.calculated = {r.target for r in rules if r.action == "set" and r.target}
+        self.root_is_object = root.widget == "fieldset" and root.type == "object"
+
+    def field(self, key: str) -> Field:
+        return self.fields[key][0]
+
+    def __repr__(self) -> str:
+        return f"<FormDefinition {self.name} {self.content_hash[:12]}>"
+
+
+_cache: dict[tuple[str, str], FormDefinition] = {}
+_cache_lock = threading.Lock()
+
+
+def load_form(source: str | os.PathLike[str] | Mapping[str, Any], *,
+              name: str | None = None) -> FormDefinition:
+    """Load and compile a form file (a path or an already parsed mapping).
+
+    Raises :class:`FormDefinitionError` listing every problem; nothing half-loaded is returned.
+    """
+    file, data, text = _read(source, name)
+    content_hash = hashlib.sha256(
+        json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                   default=str).encode()).hexdigest()
+    key = (file, content_hash)
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    form, errors = _compile(file, data, content_hash)
+    if errors:
+        raise FormDefinitionError(_with_lines(errors, text))
+    assert form is not None
+    with _cache_lock:
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = form
+    return form
+
+
+def check_form(source: str | os.PathLike[str] | Mapping[str, Any], *,
+               name: str | None = None) -> list[DefinitionError]:
+    """Every problem in a form file, for editors and ``tongban check``; empty when it loads."""
+    try:
+        load_form(source, name=name)
+    except FormDefinitionError as exc:
+        return exc.errors
+    return []
+
+
+def _read(source: str | os.PathLike[str] | Mapping[str, Any],
+          name: str | None) -> tuple[str, Any, str | None]:
+    if isinstance(source, Mapping):
+        return name or "<form>", source, None
+    path = Path(source)
+    file = name or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormDefinitionError([DefinitionError(file, "", f"cannot read the file: {exc}")]) \
+            from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormDefinitionError(
+            [DefinitionError(file, "", f"not JSON: {exc.msg} (column {exc.colno})",
+                             exc.lineno)]) from exc
+    return file, data, text
+
+
+@cache
+def _meta_validator() -> jsonschema.Draft202012Validator:
+    meta = json.loads((Path(__file__).with_name("form.schema.json")).read_text("utf-8"))
+    return jsonschema.Draft202012Validator(meta)
+
+
+def _compile(file: str, data: Any,
+             content_hash: str) -> tuple[FormDefinition | None, list[DefinitionError]]:
+    errors: list[DefinitionError] = []
+
+    def err(pointer: str, message: str) -> None:
+        errors.append(DefinitionError(file, pointer, message))
+
+    for problem in sorted(_meta_validator().iter_errors(data), key=lambda e: [str(p) for p in e.path]):
+        err(paths.pointer(list(problem.absolute_path)), _meta_message(problem))
+    if errors:
+        return None, errors
+
+    schema = data["schema"]
+    dialect = schema.get("$schema", DEFAULT_DIALECT) if isinstance(schema, dict) else (
+        DEFAULT_DIALECT)
+    if dialect not in SUPPORTED_DIALECTS:
+        err("/schema/$schema", f"unsupported JSON Schema dialect {dialect!r}; use "
+            f"{DEFAULT_DIALECT!r}")
+        return None, errors
+    cls = validator_for(schema, default=jsonschema.Draft202012Validator)
+    for problem in cls(cls.META_SCHEMA).iter_errors(schema):
+        err("/schema" + paths.pointer(list(problem.absolute_path)),
+            f"not a valid JSON Schema: {problem.message}")
+    if errors:
+        return None, errors
+
+    base_uri = schema.get("$id") or schema.get("id") if isinstance(schema, dict) else None
+    base_uri = urldefrag(base_uri if isinstance(base_uri, str) else "urn:tongban:form").url
+    resource = Resource.from_contents(schema, default_specification=specification_with(dialect))
+    registry: Registry[Any] = Registry().with_resource(base_uri, resource).crawl()
+    validator = cls(schema, registry=registry, format_checker=_deps.format_checker())
+    resolver = registry.resolver(base_uri=base_uri)
+
+    def make_test(subschema: Any, _resolver: Any) -> Any:
+        sub = validator.evolve(schema=subschema)
+        return lambda value: bool(sub.is_valid(value))
+
+    ui = data.get("ui") or {}
+    ui_fields = ui.get("fields") or {}
+    problems: list[tuple[str, str]] = []
+    builder = TreeBuilder(resolver=_SafeResolver(resolver), ui_fields=ui_fields,
+                          ui_order=ui.get("order"), make_test=make_test, problems=problems)
+    try:
+        root = builder.build(schema)
+    except SchemaShapeError as exc:
+        err(exc.pointer, exc.message)
+        return None, errors
+    for key, message in problems:
+        err(f"/ui/fields/{paths.pointer([key])[1:]}/widget", message)
+
+    known: dict[str, Field] = {}
+    for fld in root.walk():
+        if fld is not root:
+            known.setdefault(fld.key, fld)
+    for key in ui_fields:
+        if key not in known:
+            err(f"/ui/fields/{paths.pointer([key])[1:]}", f"no field {key!r} in the schema")
+
+    pages = _pages(ui, root, known, err)
+    sections = _sections(ui, pages, err)
+    rules = _rules(data.get("logic") or [], known, {p.id for p in pages}, err)
+    if errors:
+        return None, errors
+
+    form = FormDefinition(name=file, content_hash=content_hash, raw=data, validator=validator,
+                          root=root, pages=pages, sections=sections, rules=rules)
+    if ui.get("pages"):
+        for fld in root.children:
+            if fld.key not in form.page_of and fld.key not in form.calculated and \
+                    fld.accepts_input:
+                err("/ui/pages", f"field {fld.key!r} is on no page")
+    return (None if errors else form), errors
+
+
+class _SafeResolver:
+    """A resolver whose failed look-ups return None instead of raising."""
+
+    def __init__(self, resolver: Any) -> None:
+        self._resolver = resolver
+
+    def lookup(self, ref: str) -> Any:
+        try:
+            resolved = self._resolver.lookup(ref)
+        except Unresolvable:
+            return None
+        return _Resolved(resolved.contents, _SafeResolver(resolved.resolver))
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    contents: Any
+    resolver: Any
+
+
+def _pages(ui: Mapping[str, Any], root: Field, known: Mapping[str, Field],
+           err: Any) -> tuple[Page, ...]:
+    declared = ui.get("pages")
+    if not declared:
+        keys = tuple(c.key for c in root.children) if root.children else ("",)
+        return (Page("main", None, None, keys, False, None),)
+    pages: list[Page] = []
+    seen_ids: set[str] = set()
+    placed: dict[str, str] = {}
+    for index, page in enumerate(declared):
+        pointer = f"/ui/pages/{index}"
+        if page["id"] in seen_ids:
+            err(pointer + "/id", f"page id {page['id']!r} is used twice")
+        seen_ids.add(page["id"])
+        for position, key in enumerate(page["fields"]):
+            where = f"{pointer}/fields/{position}"
+            fld = known.get(key)
+            if fld is None:
+                err(where, f"page {page['id']!r} lists {key!r}, which is not a field")
+                continue
+            if fld.is_item or _inside_array(key, known):
+                err(where, f"{key!r} is inside a repeatable group; list the group instead")
+                continue
+            clash = next((k for k in placed if k == key or k.startswith(key + ".")
+                          or key.startswith(k + ".")), None)
+            if clash is not None:
+                err(where, f"{key!r} is already on page {placed[clash]!r}")
+                continue
+            placed[key] = page["id"]
+        pages.append(Page(page["id"], page.get("title"), page.get("hint"),
+                          tuple(page["fields"]), bool(page.get("one_question")),
+                          page.get("section")))
+    return tuple(pages)
+
+
+def _inside_array(key: str, known: Mapping[str, Field]) -> bool:
+    parts = paths.split(key)
+    for end in range(1, len(parts)):
+        parent = known.get(paths.join(*parts[:end]))
+        if parent is not None and parent.widget in ("repeatable", "checkboxes"):
+            return True
+    return False
+
+
+def _sections(ui: Mapping[str, Any], pages: tuple[Page, ...], err: Any) -> tuple[Section, ...]:
+    declared = ui.get("sections") or []
+    ids = [s["id"] for s in declared]
+    for index, page in enumerate(pages):
+        if page.section and page.section not in ids:
+            err(f"/ui/pages/{index}/section", f"no section {page.section!r} in ui.sections")
+    return tuple(Section(s["id"], s["title"], tuple(p.id for p in pages if p.section == s["id"]))
+                 for s in declared)
+
+
+def _rules(logic: list[Mapping[str, Any]], known: Mapping[str, Field], page_ids: set[str],
+           err: Any) -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    ids: set[str] = set()
+    for index, spec in enumerate(logic):
+        pointer = f"/logic/{index}"
+        actions = [a for a in ACTIONS if a in spec]
+        if len(actions) != 1:
+            err(pointer, "a rule needs exactly one of " + ", ".join(ACTIONS))
+            continue
+        action = actions[0]
+        rule_id = spec.get("id") or f"rule-{index + 1}"
+        if rule_id in ids:
+            err(pointer + "/id", f"rule id {rule_id!r} is used twice")
+        ids.add(rule_id)
+        target = spec[action] if action != "block" else None
+        if action in ("show_page", "hide_page"):
+            if target not in page_ids:
+                err(f"{pointer}/{action}", f"no page {target!r}")
+        elif target is not None and target not in known:
+            err(f"{pointer}/{action}", f"no field {target!r} in the schema")
+        elif target is not None and _inside_array(target, known):
+            err(f"{pointer}/{action}", f"{target!r} is inside a repeatable group; rules act on "
+                "the whole group")
+        if action == "set" and "value" not in spec:
+            err(pointer, "a set rule needs a value (a JsonLogic expression)")
+        if action != "set" and "value" in spec:
+            err(pointer + "/value", "only set rules take a value")
+        if action == "block":
+            if spec.get("field") is not None and spec["field"] not in known:
+                err(pointer + "/field", f"no field {spec['field']!r} in the schema")
+            if spec.get("page") is not None and spec["page"] not in page_ids:
+                err(pointer + "/page", f"no page {spec['page']!r}")
+        elif "field" in spec or "page" in spec:
+            err(pointer, "only block rules take field or page")
+        if action != "set" and "when" not in spec:
+            err(pointer, f"a {action} rule needs a when condition")
+        for word in ("when", "value"):
+            if word not in spec:
+                continue
+            for message in _deps.check_rule(spec[word]):
+                err(f"{pointer}/{word}", message)
+            for var in sorted(_deps.referenced_vars(spec[word])):
+                if _var_key(var, known) is None:
+                    err(f"{pointer}/{word}", f"the rule reads {var!r}, which is not a field")
+        rules.append(Rule(rule_id, action, target, spec.get("when"), spec.get("value"),
+                          spec.get("block"), spec.get("field"), spec.get("page"), pointer))
+    return tuple(rules)
+
+
+def _var_key(var: str, known: Mapping[str, Field]) -> str | None:
+    """The field a JsonLogic ``var`` reads (indices dropped), or None."""
+    parts = [p for p in var.split(".") if not paths.is_index(p)]
+    key = ".".join(parts)
+    if key in known:
+        return key
+    return None
+
+
+def _meta_message(problem: jsonschema.ValidationError) -> str:
+    if problem.validator == "additionalProperties":
+        extra = sorted(set(problem.instance) - set(problem.schema.get("properties", {})))
+        return "unknown key(s) " + ", ".join(repr(e) for e in extra)
+    if problem.validator == "enum":
+        return f"{problem.instance!r} is not one of " + ", ".join(
+            repr(v) for v in problem.validator_value)
+    return problem.message
+
+
+def _with_lines(errors: list[DefinitionError], text: str | None) -> list[DefinitionError]:
+    if text is None:
+        return errors
+    try:
+        lines = _pointer_lines(text)
+    except (ValueError, IndexError):
+        return errors
+    result = []
+    for e in errors:
+        line = e.line
+        pointer = e.pointer
+        while line is None:
+            line = lines.get(pointer)
+            if line is None and pointer:
+                pointer = pointer.rsplit("/", 1)[0]
+            elif line is None:
+                break
+        result.append(DefinitionError(e.file, e.pointer, e.message, line))
+    return result
+
+
+def _pointer_lines(text: str) -> dict[str, int]:
+    """Map each JSON pointer in a JSON text to the line where its value starts."""
+    decoder = json.JSONDecoder()
+    lines: dict[str, int] = {}
+    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+
+    def line_of(pos: int) -> int:
+        lo, hi = 0, len(newlines)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if newlines[mid] < pos:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo + 1
+
+    def skip(pos: int) -> int:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        return pos
+
+    def value(pos: int, pointer: str) -> int:
+        pos = skip(pos)
+        lines[pointer] = line_of(pos)
+        if text[pos] == "{":
+            pos = skip(pos + 1)
+            if text[pos] == "}":
+                return pos + 1
+            while True:
+                key, pos = json.decoder.scanstring(text, skip(pos) + 1)
+                pos = skip(pos)
+                pos = value(pos + 1, pointer + "/" + key.replace("~", "~0").replace("/", "~1"))
+                pos = skip(pos)
+                if text[pos] == "}":
+                    return pos + 1
+                pos += 1
+        if text[pos] == "[":
+            pos = skip(pos + 1)
+            if text[pos] == "]":
+                return pos + 1
+            index = 0
+            while True:
+                pos = skip(value(pos, f"{pointer}/{index}"))
+                index += 1
+                if text[pos] == "]":
+                    return pos + 1
+                pos += 1
+        _, end = decoder.raw_decode(text, pos)
+        return end
+
+    value(0, "")
+    return lines

@@ -1,0 +1,526 @@
+"""Pages of a form as HTML: the Python side of the ``templates/forms/_*.html`` partials.
+
+The field tree is compiled once per definition; a render only builds small view nodes from
+it and the answers, then fills templates Flask has already compiled. Call these inside an
+application context (they use the app's Jinja environment, ``_()`` and ``csrf_token()``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from babel.dates import format_date
+from flask import current_app
+from flask_babel import gettext
+from markupsafe import Markup
+
+from tongban.forms import paths
+from tongban.forms.errors import FieldError, message, sort_errors
+from tongban.forms.fields import Field, text_for
+from tongban.forms.state import FormState, evaluate, visible_pages
+from tongban.i18n import N_
+
+if TYPE_CHECKING:
+    from tongban.forms.definition import FormDefinition, Page
+
+_LOCALES = {"zh": "zh_CN", "en": "en"}
+_TEMPLATES = {"textarea": "textarea", "radios": "radios", "select": "select",
+              "autocomplete": "autocomplete", "checkbox": "checkbox", "checkboxes": "checkboxes",
+              "date": "date", "file": "file", "fieldset": "fieldset", "repeatable": "repeatable",
+              "readonly": "readonly", "hidden": "hidden", "json": "json", "region": "region"}
+_INPUT_TYPES = {"password": "password", "email": "email", "tel": "tel", "url": "url"}
+_STATUS = {"not_started": N_("Not yet started"), "in_progress": N_("In progress"),
+           "completed": N_("Completed")}
+_NOT_PROVIDED = N_("Not provided")
+
+
+@dataclass
+class OptionView:
+    token: str
+    label: str
+    hint: str
+    checked: bool
+    id: str
+
+
+@dataclass
+class Node:
+    """One question (or group of questions) as a template sees it."""
+
+    field: Field
+    widget: str
+    path: str
+    name: str
+    id: str
+    label: str
+    hint: str = ""
+    placeholder: str = ""
+    prefix: str = ""
+    suffix: str = ""
+    value: str = ""
+    parts: Mapping[str, str] = field(default_factory=dict)
+    options: list[OptionView] = field(default_factory=list)
+    error: str | None = None
+    optional: bool = False
+    hidden: bool = False
+    heading: bool = False
+    logic_key: str | None = None
+    when: str | None = None
+    group: str | None = None
+    calc: bool = False
+    children: list[Node] = field(default_factory=list)
+    items: list[Node] = field(default_factory=list)
+    add_action: str | None = None
+    remove_action: str | None = None
+    item_label: str = ""
+    attrs: Mapping[str, str] = field(default_factory=dict)
+    width: str | None = None
+    display: str = ""
+
+    @property
+    def template(self) -> str:
+        """The partial that draws this widget (``forms/_<template>.html``)."""
+        return _TEMPLATES.get(self.widget, "input")
+
+    @property
+    def input_type(self) -> str:
+        return _INPUT_TYPES.get(self.widget, "text")
+
+    @property
+    def describedby(self) -> str:
+        ids = []
+        if self.hint:
+            ids.append(self.id + "-hint")
+        if self.error:
+            ids.append(self.id + "-error")
+        return " ".join(ids)
+
+    @property
+    def first_input_id(self) -> str:
+        if self.widget == "date":
+            return self.id + "-year"
+        if self.widget in ("fieldset", "repeatable") and not self.error:
+            for child in [*self.children, *self.items]:
+                return child.first_input_id
+        return self.id
+
+
+@dataclass
+class _Ctx:
+    form: FormDefinition
+    lang: str
+    state: FormState
+    raw: Mapping[str, list[str]] | None
+    errors: Mapping[str, str]
+    urls: Mapping[str, str]
+    logic_keys: frozenset[str]
+
+
+def render_page(form: FormDefinition, page_id: str, answers: Any,
+                errors: Iterable[FieldError] = (), *, lang: str = "zh",
+                urls: Mapping[str, str] | None = None, raw: Mapping[str, list[str]] | None = None,
+                state: FormState | None = None) -> Markup:
+    """A whole page of questions inside ``<form method="post">``, with the error summary.
+
+    ``urls``: ``action`` (where the form posts), optionally ``validate`` (the field endpoint
+    for inline checks), ``back`` (the back link) and ``save`` (shows "Save and come back later").
+    ``raw`` is :attr:`CoerceResult.raw`, so that what was typed is shown again on errors.
+    """
+    page = form.page_by_id[page_id]
+    state = state or evaluate(form, answers)
+    ordered = sort_errors(errors, form)
+    ctx = _context(form, lang, state, raw, ordered, urls)
+    nodes = page_nodes(form, page, ctx)
+    heading_node = nodes[0] if page.one_question and len(nodes) == 1 and nodes[0].widget not in (
+        "checkbox", "readonly", "hidden") else None
+    if heading_node is not None:
+        heading_node.heading = True
+    summary = _summary(form, ordered, nodes, lang)
+    blocks = [text_for(b.message, lang) for b in state.blocks if b.page == page_id
+              and not b.field]
+    return Markup(current_app.jinja_env.get_template("forms/_page.html").render(
+        form=form, page=page, lang=lang, nodes=nodes, summary=summary, blocks=blocks,
+        urls=ctx.urls, title=text_for(page.title, lang) or text_for(form.title, lang),
+        form_title=text_for(form.title, lang), page_hint=text_for(page.hint, lang),
+        heading_node=heading_node, multipart=_has_file(nodes),
+        client=_client_json(form, state, page), text_for=text_for,
+    ))
+
+
+def render_field(form: FormDefinition, path: str, answers: Any,
+                 errors: Iterable[FieldError] = (), *, lang: str = "zh",
+                 urls: Mapping[str, str] | None = None,
+                 raw: Mapping[str, list[str]] | None = None) -> Markup:
+    """Only the fragment of one answer (its form group), for the inline-check endpoint."""
+    key = _key_of(form, path)
+    page_id = form.page_of.get(key or "") or form.pages[0].id
+    state = evaluate(form, answers)
+    ctx = _context(form, lang, state, raw, sort_errors(errors, form), urls)
+    for node in _walk(page_nodes(form, form.page_by_id[page_id], ctx)):
+        if node.path == path:
+            return Markup(current_app.jinja_env.get_template("forms/_field.html").render(
+                node=node, urls=ctx.urls, lang=lang))
+    return Markup("")
+
+
+def page_nodes(form: FormDefinition, page: Page, ctx: _Ctx) -> list[Node]:
+    nodes = []
+    for key in page.keys:
+        if key == "":
+            nodes.append(_node(form.root, "", ctx.state.answers, None, ctx))
+            continue
+        segments = paths.split(key)
+        parent_value = paths.get_in(ctx.state.answers, segments[:-1])
+        variants = form.fields.get(key, [])
+        if not variants:
+            continue
+        base = variants[0]
+        if base.conditions:
+            parent = _parent(form, segments)
+            active = {id(c) for c in parent.active_children(parent_value)}
+            for fld in variants:
+                nodes.append(_node(fld, key, paths.get_in(parent_value, [fld.name]), parent_value, ctx,
+                                   hidden=id(fld) not in active))
+        else:
+            nodes.append(_node(base, key, paths.get_in(parent_value, [base.name]), parent_value, ctx))
+    return nodes
+
+
+def _context(form: FormDefinition, lang: str, state: FormState,
+             raw: Mapping[str, list[str]] | None, errors: list[FieldError],
+             urls: Mapping[str, str] | None) -> _Ctx:
+    messages = {}
+    for error in errors:
+        messages.setdefault(error.path, message(error, form, lang))
+    logic = frozenset(r.target for r in form.rules if r.action in ("show", "hide") and r.target)
+    return _Ctx(form, lang, state, raw, messages, dict(urls or {}), logic)
+
+
+def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
+          hidden: bool = False) -> Node:
+    lang = ctx.lang
+    name = paths.html_name(path)
+    ui = fld.ui
+    node = Node(
+        field=fld, widget=fld.widget, path=path, name=name,
+        id=paths.element_id(path, f"--{fld.variant}" if fld.variant else ""),
+        label=text_for(fld.label, lang), hint=text_for(fld.hint, lang),
+        placeholder=text_for(ui.get("placeholder"), lang),
+        prefix=text_for(ui.get("prefix"), lang) or ("¥" if fld.format == "cn-amount" else ""),
+        suffix=text_for(ui.get("suffix"), lang), error=ctx.errors.get(path),
+        attrs=fld.attrs, width=fld.width,
+    )
+    if fld.key in ctx.form.calculated:
+        node.widget = "readonly"
+        node.calc = True
+    if fld.key in ctx.logic_keys:
+        node.logic_key = fld.key
+    if fld.key and ctx.state.is_hidden(ctx.form, fld.key):
+        hidden = True
+    node.hidden = hidden
+    if fld.conditions:
+        parent_path = path.rsplit(".", 1)[0] if "." in path else ""
+        rules = [c.client_rule(parent_path) for c in fld.conditions]
+        if all(r is not None for r in rules):
+            node.when = json.dumps(rules[0] if len(rules) == 1 else {"and": rules},
+                                   ensure_ascii=False)
+        node.group = path
+    required = fld.is_required(parent_value) or fld.key in ctx.state.required_keys
+    node.optional = not required and fld.widget not in ("checkbox", "readonly", "hidden",
+                                                        "fieldset") and not fld.is_item
+    raw = ctx.raw.get(name) if ctx.raw is not None else None
+    widget = node.widget
+    if widget == "fieldset":
+        active = {id(c) for c in fld.active_children(value)}
+        node.children = [
+            _node(c, paths.child(path, c.name), paths.get_in(value, [c.name]), value, ctx,
+                  hidden=bool(c.conditions) and id(c) not in active)
+            for c in fld.children]
+    elif widget == "repeatable":
+        _repeatable(node, fld, path, value, ctx)
+    elif widget == "checkboxes" or fld.options:
+        chosen = raw if raw is not None else _tokens(fld, value)
+        node.options = [OptionView(o.token, _option_label(o, lang), text_for(o.hint, lang),
+                                   o.token in chosen, node.id if i == 0 else f"{node.id}-{i}")
+                        for i, o in enumerate(fld.options)]
+        if widget == "checkbox":
+            node.value = "true"
+            node.options = [OptionView("true", node.label, node.hint,
+                                       (raw is not None and "true" in raw) or value is True,
+                                       node.id)]
+    elif widget == "checkbox":
+        node.value = "true"
+        node.options = [OptionView("true", node.label, node.hint,
+                                   (raw is not None and "true" in raw) or value is True, node.id)]
+    elif widget == "date":
+        node.parts = _date_parts(value, ctx.raw, name)
+    elif widget == "readonly":
+        node.display = display_value(fld, value, lang) if value is not None else ""
+        node.value = _input_text(value)
+    else:
+        node.value = raw[-1] if raw else _input_text(value)
+    return node
+
+
+def _repeatable(node: Node, fld: Field, path: str, value: Any, ctx: _Ctx) -> None:
+    items = value if isinstance(value, list) else []
+    item = fld.item
+    assert item is not None
+    count = max(len(items), fld.min_items, 1 if not items else 0)
+    item_name = text_for(fld.ui.get("item_label"), ctx.lang) or text_for(item.label, ctx.lang) \
+        or node.label
+    node.item_label = item_name
+    for index in range(count):
+        item_value = items[index] if index < len(items) else None
+        item_path = paths.child(path, index)
+        child = _node(item, item_path, item_value, items, ctx)
+        child.label = f"{item_name} {index + 1}"
+        child.optional = False
+        if count > fld.min_items and fld.accepts_input:
+            child.remove_action = f"remove:{item_path}"
+        node.items.append(child)
+    limit = fld.max_items
+    if fld.accepts_input and (limit is None or count < limit):
+        node.add_action = f"add:{path}"
+
+
+def check_answers_rows(form: FormDefinition, answers: Any, lang: str = "zh",
+                       state: FormState | None = None) -> list[dict[str, Any]]:
+    """The answers by visible page, as rows of (label, value) for the check-answers page."""
+    state = state or evaluate(form, answers)
+    sections = []
+    for page in visible_pages(form, state):
+        rows: list[dict[str, Any]] = []
+        for key in page.keys:
+            segments = paths.split(key)
+            parent_value = paths.get_in(state.answers, segments[:-1])
+            fields = form.fields.get(key, []) if key else [form.root]
+            if key and fields and fields[0].conditions:
+                parent = _parent(form, segments)
+                active = {id(c) for c in parent.active_children(parent_value)}
+                fields = [f for f in fields if id(f) in active]
+            for fld in fields[:1]:
+                value = paths.get_in(parent_value, [fld.name]) if key else state.answers
+                _rows(form, fld, key, value, lang, state, rows, prefix="", page_id=page.id)
+        sections.append({"page": page.id, "title": text_for(page.title, lang)
+                         or text_for(form.title, lang), "rows": rows})
+    return sections
+
+
+def _rows(form: FormDefinition, fld: Field, path: str, value: Any, lang: str, state: FormState,
+          rows: list[dict[str, Any]], *, prefix: str, page_id: str) -> None:
+    if fld.key and state.is_hidden(form, fld.key):
+        return
+    label = prefix + text_for(fld.label, lang)
+    if fld.widget == "fieldset" and fld.children:
+        for child in fld.active_children(value):
+            _rows(form, child, paths.child(path, child.name), paths.get_in(value, [child.name]), lang,
+                  state, rows, prefix=f"{label}: " if label and path else prefix, page_id=page_id)
+        return
+    if fld.widget == "repeatable" and fld.item is not None and isinstance(value, list) and value:
+        item_name = text_for(fld.ui.get("item_label"), lang) or label
+        for index, item in enumerate(value):
+            _rows(form, fld.item, paths.child(path, index), item, lang, state, rows,
+                  prefix=f"{item_name} {index + 1}: ", page_id=page_id)
+        return
+    if fld.is_item and fld.widget != "fieldset":
+        label = prefix.rstrip(": ")
+    rows.append({"path": path, "key": fld.key, "label": label, "page": page_id,
+                 "id": paths.element_id(path),
+                 "value": display_value(fld, value, lang) if value not in (None, "", [])
+                 else gettext(_NOT_PROVIDED), "provided": value not in (None, "", [])})
+
+
+def render_check_answers(form: FormDefinition, answers: Any, *, lang: str = "zh",
+                         urls: Mapping[str, str] | None = None) -> Markup:
+    """The check-answers summary; ``urls['change']`` is a page URL with ``{page}`` in it,
+    ``urls['action']`` where "Confirm and send" posts."""
+    urls = dict(urls or {})
+    sections = check_answers_rows(form, answers, lang)
+    change = urls.get("change")
+    for section in sections:
+        for row in section["rows"]:
+            row["change_url"] = (change.replace("{page}", section["page"]) + "#" + row["id"]
+                                 if change else None)
+    return Markup(current_app.jinja_env.get_template("forms/_check_answers.html").render(
+        sections=sections, urls=urls, lang=lang, form_title=text_for(form.title, lang)))
+
+
+def task_list(form: FormDefinition, answers: Any, lang: str = "zh") -> list[dict[str, Any]]:
+    """Sections of a long form with their status: not_started, in_progress or completed."""
+    from tongban.forms.state import validate_page
+
+    state = evaluate(form, answers)
+    result = []
+    groups = [(s.id, s.title, s.pages) for s in form.sections] or [
+        (p.id, p.title or form.title, (p.id,)) for p in form.pages]
+    for section_id, title, page_ids in groups:
+        pages = [form.page_by_id[p] for p in page_ids if state.page_visible(p)]
+        if not pages:
+            continue
+        answered = any(paths.get_in(state.answers, paths.split(k)) not in (None, "", [], {})
+                       for p in pages for k in p.keys if k)
+        complete = answered and not any(validate_page(form, p.id, answers, state)
+                                        for p in pages)
+        status = "completed" if complete else ("in_progress" if answered else "not_started")
+        result.append({"id": section_id, "title": text_for(title, lang),
+                       "first_page": pages[0].id, "status": status})
+    return result
+
+
+def render_task_list(form: FormDefinition, answers: Any, *, lang: str = "zh",
+                     urls: Mapping[str, str] | None = None) -> Markup:
+    """The task list; ``urls['page']`` is a page URL with ``{page}`` in it."""
+    page_url = dict(urls or {}).get("page", "{page}")
+    tasks = task_list(form, answers, lang)
+    for task in tasks:
+        task["url"] = page_url.replace("{page}", task["first_page"])
+        task["status_text"] = gettext(_STATUS[task["status"]])
+    return Markup(current_app.jinja_env.get_template("forms/_task_list.html").render(
+        tasks=tasks, lang=lang))
+
+
+def display_value(fld: Field, value: Any, lang: str) -> str:
+    """An answer as text for people (check answers, read-only fields)."""
+    if value is None:
+        return ""
+    if fld.options:
+        values = value if isinstance(value, list) else [value]
+        labels = []
+        for item in values:
+            token = fld.token_for(item)
+            option = fld.option_for(token) if token is not None else None
+            labels.append(_option_label(option, lang) if option else _input_text(item))
+        return "、".join(labels) if lang == "zh" else ", ".join(labels)
+    if fld.widget == "date" and isinstance(value, str):
+        try:
+            day = datetime.date.fromisoformat(value)
+        except ValueError:
+            return value
+        return format_date(day, format="long", locale=_LOCALES.get(lang, "zh_CN"))
+    if fld.format == "cn-amount" or (fld.widget == "amount"):
+        return f"¥{value}"
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return _input_text(value)
+
+
+def _option_label(option: Any, lang: str) -> str:
+    if option.msgid:
+        return str(gettext(option.msgid))
+    return text_for(option.label, lang)
+
+
+def _tokens(fld: Field, value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    tokens = [fld.token_for(v) for v in values if v is not None]
+    return [t for t in tokens if t is not None]
+
+
+def _date_parts(value: Any, raw: Mapping[str, list[str]] | None, name: str) -> dict[str, str]:
+    if raw is not None and any(f"{name}:{p}" in raw for p in ("year", "month", "day")):
+        return {p: (raw.get(f"{name}:{p}") or [""])[-1] for p in ("year", "month", "day")}
+    if raw is not None and name in raw:
+        return {"year": raw[name][-1], "month": "", "day": ""}
+    if isinstance(value, str) and len(value) == 10:
+        year, month, day = value.split("-") if value.count("-") == 2 else (value, "", "")
+        return {"year": year, "month": month.lstrip("0"), "day": day.lstrip("0")}
+    return {"year": "", "month": "", "day": ""}
+
+
+def _input_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, indent=2)
+    return str(value)
+
+
+def _summary(form: FormDefinition, errors: list[FieldError], nodes: list[Node],
+             lang: str) -> list[dict[str, str]]:
+    targets = {n.path: n.first_input_id for n in _walk(nodes) if not n.hidden}
+    items = []
+    for error in errors:
+        href = ("#" + targets[error.path]) if error.path in targets else None
+        items.append({"href": href, "text": message(error, form, lang)})
+    return items
+
+
+def _walk(nodes: Iterable[Node]) -> Iterable[Node]:
+    for node in nodes:
+        yield node
+        yield from _walk(node.children)
+        yield from _walk(node.items)
+
+
+def _has_file(nodes: list[Node]) -> bool:
+    return any(n.widget == "file" for n in _walk(nodes))
+
+
+_client_rules: weakref.WeakKeyDictionary[Any, tuple[list[dict[str, Any]], set[str]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _client_json(form: FormDefinition, state: FormState, page: Page) -> str | None:
+    """The show/hide/set rules and the answers they read, for ``forms.js``."""
+    cached = _client_rules.get(form)
+    if cached is None:
+        from tongban.forms import _deps
+
+        rules = [{"action": r.action, "target": r.target, "when": r.when, "value": r.value}
+                 for r in form.rules if r.action in ("show", "hide", "set")]
+        reads: set[str] = set()
+        for r in rules:
+            for word in ("when", "value"):
+                if r[word] is not None:
+                    reads |= {v.split(".")[0] for v in _deps.referenced_vars(r[word])}
+        cached = (rules, reads)
+        _client_rules[form] = cached
+    rules, reads = cached
+    if not rules:
+        return None
+    answers = state.answers if isinstance(state.answers, dict) else {}
+    context = {k: answers[k] for k in reads if k in answers}
+    text = json.dumps({"rules": rules, "answers": context}, ensure_ascii=False)
+    # Safe inside <script>: no "</script>", no HTML comment openers.
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e")
+                  .replace("&", "\\u0026"))
+
+
+def _key_of(form: FormDefinition, path: str) -> str | None:
+    parts = [p for p in paths.split(path)]
+    key_parts: list[str] = []
+    fld: Field | None = form.root
+    for part in parts:
+        if fld is None:
+            return None
+        if fld.widget == "fieldset":
+            fld = next((c for c in fld.children if c.name == part), None)
+            key_parts.append(part)
+        elif fld.item is not None:
+            fld = fld.item
+        else:
+            return None
+    return paths.join(*key_parts)
+
+
+def _parent(form: FormDefinition, segments: list[str]) -> Field:
+    fld = form.root
+    for segment in segments[:-1]:
+        nxt = next((c for c in fld.children if c.name == segment), None)
+        if nxt is None:
+            return form.root
+        fld = nxt
+    return fld
+

@@ -1,0 +1,160 @@
+/* Progressive enhancement for generated form pages. The pages work without this file; it only
+   (1) shows and hides questions as answers change, using the same JsonLogic rules the server
+   applies (vendored json-logic.js, global `jsonLogic`); (2) shows calculated values; (3) moves
+   focus to the error summary; (4) adds type-to-filter to long lists. The server stays the
+   authority: it re-applies every rule when the page is sent. */
+(function () {
+  "use strict";
+
+  function setPath(target, name, value) {
+    var parts = name.split(".");
+    var node = target;
+    for (var i = 0; i < parts.length - 1; i++) {
+      var key = parts[i].replace(/~1/g, ".").replace(/~0/g, "~");
+      var nextIsIndex = /^\d+$/.test(parts[i + 1]);
+      if (node[key] === undefined || node[key] === null || typeof node[key] !== "object") {
+        node[key] = nextIsIndex ? [] : {};
+      }
+      node = node[key];
+    }
+    node[parts[parts.length - 1].replace(/~1/g, ".").replace(/~0/g, "~")] = value;
+  }
+
+  function typed(input, value) {
+    if (value === "true") return true;
+    if (value === "false") return false;
+    var mode = input.getAttribute("inputmode");
+    if ((mode === "numeric" || mode === "decimal") && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(value)) {
+      return Number(value);
+    }
+    return value;
+  }
+
+  // The answers on this page, as the server would read them (disabled inputs are not sent).
+  function collect(form, base) {
+    var data = JSON.parse(JSON.stringify(base || {}));
+    var multi = {};
+    var elements = form.elements;
+    for (var i = 0; i < elements.length; i++) {
+      var el = elements[i];
+      if (!el.name || el.disabled || el.name === "csrf_token" || el.name === "action") continue;
+      if (el.type === "file" || el.type === "submit") continue;
+      if ((el.type === "radio" || el.type === "checkbox") && !el.checked) continue;
+      var name = el.name, part = null;
+      var colon = name.indexOf(":");
+      if (colon > -1) { part = name.slice(colon + 1); name = name.slice(0, colon); }
+      if (part) {
+        multi[name] = multi[name] || {};
+        multi[name][part] = el.value;
+        continue;
+      }
+      if (el.value === "") continue;
+      var group = form.querySelectorAll('input[type="checkbox"][name="' + CSS.escape(el.name) + '"]');
+      if (el.type === "checkbox" && group.length > 1) {
+        multi[name] = multi[name] || [];
+        multi[name].push(typed(el, el.value));
+        continue;
+      }
+      setPath(data, name, typed(el, el.value));
+    }
+    Object.keys(multi).forEach(function (name) {
+      var value = multi[name];
+      if (!Array.isArray(value)) {
+        if (!value.year || !value.month || !value.day) return;
+        var pad = function (s) { return ("0" + s).slice(-2); };
+        value = value.year + "-" + pad(value.month) + "-" + pad(value.day);
+      }
+      setPath(data, name, value);
+    });
+    return data;
+  }
+
+  function toggle(group, visible) {
+    group.hidden = !visible;
+    var inputs = group.querySelectorAll("input, select, textarea, button");
+    for (var i = 0; i < inputs.length; i++) inputs[i].disabled = !visible;
+  }
+
+  function apply(form, config) {
+    if (!window.jsonLogic) return;
+    var data = collect(form, config ? config.answers : {});
+    var rules = config ? config.rules : [];
+    rules.forEach(function (rule) {
+      if (rule.action !== "set") return;
+      if (rule.when && !jsonLogic.truthy(jsonLogic.apply(rule.when, data))) return;
+      var value = jsonLogic.apply(rule.value, data);
+      setPath(data, rule.target, value);
+      var shown = form.querySelector('[data-tb-calc="' + CSS.escape(rule.target) + '"]');
+      if (shown) shown.textContent = value === null || value === undefined ? "—" : String(value);
+    });
+    var shownBy = {}, hiddenBy = {};
+    rules.forEach(function (rule) {
+      if (rule.action !== "show" && rule.action !== "hide") return;
+      var hit = jsonLogic.truthy(jsonLogic.apply(rule.when, data));
+      if (rule.action === "show") shownBy[rule.target] = shownBy[rule.target] || hit;
+      if (rule.action === "hide" && hit) hiddenBy[rule.target] = true;
+    });
+    form.querySelectorAll("[data-tb-key]").forEach(function (group) {
+      var key = group.getAttribute("data-tb-key");
+      var visible = !(key in shownBy && !shownBy[key]) && !hiddenBy[key];
+      if (group.hidden === visible) toggle(group, visible);
+    });
+    // Conditional schema fields: the first matching alternative with a name is shown.
+    var taken = {};
+    form.querySelectorAll("[data-tb-when]").forEach(function (group) {
+      var name = group.getAttribute("data-tb-group");
+      var rule = JSON.parse(group.getAttribute("data-tb-when"));
+      var visible = !taken[name] && jsonLogic.truthy(jsonLogic.apply(rule, data));
+      if (visible) taken[name] = true;
+      if (group.hidden === visible) toggle(group, visible);
+    });
+  }
+
+  function enhanceAutocomplete(select) {
+    if (select.dataset.tbEnhanced) return;
+    select.dataset.tbEnhanced = "1";
+    var filter = document.createElement("input");
+    filter.type = "text";
+    filter.className = "tb-input tb-autocomplete__filter";
+    filter.setAttribute("aria-controls", select.id);
+    filter.setAttribute("aria-label", (select.labels && select.labels[0] ? select.labels[0].textContent : "") + " ⌕");
+    filter.autocomplete = "off";
+    select.parentNode.insertBefore(filter, select);
+    filter.addEventListener("input", function () {
+      var needle = filter.value.trim().toLowerCase();
+      var first = null;
+      for (var i = 0; i < select.options.length; i++) {
+        var option = select.options[i];
+        var match = !option.value || option.text.toLowerCase().indexOf(needle) > -1;
+        option.hidden = !match;
+        if (match && option.value && !first) first = option;
+      }
+      if (first && needle) select.value = first.value;
+    });
+  }
+
+  function init(root) {
+    var summary = root.querySelector("[data-tb-error-summary]");
+    if (summary && !summary.dataset.tbFocused) {
+      summary.dataset.tbFocused = "1";
+      summary.focus();
+    }
+    root.querySelectorAll("select[data-tb-autocomplete]").forEach(enhanceAutocomplete);
+    root.querySelectorAll("form[data-tb-form]").forEach(function (form) {
+      var script = form.querySelector("script[data-tb-logic]");
+      var config = script ? JSON.parse(script.textContent) : null;
+      var run = function () { apply(form, config); };
+      if (!form.dataset.tbBound) {
+        form.dataset.tbBound = "1";
+        form.addEventListener("change", run);
+        form.addEventListener("input", run);
+      }
+      if (config || form.querySelector("[data-tb-when]")) run();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  // htmx 4 swaps: re-run on the new content.
+  document.addEventListener("htmx:after:swap", function () { init(document); });
+  document.addEventListener("htmx:afterSwap", function () { init(document); });
+})();

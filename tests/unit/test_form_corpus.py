@@ -1,0 +1,71 @@
+"""Conformance: every rjsf and JSON Forms sample renders, and the engine's verdict on its
+sample data is jsonschema's verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import pytest
+from forms_fixtures.app import CORPUS, make_app
+from forms_fixtures.corpus import compile_sample, from_jsonforms, from_rjsf, load_sample
+from jsonschema.validators import validator_for
+
+from tongban.forms import _deps
+from tongban.forms.render import render_check_answers, render_page
+from tongban.forms.state import validate_submission
+
+# Samples the engine cannot support, with the reason (also listed in docs/forms.md).
+UNSUPPORTED: dict[str, str] = {}
+MAX_UNSUPPORTED = 0
+
+SAMPLES = [("rjsf", p) for p in sorted((CORPUS / "rjsf").glob("*.json"))] + [
+    ("jsonforms", p) for p in sorted((CORPUS / "jsonforms").glob("*.json"))]
+
+
+def _check(kind: str, path: Path) -> tuple[bool, bool]:
+    sample = load_sample(path)
+    converted = from_rjsf(sample) if kind == "rjsf" else from_jsonforms(sample)
+    form = compile_sample(converted, f"{kind}/{path.name}")
+    data = sample["formData"] if kind == "rjsf" else sample["data"]
+    errors = validate_submission(form, data)
+    cls = validator_for(form.schema, default=jsonschema.Draft7Validator)
+    expected = cls(form.schema, format_checker=_deps.format_checker()).is_valid(data)
+    for lang in ("zh", "en"):
+        for page in form.pages:
+            html = render_page(form, page.id, data, errors, lang=lang,
+                               urls={"action": "/a", "validate": "/v"})
+            assert 'name="csrf_token"' in html
+        render_check_answers(form, data, lang=lang, urls={"change": "/p/{page}"})
+    return expected, not errors
+
+
+def test_corpora_render_and_agree_with_jsonschema(capsys: pytest.CaptureFixture[str]) -> None:
+    app = make_app()
+    rendered = agreed = 0
+    disagreements = []
+    with app.test_request_context("/"):
+        for kind, path in SAMPLES:
+            name = f"{kind}/{path.name}"
+            if name in UNSUPPORTED:
+                continue
+            expected, verdict = _check(kind, path)
+            rendered += 1
+            if expected == verdict:
+                agreed += 1
+            else:
+                disagreements.append((name, expected, verdict))
+    with capsys.disabled():
+        print(f"\nform corpora: {len(SAMPLES)} samples, rendered {rendered}, "
+              f"verdict as jsonschema {agreed}, unsupported {len(UNSUPPORTED)}")
+    assert disagreements == []
+    assert rendered + len(UNSUPPORTED) == len(SAMPLES)
+
+
+def test_the_list_of_unsupported_samples_does_not_grow() -> None:
+    assert len(UNSUPPORTED) <= MAX_UNSUPPORTED
+
+
+def test_both_corpora_are_present() -> None:
+    assert len([s for s in SAMPLES if s[0] == "rjsf"]) >= 44
+    assert len([s for s in SAMPLES if s[0] == "jsonforms"]) >= 71
