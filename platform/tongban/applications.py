@@ -85,17 +85,22 @@ def user_drafts(session: Session, user_id: int) -> list[Draft]:
         .order_by(Draft.updated_at.desc())))
 
 
-def purge_expired(session: Session) -> int:
-    """Delete open drafts past their expiry (and forget their uploads' rows)."""
+def purge_expired(session: Session) -> tuple[int, list[str]]:
+    """Delete open drafts past their expiry with their upload rows. The caller commits, then
+    removes the returned stored file names from disk (files go only after the rows are gone)."""
     expired = list(session.scalars(select(Draft.id).where(Draft.status == "open",
                                                           Draft.expires_at <= utcnow())))
     if not expired:
-        return 0
+        return 0, []
+    files = []
     for upload in session.scalars(select(StoredUpload).where(StoredUpload.draft_id.in_(expired))):
+        files.append(upload.stored_name)
         session.delete(upload)
     for draft in session.scalars(select(Draft).where(Draft.id.in_(expired))):
         session.delete(draft)
-    return len(expired)
+    audit.record(session, action="draft.purge", object_type="draft", object_id="expired",
+                 after={"drafts": len(expired), "files": len(files)})
+    return len(expired), files
 
 
 @dataclass(frozen=True)

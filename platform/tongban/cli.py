@@ -163,6 +163,25 @@ def users_list() -> None:
         click.echo(f"{user.username:20} {user.display_name:16} {roles}")
 
 
+@main.group("drafts")
+def drafts_group() -> None:
+    """Applications in progress."""
+
+
+@drafts_group.command("purge")
+@with_appcontext
+def drafts_purge() -> None:
+    """Delete drafts past their service's expiry, with their uploaded files."""
+    from .applications import purge_expired
+
+    with db.transaction() as tx:
+        count, files = purge_expired(tx)
+    root = Path(current_app.config["UPLOAD_DIR"])
+    for stored_name in files:
+        (root / stored_name).unlink(missing_ok=True)
+    click.echo(f"Deleted {count} expired draft(s) and {len(files)} file(s).")
+
+
 @main.command("demo")
 @with_appcontext
 def demo() -> None:

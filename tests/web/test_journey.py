@@ -276,3 +276,25 @@ def test_an_expired_draft_says_so(personas, session) -> None:  # type: ignore[no
     session.commit()
     response = journey.client.get(journey.url("applicant"))
     assert response.status_code == 410
+
+
+def test_expired_drafts_are_purged_with_their_files(personas, app, session, cli) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+    from pathlib import Path
+
+    from tongban.models import utcnow
+
+    journey = Journey(personas.as_("citizen"), "residence-points")
+    journey.post("materials", {"materials.id_card": (io.BytesIO(PDF), "id.pdf")},
+                 content_type="multipart/form-data")
+    upload = session.scalars(select(StoredUpload)).one()
+    stored = Path(app.config["UPLOAD_DIR"]) / upload.stored_name
+    assert stored.exists()
+    draft = _draft(session, journey)
+    draft.expires_at = utcnow() - timedelta(days=1)
+    session.add(draft)
+    session.commit()
+    result = cli("drafts", "purge")
+    assert "Deleted 1 expired draft(s) and 1 file(s)." in result.output
+    assert not stored.exists()
+    assert session.scalar(select(func.count()).select_from(Draft)) == 0
