@@ -14,8 +14,8 @@ from typing import Any
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, session
-from flask_babel import Babel, get_locale
+from flask import Flask, current_app, g, session
+from flask_babel import Babel, get_locale, get_translations
 
 
 def N_(message: str) -> str:
@@ -68,8 +68,22 @@ def _select_locale() -> Locale:
     return _locale(chosen)
 
 
+def _translations() -> Any:
+    """The request's catalogue, looked up once per request instead of once per message."""
+    found = g.get("_tb_translations")
+    if found is None:
+        found = g._tb_translations = get_translations()
+    return found
+
+
 def init_app(app: Flask) -> None:
     compile_catalogues()
     Babel(app, locale_selector=_select_locale)
+    # Templates call _() dozens of times per page; Flask-Babel's own callables resolve the
+    # locale and domain on every call.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: _translations().ugettext(message),
+        lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        newstyle=True)
     app.jinja_env.globals["pick"] = pick
     app.jinja_env.globals["current_lang"] = current_lang
