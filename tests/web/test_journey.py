@@ -32,7 +32,9 @@ def test_a_citizen_applies_for_residence_points_from_start_to_confirmation(
         personas, session) -> None:  # type: ignore[no-untyped-def]
     client = personas.as_("citizen")
     journey = Journey(client, "residence-points")
-    assert journey.first_page_url.endswith("/pages/applicant")
+    assert journey.first_page_url.endswith("/tasks")  # a long application starts from its task list
+    tasks = client.get(journey.first_page_url).get_data(as_text=True)
+    assert "申请人" in tasks and "积分指标" in tasks and "请逐项填写以下各部分" in tasks
     _fill_residence(journey)
 
     check = client.get(f"/apply/{journey.token}/check").get_data(as_text=True)

@@ -64,6 +64,8 @@ def start(code: str):  # type: ignore[no-untyped-def]
                             user_id=None if clerk_id else _user_id(), clerk_id=clerk_id)
         token = draft.token
     pinned_defs = pinned(db.session(), draft.service_version_id, draft.form_version_id)
+    if pinned_defs.form.sections:  # a long application starts from its task list
+        return redirect(url_for("apply.tasks", token=token))
     return redirect(url_for("apply.page", token=token, page_id=pinned_defs.form.pages[0].id))
 
 
@@ -74,6 +76,8 @@ def resume(token: str):  # type: ignore[no-untyped-def]
         application = existing_submission(db.session(), draft.submit_key)
         return redirect(url_for("apply.confirmation", reference=application.reference))
     form = _pinned(draft).form
+    if form.sections:
+        return redirect(url_for("apply.tasks", token=token))
     current = state.evaluate(form, draft.answers)
     visited = set(draft.visited_pages)
     for page in state.visible_pages(form, current):
