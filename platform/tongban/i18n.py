@@ -25,6 +25,7 @@ def N_(message: str) -> str:
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+CATALOGUE_ZH = TRANSLATIONS_DIR / "zh" / "LC_MESSAGES" / "messages.po"
 
 
 def compile_catalogues(directory: Path = TRANSLATIONS_DIR) -> None:

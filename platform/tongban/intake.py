@@ -74,6 +74,8 @@ class PageResult:
     raw: dict[str, list[str]] = field(default_factory=dict)
     action: str | None = None
     changed_items: bool = False
+    picking_region: bool = False
+    """A region picker's "选择下一级" was pressed: show the page again with the next list."""
     rejected: bool = False
     state: state.FormState | None = None
     upload_errors: dict[str, str] = field(default_factory=dict)
@@ -110,8 +112,10 @@ def post_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
     current = state.evaluate(form, answers)
     # The server is the authority: values of fields the rules hide are never kept.
     answers = current.answers
-    errors = list(result.errors)
-    if not changed and result.action not in ("save",):
+    # A region picker asking for its next list is not an attempt to go on: nothing is judged.
+    picking = coerce.region_action(form, result.action) is not None
+    errors = [] if picking else list(result.errors)
+    if not changed and not picking and result.action not in ("save",):
         seen = {e.path for e in errors}
         errors += [e for e in state.validate_page(form, page_id, answers, current)
                    if e.path not in seen]
@@ -120,7 +124,8 @@ def post_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
     answers = without_paths(answers, [e.path for e in errors if e.path])
     save_answers(session, draft, answers, page_id, pinned_defs.service.content)
     return PageResult(errors=errors, raw=result.raw, action=result.action,
-                      changed_items=changed, state=current, upload_errors=upload_errors)
+                      changed_items=changed, picking_region=picking, state=current,
+                      upload_errors=upload_errors)
 
 
 def _most_specific(errors: list[FieldError]) -> list[FieldError]:

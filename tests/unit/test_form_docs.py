@@ -10,6 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from tongban.forms.definition import load_form
+from tongban.i18n import CATALOGUE_ZH
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "forms.md"
@@ -40,7 +41,7 @@ def _msgids() -> set[str]:
 
 
 def test_every_message_has_a_chinese_translation() -> None:
-    with (Path(__import__("tongban.i18n", fromlist=["x"]).TRANSLATIONS_DIR) / "zh" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+    with CATALOGUE_ZH.open("rb") as handle:
         catalog = read_po(handle)
     translated = {m.id: m.string for m in catalog if m.id}
     missing = sorted(i for i in _msgids() if not translated.get(i))

@@ -31,6 +31,7 @@ from tongban.forms.formats import (
     id_number_sex,
     normalise,
 )
+from tongban.i18n import CATALOGUE_ZH
 
 # -- independent checksums, written from the formulas in the standards -------------------------
 
@@ -551,7 +552,7 @@ def _marked_messages() -> set[str]:
 
 
 def test_every_message_has_a_chinese_translation_and_none_is_stale():
-    po_path = Path(__import__("tongban.i18n", fromlist=["x"]).TRANSLATIONS_DIR) / "zh" / "LC_MESSAGES" / "messages.po"
+    po_path = CATALOGUE_ZH
     with po_path.open("rb") as po_file:
         catalog = read_po(po_file, locale="zh_CN")
     translations = {message.id: message.string for message in catalog if message.id}

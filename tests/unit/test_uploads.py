@@ -22,6 +22,7 @@ from tongban.forms.uploads import (
     open_stored,
     store_upload,
 )
+from tongban.i18n import CATALOGUE_ZH
 
 MB = 1024 * 1024
 DOCUMENTS = UploadPolicy(["pdf", "jpg", "png"], max_bytes=5 * MB)
@@ -38,7 +39,7 @@ AVIF = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(60)
 
 TYPE_MESSAGE = "The selected file must be a PDF, JPG or PNG"
 
-PO_FILE = Path(__import__("tongban.i18n", fromlist=["x"]).TRANSLATIONS_DIR) / "zh" / "LC_MESSAGES" / "messages.po"
+PO_FILE = CATALOGUE_ZH
 
 
 def upload(

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tongban.forms import _deps, paths
+from tongban.forms import _deps, paths, region_picker
 from tongban.forms.errors import FieldError
 from tongban.forms.fields import Field
 
@@ -104,6 +104,15 @@ def coerce_page(form: FormDefinition, page_id: str | None, formdata: Any,
     keys = [key for page in pages for key in page.keys]
     reader.read_keys(keys, tree, answers)
     return CoerceResult(answers, raw, reader.errors, action)
+
+
+def region_action(form: FormDefinition, action: str | None) -> str | None:
+    """The path of the region picker whose "选择下一级" button sent the page, if one did."""
+    verb, _, target = (action or "").partition(":")
+    if verb != "region":
+        return None
+    fld = _field_at(form, paths.split(target))
+    return target if fld is not None and fld.widget == "region" else None
 
 
 def apply_action(form: FormDefinition, answers: Any, action: str | None) -> tuple[Any, bool]:
@@ -213,6 +222,8 @@ class _Reader:
         values = node.values if node is not None else []
         if widget == "date":
             return self._date(fld, node, path)
+        if widget == "region" and node is not None and node.parts:
+            return self._region(fld, node, path)
         if widget == "checkbox":
             ticked = any(v == "true" for v in values)
             if fld.has_const:
@@ -381,6 +392,17 @@ class _Reader:
         except ValueError:
             return self.fail(fld, path, "real_date")
         return day.isoformat()
+
+    def _region(self, fld: Field, node: _Post, path: str) -> Any:
+        """The picker's lists; without them, a plain code is read as text (format-checked)."""
+        posted = {level: unicodedata.normalize("NFKC", (node.parts.get(level) or [""])[-1]).strip()
+                  for level in region_picker.LEVELS}
+        if not any(posted.values()):
+            return self._text(fld, (node.values or [""])[-1], path)
+        choice = region_picker.read_choice(posted)
+        if choice.problem is not None:
+            return self.fail(fld, path, choice.problem, level=choice.level)
+        return choice.code if choice.code is not None else _MISSING
 
     def _file(self, fld: Field, node: _Post | None, path: str, previous: Any) -> Any:
         upload = None

@@ -36,7 +36,8 @@ class FieldError:
 # Which message wins when one answer has several problems.
 _PRIORITY = {"block": -1, "required": 0, "too_many_fields": 0, "too_deep": 0, "comma": 1, "not_a_number": 1,
              "whole_number": 1, "date_part_missing": 1, "date_year": 1, "real_date": 1,
-             "date_format": 1, "json": 1, "enum": 2, "type": 2, "format": 3, "const": 3}
+             "date_format": 1, "json": 1, "region_missing": 1, "region_mismatch": 1,
+             "region_unknown": 1, "enum": 2, "type": 2, "format": 3, "const": 3}
 
 _MESSAGES: dict[str, str] = {
     "required": N_("Enter %(label)s"),
@@ -69,6 +70,16 @@ _MESSAGES: dict[str, str] = {
     "maxItems_choice": N_("Select %(limit)s or fewer options for %(label)s"),
     "uniqueItems": N_("%(label)s must not have the same answer twice"),
     "json": N_("Enter %(label)s in JSON format"),
+    "region_missing_province": N_("Select the province for %(label)s"),
+    "region_missing_city": N_("Select the city for %(label)s"),
+    "region_missing_district": N_("Select the district or county for %(label)s"),
+    "region_mismatch_province": N_("Select the province for %(label)s from the list"),
+    "region_mismatch_city": N_("The city you chose for %(label)s is not in the province you "
+                               "chose. Select the city again"),
+    "region_mismatch_district": N_("The district or county you chose for %(label)s is not in "
+                                   "the city you chose. Select it again"),
+    "region_unknown": N_("The place you chose for %(label)s is not a current region. Select it "
+                         "again"),
     "file": N_("%(label)s: %(detail)s"),
     "too_many_items": N_("%(label)s must have %(limit)s or fewer answers"),
     "too_many_fields": N_("The form sent more than %(limit)s answers. Go back and try again"),
@@ -110,7 +121,8 @@ def message(error: FieldError, form: FormDefinition | None, lang: str) -> str:
             code = "required_file"
         elif fld.widget == "checkbox" and fld.const is True:
             code = "required_confirm"
-        elif fld.options or fld.widget in ("radios", "select", "autocomplete", "checkboxes"):
+        elif fld.options or fld.widget in ("radios", "select", "autocomplete", "checkboxes",
+                                           "region"):
             code = "required_choice"
     elif code in ("minItems", "maxItems") and fld is not None and fld.widget == "checkboxes":
         if code == "minItems" and error.params.get("limit") == 1:
@@ -121,6 +133,8 @@ def message(error: FieldError, form: FormDefinition | None, lang: str) -> str:
         code = "required"
     elif code == "const" and error.params.get("value") is True:
         code = "required_confirm"
+    elif code in ("region_missing", "region_mismatch"):
+        code = f"{code}_{error.params.get('level')}"
     elif code == "date_part_missing":
         params["part"] = gettext(_DATE_PARTS.get(str(error.params.get("part")), "day"))
     template = _MESSAGES.get(code, _MESSAGES["schema"])

@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import gettext
 from markupsafe import Markup
 
-from tongban.forms import paths
+from tongban.forms import paths, region_picker, uploads
 from tongban.forms.errors import FieldError, message, sort_errors
 from tongban.forms.fields import Field, text_for
 from tongban.forms.state import FormState, evaluate, visible_pages
@@ -81,6 +81,9 @@ class Node:
     attrs: Mapping[str, str] = field(default_factory=dict)
     width: str | None = None
     display: str = ""
+    levels: list[region_picker.Level] = field(default_factory=list)
+    accept: str = ""
+    """File questions: the ``accept`` attribute, so the file chooser offers what is taken."""
 
     @property
     def template(self) -> str:
@@ -104,6 +107,8 @@ class Node:
     def first_input_id(self) -> str:
         if self.widget == "date":
             return self.id + "-year"
+        if self.widget == "region":
+            return next((lv.id for lv in self.levels if lv.error), self.id)
         if self.widget in ("fieldset", "repeatable") and not self.error:
             for child in [*self.children, *self.items]:
                 return child.first_input_id
@@ -259,12 +264,32 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
                                    (raw is not None and "true" in raw) or value is True, node.id)]
     elif widget == "date":
         node.parts = _date_parts(value, ctx.raw, name)
+    elif widget == "region":
+        node.levels = region_picker.levels(
+            name, node.id, _region_codes(value, ctx.raw, name), url=ctx.urls.get("regions"),
+            lang=lang, error=bool(node.error))
     elif widget == "readonly":
         node.display = display_value(fld, value, lang) if value is not None else ""
         node.value = _input_text(value)
     else:
         node.value = raw[-1] if raw else _input_text(value)
+        if widget == "file":
+            node.accept = _accept(fld)
     return node
+
+
+def _accept(fld: Field) -> str:
+    """The file types an upload question takes (its ui ``accept``), as MIME types and
+    extensions; any image for an image question without a list; else no filter. Never
+    narrower than the server's check: a chooser that hides allowed files is a dead end."""
+    kinds = [uploads.KINDS.get(uploads.ALIASES.get(str(k).lower(), str(k).lower()))
+             for k in fld.ui.get("accept") or ()]
+    if kinds and all(kinds):
+        return ",".join(dict.fromkeys(
+            part for kind in kinds if kind for part in (kind.mime, *kind.extensions)))
+    if str(fld.schema.get("contentMediaType", "")).startswith("image/"):
+        return "image/*"
+    return ""
 
 
 def _repeatable(node: Node, fld: Field, path: str, value: Any, ctx: _Ctx) -> None:
@@ -405,6 +430,8 @@ def display_value(fld: Field, value: Any, lang: str) -> str:
         return format_date(day, format="long", locale=_LOCALES.get(lang, "zh_CN"))
     if fld.format == "cn-amount" or (fld.widget == "amount"):
         return f"¥{value}"
+    if (fld.widget == "region" or fld.format == "cn-region") and isinstance(value, str):
+        return region_picker.full_name(value) or value
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
     if isinstance(value, (dict, list)):
@@ -433,6 +460,17 @@ def _date_parts(value: Any, raw: Mapping[str, list[str]] | None, name: str) -> d
         year, month, day = value.split("-") if value.count("-") == 2 else (value, "", "")
         return {"year": year, "month": month.lstrip("0"), "day": day.lstrip("0")}
     return {"year": "", "month": "", "day": ""}
+
+
+def _region_codes(value: Any, raw: Mapping[str, list[str]] | None, name: str) -> list[str]:
+    """What the picker shows: the lists as posted, a plain code as posted, else the answer."""
+    if raw is not None:
+        posted = [raw.get(f"{name}:{level}") for level in region_picker.LEVELS]
+        if any(p is not None for p in posted):
+            return [(p or [""])[-1].strip() for p in posted]
+        if name in raw:
+            return region_picker.path_codes((raw[name] or [""])[-1].strip())
+    return region_picker.path_codes(value)
 
 
 def _input_text(value: Any) -> str:

@@ -41,7 +41,7 @@ def _json_depth(body: bytes) -> int:
 
 
 def init_web(app: Flask) -> None:
-    from . import admin, apply, auth, errors, files, health, portal, review, settings
+    from . import admin, apply, auth, errors, files, health, portal, regions, review, settings
 
     @app.before_request
     def _limit_form_parts() -> None:
@@ -87,6 +87,6 @@ def init_web(app: Flask) -> None:
             response.vary.add("HX-Request")
         return response
 
-    for module in (auth, portal, apply, review, files, admin, settings, health):
+    for module in (auth, portal, apply, review, files, admin, settings, health, regions):
         app.register_blueprint(module.bp)
     errors.init_app(app)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
-                   url_for)
-from flask_babel import gettext as _
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from .. import db
-from ..applications import (DraftUnavailable, existing_submission, load_draft, start_draft, submit,
-                            user_drafts)
+from ..applications import DraftUnavailable, existing_submission, load_draft, start_draft, submit, user_drafts
 from ..definitions.publish import current_version
 from ..forms import state
 from ..i18n import current_lang
@@ -111,10 +109,11 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
         abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
     if result.action == "save":
         return redirect(url_for("apply.saved", token=token))
-    if result.changed_items or result.errors:
+    if result.changed_items or result.errors or result.picking_region:
         status = 422 if result.errors else 200
         return formview.page(pinned_defs, draft, page_id, draft.answers, result.errors,
-                             result.raw if result.errors else None, from_check,
+                             result.raw if result.errors or result.picking_region else None,
+                             from_check,
                              upload_errors=result.upload_errors), status
     if from_check:
         return redirect(url_for("apply.check", token=token))

@@ -36,11 +36,13 @@ def _page_urls(draft: Draft, page_id: str, from_check: bool, form: Any,
         back = url_for("apply.page", token=draft.token, page_id=previous)
     else:
         back = url_for("portal.service", code=draft.service_code)
+    action = url_for("apply.page", token=draft.token, page_id=page_id, **suffix)
     return {
-        "action": url_for("apply.page", token=draft.token, page_id=page_id, **suffix),
+        "action": action,
         "validate": url_for("apply.field", token=draft.token, page_id=page_id),
+        "regions": url_for("regions.provinces"),
         "back": back,
-        "save": "save",
+        "save": action,  # the same page, with action=save; not a relative "save" URL
     }
 
 

@@ -59,7 +59,11 @@
     }
     Object.keys(multi).forEach(function (name) {
       var value = multi[name];
-      if (!Array.isArray(value)) {
+      if (!Array.isArray(value) && "province" in value) {
+        // A region picker: the deepest list chosen so far.
+        value = value.district || value.city || value.province;
+        if (!value) return;
+      } else if (!Array.isArray(value)) {
         if (!value.year || !value.month || !value.day) return;
         var pad = function (s) { return ("0" + s).slice(-2); };
         value = value.year + "-" + pad(value.month) + "-" + pad(value.day);
@@ -72,7 +76,9 @@
   function toggle(group, visible) {
     group.hidden = !visible;
     var inputs = group.querySelectorAll("input, select, textarea, button");
-    for (var i = 0; i < inputs.length; i++) inputs[i].disabled = !visible;
+    for (var i = 0; i < inputs.length; i++) {
+      inputs[i].disabled = !visible || inputs[i].hasAttribute("data-tb-empty");
+    }
   }
 
   function apply(form, config) {
@@ -140,6 +146,11 @@
       summary.focus();
     }
     root.querySelectorAll("select[data-tb-autocomplete]").forEach(enhanceAutocomplete);
+    // With htmx the region lists fill themselves; the no-JavaScript "选择下一级" button would
+    // only get in the way (and be the form's default button for the Enter key).
+    if (window.htmx) {
+      root.querySelectorAll("[data-tb-region-next]").forEach(function (b) { b.remove(); });
+    }
     root.querySelectorAll("form[data-tb-form]").forEach(function (form) {
       var script = form.querySelector("script[data-tb-logic]");
       var config = script ? JSON.parse(script.textContent) : null;
@@ -152,6 +163,33 @@
       if (config || form.querySelector("[data-tb-when]")) run();
     });
   }
+
+  // Region pickers: a list's hx-get has __code__ where the chosen code goes. Choosing nothing
+  // asks nothing: the lists below are emptied here.
+  function emptyBelow(select) {
+    var below = document.querySelector(select.getAttribute("hx-target"));
+    if (!below) return;
+    below.querySelectorAll("select[data-tb-region]").forEach(function (list) {
+      while (list.options.length > 1) list.remove(1);
+      list.options[0].textContent = list.getAttribute("data-tb-waiting") || list.options[0].textContent;
+      list.value = "";
+      list.disabled = true;
+      list.setAttribute("data-tb-empty", "");
+    });
+  }
+
+  document.addEventListener("htmx:config:request", function (evt) {
+    var select = evt.target;
+    if (!select.matches || !select.matches("select[data-tb-region]")) return;
+    var request = evt.detail.ctx.request;
+    if (!select.value) {
+      evt.preventDefault();
+      emptyBelow(select);
+      return;
+    }
+    request.action = request.action.replace("__code__", encodeURIComponent(select.value));
+    if (request.body && request.body.delete) request.body.delete(select.name);
+  });
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   // htmx 4 swaps: re-run on the new content.
