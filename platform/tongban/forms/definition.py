@@ -25,7 +25,8 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import specification_with
 
 from tongban.forms import _deps, paths
-from tongban.forms.fields import Field, LangText, SchemaShapeError, TreeBuilder
+from tongban.forms.fields import Field, LangText
+from tongban.forms.schema_tree import SchemaShapeError, TreeBuilder
 
 DEFAULT_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SUPPORTED_DIALECTS = {
