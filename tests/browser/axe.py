@@ -18,9 +18,11 @@ AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "ax
 # WCAG 2.1, levels A and AA.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
-_RUN_AXE = """async (tags) => {
+_RUN_AXE = """async ([tags, needsReview]) => {
   const results = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-  return results.violations;
+  if (!needsReview) return results.violations;
+  const marked = results.incomplete.map((r) => ({...r, id: r.id + " [needs review]"}));
+  return results.violations.concat(marked);
 }"""
 
 
@@ -34,15 +36,17 @@ def axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
 
-def run_axe(page: Page) -> list[dict[str, Any]]:
+def run_axe(page: Page, *, needs_review: bool = False) -> list[dict[str, Any]]:
     """Scan the page's current document against WCAG 2.1 A/AA; return axe's violations.
 
     Each violation has ``id``, ``impact``, ``help``, ``helpUrl`` and ``nodes`` (each node
     with its ``target`` selector and ``html``). An empty list means none were found.
+    With ``needs_review``, what axe could not decide by itself comes too, its ``id``
+    suffixed " [needs review]".
     """
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source())
-    violations: list[dict[str, Any]] = page.evaluate(_RUN_AXE, WCAG_TAGS)
+    violations: list[dict[str, Any]] = page.evaluate(_RUN_AXE, [WCAG_TAGS, needs_review])
     return violations
 
 

@@ -101,6 +101,19 @@ def page_nojs(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Itera
     yield from _new_page(chromium, browser_errors, java_script_enabled=False, **helpers.DESKTOP)
 
 
+@pytest.fixture(params=["js", "nojs"])
+def browser_page(request: pytest.FixtureRequest) -> tuple[Page, bool]:
+    """``(page, javascript_on)``: the test runs with ``page``, then again with ``page_nojs``."""
+    js = request.param == "js"
+    return request.getfixturevalue("page" if js else "page_nojs"), js
+
+
+@pytest.fixture
+def zoomed_page(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Iterator[Page]:
+    """The desktop window at 200% zoom: 640x450 CSS px, JavaScript on."""
+    yield from _new_page(chromium, browser_errors, **helpers.ZOOMED)
+
+
 @pytest.fixture
 def phone_page(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Iterator[Page]:
     """A touch phone (390x844 CSS px at 2x), JavaScript on."""

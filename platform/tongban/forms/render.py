@@ -342,6 +342,8 @@ def _rows(form: FormDefinition, fld: Field, path: str, value: Any, lang: str, st
     if fld.key and state.is_hidden(form, fld.key):
         return
     label = prefix + text_for(fld.label, lang)
+    if fld.is_item:  # "家庭成员 1", not "家庭成员 1: " with a colon for its empty label
+        label = prefix.rstrip(": ")
     if fld.widget == "fieldset" and fld.children:
         for child in fld.active_children(value):
             _rows(form, child, paths.child(path, child.name), paths.get_in(value, [child.name]), lang,
@@ -353,8 +355,6 @@ def _rows(form: FormDefinition, fld: Field, path: str, value: Any, lang: str, st
             _rows(form, fld.item, paths.child(path, index), item, lang, state, rows,
                   prefix=f"{item_name} {index + 1}: ", page_id=page_id)
         return
-    if fld.is_item and fld.widget != "fieldset":
-        label = prefix.rstrip(": ")
     rows.append({"path": path, "key": fld.key, "label": label, "page": page_id,
                  "id": paths.element_id(path),
                  "value": display_value(fld, value, lang) if value not in (None, "", [])

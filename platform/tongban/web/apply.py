@@ -109,7 +109,10 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
         abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
     if result.action == "save":
         return redirect(url_for("apply.saved", token=token))
-    if result.changed_items or result.errors or result.picking_region:
+    # An add/remove button shows the page again even when nothing changed (removing an item
+    # left empty): moving on would skip the page, and htmx would swap in the wrong page.
+    item_button = (result.action or "").startswith(("add:", "remove:"))
+    if result.changed_items or result.errors or result.picking_region or item_button:
         status = 422 if result.errors else 200
         return formview.page(pinned_defs, draft, page_id, draft.answers, result.errors,
                              result.raw if result.errors or result.picking_region else None,

@@ -50,7 +50,11 @@ def login():  # type: ignore[no-untyped-def]
         login_snapshot = (LoginUser(outcome.user, roles_of(tx, outcome.user.id))
                           if outcome.user is not None else None)
     if login_snapshot is not None:
+        # A fresh session against fixation; the visitor's display choices (language, 长辈版)
+        # are kept, as on sign-out.
+        preferences = {key: session[key] for key in ("locale", "elder") if key in session}
         session.clear()
+        session.update(preferences)
         session.permanent = True
         login_user(login_snapshot)
         return redirect(_safe_next(next_url))
