@@ -300,3 +300,14 @@ def test_expired_drafts_are_purged_with_their_files(personas, app, session, cli)
     assert "Deleted 1 expired draft(s) and 1 file(s)." in result.output
     assert not stored.exists()
     assert session.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def test_a_question_revealed_by_a_rule_that_requires_it_is_not_marked_optional(personas) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    journey = Journey(personas.as_("citizen"), "residence-points")
+    page = journey.client.get(journey.url("qualification")).get_data(as_text=True)
+    skill = re.search(r'id="f-qualification-skill_level-group".*?</legend>', page, re.S)
+    title = re.search(r'id="f-qualification-certificate_date-group".*?</legend>', page, re.S)
+    assert skill and "选填" not in skill.group(0)
+    assert title and "选填" in title.group(0)  # shown by a rule, but never required

@@ -235,7 +235,9 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
             node.when = json.dumps(rules[0] if len(rules) == 1 else {"and": rules},
                                    ensure_ascii=False)
         node.group = path
-    required = fld.is_required(parent_value) or fld.key in ctx.state.required_keys
+    required = fld.is_required(parent_value) or fld.key in ctx.state.required_keys or (
+        # Hidden now, revealed live in the browser: it is required whenever it is shown.
+        hidden and any(r.action == "require" and r.target == fld.key for r in ctx.form.rules))
     node.optional = not required and fld.widget not in ("checkbox", "readonly", "hidden",
                                                         "fieldset") and not fld.is_item
     raw = ctx.raw.get(name) if ctx.raw is not None else None
