@@ -38,7 +38,7 @@ class SchemaShapeError(Exception):
 
 
 class _Recursive(Exception):
-    pass
+    """A $ref that leads back into itself: the field falls back to a JSON text area."""
 
 
 _YES_NO = (
