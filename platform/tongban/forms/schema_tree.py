@@ -2,30 +2,33 @@
 
 Runs once per form version (see definition.py); the result is the immutable tree of
 :class:`~tongban.forms.fields.Field` that rendering, reading posts and validation walk.
+:class:`TreeBuilder` resolves ``$ref`` and builds the fields here; it collects conditional
+branches through :mod:`tongban.forms.schema_branches`, and picks widgets, types and options
+and makes each field with the pure helpers in :mod:`tongban.forms.schema_widgets`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from tongban.forms import paths
 from tongban.forms.fields import (
-    ANY_WIDGETS,
-    CHOICE_WIDGETS,
-    FORMAT_ATTRS,
-    FORMAT_WIDTHS,
     MAX_TREE_DEPTH,
-    RADIOS_MAX,
-    TEXT_WIDGETS,
     WIDGETS,
     Condition,
     Field,
     Option,
 )
-from tongban.i18n import N_
+from tongban.forms.schema_branches import Branch, BranchMixin, all_of, anchor
+from tongban.forms.schema_widgets import (
+    YES_NO,
+    default_widget,
+    json_type,
+    make_field,
+    make_options,
+    widget_fits,
+)
 
 
 class SchemaShapeError(Exception):
@@ -41,13 +44,7 @@ class _Recursive(Exception):
     """A $ref that leads back into itself: the field falls back to a JSON text area."""
 
 
-_YES_NO = (
-    Option(True, "true", msgid=N_("Yes")),
-    Option(False, "false", msgid=N_("No")),
-)
-
-
-class TreeBuilder:
+class TreeBuilder(BranchMixin):
     """Walks a schema once and produces the field tree."""
 
     def __init__(
@@ -107,118 +104,15 @@ class TreeBuilder:
             raise SchemaShapeError(pointer, "a schema must be an object or a boolean")
         return schema, resolver, pointer, stack
 
-    def _flatten(
-        self, schema: dict[str, Any], resolver: Any, pointer: str, stack: tuple[str, ...]
-    ) -> tuple[dict[str, Any], list[_Branch]]:
-        """Merge ``allOf`` parts into one schema and collect the conditional branches."""
-        merged = {k: v for k, v in schema.items() if k not in ("allOf",)}
-        props = dict(merged.get("properties") or {})
-        required = list(merged.get("required") or [])
-        branches: list[_Branch] = []
-        for index, part in enumerate(schema.get("allOf") or []):
-            part_pointer = f"{pointer}/allOf/{index}"
-            try:
-                part, _, _, _ = self._resolve(part, resolver, part_pointer, stack)
-            except _Recursive:
-                continue
-            part, sub_branches = self._flatten(part, resolver, part_pointer, stack)
-            for name, sub in (part.get("properties") or {}).items():
-                if name in props and isinstance(props[name], dict) and isinstance(sub, dict):
-                    props[name] = {**sub, **props[name]}
-                else:
-                    props.setdefault(name, sub)
-            required += [r for r in part.get("required") or [] if r not in required]
-            for k, v in part.items():
-                if k not in ("properties", "required", "if", "then", "else", "oneOf", "anyOf"):
-                    merged.setdefault(k, v)
-            branches += sub_branches
-            branches += self._own_branches(part, resolver, part_pointer, stack)
-        if props:
-            merged["properties"] = props
-        if required:
-            merged["required"] = required
-        branches += self._own_branches(schema, resolver, pointer, stack)
-        return merged, branches
-
-    def _own_branches(
-        self, schema: dict[str, Any], resolver: Any, pointer: str, stack: tuple[str, ...]
-    ) -> list[_Branch]:
-        branches: list[_Branch] = []
-        if "if" in schema and ("then" in schema or "else" in schema):
-            test = self._make_test(schema["if"], resolver)
-            client = _client_condition(schema["if"])
-            for word, expect in (("then", True), ("else", False)):
-                if word in schema:
-                    branches.append(
-                        _Branch(schema[word], f"{pointer}/{word}", Condition(test, expect, client))
-                    )
-        dependent = dict(schema.get("dependentSchemas") or {})
-        for name, dep in (schema.get("dependencies") or {}).items():
-            if isinstance(dep, dict):
-                dependent[name] = dep
-        for name, dep in dependent.items():
-            base = (
-                "dependentSchemas"
-                if name in (schema.get("dependentSchemas") or {})
-                else ("dependencies")
-            )
-            dep_pointer = f"{pointer}/{base}/{paths.pointer([name])[1:]}"
-            presence = self._make_test({"required": [name]}, resolver)
-            condition = Condition(presence, True, None)
-            try:
-                dep_schema, _, _, _ = self._resolve(dep, resolver, dep_pointer, stack)
-            except _Recursive:
-                continue
-            alternatives = dep_schema.get("oneOf") or dep_schema.get("anyOf")
-            if alternatives and not dep_schema.get("properties"):
-                branches += self._alternatives(
-                    alternatives,
-                    resolver,
-                    dep_pointer,
-                    stack,
-                    word="oneOf" if "oneOf" in dep_schema else "anyOf",
-                    base=(condition,),
-                    names={name},
-                )
-            else:
-                branches.append(_Branch(dep_schema, dep_pointer, condition))
-        return branches
-
-    def _alternatives(
-        self,
-        alternatives: list[Any],
-        resolver: Any,
-        pointer: str,
-        stack: tuple[str, ...],
-        *,
-        word: str,
-        base: tuple[Condition, ...],
-        names: set[str],
-    ) -> list[_Branch]:
-        """Object alternatives become branches, told apart by the properties they share with
-        the parent (``names``); alternatives with no such property always apply."""
-        branches: list[_Branch] = []
-        for index, alt in enumerate(alternatives):
-            alt_pointer = f"{pointer}/{word}/{index}"
-            try:
-                alt, _, _, _ = self._resolve(alt, resolver, alt_pointer, stack)
-            except _Recursive:
-                continue
-            props = alt.get("properties") or {}
-            keys = [n for n in props if n in names]
-            conditions = base
-            if keys:
-                discriminator = {"properties": {n: props[n] for n in keys}, "required": keys}
-                conditions = (
-                    *base,
-                    Condition(
-                        self._make_test(discriminator, resolver),
-                        True,
-                        _client_condition(discriminator),
-                    ),
-                )
-            branches.append(_Branch(alt, alt_pointer, None, conditions))
-        return branches
+    def _resolve_part(
+        self, schema: Any, resolver: Any, pointer: str, stack: tuple[str, ...]
+    ) -> dict[str, Any] | None:
+        """The resolved sub-schema, or None when it leads back into itself (it is skipped)."""
+        try:
+            part, _, _, _ = self._resolve(schema, resolver, pointer, stack)
+        except _Recursive:
+            return None
+        return part
 
     # -- fields ------------------------------------------------------------------------------
     def _field(
@@ -241,16 +135,16 @@ class TreeBuilder:
         try:
             schema, resolver, pointer, stack = self._resolve(schema, resolver, pointer, stack)
         except _Recursive:
-            return self._make(
+            return make_field(
                 key, name, pointer, {}, None, "json", ui, required, conditions, is_item, variant
             )
         schema, branches = self._flatten(schema, resolver, pointer, stack)
-        jtype = _json_type(schema)
+        jtype = json_type(schema)
         options = self._options(schema, resolver, pointer, stack, ui, jtype)
         widget = self._widget(schema, jtype, options, ui, key, pointer)
         if depth > MAX_TREE_DEPTH and widget in ("fieldset", "repeatable"):
             widget = "json"
-        fld = self._make(
+        fld = make_field(
             key, name, pointer, schema, jtype, widget, ui, required, conditions, is_item, variant
         )
         fld.options = options
@@ -280,78 +174,6 @@ class TreeBuilder:
             fld.max_items = schema.get("maxItems")
         return fld
 
-    def _make(
-        self,
-        key: str,
-        name: str,
-        pointer: str,
-        schema: Mapping[str, Any],
-        jtype: str | None,
-        widget: str,
-        ui: Mapping[str, Any],
-        required: bool,
-        conditions: tuple[Condition, ...],
-        is_item: bool,
-        variant: int,
-    ) -> Field:
-        label: dict[str, str] = {}
-        if isinstance(schema.get("title"), str):
-            label["zh"] = schema["title"]
-        label.update(ui.get("label") or {})
-        if not label:
-            label["zh"] = _humanize(name) if name not in ("", "*") else ""
-        hint: dict[str, str] = {}
-        if isinstance(schema.get("description"), str):
-            hint["zh"] = schema["description"]
-        hint.update(ui.get("hint") or {})
-        fmt = schema.get("format") if isinstance(schema.get("format"), str) else None
-        attrs = dict(FORMAT_ATTRS.get(fmt or "", {}))
-        if jtype == "integer":
-            attrs.setdefault("inputmode", "numeric")
-        elif jtype == "number":
-            attrs.setdefault("inputmode", "decimal")
-        for word, attr in (
-            ("minimum", "data-min"),
-            ("maximum", "data-max"),
-            ("exclusiveMinimum", "data-min-exclusive"),
-            ("exclusiveMaximum", "data-max-exclusive"),
-            ("multipleOf", "data-step"),
-        ):
-            if isinstance(schema.get(word), (int, float)) and not isinstance(schema[word], bool):
-                attrs[attr] = _number_text(schema[word])
-        if ui.get("autocomplete"):
-            attrs["autocomplete"] = str(ui["autocomplete"])
-        if widget == "textarea":
-            attrs["rows"] = str(ui.get("rows") or 5)
-        width = ui.get("width") or FORMAT_WIDTHS.get(fmt or "")
-        if width is None and jtype in ("integer", "number") and widget in ("integer", "number"):
-            width = "10"
-        fld = Field(
-            key=key,
-            name=name,
-            pointer=pointer,
-            schema=schema,
-            type=jtype,
-            widget=widget,
-            label=label,
-            required=required,
-            hint=hint or None,
-            placeholder=ui.get("placeholder"),
-            attrs=attrs,
-            format=fmt,
-            read_only=bool(schema.get("readOnly")),
-            const=schema.get("const"),
-            has_const="const" in schema,
-            default=schema.get("default"),
-            has_default="default" in schema,
-            conditions=conditions,
-            ui=ui,
-            width=width,
-            is_item=is_item,
-            variant=variant,
-        )
-        return fld
-
     def _children(
         self,
         schema: dict[str, Any],
@@ -360,7 +182,7 @@ class TreeBuilder:
         pointer: str,
         depth: int,
         stack: tuple[str, ...],
-        branches: list[_Branch],
+        branches: list[Branch],
         ui: Mapping[str, Any],
     ) -> list[Field]:
         props = schema.get("properties") or {}
@@ -410,7 +232,7 @@ class TreeBuilder:
             branch_required = set(bschema.get("required") or [])
             for name in branch_required & set(children):
                 if conditions:
-                    children[name].required_when += (_all_of(conditions),)
+                    children[name].required_when += (all_of(conditions),)
             for name, sub in (bschema.get("properties") or {}).items():
                 if name in children:
                     continue
@@ -443,8 +265,8 @@ class TreeBuilder:
         result = [children[n] for n in ordered]
         # Conditional fields follow the field they depend on when that is clear, else the end.
         for fld in extra:
-            anchor = _anchor(fld, result)
-            result.insert(anchor, fld)
+            position = anchor(fld, result)
+            result.insert(position, fld)
         return result
 
     def _options(
@@ -486,29 +308,9 @@ class TreeBuilder:
                 break
         if not raw:
             if jtype == "boolean" and not (source is schema and "const" in schema):
-                return _YES_NO
+                return YES_NO
             return ()
-        if any(isinstance(v, (dict, list)) for v, _, _ in raw):
-            return ()
-        tokens = [v if isinstance(v, str) else json.dumps(v) for v, _, _ in raw]
-        if len(set(tokens)) != len(tokens):
-            tokens = [str(i) for i in range(len(raw))]
-        labels = ui.get("options") or {}
-        options = []
-        for (value, title, description), token in zip(raw, tokens, strict=True):
-            label: dict[str, str] = {}
-            if isinstance(title, str):
-                label["zh"] = title
-            extra = labels.get(token) or labels.get(str(value))
-            if isinstance(extra, dict):
-                label.update(extra)
-            elif isinstance(extra, str):
-                label["zh"] = extra
-            if not label:
-                label["zh"] = _value_text(value)
-            hint = {"zh": description} if isinstance(description, str) else None
-            options.append(Option(value, token, label, None, hint))
-        return tuple(options)
+        return make_options(raw, ui)
 
     def _widget(
         self,
@@ -520,169 +322,18 @@ class TreeBuilder:
         pointer: str,
     ) -> str:
         wanted = ui.get("widget")
-        default = _default_widget(schema, jtype, options)
+        default = default_widget(schema, jtype, options)
         if not wanted:
             return default
         if wanted not in WIDGETS:
             self.problems.append((key, f"unknown widget {wanted!r}"))
             return default
-        if not _widget_fits(wanted, default, jtype, options):
+        if not widget_fits(wanted, default, jtype, options):
             self.problems.append(
                 (key, f"widget {wanted!r} does not fit this field (it would be {default!r})")
             )
             return default
         return wanted
-
-
-@dataclass(eq=False)
-class _Branch:
-    schema: Any
-    pointer: str
-    condition: Condition | None
-    conditions: tuple[Condition, ...] = ()
-
-
-def _all_of(conditions: tuple[Condition, ...]) -> Condition:
-    if len(conditions) == 1:
-        return conditions[0]
-    return Condition(lambda value: all(c.holds(value) for c in conditions), True, None)
-
-
-def _default_widget(
-    schema: Mapping[str, Any], jtype: str | None, options: tuple[Option, ...]
-) -> str:
-    fmt = schema.get("format")
-    if schema.get("readOnly"):
-        return "readonly"
-    if "const" in schema:
-        return "checkbox" if schema["const"] is True else "readonly"
-    if jtype == "string" and (
-        fmt == "data-url" or "contentMediaType" in schema or "contentEncoding" in schema
-    ):
-        return "file"
-    if jtype == "object":
-        return "fieldset" if schema.get("properties") or _has_alternatives(schema) else "json"
-    if jtype == "array":
-        items = schema.get("items")
-        if options:
-            return "checkboxes"
-        if isinstance(items, (dict, bool)) and "prefixItems" not in schema:
-            return "repeatable"
-        return "json"
-    if options:
-        if jtype == "boolean":
-            return "radios"
-        return "radios" if len(options) <= RADIOS_MAX else "select"
-    if jtype == "string":
-        return {
-            "date": "date",
-            "date-time": "datetime",
-            "time": "time",
-            "email": "email",
-            "uri": "url",
-            "cn-mobile": "tel",
-            "cn-region": "region",
-            "cn-amount": "amount",
-        }.get(fmt or "", "text")
-    if jtype in ("number", "integer"):
-        return jtype
-    if jtype == "null":
-        return "readonly"
-    return "json"
-
-
-def _has_alternatives(schema: Mapping[str, Any]) -> bool:
-    return any(isinstance(schema.get(w), list) for w in ("oneOf", "anyOf", "allOf")) or (
-        "if" in schema or "dependentSchemas" in schema
-    )
-
-
-def _widget_fits(wanted: str, default: str, jtype: str | None, options: tuple[Option, ...]) -> bool:
-    if wanted == default or wanted in ANY_WIDGETS:
-        return True
-    if default == "checkboxes":
-        return wanted == "checkboxes"
-    if wanted in CHOICE_WIDGETS:
-        return bool(options) and jtype != "array"
-    if wanted == "checkbox":
-        return jtype == "boolean"
-    if wanted in ("fieldset",):
-        return jtype == "object"
-    if wanted == "repeatable":
-        return jtype == "array"
-    if wanted in ("number", "integer"):
-        return jtype in ("number", "integer")
-    if wanted in TEXT_WIDGETS:
-        return jtype == "string" and not options
-    return False
-
-
-def _json_type(schema: Mapping[str, Any]) -> str | None:
-    declared = schema.get("type")
-    if isinstance(declared, list):
-        concrete = [t for t in declared if t != "null"]
-        declared = concrete[0] if len(concrete) == 1 else None
-    if isinstance(declared, str):
-        return declared
-    if "properties" in schema or "additionalProperties" in schema:
-        return "object"
-    if "items" in schema or "prefixItems" in schema:
-        return "array"
-    values = schema.get("enum") if isinstance(schema.get("enum"), list) else None
-    if values is None and "const" in schema:
-        values = [schema["const"]]
-    if values is None:
-        for word in ("oneOf", "anyOf"):
-            alts = schema.get(word)
-            if (
-                isinstance(alts, list)
-                and alts
-                and all(isinstance(a, dict) and "const" in a for a in alts)
-            ):
-                values = [a["const"] for a in alts]
-    if values:
-        kinds = {_value_type(v) for v in values if v is not None}
-        if len(kinds) == 1:
-            return kinds.pop()
-    return None
-
-
-def _value_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
-
-
-def _client_condition(schema: Any) -> tuple[tuple[str, tuple[Any, ...], bool], ...] | None:
-    """The subset of ``if`` schemas the browser can test: properties with const or enum."""
-    if not isinstance(schema, dict) or set(schema) - {"properties", "required", "type"}:
-        return None
-    required = set(schema.get("required") or [])
-    props = schema.get("properties") or {}
-    parts = []
-    for name, sub in props.items():
-        if not isinstance(sub, dict) or set(sub) - {"const", "enum", "type"}:
-            return None
-        if "const" in sub:
-            values: tuple[Any, ...] = (sub["const"],)
-        elif isinstance(sub.get("enum"), list) and sub["enum"]:
-            values = tuple(sub["enum"])
-        else:
-            return None
-        parts.append((name, values, name in required))
-    if not parts or required - set(props):
-        return None
-    return tuple(parts)
 
 
 def _ordered(names: list[str], order: Any) -> list[str]:
@@ -698,22 +349,6 @@ def _ordered(names: list[str], order: Any) -> list[str]:
     return listed + rest
 
 
-def _anchor(fld: Field, fields: list[Field]) -> int:
-    """Place a conditional field just after the last field its condition reads."""
-    names: set[str] = set()
-    for condition in fld.conditions:
-        for name, _, _ in condition.client or ():
-            names.add(name)
-    position = len(fields)
-    if names:
-        hits = [i for i, f in enumerate(fields) if f.name in names]
-        if hits:
-            position = hits[-1] + 1
-            while position < len(fields) and fields[position].conditions:
-                position += 1
-    return position
-
-
 def _identity(target: Any, ref: str) -> str:
     return f"{id(target.contents)}:{ref}"
 
@@ -722,22 +357,3 @@ def _ref_pointer(ref: str, pointer: str) -> str:
     if ref.startswith("#/"):
         return "/schema" + ref[1:]
     return pointer + "/$ref"
-
-
-def _humanize(name: str) -> str:
-    text = name.replace("_", " ").strip()
-    return text[:1].upper() + text[1:] if text else name
-
-
-def _value_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "—"
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _number_text(value: float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
