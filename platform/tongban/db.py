@@ -40,8 +40,10 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
             # A writing unit of work takes the write lock up front (BEGIN IMMEDIATE), so it
             # never fails upgrading a read snapshot; reads stay concurrent (deferred BEGIN).
+            # Straight to the driver: this runs on every request that touches the database.
             immediate = conn.get_execution_options().get("sqlite_immediate")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)

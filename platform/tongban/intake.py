@@ -121,7 +121,11 @@ def post_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
                    if e.path not in seen]
     errors = _most_specific(errors)
     # Only answers that passed are saved; what failed is shown again from the post, not stored.
-    answers = without_paths(answers, [e.path for e in errors if e.path])
+    failed = [e.path for e in errors if e.path]
+    # Nor is a calculated answer made from one that failed (a birth date from a refused ID
+    # number): it is left empty until what it is made from is accepted.
+    failed += sorted(state.calculated_from(form, failed))
+    answers = without_paths(answers, failed)
     save_answers(session, draft, answers, page_id, pinned_defs.service.content)
     return PageResult(errors=errors, raw=result.raw, action=result.action,
                       changed_items=changed, picking_region=picking, state=current,

@@ -180,6 +180,8 @@ def sort_errors(errors: Iterable[FieldError], form: FormDefinition | None = None
         current = best.get(error.path)
         if current is None or _PRIORITY.get(error.code, 5) < _PRIORITY.get(current.code, 5):
             best[error.path] = error
+    if len(best) < 2:
+        return list(best.values())
     order = _field_order(form)
     return sorted(best.values(), key=lambda e: (order.get(e.key or "", -1),
                                                  _path_sort_key(e.path)))

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode
 
-from flask_babel import gettext
+from flask import current_app
+from flask_babel import get_locale, gettext
+from markupsafe import Markup
 
 from tongban.forms import paths, regions
 from tongban.i18n import N_
@@ -90,7 +93,32 @@ def levels(name: str, base_id: str, codes: Sequence[str], *, first: str = "provi
     A level whose parent is chosen but has no children is left out: the parent is the answer.
     A level whose parent is not chosen yet is there, empty. ``url`` is the ``/regions`` prefix
     for the htmx requests, none for no requests. ``error`` marks the first list left to choose.
+    The region data never changes while the platform runs, so the lists are computed once per
+    set of arguments (and interface language) and shared; callers must not change them.
     """
+    return list(_levels(name, base_id, tuple(codes), first, url, lang, error, str(get_locale())))
+
+
+def levels_html(name: str, base_id: str, codes: Sequence[str], *, url: str | None = None,
+                lang: str = "zh", error: bool = False, off: bool = False) -> Markup:
+    """The picker's lists as HTML (``forms/_region_levels.html``), rendered once per set of
+    arguments: a page with a region question does not loop over the provinces each time."""
+    return _levels_html(current_app.jinja_env, name, base_id, tuple(codes), url, lang, error,
+                        off, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _levels_html(env: object, name: str, base_id: str, codes: tuple[str, ...], url: str | None,
+                 lang: str, error: bool, off: bool, locale: str) -> Markup:
+    found = _levels(name, base_id, codes, "province", url, lang, error, locale)
+    return Markup(env.get_template("forms/_region_levels.html").render(  # type: ignore[attr-defined]
+        levels=found, off=off))
+
+
+@lru_cache(maxsize=4096)
+def _levels(name: str, base_id: str, codes: tuple[str, ...], first: str, url: str | None,
+            lang: str, error: bool, locale: str) -> tuple[Level, ...]:
+    del locale  # part of the cache key: labels come from the active catalogue
     chosen = chain(codes)
     start = LEVELS.index(first)
     result: list[Level] = []
@@ -116,7 +144,7 @@ def levels(name: str, base_id: str, codes: Sequence[str], *, first: str = "provi
             below_id=f"{base_id}-below-{level}" if below else None))
     if error and result:
         next((lv for lv in result if not lv.selected), result[0]).error = True
-    return result
+    return tuple(result)
 
 
 def level_id(base_id: str, level: str) -> str:

@@ -12,6 +12,7 @@ import json
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date
@@ -84,11 +85,26 @@ class Node:
     levels: list[region_picker.Level] = field(default_factory=list)
     accept: str = ""
     """File questions: the ``accept`` attribute, so the file chooser offers what is taken."""
+    off: bool = False
+    """This question or a group around it is hidden: its inputs are disabled."""
+    region: tuple[tuple[str, ...], str | None, str] = ((), None, "zh")
+    """Region questions: the chosen codes, the ``/regions`` URL and the language."""
 
     @property
     def template(self) -> str:
         """The partial that draws this widget (``forms/_<template>.html``)."""
         return _TEMPLATES.get(self.widget, "input")
+
+    def levels_html(self, off: bool = False) -> Markup:
+        """Region questions: the lists as HTML (rendered once per choice, then cached)."""
+        codes, url, lang = self.region
+        return region_picker.levels_html(self.name, self.id, codes, url=url, lang=lang,
+                                         error=bool(self.error), off=off)
+
+    @property
+    def attrs_html(self) -> Markup:
+        """The field's extra input attributes (``inputmode``, ``autocomplete``, …) as HTML."""
+        return _attrs_html(tuple(sorted(self.attrs.items())))
 
     @property
     def input_type(self) -> str:
@@ -113,6 +129,11 @@ class Node:
             for child in [*self.children, *self.items]:
                 return child.first_input_id
         return self.id
+
+
+@lru_cache(maxsize=1024)
+def _attrs_html(attrs: tuple[tuple[str, str], ...]) -> Markup:
+    return Markup("").join(Markup(' {}="{}"').format(k, v) for k, v in attrs if k != "rows")
 
 
 @dataclass
@@ -168,8 +189,8 @@ def render_field(form: FormDefinition, path: str, answers: Any,
     ctx = _context(form, lang, state, raw, sort_errors(errors, form), urls)
     for node in _walk(page_nodes(form, form.page_by_id[page_id], ctx)):
         if node.path == path:
-            return Markup(current_app.jinja_env.get_template("forms/_field.html").render(
-                node=node, urls=ctx.urls, lang=lang))
+            return Markup(current_app.jinja_env.get_template("forms/_nodes.html").render(
+                nodes=[node], urls=ctx.urls, lang=lang))
     return Markup("")
 
 
@@ -193,7 +214,15 @@ def page_nodes(form: FormDefinition, page: Page, ctx: _Ctx) -> list[Node]:
                                    hidden=id(fld) not in active))
         else:
             nodes.append(_node(base, key, paths.get_in(parent_value, [base.name]), parent_value, ctx))
+    _mark_off(nodes, False)
     return nodes
+
+
+def _mark_off(nodes: list[Node], off: bool) -> None:
+    for node in nodes:
+        node.off = off or node.hidden
+        _mark_off(node.children, node.off)
+        _mark_off(node.items, node.off)
 
 
 def _context(form: FormDefinition, lang: str, state: FormState,
@@ -267,9 +296,10 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
     elif widget == "date":
         node.parts = _date_parts(value, ctx.raw, name)
     elif widget == "region":
-        node.levels = region_picker.levels(
-            name, node.id, _region_codes(value, ctx.raw, name), url=ctx.urls.get("regions"),
-            lang=lang, error=bool(node.error))
+        codes = _region_codes(value, ctx.raw, name)
+        node.levels = region_picker.levels(name, node.id, codes, url=ctx.urls.get("regions"),
+                                           lang=lang, error=bool(node.error))
+        node.region = (tuple(codes), ctx.urls.get("regions"), lang)
     elif widget == "readonly":
         node.display = display_value(fld, value, lang) if value is not None else ""
         node.value = _input_text(value)
@@ -357,10 +387,57 @@ def _rows(form: FormDefinition, fld: Field, path: str, value: Any, lang: str, st
             _rows(form, fld.item, paths.child(path, index), item, lang, state, rows,
                   prefix=f"{item_name} {index + 1}: ", page_id=page_id)
         return
+    change_page, change_id = _change_target(form, fld, path, page_id, state)
     rows.append({"path": path, "key": fld.key, "label": label, "page": page_id,
                  "id": paths.element_id(path),
+                 "calculated": fld.key in form.calculated,
+                 "change_page": change_page, "change_id": change_id,
                  "value": display_value(fld, value, lang) if value not in (None, "", [])
                  else gettext(_NOT_PROVIDED), "provided": value not in (None, "", [])})
+
+
+def _change_target(form: FormDefinition, fld: Field, path: str, page_id: str,
+                   state: FormState) -> tuple[str | None, str | None]:
+    """Where a check-answers row's "Change" link goes, as (page id, element id).
+
+    An answer that can be edited: its own question. A calculated answer: the one question it
+    is calculated from, when that can be edited (a birth date calculated from the ID number
+    links to the ID number). Anything else: (None, None), no link, since the page it is on
+    would not let the applicant change it.
+    """
+    if fld.key not in form.calculated:
+        return (page_id, paths.element_id(path)) if fld.accepts_input else (None, None)
+    source = _calculated_source(form, fld.key, frozenset())
+    if source is None:
+        return None, None
+    key = _key_of(form, source)
+    page = form.page_of.get(key or "")
+    if key is None or page is None or not state.page_visible(page) or state.is_hidden(form, key):
+        return None, None
+    return page, paths.element_id(source)
+
+
+def _calculated_source(form: FormDefinition, target: str, seen: frozenset[str]) -> str | None:
+    """The instance path of the single editable question a calculated field is made from (through
+    other calculated fields), or None when it reads none or several."""
+    from tongban.forms.state import rule_reads
+
+    reads: set[str] = set()
+    for rule in form.rules:
+        if rule.action == "set" and rule.target == target:
+            reads |= rule_reads(rule)
+    if len(reads) != 1:
+        return None
+    source = next(iter(reads))
+    key = _key_of(form, source)
+    if not key or key not in form.fields:
+        return None
+    if key in form.calculated:
+        return None if key in seen else _calculated_source(form, key, seen | {target})
+    fld = form.fields[key][0]
+    if fld.widget in ("fieldset", "repeatable") or not fld.accepts_input:
+        return None
+    return source
 
 
 def render_check_answers(form: FormDefinition, answers: Any, *, lang: str = "zh",
@@ -372,8 +449,9 @@ def render_check_answers(form: FormDefinition, answers: Any, *, lang: str = "zh"
     change = urls.get("change")
     for section in sections:
         for row in section["rows"]:
-            row["change_url"] = (change.replace("{page}", section["page"]) + "#" + row["id"]
-                                 if change else None)
+            # A calculated answer links to the question it is made from, or nowhere.
+            row["change_url"] = (change.replace("{page}", row["change_page"]) + "#"
+                                 + row["change_id"] if change and row["change_page"] else None)
     return Markup(current_app.jinja_env.get_template("forms/_check_answers.html").render(
         sections=sections, urls=urls, lang=lang, form_title=text_for(form.title, lang)))
 

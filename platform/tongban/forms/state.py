@@ -8,7 +8,7 @@ only at that page's answers.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,8 +52,13 @@ class FormState:
         return page_id not in self.hidden_pages
 
 
-def evaluate(form: FormDefinition, answers: Mapping[str, Any] | Any) -> FormState:
-    """Apply the form's logic to ``answers`` (never modified) until nothing changes."""
+def evaluate(form: FormDefinition, answers: Mapping[str, Any] | Any, *,
+             failed: Iterable[str] = ()) -> FormState:
+    """Apply the form's logic to ``answers`` (never modified) until nothing changes.
+
+    ``failed``: instance paths of answers refused on this post. A calculated value that would
+    be made from one of them is left empty (see :func:`calculated_from`)."""
+    empty = calculated_from(form, failed)
     data = copy.deepcopy(answers) if answers is not None else {}
     if form.root_is_object and not isinstance(data, dict):
         data = {}
@@ -62,7 +67,7 @@ def evaluate(form: FormDefinition, answers: Mapping[str, Any] | Any) -> FormStat
     calculated: dict[str, Any] = {}
     for _ in range(len(form.rules) + 2):
         before = copy.deepcopy(data)
-        calculated = _calculate(form, data)
+        calculated = _calculate(form, data, empty)
         hidden_keys, hidden_pages = _visibility(form, data)
         data = _prune(form, form.root, data, hidden_keys, hidden_pages)
         if data == before:
@@ -156,10 +161,49 @@ def _all_errors(form: FormDefinition, state: FormState) -> list[FieldError]:
     return errors
 
 
-def _calculate(form: FormDefinition, data: Any) -> dict[str, Any]:
+def calculated_from(form: FormDefinition, failed: Iterable[str]) -> set[str]:
+    """The calculated fields whose `set` rule reads (in ``when`` or ``value``) an answer at one
+    of the ``failed`` instance paths, or another such calculated field.
+
+    Their values would be made from answers that were refused, so they are left empty: never
+    shown, never stored. Paths overlap when one is the other or inside it."""
+    tainted = {path for path in failed if path}
+    found: set[str] = set()
+    changed = bool(tainted)
+    while changed:
+        changed = False
+        for rule in form.rules:
+            if rule.action != "set" or not rule.target or rule.target in found:
+                continue
+            if any(_overlaps(read, path) for read in rule_reads(rule) for path in tainted):
+                found.add(rule.target)
+                tainted.add(rule.target)
+                changed = True
+    return found
+
+
+def rule_reads(rule: Any) -> set[str]:
+    """The answers a rule reads through ``var`` (and ``missing``), in ``when`` and ``value``."""
+    reads: set[str] = set()
+    for part in (rule.when, rule.value):
+        if part is not None:
+            reads |= _deps.referenced_vars(part)
+    return reads
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _calculate(form: FormDefinition, data: Any, empty: set[str] | frozenset[str] = frozenset()
+               ) -> dict[str, Any]:
     calculated: dict[str, Any] = {}
     for rule in form.rules:
         if rule.action != "set" or not rule.target:
+            continue
+        if rule.target in empty:  # made from a refused answer: left empty
+            calculated[rule.target] = None
+            _put(data, paths.split(rule.target), None)
             continue
         if rule.when is not None and not _truthy(_run(rule.when, data)):
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, current_app, g, request, session, url_for
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
@@ -16,6 +16,14 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 MAX_JSON_DEPTH = 32
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+     "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"),
+)
 
 
 def _json_depth(body: bytes) -> int:
@@ -40,6 +48,18 @@ def _json_depth(body: bytes) -> int:
     return deepest
 
 
+def fixed_url(endpoint: str, filename: str | None = None) -> str:
+    """``url_for`` for URLs that do not change while the app runs: static files and pages
+    without arguments. Built once per app and mount point; every page's header uses several."""
+    cache = current_app.extensions.setdefault("tongban.fixed_urls", {})
+    key = (request.script_root, endpoint, filename)
+    url = cache.get(key)
+    if url is None:
+        url = cache[key] = (url_for(endpoint, filename=filename) if filename is not None
+                            else url_for(endpoint))
+    return url
+
+
 def init_web(app: Flask) -> None:
     from . import admin, apply, auth, errors, files, health, portal, regions, review, settings
 
@@ -58,6 +78,7 @@ def init_web(app: Flask) -> None:
         if request.is_json and _json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
             abort(400)
 
+    app.jinja_env.globals["fixed_url"] = fixed_url
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -68,22 +89,30 @@ def init_web(app: Flask) -> None:
         return load_login_user(db.session(), int(user_id)) if user_id.isdigit() else None
 
     @app.before_request
+    def _anonymous_session_identity() -> None:
+        # Strong session protection takes a session without "_id" (any visitor who has not
+        # signed in but has a CSRF token or a draft) for a moved one: it clears keys, which
+        # re-signs the cookie and sends a remember-cookie deletion with every response. The
+        # visitor's identifier (address and browser, as sign-in records it) ends that; a
+        # session that does move from there is still treated as moved.
+        if session and "_id" not in session:
+            session["_id"] = login_manager._session_identifier_generator()
+
+    @app.before_request
     def _request_id() -> None:
         supplied = request.headers.get("X-Request-ID", "")
         g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
 
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+        headers = response.headers
+        headers["X-Request-ID"] = g.get("request_id", "")
+        for name, value in _SECURITY_HEADERS:
+            if name not in headers:  # a view may set its own (files: a stricter CSP)
+                headers[name] = value
         if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+            if "Cache-Control" not in headers:
+                headers["Cache-Control"] = "no-store"
             response.vary.add("HX-Request")
         return response
 

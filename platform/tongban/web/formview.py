@@ -52,7 +52,8 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
     form = pinned_defs.form
     remember_draft(draft.token)
     lang = current_lang()
-    current = state.evaluate(form, answers)
+    # No calculated value made from an answer refused on this post is shown again.
+    current = state.evaluate(form, answers, failed=[e.path for e in errors if e.path])
     body = render.render_page(form, page_id, answers, errors, lang=lang, state=current,
                               urls=_page_urls(draft, page_id, from_check, form, current), raw=raw)
     uploads = _uploads_by_id(draft.id) if _has_file_answer(form, answers) else {}
@@ -120,7 +121,9 @@ def check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
     for section in sections:
         for row in section["rows"]:
             _describe_file(form, row, uploads)
-            row["change_url"] = change.replace("PAGE", section["page"]) + "#" + row["id"]
+            # A calculated answer links to the question it is made from, or has no link.
+            row["change_url"] = (change.replace("PAGE", row["change_page"]) + "#"
+                                 + row["change_id"] if row["change_page"] else None)
     return render_template(
         "apply/check.html", sections=sections, draft=draft, service=pinned_defs.service.content,
         missing_page=missing_page, declaration_error=declaration_error,

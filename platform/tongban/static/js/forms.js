@@ -81,14 +81,68 @@
     }
   }
 
+  // The names of the answers the server refused (marked invalid on this page).
+  function refused(form) {
+    var names = [];
+    for (var i = 0; i < form.elements.length; i++) {
+      var el = form.elements[i];
+      if (!el.name) continue;
+      var group = el.closest(".tb-form-group");
+      if (el.getAttribute("aria-invalid") === "true" ||
+          (group && group.classList.contains("tb-form-group--error"))) {
+        names.push(el.name.split(":")[0]);
+      }
+    }
+    return names;
+  }
+
+  // The answers a rule reads through "var" (and "missing"), like the server's referenced_vars.
+  function reads(rule, found) {
+    if (Array.isArray(rule)) {
+      rule.forEach(function (part) { reads(part, found); });
+    } else if (rule && typeof rule === "object") {
+      Object.keys(rule).forEach(function (op) {
+        var args = rule[op];
+        if (op === "var" || op === "missing") {
+          [].concat(op === "var" && Array.isArray(args) ? args.slice(0, 1) : args).forEach(function (name) {
+            if (typeof name === "string" || typeof name === "number") found.push(String(name));
+          });
+        }
+        reads(args, found);
+      });
+    }
+    return found;
+  }
+
+  function overlaps(a, b) {
+    return a === b || a.indexOf(b + ".") === 0 || b.indexOf(a + ".") === 0;
+  }
+
   function apply(form, config) {
     if (!window.jsonLogic) return;
     var data = collect(form, config ? config.answers : {});
     var rules = config ? config.rules : [];
+    // As on the server, a value is never calculated from a refused answer: it stays empty
+    // until the answer is accepted (the inline check replaces the question when it is).
+    var bad = refused(form), empty = {}, grew = bad.length > 0;
+    while (grew) {  // and neither from a value calculated from one
+      grew = false;
+      rules.forEach(function (rule) {
+        if (rule.action !== "set" || empty[rule.target]) return;
+        if (reads([rule.when, rule.value], []).some(function (name) {
+          return bad.some(function (b) { return overlaps(name, b); });
+        })) {
+          empty[rule.target] = true;
+          bad.push(rule.target);
+          grew = true;
+        }
+      });
+    }
     rules.forEach(function (rule) {
       if (rule.action !== "set") return;
-      if (rule.when && !jsonLogic.truthy(jsonLogic.apply(rule.when, data))) return;
-      var value = jsonLogic.apply(rule.value, data);
+      var tainted = !!empty[rule.target];
+      if (!tainted && rule.when && !jsonLogic.truthy(jsonLogic.apply(rule.when, data))) return;
+      var value = tainted ? null : jsonLogic.apply(rule.value, data);
       setPath(data, rule.target, value);
       var shown = form.querySelector('[data-tb-calc="' + CSS.escape(rule.target) + '"]');
       if (shown) shown.textContent = value === null || value === undefined ? "—" : String(value);
