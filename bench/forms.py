@@ -26,12 +26,15 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+USER_AGENT = "tongban-bench/1"
+"""One browser: the session is bound to the address and User-Agent that made it."""
 VENV_BIN = Path(sys.executable).parent
 LUA = """
 wrk.method = "{method}"
 wrk.body = "{body}"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = "{cookie}"
+wrk.headers["User-Agent"] = "{user_agent}"
 done = function(summary, latency, requests)
   io.write(string.format("BENCH rps=%.1f p95_ms=%.2f errors=%d\\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(95) / 1000,
@@ -62,12 +65,14 @@ def prepare_draft(base: str) -> tuple[str, str, str]:
     """Start an anonymous urban-event report over HTTP; return page URL, cookie, CSRF token."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     html = opener.open(base + "/services/urban-event-report").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     data = urllib.parse.urlencode({"csrf_token": token}).encode()
     response = opener.open(base + "/services/urban-event-report/start", data=data)
     event_page = response.geturl()
     location_page = event_page.rsplit("/", 1)[0] + "/location"
+    opener.open(location_page).read()  # the session as a browser holds it from here on
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     return location_page, cookie, token
 
@@ -75,7 +80,7 @@ def prepare_draft(base: str) -> tuple[str, str, str]:
 def run_wrk(url: str, seconds: int, method: str = "GET", body: str = "",
             cookie: str = "") -> tuple[float, float, int]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.format(method=method, body=body, cookie=cookie))
+        script.write(LUA.format(method=method, body=body, cookie=cookie, user_agent=USER_AGENT))
     try:
         out = subprocess.run(["wrk", "-t2", "-c20", f"-d{seconds}s", "-s", script.name, url],
                              capture_output=True, text=True, check=True).stdout

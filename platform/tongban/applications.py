@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from . import audit, workflow
@@ -53,11 +54,21 @@ def start_draft(session: Session, service_version: DefinitionVersion,
     return draft
 
 
+_DRAFT = Draft.__table__  # type: ignore[attr-defined]
+
+
 def load_draft(session: Session, token: str, user_id: int | None) -> Draft:
-    """The draft for this visitor. A signed-in user's draft opens for that user only."""
-    draft = session.scalars(select(Draft).where(Draft.token == token)).first()
-    if draft is None:
+    """The draft for this visitor. A signed-in user's draft opens for that user only.
+
+    Every page view and page post of every application starts here, so the row is read with
+    a plain select, not through the ORM's unit of work: the result is a detached copy, and
+    changes are written with :func:`save_answers` (or :func:`submit`), never by adding it to
+    a session.
+    """
+    row = session.connection().execute(select(_DRAFT).where(_DRAFT.c.token == token)).first()
+    if row is None:
         raise DraftUnavailable("missing")
+    draft = Draft.model_construct(**row._mapping)
     owners = {draft.user_id, draft.clerk_id} - {None}
     if owners and user_id not in owners:
         raise DraftUnavailable("forbidden")
@@ -68,15 +79,25 @@ def load_draft(session: Session, token: str, user_id: int | None) -> Draft:
 
 def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
                  page_id: str | None, service_content: dict[str, Any]) -> None:
-    """Store the answers so far; each save extends the expiry from now."""
+    """Store the answers so far; each save extends the expiry from now. One UPDATE of the
+    draft's row (the caller commits); ``draft`` is updated to match."""
     now = utcnow()
     visited = list(draft.visited_pages)
     if page_id and page_id not in visited:
         visited.append(page_id)
-    draft.answers, draft.visited_pages = answers, visited
-    draft.updated_at = now
-    draft.expires_at = now + timedelta(days=draft_days(service_content))
-    session.add(draft)
+    values = {"answers": answers, "visited_pages": visited, "updated_at": now,
+              "expires_at": now + timedelta(days=draft_days(service_content))}
+    _update_draft(session, draft, values)
+
+
+def _update_draft(session: Session, draft: Draft, values: dict[str, Any]) -> None:
+    session.execute(update(_DRAFT).where(_DRAFT.c.id == draft.id).values(**values))
+    attached = "_sa_instance_state" in draft.__dict__  # made here by start_draft, say
+    for name, value in values.items():
+        if attached:  # already written: not a change for the session to flush again
+            set_committed_value(draft, name, value)
+        else:  # a copy from load_draft: no ORM state to go through
+            draft.__dict__[name] = value
 
 
 def user_drafts(session: Session, user_id: int) -> list[Draft]:
@@ -134,8 +155,7 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
     )
     session.add(application)
     session.flush()  # raises IntegrityError when a concurrent submit got there first
-    draft.status, draft.updated_at = "submitted", now
-    session.add(draft)
+    _update_draft(session, draft, {"status": "submitted", "updated_at": now})
     session.execute(update(StoredUpload).where(StoredUpload.draft_id == draft.id)
                     .values(application_id=application.id))
     audit.record(session, action="application.submit", object_type="application",

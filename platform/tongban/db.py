@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -54,6 +55,11 @@ def init_app(app: Flask) -> None:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     app.extensions["tongban.engine"] = make_engine(url, echo=app.config["SQL_ECHO"])
+    # Set up the model classes now rather than on their first query: code that reads rows
+    # with plain selects (applications.load_draft) may come first in a fresh worker.
+    from . import models  # noqa: F401
+
+    configure_mappers()
     app.teardown_appcontext(_close_session)
 
 

@@ -79,18 +79,25 @@ class PageResult:
     rejected: bool = False
     state: state.FormState | None = None
     upload_errors: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
+    """The answers to save: the draft's with this page's accepted answers."""
+    uploads: list[StoredUpload] = field(default_factory=list)
+    """Rows for the files this post stored, saved with the answers."""
 
 
-def post_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any,
-              files: Any, *, upload_dir: str, user_id: int | None,
-              translate_upload_error: Any) -> PageResult:
-    """Read one page's post into the draft and save it. The caller commits.
+def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, files: Any, *,
+              upload_dir: str, user_id: int | None, translate_upload_error: Any) -> PageResult:
+    """Read one page's post against the draft: coerce, apply the rules, judge the page.
 
-    Answers that could be read are saved even when others on the page have errors, so nothing
+    Touches no database: the caller saves with :func:`save_page` in a short write
+    transaction, so the work of reading a page never holds the database's write lock.
+    Uploaded files are stored on disk here; their rows come back in ``PageResult.uploads``.
+    Answers that could be read are kept even when others on the page have errors, so nothing
     typed is lost; the page is shown again with what was typed and the errors.
     """
     form = pinned_defs.form
     upload_errors: dict[str, str] = {}
+    uploads: list[StoredUpload] = []
 
     def store_file(fld: Field, path: str, upload: Any) -> str:
         try:
@@ -98,7 +105,7 @@ def post_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
         except UploadRejected as exc:
             upload_errors[path] = translate_upload_error(exc)
             raise ValueError(upload_errors[path]) from None
-        session.add(StoredUpload(
+        uploads.append(StoredUpload(
             public_id=stored.id, draft_id=draft.id, field_key=fld.key,
             stored_name=stored.stored_name, original_name=stored.original_name,
             size=stored.size, sha256=stored.sha256, mime=stored.mime, uploaded_by=user_id))
@@ -125,11 +132,19 @@ def post_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
     # Nor is a calculated answer made from one that failed (a birth date from a refused ID
     # number): it is left empty until what it is made from is accepted.
     failed += sorted(state.calculated_from(form, failed))
-    answers = without_paths(answers, failed)
-    save_answers(session, draft, answers, page_id, pinned_defs.service.content)
     return PageResult(errors=errors, raw=result.raw, action=result.action,
                       changed_items=changed, picking_region=picking, state=current,
-                      upload_errors=upload_errors)
+                      upload_errors=upload_errors, answers=without_paths(answers, failed),
+                      uploads=uploads)
+
+
+def save_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
+              result: PageResult) -> None:
+    """Store what :func:`read_page` accepted: the answers and the rows of new uploads. The
+    caller commits."""
+    for upload in result.uploads:
+        session.add(upload)
+    save_answers(session, draft, result.answers, page_id, pinned_defs.service.content)
 
 
 def _most_specific(errors: list[FieldError]) -> list[FieldError]:

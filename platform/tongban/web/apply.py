@@ -13,7 +13,7 @@ from ..applications import DraftUnavailable, existing_submission, load_draft, st
 from ..definitions.publish import current_version
 from ..forms import state
 from ..i18n import current_lang
-from ..intake import Pinned, first_page_with_errors, pinned, post_page
+from ..intake import Pinned, first_page_with_errors, pinned, read_page, save_page
 from ..models import Application, Draft, Role
 from ..services import get_service
 from . import formview
@@ -100,13 +100,13 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return formview.page(pinned_defs, draft, page_id, draft.answers, [], None, from_check)
 
-    with db.transaction() as tx:
-        tx.add(draft)
-        result = post_page(tx, draft, pinned_defs, page_id, request.form, request.files,
-                           upload_dir=current_app.config["UPLOAD_DIR"], user_id=_user_id(),
-                           translate_upload_error=_upload_message)
+    result = read_page(draft, pinned_defs, page_id, request.form, request.files,
+                       upload_dir=current_app.config["UPLOAD_DIR"], user_id=_user_id(),
+                       translate_upload_error=_upload_message)
     if result.rejected:  # refused whole: too many values (413) or names nested too deep (400)
         abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
+    with db.transaction() as tx:  # short: only the write
+        save_page(tx, draft, pinned_defs, page_id, result)
     if result.action == "save":
         return redirect(url_for("apply.saved", token=token))
     # An add/remove button shows the page again even when nothing changed (removing an item
@@ -178,7 +178,6 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
     actor_name = current_user.username if current_user.is_authenticated else "anonymous"
     try:
         with db.transaction() as tx:
-            tx.add(draft)
             outcome = submit(tx, draft, current.answers, department_code=department,
                              actor_id=_user_id(), actor_name=actor_name,
                              request_id=g.request_id)
