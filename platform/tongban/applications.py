@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
@@ -55,6 +55,11 @@ def start_draft(session: Session, service_version: DefinitionVersion,
 
 
 _DRAFT = Draft.__table__  # type: ignore[attr-defined]
+# Built once: making a statement costs about as much as running it.
+_SELECT_DRAFT = select(_DRAFT).where(_DRAFT.c.token == bindparam("draft_token"))
+_SAVE_ANSWERS = update(_DRAFT).where(_DRAFT.c.id == bindparam("draft_id")).values(
+    answers=bindparam("new_answers"), visited_pages=bindparam("new_visited_pages"),
+    updated_at=bindparam("new_updated_at"), expires_at=bindparam("new_expires_at"))
 
 
 def load_draft(session: Session, token: str, user_id: int | None) -> Draft:
@@ -65,7 +70,7 @@ def load_draft(session: Session, token: str, user_id: int | None) -> Draft:
     changes are written with :func:`save_answers` (or :func:`submit`), never by adding it to
     a session.
     """
-    row = session.connection().execute(select(_DRAFT).where(_DRAFT.c.token == token)).first()
+    row = session.connection().execute(_SELECT_DRAFT, {"draft_token": token}).first()
     if row is None:
         raise DraftUnavailable("missing")
     draft = Draft.model_construct(**row._mapping)
@@ -87,11 +92,18 @@ def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
         visited.append(page_id)
     values = {"answers": answers, "visited_pages": visited, "updated_at": now,
               "expires_at": now + timedelta(days=draft_days(service_content))}
-    _update_draft(session, draft, values)
+    session.connection().execute(_SAVE_ANSWERS, {"draft_id": draft.id, **{
+        f"new_{name}": value for name, value in values.items()}})
+    _set_draft(draft, values)
 
 
 def _update_draft(session: Session, draft: Draft, values: dict[str, Any]) -> None:
-    session.execute(update(_DRAFT).where(_DRAFT.c.id == draft.id).values(**values))
+    session.connection().execute(update(_DRAFT).where(_DRAFT.c.id == draft.id).values(**values))
+    _set_draft(draft, values)
+
+
+def _set_draft(draft: Draft, values: dict[str, Any]) -> None:
+    """Make ``draft`` match what was just written."""
     attached = "_sa_instance_state" in draft.__dict__  # made here by start_draft, say
     for name, value in values.items():
         if attached:  # already written: not a change for the session to flush again
