@@ -112,9 +112,7 @@ def _walk(page: Page, base: str, visit: Callable[[str], None]) -> None:
     flows.send(page)
     visit("event, error state")
     flows.fill(page, {"event.category": "environment"})
-    if flows.current_page_id(page) == "event" and page.locator(
-            "#f-event-environment_kind-group").is_hidden():
-        flows.send(page)  # without JavaScript the next question comes after posting
+    expect(page.locator("#f-event-environment_kind-group")).to_be_visible()
     visit("event, conditional question shown")
     flows.answer(page, {"event.environment_kind": "garbage",
                         "event.description": flows.URBAN_PAGES[0][1]["event.description"]})
@@ -125,7 +123,8 @@ def _walk(page: Page, base: str, visit: Callable[[str], None]) -> None:
     visit("reporter")
     flows.answer(page, flows.URBAN_PAGES[3][1])
     visit("check answers")
-    page.click("button:has-text('确认并提交')")
+    with page.expect_navigation():  # the page with the declaration's error
+        page.click("button:has-text('确认并提交')")
     visit("check answers, declaration error")
     page.check("#declaration")
     page.click("button:has-text('确认并提交')")

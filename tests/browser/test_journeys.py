@@ -2,7 +2,8 @@
 
 Each run makes a mistake and corrects it (error summary at the top, taking focus and linking
 to the field; the same words inline; every typed answer kept), sees a
-conditional question appear (with JavaScript without a reload, without it after posting),
+conditional question appear (with JavaScript without a reload; without it the question is
+there from the start under a note saying when it applies, and is asked for when it does),
 uploads a real file, uses a 更改 link on check answers and comes back, ticks the declaration,
 sends, and gets a reference number. Key pages are saved under test-output/screenshots/.
 """
@@ -83,7 +84,12 @@ def test_residence_points_application_end_to_end(demo, live_server, browser_page
 
     # Choosing a skill level certificate asks which level.
     skill_level = page.locator("#f-qualification-skill_level-group")
-    expect(skill_level).to_be_hidden()
+    if js:
+        expect(skill_level).to_be_hidden()
+    else:
+        expect(skill_level).to_be_visible()
+        expect(skill_level.locator(".tb-conditional-note")).to_have_text(
+            "如果“是否持有专业技术职称或职业技能等级证书”选择了“职业技能等级（国家职业资格）”，请回答此问题。")
     if js:
         _mark_document(page)
         page.check('[name="qualification.kind"][value="skill"]')
@@ -129,7 +135,11 @@ def test_urban_event_report_end_to_end(demo, live_server, browser_page, screensh
 
     # The category decides which list of problems is asked.
     facility_kind = page.locator("#f-event-facility_kind-group")
-    expect(facility_kind).to_be_hidden()
+    if js:
+        expect(facility_kind).to_be_hidden()
+    else:  # every sub-category list is there, each saying which category it is for
+        expect(facility_kind).to_be_visible()
+        expect(facility_kind.locator(".tb-conditional-note")).to_contain_text("市政设施")
     event = dict(flows.URBAN_PAGES[0][1])
     if js:
         _mark_document(page)

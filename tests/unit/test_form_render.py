@@ -112,12 +112,38 @@ def test_a_one_question_page_uses_the_question_as_heading(forms_ctx) -> None:  #
     assert html.count("<h1") == 1
 
 
-def test_hidden_fields_are_hidden_and_not_posted(forms_ctx) -> None:  # noqa: F811
+def test_a_question_this_page_can_reveal_is_there_without_javascript(forms_ctx) -> None:  # noqa: F811
     form = load_form(fixture_form("residence.json"), name="residence.json")
     html = render_page(form, "family", {"marital_status": "single"}, lang="en")
-    assert re.search(r'id="f-spouse_name-group" data-tb-key="spouse_name" hidden', html)
-    assert re.search(r'id="f-spouse_name"[^>]*disabled', html)
+    # Not hidden, not disabled: a browser without JavaScript can answer it; forms.js (and the
+    # tb-js style) keep it out of sight until it applies. The note says when it applies.
+    assert re.search(r'id="f-spouse_name-group" data-tb-key="spouse_name" data-tb-off>\s*'
+                     r'<p class="tb-conditional-note">Answer this if your answer to '
+                     r'“Marital status” is “Married”.</p>', html), html
+    assert not re.search(r'id="f-spouse_name"[^>]*disabled', html)
     assert 'data-tb-logic' in html
+
+
+def test_a_question_hidden_by_another_pages_answer_is_hidden_and_not_posted(forms_ctx) -> None:  # noqa: F811
+    form = load_form({
+        "title": {"zh": "车辆", "en": "Car"},
+        "schema": {"type": "object", "properties": {
+            "has_car": {"type": "boolean", "title": "Do you have a car?"},
+            "plate": {"type": "string", "title": "Number plate"},
+            "colour": {"type": "string", "title": "Colour"}}},
+        "ui": {"pages": [{"id": "car", "fields": ["has_car"]},
+                         {"id": "details", "fields": ["plate", "colour"]}]},
+        "logic": [{"id": "plate", "show": "plate", "when": {"var": "has_car"}},
+                  {"id": "colour", "show": "colour", "when": {"==": [{"var": "plate"}, "x"]}}],
+    }, name="car.json")
+    html = render_page(form, "details", {"has_car": False}, lang="en")
+    # Only an earlier page can change it: hidden, and its input sends nothing.
+    assert re.search(r'id="f-plate-group" data-tb-key="plate" hidden', html)
+    assert re.search(r'id="f-plate"[^>]*disabled', html)
+    # Revealed by an answer on this page, under a note (a condition not put into words).
+    assert re.search(r'id="f-colour-group" data-tb-key="colour" data-tb-off>\s*'
+                     r'<p class="tb-conditional-note">Answer this if your answer to '
+                     r'“Number plate” is “x”.</p>', html), html
 
 
 def test_add_another_works_without_javascript(forms_ctx) -> None:  # noqa: F811

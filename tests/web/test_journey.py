@@ -311,3 +311,24 @@ def test_a_question_revealed_by_a_rule_that_requires_it_is_not_marked_optional(p
     title = re.search(r'id="f-qualification-certificate_date-group".*?</legend>', page, re.S)
     assert skill and "选填" not in skill.group(0)
     assert title and "选填" in title.group(0)  # shown by a rule, but never required
+
+
+def test_without_javascript_a_revealed_question_is_answered_in_the_same_post(personas, session) -> None:  # type: ignore[no-untyped-def]
+    """The sub-category lists are on the page from the start (each saying which category it is
+    for), so one post answers both; the lists for other categories send nothing that is kept."""
+    import re
+
+    journey = Journey(personas.client, "urban-event-report")  # nobody signed in
+    page = journey.client.get(journey.url("event")).get_data(as_text=True)
+    note = re.search(r'id="f-event-facility_kind-group"[^>]*data-tb-off>\s*'
+                     r'<p class="tb-conditional-note">([^<]+)</p>', page)
+    assert note and note.group(1) == "如果“问题类别”选择了“市政设施”，请回答此问题。"
+    assert not re.search(r'id="f-event-facility_kind"[^>]*disabled', page)
+    response = journey.post("event", {
+        "event.category": "facilities", "event.facility_kind": "manhole",
+        "event.environment_kind": "garbage", "event.description": "人行道上的井盖缺失，很危险。"})
+    assert response.status_code == 302, errors_in(response.get_data(as_text=True))
+    assert response.headers["Location"].endswith("/pages/location")
+    answers = _draft(session, journey).answers["event"]
+    assert answers["facility_kind"] == "manhole"
+    assert "environment_kind" not in answers  # another category's list: dropped

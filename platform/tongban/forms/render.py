@@ -23,7 +23,7 @@ from markupsafe import Markup
 from tongban.forms import paths, region_picker, uploads
 from tongban.forms.errors import FieldError, message, sort_errors
 from tongban.forms.fields import Field, text_for
-from tongban.forms.state import FormState, evaluate, visible_pages
+from tongban.forms.state import FormState, evaluate, rule_reads, visible_pages
 from tongban.i18n import N_
 
 if TYPE_CHECKING:
@@ -38,6 +38,9 @@ _INPUT_TYPES = {"password": "password", "email": "email", "tel": "tel", "url": "
 _STATUS = {"not_started": N_("Not yet started"), "in_progress": N_("In progress"),
            "completed": N_("Completed")}
 _NOT_PROVIDED = N_("Not provided")
+_APPLIES = N_("Answer this only if it applies to you.")
+_IF_ANSWER = N_("Answer this if your answer to “%(question)s” is “%(answer)s”.")
+_UNLESS_ANSWER = N_("Answer this unless your answer to “%(question)s” is “%(answer)s”.")
 
 
 @dataclass
@@ -87,6 +90,10 @@ class Node:
     """File questions: the ``accept`` attribute, so the file chooser offers what is taken."""
     off: bool = False
     """This question or a group around it is hidden: its inputs are disabled."""
+    reveal: str = ""
+    """A question the rules hide for now but that answers on this same page can reveal: it is
+    drawn without the ``hidden`` attribute, so it can be answered without JavaScript, under
+    this note saying when it applies; with JavaScript it stays out of sight until it applies."""
     region: tuple[tuple[str, ...], str | None, str] = ((), None, "zh")
     """Region questions: the chosen codes, the ``/regions`` URL and the language."""
 
@@ -145,6 +152,7 @@ class _Ctx:
     errors: Mapping[str, str]
     urls: Mapping[str, str]
     logic_keys: frozenset[str]
+    page_id: str = ""
 
 
 def render_page(form: FormDefinition, page_id: str, answers: Any,
@@ -161,6 +169,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
     state = state or evaluate(form, answers)
     ordered = sort_errors(errors, form)
     ctx = _context(form, lang, state, raw, ordered, urls)
+    ctx.page_id = page_id
     nodes = page_nodes(form, page, ctx)
     heading_node = nodes[0] if page.one_question and len(nodes) == 1 and nodes[0].widget not in (
         "checkbox", "readonly", "hidden") else None
@@ -187,6 +196,7 @@ def render_field(form: FormDefinition, path: str, answers: Any,
     page_id = form.page_of.get(key or "") or form.pages[0].id
     state = evaluate(form, answers)
     ctx = _context(form, lang, state, raw, sort_errors(errors, form), urls)
+    ctx.page_id = page_id
     for node in _walk(page_nodes(form, form.page_by_id[page_id], ctx)):
         if node.path == path:
             return Markup(current_app.jinja_env.get_template("forms/_nodes.html").render(
@@ -254,9 +264,12 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
         node.calc = True
     if fld.key in ctx.logic_keys:
         node.logic_key = fld.key
+    by_branch = hidden
     if fld.key and ctx.state.is_hidden(ctx.form, fld.key):
         hidden = True
-    node.hidden = hidden
+        if not by_branch and fld.key in ctx.logic_keys:
+            node.reveal = _reveal_note(ctx, fld)
+    node.hidden = hidden and not node.reveal
     if fld.conditions:
         parent_path = path.rsplit(".", 1)[0] if "." in path else ""
         rules = [c.client_rule(parent_path) for c in fld.conditions]
@@ -308,6 +321,58 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
         if widget == "file":
             node.accept = _accept(fld)
     return node
+
+
+def _reveal_note(ctx: _Ctx, fld: Field) -> str:
+    """When only rules reading answers on this same page hide ``fld`` (itself, not a group or
+    page around it), the note that says when to answer it; else "" (it stays hidden)."""
+    form, key = ctx.form, fld.key or ""
+    if key not in ctx.state.hidden_keys or ctx.state.is_hidden(form, key.rpartition(".")[0]) \
+            or not ctx.page_id:
+        return ""
+    rules = [r for r in form.rules if r.target == key and r.action in ("show", "hide")]
+    reads = {read for rule in rules for read in rule_reads(rule)}
+    if not reads or any(form.page_of.get(_key_of(form, read) or "") != ctx.page_id
+                        for read in reads):
+        return ""
+    said = _condition_text(form, rules[0].when, ctx.lang) if len(rules) == 1 \
+        and rules[0].action == "show" else None
+    return said or gettext(_APPLIES)
+
+
+def _condition_text(form: FormDefinition, when: Any, lang: str) -> str | None:
+    """A show rule's condition in words, for the common shapes (one question equal to, one of,
+    or not equal to some answers; a yes/no question); None for anything else."""
+    if not isinstance(when, dict) or len(when) != 1:
+        return None
+    op, args = next(iter(when.items()))
+    negate = False
+    if op == "!" and isinstance(args, list) and len(args) == 1:
+        args = args[0]
+    if op == "!" and isinstance(args, dict) and set(args) == {"var"}:
+        op, args = "==", [args, False]
+    elif op == "var":
+        op, args = "==", [when, True]
+    if op == "!=":
+        op, negate = "==", True
+    if op not in ("==", "in") or not isinstance(args, list) or len(args) != 2:
+        return None
+    ref, wanted = args
+    if not (isinstance(ref, dict) and set(ref) == {"var"}):
+        return None
+    path = ref["var"][0] if isinstance(ref["var"], list) and ref["var"] else ref["var"]
+    values = wanted if op == "in" and isinstance(wanted, list) else [wanted]
+    key = _key_of(form, str(path))
+    fields = form.fields.get(key or "") or []
+    if op == "in" and not isinstance(wanted, list) or not fields or not values:
+        return None
+    question = fields[0]
+    if any(isinstance(v, (dict, list)) for v in values):
+        return None
+    joiner = "”或“" if lang == "zh" else "” or “"
+    answer = joiner.join(display_value(question, v, lang) for v in values)
+    template = _UNLESS_ANSWER if negate else _IF_ANSWER
+    return gettext(template, question=text_for(question.label, lang), answer=answer)
 
 
 def _accept(fld: Field) -> str:
@@ -420,8 +485,6 @@ def _change_target(form: FormDefinition, fld: Field, path: str, page_id: str,
 def _calculated_source(form: FormDefinition, target: str, seen: frozenset[str]) -> str | None:
     """The instance path of the single editable question a calculated field is made from (through
     other calculated fields), or None when it reads none or several."""
-    from tongban.forms.state import rule_reads
-
     reads: set[str] = set()
     for rule in form.rules:
         if rule.action == "set" and rule.target == target:

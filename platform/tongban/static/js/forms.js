@@ -75,6 +75,7 @@
 
   function toggle(group, visible) {
     group.hidden = !visible;
+    group.removeAttribute("data-tb-off");  // drawn for pages without JavaScript; hidden now
     var inputs = group.querySelectorAll("input, select, textarea, button");
     for (var i = 0; i < inputs.length; i++) {
       inputs[i].disabled = !visible || inputs[i].hasAttribute("data-tb-empty");
