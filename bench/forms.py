@@ -5,7 +5,8 @@ Serves the platform with gunicorn (2 sync workers) on SQLite, loads it with wrk 
 
     .venv/bin/python bench/forms.py [--seconds 15]
 
-Endpoints: GET hello (baseline); GET a form page of a saved draft; POST a valid page of that
+Endpoints: GET hello (baseline); GET the sign-in page (for scale: what the layout every page
+shares costs, with no database); GET a form page of a saved draft; POST a valid page of that
 draft (coerce, logic, validation, draft saved in the database, redirect).
 """
 
@@ -117,6 +118,9 @@ def main() -> None:
         print(f"gunicorn 2 sync workers, wrk -t2 -c20 -d{args.seconds}s, SQLite in {instance}")
         results = {
             "GET hello (baseline)": run_wrk(base + "/__bench/hello", args.seconds),
+            # For scale: the page layout alone (header, CSRF token, session), no database.
+            "GET sign-in page (layout only)": run_wrk(base + "/login", args.seconds,
+                                                      cookie=cookie),
             "GET form page": run_wrk(page_url, args.seconds, cookie=cookie),
             "POST valid page (draft saved)": run_wrk(page_url, args.seconds, "POST", body,
                                                      cookie),
