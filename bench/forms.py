@@ -118,6 +118,8 @@ def main() -> None:
         print(f"gunicorn 2 sync workers, wrk -t2 -c20 -d{args.seconds}s, SQLite in {instance}")
         results = {
             "GET hello (baseline)": run_wrk(base + "/__bench/hello", args.seconds),
+            "GET hello, with the session cookie": run_wrk(base + "/__bench/hello", args.seconds,
+                                                          cookie=cookie),
             # For scale: the page layout alone (header, CSRF token, session), no database.
             "GET sign-in page (layout only)": run_wrk(base + "/login", args.seconds,
                                                       cookie=cookie),
@@ -133,6 +135,10 @@ def main() -> None:
     print(f"{'endpoint':32} {'req/s':>9} {'p95 ms':>8} {'errors':>7} {'ratio':>6}")
     for name, (rps, p95, errors) in results.items():
         print(f"{name:32} {rps:9.1f} {p95:8.2f} {errors:7d} {rps / base_rps:6.2f}")
+    with_cookie = results["GET hello, with the session cookie"][0]
+    print("Against hello with the same session cookie (what a browser sends to every URL): "
+          + ", ".join(f"{name} {results[name][0] / with_cookie:.2f}x"
+                      for name in ("GET form page", "POST valid page (draft saved)")))
     goals = {"GET form page": 0.5, "POST valid page (draft saved)": 0.3}
     for name, goal in goals.items():
         ratio = results[name][0] / base_rps
