@@ -7,7 +7,7 @@ import pytest
 from forms_fixtures.app import forms_ctx  # noqa: F401 - fixtures
 
 from tongban.forms.definition import load_form
-from tongban.forms.render import check_answers_rows, render_check_answers
+from tongban.forms.overview import check_answers_rows, render_check_answers
 from tongban.forms.state import calculated_from, evaluate
 
 

@@ -12,7 +12,8 @@ from forms_fixtures.corpus import compile_sample, from_jsonforms, from_rjsf, loa
 from jsonschema.validators import validator_for
 
 from tongban.forms import _deps
-from tongban.forms.render import render_check_answers, render_page
+from tongban.forms.overview import render_check_answers
+from tongban.forms.render import render_page
 from tongban.forms.state import validate_submission
 
 # Samples the engine cannot support, with the reason (also listed in docs/forms.md).

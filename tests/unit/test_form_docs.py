@@ -31,7 +31,8 @@ def test_each_example_in_the_guide_loads(index: int) -> None:
 
 def _msgids() -> set[str]:
     found = set()
-    for module in ("errors.py", "render.py", "fields.py", "state.py", "coerce.py"):
+    for module in ("errors.py", "render.py", "overview.py", "page_rules.py", "fields.py", "state.py",
+                   "coerce.py"):
         text = (FORMS / module).read_text("utf-8")
         for match in re.finditer(r'N_\(\s*((?:"[^"]*"\s*)+)\)', text):
             found.add("".join(re.findall(r'"([^"]*)"', match.group(1))))

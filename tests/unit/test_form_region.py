@@ -10,7 +10,8 @@ from forms_fixtures.app import forms_ctx  # noqa: F401 - fixture
 from tongban.forms.coerce import coerce_page, region_action
 from tongban.forms.definition import load_form
 from tongban.forms.errors import FieldError, message
-from tongban.forms.render import check_answers_rows, render_page
+from tongban.forms.overview import check_answers_rows
+from tongban.forms.render import render_page
 from tongban.forms.state import validate_page
 
 REGION = {"type": "string", "format": "cn-region"}

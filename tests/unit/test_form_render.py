@@ -9,13 +9,8 @@ from forms_fixtures.app import fixture_form, forms_ctx  # noqa: F401 - fixtures
 
 from tongban.forms.definition import load_form
 from tongban.forms.errors import FieldError
-from tongban.forms.render import (
-    check_answers_rows,
-    render_check_answers,
-    render_field,
-    render_page,
-    render_task_list,
-)
+from tongban.forms.overview import check_answers_rows, render_check_answers, render_task_list
+from tongban.forms.render import render_field, render_page
 
 WIDGETS = {
     "text": {"type": "string"},

@@ -1,46 +1,37 @@
-"""Pages of a form as HTML: the Python side of the ``templates/forms/_*.html`` partials.
+"""Pages of a form as HTML: the Python side of ``templates/forms/_page.html`` and ``_nodes.html``.
 
 The field tree is compiled once per definition; a render only builds small view nodes from
 it and the answers, then fills templates Flask has already compiled. Call these inside an
 application context (they use the app's Jinja environment, ``_()`` and ``csrf_token()``).
+The check-answers summary and the task list are in :mod:`tongban.forms.overview`.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
-import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_date
 from flask import current_app
-from flask_babel import gettext
 from markupsafe import Markup
 
 from tongban.forms import paths, region_picker, uploads
+from tongban.forms.display import display_value, input_text, key_of, option_label, parent_field
 from tongban.forms.errors import FieldError, message, sort_errors
 from tongban.forms.fields import Field, text_for
-from tongban.forms.state import FormState, evaluate, rule_reads, visible_pages
-from tongban.i18n import N_
+from tongban.forms.page_rules import client_json, reveal_note
+from tongban.forms.state import FormState, evaluate
 
 if TYPE_CHECKING:
     from tongban.forms.definition import FormDefinition, Page
 
-_LOCALES = {"zh": "zh_CN", "en": "en"}
 _TEMPLATES = {"textarea": "textarea", "radios": "radios", "select": "select",
               "autocomplete": "autocomplete", "checkbox": "checkbox", "checkboxes": "checkboxes",
               "date": "date", "file": "file", "fieldset": "fieldset", "repeatable": "repeatable",
               "readonly": "readonly", "hidden": "hidden", "json": "json", "region": "region"}
 _INPUT_TYPES = {"password": "password", "email": "email", "tel": "tel", "url": "url"}
-_STATUS = {"not_started": N_("Not yet started"), "in_progress": N_("In progress"),
-           "completed": N_("Completed")}
-_NOT_PROVIDED = N_("Not provided")
-_APPLIES = N_("Answer this only if it applies to you.")
-_IF_ANSWER = N_("Answer this if your answer to “%(question)s” is “%(answer)s”.")
-_UNLESS_ANSWER = N_("Answer this unless your answer to “%(question)s” is “%(answer)s”.")
 
 
 @dataclass
@@ -183,7 +174,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
         urls=ctx.urls, title=text_for(page.title, lang) or text_for(form.title, lang),
         form_title=text_for(form.title, lang), page_hint=text_for(page.hint, lang),
         heading_node=heading_node, multipart=_has_file(nodes),
-        client=_client_json(form, state, page), text_for=text_for,
+        client=client_json(form, state, page), text_for=text_for,
     ))
 
 
@@ -192,7 +183,7 @@ def render_field(form: FormDefinition, path: str, answers: Any,
                  urls: Mapping[str, str] | None = None,
                  raw: Mapping[str, list[str]] | None = None) -> Markup:
     """Only the fragment of one answer (its form group), for the inline-check endpoint."""
-    key = _key_of(form, path)
+    key = key_of(form, path)
     page_id = form.page_of.get(key or "") or form.pages[0].id
     state = evaluate(form, answers)
     ctx = _context(form, lang, state, raw, sort_errors(errors, form), urls)
@@ -217,7 +208,7 @@ def page_nodes(form: FormDefinition, page: Page, ctx: _Ctx) -> list[Node]:
             continue
         base = variants[0]
         if base.conditions:
-            parent = _parent(form, segments)
+            parent = parent_field(form, segments)
             active = {id(c) for c in parent.active_children(parent_value)}
             for fld in variants:
                 nodes.append(_node(fld, key, paths.get_in(parent_value, [fld.name]), parent_value, ctx,
@@ -268,7 +259,7 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
     if fld.key and ctx.state.is_hidden(ctx.form, fld.key):
         hidden = True
         if not by_branch and fld.key in ctx.logic_keys:
-            node.reveal = _reveal_note(ctx, fld)
+            node.reveal = reveal_note(ctx.form, ctx.state, fld, ctx.page_id, ctx.lang)
     node.hidden = hidden and not node.reveal
     if fld.conditions:
         parent_path = path.rsplit(".", 1)[0] if "." in path else ""
@@ -294,7 +285,7 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
         _repeatable(node, fld, path, value, ctx)
     elif widget == "checkboxes" or fld.options:
         chosen = raw if raw is not None else _tokens(fld, value)
-        node.options = [OptionView(o.token, _option_label(o, lang), text_for(o.hint, lang),
+        node.options = [OptionView(o.token, option_label(o, lang), text_for(o.hint, lang),
                                    o.token in chosen, node.id if i == 0 else f"{node.id}-{i}")
                         for i, o in enumerate(fld.options)]
         if widget == "checkbox":
@@ -315,64 +306,12 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
         node.region = (tuple(codes), ctx.urls.get("regions"), lang)
     elif widget == "readonly":
         node.display = display_value(fld, value, lang) if value is not None else ""
-        node.value = _input_text(value)
+        node.value = input_text(value)
     else:
-        node.value = raw[-1] if raw else _input_text(value)
+        node.value = raw[-1] if raw else input_text(value)
         if widget == "file":
             node.accept = _accept(fld)
     return node
-
-
-def _reveal_note(ctx: _Ctx, fld: Field) -> str:
-    """When only rules reading answers on this same page hide ``fld`` (itself, not a group or
-    page around it), the note that says when to answer it; else "" (it stays hidden)."""
-    form, key = ctx.form, fld.key or ""
-    if key not in ctx.state.hidden_keys or ctx.state.is_hidden(form, key.rpartition(".")[0]) \
-            or not ctx.page_id:
-        return ""
-    rules = [r for r in form.rules if r.target == key and r.action in ("show", "hide")]
-    reads = {read for rule in rules for read in rule_reads(rule)}
-    if not reads or any(form.page_of.get(_key_of(form, read) or "") != ctx.page_id
-                        for read in reads):
-        return ""
-    said = _condition_text(form, rules[0].when, ctx.lang) if len(rules) == 1 \
-        and rules[0].action == "show" else None
-    return said or gettext(_APPLIES)
-
-
-def _condition_text(form: FormDefinition, when: Any, lang: str) -> str | None:
-    """A show rule's condition in words, for the common shapes (one question equal to, one of,
-    or not equal to some answers; a yes/no question); None for anything else."""
-    if not isinstance(when, dict) or len(when) != 1:
-        return None
-    op, args = next(iter(when.items()))
-    negate = False
-    if op == "!" and isinstance(args, list) and len(args) == 1:
-        args = args[0]
-    if op == "!" and isinstance(args, dict) and set(args) == {"var"}:
-        op, args = "==", [args, False]
-    elif op == "var":
-        op, args = "==", [when, True]
-    if op == "!=":
-        op, negate = "==", True
-    if op not in ("==", "in") or not isinstance(args, list) or len(args) != 2:
-        return None
-    ref, wanted = args
-    if not (isinstance(ref, dict) and set(ref) == {"var"}):
-        return None
-    path = ref["var"][0] if isinstance(ref["var"], list) and ref["var"] else ref["var"]
-    values = wanted if op == "in" and isinstance(wanted, list) else [wanted]
-    key = _key_of(form, str(path))
-    fields = form.fields.get(key or "") or []
-    if op == "in" and not isinstance(wanted, list) or not fields or not values:
-        return None
-    question = fields[0]
-    if any(isinstance(v, (dict, list)) for v in values):
-        return None
-    joiner = "”或“" if lang == "zh" else "” or “"
-    answer = joiner.join(display_value(question, v, lang) for v in values)
-    template = _UNLESS_ANSWER if negate else _IF_ANSWER
-    return gettext(template, question=text_for(question.label, lang), answer=answer)
 
 
 def _accept(fld: Field) -> str:
@@ -411,183 +350,6 @@ def _repeatable(node: Node, fld: Field, path: str, value: Any, ctx: _Ctx) -> Non
         node.add_action = f"add:{path}"
 
 
-def check_answers_rows(form: FormDefinition, answers: Any, lang: str = "zh",
-                       state: FormState | None = None) -> list[dict[str, Any]]:
-    """The answers by visible page, as rows of (label, value) for the check-answers page."""
-    state = state or evaluate(form, answers)
-    sections = []
-    for page in visible_pages(form, state):
-        rows: list[dict[str, Any]] = []
-        for key in page.keys:
-            segments = paths.split(key)
-            parent_value = paths.get_in(state.answers, segments[:-1])
-            fields = form.fields.get(key, []) if key else [form.root]
-            if key and fields and fields[0].conditions:
-                parent = _parent(form, segments)
-                active = {id(c) for c in parent.active_children(parent_value)}
-                fields = [f for f in fields if id(f) in active]
-            for fld in fields[:1]:
-                value = paths.get_in(parent_value, [fld.name]) if key else state.answers
-                _rows(form, fld, key, value, lang, state, rows, prefix="", page_id=page.id)
-        sections.append({"page": page.id, "title": text_for(page.title, lang)
-                         or text_for(form.title, lang), "rows": rows})
-    return sections
-
-
-def _rows(form: FormDefinition, fld: Field, path: str, value: Any, lang: str, state: FormState,
-          rows: list[dict[str, Any]], *, prefix: str, page_id: str) -> None:
-    if fld.key and state.is_hidden(form, fld.key):
-        return
-    label = prefix + text_for(fld.label, lang)
-    if fld.is_item:  # "家庭成员 1", not "家庭成员 1: " with a colon for its empty label
-        label = prefix.rstrip(": ")
-    if fld.widget == "fieldset" and fld.children:
-        for child in fld.active_children(value):
-            _rows(form, child, paths.child(path, child.name), paths.get_in(value, [child.name]), lang,
-                  state, rows, prefix=f"{label}: " if label and path else prefix, page_id=page_id)
-        return
-    if fld.widget == "repeatable" and fld.item is not None and isinstance(value, list) and value:
-        item_name = text_for(fld.ui.get("item_label"), lang) or label
-        for index, item in enumerate(value):
-            _rows(form, fld.item, paths.child(path, index), item, lang, state, rows,
-                  prefix=f"{item_name} {index + 1}: ", page_id=page_id)
-        return
-    change_page, change_id = _change_target(form, fld, path, page_id, state)
-    rows.append({"path": path, "key": fld.key, "label": label, "page": page_id,
-                 "id": paths.element_id(path),
-                 "calculated": fld.key in form.calculated,
-                 "change_page": change_page, "change_id": change_id,
-                 "value": display_value(fld, value, lang) if value not in (None, "", [])
-                 else gettext(_NOT_PROVIDED), "provided": value not in (None, "", [])})
-
-
-def _change_target(form: FormDefinition, fld: Field, path: str, page_id: str,
-                   state: FormState) -> tuple[str | None, str | None]:
-    """Where a check-answers row's "Change" link goes, as (page id, element id).
-
-    An answer that can be edited: its own question. A calculated answer: the one question it
-    is calculated from, when that can be edited (a birth date calculated from the ID number
-    links to the ID number). Anything else: (None, None), no link, since the page it is on
-    would not let the applicant change it.
-    """
-    if fld.key not in form.calculated:
-        return (page_id, paths.element_id(path)) if fld.accepts_input else (None, None)
-    source = _calculated_source(form, fld.key, frozenset())
-    if source is None:
-        return None, None
-    key = _key_of(form, source)
-    page = form.page_of.get(key or "")
-    if key is None or page is None or not state.page_visible(page) or state.is_hidden(form, key):
-        return None, None
-    return page, paths.element_id(source)
-
-
-def _calculated_source(form: FormDefinition, target: str, seen: frozenset[str]) -> str | None:
-    """The instance path of the single editable question a calculated field is made from (through
-    other calculated fields), or None when it reads none or several."""
-    reads: set[str] = set()
-    for rule in form.rules:
-        if rule.action == "set" and rule.target == target:
-            reads |= rule_reads(rule)
-    if len(reads) != 1:
-        return None
-    source = next(iter(reads))
-    key = _key_of(form, source)
-    if not key or key not in form.fields:
-        return None
-    if key in form.calculated:
-        return None if key in seen else _calculated_source(form, key, seen | {target})
-    fld = form.fields[key][0]
-    if fld.widget in ("fieldset", "repeatable") or not fld.accepts_input:
-        return None
-    return source
-
-
-def render_check_answers(form: FormDefinition, answers: Any, *, lang: str = "zh",
-                         urls: Mapping[str, str] | None = None) -> Markup:
-    """The check-answers summary; ``urls['change']`` is a page URL with ``{page}`` in it,
-    ``urls['action']`` where "Confirm and send" posts."""
-    urls = dict(urls or {})
-    sections = check_answers_rows(form, answers, lang)
-    change = urls.get("change")
-    for section in sections:
-        for row in section["rows"]:
-            # A calculated answer links to the question it is made from, or nowhere.
-            row["change_url"] = (change.replace("{page}", row["change_page"]) + "#"
-                                 + row["change_id"] if change and row["change_page"] else None)
-    return Markup(current_app.jinja_env.get_template("forms/_check_answers.html").render(
-        sections=sections, urls=urls, lang=lang, form_title=text_for(form.title, lang)))
-
-
-def task_list(form: FormDefinition, answers: Any, lang: str = "zh") -> list[dict[str, Any]]:
-    """Sections of a long form with their status: not_started, in_progress or completed."""
-    from tongban.forms.state import validate_page
-
-    state = evaluate(form, answers)
-    result = []
-    groups = [(s.id, s.title, s.pages) for s in form.sections] or [
-        (p.id, p.title or form.title, (p.id,)) for p in form.pages]
-    for section_id, title, page_ids in groups:
-        pages = [form.page_by_id[p] for p in page_ids if state.page_visible(p)]
-        if not pages:
-            continue
-        answered = any(paths.get_in(state.answers, paths.split(k)) not in (None, "", [], {})
-                       for p in pages for k in p.keys if k)
-        complete = answered and not any(validate_page(form, p.id, answers, state)
-                                        for p in pages)
-        status = "completed" if complete else ("in_progress" if answered else "not_started")
-        result.append({"id": section_id, "title": text_for(title, lang),
-                       "first_page": pages[0].id, "status": status})
-    return result
-
-
-def render_task_list(form: FormDefinition, answers: Any, *, lang: str = "zh",
-                     urls: Mapping[str, str] | None = None) -> Markup:
-    """The task list; ``urls['page']`` is a page URL with ``{page}`` in it."""
-    page_url = dict(urls or {}).get("page", "{page}")
-    tasks = task_list(form, answers, lang)
-    for task in tasks:
-        task["url"] = page_url.replace("{page}", task["first_page"])
-        task["status_text"] = gettext(_STATUS[task["status"]])
-    return Markup(current_app.jinja_env.get_template("forms/_task_list.html").render(
-        tasks=tasks, lang=lang))
-
-
-def display_value(fld: Field, value: Any, lang: str) -> str:
-    """An answer as text for people (check answers, read-only fields)."""
-    if value is None:
-        return ""
-    if fld.options:
-        values = value if isinstance(value, list) else [value]
-        labels = []
-        for item in values:
-            token = fld.token_for(item)
-            option = fld.option_for(token) if token is not None else None
-            labels.append(_option_label(option, lang) if option else _input_text(item))
-        return "、".join(labels) if lang == "zh" else ", ".join(labels)
-    if fld.widget == "date" and isinstance(value, str):
-        try:
-            day = datetime.date.fromisoformat(value)
-        except ValueError:
-            return value
-        return format_date(day, format="long", locale=_LOCALES.get(lang, "zh_CN"))
-    if fld.format == "cn-amount" or (fld.widget == "amount"):
-        return f"¥{value}"
-    if (fld.widget == "region" or fld.format == "cn-region") and isinstance(value, str):
-        return region_picker.full_name(value) or value
-    if isinstance(value, bool):
-        return gettext("Yes") if value else gettext("No")
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return _input_text(value)
-
-
-def _option_label(option: Any, lang: str) -> str:
-    if option.msgid:
-        return str(gettext(option.msgid))
-    return text_for(option.label, lang)
-
-
 def _tokens(fld: Field, value: Any) -> list[str]:
     values = value if isinstance(value, list) else [value]
     tokens = [fld.token_for(v) for v in values if v is not None]
@@ -616,18 +378,6 @@ def _region_codes(value: Any, raw: Mapping[str, list[str]] | None, name: str) ->
     return region_picker.path_codes(value)
 
 
-def _input_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, indent=2)
-    return str(value)
-
-
 def _summary(form: FormDefinition, errors: list[FieldError], nodes: list[Node],
              lang: str) -> list[dict[str, str]]:
     targets = {n.path: n.first_input_id for n in _walk(nodes) if not n.hidden}
@@ -647,61 +397,3 @@ def _walk(nodes: Iterable[Node]) -> Iterable[Node]:
 
 def _has_file(nodes: list[Node]) -> bool:
     return any(n.widget == "file" for n in _walk(nodes))
-
-
-_client_rules: weakref.WeakKeyDictionary[Any, tuple[list[dict[str, Any]], set[str]]] = (
-    weakref.WeakKeyDictionary())
-
-
-def _client_json(form: FormDefinition, state: FormState, page: Page) -> str | None:
-    """The show/hide/set rules and the answers they read, for ``forms.js``."""
-    cached = _client_rules.get(form)
-    if cached is None:
-        from tongban.forms import _deps
-
-        rules = [{"action": r.action, "target": r.target, "when": r.when, "value": r.value}
-                 for r in form.rules if r.action in ("show", "hide", "set")]
-        reads: set[str] = set()
-        for r in rules:
-            for word in ("when", "value"):
-                if r[word] is not None:
-                    reads |= {v.split(".")[0] for v in _deps.referenced_vars(r[word])}
-        cached = (rules, reads)
-        _client_rules[form] = cached
-    rules, reads = cached
-    if not rules:
-        return None
-    answers = state.answers if isinstance(state.answers, dict) else {}
-    context = {k: answers[k] for k in reads if k in answers}
-    text = json.dumps({"rules": rules, "answers": context}, ensure_ascii=False)
-    # Safe inside <script>: no "</script>", no HTML comment openers.
-    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e")
-                  .replace("&", "\\u0026"))
-
-
-def _key_of(form: FormDefinition, path: str) -> str | None:
-    parts = [p for p in paths.split(path)]
-    key_parts: list[str] = []
-    fld: Field | None = form.root
-    for part in parts:
-        if fld is None:
-            return None
-        if fld.widget == "fieldset":
-            fld = next((c for c in fld.children if c.name == part), None)
-            key_parts.append(part)
-        elif fld.item is not None:
-            fld = fld.item
-        else:
-            return None
-    return paths.join(*key_parts)
-
-
-def _parent(form: FormDefinition, segments: list[str]) -> Field:
-    fld = form.root
-    for segment in segments[:-1]:
-        nxt = next((c for c in fld.children if c.name == segment), None)
-        if nxt is None:
-            return form.root
-        fld = nxt
-    return fld
-

@@ -9,7 +9,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from .. import db
-from ..forms import coerce, render, state
+from ..forms import coerce, overview, render, state
 from ..forms.errors import FieldError
 from ..i18n import current_lang
 from ..intake import Pinned
@@ -103,7 +103,7 @@ def field_fragment(pinned_defs: Pinned, draft: Draft, page_id: str, name: str,
 
 def task_list(pinned_defs: Pinned, draft: Draft) -> str:
     form = pinned_defs.form
-    body = render.render_task_list(
+    body = overview.render_task_list(
         form, draft.answers, lang=current_lang(),
         urls={"page": url_for("apply.page", token=draft.token, page_id="PAGE").replace(
             "PAGE", "{page}")})
@@ -115,7 +115,7 @@ def check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
                   declaration_error: str | None) -> str:
     form = pinned_defs.form
     lang = current_lang()
-    sections = render.check_answers_rows(form, draft.answers, lang)
+    sections = overview.check_answers_rows(form, draft.answers, lang)
     uploads = _uploads_by_id(draft.id)
     change = url_for("apply.page", token=draft.token, page_id="PAGE", **{"from": "check"})
     for section in sections:
@@ -149,7 +149,7 @@ def answer_rows(pinned_defs: Pinned, answers: Any,
     form = pinned_defs.form
     by_id = _uploads_by_id(uploads=uploads)
     rows = []
-    for section in render.check_answers_rows(form, answers, current_lang()):
+    for section in overview.check_answers_rows(form, answers, current_lang()):
         for row in section["rows"]:
             _describe_file(form, row, by_id)
             rows.append(row)
