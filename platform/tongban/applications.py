@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
@@ -62,15 +62,15 @@ _SAVE_ANSWERS = update(_DRAFT).where(_DRAFT.c.id == bindparam("draft_id")).value
     updated_at=bindparam("new_updated_at"), expires_at=bindparam("new_expires_at"))
 
 
-def load_draft(session: Session, token: str, user_id: int | None) -> Draft:
+def load_draft(conn: Connection, token: str, user_id: int | None) -> Draft:
     """The draft for this visitor. A signed-in user's draft opens for that user only.
 
     Every page view and page post of every application starts here, so the row is read with
-    a plain select, not through the ORM's unit of work: the result is a detached copy, and
-    changes are written with :func:`save_answers` (or :func:`submit`), never by adding it to
-    a session.
+    a plain select on a plain connection (``db.connection()``), not through the ORM's unit of
+    work: the result is a detached copy, and changes are written with :func:`save_answers`
+    (or :func:`submit`), never by adding it to a session.
     """
-    row = session.connection().execute(_SELECT_DRAFT, {"draft_token": token}).first()
+    row = conn.execute(_SELECT_DRAFT, {"draft_token": token}).first()
     if row is None:
         raise DraftUnavailable("missing")
     draft = Draft.model_construct(**row._mapping)
@@ -82,7 +82,7 @@ def load_draft(session: Session, token: str, user_id: int | None) -> Draft:
     return draft
 
 
-def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
+def save_answers(conn: Connection, draft: Draft, answers: dict[str, Any],
                  page_id: str | None, service_content: dict[str, Any]) -> None:
     """Store the answers so far; each save extends the expiry from now. One UPDATE of the
     draft's row (the caller commits); ``draft`` is updated to match."""
@@ -92,13 +92,13 @@ def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
         visited.append(page_id)
     values = {"answers": answers, "visited_pages": visited, "updated_at": now,
               "expires_at": now + timedelta(days=draft_days(service_content))}
-    session.connection().execute(_SAVE_ANSWERS, {"draft_id": draft.id, **{
+    conn.execute(_SAVE_ANSWERS, {"draft_id": draft.id, **{
         f"new_{name}": value for name, value in values.items()}})
     _set_draft(draft, values)
 
 
-def _update_draft(session: Session, draft: Draft, values: dict[str, Any]) -> None:
-    session.connection().execute(update(_DRAFT).where(_DRAFT.c.id == draft.id).values(**values))
+def _update_draft(conn: Connection, draft: Draft, values: dict[str, Any]) -> None:
+    conn.execute(update(_DRAFT).where(_DRAFT.c.id == draft.id).values(**values))
     _set_draft(draft, values)
 
 
@@ -167,7 +167,7 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
     )
     session.add(application)
     session.flush()  # raises IntegrityError when a concurrent submit got there first
-    _update_draft(session, draft, {"status": "submitted", "updated_at": now})
+    _update_draft(session.connection(), draft, {"status": "submitted", "updated_at": now})
     session.execute(update(StoredUpload).where(StoredUpload.draft_id == draft.id)
                     .values(application_id=application.id))
     audit.record(session, action="application.submit", object_type="application",

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session
 
@@ -74,10 +74,22 @@ def session() -> Session:
     return g.db_session
 
 
+def connection() -> Connection:
+    """The request's plain (Core) connection, for the hot paths that read and write a row or
+    two without the ORM's unit of work (drafts: every page view and post); created on first use,
+    closed at teardown. A request may use it and :func:`session` side by side."""
+    if "db_connection" not in g:
+        g.db_connection = engine().connect()
+    return g.db_connection
+
+
 def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()
+    db_connection = g.pop("db_connection", None)
+    if db_connection is not None:
+        db_connection.close()  # rolls back whatever was not committed
 
 
 @contextmanager
@@ -94,3 +106,20 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         db_session.rollback()
         raise
+
+
+@contextmanager
+def writing() -> Iterator[Connection]:
+    """One unit of work on :func:`connection`: commit on success, roll back on any error.
+
+    As :func:`transaction` does, it ends the connection's read snapshot first and, on SQLite,
+    takes the write lock up front (BEGIN IMMEDIATE)."""
+    conn = connection()
+    if conn.in_transaction():
+        conn.commit()
+    conn.execution_options(sqlite_immediate=True)
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.execution_options(sqlite_immediate=False)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, insert
 from sqlmodel import Session
 
 from .applications import save_answers
@@ -138,13 +139,14 @@ def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, fi
                       uploads=uploads)
 
 
-def save_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
+def save_page(conn: Connection, draft: Draft, pinned_defs: Pinned, page_id: str,
               result: PageResult) -> None:
-    """Store what :func:`read_page` accepted: the answers and the rows of new uploads. The
-    caller commits."""
-    for upload in result.uploads:
-        session.add(upload)
-    save_answers(session, draft, result.answers, page_id, pinned_defs.service.content)
+    """Store what :func:`read_page` accepted: the answers and the rows of new uploads, on a
+    plain connection (``db.writing()``), which the caller commits."""
+    if result.uploads:
+        conn.execute(insert(StoredUpload.__table__),  # type: ignore[attr-defined]
+                     [upload.model_dump(exclude={"id"}) for upload in result.uploads])
+    save_answers(conn, draft, result.answers, page_id, pinned_defs.service.content)
 
 
 def _most_specific(errors: list[FieldError]) -> list[FieldError]:
