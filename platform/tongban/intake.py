@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Engine, insert
 from sqlmodel import Session
 
 from .applications import save_answers
@@ -39,20 +39,22 @@ _PINNED: dict[tuple[str, int, int], Pinned] = {}
 _PINNED_LIMIT = 256
 
 
-def pinned(session: Session, service_version_id: int, form_version_id: int) -> Pinned:
+def pinned(engine: Engine, service_version_id: int, form_version_id: int) -> Pinned:
     """The pinned versions, compiled. Version rows never change, so the compiled result is
-    kept per (database, version ids): a request does no parsing and no query for them."""
-    cache_key = (str(session.get_bind().url), service_version_id, form_version_id)
+    kept per (database engine, version ids): a request does no parsing and no query for them,
+    and opens no session to find them."""
+    cache_key = (engine, service_version_id, form_version_id)
     found = _PINNED.get(cache_key)
     if found is not None:
         return found
-    service = session.get(DefinitionVersion, service_version_id)
-    form_version = session.get(DefinitionVersion, form_version_id)
-    if service is None or form_version is None:
-        raise LookupError("a pinned definition version is missing")
+    with Session(engine, expire_on_commit=False) as session:
+        service = session.get(DefinitionVersion, service_version_id)
+        form_version = session.get(DefinitionVersion, form_version_id)
+        if service is None or form_version is None:
+            raise LookupError("a pinned definition version is missing")
+        session.expunge(service)
+        session.expunge(form_version)
     form = load_form(form_version.content, name=f"{form_version.code}@{form_version.version}")
-    session.expunge(service)
-    session.expunge(form_version)
     result = Pinned(service, form_version, form)
     if len(_PINNED) >= _PINNED_LIMIT:
         _PINNED.pop(next(iter(_PINNED)))

@@ -35,7 +35,7 @@ def _draft_or_error(token: str) -> Draft:
 
 
 def _pinned(draft: Draft) -> Pinned:
-    return pinned(db.session(), draft.service_version_id, draft.form_version_id)
+    return pinned(db.engine(), draft.service_version_id, draft.form_version_id)
 
 
 def _upload_message(exc) -> str:  # type: ignore[no-untyped-def]
@@ -61,7 +61,7 @@ def start(code: str):  # type: ignore[no-untyped-def]
         draft = start_draft(tx, service_row, form_row,
                             user_id=None if clerk_id else _user_id(), clerk_id=clerk_id)
         token = draft.token
-    pinned_defs = pinned(db.session(), draft.service_version_id, draft.form_version_id)
+    pinned_defs = pinned(db.engine(), draft.service_version_id, draft.form_version_id)
     if pinned_defs.form.sections:  # a long application starts from its task list
         return redirect(url_for("apply.tasks", token=token))
     return redirect(url_for("apply.page", token=token, page_id=pinned_defs.form.pages[0].id))
@@ -210,7 +210,7 @@ def confirmation(reference: str):  # type: ignore[no-untyped-def]
         select(Application).where(Application.reference == reference)).first()
     if application is None or not _may_see(application):
         abort(404)
-    pinned_defs = pinned(db.session(), application.service_version_id,
+    pinned_defs = pinned(db.engine(), application.service_version_id,
                          application.form_version_id)
     return render_template("apply/confirmation.html", application=application,
                            service=pinned_defs.service.content)
@@ -236,7 +236,7 @@ def mine():  # type: ignore[no-untyped-def]
         Application.submitter_id == current_user.id).order_by(Application.submitted_at.desc()))
     names = {}
     for draft in drafts:
-        names[draft.id] = pinned(session_, draft.service_version_id,
+        names[draft.id] = pinned(db.engine(), draft.service_version_id,
                                  draft.form_version_id).service.content["name"]
     return render_template("apply/mine.html", drafts=drafts, names=names,
                            applications=list(applications), lang=current_lang())
