@@ -332,3 +332,19 @@ def test_without_javascript_a_revealed_question_is_answered_in_the_same_post(per
     answers = _draft(session, journey).answers["event"]
     assert answers["facility_kind"] == "manhole"
     assert "environment_kind" not in answers  # another category's list: dropped
+
+
+def test_an_anonymous_visitor_is_not_sent_a_new_session_cookie_on_every_page(personas) -> None:  # type: ignore[no-untyped-def]
+    """Once the visitor's session holds their draft, pages and page posts send no cookies:
+    no re-signed session and no remember-me deletion with every response."""
+    journey = Journey(personas.client, "urban-event-report")  # nobody signed in
+    client = journey.client
+    client.get(journey.url("event"))  # the draft is remembered in the session here
+    client.get(journey.url("event"))  # and the visitor's identity with it
+    for _ in range(2):
+        assert client.get(journey.url("event")).headers.getlist("Set-Cookie") == []
+    response = journey.post("event", {"event.category": "facilities",
+                                      "event.facility_kind": "manhole",
+                                      "event.description": "人行道上的井盖缺失，很危险。"})
+    assert response.status_code == 302
+    assert response.headers.getlist("Set-Cookie") == []
