@@ -14,8 +14,9 @@ from sqlalchemy import Connection, Engine, insert
 from sqlmodel import Session
 
 from .applications import save_answers
-from .forms import coerce, state
+from .forms import coerce, paths, state
 from .forms.definition import FormDefinition, load_form
+from .forms.display import parent_field
 from .forms.errors import FieldError
 from .forms.fields import Field
 from .forms.uploads import UploadPolicy, UploadRejected, store_upload
@@ -124,7 +125,9 @@ def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, fi
     answers = current.answers
     # A region picker asking for its next list is not an attempt to go on: nothing is judged.
     picking = coerce.region_action(form, result.action) is not None
-    errors = [] if picking else list(result.errors)
+    # An answer that could not be read is no error when its question is not asked: a page
+    # without JavaScript shows questions that answers on it may make unnecessary.
+    errors = [] if picking else [e for e in result.errors if asked(form, current, e)]
     if not changed and not picking and result.action not in ("save",):
         seen = {e.path for e in errors}
         errors += [e for e in state.validate_page(form, page_id, answers, current)
@@ -139,6 +142,23 @@ def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, fi
                       changed_items=changed, picking_region=picking, state=current,
                       upload_errors=upload_errors, answers=without_paths(answers, failed),
                       uploads=uploads)
+
+
+def asked(form: FormDefinition, current: state.FormState, error: FieldError) -> bool:
+    """Whether the question ``error`` is about is asked, given the answers after the rules:
+    not hidden by a rule or a skipped page, and (for a field of a schema branch) in a branch
+    that applies."""
+    if not error.key:
+        return True
+    if current.is_hidden(form, error.key):
+        return False
+    variants = form.fields.get(error.key) or []
+    segments = paths.split(error.path)
+    if not variants or not variants[0].conditions or any(paths.is_index(s) for s in segments):
+        return True
+    parent = parent_field(form, segments)
+    parent_value = paths.get_in(current.answers, segments[:-1])
+    return any(c.name == segments[-1] for c in parent.active_children(parent_value))
 
 
 def save_page(conn: Connection, draft: Draft, pinned_defs: Pinned, page_id: str,

@@ -348,3 +348,21 @@ def test_an_anonymous_visitor_is_not_sent_a_new_session_cookie_on_every_page(per
                                       "event.description": "人行道上的井盖缺失，很危险。"})
     assert response.status_code == 302
     assert response.headers.getlist("Set-Cookie") == []
+
+
+def test_an_unreadable_answer_to_a_question_that_does_not_apply_is_no_error(personas, session) -> None:  # type: ignore[no-untyped-def]
+    """Without JavaScript every sub-category list is on the page; whatever is sent for one that
+    does not apply is neither judged nor kept."""
+    journey = Journey(personas.client, "urban-event-report")
+    response = journey.post("event", {
+        "event.category": "facilities", "event.facility_kind": "manhole",
+        "event.environment_kind": "not-an-option",
+        "event.description": "人行道上的井盖缺失，很危险。"})
+    assert response.status_code == 302, errors_in(response.get_data(as_text=True))
+    assert "environment_kind" not in _draft(session, journey).answers["event"]
+    # The same unreadable answer when the question does apply is refused as before.
+    response = journey.post("event", {
+        "event.category": "environment", "event.environment_kind": "not-an-option",
+        "event.description": "人行道上的井盖缺失，很危险。"})
+    assert response.status_code == 422
+    assert errors_in(response.get_data(as_text=True)) == ["请从列表中选择具体问题"]
