@@ -195,3 +195,25 @@ def test_the_task_list_shows_section_status(forms_ctx) -> None:  # noqa: F811
                             urls={"page": "/apply/{page}"})
     assert '<a class="tb-task-list__link" href="/apply/housing"' in html
     assert "Completed" in html and "Not yet started" in html
+
+
+def test_a_schema_branch_this_page_decides_is_there_without_javascript(forms_ctx) -> None:  # noqa: F811
+    form = load_form({
+        "title": {"zh": "宠物", "en": "Pets"},
+        "schema": {
+            "type": "object",
+            "properties": {"has_pet": {"type": "boolean", "title": "Do you have a pet?"}},
+            "if": {"properties": {"has_pet": {"const": True}}, "required": ["has_pet"]},
+            "then": {"properties": {"pet_name": {"type": "string", "title": "Pet name"}},
+                     "required": ["pet_name"]},
+        },
+    }, name="pets.json")
+    html = render_page(form, form.pages[0].id, {"has_pet": False}, lang="en")
+    group = re.search(r'<div class="tb-form-group" id="f-pet_name-group"[^>]*>.*?</div>', html, re.S)
+    assert group, html
+    assert "data-tb-when=" in group.group(0) and "data-tb-off" in group.group(0)
+    assert " hidden" not in group.group(0)
+    assert ('<p class="tb-conditional-note">Answer this if your answer to “Do you have a pet?” '
+            'is “Yes”.</p>') in html
+    assert not re.search(r'id="f-pet_name"[^>]*disabled', html)
+    assert "(optional)" not in group.group(0)  # required whenever the branch applies

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext
 from markupsafe import Markup
 
+from tongban.forms._deps import referenced_vars
 from tongban.forms.display import display_value, key_of
 from tongban.forms.fields import Field, text_for
 from tongban.forms.state import FormState, rule_reads
@@ -32,15 +33,13 @@ def client_json(form: FormDefinition, state: FormState, page: Page) -> str | Non
     """The show/hide/set rules and the answers they read, for ``forms.js``."""
     cached = _client_rules.get(form)
     if cached is None:
-        from tongban.forms import _deps
-
         rules = [{"action": r.action, "target": r.target, "when": r.when, "value": r.value}
                  for r in form.rules if r.action in ("show", "hide", "set")]
         reads: set[str] = set()
         for r in rules:
             for word in ("when", "value"):
                 if r[word] is not None:
-                    reads |= {v.split(".")[0] for v in _deps.referenced_vars(r[word])}
+                    reads |= {v.split(".")[0] for v in referenced_vars(r[word])}
         cached = (rules, reads)
         _client_rules[form] = cached
     rules, reads = cached
@@ -71,9 +70,22 @@ def reveal_note(form: FormDefinition, state: FormState, fld: Field, page_id: str
     return said or gettext(_APPLIES)
 
 
+def branch_note(form: FormDefinition, fld: Field, when: Any, page_id: str, lang: str) -> str:
+    """For a field of a schema branch (``if``/``then``, ``dependentSchemas``) that does not hold
+    now: the note to draw it under, when every answer its condition (``when``, as ``forms.js``
+    gets it) reads is on this page and no other field shares its name; else "" (it stays
+    hidden until the page is shown again)."""
+    if not page_id or len(form.fields.get(fld.key or "", ())) != 1:
+        return ""
+    reads = referenced_vars(when)
+    if not reads or any(form.page_of.get(key_of(form, read) or "") != page_id for read in reads):
+        return ""
+    return _condition_text(form, when, lang) or gettext(_APPLIES)
+
+
 def _condition_text(form: FormDefinition, when: Any, lang: str) -> str | None:
-    """A show rule's condition in words, for the common shapes (one question equal to, one of,
-    or not equal to some answers; a yes/no question); None for anything else."""
+    """A condition in words, for the common shapes (one question equal to, one of, or not
+    equal to some answers; a yes/no question); None for anything else."""
     if not isinstance(when, dict) or len(when) != 1:
         return None
     op, args = next(iter(when.items()))
@@ -84,8 +96,10 @@ def _condition_text(form: FormDefinition, when: Any, lang: str) -> str | None:
         op, args = "==", [args, False]
     elif op == "var":
         op, args = "==", [when, True]
-    if op == "!=":
+    if op in ("!=", "!=="):
         op, negate = "==", True
+    if op == "===":
+        op = "=="
     if op not in ("==", "in") or not isinstance(args, list) or len(args) != 2:
         return None
     ref, wanted = args

@@ -21,7 +21,7 @@ from tongban.forms import paths, region_picker, uploads
 from tongban.forms.display import display_value, input_text, key_of, option_label, parent_field
 from tongban.forms.errors import FieldError, message, sort_errors
 from tongban.forms.fields import Field, text_for
-from tongban.forms.page_rules import client_json, reveal_note
+from tongban.forms.page_rules import branch_note, client_json, reveal_note
 from tongban.forms.state import FormState, evaluate
 
 if TYPE_CHECKING:
@@ -255,19 +255,21 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
         node.calc = True
     if fld.key in ctx.logic_keys:
         node.logic_key = fld.key
-    by_branch = hidden
-    if fld.key and ctx.state.is_hidden(ctx.form, fld.key):
-        hidden = True
-        if not by_branch and fld.key in ctx.logic_keys:
-            node.reveal = reveal_note(ctx.form, ctx.state, fld, ctx.page_id, ctx.lang)
-    node.hidden = hidden and not node.reveal
+    by_branch = hidden  # a field of a schema branch that does not hold
+    by_rule = bool(fld.key) and ctx.state.is_hidden(ctx.form, fld.key)
+    hidden = by_branch or by_rule
+    if by_rule and not by_branch and fld.key in ctx.logic_keys:
+        node.reveal = reveal_note(ctx.form, ctx.state, fld, ctx.page_id, ctx.lang)
     if fld.conditions:
         parent_path = path.rsplit(".", 1)[0] if "." in path else ""
         rules = [c.client_rule(parent_path) for c in fld.conditions]
         if all(r is not None for r in rules):
-            node.when = json.dumps(rules[0] if len(rules) == 1 else {"and": rules},
-                                   ensure_ascii=False)
+            when = rules[0] if len(rules) == 1 else {"and": rules}
+            node.when = json.dumps(when, ensure_ascii=False)
+            if by_branch and not by_rule:
+                node.reveal = branch_note(ctx.form, fld, when, ctx.page_id, ctx.lang)
         node.group = path
+    node.hidden = hidden and not node.reveal
     required = fld.is_required(parent_value) or fld.key in ctx.state.required_keys or (
         # Hidden now, revealed live in the browser: it is required whenever it is shown.
         hidden and any(r.action == "require" and r.target == fld.key for r in ctx.form.rules))
