@@ -112,3 +112,22 @@ def test_errors_in_a_file_carry_the_line(tmp_path: Path) -> None:
     assert error.pointer == "/ui/pages/0/fields/1"
     assert path.read_text("utf-8").splitlines()[error.line - 1].strip() == '"nope"'
     assert str(error).startswith(f"{path}:{error.line}: /ui/pages/0/fields/1: ")
+
+
+@pytest.mark.parametrize(("options", "value"), [
+    ([{"const": "a", "title": "A"}, {"const": "b", "title": "B"}], "b"),
+    ([{"const": "a", "title": "A"}, {"const": "b", "title": "B"}], "c"),
+    ([{"const": "a", "title": "A"}, {"const": "a", "title": "A again"}], "a"),  # two match
+    ([{"const": 1, "title": "one"}, {"const": True, "title": "yes"}], True),
+    ([{"const": 1, "title": "one"}, {"const": 1.0, "title": "one again"}], 1),
+    ([{"const": "a", "title": "A"}, {"type": "string", "maxLength": 1}], "a"),
+])
+def test_choices_are_judged_as_jsonschema_judges_them(options, value) -> None:  # type: ignore[no-untyped-def]
+    """The validator may check a list of labelled choices as an enum; its verdicts stay
+    jsonschema's on the schema as written (duplicates, numbers and mixed lists included)."""
+    import jsonschema
+
+    schema = {"type": "object", "properties": {"pick": {"oneOf": options}}}
+    form = load_form({"title": {"zh": "选", "en": "Pick"}, "schema": schema}, name="pick.json")
+    expected = jsonschema.Draft202012Validator(schema).is_valid({"pick": value})
+    assert form.validator.is_valid({"pick": value}) is expected
