@@ -31,11 +31,7 @@ class BranchMixin:
     """
 
     _make_test: Callable[[Any, Any], Callable[[Any], bool]]
-
-    def _resolve_part(
-        self, schema: Any, resolver: Any, pointer: str, stack: tuple[str, ...]
-    ) -> dict[str, Any] | None:
-        raise NotImplementedError
+    _resolve_part: Callable[[Any, Any, str, tuple[str, ...]], dict[str, Any] | None]
 
     def _flatten(
         self, schema: dict[str, Any], resolver: Any, pointer: str, stack: tuple[str, ...]
