@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from . import audit, workflow
+from .db import RowQuery
 from .models import Application, DefinitionVersion, Draft, StoredUpload, utcnow
 
 # No 0/O, 1/I/L: a reference read over the phone or copied from paper stays unambiguous.
@@ -56,7 +57,7 @@ def start_draft(session: Session, service_version: DefinitionVersion,
 
 _DRAFT = Draft.__table__  # type: ignore[attr-defined]
 # Built once: making a statement costs about as much as running it.
-_SELECT_DRAFT = select(_DRAFT).where(_DRAFT.c.token == bindparam("draft_token"))
+_SELECT_DRAFT = RowQuery(select(_DRAFT).where(_DRAFT.c.token == bindparam("draft_token")))
 _SAVE_ANSWERS = update(_DRAFT).where(_DRAFT.c.id == bindparam("draft_id")).values(
     answers=bindparam("new_answers"), visited_pages=bindparam("new_visited_pages"),
     updated_at=bindparam("new_updated_at"), expires_at=bindparam("new_expires_at"))
@@ -66,14 +67,15 @@ def load_draft(conn: Connection, token: str, user_id: int | None) -> Draft:
     """The draft for this visitor. A signed-in user's draft opens for that user only.
 
     Every page view and page post of every application starts here, so the row is read with
-    a plain select on a plain connection (``db.connection()``), not through the ORM's unit of
-    work: the result is a detached copy, and changes are written with :func:`save_answers`
-    (or :func:`submit`), never by adding it to a session.
+    one compiled select on the driver's cursor (:class:`db.RowQuery`) of a plain connection
+    (``db.connection()``), not through the ORM's unit of work: the result is a detached copy,
+    and changes are written with :func:`save_answers` (or :func:`submit`), never by adding it
+    to a session.
     """
-    row = conn.execute(_SELECT_DRAFT, {"draft_token": token}).first()
+    row = _SELECT_DRAFT.first(conn, draft_token=token)
     if row is None:
         raise DraftUnavailable("missing")
-    draft = Draft.model_construct(**row._mapping)
+    draft = Draft.model_construct(**row)
     owners = {draft.user_id, draft.clerk_id} - {None}
     if owners and user_id not in owners:
         raise DraftUnavailable("forbidden")

@@ -6,12 +6,13 @@ PostgreSQL is reached through DATABASE_URL. The schema comes from Alembic only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session
 
@@ -123,3 +124,50 @@ def writing() -> Iterator[Connection]:
             yield conn
     finally:
         conn.execution_options(sqlite_immediate=False)
+
+
+class RowQuery:
+    """A SELECT of one row, compiled once per database kind and run on the driver's cursor.
+
+    For the one read every form page makes (the draft): SQLAlchemy's execution path costs
+    several times the query itself. The SQL is SQLAlchemy's own compilation of the statement
+    for the connection's dialect, and each column goes through its type's own result
+    processor (JSON parsed, SQLite's datetimes read), so a row reads as ``conn.execute``
+    would read it. Parameters must be plain strings or numbers (no type processing on the
+    way in). Runs outside SQLAlchemy's transaction bookkeeping: use it for reads on a
+    connection that is not inside :func:`writing` (on SQLite the read is a statement of its
+    own; on PostgreSQL it opens the driver's transaction, which the connection ends when it
+    goes back to the pool or a unit of work commits).
+    """
+
+    def __init__(self, statement: Select[Any]):
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[
+            tuple[str, Callable[[Any], Any] | None]]]] = {}
+
+    def _compile(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, list[
+            tuple[str, Callable[[Any], Any] | None]]]:
+        dialect = conn.dialect
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            columns = [(column.key, column.type.dialect_impl(dialect).result_processor(
+                dialect, None)) for column in self.statement.selected_columns]
+            found = self._compiled[dialect.name] = (compiled.string, order, columns)
+        return found
+
+    def first(self, conn: Connection, **params: str | int) -> dict[str, Any] | None:
+        """The first row as a dict of column values, or None."""
+        sql, order, columns = self._compile(conn)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, tuple(params[name] for name in order) if order is not None
+                           else params)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return {key: process(value) if process is not None and value is not None else value
+                for (key, process), value in zip(columns, row, strict=True)}

@@ -9,13 +9,15 @@ The check-answers summary and the task list are in :mod:`tongban.forms.overview`
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from tongban.forms import paths, region_picker, uploads
 from tongban.forms.display import display_value, input_text, key_of, option_label, parent_field
@@ -23,6 +25,8 @@ from tongban.forms.errors import FieldError, message, sort_errors
 from tongban.forms.fields import Field, text_for
 from tongban.forms.page_rules import branch_note, client_json, reveal_note
 from tongban.forms.state import FormState, evaluate
+from tongban.fragments import FragmentCache, marker
+from tongban.i18n import current_lang
 
 if TYPE_CHECKING:
     from tongban.forms.definition import FormDefinition, Page
@@ -169,13 +173,57 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
     summary = _summary(form, ordered, nodes, lang)
     blocks = [text_for(b.message, lang) for b in state.blocks if b.page == page_id
               and not b.field]
-    return Markup(current_app.jinja_env.get_template("forms/_page.html").render(
-        form=form, page=page, lang=lang, nodes=nodes, summary=summary, blocks=blocks,
-        urls=ctx.urls, title=text_for(page.title, lang) or text_for(form.title, lang),
-        form_title=text_for(form.title, lang), page_hint=text_for(page.hint, lang),
-        heading_node=heading_node, multipart=_has_file(nodes),
-        client=client_json(form, state, page), text_for=text_for,
-    ))
+    client = client_json(form, state, page)
+    values = {name: escape(url) for name, url in ctx.urls.items() if name in _URL_SLOTS and url}
+    values["csrf"] = escape(generate_csrf())
+    if client is not None:
+        values["client"] = client
+
+    def draw(urls: Mapping[str, str], csrf: str, client: str | None) -> str:
+        return current_app.jinja_env.get_template("forms/_page.html").render(
+            form=form, page=page, lang=lang, nodes=nodes, summary=summary, blocks=blocks,
+            urls=urls, title=text_for(page.title, lang) or text_for(form.title, lang),
+            form_title=text_for(form.title, lang), page_hint=text_for(page.hint, lang),
+            heading_node=heading_node, multipart=_has_file(nodes), client=client, csrf=csrf)
+
+    shape = None if summary else _blank_shape(nodes)
+    if shape is None:  # answers or errors to show: drawn for this request only
+        return Markup(draw(ctx.urls, values["csrf"], client))
+    key = (page_id, lang, current_lang(), ctx.urls.get("regions"), tuple(sorted(values)),
+           tuple(blocks), shape)
+    fragment = _blank_pages(form).get(key, lambda: draw(
+        {**ctx.urls, **{name: marker(name) for name in values if name in _URL_SLOTS}},
+        marker("csrf"), marker("client") if client is not None else None))
+    return fragment.fill(values)
+
+
+# A page that shows no answer and no error (every applicant's first view of it) is drawn once
+# per form version, language and state of its questions (shown, hidden, required, revealed)
+# and kept; the draft's URLs, the CSRF token and the answers the page's rules read are put
+# in per request. A page with answers or errors is drawn each time: answers are not kept.
+_URL_SLOTS = frozenset({"action", "validate", "back", "save"})
+_blank_page_caches: weakref.WeakKeyDictionary[Any, FragmentCache] = weakref.WeakKeyDictionary()
+
+
+def _blank_pages(form: FormDefinition) -> FragmentCache:
+    cache = _blank_page_caches.get(form)
+    if cache is None:
+        cache = _blank_page_caches.setdefault(form, FragmentCache(size=256))
+    return cache
+
+
+def _blank_shape(nodes: list[Node]) -> tuple[Any, ...] | None:
+    """What a page's HTML depends on beyond the form, the page and the language when none of
+    its questions shows an answer or an error; None when one does."""
+    shape = []
+    for n in _walk(nodes):
+        if (n.value and n.widget != "checkbox") or n.error or n.display \
+                or any(n.parts.values()) \
+                or any(o.checked for o in n.options) or any(n.region[0]):
+            return None
+        shape.append((id(n.field), n.path, n.widget, n.label, n.hidden, n.off, n.reveal,
+                      n.optional, n.heading, n.add_action, n.remove_action, len(n.items)))
+    return tuple(shape)
 
 
 def render_field(form: FormDefinition, path: str, answers: Any,

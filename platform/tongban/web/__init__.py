@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from .. import db
 from ..accounts import load_login_user
+from ..fragments import Fragment, marker
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -69,8 +70,25 @@ def fixed_url(endpoint: str, filename: str | None = None) -> str:
     return url
 
 
+_URL_SAFE = re.compile(r"^[A-Za-z0-9_.~-]+$")
+
+
+def path_url(endpoint: str, **values: str) -> str:
+    """``url_for`` for a route whose arguments are path segments, such as a draft's pages: the
+    URL is built once per endpoint and mount point with placeholders, then filled in. A value
+    with any character that URL quoting would change goes through ``url_for`` itself."""
+    if not all(_URL_SAFE.match(value) for value in values.values()):
+        return url_for(endpoint, **values)
+    cache = current_app.extensions.setdefault("tongban.path_urls", {})
+    key = (request.script_root, endpoint, tuple(values))
+    pattern = cache.get(key)
+    if pattern is None:
+        pattern = cache[key] = Fragment(url_for(endpoint, **{name: marker(name) for name in values}))
+    return str(pattern.fill(values))
+
+
 def init_web(app: Flask) -> None:
-    from . import admin, apply, auth, errors, files, health, portal, regions, review, settings
+    from . import admin, apply, auth, errors, files, health, layout, portal, regions, review, settings
 
     @app.before_request
     def _limit_form_parts() -> None:
@@ -89,6 +107,7 @@ def init_web(app: Flask) -> None:
 
     app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.globals["js_enabled_script"] = Markup(f"<script>{JS_ENABLED_SCRIPT}</script>")
+    layout.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

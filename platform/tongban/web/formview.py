@@ -14,6 +14,7 @@ from ..forms.errors import FieldError
 from ..i18n import current_lang
 from ..intake import Pinned
 from ..models import Draft, StoredUpload
+from . import fixed_url, layout, path_url
 from .files import remember_draft
 
 
@@ -27,20 +28,22 @@ def _uploads_by_id(draft_id: int | None = None,
 
 def _page_urls(draft: Draft, page_id: str, from_check: bool, form: Any,
                current: state.FormState | None = None) -> dict[str, str]:
-    suffix = {"from": "check"} if from_check else {}
     current = current or state.evaluate(form, draft.answers)
     previous = state.previous_page(form, page_id, current)
+    token = draft.token
     if from_check:
-        back = url_for("apply.check", token=draft.token)
+        back = path_url("apply.check", token=token)
     elif previous is not None:
-        back = url_for("apply.page", token=draft.token, page_id=previous)
+        back = path_url("apply.page", token=token, page_id=previous)
     else:
-        back = url_for("portal.service", code=draft.service_code)
-    action = url_for("apply.page", token=draft.token, page_id=page_id, **suffix)
+        back = path_url("portal.service", code=draft.service_code)
+    action = path_url("apply.page", token=token, page_id=page_id)
+    if from_check:
+        action += "?from=check"
     return {
         "action": action,
-        "validate": url_for("apply.field", token=draft.token, page_id=page_id),
-        "regions": url_for("regions.provinces"),
+        "validate": path_url("apply.field", token=token, page_id=page_id),
+        "regions": fixed_url("regions.provinces"),
         "back": back,
         "save": action,  # the same page, with action=save; not a relative "save" URL
     }
@@ -58,11 +61,17 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
                               urls=_page_urls(draft, page_id, from_check, form, current), raw=raw)
     uploads = _uploads_by_id(draft.id) if _has_file_answer(form, answers) else {}
     page_def = form.page_by_id[page_id]
-    return render_template(
-        "apply/page.html", body=body, draft=draft, has_errors=bool(errors),
-        service=pinned_defs.service.content, page_title=render.text_for(page_def.title, lang)
-        or render.text_for(form.title, lang), uploads=_file_answers(form, answers, uploads),
-        sections=form.sections)
+    context = {"service": pinned_defs.service.content,
+               "page_title": render.text_for(page_def.title, lang)
+               or render.text_for(form.title, lang)}
+    attached = _file_answers(form, answers, uploads)
+    if errors or attached:
+        return render_template("apply/page.html", body=body, has_errors=bool(errors),
+                               uploads=attached, **context)
+    # Around the questions, the page is the same for every draft of this version: kept.
+    return layout.framed("apply/page.html", (draft.service_version_id, draft.form_version_id,
+                                             page_id), {"body": body}, has_errors=False,
+                         uploads=[], **context)
 
 
 def _has_file_answer(form: Any, answers: Any) -> bool:

@@ -1,0 +1,103 @@
+"""The layout every HTML page shares (``base.html``): head links, header, session warning, footer.
+
+It is the same for every visitor in the same language, mode (standard or elderly-friendly) and
+sign-in state but for three values: the CSRF token, the page's own address (where the language
+and mode switches return to) and the signed-in user's name. So it is drawn once per
+combination from ``templates/layout/`` and kept (:mod:`tongban.fragments`); a page fills in its
+three values. Every page pays for the layout; this keeps the price to a join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, g, render_template, request, session
+from flask_babel import gettext
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
+
+from ..fragments import FragmentCache, marker
+from ..i18n import current_lang
+from . import fixed_url
+
+_SLOTS = {"csrf": marker("csrf"), "next": marker("next"), "user": marker("user")}
+
+
+@dataclass(frozen=True)
+class Shell:
+    lang: str
+    """The ``lang`` attribute of the page."""
+    site_name: str
+    head: Markup
+    top: Markup
+    bottom: Markup
+
+
+def _state() -> tuple[Hashable, ...]:
+    """What the shared parts depend on besides the three per-request values."""
+    return (request.script_root, current_lang(), bool(session.get("elder")),
+            bool(current_user.is_authenticated))
+
+
+def _values() -> dict[str, Markup]:
+    return {
+        "csrf": escape(generate_csrf()),
+        "next": escape(request.full_path.rstrip("?") if request.method == "GET"
+                       else fixed_url("portal.index")),
+        "user": escape(current_user.display_name) if current_user.is_authenticated
+        else Markup(""),
+    }
+
+
+def page_shell() -> Shell:
+    """The shared parts of the page being rendered (``base.html`` calls this once). While
+    :func:`framed` draws a page to keep, they hold markers instead of this request's values."""
+    state = _state()
+    _root, lang, elder, signed_in = state
+    cache: FragmentCache = current_app.extensions["tongban.layout"]
+
+    def draw(name: str) -> str:
+        return render_template(f"layout/_{name}.html", lang=lang, elder=elder,
+                               signed_in=signed_in, idle_seconds=_idle_seconds(), **_SLOTS)
+
+    values = _SLOTS if g.get("tb_drawing_frame") else _values()
+    return Shell(
+        lang="en" if lang == "en" else "zh-CN",
+        site_name=gettext("Tongban"),
+        head=cache.get(("head", *state), lambda: draw("head")).fill(values),
+        top=cache.get(("top", *state), lambda: draw("top")).fill(values),
+        bottom=cache.get(("bottom", *state), lambda: draw("bottom")).fill(values),
+    )
+
+
+def framed(template: str, key: Hashable, slots: Mapping[str, Markup],
+           **context: Any) -> Markup:
+    """``render_template(template, **context, **slots)`` for a page whose whole context but
+    ``slots`` is fixed by ``key``: drawn once per key and layout state with markers for the
+    slots and the layout's own values, kept, and filled in. The caller vouches for ``key``:
+    everything in ``context`` must follow from it (and from the language, mode and sign-in
+    state, which are added here)."""
+    cache: FragmentCache = current_app.extensions["tongban.layout"]
+
+    def draw() -> str:
+        g.tb_drawing_frame = True
+        try:
+            return render_template(template, **context,
+                                   **{name: marker(name) for name in slots})
+        finally:
+            g.tb_drawing_frame = False
+
+    fragment = cache.get(("framed", template, key, *_state()), draw)
+    return fragment.fill({**_values(), **slots})
+
+
+def _idle_seconds() -> int:
+    return int(current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds())
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["tongban.layout"] = FragmentCache(size=1024)
+    app.jinja_env.globals["page_shell"] = page_shell
