@@ -121,6 +121,16 @@ class FormDefinition:
                     for inner in fld.walk():
                         self.page_of.setdefault(inner.key, page.id)
         self.calculated = {r.target for r in rules if r.action == "set" and r.target}
+        # Looked up for every question of every page drawn: worked out once.
+        self.rule_shown = frozenset(r.target for r in rules
+                                    if r.action in ("show", "hide") and r.target)
+        """Fields a show or hide rule targets."""
+        self.rule_required = frozenset(r.target for r in rules
+                                       if r.action == "require" and r.target)
+        """Fields a require rule targets."""
+        self.file_keys = tuple(key for key, fields in self.fields.items()
+                               if fields and fields[0].widget == "file")
+        """Upload questions."""
         self.root_is_object = root.widget == "fieldset" and root.type == "object"
 
     def field(self, key: str) -> Field:

@@ -25,7 +25,7 @@ _IF_ANSWER = N_("Answer this if your answer to “%(question)s” is “%(answer
 _UNLESS_ANSWER = N_("Answer this unless your answer to “%(question)s” is “%(answer)s”.")
 
 
-_client_rules: weakref.WeakKeyDictionary[Any, tuple[list[dict[str, Any]], set[str]]] = (
+_client_rules: weakref.WeakKeyDictionary[Any, tuple[str, set[str]]] = (
     weakref.WeakKeyDictionary())
 
 
@@ -40,14 +40,15 @@ def client_json(form: FormDefinition, state: FormState, page: Page) -> str | Non
             for word in ("when", "value"):
                 if r[word] is not None:
                     reads |= {v.split(".")[0] for v in referenced_vars(r[word])}
-        cached = (rules, reads)
+        # The rules as JSON once per form; only the answers they read change per page view.
+        cached = (json.dumps(rules, ensure_ascii=False) if rules else "", reads)
         _client_rules[form] = cached
-    rules, reads = cached
-    if not rules:
+    rules_json, reads = cached
+    if not rules_json:
         return None
     answers = state.answers if isinstance(state.answers, dict) else {}
     context = {k: answers[k] for k in reads if k in answers}
-    text = json.dumps({"rules": rules, "answers": context}, ensure_ascii=False)
+    text = f'{{"rules": {rules_json}, "answers": {json.dumps(context, ensure_ascii=False)}}}'
     # Safe inside <script>: no "</script>", no HTML comment openers.
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e")
                   .replace("&", "\\u0026"))

@@ -280,8 +280,7 @@ def _context(form: FormDefinition, lang: str, state: FormState,
     messages = {}
     for error in errors:
         messages.setdefault(error.path, message(error, form, lang))
-    logic = frozenset(r.target for r in form.rules if r.action in ("show", "hide") and r.target)
-    return _Ctx(form, lang, state, raw, messages, dict(urls or {}), logic)
+    return _Ctx(form, lang, state, raw, messages, dict(urls or {}), form.rule_shown)
 
 
 def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
@@ -320,7 +319,7 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
     node.hidden = hidden and not node.reveal
     required = fld.is_required(parent_value) or fld.key in ctx.state.required_keys or (
         # Hidden now, revealed live in the browser: it is required whenever it is shown.
-        hidden and any(r.action == "require" and r.target == fld.key for r in ctx.form.rules))
+        hidden and fld.key in ctx.form.rule_required)
     node.optional = not required and fld.widget not in ("checkbox", "readonly", "hidden",
                                                         "fieldset") and not fld.is_item
     raw = ctx.raw.get(name) if ctx.raw is not None else None
@@ -430,6 +429,8 @@ def _region_codes(value: Any, raw: Mapping[str, list[str]] | None, name: str) ->
 
 def _summary(form: FormDefinition, errors: list[FieldError], nodes: list[Node],
              lang: str) -> list[dict[str, str]]:
+    if not errors:
+        return []
     targets = {n.path: n.first_input_id for n in _walk(nodes) if not n.hidden}
     items = []
     for error in errors:

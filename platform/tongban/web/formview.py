@@ -75,18 +75,17 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
 
 
 def _has_file_answer(form: Any, answers: Any) -> bool:
-    return any(fields and fields[0].widget == "file" and _get(answers, key.split("."))
-               for key, fields in form.fields.items())
+    return any(_get(answers, key.split(".")) for key in form.file_keys)
 
 
 def _file_answers(form: Any, answers: Any, uploads: dict[str, StoredUpload]) -> list[Any]:
     """Files already uploaded in this draft, so the page can say what is attached."""
     found = []
-    for key, fields in form.fields.items():
-        if fields and fields[0].widget == "file":
-            value = _get(answers, key.split("."))
-            if isinstance(value, str) and value in uploads:
-                found.append((render.text_for(fields[0].label, current_lang()), uploads[value]))
+    for key in form.file_keys:
+        value = _get(answers, key.split("."))
+        if isinstance(value, str) and value in uploads:
+            found.append((render.text_for(form.fields[key][0].label, current_lang()),
+                          uploads[value]))
     return found
 
 
