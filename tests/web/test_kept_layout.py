@@ -87,3 +87,49 @@ def test_urls_built_from_kept_patterns_are_url_fors_urls(app) -> None:  # type: 
                            {"token": "a b/c?", "page_id": "页面"}, {"token": "x", "page_id": "%"}):
                 assert path_url("apply.page", **values) == url_for("apply.page", **values)
             assert path_url("apply.check", token="t") == url_for("apply.check", token="t")
+
+
+def test_a_session_keeps_one_signed_csrf_token_and_it_works(demo, app) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    first = csrf(client.get("/").get_data(as_text=True))
+    assert csrf(client.get("/login").get_data(as_text=True)) == first
+    other = app.test_client()
+    assert csrf(other.get("/").get_data(as_text=True)) != first
+    response = client.post("/settings/elder", data={"csrf_token": first, "on": "1", "next": "/"})
+    assert response.status_code == 302
+
+
+def test_a_token_from_before_sign_in_is_refused_after_it(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import Personas
+
+    client = app.test_client()
+    before = csrf(client.get("/").get_data(as_text=True))
+    Personas(client).as_("citizen")
+    after = csrf(client.get("/").get_data(as_text=True))
+    assert after != before
+    refused = client.post("/settings/elder", data={"csrf_token": before, "on": "1", "next": "/"})
+    assert refused.status_code == 400
+    assert client.post("/settings/elder", data={"csrf_token": after, "on": "1",
+                                                "next": "/"}).status_code == 302
+
+
+def test_with_a_csrf_time_limit_every_page_signs_afresh(demo, app) -> None:  # type: ignore[no-untyped-def]
+    app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    client = app.test_client()
+    token = csrf(client.get("/").get_data(as_text=True))
+    assert client.post("/settings/elder", data={"csrf_token": token, "on": "1",
+                                                "next": "/"}).status_code == 302
+    assert len(app.extensions["tongban.csrf_tokens"]._items) == 0  # noqa: SLF001
+
+
+def test_sessions_follow_a_change_of_secret_key(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import Personas
+
+    kept, dropped = app.test_client(), app.test_client()
+    for client in (kept, dropped):
+        Personas(client).as_("citizen")
+    app.secret_key = "rotated-secret-key"
+    app.config["SECRET_KEY_FALLBACKS"] = ["test-secret-key"]
+    assert "张三" in kept.get("/").get_data(as_text=True)  # signed with the old key: kept
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert "张三" not in dropped.get("/").get_data(as_text=True)  # no longer accepted

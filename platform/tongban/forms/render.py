@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from tongban.forms import paths, region_picker, uploads
@@ -175,7 +174,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
               and not b.field]
     client = client_json(form, state, page)
     values = {name: escape(url) for name, url in ctx.urls.items() if name in _URL_SLOTS and url}
-    values["csrf"] = escape(generate_csrf())
+    values["csrf"] = escape(current_app.jinja_env.globals["csrf_token"]())
     if client is not None:
         values["client"] = client
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import threading
 import uuid
+from collections import OrderedDict
 
 from flask import Flask, abort, current_app, g, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from .. import db
@@ -87,6 +91,63 @@ def path_url(endpoint: str, **values: str) -> str:
     return str(pattern.fill(values))
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, unchanged but for one thing: the signing serializer is
+    made once per set of keys instead of on every request that carries a session."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[object, ...], object] = {}
+
+    def get_signing_serializer(self, app: Flask):  # type: ignore[no-untyped-def]
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        found = self._serializers.get(keys)
+        if found is None:
+            found = self._serializers[keys] = super().get_signing_serializer(app)
+        return found
+
+
+class _SignedTokens:
+    """The signed CSRF token made for each session's token, at most ``size`` kept."""
+
+    def __init__(self, size: int = 10_000):
+        self._size = size
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, raw: str) -> str | None:
+        with self._lock:
+            return self._items.get(raw)
+
+    def put(self, raw: str, signed: str) -> None:
+        with self._lock:
+            self._items[raw] = signed
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def csrf_token() -> str:
+    """The CSRF token for the forms of this page: Flask-WTF's ``generate_csrf``, whose signed
+    token is made once per session and process rather than on every page. Tokens carry no
+    time limit here (``WTF_CSRF_TIME_LIMIT`` is None: a form may stay open as long as the
+    session), so the signing time inside one changes nothing; with a time limit configured,
+    every page signs afresh."""
+    found = g.get("csrf_token")
+    if found is not None:
+        return found
+    kept: _SignedTokens = current_app.extensions["tongban.csrf_tokens"]
+    raw = session.get("csrf_token")
+    reuse = current_app.config.get("WTF_CSRF_TIME_LIMIT") is None
+    if reuse and isinstance(raw, str):
+        signed = kept.get(raw)
+        if signed is not None:
+            g.csrf_token = signed
+            return signed
+    signed = generate_csrf()
+    if reuse:
+        kept.put(session["csrf_token"], signed)
+    return signed
+
+
 def init_web(app: Flask) -> None:
     from . import admin, apply, auth, errors, files, health, layout, portal, regions, review, settings
 
@@ -108,7 +169,10 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.globals["js_enabled_script"] = Markup(f"<script>{JS_ENABLED_SCRIPT}</script>")
     layout.init_app(app)
+    app.session_interface = _SessionInterface()
     csrf.init_app(app)
+    app.extensions["tongban.csrf_tokens"] = _SignedTokens()
+    app.jinja_env.globals["csrf_token"] = csrf_token  # in place of Flask-WTF's own
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

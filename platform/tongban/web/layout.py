@@ -16,12 +16,11 @@ from typing import Any
 from flask import Flask, current_app, g, render_template, request, session
 from flask_babel import gettext
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from ..fragments import FragmentCache, marker
 from ..i18n import current_lang
-from . import fixed_url
+from . import csrf_token, fixed_url
 
 _SLOTS = {"csrf": marker("csrf"), "next": marker("next"), "user": marker("user")}
 
@@ -44,7 +43,7 @@ def _state() -> tuple[Hashable, ...]:
 
 def _values() -> dict[str, Markup]:
     return {
-        "csrf": escape(generate_csrf()),
+        "csrf": escape(csrf_token()),
         "next": escape(request.full_path.rstrip("?") if request.method == "GET"
                        else fixed_url("portal.index")),
         "user": escape(current_user.display_name) if current_user.is_authenticated
