@@ -97,3 +97,60 @@ def test_a_new_application_starts_with_the_schema_defaults() -> None:
                                                               "default": "上海"}}},
         "name": {"type": "string"}}}}, name="defaults.json")
     assert initial_answers(form) == {"country": "中国", "address": {"city": "上海"}}
+
+
+def _shared_conditions_form(with_calc: bool = True):  # type: ignore[no-untyped-def]
+    is_yes = {"==": [{"var": "calc"}, "yes"]}
+    form = {
+        "title": {"zh": "条件", "en": "Conditions"},
+        "schema": {"type": "object", "properties": {
+            "kind": {"enum": ["x", "y"]}, "calc": {"type": "string"},
+            "detail": {"type": "string"}, "other": {"type": "string"},
+            "shown": {"type": "string"}}},
+        "logic": [
+            {"id": "show-detail", "show": "detail", "when": {"==": [{"var": "kind"}, "x"]}},
+            {"id": "need-detail", "require": "detail", "when": {"==": [{"var": "kind"}, "x"]}},
+            # calc is always made and always hidden: pruning takes away what the conditions
+            # reading it saw during the visibility pass
+            {"id": "make-calc", "set": "calc", "value": "yes"},
+            {"id": "hide-calc", "hide": "calc", "when": True},
+            {"id": "show-shown", "show": "shown", "when": is_yes},
+            {"id": "need-other", "require": "other", "when": dict(is_yes)},
+        ],
+    }
+    if not with_calc:
+        form["logic"] = form["logic"][:2]
+    return load_form(form, name=f"shared-conditions-{with_calc}.json")
+
+
+def test_a_condition_written_in_several_rules_runs_once_per_pass(monkeypatch) -> None:
+    from tongban.forms import _deps
+
+    form = _shared_conditions_form(with_calc=False)
+    show, need = form.rules[0], form.rules[1]
+    assert show.when is need.when  # the definition shares equal conditions
+    runs: list[object] = []
+    real = _deps.evaluate
+    monkeypatch.setattr(_deps, "evaluate", lambda rule, data: runs.append(rule) or real(rule, data))
+    state = evaluate(form, {"kind": "x"})
+    assert "detail" in state.required_keys and not state.is_hidden(form, "detail")
+    assert sum(1 for rule in runs if rule is show.when) == 1
+
+
+def test_conditions_are_read_again_when_pruning_changed_the_answers() -> None:
+    form = _shared_conditions_form()
+    state = evaluate(form, {})
+    # during the visibility pass calc was "yes" (shown appears), but the final answers have
+    # no calc: a require rule judged on the final answers does not hold
+    assert "calc" not in state.answers
+    assert "other" not in state.required_keys
+    assert not state.is_hidden(form, "shown")
+
+
+def test_answers_are_copied_not_shared() -> None:
+    from tongban.forms.paths import copy_answers
+
+    answers = {"a": [{"b": 1.5, "c": None, "d": True}], "e": "文字"}
+    copied = copy_answers(answers)
+    assert copied == answers and copied is not answers
+    assert copied["a"] is not answers["a"] and copied["a"][0] is not answers["a"][0]

@@ -7,7 +7,6 @@ Nothing is silently "fixed": ``1,000`` is an error, not 1000; 2025-02-30 is an e
 
 from __future__ import annotations
 
-import copy
 import datetime
 import json
 import re
@@ -70,7 +69,7 @@ def coerce_page(form: FormDefinition, page_id: str | None, formdata: Any,
                 store_file: StoreFile | None = None) -> CoerceResult:
     """Read the fields of one page (all pages when ``page_id`` is None) from ``formdata``
     (a werkzeug ``MultiDict`` or a mapping of name to string or list of strings)."""
-    answers = copy.deepcopy(previous) if previous is not None else (
+    answers = paths.copy_answers(previous) if previous is not None else (
         {} if form.root_is_object else None)
     raw = _raw(formdata)
     action = (raw.get("action") or [None])[0]
@@ -126,7 +125,7 @@ def apply_action(form: FormDefinition, answers: Any, action: str | None) -> tupl
         fld = _field_at(form, segments)
         if fld is None or fld.widget != "repeatable":
             return answers, False
-        answers = copy.deepcopy(answers)
+        answers = paths.copy_answers(answers)
         items = paths.get_in(answers, segments)
         if not isinstance(items, list):
             items = []
@@ -140,7 +139,7 @@ def apply_action(form: FormDefinition, answers: Any, action: str | None) -> tupl
         fld = _field_at(form, segments[:-1])
         if fld is None or fld.widget != "repeatable":
             return answers, False
-        answers = copy.deepcopy(answers)
+        answers = paths.copy_answers(answers)
         items = paths.get_in(answers, segments[:-1])
         index = int(segments[-1])
         if isinstance(items, list) and index < len(items):

@@ -395,6 +395,15 @@ def _rules(logic: list[Mapping[str, Any]], known: Mapping[str, Field], page_ids:
            err: Any) -> tuple[Rule, ...]:
     rules: list[Rule] = []
     ids: set[str] = set()
+    # Conditions written the same way (a show rule and its require rule, say) become one
+    # object, so that one evaluation pass runs each once (state._run).
+    conditions: dict[str, Any] = {}
+
+    def _shared(when: Any) -> Any:
+        if when is None:
+            return None
+        return conditions.setdefault(json.dumps(when, sort_keys=True, default=str), when)
+
     for index, spec in enumerate(logic):
         pointer = f"/logic/{index}"
         actions = [a for a in ACTIONS if a in spec]
@@ -436,8 +445,9 @@ def _rules(logic: list[Mapping[str, Any]], known: Mapping[str, Field], page_ids:
             for var in sorted(_deps.referenced_vars(spec[word])):
                 if _var_key(var, known) is None:
                     err(f"{pointer}/{word}", f"the rule reads {var!r}, which is not a field")
-        rules.append(Rule(rule_id, action, target, spec.get("when"), spec.get("value"),
-                          spec.get("block"), spec.get("field"), spec.get("page"), pointer))
+        rules.append(Rule(rule_id, action, target, _shared(spec.get("when")),
+                          spec.get("value"), spec.get("block"), spec.get("field"),
+                          spec.get("page"), pointer))
     return tuple(rules)
 
 

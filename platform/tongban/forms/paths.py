@@ -7,6 +7,7 @@ property name is written ``~1`` and a ``~`` is written ``~0``, as in JSON pointe
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -69,3 +70,15 @@ def get_in(data: Any, segments: list[str]) -> Any:
         else:
             return None
     return data
+
+
+def copy_answers(value: Any) -> Any:
+    """A deep copy of answers (JSON-like: dicts, lists, strings, numbers, booleans, None),
+    several times faster than ``copy.deepcopy``, which it falls back to for anything else."""
+    if isinstance(value, dict):
+        return {key: copy_answers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_answers(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return copy.deepcopy(value)

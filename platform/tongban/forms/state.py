@@ -59,28 +59,35 @@ def evaluate(form: FormDefinition, answers: Mapping[str, Any] | Any, *,
     ``failed``: instance paths of answers refused on this post. A calculated value that would
     be made from one of them is left empty (see :func:`calculated_from`)."""
     empty = calculated_from(form, failed)
-    data = copy.deepcopy(answers) if answers is not None else {}
+    data = paths.copy_answers(answers) if answers is not None else {}
     if form.root_is_object and not isinstance(data, dict):
         data = {}
     hidden_keys: set[str] = set()
     hidden_pages: set[str] = set()
     calculated: dict[str, Any] = {}
+    seen: Any = None  # the answers the last visibility pass read, and what it found
+    conditions: dict[int, Any] = {}
     for _ in range(len(form.rules) + 2):
-        before = copy.deepcopy(data)
+        before = paths.copy_answers(data)
         calculated = _calculate(form, data, empty)
-        hidden_keys, hidden_pages = _visibility(form, data)
+        conditions = {}
+        hidden_keys, hidden_pages = _visibility(form, data, conditions)
+        seen = data
         data = _prune(form, form.root, data, hidden_keys, hidden_pages)
         if data == before:
             break
+    if seen != data:  # pruning changed what the conditions read: evaluate them again
+        conditions = {}
     required: set[str] = set()
     blocks: list[Block] = []
     state = FormState(data, frozenset(hidden_keys), frozenset(hidden_pages), frozenset(),
                       calculated, ())
     for rule in form.rules:
-        if rule.action == "require" and rule.target and _truthy(_run(rule.when, data)):
+        if rule.action == "require" and rule.target \
+                and _truthy(_run(rule.when, data, conditions)):
             if not state.is_hidden(form, rule.target):
                 required.add(rule.target)
-        elif rule.action == "block" and _truthy(_run(rule.when, data)):
+        elif rule.action == "block" and _truthy(_run(rule.when, data, conditions)):
             if rule.field and state.is_hidden(form, rule.field):
                 continue
             if rule.page and rule.page in hidden_pages:
@@ -213,14 +220,16 @@ def _calculate(form: FormDefinition, data: Any, empty: set[str] | frozenset[str]
     return calculated
 
 
-def _visibility(form: FormDefinition, data: Any) -> tuple[set[str], set[str]]:
+def _visibility(form: FormDefinition, data: Any,
+                conditions: dict[int, Any] | None = None) -> tuple[set[str], set[str]]:
     shown: dict[str, bool] = {}
     hidden: set[str] = set()
     for rule in form.rules:
         if rule.action in ("show", "show_page"):
             name = ("page:" if rule.action == "show_page" else "") + str(rule.target)
-            shown[name] = shown.get(name, False) or _truthy(_run(rule.when, data))
-        elif rule.action in ("hide", "hide_page") and _truthy(_run(rule.when, data)):
+            shown[name] = shown.get(name, False) or _truthy(_run(rule.when, data, conditions))
+        elif rule.action in ("hide", "hide_page") \
+                and _truthy(_run(rule.when, data, conditions)):
             hidden.add(("page:" if rule.action == "hide_page" else "") + str(rule.target))
     hidden |= {name for name, visible in shown.items() if not visible}
     keys = {h for h in hidden if not h.startswith("page:")}
@@ -253,10 +262,18 @@ def _prune(form: FormDefinition, fld: Field, value: Any, hidden_keys: set[str],
     return value
 
 
-def _run(rule: Any, data: Any) -> Any:
+def _run(rule: Any, data: Any, conditions: dict[int, Any] | None = None) -> Any:
+    """``rule`` applied to ``data``. With ``conditions``, results are kept there by the
+    rule's identity, for one pass over unchanged answers: a condition written the same way
+    in several rules is one object (the definition shares them) and runs once."""
     if rule is None:
         return None
-    return _deps.evaluate(rule, data)
+    if conditions is None:
+        return _deps.evaluate(rule, data)
+    key = id(rule)
+    if key not in conditions:
+        conditions[key] = _deps.evaluate(rule, data)
+    return conditions[key]
 
 
 def _truthy(value: Any) -> bool:
