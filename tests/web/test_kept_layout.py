@@ -30,6 +30,11 @@ def test_two_visitors_on_the_same_page_each_get_their_own_token_and_addresses(
     for journey, html in pages:
         assert f'name="next" value="/apply/{journey.token}/pages/location"' in html
         assert "tbslot" not in html
+        with app.test_request_context("/"):
+            from flask import url_for
+
+            field_url = url_for("apply.field", token=journey.token, page_id="location")
+        assert f'hx-post="{field_url}"' in html
 
 
 def test_a_signed_in_header_shows_each_user_their_own_name(demo, app) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from tongban.forms import _deps, paths
@@ -44,12 +45,18 @@ class FormState:
         page = form.page_of.get(key)
         if page is not None and page in self.hidden_pages:
             return True
-        parts = paths.split(key)
-        return any(paths.join(*parts[:end]) in self.hidden_keys
-                   for end in range(1, len(parts) + 1))
+        hidden = self.hidden_keys
+        return bool(hidden) and any(prefix in hidden for prefix in _prefixes(key))
 
     def page_visible(self, page_id: str) -> bool:
         return page_id not in self.hidden_pages
+
+
+@lru_cache(maxsize=4096)
+def _prefixes(key: str) -> tuple[str, ...]:
+    """``a.b.c`` -> ``a``, ``a.b``, ``a.b.c``: the key and the groups around it."""
+    parts = paths.split(key)
+    return tuple(paths.join(*parts[:end]) for end in range(1, len(parts) + 1))
 
 
 def evaluate(form: FormDefinition, answers: Mapping[str, Any] | Any, *,

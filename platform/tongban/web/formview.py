@@ -37,12 +37,11 @@ def _page_urls(draft: Draft, page_id: str, from_check: bool, form: Any,
         back = path_url("apply.page", token=token, page_id=previous)
     else:
         back = path_url("portal.service", code=draft.service_code)
-    action = path_url("apply.page", token=token, page_id=page_id)
-    if from_check:
-        action += "?from=check"
+    page_url = path_url("apply.page", token=token, page_id=page_id)
+    action = page_url + "?from=check" if from_check else page_url
     return {
         "action": action,
-        "validate": path_url("apply.field", token=token, page_id=page_id),
+        "validate": page_url + "/field",  # apply.field: the page's URL and /field
         "regions": fixed_url("regions.provinces"),
         "back": back,
         "save": action,  # the same page, with action=save; not a relative "save" URL
