@@ -93,7 +93,7 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
     form = pinned_defs.form
     if page_id not in form.page_by_id:
         abort(404)
-    from_check = request.values.get("from") == "check"
+    from_check = request.args.get("from") == "check"  # in the URL: links and form actions
     if request.method == "POST" and request.mimetype not in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
         abort(400)
