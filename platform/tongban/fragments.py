@@ -2,10 +2,10 @@
 
 A template that is the same for every request but for a few values (a CSRF token, the page's
 own address, a draft's URLs) is rendered once with a marker in place of each such value; the
-result is kept split at the markers, and a request only joins the pieces with its values. A
-marker is letters, digits and ``_`` only, so escaping and URL quoting pass it through unchanged, and
-it starts with a random prefix chosen when the process starts, so no text from a definition or
-a visitor can be taken for one.
+result is kept split at the markers, and a request only joins the pieces with its values.
+A marker is letters, digits and ``_`` only, so escaping and URL quoting pass it through
+unchanged, and it starts with a random prefix chosen when the process starts, so no text from
+a definition or a visitor can be taken for one.
 """
 
 from __future__ import annotations

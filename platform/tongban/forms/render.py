@@ -158,6 +158,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
     ``urls``: ``action`` (where the form posts), optionally ``validate`` (the field endpoint
     for inline checks), ``back`` (the back link) and ``save`` (shows "Save and come back later").
     ``raw`` is :attr:`CoerceResult.raw`, so that what was typed is shown again on errors.
+    A page that shows no answer and no error is drawn once per shape and kept (see below).
     """
     page = form.page_by_id[page_id]
     state = state or evaluate(form, answers)
