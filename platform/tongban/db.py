@@ -43,7 +43,9 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             # A writing unit of work takes the write lock up front (BEGIN IMMEDIATE), so it
             # never fails upgrading a read snapshot; reads stay concurrent (deferred BEGIN).
             # Straight to the driver: this runs on every request that touches the database.
-            immediate = conn.get_execution_options().get("sqlite_immediate")
+            # writing() marks its connection in info; transaction() passes an option.
+            immediate = conn.info.get("sqlite_immediate") \
+                or conn.get_execution_options().get("sqlite_immediate")
             conn.connection.driver_connection.execute(  # type: ignore[union-attr]
                 "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -118,12 +120,12 @@ def writing() -> Iterator[Connection]:
     conn = connection()
     if conn.in_transaction():
         conn.commit()
-    conn.execution_options(sqlite_immediate=True)
+    conn.info["sqlite_immediate"] = True  # read by _sqlite_begin; info outlives the request
     try:
         with conn.begin():
             yield conn
     finally:
-        conn.execution_options(sqlite_immediate=False)
+        conn.info["sqlite_immediate"] = False
 
 
 class RowQuery:

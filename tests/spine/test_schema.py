@@ -27,3 +27,41 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app, db_backend: str) -> No
     with app.app_context(), db.engine().connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 15000
+
+
+def test_units_of_work_take_the_write_lock_up_front_and_reads_do_not(
+        app, db_backend: str) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite, db.writing() and db.transaction() begin with BEGIN IMMEDIATE (another writer
+    is refused at once), a plain read takes no lock; on both databases the write commits."""
+    import sqlite3
+
+    from tongban import db
+
+    def other_writer_refused() -> bool:
+        if db_backend != "sqlite":
+            return True  # PostgreSQL takes row locks as it writes: nothing to see up front
+        path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError as exc:
+            return "locked" in str(exc)
+        finally:
+            other.close()
+
+    with app.test_request_context("/"):
+        db.connection().execute(text("SELECT 1")).all()
+        assert db_backend != "sqlite" or not other_writer_refused()  # a read locks nothing
+        with db.writing() as conn:
+            assert other_writer_refused()
+            conn.execute(text("INSERT INTO audit_head (id, last_seq, last_hash) "
+                              "VALUES (99, 0, '') "))
+        assert not db.connection().info.get("sqlite_immediate")
+        with db.transaction() as tx:
+            assert other_writer_refused()
+            tx.execute(text("DELETE FROM audit_head WHERE id = 99"))
+        app.do_teardown_appcontext()
+    with app.app_context(), db.engine().connect() as check:
+        assert check.execute(text("SELECT count(*) FROM audit_head WHERE id = 99")).scalar() == 0

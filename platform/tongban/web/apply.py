@@ -16,7 +16,7 @@ from ..i18n import current_lang
 from ..intake import Pinned, first_page_with_errors, pinned, read_page, save_page
 from ..models import Application, Draft, Role
 from ..services import get_service
-from . import formview
+from . import formview, path_url
 
 bp = Blueprint("apply", __name__)
 
@@ -108,7 +108,7 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
     with db.writing() as conn:  # short: only the write
         save_page(conn, draft, pinned_defs, page_id, result)
     if result.action == "save":
-        return redirect(url_for("apply.saved", token=token))
+        return redirect(path_url("apply.saved", token=token))
     # An add/remove button shows the page again even when nothing changed (removing an item
     # left empty): moving on would skip the page, and htmx would swap in the wrong page.
     item_button = (result.action or "").startswith(("add:", "remove:"))
@@ -119,11 +119,11 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
                              from_check,
                              upload_errors=result.upload_errors), status
     if from_check:
-        return redirect(url_for("apply.check", token=token))
+        return redirect(path_url("apply.check", token=token))
     following = state.next_page(form, page_id, result.state)
     if following is None:
-        return redirect(url_for("apply.check", token=token))
-    return redirect(url_for("apply.page", token=token, page_id=following))
+        return redirect(path_url("apply.check", token=token))
+    return redirect(path_url("apply.page", token=token, page_id=following))
 
 
 @bp.post("/apply/<token>/pages/<page_id>/field")
