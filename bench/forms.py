@@ -35,8 +35,7 @@ VENV_BIN = Path(sys.executable).parent
 LUA = """
 wrk.method = "{method}"
 wrk.body = "{body}"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Cookie"] = "{cookie}"
+{content_type}wrk.headers["Cookie"] = "{cookie}"
 wrk.headers["User-Agent"] = "{user_agent}"
 done = function(summary, latency, requests)
   io.write(string.format("BENCH rps=%.1f p95_ms=%.2f errors=%d\\n",
@@ -83,7 +82,11 @@ def prepare_draft(base: str) -> tuple[str, str, str]:
 def run_wrk(url: str, seconds: int, method: str = "GET", body: str = "",
             cookie: str = "") -> tuple[float, float, int]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.format(method=method, body=body, cookie=cookie, user_agent=USER_AGENT))
+        # A form's Content-Type on posts only: a browser's GET carries no body and no type.
+        content_type = ('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+                        if method == "POST" else "")
+        script.write(LUA.format(method=method, body=body, cookie=cookie, user_agent=USER_AGENT,
+                                content_type=content_type))
     try:
         out = subprocess.run(["wrk", "-t2", "-c20", f"-d{seconds}s", "-s", script.name, url],
                              capture_output=True, text=True, check=True).stdout

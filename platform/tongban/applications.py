@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from . import audit, workflow
-from .db import RowQuery
+from .db import DriverStatement
 from .models import Application, DefinitionVersion, Draft, StoredUpload, utcnow
 
 # No 0/O, 1/I/L: a reference read over the phone or copied from paper stays unambiguous.
@@ -57,17 +57,18 @@ def start_draft(session: Session, service_version: DefinitionVersion,
 
 _DRAFT = Draft.__table__  # type: ignore[attr-defined]
 # Built once: making a statement costs about as much as running it.
-_SELECT_DRAFT = RowQuery(select(_DRAFT).where(_DRAFT.c.token == bindparam("draft_token")))
-_SAVE_ANSWERS = update(_DRAFT).where(_DRAFT.c.id == bindparam("draft_id")).values(
+_SELECT_DRAFT = DriverStatement(
+    select(_DRAFT).where(_DRAFT.c.token == bindparam("draft_token")))
+_SAVE_ANSWERS = DriverStatement(update(_DRAFT).where(_DRAFT.c.id == bindparam("draft_id")).values(
     answers=bindparam("new_answers"), visited_pages=bindparam("new_visited_pages"),
-    updated_at=bindparam("new_updated_at"), expires_at=bindparam("new_expires_at"))
+    updated_at=bindparam("new_updated_at"), expires_at=bindparam("new_expires_at")))
 
 
 def load_draft(conn: Connection, token: str, user_id: int | None) -> Draft:
     """The draft for this visitor. A signed-in user's draft opens for that user only.
 
     Every page view and page post of every application starts here, so the row is read with
-    one compiled select on the driver's cursor (:class:`db.RowQuery`) of a plain connection
+    one compiled select on the driver's cursor (:class:`db.DriverStatement`) of a plain connection
     (``db.connection()``), not through the ORM's unit of work: the result is a detached copy,
     and changes are written with :func:`save_answers` (or :func:`submit`), never by adding it
     to a session.
@@ -94,8 +95,8 @@ def save_answers(conn: Connection, draft: Draft, answers: dict[str, Any],
         visited.append(page_id)
     values = {"answers": answers, "visited_pages": visited, "updated_at": now,
               "expires_at": now + timedelta(days=draft_days(service_content))}
-    conn.execute(_SAVE_ANSWERS, {"draft_id": draft.id, **{
-        f"new_{name}": value for name, value in values.items()}})
+    _SAVE_ANSWERS.run(conn, draft_id=draft.id, **{
+        f"new_{name}": value for name, value in values.items()})
     _set_draft(draft, values)
 
 

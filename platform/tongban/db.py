@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, Select, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session
 
@@ -128,48 +129,75 @@ def writing() -> Iterator[Connection]:
         conn.info["sqlite_immediate"] = False
 
 
-class RowQuery:
-    """A SELECT of one row, compiled once per database kind and run on the driver's cursor.
+class DriverStatement:
+    """A statement compiled once per database kind and run on the driver's cursor.
 
-    For the one read every form page makes (the draft): SQLAlchemy's execution path costs
-    several times the query itself. The SQL is SQLAlchemy's own compilation of the statement
-    for the connection's dialect, and each column goes through its type's own result
-    processor (JSON parsed, SQLite's datetimes read), so a row reads as ``conn.execute``
-    would read it. Parameters must be plain strings or numbers (no type processing on the
-    way in). Runs outside SQLAlchemy's transaction bookkeeping: use it for reads on a
-    connection that is not inside :func:`writing` (on SQLite the read is a statement of its
-    own; on PostgreSQL it opens the driver's transaction, which the connection ends when it
-    goes back to the pool or a unit of work commits).
+    For the draft read every form page makes and the draft save every page post makes:
+    SQLAlchemy's execution path costs several times the statement itself. The SQL is
+    SQLAlchemy's own compilation for the connection's dialect; parameters go through their
+    types' bind processors and columns through their result processors (JSON written and
+    parsed, SQLite's datetimes), so rows are written and read as ``conn.execute`` would.
+
+    :meth:`first` reads outside SQLAlchemy's transaction bookkeeping: on SQLite the read is a
+    statement of its own; on PostgreSQL it opens the driver's transaction, which ends when the
+    connection goes back to the pool or a unit of work commits. :meth:`run` writes inside
+    :func:`writing` (its ``BEGIN IMMEDIATE`` and commit are SQLAlchemy's).
     """
 
-    def __init__(self, statement: Select[Any]):
+    def __init__(self, statement: Executable):
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[
-            tuple[str, Callable[[Any], Any] | None]]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def _compile(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, list[
-            tuple[str, Callable[[Any], Any] | None]]]:
+    def _compile(self, conn: Connection) -> _Compiled:
         dialect = conn.dialect
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
-            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                     for name, bind in compiled.binds.items()}
             columns = [(column.key, column.type.dialect_impl(dialect).result_processor(
-                dialect, None)) for column in self.statement.selected_columns]
-            found = self._compiled[dialect.name] = (compiled.string, order, columns)
+                dialect, None)) for column in getattr(self.statement, "selected_columns", ())]
+            found = self._compiled[dialect.name] = _Compiled(
+                compiled.string, tuple(compiled.positiontup or ()) if compiled.positional
+                else None, binds, columns)
         return found
 
-    def first(self, conn: Connection, **params: str | int) -> dict[str, Any] | None:
-        """The first row as a dict of column values, or None."""
-        sql, order, columns = self._compile(conn)
+    def _execute(self, conn: Connection, compiled: _Compiled, params: dict[str, Any]) -> Any:
+        values = {name: process(params[name]) if process is not None else params[name]
+                  for name, process in compiled.binds.items()}
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(compiled.sql, tuple(values[name] for name in compiled.order)
+                       if compiled.order is not None else values)
+        return cursor
+
+    def first(self, conn: Connection, **params: Any) -> dict[str, Any] | None:
+        """The first row as a dict of column values, or None."""
+        compiled = self._compile(conn)
+        cursor = self._execute(conn, compiled, params)
         try:
-            cursor.execute(sql, tuple(params[name] for name in order) if order is not None
-                           else params)
             row = cursor.fetchone()
         finally:
             cursor.close()
         if row is None:
             return None
         return {key: process(value) if process is not None and value is not None else value
-                for (key, process), value in zip(columns, row, strict=True)}
+                for (key, process), value in zip(compiled.columns, row, strict=True)}
+
+    def run(self, conn: Connection, **params: Any) -> int:
+        """Run a write inside the connection's unit of work; the number of rows it changed."""
+        if not conn.in_transaction():
+            raise RuntimeError("DriverStatement.run writes inside db.writing()")
+        cursor = self._execute(conn, self._compile(conn), params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    order: tuple[str, ...] | None
+    """Bind names in the order of a positional paramstyle (SQLite); None for named ones."""
+    binds: dict[str, Callable[[Any], Any] | None]
+    columns: list[tuple[str, Callable[[Any], Any] | None]]

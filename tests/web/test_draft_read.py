@@ -1,5 +1,6 @@
-"""The draft read every page makes runs on the driver's cursor (db.RowQuery): it must read a
-row exactly as SQLAlchemy's own execution does, on SQLite and on PostgreSQL."""
+"""The draft read every page view makes and the save every page post makes run on the driver's
+cursor (db.DriverStatement): they must read and write a row exactly as SQLAlchemy's own
+execution does, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -36,3 +37,38 @@ def test_a_page_post_after_the_read_is_saved_in_the_same_request(demo, app) -> N
                                          "location.address": address}).status_code == 302
         html = client.get(journey.url("location")).get_data(as_text=True)
         assert f'value="{address}"' in html
+
+
+def test_the_driver_level_save_writes_what_sqlalchemy_writes(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    import pytest
+    from sqlalchemy import text
+
+    from tongban.applications import _SAVE_ANSWERS
+    from tongban.models import utcnow
+
+    tokens = [Journey(app.test_client(), "urban-event-report").token for _ in range(2)]
+    now = utcnow().replace(microsecond=123456)
+    values = {"new_answers": {"location": {"address": "漕溪北路 “100” 号", "n": [1, 2.5, None]}},
+              "new_visited_pages": ["event", "location"], "new_updated_at": now,
+              "new_expires_at": now + timedelta(days=7)}
+    with app.app_context():
+        with db.engine().connect() as conn:
+            ids = [_SELECT_DRAFT.first(conn, draft_token=t)["id"] for t in tokens]
+        app_ctx_conn = db.connection()
+        with db.writing() as conn:
+            assert _SAVE_ANSWERS.run(conn, draft_id=ids[0], **values) == 1
+            conn.execute(_SAVE_ANSWERS.statement, {"draft_id": ids[1], **values})
+        with pytest.raises(RuntimeError):  # a write outside a unit of work is refused
+            _SAVE_ANSWERS.run(app_ctx_conn, draft_id=ids[0], **values)
+        with db.engine().connect() as conn:
+            stored = [conn.execute(text("SELECT answers, visited_pages, updated_at, expires_at "
+                                        "FROM draft WHERE id = :id"), {"id": i}).one()
+                      for i in ids]
+            rows = [_SELECT_DRAFT.first(conn, draft_token=t) for t in tokens]
+    assert stored[0] == stored[1]  # the same text and values in the database
+    for row in rows:
+        assert row["answers"] == values["new_answers"]
+        assert row["visited_pages"] == ["event", "location"]
+        assert row["updated_at"] == now
