@@ -70,3 +70,41 @@ def test_the_list_of_unsupported_samples_does_not_grow() -> None:
 def test_both_corpora_are_present() -> None:
     assert len([s for s in SAMPLES if s[0] == "rjsf"]) >= 44
     assert len([s for s in SAMPLES if s[0] == "jsonforms"]) >= 71
+
+
+def test_a_page_is_judged_as_the_whole_form_judges_its_questions(monkeypatch) -> None:
+    """Page posts are validated against the root narrowed to the page's properties
+    (FormDefinition.page_validator): for every page of every corpus sample and demo form, with
+    several sets of answers, the page's errors are those the whole form's validator finds."""
+    import json
+
+    from tongban import PROJECT_ROOT
+    from tongban.forms.state import validate_page
+
+    forms = []
+    for kind, path in SAMPLES:
+        sample = load_sample(path)
+        converted = from_rjsf(sample) if kind == "rjsf" else from_jsonforms(sample)
+        data = sample["formData"] if kind == "rjsf" else sample["data"]
+        forms.append((compile_sample(converted, f"{kind}/{path.name}"), [data, {}]))
+    from tongban.forms.definition import load_form
+
+    for path in sorted((PROJECT_ROOT / "form_definitions").glob("*.json")):
+        form = load_form(json.loads(path.read_text("utf-8")), name=path.name)
+        wrong = {name: "x" for name in form.schema["properties"]}
+        partial = {name: {} for name in form.schema["properties"]}
+        forms.append((form, [{}, wrong, partial]))
+    app = make_app()
+    narrowed = compared = 0
+    with app.test_request_context("/"):
+        for form, answer_sets in forms:
+            for page in form.pages:
+                narrowed += form.page_validator(page.id) is not form.validator
+                for answers in answer_sets:
+                    actual = validate_page(form, page.id, answers)
+                    with monkeypatch.context() as patched:
+                        patched.setattr(form, "page_validator", lambda _page: form.validator)
+                        expected = validate_page(form, page.id, answers)
+                    assert actual == expected, (form.name, page.id, answers)
+                    compared += 1
+    assert narrowed >= 10 and compared > 250, (narrowed, compared)

@@ -40,6 +40,9 @@ SUPPORTED_DIALECTS = {
     "http://json-schema.org/draft-07/schema",
 }
 CACHE_SIZE = 256
+# Root keywords that leave each top-level property to be judged on its own (page_validator).
+_PLAIN_ROOT = frozenset({"$schema", "$id", "$defs", "definitions", "$comment", "title",
+                         "description", "type", "properties", "required"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class FormDefinition:
         self.sections = sections
         self.rules = rules
         self.page_by_id = {p.id: p for p in pages}
+        self._page_validators: dict[str, Any] = {}
         self.fields: dict[str, list[Field]] = {}
         for fld in root.walk():
             if fld is root:
@@ -108,6 +112,33 @@ class FormDefinition:
 
     def field(self, key: str) -> Field:
         return self.fields[key][0]
+
+    def page_validator(self, page_id: str) -> Any:
+        """A validator for what one page can be faulted for, made once per page.
+
+        When the root schema is a plain object (only ``type``, ``properties``, ``required``,
+        ``$defs`` and notes), a failure about a question on the page can only come from the
+        subschema of the top-level property it is in, or from the root's ``required`` naming
+        that property: the page is judged against the root narrowed to those properties, so
+        a post is not held up by making errors for every page still to come. Any other root
+        (conditions, ``$ref``, ``additionalProperties``, …) is judged whole. The caller still
+        keeps only the errors about the page's questions."""
+        found = self._page_validators.get(page_id)
+        if found is None:
+            found = self._page_validators[page_id] = self._narrowed(self.page_by_id[page_id])
+        return found
+
+    def _narrowed(self, page: Page) -> Any:
+        schema = self.validator.schema
+        if not isinstance(schema, dict) or not set(schema) <= _PLAIN_ROOT \
+                or not isinstance(schema.get("properties"), dict) or "" in page.keys:
+            return self.validator
+        tops = {paths.split(key)[0] for key in page.keys}
+        narrowed = {**schema, "properties": {name: sub for name, sub
+                                             in schema["properties"].items() if name in tops}}
+        if isinstance(schema.get("required"), list):
+            narrowed["required"] = [name for name in schema["required"] if name in tops]
+        return self.validator.evolve(schema=narrowed)
 
     def __repr__(self) -> str:
         return f"<FormDefinition {self.name} {self.content_hash[:12]}>"

@@ -197,10 +197,11 @@ def _path_sort_key(path: str) -> list[Any]:
     return [(0, int(s), "") if paths.is_index(s) else (1, 0, s) for s in paths.split(path)]
 
 
-def schema_errors(form: FormDefinition, data: Any) -> list[FieldError]:
-    """Run the compiled validator and attribute each failure to the answer it is about."""
+def schema_errors(form: FormDefinition, data: Any, validator: Any = None) -> list[FieldError]:
+    """Run the compiled validator (or ``validator``, one of the form's page validators) and
+    attribute each failure to the answer it is about."""
     result: list[FieldError] = []
-    for error in form.validator.iter_errors(data):
+    for error in (validator or form.validator).iter_errors(data):
         result.extend(_attribute(form, error, data))
     return result
 

@@ -138,8 +138,8 @@ def validate_page(form: FormDefinition, page_id: str, answers: Mapping[str, Any]
     state = state or evaluate(form, answers)
     if not state.page_visible(page_id):
         return []
-    errors = [e for e in _all_errors(form, state) if e.key is not None
-              and form.page_of.get(e.key) == page_id]
+    errors = [e for e in _all_errors(form, state, form.page_validator(page_id))
+              if e.key is not None and form.page_of.get(e.key) == page_id]
     errors += [FieldError(_block_path(form, b), b.field, "block", {"message": b.message})
                for b in state.blocks if b.page == page_id]
     return sort_errors(errors, form)
@@ -166,8 +166,9 @@ def _block_path(form: FormDefinition, block: Block) -> str:
     return block.field or ""
 
 
-def _all_errors(form: FormDefinition, state: FormState) -> list[FieldError]:
-    errors = [e for e in schema_errors(form, state.answers)
+def _all_errors(form: FormDefinition, state: FormState, validator: Any = None
+                ) -> list[FieldError]:
+    errors = [e for e in schema_errors(form, state.answers, validator)
               if e.key is None or not state.is_hidden(form, e.key)]
     for key in state.required_keys:
         if _is_empty(paths.get_in(state.answers, paths.split(key))):
