@@ -103,7 +103,8 @@ def test_a_page_is_judged_as_the_whole_form_judges_its_questions(monkeypatch) ->
                 for answers in answer_sets:
                     actual = validate_page(form, page.id, answers)
                     with monkeypatch.context() as patched:
-                        patched.setattr(form, "page_validator", lambda _page: form.validator)
+                        patched.setattr(form, "page_validator",
+                                        lambda _page, whole=form.validator: whole)
                         expected = validate_page(form, page.id, answers)
                     assert actual == expected, (form.name, page.id, answers)
                     compared += 1
