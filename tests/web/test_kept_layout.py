@@ -138,3 +138,19 @@ def test_sessions_follow_a_change_of_secret_key(demo, app) -> None:  # type: ign
     assert "张三" in kept.get("/").get_data(as_text=True)  # signed with the old key: kept
     app.config["SECRET_KEY_FALLBACKS"] = []
     assert "张三" not in dropped.get("/").get_data(as_text=True)  # no longer accepted
+
+
+def test_switching_mode_from_a_page_with_errors_comes_back_to_that_page(demo, app) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    journey = Journey(client, "urban-event-report")
+    response = journey.post("event", {})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert f'name="next" value="/apply/{journey.token}/pages/event"' in html
+    switched = client.post("/settings/elder", data={"csrf_token": csrf(html), "on": "1",
+                                                    "next": f"/apply/{journey.token}/pages/event"})
+    assert switched.headers["Location"] == f"/apply/{journey.token}/pages/event"
+    # a post-only address (submitting with errors) still comes back to the home page
+    check = client.post(f"/apply/{journey.token}/submit", data={"csrf_token": csrf(html)})
+    assert check.status_code == 422
+    assert 'name="next" value="/"' in check.get_data(as_text=True)

@@ -44,11 +44,20 @@ def _state() -> tuple[Hashable, ...]:
 def _values() -> dict[str, Markup]:
     return {
         "csrf": escape(csrf_token()),
-        "next": escape(request.full_path.rstrip("?") if request.method == "GET"
-                       else fixed_url("portal.index")),
+        "next": escape(_return_address()),
         "user": escape(current_user.display_name) if current_user.is_authenticated
         else Markup(""),
     }
+
+
+def _return_address() -> str:
+    """Where the language and mode switches come back to: this page. A page drawn in answer
+    to a post (a form page with errors, say) comes back to its own address when that address
+    also shows it on a GET; otherwise (a post-only address) to the home page."""
+    rule = request.url_rule
+    if request.method == "GET" or (rule is not None and "GET" in (rule.methods or ())):
+        return request.full_path.rstrip("?")
+    return fixed_url("portal.index")
 
 
 def page_shell() -> Shell:
