@@ -15,9 +15,11 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from threading import Lock
+from typing import Generic, TypeVar
 
 from markupsafe import Markup
 
+V = TypeVar("V")
 _PREFIX = "tbslot" + secrets.token_hex(8)
 _MARKER = re.compile(_PREFIX + r"([a-z_]+)0")
 _NAME = re.compile(r"^[a-z_]+$")
@@ -51,28 +53,26 @@ class Fragment:
         return Markup("".join(parts))
 
 
-class FragmentCache:
-    """At most ``size`` fragments, the least recently used dropped first; thread-safe."""
+class Kept(Generic[V]):
+    """At most ``size`` values by key, the least recently used dropped first; thread-safe."""
 
     def __init__(self, size: int = 512):
         self._size = size
-        self._items: OrderedDict[Hashable, Fragment] = OrderedDict()
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, key: Hashable, render: Callable[[], str]) -> Fragment:
-        """The fragment kept under ``key``, rendered with ``render()`` (markers in place of
-        the slot values) the first time."""
+    def lookup(self, key: Hashable) -> V | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
-                return found
-        fragment = Fragment(render())
+            return found
+
+    def put(self, key: Hashable, value: V) -> None:
         with self._lock:
-            self._items[key] = fragment
+            self._items[key] = value
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return fragment
 
     def clear(self) -> None:
         with self._lock:
@@ -80,3 +80,16 @@ class FragmentCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class FragmentCache(Kept[Fragment]):
+    """Kept fragments, each rendered the first time it is asked for."""
+
+    def get(self, key: Hashable, render: Callable[[], str]) -> Fragment:
+        """The fragment kept under ``key``, rendered with ``render()`` (markers in place of
+        the slot values) the first time."""
+        found = self.lookup(key)
+        if found is None:
+            found = Fragment(render())
+            self.put(key, found)
+        return found

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import threading
 import uuid
-from collections import OrderedDict
 
 from flask import Flask, abort, current_app, g, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -18,7 +16,7 @@ from markupsafe import Markup
 
 from .. import db
 from ..accounts import load_login_user
-from ..fragments import Fragment, marker
+from ..fragments import Fragment, Kept, marker
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -106,25 +104,6 @@ class _SessionInterface(SecureCookieSessionInterface):
         return found
 
 
-class _SignedTokens:
-    """The signed CSRF token made for each session's token, at most ``size`` kept."""
-
-    def __init__(self, size: int = 10_000):
-        self._size = size
-        self._items: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, raw: str) -> str | None:
-        with self._lock:
-            return self._items.get(raw)
-
-    def put(self, raw: str, signed: str) -> None:
-        with self._lock:
-            self._items[raw] = signed
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
 def csrf_token() -> str:
     """The CSRF token for the forms of this page: Flask-WTF's ``generate_csrf``, whose signed
     token is made once per session and process rather than on every page. Tokens carry no
@@ -134,11 +113,11 @@ def csrf_token() -> str:
     found = g.get("csrf_token")
     if found is not None:
         return found
-    kept: _SignedTokens = current_app.extensions["tongban.csrf_tokens"]
+    kept: Kept[str] = current_app.extensions["tongban.csrf_tokens"]
     raw = session.get("csrf_token")
     reuse = current_app.config.get("WTF_CSRF_TIME_LIMIT") is None
     if reuse and isinstance(raw, str):
-        signed = kept.get(raw)
+        signed = kept.lookup(raw)
         if signed is not None:
             g.csrf_token = signed
             return signed
@@ -171,7 +150,7 @@ def init_web(app: Flask) -> None:
     layout.init_app(app)
     app.session_interface = _SessionInterface()
     csrf.init_app(app)
-    app.extensions["tongban.csrf_tokens"] = _SignedTokens()
+    app.extensions["tongban.csrf_tokens"] = Kept[str](size=10_000)  # session token -> signed
     app.jinja_env.globals["csrf_token"] = csrf_token  # in place of Flask-WTF's own
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
