@@ -5,17 +5,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 import uuid
+from typing import Any
 
 from flask import Flask, abort, current_app, g, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import BadSignature
 from markupsafe import Markup
 
 from .. import db
 from ..accounts import load_login_user
+from ..forms.paths import copy_answers
 from ..fragments import Fragment, Kept, marker
 
 csrf = CSRFProtect()
@@ -36,6 +40,7 @@ _SECURITY_HEADERS = (
      f"script-src 'self' 'sha256-{_JS_ENABLED_HASH}'; frame-ancestors 'none'; "
      "form-action 'self'; base-uri 'self'"),
 )
+_SECURITY_HEADERS_LOWER = tuple((name.lower(), name, value) for name, value in _SECURITY_HEADERS)
 
 
 def _json_depth(body: bytes) -> int:
@@ -90,11 +95,41 @@ def path_url(endpoint: str, **values: str) -> str:
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, unchanged but for one thing: the signing serializer is
-    made once per set of keys instead of on every request that carries a session."""
+    """Flask's signed-cookie sessions, with the same cookies and the same checks, but for two
+    things done once instead of on every request: the signing serializer is made once per set
+    of keys, and a cookie whose signature has been checked is kept opened.
+
+    A browser sends the same cookie with every request until the session changes, and
+    checking it (key derivation, HMAC, base64, zlib, JSON) costs more than some whole pages.
+    An opened cookie is kept by its full text, signature included, with the time it was
+    signed: the age limit is checked again on every request, exactly as the signature check
+    would, and each request gets its own copy of the values."""
 
     def __init__(self) -> None:
         self._serializers: dict[tuple[object, ...], object] = {}
+        self._opened: Kept[tuple[dict[str, Any], int]] = Kept(size=10_000)
+
+    def open_session(self, app: Flask, request):  # type: ignore[no-untyped-def]
+        serializer = self.get_signing_serializer(app)
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        key = (id(serializer), cookie)
+        opened = self._opened.lookup(key)
+        if opened is None:
+            try:
+                data, signed = serializer.loads(  # type: ignore[attr-defined]
+                    cookie, max_age=max_age, return_timestamp=True)
+            except BadSignature:  # forged, or signed with a key no longer held, or expired
+                return self.session_class()
+            opened = (data, int(signed.timestamp()))
+            self._opened.put(key, opened)
+        data, signed_at = opened
+        age = int(time.time()) - signed_at  # itsdangerous' own test, in whole seconds
+        if age > max_age or age < 0:
+            return self.session_class()
+        return self.session_class(copy_answers(data))
 
     def get_signing_serializer(self, app: Flask):  # type: ignore[no-untyped-def]
         keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
@@ -177,15 +212,25 @@ def init_web(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
+        # Runs on every response: the names present are looked at once, and headers are
+        # added rather than set (setting one searches and rewrites the list each time).
         headers = response.headers
-        headers["X-Request-ID"] = g.get("request_id", "")
-        for name, value in _SECURITY_HEADERS:
-            if name not in headers:  # a view may set its own (files: a stricter CSP)
-                headers[name] = value
-        if response.mimetype == "text/html":
-            if "Cache-Control" not in headers:
-                headers["Cache-Control"] = "no-store"
-            response.vary.add("HX-Request")
+        present = {name.lower() for name in headers.keys()}
+        request_id = g.get("request_id", "")
+        if "x-request-id" in present:
+            headers["X-Request-ID"] = request_id
+        else:
+            headers.add("X-Request-ID", request_id)
+        for lower, name, value in _SECURITY_HEADERS_LOWER:
+            if lower not in present:  # a view may set its own (files: a stricter CSP)
+                headers.add(name, value)
+        if headers.get("Content-Type", "").partition(";")[0].strip().lower() == "text/html":
+            if "cache-control" not in present:
+                headers.add("Cache-Control", "no-store")
+            if "vary" in present:
+                response.vary.add("HX-Request")
+            else:
+                headers.add("Vary", "HX-Request")
         return response
 
     for module in (auth, portal, apply, review, files, admin, settings, health, regions):
