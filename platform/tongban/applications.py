@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
@@ -64,16 +64,16 @@ _SAVE_ANSWERS = DriverStatement(update(_DRAFT).where(_DRAFT.c.id == bindparam("d
     updated_at=bindparam("new_updated_at"), expires_at=bindparam("new_expires_at")))
 
 
-def load_draft(conn: Connection, token: str, user_id: int | None) -> Draft:
+def load_draft(engine: Engine, token: str, user_id: int | None) -> Draft:
     """The draft for this visitor. A signed-in user's draft opens for that user only.
 
     Every page view and page post of every application starts here, so the row is read with
-    one compiled select on the driver's cursor (:class:`db.DriverStatement`) of a plain connection
-    (``db.connection()``), not through the ORM's unit of work: the result is a detached copy,
-    and changes are written with :func:`save_answers` (or :func:`submit`), never by adding it
-    to a session.
+    one compiled select on the driver's cursor of a held connection
+    (:meth:`db.DriverStatement.read`), not through the ORM's unit of work: the result is a
+    detached copy, and changes are written with :func:`save_answers` (or :func:`submit`),
+    never by adding it to a session.
     """
-    row = _SELECT_DRAFT.first(conn, draft_token=token)
+    row = _SELECT_DRAFT.read(engine, draft_token=token)
     if row is None:
         raise DraftUnavailable("missing")
     draft = Draft.model_construct(**row)

@@ -6,6 +6,9 @@ PostgreSQL is reached through DATABASE_URL. The schema comes from Alembic only.
 
 from __future__ import annotations
 
+import os
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,8 +53,11 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             conn.connection.driver_connection.execute(  # type: ignore[union-attr]
                 "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+        event.listen(engine, "engine_disposed", _close_held_reads)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    event.listen(engine, "engine_disposed", _close_held_reads)
+    return engine
 
 
 def init_app(app: Flask) -> None:
@@ -138,17 +144,19 @@ class DriverStatement:
     types' bind processors and columns through their result processors (JSON written and
     parsed, SQLite's datetimes), so rows are written and read as ``conn.execute`` would.
 
-    :meth:`first` reads outside SQLAlchemy's transaction bookkeeping: on SQLite the read is a
-    statement of its own; on PostgreSQL it opens the driver's transaction, which ends when the
-    connection goes back to the pool or a unit of work commits. :meth:`run` writes inside
-    :func:`writing` (its ``BEGIN IMMEDIATE`` and commit are SQLAlchemy's).
+    :meth:`read` reads one row on its own, on a connection the thread holds in autocommit
+    (no pool checkout, no transaction left open); :meth:`first` reads on a given connection,
+    outside SQLAlchemy's transaction bookkeeping: on SQLite the read is a statement of its
+    own; on PostgreSQL it opens the driver's transaction, which ends when the connection goes
+    back to the pool or a unit of work commits. :meth:`run` writes inside :func:`writing`
+    (its ``BEGIN IMMEDIATE`` and commit are SQLAlchemy's).
     """
 
     def __init__(self, statement: Executable):
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
-    def _compile(self, conn: Connection) -> _Compiled:
+    def _compile(self, conn: Connection | Engine) -> _Compiled:
         dialect = conn.dialect
         found = self._compiled.get(dialect.name)
         if found is None:
@@ -162,18 +170,43 @@ class DriverStatement:
                 else None, binds, columns)
         return found
 
-    def _execute(self, conn: Connection, compiled: _Compiled, params: dict[str, Any]) -> Any:
+    @staticmethod
+    def _execute(driver: Any, compiled: _Compiled, params: dict[str, Any]) -> Any:
+        """A driver cursor that has run the statement with ``params``."""
         values = {name: process(params[name]) if process is not None else params[name]
                   for name, process in compiled.binds.items()}
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(compiled.sql, tuple(values[name] for name in compiled.order)
-                       if compiled.order is not None else values)
+        cursor = driver.cursor()
+        try:
+            cursor.execute(compiled.sql, tuple(values[name] for name in compiled.order)
+                           if compiled.order is not None else values)
+        except BaseException:
+            cursor.close()
+            raise
         return cursor
 
     def first(self, conn: Connection, **params: Any) -> dict[str, Any] | None:
         """The first row as a dict of column values, or None."""
         compiled = self._compile(conn)
-        cursor = self._execute(conn, compiled, params)
+        return self._first_row(conn.connection.driver_connection, compiled, params)
+
+    def read(self, engine: Engine, **params: Any) -> dict[str, Any] | None:
+        """The first row, read on its own, outside any unit of work: on this thread's held
+        connection (see :func:`_held_connection`), which costs nothing to take, where a
+        connection from the pool costs more than the read. A connection the server dropped
+        is replaced once."""
+        compiled = self._compile(engine)
+        driver = _held_connection(engine)
+        try:
+            return self._first_row(driver, compiled, params)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if not engine.dialect.is_disconnect(exc, driver, None):
+                raise
+            _drop_held_connection(engine, driver)
+            return self._first_row(_held_connection(engine), compiled, params)
+
+    def _first_row(self, driver: Any, compiled: _Compiled, params: dict[str, Any]
+                   ) -> dict[str, Any] | None:
+        cursor = self._execute(driver, compiled, params)
         try:
             row = cursor.fetchone()
         finally:
@@ -187,7 +220,7 @@ class DriverStatement:
         """Run a write inside the connection's unit of work; the number of rows it changed."""
         if not conn.in_transaction():
             raise RuntimeError("DriverStatement.run writes inside db.writing()")
-        cursor = self._execute(conn, self._compile(conn), params)
+        cursor = self._execute(conn.connection.driver_connection, self._compile(conn), params)
         try:
             return int(cursor.rowcount)
         finally:
@@ -201,3 +234,77 @@ class _Compiled:
     """Bind names in the order of a positional paramstyle (SQLite); None for named ones."""
     binds: dict[str, Callable[[Any], Any] | None]
     columns: list[tuple[str, Callable[[Any], Any] | None]]
+
+
+# --- Held connections for single reads -------------------------------------------------------
+
+
+class _HeldReads:
+    """One engine's held read connections: one per thread, made on first use (taken from the
+    pool once and detached from it), in autocommit, so that a read is a statement of its own
+    and no transaction stays open between reads. All are closed when the engine is disposed.
+    """
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.all: dict[Any, int] = {}  # driver connection -> the process that made it
+        self.lock = threading.Lock()
+
+
+_held_reads: weakref.WeakKeyDictionary[Engine, _HeldReads] = weakref.WeakKeyDictionary()
+_held_reads_lock = threading.Lock()
+
+
+def _reads_of(engine: Engine) -> _HeldReads:
+    reads = _held_reads.get(engine)
+    if reads is None:
+        with _held_reads_lock:
+            reads = _held_reads.setdefault(engine, _HeldReads())
+    return reads
+
+
+def _held_connection(engine: Engine) -> Any:
+    """This thread's held driver connection for ``engine`` (a new one in a forked child)."""
+    local = _reads_of(engine).local
+    driver = getattr(local, "driver", None)
+    if driver is not None and local.pid == os.getpid():
+        return driver
+    proxied = engine.raw_connection()  # the engine's connect events (PRAGMAs) have run
+    driver = proxied.driver_connection
+    proxied.detach()
+    if engine.dialect.name != "sqlite":  # SQLite's are in autocommit from connect on
+        driver.autocommit = True
+    reads = _reads_of(engine)
+    with reads.lock:
+        reads.all[driver] = os.getpid()
+    local.driver, local.pid = driver, os.getpid()
+    return driver
+
+
+def _drop_held_connection(engine: Engine, driver: Any) -> None:
+    reads = _reads_of(engine)
+    with reads.lock:
+        reads.all.pop(driver, None)
+    if getattr(reads.local, "driver", None) is driver:
+        reads.local.driver = None
+    try:
+        driver.close()
+    except Exception:  # noqa: BLE001 - already broken; it is being dropped
+        pass
+
+
+def _close_held_reads(engine: Engine) -> None:
+    """``engine_disposed``: close every held read connection this process made (threads
+    make new ones on their next read). One inherited from a parent process is left alone:
+    closing it here would end the parent's session on a shared socket."""
+    reads = _held_reads.get(engine)
+    if reads is None:
+        return
+    with reads.lock:
+        drivers, reads.all = [d for d, pid in reads.all.items() if pid == os.getpid()], {}
+    reads.local = threading.local()
+    for driver in drivers:
+        try:
+            driver.close()
+        except Exception:  # noqa: BLE001 - closing at disposal is best effort
+            pass

@@ -72,3 +72,51 @@ def test_the_driver_level_save_writes_what_sqlalchemy_writes(demo, app) -> None:
         assert row["answers"] == values["new_answers"]
         assert row["visited_pages"] == ["event", "location"]
         assert row["updated_at"] == now
+
+
+def test_the_held_read_is_sqlalchemys_read_and_sees_every_commit(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    journey = Journey(app.test_client(), "urban-event-report")
+    with app.app_context():
+        engine = db.engine()
+        with engine.connect() as conn:
+            slow = conn.execute(_SELECT_DRAFT.statement,
+                                {"draft_token": journey.token}).one()._asdict()
+        assert _SELECT_DRAFT.read(engine, draft_token=journey.token) == slow
+        assert _SELECT_DRAFT.read(engine, draft_token="no-such-draft") is None
+        # Each read is a statement of its own: no snapshot stays open between reads.
+        for status in ("submitted", "open"):
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE draft SET status = :s WHERE token = :t"),
+                             {"s": status, "t": journey.token})
+            assert _SELECT_DRAFT.read(engine, draft_token=journey.token)["status"] == status
+        held = db._held_connection(engine)  # noqa: SLF001
+        assert db._held_connection(engine) is held  # noqa: SLF001
+        # No transaction is left open on it, for a writer or a VACUUM to wait on.
+        if engine.dialect.name != "sqlite":
+            from psycopg.pq import TransactionStatus
+
+            assert held.autocommit
+            assert held.info.transaction_status == TransactionStatus.IDLE
+        else:
+            assert not held.in_transaction
+
+
+def test_held_reads_close_with_the_engine_and_a_dropped_one_is_replaced(demo, app) -> None:  # type: ignore[no-untyped-def]
+    journey = Journey(app.test_client(), "urban-event-report")
+    with app.app_context():
+        engine = db.engine()
+        first = db._held_connection(engine)  # noqa: SLF001
+        first.close()  # as if the server had dropped it
+        assert _SELECT_DRAFT.read(engine, draft_token=journey.token)["token"] == journey.token
+        second = db._held_connection(engine)  # noqa: SLF001
+        assert second is not first
+        engine.dispose()
+        third = db._held_connection(engine)  # noqa: SLF001
+        assert third is not second
+        import pytest
+
+        with pytest.raises(engine.dialect.loaded_dbapi.Error):  # closed by the disposal
+            second.cursor().execute("SELECT 1")
+        assert _SELECT_DRAFT.read(engine, draft_token=journey.token)["token"] == journey.token

@@ -27,7 +27,7 @@ def _user_id() -> int | None:
 
 def _draft_or_error(token: str) -> Draft:
     try:
-        return load_draft(db.connection(), token, _user_id())
+        return load_draft(db.engine(), token, _user_id())
     except DraftUnavailable as exc:
         if exc.reason == "expired":
             abort(410)
