@@ -252,3 +252,38 @@ def test_json_logic_js_agrees_on_every_checked_rule_of_the_operator_matrix() -> 
     cases = _operator_matrix()
     assert len(cases) > 20_000
     assert _disagreements(cases) == []
+
+
+def _library_outcome(rule: Any, data: Any) -> dict[str, Any]:
+    from json_logic import jsonLogic
+
+    from tongban.forms import logic
+
+    try:
+        return {"value": logic._to_json(jsonLogic(rule, data, logic._OPERATIONS))}  # noqa: SLF001
+    except (ReferenceError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+        return {"error": type(exc).__name__}
+
+
+def test_operators_applied_directly_give_the_evaluators_results() -> None:
+    """An operator on answers and constants is applied without the evaluator's walk
+    (logic._direct_form): on every such rule of the official file and the operator matrix,
+    the result (or the error) is the evaluator's own."""
+    from tongban.forms import logic
+
+    cases = [(rule, data) for rule, data, _ in _load_cases(OFFICIAL)] + _operator_matrix()
+    direct = [(rule, data) for rule, data in cases if logic._direct_form(rule) is not None]  # noqa: SLF001
+    assert len(direct) > 10_000  # most of the matrix, and the official cases of that shape
+    assert logic._direct_form({"==": [{"var": "event.category"}, "environment"]})  # noqa: SLF001
+    assert logic._direct_form({"!": {"var": "reporter.anonymous"}})  # noqa: SLF001
+    assert logic._direct_form({"if": [{"var": "a"}, 1, 2]}) is None  # noqa: SLF001
+    assert logic._direct_form({"==": [{"+": [1, 1]}, 2]}) is None  # noqa: SLF001
+    differences = []
+    for rule, data in direct:
+        try:
+            mine = {"value": logic._to_json(logic._direct_form(rule)(data))}  # noqa: SLF001
+        except (ReferenceError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+            mine = {"error": type(exc).__name__}
+        if _canonical(mine) != _canonical(_library_outcome(rule, data)):
+            differences.append((rule, data, mine))
+    assert differences == []

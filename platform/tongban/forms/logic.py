@@ -137,6 +137,8 @@ def _strict_equals(a: Any, b: Any) -> bool:
 
 
 def _loose_equals(a: Any, b: Any) -> bool:
+    if a.__class__ is str and b.__class__ is str:  # the commonest case: an answer and a choice
+        return a == b
     kind_a, kind_b = _js_type(a), _js_type(b)
     if kind_a == kind_b:
         return _strict_equals(a, b)
@@ -345,9 +347,67 @@ def _to_json(value: Any) -> Any:
 def evaluate(rule: Any, data: Any = None) -> Any:
     """Apply a JsonLogic rule (already passed by check_rule) to JSON-like data."""
     try:
-        return _to_json(_apply(rule, data, _OPERATIONS))
+        direct = _direct_form(rule)
+        return _to_json(direct(data) if direct is not None else _apply(rule, data, _OPERATIONS))
     except (ReferenceError, TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise RuleError(f"cannot evaluate rule: {exc}") from exc
+
+
+# --- Operators applied directly to answers and constants ---
+#
+# Most conditions in forms are one value operator applied to answers and constants:
+# {"==": [{"var": "event.category"}, "environment"]}, {"!": {"var": "reporter.anonymous"}}.
+# For those the evaluator does nothing but look each answer up with `var` and call the
+# operator with the results, so that is done here directly: the same operator functions,
+# called with the same arguments, without the evaluator's walk over the rule. Everything
+# else (control flow, nested operators, lists) goes to the evaluator. A test runs every
+# official case of this shape both ways.
+
+_SCALARS = (str, int, float, bool, type(None))
+_NOT_DIRECT: Any = object()
+_direct_forms: dict[int, tuple[Any, Any]] = {}  # id(rule) -> (rule, form); cleared when full
+_DIRECT_FORMS_SIZE = 4096
+
+
+def _direct_form(rule: Any) -> Callable[[Any], Any] | None:
+    """The rule as a function of the data when it has that shape, else None. Worked out once
+    per rule object (definitions are not changed once loaded)."""
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return None
+    kept = _direct_forms.get(id(rule))
+    if kept is not None and kept[0] is rule:  # the entry holds the rule: its id is its own
+        return None if kept[1] is _NOT_DIRECT else kept[1]
+    found = _make_direct(rule)
+    if len(_direct_forms) >= _DIRECT_FORMS_SIZE:
+        _direct_forms.clear()
+    _direct_forms[id(rule)] = (rule, _NOT_DIRECT if found is None else found)
+    return found
+
+
+def _make_direct(rule: dict[str, Any]) -> Callable[[Any], Any] | None:
+    ((op, args),) = rule.items()
+    operation = _OPERATIONS.get(op) if isinstance(op, str) else None
+    if operation is None:
+        return None
+    args = args if isinstance(args, list) else [args]
+    getters: list[Callable[[Any], Any]] = []
+    for arg in args:
+        if isinstance(arg, _SCALARS):
+            getters.append(lambda _data, value=arg: value)
+            continue
+        if not (isinstance(arg, dict) and len(arg) == 1 and "var" in arg):
+            return None
+        names = arg["var"] if isinstance(arg["var"], list) else [arg["var"]]
+        if not all(isinstance(name, _SCALARS) for name in names):
+            return None
+        getters.append(lambda data, names=tuple(names): _var(data, *names))
+    if len(getters) == 1:
+        (only,) = getters
+        return lambda data: operation(data, only(data))
+    if len(getters) == 2:
+        first, second = getters
+        return lambda data: operation(data, first(data), second(data))
+    return lambda data: operation(data, *(get(data) for get in getters))
 
 
 # --- Checks on rule definitions, run when a form definition is loaded ---
