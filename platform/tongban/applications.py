@@ -85,18 +85,23 @@ def load_draft(engine: Engine, token: str, user_id: int | None) -> Draft:
     return draft
 
 
-def save_answers(conn: Connection, draft: Draft, answers: dict[str, Any],
+def save_answers(target: Connection | Engine, draft: Draft, answers: dict[str, Any],
                  page_id: str | None, service_content: dict[str, Any]) -> None:
     """Store the answers so far; each save extends the expiry from now. One UPDATE of the
-    draft's row (the caller commits); ``draft`` is updated to match."""
+    draft's row: inside the caller's unit of work when ``target`` is a connection
+    (``db.writing()``, which commits), else committed on its own on the engine
+    (:meth:`db.DriverStatement.write`). ``draft`` is updated to match."""
     now = utcnow()
     visited = list(draft.visited_pages)
     if page_id and page_id not in visited:
         visited.append(page_id)
     values = {"answers": answers, "visited_pages": visited, "updated_at": now,
               "expires_at": now + timedelta(days=draft_days(service_content))}
-    _SAVE_ANSWERS.run(conn, draft_id=draft.id, **{
-        f"new_{name}": value for name, value in values.items()})
+    params = {f"new_{name}": value for name, value in values.items()}
+    if isinstance(target, Engine):
+        _SAVE_ANSWERS.write(target, draft_id=draft.id, **params)
+    else:
+        _SAVE_ANSWERS.run(target, draft_id=draft.id, **params)
     _set_draft(draft, values)
 
 

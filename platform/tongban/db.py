@@ -195,14 +195,26 @@ class DriverStatement:
         connection from the pool costs more than the read. A connection the server dropped
         is replaced once."""
         compiled = self._compile(engine)
-        driver = _held_connection(engine)
-        try:
-            return self._first_row(driver, compiled, params)
-        except engine.dialect.loaded_dbapi.Error as exc:
-            if not engine.dialect.is_disconnect(exc, driver, None):
-                raise
-            _drop_held_connection(engine, driver)
-            return self._first_row(_held_connection(engine), compiled, params)
+        return _on_held(engine, lambda driver: self._first_row(driver, compiled, params))
+
+    def write(self, engine: Engine, **params: Any) -> int:
+        """Run a write that is one statement, committed on its own: on this thread's held
+        connection, in autocommit, where the statement is its own transaction (as atomic and
+        as durable as a unit of work holding only it), without a pool checkout or a BEGIN and
+        COMMIT of SQLAlchemy's; on SQLite it waits for the write lock as any writer does.
+        For statements that set values, and so are safe to run again: a connection the
+        server dropped is replaced once and the statement run again. The number of rows it
+        changed."""
+        compiled = self._compile(engine)
+
+        def execute(driver: Any) -> int:
+            cursor = self._execute(driver, compiled, params)
+            try:
+                return int(cursor.rowcount)
+            finally:
+                cursor.close()
+
+        return _on_held(engine, execute)
 
     def _first_row(self, driver: Any, compiled: _Compiled, params: dict[str, Any]
                    ) -> dict[str, Any] | None:
@@ -279,6 +291,19 @@ def _held_connection(engine: Engine) -> Any:
         reads.all[driver] = os.getpid()
     local.driver, local.pid = driver, os.getpid()
     return driver
+
+
+def _on_held(engine: Engine, work: Callable[[Any], Any]) -> Any:
+    """``work(driver)`` on this thread's held connection; once more on a new connection if
+    the server had dropped it."""
+    driver = _held_connection(engine)
+    try:
+        return work(driver)
+    except engine.dialect.loaded_dbapi.Error as exc:
+        if not engine.dialect.is_disconnect(exc, driver, None):
+            raise
+        _drop_held_connection(engine, driver)
+        return work(_held_connection(engine))
 
 
 def _drop_held_connection(engine: Engine, driver: Any) -> None:

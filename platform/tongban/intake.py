@@ -161,14 +161,18 @@ def asked(form: FormDefinition, current: state.FormState, error: FieldError) -> 
     return any(c.name == segments[-1] for c in parent.active_children(parent_value))
 
 
-def save_page(conn: Connection, draft: Draft, pinned_defs: Pinned, page_id: str,
+def save_page(target: Connection | Engine, draft: Draft, pinned_defs: Pinned, page_id: str,
               result: PageResult) -> None:
-    """Store what :func:`read_page` accepted: the answers and the rows of new uploads, on a
-    plain connection (``db.writing()``), which the caller commits."""
+    """Store what :func:`read_page` accepted. New uploads are rows to add with the answers:
+    they need a unit of work, ``target`` being a connection of ``db.writing()`` (which the
+    caller commits). Answers alone are one UPDATE, committed on its own when ``target`` is
+    the engine."""
     if result.uploads:
-        conn.execute(insert(StoredUpload.__table__),  # type: ignore[attr-defined]
-                     [upload.model_dump(exclude={"id"}) for upload in result.uploads])
-    save_answers(conn, draft, result.answers, page_id, pinned_defs.service.content)
+        if not isinstance(target, Connection):
+            raise TypeError("uploads are saved with the answers in one unit of work")
+        target.execute(insert(StoredUpload.__table__),  # type: ignore[attr-defined]
+                       [upload.model_dump(exclude={"id"}) for upload in result.uploads])
+    save_answers(target, draft, result.answers, page_id, pinned_defs.service.content)
 
 
 def _most_specific(errors: list[FieldError]) -> list[FieldError]:

@@ -120,3 +120,82 @@ def test_held_reads_close_with_the_engine_and_a_dropped_one_is_replaced(demo, ap
         with pytest.raises(engine.dialect.loaded_dbapi.Error):  # closed by the disposal
             second.cursor().execute("SELECT 1")
         assert _SELECT_DRAFT.read(engine, draft_token=journey.token)["token"] == journey.token
+
+
+def _checkouts(engine):  # type: ignore[no-untyped-def]
+    """A list that gets one entry per connection taken from the engine's pool."""
+    from sqlalchemy import event
+
+    taken: list[int] = []
+    event.listen(engine, "checkout", lambda *_: taken.append(1))
+    return taken
+
+
+def test_a_page_post_of_answers_alone_is_one_update_committed_on_its_own(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    client = app.test_client()
+    journey = Journey(client, "urban-event-report")
+    client.get(journey.url("location"))  # this thread's held connection exists from here on
+    engine = app.extensions["tongban.engine"]
+    taken = _checkouts(engine)
+    assert journey.post("location", {"location.region": "310104",
+                                     "location.address": "漕溪北路 100 号"}).status_code == 302
+    assert taken == []  # no pooled connection, no SQLAlchemy unit of work
+    with engine.connect() as conn:  # committed: another connection sees it at once
+        answers = conn.execute(text("SELECT answers FROM draft WHERE token = :t"),
+                               {"t": journey.token}).scalar_one()
+    import json
+
+    answers = json.loads(answers) if isinstance(answers, str) else answers
+    assert answers["location"]["address"] == "漕溪北路 100 号"
+    with app.app_context():
+        held = db._held_connection(engine)  # noqa: SLF001
+        if engine.dialect.name == "sqlite":
+            assert not held.in_transaction
+        else:
+            from psycopg.pq import TransactionStatus
+
+            assert held.info.transaction_status == TransactionStatus.IDLE
+
+
+def test_a_page_post_with_an_upload_saves_its_rows_and_answers_in_one_unit_of_work(
+        personas, app, session) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from sqlalchemy import select
+
+    from tongban.models import Draft, StoredUpload
+
+    from .journey import PDF
+
+    journey = Journey(personas.as_("citizen"), "residence-points")
+    taken = _checkouts(app.extensions["tongban.engine"])
+    response = journey.post("materials", {
+        "materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
+        "materials.diploma": (io.BytesIO(PDF), "diploma.pdf"),
+        "materials.qualification_certificate": (io.BytesIO(PDF), "证书.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert taken  # db.writing(): the request's pooled connection and its transaction
+    uploads = {u.field_key: u.public_id for u in session.scalars(select(StoredUpload))}
+    draft = session.scalars(select(Draft).where(Draft.token == journey.token)).one()
+    assert draft.answers["materials"] == {key.split(".")[1]: public_id
+                                          for key, public_id in uploads.items()}
+    assert len(uploads) == 3
+
+
+def test_a_write_on_a_dropped_held_connection_runs_again_on_a_new_one(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from tongban.applications import _SAVE_ANSWERS
+    from tongban.models import utcnow
+
+    journey = Journey(app.test_client(), "urban-event-report")
+    with app.app_context():
+        engine = db.engine()
+        draft_id = _SELECT_DRAFT.read(engine, draft_token=journey.token)["id"]
+        db._held_connection(engine).close()  # noqa: SLF001 - as if the server had dropped it
+        now = utcnow()
+        assert _SAVE_ANSWERS.write(engine, draft_id=draft_id, new_answers={"a": 1},
+                                   new_visited_pages=["event"], new_updated_at=now,
+                                   new_expires_at=now) == 1
+        assert _SELECT_DRAFT.read(engine, draft_token=journey.token)["answers"] == {"a": 1}

@@ -105,8 +105,11 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
                        translate_upload_error=_upload_message)
     if result.rejected:  # refused whole: too many values (413) or names nested too deep (400)
         abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
-    with db.writing() as conn:  # short: only the write
-        save_page(conn, draft, pinned_defs, page_id, result)
+    if result.uploads:  # upload rows and the answers: one short unit of work
+        with db.writing() as conn:
+            save_page(conn, draft, pinned_defs, page_id, result)
+    else:  # the answers alone: one UPDATE, committed on its own
+        save_page(db.engine(), draft, pinned_defs, page_id, result)
     if result.action == "save":
         return redirect(path_url("apply.saved", token=token))
     # An add/remove button shows the page again even when nothing changed (removing an item
