@@ -144,12 +144,13 @@ class DriverStatement:
     types' bind processors and columns through their result processors (JSON written and
     parsed, SQLite's datetimes), so rows are written and read as ``conn.execute`` would.
 
-    :meth:`read` reads one row on its own, on a connection the thread holds in autocommit
-    (no pool checkout, no transaction left open); :meth:`first` reads on a given connection,
-    outside SQLAlchemy's transaction bookkeeping: on SQLite the read is a statement of its
-    own; on PostgreSQL it opens the driver's transaction, which ends when the connection goes
-    back to the pool or a unit of work commits. :meth:`run` writes inside :func:`writing`
-    (its ``BEGIN IMMEDIATE`` and commit are SQLAlchemy's).
+    :meth:`read` reads one row and :meth:`write` runs one write, each on its own, on a
+    connection the thread holds in autocommit (no pool checkout, no transaction left open).
+    :meth:`first` reads on a given connection, outside SQLAlchemy's transaction bookkeeping:
+    on SQLite the read is a statement of its own; on PostgreSQL it opens the driver's
+    transaction, which ends when the connection goes back to the pool or a unit of work
+    commits. :meth:`run` writes inside :func:`writing` (its ``BEGIN IMMEDIATE`` and commit
+    are SQLAlchemy's), with the other statements of that unit of work.
     """
 
     def __init__(self, statement: Executable):

@@ -199,3 +199,46 @@ def test_a_write_on_a_dropped_held_connection_runs_again_on_a_new_one(demo, app)
                                    new_visited_pages=["event"], new_updated_at=now,
                                    new_expires_at=now) == 1
         assert _SELECT_DRAFT.read(engine, draft_token=journey.token)["answers"] == {"a": 1}
+
+
+def test_saves_on_held_connections_wait_for_each_other_and_for_units_of_work(demo, app) -> None:  # type: ignore[no-untyped-def]
+    """Writers on many threads at once, some alone and some in units of work: on SQLite each
+    waits for the write lock (none fails with 'database is locked'), and every save lands."""
+    import threading
+
+    from sqlalchemy import text
+
+    from tongban.applications import _SAVE_ANSWERS
+    from tongban.models import utcnow
+
+    tokens = [Journey(app.test_client(), "urban-event-report").token for _ in range(6)]
+    with app.app_context():
+        ids = [_SELECT_DRAFT.read(db.engine(), draft_token=t)["id"] for t in tokens]
+    failures: list[BaseException] = []
+
+    def save(draft_id: int, in_unit: bool) -> None:
+        try:
+            with app.app_context():
+                for n in range(25):
+                    now = utcnow()
+                    values = {"new_answers": {"n": n}, "new_visited_pages": [],
+                              "new_updated_at": now, "new_expires_at": now}
+                    if in_unit:
+                        with db.writing() as conn:
+                            _SAVE_ANSWERS.run(conn, draft_id=draft_id, **values)
+                            conn.execute(text("SELECT count(*) FROM draft")).scalar_one()
+                    else:
+                        assert _SAVE_ANSWERS.write(db.engine(), draft_id=draft_id, **values) == 1
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=save, args=(draft_id, index % 2 == 0))
+               for index, draft_id in enumerate(ids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with app.app_context():
+        assert [_SELECT_DRAFT.read(db.engine(), draft_token=t)["answers"] for t in tokens] \
+            == [{"n": 24}] * len(tokens)
