@@ -6,6 +6,7 @@ PostgreSQL is reached through DATABASE_URL. The schema comes from Alembic only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -53,10 +54,10 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             conn.connection.driver_connection.execute(  # type: ignore[union-attr]
                 "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
-        event.listen(engine, "engine_disposed", _close_held_reads)
+        event.listen(engine, "engine_disposed", _close_held_connections)
         return engine
     engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    event.listen(engine, "engine_disposed", _close_held_reads)
+    event.listen(engine, "engine_disposed", _close_held_connections)
     return engine
 
 
@@ -249,14 +250,14 @@ class _Compiled:
     columns: list[tuple[str, Callable[[Any], Any] | None]]
 
 
-# --- Held connections for single reads -------------------------------------------------------
+# --- Held connections for statements run on their own -------------------------------------------------------
 
 
-class _HeldReads:
-    """One engine's held read connections: one per thread, made on first use (taken from the
-    pool once and detached from it), in autocommit, so that a read is a statement of its own
-    and no transaction stays open between reads. All are closed when the engine is disposed.
-    """
+class _HeldConnections:
+    """One engine's held connections: one per thread, made on first use (taken from the pool
+    once and detached from it), in autocommit, so that each statement run on one is a
+    transaction of its own and none stays open between requests. All are closed when the
+    engine is disposed."""
 
     def __init__(self) -> None:
         self.local = threading.local()
@@ -264,21 +265,21 @@ class _HeldReads:
         self.lock = threading.Lock()
 
 
-_held_reads: weakref.WeakKeyDictionary[Engine, _HeldReads] = weakref.WeakKeyDictionary()
-_held_reads_lock = threading.Lock()
+_held_by_engine: weakref.WeakKeyDictionary[Engine, _HeldConnections] = weakref.WeakKeyDictionary()
+_held_lock = threading.Lock()
 
 
-def _reads_of(engine: Engine) -> _HeldReads:
-    reads = _held_reads.get(engine)
-    if reads is None:
-        with _held_reads_lock:
-            reads = _held_reads.setdefault(engine, _HeldReads())
-    return reads
+def _held_of(engine: Engine) -> _HeldConnections:
+    held = _held_by_engine.get(engine)
+    if held is None:
+        with _held_lock:
+            held = _held_by_engine.setdefault(engine, _HeldConnections())
+    return held
 
 
 def _held_connection(engine: Engine) -> Any:
     """This thread's held driver connection for ``engine`` (a new one in a forked child)."""
-    local = _reads_of(engine).local
+    local = _held_of(engine).local
     driver = getattr(local, "driver", None)
     if driver is not None and local.pid == os.getpid():
         return driver
@@ -287,9 +288,9 @@ def _held_connection(engine: Engine) -> Any:
     proxied.detach()
     if engine.dialect.name != "sqlite":  # SQLite's are in autocommit from connect on
         driver.autocommit = True
-    reads = _reads_of(engine)
-    with reads.lock:
-        reads.all[driver] = os.getpid()
+    held = _held_of(engine)
+    with held.lock:
+        held.all[driver] = os.getpid()
     local.driver, local.pid = driver, os.getpid()
     return driver
 
@@ -308,29 +309,25 @@ def _on_held(engine: Engine, work: Callable[[Any], Any]) -> Any:
 
 
 def _drop_held_connection(engine: Engine, driver: Any) -> None:
-    reads = _reads_of(engine)
-    with reads.lock:
-        reads.all.pop(driver, None)
-    if getattr(reads.local, "driver", None) is driver:
-        reads.local.driver = None
-    try:
+    held = _held_of(engine)
+    with held.lock:
+        held.all.pop(driver, None)
+    if getattr(held.local, "driver", None) is driver:
+        held.local.driver = None
+    with contextlib.suppress(Exception):  # already broken: it is being dropped
         driver.close()
-    except Exception:  # noqa: BLE001 - already broken; it is being dropped
-        pass
 
 
-def _close_held_reads(engine: Engine) -> None:
-    """``engine_disposed``: close every held read connection this process made (threads
-    make new ones on their next read). One inherited from a parent process is left alone:
+def _close_held_connections(engine: Engine) -> None:
+    """``engine_disposed``: close every held connection this process made (threads
+    make new ones on their next statement). One inherited from a parent process is left alone:
     closing it here would end the parent's session on a shared socket."""
-    reads = _held_reads.get(engine)
-    if reads is None:
+    held = _held_by_engine.get(engine)
+    if held is None:
         return
-    with reads.lock:
-        drivers, reads.all = [d for d, pid in reads.all.items() if pid == os.getpid()], {}
-    reads.local = threading.local()
+    with held.lock:
+        drivers, held.all = [d for d, pid in held.all.items() if pid == os.getpid()], {}
+    held.local = threading.local()
     for driver in drivers:
-        try:
+        with contextlib.suppress(Exception):  # closing at disposal is best effort
             driver.close()
-        except Exception:  # noqa: BLE001 - closing at disposal is best effort
-            pass
