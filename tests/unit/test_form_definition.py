@@ -131,3 +131,26 @@ def test_choices_are_judged_as_jsonschema_judges_them(options, value) -> None:  
     form = load_form({"title": {"zh": "选", "en": "Pick"}, "schema": schema}, name="pick.json")
     expected = jsonschema.Draft202012Validator(schema).is_valid({"pick": value})
     assert form.validator.is_valid({"pick": value}) is expected
+
+
+@pytest.mark.parametrize("code", ["urban-event-report", "household-transfer", "residence-points"])
+def test_every_text_of_the_demo_forms_reads_in_english_too(code: str) -> None:
+    """The interface is Chinese by default with English available: a demo form shown in
+    English has no question, group, hint, choice or page left in Chinese."""
+    from tongban import PROJECT_ROOT
+
+    data = json.loads((PROJECT_ROOT / "form_definitions" / f"{code}.json").read_text("utf-8"))
+    form = load_form(data, name=f"{code}.json")
+    missing = [("title", "")] if "en" not in form.title else []
+    for page in form.pages:
+        if page.title and "en" not in page.title:
+            missing.append(("page", page.id))
+    for key, variants in form.fields.items():
+        for fld in variants:
+            for what, text in (("label", fld.label), ("hint", fld.hint)):
+                if key and text and "en" not in text:
+                    missing.append((what, key))
+            for option in fld.options or ():
+                if option.label and "en" not in option.label and not option.msgid:
+                    missing.append(("option", f"{key}={option.token}"))
+    assert missing == []
