@@ -279,7 +279,8 @@ def _held_of(engine: Engine) -> _HeldConnections:
 
 def _held_connection(engine: Engine) -> Any:
     """This thread's held driver connection for ``engine`` (a new one in a forked child)."""
-    local = _held_of(engine).local
+    held = _held_of(engine)
+    local = held.local
     driver = getattr(local, "driver", None)
     if driver is not None and local.pid == os.getpid():
         return driver
@@ -288,7 +289,6 @@ def _held_connection(engine: Engine) -> Any:
     proxied.detach()
     if engine.dialect.name != "sqlite":  # SQLite's are in autocommit from connect on
         driver.autocommit = True
-    held = _held_of(engine)
     with held.lock:
         held.all[driver] = os.getpid()
     local.driver, local.pid = driver, os.getpid()

@@ -154,3 +154,15 @@ def test_switching_mode_from_a_page_with_errors_comes_back_to_that_page(demo, ap
     check = client.post(f"/apply/{journey.token}/submit", data={"csrf_token": csrf(html)})
     assert check.status_code == 422
     assert 'name="next" value="/"' in check.get_data(as_text=True)
+
+
+def test_after_a_change_of_secret_key_pages_carry_tokens_signed_with_the_new_key(
+        demo, app) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    before = csrf(client.get("/").get_data(as_text=True))
+    app.secret_key = "rotated-secret-key"
+    app.config["SECRET_KEY_FALLBACKS"] = ["test-secret-key"]  # the session itself is kept
+    after = csrf(client.get("/").get_data(as_text=True))
+    assert after != before
+    assert client.post("/settings/elder", data={"csrf_token": after, "on": "1",
+                                                "next": "/"}).status_code == 302

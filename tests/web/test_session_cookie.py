@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from flask import session
+from flask import request, session
 
 
 def _cookie(client) -> str:  # type: ignore[no-untyped-def]
@@ -53,7 +53,7 @@ def test_each_request_gets_its_own_copy_of_a_kept_session(demo, app) -> None:  #
     cookie = _cookie(client)
     for _ in range(2):
         with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
-            opened = app.session_interface.open_session(app, __import__("flask").request)
+            opened = app.session_interface.open_session(app, request)
             assert opened["draft_tokens"] == ["one"] and opened["nested"] == {"list": [1]}
             opened["draft_tokens"].append("two")  # changed in place, in this request only
             opened["nested"]["list"].append(2)

@@ -151,14 +151,16 @@ def csrf_token() -> str:
     kept: Kept[str] = current_app.extensions["tongban.csrf_tokens"]
     raw = session.get("csrf_token")
     reuse = current_app.config.get("WTF_CSRF_TIME_LIMIT") is None
+    # Kept by the signing key too: a token signed before a change of key would be refused.
+    signing_key = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
     if reuse and isinstance(raw, str):
-        signed = kept.lookup(raw)
+        signed = kept.lookup((signing_key, raw))
         if signed is not None:
             g.csrf_token = signed
             return signed
     signed = generate_csrf()
     if reuse:
-        kept.put(session["csrf_token"], signed)
+        kept.put((signing_key, session["csrf_token"]), signed)
     return signed
 
 
@@ -185,7 +187,8 @@ def init_web(app: Flask) -> None:
     layout.init_app(app)
     app.session_interface = _SessionInterface()
     csrf.init_app(app)
-    app.extensions["tongban.csrf_tokens"] = Kept[str](size=10_000)  # session token -> signed
+    # (signing key, session token) -> signed token
+    app.extensions["tongban.csrf_tokens"] = Kept[str](size=10_000)
     app.jinja_env.globals["csrf_token"] = csrf_token  # in place of Flask-WTF's own
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
