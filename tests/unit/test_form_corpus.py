@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from forms_fixtures.app import CORPUS, make_app
+from forms_fixtures.app import CORPUS, make_app, require_corpus
 from forms_fixtures.corpus import compile_sample, from_jsonforms, from_rjsf, load_sample
 from jsonschema.validators import validator_for
 
@@ -22,6 +22,12 @@ MAX_UNSUPPORTED = 0
 
 SAMPLES = [("rjsf", p) for p in sorted((CORPUS / "rjsf").glob("*.json"))] + [
     ("jsonforms", p) for p in sorted((CORPUS / "jsonforms").glob("*.json"))]
+
+
+def test_the_shared_corpus_is_found_beside_the_repository() -> None:
+    # Without it every parametrised case below would silently vanish.
+    require_corpus()
+    assert len(SAMPLES) > 100
 
 
 def _check(kind: str, path: Path) -> tuple[bool, bool]:

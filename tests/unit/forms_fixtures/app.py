@@ -14,7 +14,16 @@ from flask_wtf.csrf import CSRFProtect
 HERE = Path(__file__).parent
 # Found without importing the package, so these tests do not depend on the app factory.
 TEMPLATES = Path(find_spec("tongban").submodule_search_locations[0]) / "templates"
-CORPUS = Path("/work/shared/corpus")
+# The public conformance corpus sits beside the repository, in shared/corpus (read-only).
+CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
+
+
+def require_corpus() -> Path:
+    """The corpus folder, or a failure that says where it was looked for."""
+    if not (CORPUS / "rjsf").is_dir() or not (CORPUS / "jsonforms").is_dir():
+        pytest.fail(f"{CORPUS} is missing: the shared corpus (rjsf/, jsonforms/) must sit "
+                    "beside the repository, as ../shared/corpus", pytrace=False)
+    return CORPUS
 
 
 def make_app(locale: str = "en") -> Flask:
