@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from . import audit
 from .models import Department, Membership, Role, User, utcnow
@@ -49,9 +49,9 @@ class LoginUser(UserMixin):
 
 
 def roles_of(session: Session, user_id: int) -> set[tuple[str, str | None]]:
-    rows = session.execute(select(Membership.role, Department.code)
-                           .outerjoin(Department, Department.id == Membership.department_id)
-                           .where(Membership.user_id == user_id)).all()
+    rows = session.execute(select(col(Membership.role), col(Department.code))
+                           .outerjoin(Department, col(Department.id) == Membership.department_id)
+                           .where(col(Membership.user_id) == user_id)).all()
     return {(role, code) for role, code in rows}
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, select, true
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .models import Application, Department, Draft, Role, StoredUpload
 
@@ -98,7 +98,8 @@ class DepartmentTree:
 
     @classmethod
     def load(cls, session: Session) -> DepartmentTree:
-        rows = session.execute(select(Department.id, Department.code, Department.parent_id)).all()
+        rows = session.execute(select(col(Department.id), col(Department.code),
+                                      col(Department.parent_id))).all()
         code_of = {row.id: row.code for row in rows}
         return cls.from_parents({row.code: code_of.get(row.parent_id) for row in rows})
 
@@ -222,7 +223,7 @@ def review_filter(actor: Actor, tree: DepartmentTree) -> ColumnElement[bool]:
         return true()
     if not covered:
         return false()
-    return Application.department_code.in_(sorted(covered))
+    return col(Application.department_code).in_(sorted(covered))
 
 
 def permits(actor: Actor, action: Action, target: Target, tree: DepartmentTree) -> bool:

@@ -42,6 +42,7 @@ PERSONAS: dict[str, Actor] = {
     "reviewer of sh-rsj-points": Actor.of(5, [(Role.REVIEWER, "sh-rsj-points")]),
     "reviewer of sh-gaj": Actor.of(6, [(Role.REVIEWER, "sh-gaj")]),
     "department admin of sh-rsj": Actor.of(7, [(Role.DEPARTMENT_ADMIN, "sh-rsj")]),
+    "department admin of sh-gaj": Actor.of(12, [(Role.DEPARTMENT_ADMIN, "sh-gaj")]),
     "platform admin": Actor.of(8, [(Role.PLATFORM_ADMIN, None)]),
     "outsider": Actor.of(10),
     "anonymous": ANONYMOUS,
@@ -95,7 +96,7 @@ OBJECTS = {
 
 SH_RSJ_STAFF = {"reviewer of sh-rsj", "department admin of sh-rsj", "platform admin"}
 POINTS_STAFF = SH_RSJ_STAFF | {"reviewer of sh-rsj-points"}
-GAJ_STAFF = {"reviewer of sh-gaj", "platform admin"}
+GAJ_STAFF = {"reviewer of sh-gaj", "department admin of sh-gaj", "platform admin"}
 ANYONE = set(PERSONAS)
 
 # (object, action) -> the personas who may; everyone else is refused.
@@ -132,7 +133,7 @@ ALLOWED: dict[tuple[str, Action], set[str]] = {
     ("a service anyone may start anonymously", Action.START_ON_BEHALF): {"counter clerk"},
     ("the review list", Action.LIST): {"reviewer of sh-rsj", "reviewer of sh-rsj-points",
                                        "reviewer of sh-gaj", "department admin of sh-rsj",
-                                       "platform admin"},
+                                       "department admin of sh-gaj", "platform admin"},
 }
 CASES = [(who, what, action) for (what, action) in ALLOWED for who in PERSONAS]
 
