@@ -15,6 +15,7 @@ from sqlmodel import Session
 from . import audit, workflow
 from .db import DriverStatement
 from .models import Application, DefinitionVersion, Draft, StoredUpload, utcnow
+from .policy import Action, Actor, may_use_draft
 
 # No 0/O, 1/I/L: a reference read over the phone or copied from paper stays unambiguous.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -64,8 +65,8 @@ _SAVE_ANSWERS = DriverStatement(update(_DRAFT).where(_DRAFT.c.id == bindparam("d
     updated_at=bindparam("new_updated_at"), expires_at=bindparam("new_expires_at")))
 
 
-def load_draft(engine: Engine, token: str, user_id: int | None) -> Draft:
-    """The draft for this visitor. A signed-in user's draft opens for that user only.
+def load_draft(engine: Engine, token: str, actor: Actor, action: Action = Action.VIEW) -> Draft:
+    """The draft, when the access policy lets ``actor``, presenting its token, do ``action``.
 
     Every page view and page post of every application starts here, so the row is read with
     one compiled select on the driver's cursor of a held connection
@@ -77,8 +78,7 @@ def load_draft(engine: Engine, token: str, user_id: int | None) -> Draft:
     if row is None:
         raise DraftUnavailable("missing")
     draft = Draft.model_construct(**row)
-    owners = {draft.user_id, draft.clerk_id} - {None}
-    if owners and user_id not in owners:
+    if not may_use_draft(actor.holding(draft_token=token), action, draft):  # the token is presented
         raise DraftUnavailable("forbidden")
     if draft.status == "open" and draft.expires_at <= utcnow():
         raise DraftUnavailable("expired")

@@ -1,4 +1,8 @@
-"""Role checks for views: anonymous users go to the login page, the wrong role gets 403."""
+"""The access policy seen from a request: who is asking, the department tree, role checks.
+
+The rules themselves are in :mod:`tongban.policy`; this module only describes the request's
+visitor to them. Anonymous users asked to sign in go to the login page, the wrong role gets 403.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,50 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import abort, g, session
 from flask_login import current_user
 
+from .. import db
 from ..models import Role
+from ..policy import ANONYMOUS, Action, Actor, DepartmentTree, Target, holds, permits
 from . import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def current_actor(*, draft_token: str | None = None) -> Actor:
+    """The visitor with the drafts and applications their session holds; ``draft_token`` is
+    one presented in the address (a resume link)."""
+    tokens = session.get("draft_tokens", [])
+    references = session.get("references", [])
+    if current_user.is_authenticated:
+        actor = current_user.actor(draft_tokens=tokens, references=references)
+    elif tokens or references:
+        actor = Actor.of(None, draft_tokens=tokens, references=references)
+    else:
+        actor = ANONYMOUS
+    return actor.holding(draft_token=draft_token)
+
+
+def department_tree() -> DepartmentTree:
+    """Read once per request, however many checks ask."""
+    if "department_tree" not in g:
+        g.department_tree = DepartmentTree.load(db.session())
+    return g.department_tree  # type: ignore[no-any-return]
+
+
+def allowed(action: Action, target: Target, *, draft_token: str | None = None) -> bool:
+    return permits(current_actor(draft_token=draft_token), action, target, department_tree())
+
+
 def require_role(*roles: Role) -> Callable[[F], F]:
+    """The view needs one of ``roles`` in some department; which one is the view's own check."""
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if not current_user.has_role(*roles):
+            if not holds(current_actor(), roles):
                 abort(403)
             return view(*args, **kwargs)
 

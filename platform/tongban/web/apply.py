@@ -14,9 +14,12 @@ from ..definitions.publish import current_version
 from ..forms import state
 from ..i18n import current_lang
 from ..intake import Pinned, first_page_with_errors, pinned, read_page, save_page
-from ..models import Application, Draft, Role
+from ..models import Application, Draft
+from ..policy import Action, ServiceTarget
 from ..services import get_service
 from . import formview, path_url
+from .access import allowed, current_actor
+from .errors import render_error
 
 bp = Blueprint("apply", __name__)
 
@@ -25,9 +28,9 @@ def _user_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
 
 
-def _draft_or_error(token: str) -> Draft:
+def _draft_or_error(token: str, action: Action = Action.VIEW) -> Draft:
     try:
-        return load_draft(db.engine(), token, _user_id())
+        return load_draft(db.engine(), token, current_actor(), action)
     except DraftUnavailable as exc:
         if exc.reason == "expired":
             abort(410)
@@ -48,16 +51,19 @@ def start(code: str):  # type: ignore[no-untyped-def]
     service = get_service(session_, code)
     if service is None:
         abort(404)
-    allow_anonymous = service.content.get("settings", {}).get("allow_anonymous_start", False)
-    if not current_user.is_authenticated and not allow_anonymous:
-        return redirect(url_for("auth.login", next=url_for("portal.service", code=code)))
+    target = ServiceTarget.of(service.content)
+    on_behalf = allowed(Action.START_ON_BEHALF, target)
+    if not on_behalf and not allowed(Action.START, target):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=url_for("portal.service", code=code)))
+        return render_error(403, _("Your account cannot apply for this service. Check who can "
+                                   "apply in the service guide, or sign in with another account."))
     with db.transaction() as tx:
         service_row = current_version(tx, "service", code)
         form_row = current_version(tx, "form", service.content["form"])
         if service_row is None or form_row is None:
             abort(404)
-        clerk_id = (current_user.id if current_user.is_authenticated
-                    and current_user.has_role(Role.COUNTER_CLERK) else None)
+        clerk_id = current_user.id if on_behalf else None
         draft = start_draft(tx, service_row, form_row,
                             user_id=None if clerk_id else _user_id(), clerk_id=clerk_id)
         token = draft.token
@@ -86,7 +92,7 @@ def resume(token: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/apply/<token>/pages/<page_id>", methods=["GET", "POST"])
 def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
-    draft = _draft_or_error(token)
+    draft = _draft_or_error(token, Action.EDIT if request.method == "POST" else Action.VIEW)
     if draft.status == "submitted":
         return redirect(url_for("apply.resume", token=token))
     pinned_defs = _pinned(draft)
@@ -162,7 +168,7 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
     repeat = existing_submission(db.session(), posted_key) if posted_key else None
     if repeat is not None:  # a double click or a replayed POST: show the first result
         return redirect(url_for("apply.confirmation", reference=repeat.reference))
-    draft = _draft_or_error(token)
+    draft = _draft_or_error(token, Action.SUBMIT)
     if draft.status == "submitted":
         return redirect(url_for("apply.resume", token=token))
     pinned_defs = _pinned(draft)
@@ -195,23 +201,13 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("apply.confirmation", reference=reference))
 
 
-def _may_see(application: Application) -> bool:
-    if application.reference in session.get("references", []):
-        return True
-    if not current_user.is_authenticated:
-        return False
-    if current_user.id in (application.submitter_id, application.clerk_id):
-        return True
-    return current_user.has_role(Role.REVIEWER, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN)
-
-
 @bp.get("/applications/<reference>/confirmation")
 def confirmation(reference: str):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     application = db.session().scalars(
         select(Application).where(Application.reference == reference)).first()
-    if application is None or not _may_see(application):
+    if application is None or not allowed(Action.VIEW, application):
         abort(404)
     pinned_defs = pinned(db.engine(), application.service_version_id,
                          application.form_version_id)

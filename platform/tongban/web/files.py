@@ -1,17 +1,17 @@
-"""Uploaded files, shown only to their owner and to reviewers of the application."""
+"""Uploaded files, shown only to those who may see their draft or application (see policy)."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, send_file, session
-from flask_login import current_user
 from sqlalchemy import select
 
 from .. import db
 from ..forms.uploads import open_stored
 from ..models import Application, Draft, StoredUpload
-from .review import may_review
+from ..policy import Action, FileTarget
+from .access import allowed
 
 bp = Blueprint("files", __name__)
 PREVIEWABLE = {"application/pdf", "image/jpeg", "image/png", "image/webp", "image/gif"}
@@ -27,17 +27,8 @@ def remember_draft(token: str) -> None:
 def _may_open(upload: StoredUpload) -> bool:
     s = db.session()
     draft = s.get(Draft, upload.draft_id) if upload.draft_id else None
-    user_id = current_user.id if current_user.is_authenticated else None
-    if draft is not None:
-        if user_id is not None and user_id in (draft.user_id, draft.clerk_id):
-            return True
-        if draft.user_id is None and draft.token in session.get("draft_tokens", []):
-            return True
-    if upload.application_id:
-        application = s.get(Application, upload.application_id)
-        if application is not None and may_review(application):
-            return True
-    return False
+    application = s.get(Application, upload.application_id) if upload.application_id else None
+    return allowed(Action.OPEN, FileTarget(upload, draft, application))
 
 
 @bp.get("/files/<public_id>")

@@ -7,44 +7,27 @@ hands over to.
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
-from flask_login import current_user
 from sqlalchemy import select
 
 from .. import db
 from ..intake import pinned
-from ..models import Application, Department, Role, StoredUpload
+from ..models import Application, StoredUpload
+from ..policy import REVIEW_ROLES, Action, review_filter
 from . import formview
-from .access import require_role
+from .access import allowed, current_actor, department_tree, require_role
 
 bp = Blueprint("review", __name__, url_prefix="/review")
-REVIEW_ROLES = (Role.REVIEWER, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN)
-
-
-def visible_departments() -> set[str] | None:
-    """Department codes the current user reviews; None means every department."""
-    if current_user.has_role(Role.PLATFORM_ADMIN):
-        return None
-    ids = {dept for role, dept in current_user.roles if role in {r.value for r in REVIEW_ROLES}}
-    if None in ids:
-        return None
-    rows = db.session().scalars(select(Department.code).where(Department.id.in_(ids)))
-    return set(rows)
 
 
 def may_review(application: Application) -> bool:
-    if not current_user.is_authenticated or not current_user.has_role(*REVIEW_ROLES):
-        return False
-    departments = visible_departments()
-    return departments is None or application.department_code in departments
+    return allowed(Action.REVIEW, application)
 
 
 @bp.get("/applications")
 @require_role(*REVIEW_ROLES)
 def applications():  # type: ignore[no-untyped-def]
-    query = select(Application).order_by(Application.submitted_at.desc()).limit(500)
-    departments = visible_departments()
-    if departments is not None:
-        query = query.where(Application.department_code.in_(departments or {""}))
+    query = (select(Application).where(review_filter(current_actor(), department_tree()))
+             .order_by(Application.submitted_at.desc()).limit(500))
     return render_template("review/list.html", applications=db.session().scalars(query).all())
 
 
