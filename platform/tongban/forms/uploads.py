@@ -404,13 +404,13 @@ def file_answers(form: FormDefinition, answers: Any) -> Iterator[tuple[str, str,
 
 def _values_at(data: Any, segments: list[str], path: str,
                key: str) -> Iterator[tuple[str, str, Any]]:
+    if not segments:
+        if data is not None:  # a list here is no file's id either
+            yield path, key, data
+        return
     if isinstance(data, list):  # keys have no item indexes: every item has the question
         for index, item in enumerate(data):
             yield from _values_at(item, segments, paths.child(path, index), key)
-        return
-    if not segments:
-        if data is not None:
-            yield path, key, data
         return
     if isinstance(data, dict) and segments[0] in data:
         yield from _values_at(data[segments[0]], segments[1:],
