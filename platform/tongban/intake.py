@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .applications import save_answers
 from .forms import coerce, paths, state
@@ -112,20 +112,23 @@ def draft_files(session: Session, draft: Draft, form: FormDefinition, page_id: s
     asks_for_files = any(form.page_of.get(key) == page_id for key in form.file_keys)
     if not asks_for_files and not any(True for _ in file_answers(form, draft.answers)):
         return DraftFiles((), max_draft_bytes, address or "")
-    uploads = tuple(session.scalars(select(StoredUpload).where(StoredUpload.draft_id == draft.id)))
+    uploads = tuple(session.scalars(select(StoredUpload)
+                                    .where(col(StoredUpload.draft_id) == draft.id)))
     room = None
     if anonymous:
-        used = session.scalar(select(func.coalesce(func.sum(StoredUpload.size), 0)).where(
-            StoredUpload.uploaded_from == (address or ""), StoredUpload.uploaded_by.is_(None),
-            StoredUpload.created_at > utcnow() - timedelta(days=1)))
+        used = session.scalar(select(func.coalesce(func.sum(col(StoredUpload.size)), 0)).where(
+            col(StoredUpload.uploaded_from) == (address or ""),
+            col(StoredUpload.uploaded_by).is_(None),
+            col(StoredUpload.created_at) > utcnow() - timedelta(days=1)))
         room = max_address_bytes_per_day - int(used or 0)
     return DraftFiles(uploads, max_draft_bytes, address or "", room, max_address_bytes_per_day)
 
 
 def upload_ids(session: Session, draft_id: int | None) -> dict[str, str]:
     """Public id -> field key of the draft's stored files, for :func:`submission_errors`."""
-    return dict(session.execute(select(StoredUpload.public_id, StoredUpload.field_key)
-                                .where(StoredUpload.draft_id == draft_id)).all())
+    rows = session.execute(select(col(StoredUpload.public_id), col(StoredUpload.field_key))
+                           .where(col(StoredUpload.draft_id) == draft_id))
+    return {public_id: field_key for public_id, field_key in rows}
 
 
 def remove_stored_files(upload_dir: str, stored_names: Iterable[str]) -> None:
@@ -291,19 +294,20 @@ def asked(form: FormDefinition, current: state.FormState, error: FieldError) -> 
 
 def save_page(target: Connection | Engine, draft: Draft, pinned_defs: Pinned, page_id: str,
               result: PageResult) -> None:
-    """Store what :func:`read_page` accepted. New uploads are rows to add with the answers:
-    they need a unit of work, ``target`` being a connection of ``db.writing()`` (which the
-    caller commits). Answers alone are one UPDATE, committed on its own when ``target`` is
-    the engine."""
+    """Store what :func:`read_page` accepted. New uploads are rows to add with the answers,
+    and files no answer names any more rows to delete: they need a unit of work, ``target``
+    being a connection of ``db.writing()`` (which the caller commits, and then removes
+    ``result.removed_files``). Answers alone are one UPDATE, committed on its own when
+    ``target`` is the engine."""
     if result.uploads or result.discarded:
         if not isinstance(target, Connection):
             raise TypeError("uploads are saved with the answers in one unit of work")
-    if result.uploads:
-        target.execute(insert(StoredUpload.__table__),  # type: ignore[attr-defined, union-attr]
-                       [upload.model_dump(exclude={"id"}) for upload in result.uploads])
-    if result.discarded:
-        target.execute(delete(StoredUpload).where(  # type: ignore[union-attr]
-            StoredUpload.id.in_([u.id for u in result.discarded])))  # type: ignore[union-attr]
+        if result.uploads:
+            target.execute(insert(StoredUpload.__table__),  # type: ignore[attr-defined]
+                           [upload.model_dump(exclude={"id"}) for upload in result.uploads])
+        if result.discarded:
+            target.execute(delete(StoredUpload).where(
+                col(StoredUpload.id).in_([u.id for u in result.discarded])))
     save_answers(target, draft, result.answers, page_id, pinned_defs.service.content)
 
 

@@ -139,6 +139,28 @@ def test_a_replaced_upload_is_deleted_with_its_file(personas, app, session) -> N
     assert draft.id == second.draft_id
 
 
+def test_a_replaced_file_stays_on_disk_when_the_save_that_deletes_its_row_fails(
+        personas, app, session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from tongban import intake
+
+    journey = _ready(Journey(personas.as_("citizen"), "residence-points"))
+    assert _upload(journey, **_id_card(filename="first.pdf")).status_code == 302
+    [first] = _uploads(session)
+    old_file = Path(app.config["UPLOAD_DIR"]) / first.stored_name
+
+    def failing_save(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the database went away")
+
+    # The delete of the old row has run in the unit of work when the answers' UPDATE fails.
+    monkeypatch.setattr(intake, "save_answers", failing_save)
+    with pytest.raises(RuntimeError):
+        _upload(journey, **_id_card(PDF + b"%second", "second.pdf"))
+    assert [u.public_id for u in _uploads(session)] == [first.public_id]
+    assert old_file.exists()
+
+
 def test_a_file_whose_question_is_no_longer_asked_is_deleted(personas, app, session) -> None:  # type: ignore[no-untyped-def]
     journey = Journey(personas.as_("citizen"), "residence-points")
     _fill_residence(journey)  # a master's degree: the diploma is asked for
