@@ -82,6 +82,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DEFINITIONS_DIR", None, _str,
             "Folder holding workflow_definitions/ and form_definitions/; default: the checkout"),
     Setting("UPLOAD_DIR", None, _str, "Where uploaded files are stored; default: instance/uploads"),
+    Setting("UPLOAD_MAX_BYTES_PER_DRAFT", 50 * 1024 * 1024, _positive_int,
+            "Most bytes of files one application in progress may hold"),
+    Setting("UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY", 200 * 1024 * 1024, _positive_int,
+            "Most bytes of files visitors who are not signed in may store from one address "
+            "in 24 hours"),
     Setting("SQL_ECHO", False, _bool, "Log every SQL statement"),
 )
 

@@ -6,12 +6,14 @@ Web handlers call these functions; everything that decides what happens to answe
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
-from sqlmodel import Session
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlmodel import Session, col
 
 from .applications import save_answers
 from .forms import coerce, paths, state
@@ -19,8 +21,18 @@ from .forms.definition import FormDefinition, load_form
 from .forms.display import parent_field
 from .forms.errors import FieldError
 from .forms.fields import Field
-from .forms.uploads import UploadPolicy, UploadRejected, store_upload
-from .models import DefinitionVersion, Draft, StoredUpload
+from .forms.uploads import (
+    Quota,
+    UploadPolicy,
+    UploadRejected,
+    address_full,
+    draft_full,
+    file_answers,
+    store_upload,
+    unknown_file,
+    unknown_file_answers,
+)
+from .models import DefinitionVersion, Draft, StoredUpload, utcnow
 
 MB = 1024 * 1024
 DEFAULT_DOCUMENT_TYPES = ("pdf", "jpeg", "png")
@@ -72,6 +84,61 @@ def upload_policy(fld: Field) -> UploadPolicy:
     return UploadPolicy(accept, int(float(max_mb) * MB))
 
 
+@dataclass(frozen=True)
+class DraftFiles:
+    """What reading a page post needs to know of the files already stored, read beforehand
+    (:func:`draft_files`) so that :func:`read_page` touches no database."""
+
+    uploads: tuple[StoredUpload, ...]
+    """The draft's stored files."""
+    max_draft_bytes: int
+    address: str | None = None
+    """The client address new uploads are recorded with."""
+    address_room: int | None = None
+    """Bytes the address may still store today; None when the uploader is signed in."""
+    max_address_bytes: int = 0
+
+    def ids(self) -> dict[str, str]:
+        """Public id -> the question (field key) each file was uploaded for."""
+        return {u.public_id: u.field_key for u in self.uploads}
+
+
+def draft_files(session: Session, draft: Draft, form: FormDefinition, page_id: str, *,
+                max_draft_bytes: int, address: str | None = None, anonymous: bool = False,
+                max_address_bytes_per_day: int = 0) -> DraftFiles:
+    """The draft's stored files and, for an uploader who is not signed in, what their address
+    has stored in the last 24 hours. A post to a page without upload questions, in a draft
+    whose answers name no file, can store or replace none: nothing is read for it."""
+    asks_for_files = any(form.page_of.get(key) == page_id for key in form.file_keys)
+    if not asks_for_files and not any(True for _ in file_answers(form, draft.answers)):
+        return DraftFiles((), max_draft_bytes, address or "")
+    uploads = tuple(session.scalars(select(StoredUpload)
+                                    .where(col(StoredUpload.draft_id) == draft.id)))
+    room = None
+    if anonymous:
+        used = session.scalar(select(func.coalesce(func.sum(col(StoredUpload.size)), 0)).where(
+            col(StoredUpload.uploaded_from) == (address or ""),
+            col(StoredUpload.uploaded_by).is_(None),
+            col(StoredUpload.created_at) > utcnow() - timedelta(days=1)))
+        room = max_address_bytes_per_day - int(used or 0)
+    return DraftFiles(uploads, max_draft_bytes, address or "", room, max_address_bytes_per_day)
+
+
+def upload_ids(session: Session, draft_id: int | None) -> dict[str, str]:
+    """Public id -> field key of the draft's stored files, for :func:`submission_errors`."""
+    rows = session.execute(select(col(StoredUpload.public_id), col(StoredUpload.field_key))
+                           .where(col(StoredUpload.draft_id) == draft_id))
+    return {public_id: field_key for public_id, field_key in rows}
+
+
+def remove_stored_files(upload_dir: str, stored_names: Iterable[str]) -> None:
+    """Delete files whose rows are gone; call only after that removal is committed, so that a
+    rolled-back save never leaves a row pointing at no file."""
+    root = Path(upload_dir)
+    for stored_name in stored_names:
+        (root / stored_name).unlink(missing_ok=True)
+
+
 @dataclass
 class PageResult:
     errors: list[FieldError] = field(default_factory=list)
@@ -87,39 +154,71 @@ class PageResult:
     """The answers to save: the draft's with this page's accepted answers."""
     uploads: list[StoredUpload] = field(default_factory=list)
     """Rows for the files this post stored, saved with the answers."""
+    discarded: list[StoredUpload] = field(default_factory=list)
+    """Rows of the draft's files the saved answers no longer name (replaced, or their
+    question no longer asked): deleted with the answers."""
+    removed_files: list[str] = field(default_factory=list)
+    """Stored names of the files to delete from disk once the save is committed
+    (:func:`remove_stored_files`): the discarded rows' files, and files this post stored
+    that no answer kept."""
 
 
 def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, files: Any, *,
-              upload_dir: str, user_id: int | None, translate_upload_error: Any) -> PageResult:
+              upload_dir: str, user_id: int | None, translate_upload_error: Any,
+              stored: DraftFiles) -> PageResult:
     """Read one page's post against the draft: coerce, apply the rules, judge the page.
 
     Touches no database: the caller saves with :func:`save_page` in a short write
     transaction, so the work of reading a page never holds the database's write lock.
-    Uploaded files are stored on disk here; their rows come back in ``PageResult.uploads``.
+    Uploaded files are stored on disk here, within what ``stored`` says the draft and the
+    address may still store; their rows come back in ``PageResult.uploads``. The answer to
+    an upload question must name a file of this draft uploaded for that question: any other
+    (a forged id, another applicant's file) is refused on that question and not saved.
     Answers that could be read are kept even when others on the page have errors, so nothing
-    typed is lost; the page is shown again with what was typed and the errors.
+    typed is lost; the page is shown again with what was typed and the errors. A file that
+    could not be taken leaves the file saved before in place.
     """
     form = pinned_defs.form
     upload_errors: dict[str, str] = {}
     uploads: list[StoredUpload] = []
+    known = stored.ids()
+    sizes = {u.public_id: u.size for u in stored.uploads}
+
+    def quota(fld: Field, path: str) -> Quota:
+        stored_now = sum(u.size for u in uploads)
+        replaced = paths.get_in(draft.answers, paths.split(path))
+        # The file this one replaces is deleted when the answers are saved.
+        freed = sizes.get(replaced, 0) if known.get(replaced) == fld.key else 0
+        room = Quota(stored.max_draft_bytes - (sum(sizes.values()) - freed + stored_now),
+                     draft_full(stored.max_draft_bytes))
+        if stored.address_room is not None and stored.address_room - stored_now < room.room:
+            room = Quota(stored.address_room - stored_now, address_full(stored.max_address_bytes))
+        return room
 
     def store_file(fld: Field, path: str, upload: Any) -> str:
         try:
-            stored = store_upload(upload, upload_policy(fld), Path(upload_dir))
+            kept = store_upload(upload, upload_policy(fld), Path(upload_dir), quota(fld, path))
         except UploadRejected as exc:
             upload_errors[path] = translate_upload_error(exc)
             raise ValueError(upload_errors[path]) from None
         uploads.append(StoredUpload(
-            public_id=stored.id, draft_id=draft.id, field_key=fld.key,
-            stored_name=stored.stored_name, original_name=stored.original_name,
-            size=stored.size, sha256=stored.sha256, mime=stored.mime, uploaded_by=user_id))
-        return stored.id
+            public_id=kept.id, draft_id=draft.id, field_key=fld.key,
+            stored_name=kept.stored_name, original_name=kept.original_name,
+            size=kept.size, sha256=kept.sha256, mime=kept.mime, uploaded_by=user_id,
+            uploaded_from=stored.address))
+        known[kept.id] = fld.key
+        return kept.id
 
     result = coerce.coerce_page(form, page_id, formdata, draft.answers, files=files,
                                 store_file=store_file)
     if result.rejected:
         return PageResult(errors=result.errors, rejected=True)
-    answers, changed = coerce.apply_action(form, result.answers, result.action)
+    unknown = unknown_file_answers(form, result.answers, known)
+    for path, key in unknown:
+        upload_errors[path] = translate_upload_error(unknown_file())
+        result.errors.append(FieldError(path, key, "file", {"detail": upload_errors[path]}))
+    answers = without_paths(result.answers, [path for path, _ in unknown])
+    answers, changed = coerce.apply_action(form, answers, result.action)
     current = state.evaluate(form, answers)
     # The server is the authority: values of fields the rules hide are never kept.
     answers = current.answers
@@ -138,10 +237,42 @@ def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, fi
     # Nor is a calculated answer made from one that failed (a birth date from a refused ID
     # number): it is left empty until what it is made from is accepted.
     failed += sorted(state.calculated_from(form, failed))
+    answers = without_paths(answers, failed)
+    _keep_refused_files(answers, draft.answers, errors, known)
+    # Files no saved answer names are deleted: nothing else would ever remove them.
+    named = {value for _, _, value in file_answers(form, answers) if isinstance(value, str)}
+    discarded = [u for u in stored.uploads if u.public_id not in named]
+    unused = [u for u in uploads if u.public_id not in named]
     return PageResult(errors=errors, raw=result.raw, action=result.action,
                       changed_items=changed, picking_region=picking, state=current,
-                      upload_errors=upload_errors, answers=without_paths(answers, failed),
-                      uploads=uploads)
+                      upload_errors=upload_errors, answers=answers,
+                      uploads=[u for u in uploads if u.public_id in named],
+                      discarded=discarded,
+                      removed_files=[u.stored_name for u in [*discarded, *unused]])
+
+
+def _keep_refused_files(answers: Any, previous: Any, errors: list[FieldError],
+                        known: Mapping[str, str]) -> None:
+    """Put back the saved file of each upload question whose new file was refused: a refused
+    replacement changes nothing, and the page and check answers both show the file kept."""
+    for error in errors:
+        if error.code != "file" or not error.path or not isinstance(answers, dict):
+            continue
+        segments = paths.split(error.path)
+        before = paths.get_in(previous, segments)
+        if not isinstance(before, str) or known.get(before) != error.key:
+            continue
+        node: Any = answers
+        for segment in segments[:-1]:
+            if isinstance(node, list) and paths.is_index(segment) and int(segment) < len(node):
+                node = node[int(segment)]
+            elif isinstance(node, dict):
+                node = node.setdefault(segment, {})
+            else:
+                break
+        else:
+            if isinstance(node, dict):
+                node[segments[-1]] = before
 
 
 def asked(form: FormDefinition, current: state.FormState, error: FieldError) -> bool:
@@ -163,15 +294,20 @@ def asked(form: FormDefinition, current: state.FormState, error: FieldError) -> 
 
 def save_page(target: Connection | Engine, draft: Draft, pinned_defs: Pinned, page_id: str,
               result: PageResult) -> None:
-    """Store what :func:`read_page` accepted. New uploads are rows to add with the answers:
-    they need a unit of work, ``target`` being a connection of ``db.writing()`` (which the
-    caller commits). Answers alone are one UPDATE, committed on its own when ``target`` is
-    the engine."""
-    if result.uploads:
+    """Store what :func:`read_page` accepted. New uploads are rows to add with the answers,
+    and files no answer names any more rows to delete: they need a unit of work, ``target``
+    being a connection of ``db.writing()`` (which the caller commits, and then removes
+    ``result.removed_files``). Answers alone are one UPDATE, committed on its own when
+    ``target`` is the engine."""
+    if result.uploads or result.discarded:
         if not isinstance(target, Connection):
             raise TypeError("uploads are saved with the answers in one unit of work")
-        target.execute(insert(StoredUpload.__table__),  # type: ignore[attr-defined]
-                       [upload.model_dump(exclude={"id"}) for upload in result.uploads])
+        if result.uploads:
+            target.execute(insert(StoredUpload.__table__),  # type: ignore[attr-defined]
+                           [upload.model_dump(exclude={"id"}) for upload in result.uploads])
+        if result.discarded:
+            target.execute(delete(StoredUpload).where(
+                col(StoredUpload.id).in_([u.id for u in result.discarded])))
     save_answers(target, draft, result.answers, page_id, pinned_defs.service.content)
 
 
@@ -201,9 +337,21 @@ def without_paths(answers: Any, failed: list[str]) -> Any:
     return result
 
 
-def first_page_with_errors(form: FormDefinition, answers: Any) -> str | None:
-    current = state.evaluate(form, answers)
-    for error in state.validate_submission(form, answers, current):
+def submission_errors(form: FormDefinition, answers: Any, uploads: Mapping[str, str],
+                      current: state.FormState | None = None) -> list[FieldError]:
+    """Everything that stops an application being submitted: the form's own checks, and
+    upload answers that are not a file of this draft for that question (``uploads``: public
+    id -> field key, see :func:`upload_ids`). Every submit path checks this."""
+    current = current or state.evaluate(form, answers)
+    errors = state.validate_submission(form, current.answers, current)
+    errors += [FieldError(path, key, "file", {"detail": ""})
+               for path, key in unknown_file_answers(form, current.answers, uploads)]
+    return errors
+
+
+def first_page_with_errors(form: FormDefinition, answers: Any,
+                           uploads: Mapping[str, str]) -> str | None:
+    for error in submission_errors(form, answers, uploads):
         if error.key is not None and error.key in form.page_of:
             return form.page_of[error.key]
     return None

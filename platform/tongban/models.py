@@ -166,4 +166,7 @@ class StoredUpload(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     mime: str = Field(max_length=100)
     uploaded_by: int | None = Field(default=None, foreign_key="user_account.id")
+    # The client address of the upload: what visitors who are not signed in stored from one
+    # address in a day is capped (UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY).
+    uploaded_from: str | None = Field(default=None, max_length=45, index=True)
     created_at: datetime = Field(default_factory=utcnow)

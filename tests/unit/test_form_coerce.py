@@ -134,3 +134,38 @@ def test_chinese_formats_explain_what_is_wrong(forms_ctx, form) -> None:  # noqa
     _, messages = _messages(form, "applicant", [("applicant.id_number", "110105199003071234")])
     assert messages["applicant.id_number"]
     assert messages["applicant.id_number"] != "Enter ID card number in the correct format"
+
+
+NUL_FORM = {"title": {"zh": "空字符", "en": "NUL"},
+            "schema": {"type": "object", "properties": {
+                "name": {"type": "string", "title": "name"},
+                "notes": {"type": "string", "title": "notes"},
+                "count": {"type": "integer", "title": "count"},
+                "extra": {"type": "object", "title": "extra"},
+                "day": {"type": "string", "format": "date", "title": "day"}}},
+            "ui": {"fields": {"name": {"label": {"zh": "姓名", "en": "Name"}},
+                              "notes": {"widget": "textarea",
+                                        "label": {"zh": "说明", "en": "Notes"}},
+                              "count": {"label": {"zh": "数量", "en": "Count"}},
+                              "extra": {"widget": "json", "label": {"zh": "附加", "en": "Extra"}},
+                              "day": {"label": {"zh": "日期", "en": "Day"}}}}}
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("name", "张\x00三"),
+    ("notes", "line one\r\n\x00line two"),
+    ("count", "1\x002"),
+    ("extra", '{"note": "a\\u0000b"}'),
+    ("day:year", "2025\x00"),
+])
+def test_an_answer_with_a_nul_character_is_refused_with_a_clear_message_and_not_kept(
+        forms_ctx, name, value) -> None:  # noqa: F811
+    form = load_form(NUL_FORM, name="nul.json")
+    post = [(name, value)] + ([("day:month", "1"), ("day:day", "2")] if name == "day:year" else [])
+    result = coerce_page(form, None, MultiDict(post), {"name": "kept"} if name != "name" else {})
+    path = name.partition(":")[0]
+    assert [(e.path, e.code) for e in result.errors] == [(path, "nul")]
+    assert message(result.errors[0], form, "en") == (
+        f"{form.field(path).label['en']} contains a hidden control character (NUL) that "
+        "cannot be saved. Delete the answer and type it again")
+    assert path not in result.answers

@@ -431,3 +431,64 @@ def test_a_failure_while_moving_into_place_leaves_nothing_on_disk(tmp_path, monk
         store_upload(upload(PDF), DOCUMENTS, tmp_path)
 
     assert files_under(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- quotas (issue 10)
+
+
+def test_a_file_over_the_room_left_gets_the_quotas_message_and_leaves_nothing(tmp_path):
+    quota = uploads.Quota(room=len(PDF) - 1, error=uploads.draft_full(2 * MB))
+    with pytest.raises(UploadRejected) as refused:
+        store_upload(upload(PDF), DOCUMENTS, tmp_path, quota)
+    assert str(refused.value) == (
+        "The files of one application can add up to 2 MB. Upload a smaller file")
+    assert refused.value.reason == "quota"
+    assert files_under(tmp_path) == []
+
+
+def test_a_file_that_fits_the_room_left_exactly_is_stored(tmp_path):
+    quota = uploads.Quota(room=len(PDF), error=uploads.address_full(MB))
+    stored = store_upload(upload(PDF), DOCUMENTS, tmp_path, quota)
+    assert stored.size == len(PDF) and len(files_under(tmp_path)) == 1
+
+
+def test_a_file_over_the_questions_limit_gets_the_size_message_even_with_room_left(tmp_path):
+    small = UploadPolicy(["pdf"], max_bytes=len(PDF) - 1)
+    quota = uploads.Quota(room=10 * MB, error=uploads.draft_full(10 * MB))
+    with pytest.raises(UploadRejected) as refused:
+        store_upload(upload(PDF), small, tmp_path, quota)
+    assert refused.value.reason == "too_large"
+
+
+def test_with_no_room_left_a_large_upload_is_read_only_one_byte(tmp_path):
+    stream = CountingStream(PDF, 50 * MB)
+    quota = uploads.Quota(room=0, error=uploads.address_full(MB))
+    with pytest.raises(UploadRejected):
+        store_upload(FileStorage(stream=stream, filename="big.pdf"), DOCUMENTS, tmp_path, quota)
+    assert stream.consumed == 1
+    assert files_under(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- answers (issue 10)
+
+FILE_FORM = {"title": {"zh": "材料", "en": "Documents"},
+             "schema": {"type": "object", "properties": {
+                 "id_card": {"type": "string", "contentMediaType": "application/pdf"},
+                 "members": {"type": "array", "items": {"type": "object", "properties": {
+                     "photo": {"type": "string", "contentMediaType": "image/jpeg"}}}}}}}
+
+
+@pytest.mark.parametrize(("answers", "unknown"), [
+    ({"id_card": "A"}, []),
+    ({"id_card": "forged"}, [("id_card", "id_card")]),
+    ({"id_card": "P1"}, [("id_card", "id_card")]),  # a file of another question
+    ({"id_card": ["A"]}, [("id_card", "id_card")]),  # not an id at all
+    ({"members": [{"photo": "P1"}, {"photo": "A"}, {}]}, [("members.1.photo", "members.photo")]),
+    ({}, []),
+])
+def test_an_upload_answer_must_name_a_file_of_the_draft_for_that_question(answers, unknown):
+    from tongban.forms.definition import load_form
+
+    form = load_form(FILE_FORM, name="files.json")
+    draft_files = {"A": "id_card", "P1": "members.photo"}
+    assert uploads.unknown_file_answers(form, answers, draft_files) == unknown

@@ -3,6 +3,7 @@
 Names follow instance paths (``applicant.name``, ``members.0.name``); a date is posted as
 ``birth_date:year``, ``birth_date:month``, ``birth_date:day`` or as one ``birth_date`` value.
 Nothing is silently "fixed": ``1,000`` is an error, not 1000; 2025-02-30 is an error.
+An answer with a NUL character is refused (``nul``): PostgreSQL text cannot hold one.
 """
 
 from __future__ import annotations
@@ -210,6 +211,8 @@ class _Reader:
                 return previous
             return fld.default if fld.has_default else _MISSING
         widget = fld.widget
+        if node is not None and widget not in ("fieldset", "repeatable") and _has_nul(node):
+            return self.fail(fld, path, "nul")
         if widget == "fieldset":
             return self._object(fld, node, path, previous)
         if widget == "repeatable":
@@ -362,9 +365,12 @@ class _Reader:
         if text.strip() == "":
             return _MISSING
         try:
-            return json.loads(text)
+            value = json.loads(text)
         except ValueError:
             return self.fail(fld, path, "json")
+        if _nul_in(value):  # written as the escape \u0000 in the JSON text
+            return self.fail(fld, path, "nul")
+        return value
 
     def _date(self, fld: Field, node: _Post | None, path: str) -> Any:
         if node is None:
@@ -430,6 +436,21 @@ def _raw(formdata: Any) -> dict[str, list[str]]:
     for key, value in dict(formdata).items():
         raw[key] = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
     return raw
+
+
+def _has_nul(node: _Post) -> bool:
+    return any("\x00" in v for v in node.values) or any(
+        "\x00" in v for vs in node.parts.values() for v in vs)
+
+
+def _nul_in(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul_in(k) or _nul_in(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_nul_in(v) for v in value)
+    return False
 
 
 def _blank(node: _Post) -> bool:

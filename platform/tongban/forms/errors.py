@@ -35,7 +35,7 @@ class FieldError:
 
 # Which message wins when one answer has several problems.
 _PRIORITY = {"block": -1, "required": 0, "too_many_fields": 0, "too_deep": 0, "comma": 1, "not_a_number": 1,
-             "whole_number": 1, "date_part_missing": 1, "date_year": 1, "real_date": 1,
+             "whole_number": 1, "nul": 1, "date_part_missing": 1, "date_year": 1, "real_date": 1,
              "date_format": 1, "json": 1, "region_missing": 1, "region_mismatch": 1,
              "region_unknown": 1, "enum": 2, "type": 2, "format": 3, "const": 3}
 
@@ -45,6 +45,8 @@ _MESSAGES: dict[str, str] = {
     "required_file": N_("Upload %(label)s"),
     "required_confirm": N_("Confirm %(label)s"),
     "comma": N_("Enter %(label)s without commas"),
+    "nul": N_("%(label)s contains a hidden control character (NUL) that cannot be saved. "
+              "Delete the answer and type it again"),
     "not_a_number": N_("%(label)s must be a number"),
     "whole_number": N_("%(label)s must be a whole number"),
     "minimum": N_("%(label)s must be %(limit)s or more"),

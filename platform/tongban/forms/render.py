@@ -147,17 +147,21 @@ class _Ctx:
     urls: Mapping[str, str]
     logic_keys: frozenset[str]
     page_id: str = ""
+    files: Mapping[str, str] | None = None
+    """Upload questions: public id -> the file's name, for the files the draft holds."""
 
 
 def render_page(form: FormDefinition, page_id: str, answers: Any,
                 errors: Iterable[FieldError] = (), *, lang: str = "zh",
                 urls: Mapping[str, str] | None = None, raw: Mapping[str, list[str]] | None = None,
-                state: FormState | None = None) -> Markup:
+                state: FormState | None = None, files: Mapping[str, str] | None = None) -> Markup:
     """A whole page of questions inside ``<form method="post">``, with the error summary.
 
     ``urls``: ``action`` (where the form posts), optionally ``validate`` (the field endpoint
     for inline checks), ``back`` (the back link) and ``save`` (shows "Save and come back later").
     ``raw`` is :attr:`CoerceResult.raw`, so that what was typed is shown again on errors.
+    ``files``: public id -> file name of the files the draft holds; an upload question shows
+    the file its answer names, by name, and nothing for an id not among them.
     A page that shows no answer and no error is drawn once per shape and kept (see below).
     """
     page = form.page_by_id[page_id]
@@ -165,6 +169,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
     ordered = sort_errors(errors, form)
     ctx = _context(form, lang, state, raw, ordered, urls)
     ctx.page_id = page_id
+    ctx.files = files
     nodes = page_nodes(form, page, ctx)
     heading_node = nodes[0] if page.one_question and len(nodes) == 1 and nodes[0].widget not in (
         "checkbox", "readonly", "hidden") else None
@@ -356,10 +361,15 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
     elif widget == "readonly":
         node.display = display_value(fld, value, lang) if value is not None else ""
         node.value = input_text(value)
+    elif widget == "file":
+        # The file the saved answer names, never the post's value: the page then says what
+        # check answers says, also after a replacement was refused.
+        name = (ctx.files or {}).get(value) if isinstance(value, str) else None
+        node.value = value if name else ""
+        node.display = name or ""
+        node.accept = _accept(fld)
     else:
         node.value = raw[-1] if raw else input_text(value)
-        if widget == "file":
-            node.accept = _accept(fld)
     return node
 
 

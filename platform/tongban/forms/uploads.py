@@ -17,8 +17,13 @@ is accepted, and its display name gets the right extension so a download opens i
 program. Stored files have no extension and live outside ``static``, so nothing serves or
 runs them directly (ASVS 5.2.2, 5.3.1, 5.3.2).
 
-The size limit here is per question; the request as a whole is capped earlier by
-``MAX_CONTENT_LENGTH``.
+The size limit here is per question; a ``Quota`` adds what the draft (and, for visitors who
+are not signed in, their address) may still store, so that nobody can fill the disk one
+allowed file at a time. The request as a whole is capped earlier by ``MAX_CONTENT_LENGTH``.
+
+The answer to an upload question is the public id of a stored file; ``unknown_file_answers``
+finds answers that are not the id of an upload of this draft for that question (a forged id,
+another applicant's file), which the journey refuses on every page post and at submit.
 """
 
 from __future__ import annotations
@@ -29,14 +34,18 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 from babel.lists import format_list
 
+from tongban.forms import paths
 from tongban.i18n import N_
+
+if TYPE_CHECKING:
+    from tongban.forms.definition import FormDefinition
 
 CHUNK_BYTES = 64 * 1024
 # Enough for every signature below, including HEIF's list of compatible brands.
@@ -48,8 +57,13 @@ MSG_SELECT = N_("Select a file")
 MSG_EMPTY = N_("The selected file is empty")
 MSG_TYPE = N_("The selected file must be a %(types)s")
 MSG_TOO_LARGE = N_("The selected file must be smaller than %(limit)s")
+MSG_UNKNOWN = N_("The file for this question was not found. Upload the file again")
+MSG_DRAFT_FULL = N_("The files of one application can add up to %(limit)s. Upload a smaller "
+                    "file")
+MSG_ADDRESS_FULL = N_("Without signing in, files of up to %(limit)s a day can be uploaded. Sign "
+                      "in, or try again tomorrow")
 
-Reason = Literal["missing", "empty", "too_large", "type", "executable"]
+Reason = Literal["missing", "empty", "too_large", "type", "executable", "unknown", "quota"]
 
 
 class UploadRejected(ValueError):
@@ -184,6 +198,26 @@ def format_size(size: int) -> str:
     return f"{size} B"
 
 
+@dataclass(frozen=True)
+class Quota:
+    """Bytes one more file may still take up, and the refusal when it needs more."""
+
+    room: int
+    error: UploadRejected
+
+
+def draft_full(limit: int) -> UploadRejected:
+    return UploadRejected(MSG_DRAFT_FULL, "quota", limit=format_size(limit))
+
+
+def address_full(limit: int) -> UploadRejected:
+    return UploadRejected(MSG_ADDRESS_FULL, "quota", limit=format_size(limit))
+
+
+def unknown_file() -> UploadRejected:
+    return UploadRejected(MSG_UNKNOWN, "unknown")
+
+
 # --------------------------------------------------------------------------- storing
 
 
@@ -209,10 +243,12 @@ _STORED_NAME = re.compile(r"[0-9a-f]{2}/[A-Za-z0-9_-]{16,64}")
 
 
 def store_upload(
-    file_storage: FileStorageLike | None, policy: UploadPolicy, root_dir: str | os.PathLike[str]
+    file_storage: FileStorageLike | None, policy: UploadPolicy, root_dir: str | os.PathLike[str],
+    quota: Quota | None = None,
 ) -> StoredFile:
     """Check and store one uploaded file; raise ``UploadRejected`` and leave nothing behind
-    if it is missing, empty, over the limit or not an allowed type."""
+    if it is missing, empty, over the question's limit or the ``quota``, or not an allowed
+    type."""
     if file_storage is None or not file_storage.filename:
         raise UploadRejected(MSG_SELECT, "missing")
 
@@ -225,7 +261,7 @@ def store_upload(
     # 'x': a name collision must fail, never append to or later delete another upload.
     with open(temp_path, "xb") as out:
         try:
-            kind, size, digest = _receive(file_storage.stream, policy, out)
+            kind, size, digest = _receive(file_storage.stream, policy, out, quota)
         except BaseException:
             out.close()
             temp_path.unlink()
@@ -253,15 +289,17 @@ def store_upload(
     )
 
 
-def _receive(stream: IO[bytes], policy: UploadPolicy, out: IO[bytes]) -> tuple[str, int, str]:
+def _receive(stream: IO[bytes], policy: UploadPolicy, out: IO[bytes],
+             quota: Quota | None) -> tuple[str, int, str]:
     """Copy ``stream`` to ``out``, stopping as soon as the type or the size is wrong."""
     digest = hashlib.sha256()
     size = 0
     head = b""
     kind: str | None = None
+    limit = policy.max_bytes if quota is None else max(0, min(policy.max_bytes, quota.room))
     while True:
         # Never read more than one byte past the limit.
-        chunk = stream.read(min(CHUNK_BYTES, policy.max_bytes + 1 - size))
+        chunk = stream.read(min(CHUNK_BYTES, limit + 1 - size))
         if not chunk:
             break
         size += len(chunk)
@@ -269,8 +307,9 @@ def _receive(stream: IO[bytes], policy: UploadPolicy, out: IO[bytes]) -> tuple[s
             head += chunk
             if len(head) >= SNIFF_BYTES:
                 kind = _check_type(head, policy)
-        if size > policy.max_bytes:
-            raise policy.size_error()
+        if size > limit:
+            raise policy.size_error() if quota is None or size > policy.max_bytes \
+                else quota.error
         digest.update(chunk)
         out.write(chunk)
     if size == 0:
@@ -351,3 +390,36 @@ def display_name(original: str, kind: str) -> str:
     if _WINDOWS_RESERVED.fullmatch(stem):
         stem = f"_{stem}"
     return stem[: DISPLAY_NAME_MAX - len(extension)].rstrip(" .") + extension
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def file_answers(form: FormDefinition, answers: Any) -> Iterator[tuple[str, str, Any]]:
+    """Every answer to an upload question as (instance path, field key, value), items of
+    repeatable groups included."""
+    for key in form.file_keys:
+        yield from _values_at(answers, paths.split(key), "", key)
+
+
+def _values_at(data: Any, segments: list[str], path: str,
+               key: str) -> Iterator[tuple[str, str, Any]]:
+    if not segments:
+        if data is not None:  # a list here is no file's id either
+            yield path, key, data
+        return
+    if isinstance(data, list):  # keys have no item indexes: every item has the question
+        for index, item in enumerate(data):
+            yield from _values_at(item, segments, paths.child(path, index), key)
+        return
+    if isinstance(data, dict) and segments[0] in data:
+        yield from _values_at(data[segments[0]], segments[1:],
+                              paths.child(path, segments[0]), key)
+
+
+def unknown_file_answers(form: FormDefinition, answers: Any,
+                         uploads: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(instance path, field key) of each upload answer that is not the public id of one of
+    ``uploads`` (public id -> the field key it was uploaded for) for that same question."""
+    return [(path, key) for path, key, value in file_answers(form, answers)
+            if not (isinstance(value, str) and uploads.get(value) == key)]

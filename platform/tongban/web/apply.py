@@ -7,13 +7,24 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from .. import db
 from ..applications import DraftUnavailable, existing_submission, load_draft, start_draft, submit, user_drafts
 from ..definitions.publish import current_version
 from ..forms import state
 from ..i18n import current_lang
-from ..intake import Pinned, first_page_with_errors, pinned, read_page, save_page
+from ..intake import (
+    Pinned,
+    draft_files,
+    first_page_with_errors,
+    pinned,
+    read_page,
+    remove_stored_files,
+    save_page,
+    submission_errors,
+    upload_ids,
+)
 from ..models import Application, Draft
 from ..policy import Action, ServiceTarget
 from ..services import get_service
@@ -106,16 +117,24 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return formview.page(pinned_defs, draft, page_id, draft.answers, [], None, from_check)
 
+    config = current_app.config
+    # A session of its own, closed before the save: its read snapshot must not outlive it.
+    with Session(db.engine()) as reading:
+        stored = draft_files(reading, draft, form, page_id,
+                             max_draft_bytes=config["UPLOAD_MAX_BYTES_PER_DRAFT"],
+                             address=request.remote_addr, anonymous=_user_id() is None,
+                             max_address_bytes_per_day=config["UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY"])
     result = read_page(draft, pinned_defs, page_id, request.form, request.files,
-                       upload_dir=current_app.config["UPLOAD_DIR"], user_id=_user_id(),
-                       translate_upload_error=_upload_message)
+                       upload_dir=config["UPLOAD_DIR"], user_id=_user_id(),
+                       translate_upload_error=_upload_message, stored=stored)
     if result.rejected:  # refused whole: too many values (413) or names nested too deep (400)
         abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
-    if result.uploads:  # upload rows and the answers: one short unit of work
+    if result.uploads or result.discarded:  # upload rows and the answers: one unit of work
         with db.writing() as conn:
             save_page(conn, draft, pinned_defs, page_id, result)
     else:  # the answers alone: one UPDATE, committed on its own
         save_page(db.engine(), draft, pinned_defs, page_id, result)
+    remove_stored_files(config["UPLOAD_DIR"], result.removed_files)
     if result.action == "save":
         return redirect(path_url("apply.saved", token=token))
     # An add/remove button shows the page again even when nothing changed (removing an item
@@ -158,7 +177,8 @@ def check(token: str):  # type: ignore[no-untyped-def]
     if draft.status == "submitted":
         return redirect(url_for("apply.resume", token=token))
     pinned_defs = _pinned(draft)
-    missing_page = first_page_with_errors(pinned_defs.form, draft.answers)
+    missing_page = first_page_with_errors(pinned_defs.form, draft.answers,
+                                          upload_ids(db.session(), draft.id))
     return formview.check_answers(pinned_defs, draft, missing_page, declaration_error=None)
 
 
@@ -173,14 +193,15 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("apply.resume", token=token))
     pinned_defs = _pinned(draft)
     form = pinned_defs.form
+    uploads = upload_ids(db.session(), draft.id)
     if request.form.get("declaration") != "agree":
-        missing_page = first_page_with_errors(form, draft.answers)
+        missing_page = first_page_with_errors(form, draft.answers, uploads)
         return formview.check_answers(
             pinned_defs, draft, missing_page,
             declaration_error=_("Confirm that the information you gave is true")), 422
     current = state.evaluate(form, draft.answers)
-    if state.validate_submission(form, current.answers, current):
-        missing_page = first_page_with_errors(form, draft.answers)
+    if submission_errors(form, current.answers, uploads, current):
+        missing_page = first_page_with_errors(form, draft.answers, uploads)
         return redirect(url_for("apply.page", token=token, page_id=missing_page)
                         if missing_page else url_for("apply.check", token=token))
     department = pinned_defs.service.content["department"]["code"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -56,9 +57,10 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
     lang = current_lang()
     # No calculated value made from an answer refused on this post is shown again.
     current = state.evaluate(form, answers, failed=[e.path for e in errors if e.path])
-    body = render.render_page(form, page_id, answers, errors, lang=lang, state=current,
-                              urls=_page_urls(draft, page_id, from_check, form, current), raw=raw)
     uploads = _uploads_by_id(draft.id) if _has_file_answer(form, answers) else {}
+    body = render.render_page(form, page_id, answers, errors, lang=lang, state=current,
+                              urls=_page_urls(draft, page_id, from_check, form, current), raw=raw,
+                              files={i: u.original_name for i, u in uploads.items()})
     page_def = form.page_by_id[page_id]
     context = {"service": pinned_defs.service.content,
                "page_title": render.text_for(page_def.title, lang)
@@ -138,12 +140,17 @@ def check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
 
 
 def _describe_file(form: Any, row: dict[str, Any], uploads: dict[str, StoredUpload]) -> None:
+    """A file answer by its file's name; one that names no file of the draft was not given,
+    as the question's page also says."""
     fields = form.fields.get(row.get("key") or "", [])
-    if fields and fields[0].widget == "file":
+    if fields and fields[0].widget == "file" and row.get("provided"):
         upload = uploads.get(_get_value(row))
-        if upload is not None:
+        if upload is not None and upload.field_key == row.get("key"):
             row["value"] = upload.original_name
             row["upload"] = upload
+        else:
+            row["value"] = _("Not provided")
+            row["provided"] = False
 
 
 def _get_value(row: dict[str, Any]) -> str:
