@@ -64,6 +64,23 @@ def test_the_refusal_is_in_english_for_an_english_visitor(app) -> None:  # type:
     assert "This page does not accept data in that format." in response.get_data(as_text=True)
 
 
+def test_a_chunked_json_body_of_unknown_length_is_refused_unread(app) -> None:  # type: ignore[no-untyped-def]
+    body = CountingInput(TWENTY_MB)
+    environ = EnvironBuilder(path="/login", method="POST",
+                             content_type="application/json").get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ.update({"wsgi.input": body, "HTTP_TRANSFER_ENCODING": "chunked",
+                    "wsgi.input_terminated": True})
+    statuses: list[str] = []
+    b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    assert (statuses[0][:3], body.read_bytes) == ("415", 0)
+
+
+def test_a_request_that_only_names_json_without_a_body_is_served(app) -> None:  # type: ignore[no-untyped-def]
+    response = app.test_client().get("/login", headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+
+
 @pytest.fixture
 def json_app(app):  # type: ignore[no-untyped-def]
     """The app with one route that opts in to JSON, as a future API route would."""

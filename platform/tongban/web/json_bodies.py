@@ -31,11 +31,17 @@ def json_body() -> Any:
 def _refuse_json_bodies() -> None:
     # Checked on the Content-Type header alone: the body is never read, so a large JSON body
     # costs nothing. URLs that match no route are refused the same way.
-    if not request.is_json:
+    if not request.is_json or not _has_body():
         return
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or not getattr(view, _ACCEPTS_JSON, False):
         abort(415)
+
+
+def _has_body() -> bool:
+    # A monitor's GET that merely names JSON as its type carries nothing to refuse.
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return chunked or bool(request.content_length)
 
 
 def init_app(app: Flask) -> None:
