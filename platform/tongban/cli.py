@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 from flask import current_app
@@ -102,18 +103,65 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--checkpoint", "checkpoint_file", type=click.File("r", encoding="utf-8"),
+              help="A file written by `audit checkpoint`: the chain must still hold its head")
 @with_appcontext
-def audit_verify() -> None:
-    """Check the hash chain; report the first broken link."""
-    from .audit import verify
+def audit_verify(checkpoint_file: TextIO | None) -> None:
+    """Check the keyed hash chain; report the first broken link."""
+    from .audit import AuditKeyMissing, BadCheckpoint, describe, read_checkpoint, verify
 
-    report = verify(db.session())
-    if report.ok:
-        click.echo(f"Audit chain intact: {report.checked} event(s) checked.")
+    session = db.session()
+    try:
+        checkpoint = (read_checkpoint(session, checkpoint_file.read())
+                      if checkpoint_file is not None else None)
+        report = verify(session, checkpoint)
+    except (AuditKeyMissing, BadCheckpoint) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not report.ok:
+        click.echo(describe(report), err=True)
+        sys.exit(1)
+    suffix = f" It holds the checkpoint's event {checkpoint.seq}." if checkpoint else ""
+    click.echo(describe(report) + suffix)
+
+
+@audit_group.command("checkpoint")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="File to write (default: standard output); keep it away from the database")
+@with_appcontext
+def audit_checkpoint(output: Path | None) -> None:
+    """Write the chain's head, signed with the audit key, for `audit verify --checkpoint`."""
+    from .audit import AuditKeyMissing, take_checkpoint
+
+    try:
+        checkpoint = take_checkpoint(db.session())
+    except (AuditKeyMissing, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if output is None:
+        click.echo(checkpoint.to_json(), nl=False)
         return
-    click.echo(f"Audit chain BROKEN at event {report.broken_seq}: {report.reason} "
-               f"({report.checked} event(s) before it are intact).", err=True)
-    sys.exit(1)
+    output.write_text(checkpoint.to_json(), encoding="utf-8")
+    click.echo(f"Checkpoint of event {checkpoint.seq} written to {output}.", err=True)
+
+
+@audit_group.command("rekey")
+@click.confirmation_option(prompt="Sign the unkeyed events at the start of the audit chain "
+                                  "with the audit key? Check them first: this blesses them.")
+@click.option("--actor", default=lambda: getpass.getuser(), show_default="current OS user")
+@with_appcontext
+def audit_rekey(actor: str) -> None:
+    """Once, after upgrading: sign events written before the audit key existed."""
+    from .audit import AuditKeyMissing, rekey
+
+    try:
+        with db.transaction() as tx:
+            count = rekey(tx, actor_name=actor)
+    except (AuditKeyMissing, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if count == 0:
+        click.echo("Nothing to do: every audit event is already keyed.")
+        return
+    click.echo(f"Signed {count} unkeyed event(s) with the audit key and recorded an audit.rekey "
+               "event. Take a new checkpoint now (`tongban audit checkpoint`).")
 
 
 @main.group("users")

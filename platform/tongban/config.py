@@ -44,6 +44,13 @@ def _str(value: Any) -> str:
     return value
 
 
+def _audit_key(value: Any) -> str:
+    text = _str(value).strip()
+    if len(text) < 32:
+        raise ValueError("expected at least 32 characters (for example 64 hex digits)")
+    return text
+
+
 def _choice(*allowed: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = _str(value)
@@ -67,6 +74,9 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL; default: SQLite file tongban.sqlite3 in the instance folder"),
     Setting("SECRET_KEY", None, _str,
             "Session signing key; default: generated once into instance/secret_key"),
+    Setting("AUDIT_KEY", None, _audit_key,
+            "HMAC key of the audit chain, kept outside the database (at least 32 characters); "
+            "default: generated once into instance/audit_key on the first audit event"),
     Setting("HOST", "127.0.0.1", _str, "Address run.py serves on"),
     Setting("PORT", 5000, _positive_int, "Port run.py serves on"),
     Setting("DEFAULT_LOCALE", "zh_CN", _choice("zh_CN", "en"), "Interface language by default"),

@@ -150,13 +150,15 @@ def test_five_thousand_fields_in_one_post_are_refused(personas, session) -> None
     assert _draft(session, journey).answers == {}
 
 
-def test_a_deeply_nested_json_body_is_a_400(personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_deeply_nested_json_body_on_a_form_page_is_a_415_and_saves_nothing(
+        personas, session) -> None:  # type: ignore[no-untyped-def]
     journey = Journey(personas.as_("citizen"), "residence-points")
     body = "[" * 100 + "]" * 100
     response = journey.client.post(journey.url("applicant"), data=body,
                                    content_type="application/json",
                                    headers={"X-CSRFToken": journey.token_value})
-    assert response.status_code == 400
+    assert response.status_code == 415
+    assert _draft(session, journey).answers == {}
 
 
 def test_field_names_nested_a_hundred_levels_are_a_400(personas, session) -> None:  # type: ignore[no-untyped-def]

@@ -21,11 +21,11 @@ from .. import db
 from ..accounts import load_login_user
 from ..forms.paths import copy_answers
 from ..fragments import Fragment, Kept, marker
+from .json_bodies import init_app as init_json_bodies
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-MAX_JSON_DEPTH = 32
 # The one inline script: marks the page as having JavaScript before it is drawn, so that
 # questions forms.js reveals later do not flash up first (forms.css, tb-js). Inline rather than
 # a file, which would cost every page a blocking request; the CSP allows exactly this text.
@@ -41,28 +41,6 @@ _SECURITY_HEADERS = (
      "form-action 'self'; base-uri 'self'"),
 )
 _SECURITY_HEADERS_LOWER = tuple((name.lower(), name, value) for name, value in _SECURITY_HEADERS)
-
-
-def _json_depth(body: bytes) -> int:
-    """Deepest nesting of [ and { in a JSON text, ignoring brackets inside strings."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
 
 
 def fixed_url(endpoint: str, filename: str | None = None) -> str:
@@ -167,6 +145,8 @@ def csrf_token() -> str:
 def init_web(app: Flask) -> None:
     from . import admin, apply, auth, errors, files, health, layout, portal, regions, review, settings
 
+    init_json_bodies(app)  # first: before anything that may read the body
+
     @app.before_request
     def _limit_form_parts() -> None:
         # Werkzeug limits parts of multipart bodies only; url-encoded bodies are counted here,
@@ -175,12 +155,6 @@ def init_web(app: Flask) -> None:
             parts = sum(len(values) for _key, values in request.form.lists())
             if parts > app.config["MAX_FORM_PARTS"]:
                 abort(413)
-
-    @app.before_request
-    def _limit_json_depth() -> None:
-        # No JSON body may nest deeper than the deepest definition needs; refuse before parsing.
-        if request.is_json and _json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
-            abort(400)
 
     app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.globals["js_enabled_script"] = Markup(f"<script>{JS_ENABLED_SCRIPT}</script>")

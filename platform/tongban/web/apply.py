@@ -28,6 +28,7 @@ from ..intake import (
 from ..models import Application, Draft
 from ..policy import Action, ServiceTarget
 from ..services import get_service
+from ..who_looked import record_application_read
 from . import formview, path_url
 from .access import allowed, current_actor
 from .errors import render_error
@@ -37,6 +38,10 @@ bp = Blueprint("apply", __name__)
 
 def _user_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
+
+
+def _actor_name() -> str:
+    return current_user.username if current_user.is_authenticated else "anonymous"
 
 
 def _draft_or_error(token: str, action: Action = Action.VIEW) -> Draft:
@@ -232,8 +237,12 @@ def confirmation(reference: str):  # type: ignore[no-untyped-def]
         abort(404)
     pinned_defs = pinned(db.engine(), application.service_version_id,
                          application.form_version_id)
-    return render_template("apply/confirmation.html", application=application,
+    page = render_template("apply/confirmation.html", application=application,
                            service=pinned_defs.service.content)
+    with db.transaction() as tx:
+        record_application_read(tx, application, page="confirmation", actor_id=_user_id(),
+                                actor_name=_actor_name(), request_id=g.request_id)
+    return page
 
 
 @bp.get("/apply/<token>/saved")

@@ -26,6 +26,9 @@ MESSAGES = {
     413: (N_("What you sent is too large"),
           N_("The file or form you sent is over the size limit. Choose a smaller file or send "
              "fewer items at once.")),
+    415: (N_("There is a problem with your request"),
+          N_("This page does not accept data in that format. Go back, reload the page and send "
+             "the form again.")),
     422: (N_("There is a problem with what you entered"),
           N_("Check what you entered and try again.")),
     429: (N_("Too many requests"),

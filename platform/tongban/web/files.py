@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, send_file, session
+from flask import Blueprint, abort, current_app, g, send_file, session
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import db
 from ..forms.uploads import open_stored
 from ..models import Application, Draft, StoredUpload
 from ..policy import Action, FileTarget
+from ..who_looked import record_file_open
 from .access import allowed
 
 bp = Blueprint("files", __name__)
@@ -41,6 +43,15 @@ def open_file(public_id: str):  # type: ignore[no-untyped-def]
         handle = open_stored(current_app.config["UPLOAD_DIR"], upload.stored_name)
     except FileNotFoundError:
         abort(404)
+    try:
+        with db.transaction() as tx:
+            signed_in = current_user.is_authenticated
+            record_file_open(tx, upload, actor_id=current_user.id if signed_in else None,
+                             actor_name=current_user.username if signed_in else "anonymous",
+                             request_id=g.request_id)
+    except BaseException:
+        handle.close()
+        raise
     inline = upload.mime in PREVIEWABLE
     response = send_file(handle, mimetype=upload.mime, max_age=0, etag=upload.sha256)
     disposition = "inline" if inline else "attachment"

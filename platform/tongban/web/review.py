@@ -6,13 +6,15 @@ hands over to.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, g, render_template
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import db
 from ..intake import pinned
 from ..models import Application, StoredUpload
 from ..policy import REVIEW_ROLES, Action, review_filter
+from ..who_looked import record_application_read
 from . import formview
 from .access import allowed, current_actor, department_tree, require_role
 
@@ -41,7 +43,12 @@ def application(reference: str):  # type: ignore[no-untyped-def]
     pinned_defs = pinned(db.engine(), found.service_version_id, found.form_version_id)
     uploads = db.session().scalars(select(StoredUpload)
                                    .where(StoredUpload.application_id == found.id)).all()
-    return render_template("review/application.html", application=found,
+    page = render_template("review/application.html", application=found,
                            service=pinned_defs.service.content,
                            rows=formview.answer_rows(pinned_defs, found.answers, uploads),
                            uploads=uploads)
+    # Recorded once the page is drawn and before it is sent: no read goes unrecorded.
+    with db.transaction() as tx:
+        record_application_read(tx, found, page="review", actor_id=current_user.id,
+                                actor_name=current_user.username, request_id=g.request_id)
+    return page
