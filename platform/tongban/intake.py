@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from .applications import save_answers
@@ -161,18 +161,12 @@ def asked(form: FormDefinition, current: state.FormState, error: FieldError) -> 
     return any(c.name == segments[-1] for c in parent.active_children(parent_value))
 
 
-def save_page(target: Connection | Engine, draft: Draft, pinned_defs: Pinned, page_id: str,
+def save_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
               result: PageResult) -> None:
-    """Store what :func:`read_page` accepted. New uploads are rows to add with the answers:
-    they need a unit of work, ``target`` being a connection of ``db.writing()`` (which the
-    caller commits). Answers alone are one UPDATE, committed on its own when ``target`` is
-    the engine."""
-    if result.uploads:
-        if not isinstance(target, Connection):
-            raise TypeError("uploads are saved with the answers in one unit of work")
-        target.execute(insert(StoredUpload.__table__),  # type: ignore[attr-defined]
-                       [upload.model_dump(exclude={"id"}) for upload in result.uploads])
-    save_answers(target, draft, result.answers, page_id, pinned_defs.service.content)
+    """Store what :func:`read_page` accepted: the rows of new uploads and the answers, in the
+    caller's unit of work (``db.transaction()``, which commits)."""
+    session.add_all(result.uploads)
+    save_answers(session, draft, result.answers, page_id, pinned_defs.service.content)
 
 
 def _most_specific(errors: list[FieldError]) -> list[FieldError]:

@@ -27,7 +27,7 @@ def _user_id() -> int | None:
 
 def _draft_or_error(token: str) -> Draft:
     try:
-        return load_draft(db.engine(), token, _user_id())
+        return load_draft(db.session(), token, _user_id())
     except DraftUnavailable as exc:
         if exc.reason == "expired":
             abort(410)
@@ -105,11 +105,8 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
                        translate_upload_error=_upload_message)
     if result.rejected:  # refused whole: too many values (413) or names nested too deep (400)
         abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
-    if result.uploads:  # upload rows and the answers: one short unit of work
-        with db.writing() as conn:
-            save_page(conn, draft, pinned_defs, page_id, result)
-    else:  # the answers alone: one UPDATE, committed on its own
-        save_page(db.engine(), draft, pinned_defs, page_id, result)
+    with db.transaction() as tx:  # upload rows and the answers: one short unit of work
+        save_page(tx, draft, pinned_defs, page_id, result)
     if result.action == "save":
         return redirect(path_url("apply.saved", token=token))
     # An add/remove button shows the page again even when nothing changed (removing an item
