@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session
 
 from . import audit, workflow
+from .fragments import refuse_in_shared_draw
 from .models import Application, DefinitionVersion, Draft, StoredUpload, utcnow
 
 # No 0/O, 1/I/L: a reference read over the phone or copied from paper stays unambiguous.
@@ -58,6 +59,7 @@ def load_draft(session: Session, token: str, user_id: int | None) -> Draft:
     """The draft for this visitor, read with one query into ``session``. A signed-in user's
     draft opens for that user only. Changes go through :func:`save_answers` (or
     :func:`submit`) in a unit of work of the same session."""
+    refuse_in_shared_draw("the draft")
     draft = session.scalars(select(Draft).where(Draft.token == token)).first()
     if draft is None:
         raise DraftUnavailable("missing")
