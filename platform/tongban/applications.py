@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session
 
 from . import audit, workflow
-from .db import DriverStatement
+from .fragments import refuse_in_shared_draw
 from .models import Application, DefinitionVersion, Draft, StoredUpload, utcnow
 from .policy import Action, Actor, may_use_draft
 
@@ -56,28 +56,14 @@ def start_draft(session: Session, service_version: DefinitionVersion,
     return draft
 
 
-_DRAFT = Draft.__table__  # type: ignore[attr-defined]
-# Built once: making a statement costs about as much as running it.
-_SELECT_DRAFT = DriverStatement(
-    select(_DRAFT).where(_DRAFT.c.token == bindparam("draft_token")))
-_SAVE_ANSWERS = DriverStatement(update(_DRAFT).where(_DRAFT.c.id == bindparam("draft_id")).values(
-    answers=bindparam("new_answers"), visited_pages=bindparam("new_visited_pages"),
-    updated_at=bindparam("new_updated_at"), expires_at=bindparam("new_expires_at")))
-
-
-def load_draft(engine: Engine, token: str, actor: Actor, action: Action = Action.VIEW) -> Draft:
-    """The draft, when the access policy lets ``actor``, presenting its token, do ``action``.
-
-    Every page view and page post of every application starts here, so the row is read with
-    one compiled select on the driver's cursor of a held connection
-    (:meth:`db.DriverStatement.read`), not through the ORM's unit of work: the result is a
-    detached copy, and changes are written with :func:`save_answers` (or :func:`submit`),
-    never by adding it to a session.
-    """
-    row = _SELECT_DRAFT.read(engine, draft_token=token)
-    if row is None:
+def load_draft(session: Session, token: str, actor: Actor, action: Action = Action.VIEW) -> Draft:
+    """The draft, read with one query into ``session``, when the access policy lets ``actor``,
+    presenting its token, do ``action``. Changes go through :func:`save_answers` (or
+    :func:`submit`) in a unit of work of the same session."""
+    refuse_in_shared_draw("the draft")
+    draft = session.scalars(select(Draft).where(Draft.token == token)).first()
+    if draft is None:
         raise DraftUnavailable("missing")
-    draft = Draft.model_construct(**row)
     if not may_use_draft(actor.holding(draft_token=token), action, draft):  # the token is presented
         raise DraftUnavailable("forbidden")
     if draft.status == "open" and draft.expires_at <= utcnow():
@@ -85,39 +71,22 @@ def load_draft(engine: Engine, token: str, actor: Actor, action: Action = Action
     return draft
 
 
-def save_answers(target: Connection | Engine, draft: Draft, answers: dict[str, Any],
+def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
                  page_id: str | None, service_content: dict[str, Any]) -> None:
-    """Store the answers so far; each save extends the expiry from now. One UPDATE of the
-    draft's row: inside the caller's unit of work when ``target`` is a connection
-    (``db.writing()``, which commits), else committed on its own on the engine
-    (:meth:`db.DriverStatement.write`). ``draft`` is updated to match."""
+    """Store the answers so far; each save extends the expiry from now. The caller's unit of
+    work (``db.transaction()``) writes it: one UPDATE of the draft's row."""
     now = utcnow()
     visited = list(draft.visited_pages)
     if page_id and page_id not in visited:
         visited.append(page_id)
-    values = {"answers": answers, "visited_pages": visited, "updated_at": now,
-              "expires_at": now + timedelta(days=draft_days(service_content))}
-    params = {f"new_{name}": value for name, value in values.items()}
-    if isinstance(target, Engine):
-        _SAVE_ANSWERS.write(target, draft_id=draft.id, **params)
-    else:
-        _SAVE_ANSWERS.run(target, draft_id=draft.id, **params)
-    _set_draft(draft, values)
-
-
-def _update_draft(conn: Connection, draft: Draft, values: dict[str, Any]) -> None:
-    conn.execute(update(_DRAFT).where(_DRAFT.c.id == draft.id).values(**values))
-    _set_draft(draft, values)
-
-
-def _set_draft(draft: Draft, values: dict[str, Any]) -> None:
-    """Make ``draft`` match what was just written."""
-    attached = "_sa_instance_state" in draft.__dict__  # made here by start_draft, say
-    for name, value in values.items():
-        if attached:  # already written: not a change for the session to flush again
-            set_committed_value(draft, name, value)
-        else:  # a copy from load_draft: no ORM state to go through
-            draft.__dict__[name] = value
+    session.add(draft)
+    draft.answers = answers
+    draft.visited_pages = visited
+    # JSON columns do not track changes made inside their values: a caller that changed
+    # the draft's own answers in place must still have them written.
+    flag_modified(draft, "answers")
+    draft.updated_at = now
+    draft.expires_at = now + timedelta(days=draft_days(service_content))
 
 
 def user_drafts(session: Session, user_id: int) -> list[Draft]:
@@ -175,7 +144,9 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
     )
     session.add(application)
     session.flush()  # raises IntegrityError when a concurrent submit got there first
-    _update_draft(session.connection(), draft, {"status": "submitted", "updated_at": now})
+    session.add(draft)
+    draft.status = "submitted"
+    draft.updated_at = now
     session.execute(update(StoredUpload).where(StoredUpload.draft_id == draft.id)
                     .values(application_id=application.id))
     audit.record(session, action="application.submit", object_type="application",

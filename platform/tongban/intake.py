@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, select
 from sqlmodel import Session, col
 
 from .applications import save_answers
@@ -292,23 +292,16 @@ def asked(form: FormDefinition, current: state.FormState, error: FieldError) -> 
     return any(c.name == segments[-1] for c in parent.active_children(parent_value))
 
 
-def save_page(target: Connection | Engine, draft: Draft, pinned_defs: Pinned, page_id: str,
+def save_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
               result: PageResult) -> None:
-    """Store what :func:`read_page` accepted. New uploads are rows to add with the answers,
-    and files no answer names any more rows to delete: they need a unit of work, ``target``
-    being a connection of ``db.writing()`` (which the caller commits, and then removes
-    ``result.removed_files``). Answers alone are one UPDATE, committed on its own when
-    ``target`` is the engine."""
-    if result.uploads or result.discarded:
-        if not isinstance(target, Connection):
-            raise TypeError("uploads are saved with the answers in one unit of work")
-        if result.uploads:
-            target.execute(insert(StoredUpload.__table__),  # type: ignore[attr-defined]
-                           [upload.model_dump(exclude={"id"}) for upload in result.uploads])
-        if result.discarded:
-            target.execute(delete(StoredUpload).where(
-                col(StoredUpload.id).in_([u.id for u in result.discarded])))
-    save_answers(target, draft, result.answers, page_id, pinned_defs.service.content)
+    """Store what :func:`read_page` accepted, in the caller's unit of work
+    (``db.transaction()``, which commits; the caller then removes ``result.removed_files``):
+    the rows of new uploads, the deletion of files no answer names any more, and the answers."""
+    session.add_all(result.uploads)
+    if result.discarded:
+        session.execute(delete(StoredUpload).where(
+            col(StoredUpload.id).in_([u.id for u in result.discarded])))
+    save_answers(session, draft, result.answers, page_id, pinned_defs.service.content)
 
 
 def _most_specific(errors: list[FieldError]) -> list[FieldError]:

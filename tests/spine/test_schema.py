@@ -31,8 +31,8 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app, db_backend: str) -> No
 
 def test_units_of_work_take_the_write_lock_up_front_and_reads_do_not(
         app, db_backend: str) -> None:  # type: ignore[no-untyped-def]
-    """On SQLite, db.writing() and db.transaction() begin with BEGIN IMMEDIATE (another writer
-    is refused at once), a plain read takes no lock; on both databases the write commits."""
+    """On SQLite, db.transaction() begins with BEGIN IMMEDIATE (another writer is refused at
+    once), a plain read takes no lock, before or after it; on both databases the write commits."""
     import sqlite3
 
     from tongban import db
@@ -52,13 +52,14 @@ def test_units_of_work_take_the_write_lock_up_front_and_reads_do_not(
             other.close()
 
     with app.test_request_context("/"):
-        db.connection().execute(text("SELECT 1")).all()
+        db.session().execute(text("SELECT 1")).all()
         assert db_backend != "sqlite" or not other_writer_refused()  # a read locks nothing
-        with db.writing() as conn:
+        with db.transaction() as tx:
             assert other_writer_refused()
-            conn.execute(text("INSERT INTO audit_head (id, last_seq, last_hash) "
-                              "VALUES (99, 0, '') "))
-        assert not db.connection().info.get("sqlite_immediate")
+            tx.execute(text("INSERT INTO audit_head (id, last_seq, last_hash) "
+                            "VALUES (99, 0, '') "))
+        db.session().execute(text("SELECT 1")).all()
+        assert db_backend != "sqlite" or not other_writer_refused()
         with db.transaction() as tx:
             assert other_writer_refused()
             tx.execute(text("DELETE FROM audit_head WHERE id = 99"))

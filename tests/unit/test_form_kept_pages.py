@@ -109,3 +109,58 @@ def test_answers_on_other_pages_that_change_a_page_give_it_another_kept_copy(
     assert "(optional)" in pages["x"].split('id="f-other-group"')[1]
     assert "(optional)" not in pages["y"].split('id="f-other-group"')[1]
     assert len(render._blank_pages(form)) == 1  # the last one drawn, kept
+
+
+def _node(form, **changes):  # type: ignore[no-untyped-def]
+    fld = form.fields["location.address"][0]
+    node = render.Node(field=fld, widget="text", path="location.address",
+                       name="location.address", id="f-location-address", label="地址")
+    for name, value in changes.items():
+        setattr(node, name, value)
+    return node
+
+
+# A value of each field that carries an answer, as a page showing that answer holds it.
+ANSWERS = {
+    "value": "漕溪北路 100 号", "parts": {"year": "2025", "month": "", "day": ""},
+    "options": [render.OptionView("a", "甲", "", True, "f-a")], "error": "请填写",
+    "display": "2025年12月15日", "region": (("310000", "310100"), "/regions", "zh"),
+}
+
+
+def test_every_field_of_a_node_is_an_answer_a_nested_node_made_from_others_or_in_the_shape(
+        forms_ctx) -> None:  # noqa: F811
+    """Issue 10: the blank-page key is derived from Node's fields, so none is forgotten."""
+    import dataclasses
+
+    form = _form("urban-event-report")
+    base = render._blank_shape([_node(form)])
+    assert base is not None
+    assert set(ANSWERS) == set(render._ANSWER_TESTS)
+    assert render._DERIVED_FIELDS == {"levels"}  # made from region, name, id and error
+    for fld in dataclasses.fields(render.Node):
+        if fld.name in ANSWERS:  # an answer shown: the page is drawn for this request only
+            assert render._blank_shape([_node(form, **{fld.name: ANSWERS[fld.name]})]) is None
+        elif fld.name in ("children", "items"):  # nested questions are part of the shape
+            child = _node(form, path="location.address.0")
+            assert render._blank_shape([_node(form, **{fld.name: [child]})]) != base
+        elif fld.name not in render._DERIVED_FIELDS:  # anything else: another kept page
+            changed = render._blank_shape([_node(form, **{fld.name: object()})])
+            assert changed is not None and changed != base, fld.name
+
+
+def test_a_field_added_to_a_node_becomes_part_of_the_blank_page_shape(forms_ctx) -> None:  # noqa: F811
+    import dataclasses
+
+    form = _form("urban-event-report")
+    with_note = dataclasses.make_dataclass(
+        "NodeWithNote", [("note", str, dataclasses.field(default=""))], bases=(render.Node,))
+    nodes = []
+    for note in ("张三的备注", "李四的备注"):
+        node = with_note(field=form.fields["location.address"][0], widget="text",
+                         path="location.address", name="location.address",
+                         id="f-location-address", label="地址")
+        node.note = note
+        nodes.append(node)
+    one, two = (render._blank_shape([node]) for node in nodes)
+    assert one is not None and two is not None and one != two

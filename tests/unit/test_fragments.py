@@ -60,3 +60,29 @@ def test_the_cache_renders_once_per_key_and_drops_the_least_recently_used() -> N
     assert cache.get("a", render("A3")).fill({}) == "A"
     assert cache.get("b", render("B2")).fill({}) == "B2"
     assert len(cache) == 2
+
+
+def test_a_per_visitor_value_passes_through_except_while_a_shared_fragment_is_drawn() -> None:
+    from tongban.fragments import PerVisitor, PerVisitorRead, drawing_shared, shared_draw
+
+    session = PerVisitor("the session", lambda: {"elder": True})
+    assert session["elder"] is True and session.get("elder") and "elder" in session
+    with shared_draw("the page layout"):
+        assert drawing_shared() == "the page layout"
+        for use in (lambda: session["elder"], lambda: session.get("elder"), lambda: bool(session),
+                    lambda: str(session), lambda: list(session), lambda: "elder" in session):
+            with pytest.raises(PerVisitorRead, match="the session was read while drawing "
+                                                     "the page layout"):
+                use()
+    assert drawing_shared() is None
+    assert session.get("elder")
+
+
+def test_the_cache_draws_a_fragment_as_a_shared_draw() -> None:
+    from tongban.fragments import PerVisitorRead, refuse_in_shared_draw
+
+    cache = FragmentCache(size=2)
+    with pytest.raises(PerVisitorRead, match="the draft was read while drawing a test page"):
+        cache.get("k", lambda: refuse_in_shared_draw("the draft") or "x", "a test page")
+    assert len(cache) == 0  # nothing kept
+    refuse_in_shared_draw("the draft")  # outside a draw: allowed

@@ -8,11 +8,12 @@ The check-answers summary and the task list are in :mod:`tongban.forms.overview`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -198,7 +199,8 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
            tuple(blocks), shape)
     fragment = _blank_pages(form).get(key, lambda: draw(
         {**ctx.urls, **{name: marker(name) for name in values if name in _URL_SLOTS}},
-        marker("csrf"), marker("client") if client is not None else None))
+        marker("csrf"), marker("client") if client is not None else None),
+        "a blank form page")
     return fragment.fill(values)
 
 
@@ -217,17 +219,54 @@ def _blank_pages(form: FormDefinition) -> FragmentCache:
     return cache
 
 
+# How each field of Node takes part in a blank page's shape, derived from Node itself so that
+# a field added later cannot be left out: a field that can carry an answer makes the page not
+# kept when it does (the test says when); a field made only from others is left out; the
+# nested nodes are walked; every other field, whatever it is, is part of the key.
+_ANSWER_TESTS: dict[str, Callable[[Node], bool]] = {
+    "value": lambda n: bool(n.value) and n.widget != "checkbox",  # a checkbox's is "true"
+    "parts": lambda n: any(n.parts.values()),
+    "options": lambda n: any(o.checked for o in n.options),
+    "error": lambda n: bool(n.error),
+    "display": lambda n: bool(n.display),
+    "region": lambda n: any(n.region[0]),
+}
+_DERIVED_FIELDS = frozenset({"levels"})
+"""Made from other fields in the key (``region``, ``name``, ``id``, ``error``)."""
+_NESTED_FIELDS = frozenset({"children", "items"})
+
+
+@cache
+def _key_fields(node_class: type[Node]) -> tuple[str, ...]:
+    """Every field of ``node_class`` that is neither made from others nor nested nodes."""
+    return tuple(f.name for f in dataclasses.fields(node_class)
+                 if f.name not in _DERIVED_FIELDS | _NESTED_FIELDS)
+
+
+def _shape_value(value: Any) -> Hashable:
+    """A field's value as part of a cache key: a compiled question by identity (it lives as
+    long as its form, which holds the cache), containers and dataclasses by their contents."""
+    if isinstance(value, Field):
+        return id(value)
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _shape_value(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_shape_value(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(_shape_value(getattr(value, f.name)) for f in dataclasses.fields(value))
+    hash(value)  # anything else must be hashable as it is: fail here, not in the cache
+    return value
+
+
 def _blank_shape(nodes: list[Node]) -> tuple[Any, ...] | None:
     """What a page's HTML depends on beyond the form, the page and the language when none of
     its questions shows an answer or an error; None when one does."""
-    shape = []
+    shape: list[Hashable] = []
     for n in _walk(nodes):
-        if (n.value and n.widget != "checkbox") or n.error or n.display \
-                or any(n.parts.values()) \
-                or any(o.checked for o in n.options) or any(n.region[0]):
+        if any(shows(n) for shows in _ANSWER_TESTS.values()):
             return None
-        shape.append((id(n.field), n.path, n.widget, n.label, n.hidden, n.off, n.reveal,
-                      n.optional, n.heading, n.add_action, n.remove_action, len(n.items)))
+        shape.append((len(n.children), len(n.items),
+                      *(_shape_value(getattr(n, name)) for name in _key_fields(type(n)))))
     return tuple(shape)
 
 

@@ -13,7 +13,6 @@ from flask import Flask, abort, current_app, g, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
-from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature
 from markupsafe import Markup
 
@@ -117,31 +116,6 @@ class _SessionInterface(SecureCookieSessionInterface):
         return found
 
 
-def csrf_token() -> str:
-    """The CSRF token for the forms of this page: Flask-WTF's ``generate_csrf``, whose signed
-    token is made once per session and process rather than on every page. Tokens carry no
-    time limit here (``WTF_CSRF_TIME_LIMIT`` is None: a form may stay open as long as the
-    session), so the signing time inside one changes nothing; with a time limit configured,
-    every page signs afresh."""
-    found = g.get("csrf_token")
-    if found is not None:
-        return found
-    kept: Kept[str] = current_app.extensions["tongban.csrf_tokens"]
-    raw = session.get("csrf_token")
-    reuse = current_app.config.get("WTF_CSRF_TIME_LIMIT") is None
-    # Kept by the signing key too: a token signed before a change of key would be refused.
-    signing_key = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-    if reuse and isinstance(raw, str):
-        signed = kept.lookup((signing_key, raw))
-        if signed is not None:
-            g.csrf_token = signed
-            return signed
-    signed = generate_csrf()
-    if reuse:
-        kept.put((signing_key, session["csrf_token"]), signed)
-    return signed
-
-
 def init_web(app: Flask) -> None:
     from . import admin, apply, auth, errors, files, health, layout, portal, regions, review, settings
 
@@ -158,13 +132,10 @@ def init_web(app: Flask) -> None:
 
     app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.globals["js_enabled_script"] = Markup(f"<script>{JS_ENABLED_SCRIPT}</script>")
-    layout.init_app(app)
     app.session_interface = _SessionInterface()
-    csrf.init_app(app)
-    # (signing key, session token) -> signed token
-    app.extensions["tongban.csrf_tokens"] = Kept[str](size=10_000)
-    app.jinja_env.globals["csrf_token"] = csrf_token  # in place of Flask-WTF's own
+    csrf.init_app(app)  # templates' csrf_token() is Flask-WTF's generate_csrf
     login_manager.init_app(app)
+    layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
 

@@ -7,7 +7,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from .. import db
 from ..applications import DraftUnavailable, existing_submission, load_draft, start_draft, submit, user_drafts
@@ -46,7 +45,7 @@ def _actor_name() -> str:
 
 def _draft_or_error(token: str, action: Action = Action.VIEW) -> Draft:
     try:
-        return load_draft(db.engine(), token, current_actor(), action)
+        return load_draft(db.session(), token, current_actor(), action)
     except DraftUnavailable as exc:
         if exc.reason == "expired":
             abort(410)
@@ -123,22 +122,17 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
         return formview.page(pinned_defs, draft, page_id, draft.answers, [], None, from_check)
 
     config = current_app.config
-    # A session of its own, closed before the save: its read snapshot must not outlive it.
-    with Session(db.engine()) as reading:
-        stored = draft_files(reading, draft, form, page_id,
-                             max_draft_bytes=config["UPLOAD_MAX_BYTES_PER_DRAFT"],
-                             address=request.remote_addr, anonymous=_user_id() is None,
-                             max_address_bytes_per_day=config["UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY"])
+    stored = draft_files(db.session(), draft, form, page_id,
+                         max_draft_bytes=config["UPLOAD_MAX_BYTES_PER_DRAFT"],
+                         address=request.remote_addr, anonymous=_user_id() is None,
+                         max_address_bytes_per_day=config["UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY"])
     result = read_page(draft, pinned_defs, page_id, request.form, request.files,
                        upload_dir=config["UPLOAD_DIR"], user_id=_user_id(),
                        translate_upload_error=_upload_message, stored=stored)
     if result.rejected:  # refused whole: too many values (413) or names nested too deep (400)
         abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
-    if result.uploads or result.discarded:  # upload rows and the answers: one unit of work
-        with db.writing() as conn:
-            save_page(conn, draft, pinned_defs, page_id, result)
-    else:  # the answers alone: one UPDATE, committed on its own
-        save_page(db.engine(), draft, pinned_defs, page_id, result)
+    with db.transaction() as tx:  # upload rows and the answers: one short unit of work
+        save_page(tx, draft, pinned_defs, page_id, result)
     remove_stored_files(config["UPLOAD_DIR"], result.removed_files)
     if result.action == "save":
         return redirect(path_url("apply.saved", token=token))

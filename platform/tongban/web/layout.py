@@ -5,22 +5,29 @@ sign-in state but for three values: the CSRF token, the page's own address (wher
 and mode switches return to) and the signed-in user's name. So it is drawn once per
 combination from ``templates/layout/`` and kept (:mod:`tongban.fragments`); a page fills in its
 three values. Every page pays for the layout; this keeps the price to a join.
+
+Kept HTML is drawn under :func:`tongban.fragments.shared_draw`; :func:`init_app` puts guards
+(:class:`tongban.fragments.PerVisitor`) in place of everything per-visitor that templates can
+reach, so a template that reads the session, the request, ``g``, ``current_user`` or a CSRF
+token while it is drawn for everyone raises instead of keeping one visitor's value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request, session
+from flask import Flask, current_app, g, get_flashed_messages, render_template, request, session
 from flask_babel import gettext
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
-from ..fragments import FragmentCache, marker
+from ..fragments import FragmentCache, PerVisitor, marker, refuse_in_shared_draw
 from ..i18n import current_lang
-from . import csrf_token, fixed_url
+from . import fixed_url
 
 _SLOTS = {"csrf": marker("csrf"), "next": marker("next"), "user": marker("user")}
 
@@ -35,15 +42,22 @@ class Shell:
     bottom: Markup
 
 
+_FRAME_STATE: ContextVar[tuple[Hashable, ...] | None] = ContextVar("tongban_frame_state",
+                                                                    default=None)
+"""While :func:`framed` draws a page to keep: the layout state it was keyed by."""
+
+
 def _state() -> tuple[Hashable, ...]:
     """What the shared parts depend on besides the three per-request values."""
+    refuse_in_shared_draw("the layout state (session, sign-in)")
     return (request.script_root, current_lang(), bool(session.get("elder")),
             bool(current_user.is_authenticated))
 
 
 def _values() -> dict[str, Markup]:
+    refuse_in_shared_draw("the layout's per-visitor values")
     return {
-        "csrf": escape(csrf_token()),
+        "csrf": escape(generate_csrf()),
         "next": escape(_return_address()),
         "user": escape(current_user.display_name) if current_user.is_authenticated
         else Markup(""),
@@ -62,22 +76,25 @@ def _return_address() -> str:
 
 def page_shell() -> Shell:
     """The shared parts of the page being rendered (``base.html`` calls this once). While
-    :func:`framed` draws a page to keep, they hold markers instead of this request's values."""
-    state = _state()
+    :func:`framed` draws a page to keep, they hold markers instead of this request's values
+    and follow the state the page is kept by."""
+    framing = _FRAME_STATE.get()
+    state = framing if framing is not None else _state()
     _root, lang, elder, signed_in = state
     cache: FragmentCache = current_app.extensions["tongban.layout"]
 
     def draw(name: str) -> str:
-        return render_template(f"layout/_{name}.html", lang=lang, elder=elder,
-                               signed_in=signed_in, idle_seconds=_idle_seconds(), **_SLOTS)
+        return render_shared(f"layout/_{name}.html", lang=lang, elder=elder,
+                             signed_in=signed_in, idle_seconds=_idle_seconds(), **_SLOTS)
 
-    values = _SLOTS if g.get("tb_drawing_frame") else _values()
+    values = _SLOTS if framing is not None else _values()
+    what = "the page layout"
     return Shell(
         lang="en" if lang == "en" else "zh-CN",
         site_name=gettext("Tongban"),
-        head=cache.get(("head", *state), lambda: draw("head")).fill(values),
-        top=cache.get(("top", *state), lambda: draw("top")).fill(values),
-        bottom=cache.get(("bottom", *state), lambda: draw("bottom")).fill(values),
+        head=cache.get(("head", *state), lambda: draw("head"), what).fill(values),
+        top=cache.get(("top", *state), lambda: draw("top"), what).fill(values),
+        bottom=cache.get(("bottom", *state), lambda: draw("bottom"), what).fill(values),
     )
 
 
@@ -89,16 +106,16 @@ def framed(template: str, key: Hashable, slots: Mapping[str, Markup],
     everything in ``context`` must follow from it (and from the language, mode and sign-in
     state, which are added here)."""
     cache: FragmentCache = current_app.extensions["tongban.layout"]
+    state = _state()
 
     def draw() -> str:
-        g.tb_drawing_frame = True
+        framing = _FRAME_STATE.set(state)
         try:
-            return render_template(template, **context,
-                                   **{name: marker(name) for name in slots})
+            return render_shared(template, **context, **{name: marker(name) for name in slots})
         finally:
-            g.tb_drawing_frame = False
+            _FRAME_STATE.reset(framing)
 
-    fragment = cache.get(("framed", template, key, *_state()), draw)
+    fragment = cache.get(("framed", template, key, *state), draw, f"the frame of {template}")
     return fragment.fill({**_values(), **slots})
 
 
@@ -106,6 +123,32 @@ def _idle_seconds() -> int:
     return int(current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds())
 
 
+# What templates can reach of the visitor: Flask's template globals and context processors
+# (request, session, g), Flask-WTF's token, Flask-Login's user.
+_PER_VISITOR = {
+    "request": lambda: request, "session": lambda: session, "g": lambda: g,
+    "get_flashed_messages": lambda: get_flashed_messages, "csrf_token": lambda: generate_csrf,
+    "current_user": lambda: current_user,
+}
+_GUARDS = {name: PerVisitor(name, get) for name, get in _PER_VISITOR.items()}
+
+
+def render_shared(template: str, **context: Any) -> str:
+    """``render_template`` for HTML that every visitor shares (call it inside
+    :func:`tongban.fragments.shared_draw`, as :class:`FragmentCache` does): what the
+    template could read of the visitor is replaced by guards that raise. Passed in the
+    context, they win over every context processor's values, a blueprint's included."""
+    return render_template(template, **context, **_GUARDS)
+
+
 def init_app(app: Flask) -> None:
+    """Call after Flask-WTF and Flask-Login are set up: their template globals and context
+    processors are replaced by guards (which pass through outside a shared draw)."""
     app.extensions["tongban.layout"] = FragmentCache(size=1024)
     app.jinja_env.globals["page_shell"] = page_shell
+    # Templates drawn without render_template (forms.render) see the globals.
+    app.jinja_env.globals.update(_GUARDS)
+    # App-wide processors run before a blueprint's, which adds Flask's request and g again:
+    # render_shared passes those two in the context.
+    context_guards = {name: _GUARDS[name] for name in ("session", "current_user", "csrf_token")}
+    app.context_processor(lambda: context_guards)
