@@ -173,6 +173,7 @@ def test_a_page_post_with_an_upload_saves_its_rows_and_answers_in_one_unit_of_wo
     taken = _checkouts(app.extensions["tongban.engine"])
     response = journey.post("materials", {
         "materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
+        "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf"),
         "materials.diploma": (io.BytesIO(PDF), "diploma.pdf"),
         "materials.qualification_certificate": (io.BytesIO(PDF), "证书.pdf")},
         content_type="multipart/form-data")
@@ -182,7 +183,7 @@ def test_a_page_post_with_an_upload_saves_its_rows_and_answers_in_one_unit_of_wo
     draft = session.scalars(select(Draft).where(Draft.token == journey.token)).one()
     assert draft.answers["materials"] == {key.split(".")[1]: public_id
                                           for key, public_id in uploads.items()}
-    assert len(uploads) == 3
+    assert len(uploads) == 4
 
 
 def test_a_write_on_a_dropped_held_connection_runs_again_on_a_new_one(demo, app) -> None:  # type: ignore[no-untyped-def]
