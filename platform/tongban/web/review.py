@@ -13,6 +13,7 @@ from sqlalchemy import select
 from .. import db
 from ..intake import pinned
 from ..models import Application, Department, Role, StoredUpload
+from ..services import names_of_versions
 from . import formview
 from .access import require_role
 
@@ -45,7 +46,9 @@ def applications():  # type: ignore[no-untyped-def]
     departments = visible_departments()
     if departments is not None:
         query = query.where(Application.department_code.in_(departments or {""}))
-    return render_template("review/list.html", applications=db.session().scalars(query).all())
+    found = db.session().scalars(query).all()
+    names = names_of_versions(db.session(), {a.service_version_id for a in found})
+    return render_template("review/list.html", applications=found, names=names)
 
 
 @bp.get("/applications/<reference>")
