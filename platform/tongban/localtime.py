@@ -7,11 +7,12 @@ from TIME_ZONE in config.py).
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import Flask
 from flask_babel import format_date, format_datetime
+
+from .forms import date_limits
 
 MINUTE = "yyyy-MM-dd HH:mm"
 DAY = "yyyy-MM-dd"
@@ -27,10 +28,6 @@ def local_time(value: datetime | None, part: str = "minute") -> str:
     return format_datetime(value, MINUTE)
 
 
-def today_in(zone: str) -> date:
-    """Today's date where the service is run (a date answer's "today"), not the server's."""
-    return datetime.now(ZoneInfo(zone)).date()
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
+    date_limits.use_time_zone(app.config["TIME_ZONE"])

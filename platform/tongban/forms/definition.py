@@ -24,7 +24,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import specification_with
 
-from tongban.forms import _deps, paths, structure
+from tongban.forms import _deps, date_limits, paths, structure
 from tongban.forms.fields import Field, LangText
 from tongban.forms.schema_tree import SchemaShapeError, TreeBuilder
 from tongban.forms.structure import ACTIONS, Page, Rule, Section
@@ -109,6 +109,8 @@ class FormDefinition:
                                if fields and fields[0].widget == "file")
         """Upload questions."""
         self.root_is_object = root.widget == "fieldset" and root.type == "object"
+        self.date_limited = date_limits.limited_fields(root)
+        """Date questions with a ``not_before`` / ``not_after`` limit."""
 
     def field(self, key: str) -> Field:
         return self.fields[key][0]
@@ -301,6 +303,8 @@ def _compile(file: str, data: Any,
     for fld in root.walk():
         if fld is not root:
             known.setdefault(fld.key, fld)
+        for ui_key, message in date_limits.definition_problems(fld):
+            err(f"/ui/fields/{paths.pointer([fld.key])[1:]}/{ui_key}", message)
     for key in ui_fields:
         if key not in known:
             err(f"/ui/fields/{paths.pointer([key])[1:]}", f"no field {key!r} in the schema")
