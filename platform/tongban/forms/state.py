@@ -66,9 +66,9 @@ def evaluate(form: FormDefinition, answers: Mapping[str, Any] | Any, *,
     ``failed``: instance paths of answers refused on this post. A calculated value that would
     be made from one of them is left empty (see :func:`calculated_from`)."""
     empty = calculated_from(form, failed)
-    data = paths.copy_answers(answers) if answers is not None else {}
+    data = paths.copy_answers(answers)
     if form.root_is_object and not isinstance(data, dict):
-        data = {}
+        data = {}  # a form of questions starts from no answers; a null answer stays null
     hidden_keys: set[str] = set()
     hidden_pages: set[str] = set()
     calculated: dict[str, Any] = {}
