@@ -70,7 +70,7 @@ MISMATCHES = [
      "form_field: materials.qualification_certificate",
      'material "residence-permit" is required but the form question '
      '"materials.qualification_certificate" can be left empty: list it (and each group around '
-     'it) under the schema\'s "required"'),
+     'it) under the schema\'s "required", with no logic rule that hides it or its page'),
     ("one question for two materials", RESIDENCE,
      "form_field: materials.residence_permit", "form_field: materials.id_card",
      "form_field: materials.id_card#2",
@@ -96,6 +96,16 @@ def test_a_guide_that_disagrees_with_its_form_is_a_load_error_with_file_and_line
     result = load_directory(defs_copy)
     assert [(p.file, p.line, p.message) for p in result.problems] == [(file, line, message)]
     assert file.split("/")[1].removesuffix(".yaml") not in result.services
+
+
+def test_a_required_upload_on_a_page_a_rule_can_hide_does_not_count(defs_copy: Path) -> None:
+    form = "form_definitions/household-transfer.json"
+    _edit(defs_copy, form, '"show_page": "members"', '"show_page": "materials"')
+    result = load_directory(defs_copy)
+    line = _line_of(defs_copy, HOUSEHOLD, "form_field: materials.id_card")
+    assert [(p.file, p.line) for p in result.problems] == [
+        (HOUSEHOLD, line), (HOUSEHOLD, line + 4), (HOUSEHOLD, line + 8)]
+    assert all("can be left empty" in p.message for p in result.problems)
 
 
 def test_a_material_checked_at_the_counter_needs_no_question(defs_copy: Path) -> None:

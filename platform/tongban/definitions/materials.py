@@ -23,7 +23,11 @@ def _always_required(form: FormDefinition, key: str) -> bool:
     parts = paths.split(key)
     prefixes = [paths.join(*parts[:depth]) for depth in range(1, len(parts) + 1)]
     chain: list[Field] = [form.fields[prefix][0] for prefix in prefixes if prefix in form.fields]
-    return all(f.required and not f.conditions for f in chain)
+    if not all(f.required and not f.conditions for f in chain):
+        return False
+    # A logic rule that can hide the question, or its page, makes it skippable too.
+    hidden_pages = {r.target for r in form.rules if r.action in ("show_page", "hide_page")}
+    return not (set(prefixes) & form.rule_shown) and form.page_of.get(key) not in hidden_pages
 
 
 def check_materials(service: dict[str, Any], form: FormDefinition) -> list[Finding]:
@@ -64,7 +68,7 @@ def check_materials(service: dict[str, Any], form: FormDefinition) -> list[Findi
             findings.append((where + ["form_field"],
                              f'material "{code}" is required but the form question "{key}" can be '
                              "left empty: list it (and each group around it) under the schema's "
-                             '"required"'))
+                             '"required", with no logic rule that hides it or its page'))
         claimed.setdefault(key, code)
     return findings
 
