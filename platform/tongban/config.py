@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "TONGBAN_"
 
@@ -51,6 +52,15 @@ def _audit_key(value: Any) -> str:
     return text
 
 
+def _time_zone(value: Any) -> str:
+    name = _str(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone such as Asia/Shanghai") from None
+    return name
+
+
 def _choice(*allowed: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = _str(value)
@@ -80,6 +90,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "127.0.0.1", _str, "Address run.py serves on"),
     Setting("PORT", 5000, _positive_int, "Port run.py serves on"),
     Setting("DEFAULT_LOCALE", "zh_CN", _choice("zh_CN", "en"), "Interface language by default"),
+    Setting("TIME_ZONE", "Asia/Shanghai", _time_zone,
+            "Zone in which pages show times and date questions take \"today\""),
     Setting("MAX_CONTENT_LENGTH", 20 * 1024 * 1024, _positive_int,
             "Largest request body in bytes (uploads included)"),
     Setting("MAX_FORM_PARTS", 1000, _positive_int, "Most fields or files in one form POST"),
@@ -172,6 +184,7 @@ def load(instance_path: Path, project_root: Path,
         "MAX_FORM_MEMORY_SIZE": 500 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": resolved["DEFAULT_LOCALE"],
+        "BABEL_DEFAULT_TIMEZONE": resolved["TIME_ZONE"],
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
     }
     resolved.update(flask_settings)

@@ -43,3 +43,21 @@ def get_service(session: Session, code: str, version: int | None = None) -> Publ
         query = query.where(DefinitionVersion.version == version)
     row = session.scalars(query).first()
     return PublishedService(row.code, row.version, row.content) if row else None
+
+
+@dataclass(frozen=True)
+class ServiceNames:
+    """A service's and its department's names, {zh, en}, as one published version has them."""
+
+    service: dict[str, str]
+    department: dict[str, str]
+
+
+def names_of_versions(session: Session, version_ids: set[int]) -> dict[int, ServiceNames]:
+    """The names each service version was published with, in one query (lists show many)."""
+    if not version_ids:
+        return {}
+    rows = session.execute(select(DefinitionVersion.id, DefinitionVersion.content)
+                           .where(DefinitionVersion.id.in_(version_ids)))
+    return {row.id: ServiceNames(row.content["name"], row.content["department"]["name"])
+            for row in rows}

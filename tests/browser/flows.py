@@ -117,6 +117,14 @@ def upload(page: Page, name: str, filename: str, content: bytes, mime: str) -> N
                          files=[{"name": filename, "mimeType": mime, "buffer": content}])
 
 
+def upload_household_documents(page: Page) -> None:
+    """The three documents the household-transfer guide requires, as uploads."""
+    for name, filename in (("materials.id_card", "身份证.pdf"),
+                           ("materials.hukou_booklet", "户口簿.pdf"),
+                           ("materials.approval_letter", "准予迁入证明.pdf")):
+        upload(page, name, filename, PDF, "application/pdf")
+
+
 def choose_region(page: Page, name: str, code: str) -> None:
     """Answer a region question with a 6-digit code: province, city and district lists (with
     JavaScript each list fills the next; without it "选择下一级" sends the page), or a plain

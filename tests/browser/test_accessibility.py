@@ -91,6 +91,7 @@ def test_residence_points_pages_have_no_axe_violations(demo, live_server, page, 
     flows.send(page)
     scanner.scan("materials, nothing uploaded")
     flows.upload(page, "materials.id_card", "身份证.pdf", flows.PDF, "application/pdf")
+    flows.upload(page, "materials.residence_permit", "居住证.pdf", flows.PDF, "application/pdf")
     flows.upload(page, "materials.diploma", "毕业证书.pdf", flows.PDF, "application/pdf")
     flows.send(page)
     _submit(page, scanner, "residence")
@@ -137,6 +138,10 @@ def test_household_transfer_pages_have_no_axe_violations(demo, live_server, page
     scanner.scan("members, one added")
     page.locator("main button:has-text('删除')").last.click()
     expect(page.locator(".tb-repeatable__item")).to_have_count(1)
+    flows.send(page)
+    assert flows.current_page_id(page) == "materials"
+    scanner.scan("household materials")
+    flows.upload_household_documents(page)
     flows.send(page)
     _submit(page, scanner, "household")
 

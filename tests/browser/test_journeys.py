@@ -115,6 +115,7 @@ def test_residence_points_application_end_to_end(demo, live_server, browser_page
     accept = page.get_attribute('input[name="materials.diploma"]', "accept") or ""
     assert {"application/pdf", "image/jpeg", "image/png"} <= set(accept.split(",")), accept
     flows.upload(page, "materials.id_card", "身份证.pdf", flows.PDF, "application/pdf")
+    flows.upload(page, "materials.residence_permit", "居住证.pdf", flows.PDF, "application/pdf")
     flows.upload(page, "materials.diploma", "学位证书.png", flows.PNG, "image/png")
     flows.upload(page, "materials.qualification_certificate", "技能证书.pdf", flows.PDF,
                  "application/pdf")

@@ -151,13 +151,14 @@ def test_a_post_with_uploads_stores_their_rows_and_the_answers_together(
     journey = Journey(personas.as_("citizen"), "residence-points")
     response = journey.post("materials", {
         "materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
+        "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf"),
         "materials.diploma": (io.BytesIO(PDF), "diploma.pdf"),
         "materials.qualification_certificate": (io.BytesIO(PDF), "证书.pdf")},
         content_type="multipart/form-data")
     assert response.status_code == 302
     uploads = {u.field_key: u.public_id for u in session.scalars(select(StoredUpload))}
     draft = session.scalars(select(Draft).where(Draft.token == journey.token)).one()
-    assert len(uploads) == 3
+    assert len(uploads) == 4
     assert draft.answers["materials"] == {key.split(".")[1]: public_id
                                           for key, public_id in uploads.items()}
     assert all(u.draft_id == draft.id for u in session.scalars(select(StoredUpload)))

@@ -23,6 +23,7 @@ def _fill_residence(journey: Journey) -> None:
         assert response.status_code == 302, (page_id, errors_in(response.get_data(as_text=True)))
     response = journey.post("materials", {
         "materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
+        "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf"),
         "materials.diploma": (io.BytesIO(PDF), "diploma.pdf")},
         content_type="multipart/form-data")
     assert response.status_code == 302, errors_in(response.get_data(as_text=True))
@@ -136,7 +137,13 @@ def test_a_required_field_on_a_skipped_page_is_not_required(personas, session) -
         "transfer.reason": "family", "transfer.from_region": "320102",
         "transfer.from_address": "玄武区中山路 1 号", "transfer.to_address": "浦东新区世纪大道 100 号",
         "transfer.to_postal_code": "200120", "transfer.with_family": "false"})
-    # The members page (which needs at least one member) is skipped: straight to check answers.
+    # The members page (which needs at least one member) is skipped: on to the uploads.
+    assert response.headers["Location"] == journey.url("materials")
+    response = journey.post("materials", {
+        "materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
+        "materials.hukou_booklet": (io.BytesIO(PDF), "户口簿.pdf"),
+        "materials.approval_letter": (io.BytesIO(PDF), "准迁证.pdf")},
+        content_type="multipart/form-data")
     assert response.headers["Location"] == f"/apply/{journey.token}/check"
     assert journey.submit().status_code == 302
     assert session.scalar(select(func.count()).select_from(Application)) == 1

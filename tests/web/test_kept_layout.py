@@ -205,7 +205,6 @@ def test_a_template_that_reads_the_visitor_while_drawing_a_shared_fragment_raise
     from jinja2 import ChoiceLoader, DictLoader
 
     from tongban.fragments import PerVisitorRead, shared_draw
-    from tongban.policy import ANONYMOUS
     from tongban.web import layout
 
     templates = {f"peek{n}.html": source for n, source in enumerate(PER_VISITOR_READS)}

@@ -14,9 +14,15 @@ from tongban.models import Application, Draft, StoredUpload
 
 from .journey import PDF, PNG, RESIDENCE_PAGES, Journey, errors_in
 
+PERMIT = "居住证-permit.pdf"
 NOT_FOUND = "居民身份证正反面：找不到此项的文件，请重新上传"
 EXECUTABLE = b"MZ\x90\x00" + b"\x00" * 200
 CURRENT_FILE = re.compile(r'<p class="tb-body tb-file-current">(.*?)</p>', re.S)
+
+
+def _current_files(html: str) -> list[str]:
+    """The files the page says are attached, the residence permit (uploaded first) aside."""
+    return [name for name in CURRENT_FILE.findall(html) if PERMIT not in name]
 
 
 def _draft(session, journey: Journey) -> Draft:  # type: ignore[no-untyped-def]
@@ -26,21 +32,41 @@ def _draft(session, journey: Journey) -> Draft:  # type: ignore[no-untyped-def]
 
 def _uploads(session) -> list[StoredUpload]:  # type: ignore[no-untyped-def]
     session.rollback()  # a new snapshot: the requests wrote on their own connections
-    return list(session.scalars(select(StoredUpload).order_by(StoredUpload.id)))
+    return list(session.scalars(select(StoredUpload).where(
+        StoredUpload.field_key != "materials.residence_permit").order_by(StoredUpload.id)))
 
 
 def _files_on_disk(app) -> list[Path]:  # type: ignore[no-untyped-def]
     root = Path(app.config["UPLOAD_DIR"])
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    with app.extensions["tongban.engine"].connect() as conn:
+        permits = set(conn.scalars(select(StoredUpload.stored_name).where(
+            StoredUpload.field_key == "materials.residence_permit")))
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name not in permits
+                  and str(p.relative_to(root)) not in permits) if root.exists() else []
 
 
 def _upload(journey: Journey, page: str = "materials", **files: tuple[bytes, str]):  # type: ignore[no-untyped-def]
-    data = {name: (io.BytesIO(content), filename) for name, (content, filename) in files.items()}
+    data: dict[str, object] = dict(getattr(journey, "kept_files", {}))  # hidden inputs, as a page posts them
+    data.update({name: (io.BytesIO(content), filename)
+                 for name, (content, filename) in files.items()})
     return journey.post(page, data, content_type="multipart/form-data")
 
 
 def _id_card(content: bytes = PDF, filename: str = "身份证.pdf") -> dict[str, tuple[bytes, str]]:
     return {"materials.id_card": (content, filename)}
+
+
+def _with_permit(journey: Journey) -> Journey:
+    """The residence permit, required on the materials page, uploaded first; the tests below
+    are about the other files, so it is taken out of the counts (``_uploads`` and
+    ``_files_on_disk`` leave it out)."""
+    response = _upload(journey, **{"materials.residence_permit": (PDF, PERMIT)})
+    assert response.status_code == 422  # the ID card is still missing; the permit is kept
+    kept = re.search(r'type="hidden" name="materials.residence_permit" value="([^"]+)"',
+                     response.get_data(as_text=True))
+    assert kept, "the page keeps the uploaded permit in a hidden input"
+    journey.kept_files = {"materials.residence_permit": kept.group(1)}  # type: ignore[attr-defined]
+    return journey
 
 
 def _fill_residence(journey: Journey, education: str = "master") -> None:
@@ -54,7 +80,7 @@ def _fill_residence(journey: Journey, education: str = "master") -> None:
 def _ready(journey: Journey) -> Journey:
     """A residence-points draft whose materials page asks for the ID card alone."""
     _fill_residence(journey, education="none")
-    return journey
+    return _with_permit(journey)
 
 
 # ----------------------------------------------------------------- only this draft's files
@@ -62,7 +88,7 @@ def _ready(journey: Journey) -> Journey:
 
 def test_a_made_up_file_id_on_the_materials_page_is_refused_and_not_saved(
         personas, session) -> None:  # type: ignore[no-untyped-def]
-    journey = Journey(personas.as_("citizen"), "residence-points")
+    journey = _with_permit(Journey(personas.as_("citizen"), "residence-points"))
     response = journey.post("materials", {"materials.id_card": "no-file-here"})
     assert response.status_code == 422
     assert NOT_FOUND in errors_in(response.get_data(as_text=True))
@@ -80,19 +106,20 @@ def test_another_applicants_upload_id_is_refused_and_not_saved(personas, app, se
     assert "现场照片：找不到此项的文件，请重新上传" in errors_in(response.get_data(as_text=True))
     assert not _draft(session, other).answers.get("photos")
 
-    second = Journey(personas.as_("citizen"), "residence-points")  # the same person, new draft
+    second = _with_permit(Journey(personas.as_("citizen"), "residence-points"))  # the same person, new draft
     response = second.post("materials", {"materials.id_card": theirs})
     assert NOT_FOUND in errors_in(response.get_data(as_text=True))
     assert not _draft(session, second).answers.get("materials")
 
 
 def test_a_file_uploaded_for_one_question_is_no_answer_to_another(personas, session) -> None:  # type: ignore[no-untyped-def]
-    journey = Journey(personas.as_("citizen"), "residence-points")
+    journey = _with_permit(Journey(personas.as_("citizen"), "residence-points"))
     _fill_residence(journey)
     assert _upload(journey, **_id_card(), **{"materials.diploma": (PDF, "diploma.pdf")}
                    ).status_code == 302
     saved = _draft(session, journey).answers["materials"]
-    response = journey.post("materials", {"materials.id_card": saved["id_card"],
+    response = journey.post("materials", {**journey.kept_files,  # type: ignore[attr-defined]
+                                          "materials.id_card": saved["id_card"],
                                           "materials.diploma": saved["id_card"]})
     assert response.status_code == 422
     assert "学历（学位）证书：找不到此项的文件，请重新上传" in errors_in(
@@ -102,7 +129,7 @@ def test_a_file_uploaded_for_one_question_is_no_answer_to_another(personas, sess
 
 def test_a_draft_whose_saved_answer_names_no_file_of_its_own_is_not_submitted(
         personas, session) -> None:  # type: ignore[no-untyped-def]
-    journey = Journey(personas.as_("citizen"), "residence-points")
+    journey = _with_permit(Journey(personas.as_("citizen"), "residence-points"))
     _fill_residence(journey)
     assert _upload(journey, **_id_card(), **{"materials.diploma": (PDF, "diploma.pdf")}
                    ).status_code == 302
@@ -162,7 +189,7 @@ def test_a_replaced_file_stays_on_disk_when_the_save_that_deletes_its_row_fails(
 
 
 def test_a_file_whose_question_is_no_longer_asked_is_deleted(personas, app, session) -> None:  # type: ignore[no-untyped-def]
-    journey = Journey(personas.as_("citizen"), "residence-points")
+    journey = _with_permit(Journey(personas.as_("citizen"), "residence-points"))
     _fill_residence(journey)  # a master's degree: the diploma is asked for
     assert _upload(journey, **_id_card(), **{"materials.diploma": (PDF, "diploma.pdf")}
                    ).status_code == 302
@@ -176,7 +203,7 @@ def test_a_file_whose_question_is_no_longer_asked_is_deleted(personas, app, sess
 def test_a_file_over_what_one_draft_may_hold_is_refused_and_nothing_is_stored(
         personas, app, session) -> None:  # type: ignore[no-untyped-def]
     app.config["UPLOAD_MAX_BYTES_PER_DRAFT"] = 2048
-    journey = Journey(personas.as_("citizen"), "residence-points")
+    journey = _with_permit(Journey(personas.as_("citizen"), "residence-points"))
     _fill_residence(journey)
     _upload(journey, **_id_card(PDF + b"0" * 1500))  # the diploma still to come
     assert len(_uploads(session)) == 1
@@ -229,7 +256,7 @@ def test_signed_in_users_are_not_held_to_the_per_address_cap(personas, app, sess
 
 def test_a_nul_character_in_an_answer_is_refused_and_nothing_of_it_is_saved(
         personas, session) -> None:  # type: ignore[no-untyped-def]
-    journey = Journey(personas.as_("citizen"), "residence-points")
+    journey = _with_permit(Journey(personas.as_("citizen"), "residence-points"))
     applicant = dict(RESIDENCE_PAGES[0][1])
     response = journey.post("applicant", {**applicant, "applicant.name": "张\x00三"})
     assert response.status_code == 422
@@ -255,7 +282,7 @@ def test_after_an_upload_the_page_shows_the_files_name_not_its_id(personas, sess
     assert _upload(journey, **_id_card()).status_code == 302
     [upload] = _uploads(session)
     html = journey.client.get(journey.url("materials")).get_data(as_text=True)
-    assert CURRENT_FILE.findall(html) == ["已上传：身份证.pdf"]
+    assert _current_files(html) == ["已上传：身份证.pdf"]
     assert f'value="{upload.public_id}"' in html  # kept when the page is sent again
 
 
@@ -271,7 +298,7 @@ def test_a_refused_replacement_keeps_the_old_file_on_the_page_and_in_check_answe
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "居民身份证正反面：所选文件必须是PDF、JPG或PNG格式" in errors_in(html)
-    assert CURRENT_FILE.findall(html) == ["已上传：身份证.pdf"]
+    assert _current_files(html) == ["已上传：身份证.pdf"]
     assert _draft(session, journey).answers["materials"]["id_card"] == upload.public_id
     check = journey.client.get(f"/apply/{journey.token}/check").get_data(as_text=True)
     assert "身份证.pdf" in check
@@ -281,11 +308,11 @@ def test_a_refused_replacement_keeps_the_old_file_on_the_page_and_in_check_answe
 
 def test_a_refused_first_upload_shows_no_file_on_the_page_and_not_provided_in_check_answers(
         personas, session) -> None:  # type: ignore[no-untyped-def]
-    journey = Journey(personas.as_("citizen"), "residence-points")
+    journey = _with_permit(Journey(personas.as_("citizen"), "residence-points"))
     _fill_residence(journey)
     response = _upload(journey, **_id_card(EXECUTABLE, "new.pdf"))
     assert response.status_code == 422
-    assert CURRENT_FILE.findall(response.get_data(as_text=True)) == []
+    assert _current_files(response.get_data(as_text=True)) == []
     check = journey.client.get(f"/apply/{journey.token}/check").get_data(as_text=True)
     row = re.search(r"居民身份证正反面</dt>\s*<dd[^>]*>(.*?)</dd>", check, re.S)
     assert row and row.group(1).strip() == "未提供"

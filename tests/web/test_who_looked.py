@@ -23,9 +23,11 @@ def submitted(personas, session):  # type: ignore[no-untyped-def]
     journey = Journey(client, "residence-points")
     for page_id, data in RESIDENCE_PAGES:
         assert journey.post(page_id, data).status_code == 302
-    journey.post("materials", {"materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
-                               "materials.diploma": (io.BytesIO(PDF), "diploma.pdf")},
-                 content_type="multipart/form-data")
+    assert journey.post("materials", {
+        "materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
+        "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf"),
+        "materials.diploma": (io.BytesIO(PDF), "diploma.pdf")},
+        content_type="multipart/form-data").status_code == 302
     response = journey.submit()
     assert response.status_code == 302
     application = session.scalars(select(Application)).one()

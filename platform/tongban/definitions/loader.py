@@ -16,6 +16,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from ..forms.definition import load_form
+from .materials import check_materials
 from .yamlpos import Document, ReadError, read_json, read_yaml
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -150,6 +152,17 @@ def _basic_form_check(document: Document, file: str) -> list[Problem]:
     return check_form_document(document, file)
 
 
+def _material_problems(document: Document, file: str,
+                       form: LoadedDefinition) -> list[Problem]:
+    """The guide's materials that the form does not collect, placed in the service file."""
+    compiled = load_form(form.content, name=form.path)
+    problems = []
+    for path, message in check_materials(document.data, compiled):
+        line, column = document.position(path)
+        problems.append(Problem(file, line, column, pointer_of(path), message))
+    return problems
+
+
 def load_directory(root: Path | str, form_checker: FormChecker | None = None) -> DefinitionSet:
     """Load every service YAML and every form JSON under root; collect every problem."""
     root = Path(root)
@@ -186,6 +199,8 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
                 found.append(Problem(file, line, column, "/form",
                                      f'the form "{data["form"]}" does not exist: expected '
                                      f"{FORM_DIR}/{data['form']}.json"))
+            elif data["form"] in result.forms:
+                found.extend(_material_problems(document, file, result.forms[data["form"]]))
             seen_codes.setdefault(code, file)
         result.problems.extend(found)
         if not found:

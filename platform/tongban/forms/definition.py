@@ -24,7 +24,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import specification_with
 
-from tongban.forms import _deps, paths, structure
+from tongban.forms import _deps, date_limits, paths, schema_patterns, structure
 from tongban.forms.fields import Field, LangText
 from tongban.forms.schema_tree import SchemaShapeError, TreeBuilder
 from tongban.forms.structure import ACTIONS, Page, Rule, Section
@@ -109,6 +109,8 @@ class FormDefinition:
                                if fields and fields[0].widget == "file")
         """Upload questions."""
         self.root_is_object = root.widget == "fieldset" and root.type == "object"
+        self.date_limited = date_limits.limited_fields(root)
+        """Date questions with a ``not_before`` / ``not_after`` limit."""
 
     def field(self, key: str) -> Field:
         return self.fields[key][0]
@@ -267,8 +269,11 @@ def _compile(file: str, data: Any,
     for problem in cls(cls.META_SCHEMA).iter_errors(schema):
         err("/schema" + paths.pointer(list(problem.absolute_path)),
             f"not a valid JSON Schema: {problem.message}")
+    for pointer, message in schema_patterns.pattern_problems(schema):
+        err(pointer, message)
     if errors:
         return None, errors
+    cls = schema_patterns.with_safe_patterns(cls)
 
     base_uri = schema.get("$id") or schema.get("id") if isinstance(schema, dict) else None
     base_uri = urldefrag(base_uri if isinstance(base_uri, str) else "urn:tongban:form").url
@@ -279,6 +284,7 @@ def _compile(file: str, data: Any,
         checked, default_specification=specification_with(dialect))).crawl()
     validator = cls(checked, registry=checked_registry, format_checker=_deps.format_checker())
     resolver = registry.resolver(base_uri=base_uri)
+    specification = specification_with(dialect)
 
     def make_test(subschema: Any, _resolver: Any) -> Any:
         sub = validator.evolve(schema=subschema)
@@ -287,7 +293,7 @@ def _compile(file: str, data: Any,
     ui = data.get("ui") or {}
     ui_fields = ui.get("fields") or {}
     problems: list[tuple[str, str]] = []
-    builder = TreeBuilder(resolver=_SafeResolver(resolver), ui_fields=ui_fields,
+    builder = TreeBuilder(resolver=_SafeResolver(resolver, specification), ui_fields=ui_fields,
                           ui_order=ui.get("order"), make_test=make_test, problems=problems)
     try:
         root = builder.build(schema)
@@ -301,6 +307,8 @@ def _compile(file: str, data: Any,
     for fld in root.walk():
         if fld is not root:
             known.setdefault(fld.key, fld)
+        for ui_key, message in date_limits.definition_problems(fld):
+            err(f"/ui/fields/{paths.pointer([fld.key])[1:]}/{ui_key}", message)
     for key in ui_fields:
         if key not in known:
             err(f"/ui/fields/{paths.pointer([key])[1:]}", f"no field {key!r} in the schema")
@@ -324,15 +332,23 @@ def _compile(file: str, data: Any,
 class _SafeResolver:
     """A resolver whose failed look-ups return None instead of raising."""
 
-    def __init__(self, resolver: Any) -> None:
+    def __init__(self, resolver: Any, specification: Any) -> None:
         self._resolver = resolver
+        self._specification = specification
 
     def lookup(self, ref: str) -> Any:
         try:
             resolved = self._resolver.lookup(ref)
         except Unresolvable:
             return None
-        return _Resolved(resolved.contents, _SafeResolver(resolved.resolver))
+        return _Resolved(resolved.contents,
+                         _SafeResolver(resolved.resolver, self._specification))
+
+    def in_subresource(self, schema: Mapping[str, Any]) -> _SafeResolver:
+        """The resolver inside a sub-schema that has its own ``$id``: its ``$ref``s are
+        relative to that ``$id``, as the validator reads them."""
+        resource = Resource.from_contents(schema, default_specification=self._specification)
+        return _SafeResolver(self._resolver.in_subresource(resource), self._specification)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,9 @@ class TreeBuilder(BranchMixin):
         self, schema: Any, resolver: Any, pointer: str, stack: tuple[str, ...]
     ) -> tuple[dict[str, Any], Any, str, tuple[str, ...]]:
         hops = 0
+        if isinstance(schema, dict) and isinstance(schema.get("$id"), str) \
+                and resolver is not None:
+            resolver = resolver.in_subresource(schema)  # its $refs are relative to its $id
         while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
             ref = schema["$ref"]
             target = resolver.lookup(ref) if resolver is not None else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from tongban.forms import _deps, paths
+from tongban.forms import _deps, date_limits, paths
 from tongban.forms.errors import FieldError, schema_errors, sort_errors
 from tongban.forms.fields import Field, LangText
 
@@ -66,9 +66,9 @@ def evaluate(form: FormDefinition, answers: Mapping[str, Any] | Any, *,
     ``failed``: instance paths of answers refused on this post. A calculated value that would
     be made from one of them is left empty (see :func:`calculated_from`)."""
     empty = calculated_from(form, failed)
-    data = paths.copy_answers(answers) if answers is not None else {}
+    data = paths.copy_answers(answers)
     if form.root_is_object and not isinstance(data, dict):
-        data = {}
+        data = {}  # a form of questions starts from no answers; a null answer stays null
     hidden_keys: set[str] = set()
     hidden_pages: set[str] = set()
     calculated: dict[str, Any] = {}
@@ -168,7 +168,8 @@ def _block_path(form: FormDefinition, block: Block) -> str:
 
 def _all_errors(form: FormDefinition, state: FormState, validator: Any = None
                 ) -> list[FieldError]:
-    errors = [e for e in schema_errors(form, state.answers, validator)
+    errors = [e for e in [*schema_errors(form, state.answers, validator),
+                          *date_limits.limit_errors(form, state.answers)]
               if e.key is None or not state.is_hidden(form, e.key)]
     for key in state.required_keys:
         if _is_empty(paths.get_in(state.answers, paths.split(key))):

@@ -251,15 +251,19 @@ def saved(token: str):  # type: ignore[no-untyped-def]
 def mine():  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
+    from ..services import names_of_versions
+
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=url_for("apply.mine")))
     session_ = db.session()
     drafts = user_drafts(session_, current_user.id)
     applications = session_.scalars(select(Application).where(
-        Application.submitter_id == current_user.id).order_by(Application.submitted_at.desc()))
+        Application.submitter_id == current_user.id).order_by(Application.submitted_at.desc())).all()
+    service_names = names_of_versions(session_, {a.service_version_id for a in applications})
     names = {}
     for draft in drafts:
         names[draft.id] = pinned(db.engine(), draft.service_version_id,
                                  draft.form_version_id).service.content["name"]
     return render_template("apply/mine.html", drafts=drafts, names=names,
-                           applications=list(applications), lang=current_lang())
+                           applications=applications, service_names=service_names,
+                           lang=current_lang())

@@ -14,6 +14,7 @@ from .. import db
 from ..intake import pinned
 from ..models import Application, StoredUpload
 from ..policy import REVIEW_ROLES, Action, review_filter
+from ..services import names_of_versions
 from ..who_looked import record_application_read
 from . import formview
 from .access import allowed, current_actor, department_tree, require_role
@@ -30,7 +31,9 @@ def may_review(application: Application) -> bool:
 def applications():  # type: ignore[no-untyped-def]
     query = (select(Application).where(review_filter(current_actor(), department_tree()))
              .order_by(Application.submitted_at.desc()).limit(500))
-    return render_template("review/list.html", applications=db.session().scalars(query).all())
+    found = db.session().scalars(query).all()
+    names = names_of_versions(db.session(), {a.service_version_id for a in found})
+    return render_template("review/list.html", applications=found, names=names)
 
 
 @bp.get("/applications/<reference>")

@@ -1,0 +1,79 @@
+"""Cross-check a service guide's materials against the upload questions of its form.
+
+A guide that lists a required material the form never asks for misleads the citizen (and the
+reviewer gets an application without it). Each required material must name the file question
+that collects it (`form_field`) or say that the counter checks it (`checked_at_counter: true`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..forms import paths
+from ..forms.definition import FormDefinition
+from ..forms.fields import Field
+
+Finding = tuple[list[str | int], str]
+"""A problem as (path inside the service file, reason); the loader adds file and line."""
+
+
+def _always_required(form: FormDefinition, key: str) -> bool:
+    """True when the schema requires the question and every group around it, whatever the
+    other answers are (a material the guide calls required can't depend on a condition)."""
+    parts = paths.split(key)
+    prefixes = [paths.join(*parts[:depth]) for depth in range(1, len(parts) + 1)]
+    chain: list[Field] = [form.fields[prefix][0] for prefix in prefixes if prefix in form.fields]
+    if not all(f.required and not f.conditions for f in chain):
+        return False
+    # A logic rule that can hide the question, or its page, makes it skippable too.
+    hidden_pages = {r.target for r in form.rules if r.action in ("show_page", "hide_page")}
+    return not (set(prefixes) & form.rule_shown) and form.page_of.get(key) not in hidden_pages
+
+
+def check_materials(service: dict[str, Any], form: FormDefinition) -> list[Finding]:
+    """Every disagreement between the service's materials and the form's file questions."""
+    findings: list[Finding] = []
+    file_keys = set(form.file_keys)
+    claimed: dict[str, str] = {}
+    for index, material in enumerate(service.get("materials") or []):
+        code = material["code"]
+        key = material.get("form_field")
+        at_counter = material.get("checked_at_counter", False)
+        where: list[str | int] = ["materials", index]
+        if key is not None and at_counter:
+            findings.append((where + ["checked_at_counter"],
+                             f'material "{code}" names a form question and is also checked at '
+                             "the counter; keep one of form_field and checked_at_counter"))
+            continue
+        if key is None:
+            if material["required"] and not at_counter:
+                findings.append((where + ["code"],
+                                 f'required material "{code}" has no upload question: name one '
+                                 f"with form_field ({_choices(file_keys)}) or mark it "
+                                 "checked_at_counter: true"))
+            continue
+        if key not in form.fields:
+            findings.append((where + ["form_field"],
+                             f'form_field "{key}" of material "{code}" is not a question of the '
+                             f"form ({_choices(file_keys)})"))
+        elif key not in file_keys:
+            findings.append((where + ["form_field"],
+                             f'form_field "{key}" of material "{code}" is not a file question '
+                             f"({_choices(file_keys)})"))
+        elif key in claimed:
+            findings.append((where + ["form_field"],
+                             f'form_field "{key}" of material "{code}" already collects material '
+                             f'"{claimed[key]}"'))
+        elif material["required"] and not _always_required(form, key):
+            findings.append((where + ["form_field"],
+                             f'material "{code}" is required but the form question "{key}" can be '
+                             "left empty: list it (and each group around it) under the schema's "
+                             '"required", with no logic rule that hides it or its page'))
+        claimed.setdefault(key, code)
+    return findings
+
+
+def _choices(file_keys: set[str]) -> str:
+    if not file_keys:
+        return "the form has no file questions"
+    return "file questions: " + ", ".join(sorted(file_keys))
