@@ -9,8 +9,8 @@ from tongban.config import ConfigError
 
 
 def test_a_bad_environment_value_fails_at_start_naming_the_setting(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TONGBAN_LOGIN_MAX_FAILURES", "many")
-    with pytest.raises(ConfigError, match="Setting TONGBAN_LOGIN_MAX_FAILURES"):
+    monkeypatch.setenv("TONGBAN_LOGIN_ALERT_FAILURES", "many")
+    with pytest.raises(ConfigError, match="Setting TONGBAN_LOGIN_ALERT_FAILURES"):
         create_app(instance_path=tmp_path)
 
 
@@ -20,10 +20,10 @@ def test_a_session_longer_than_eight_hours_is_refused(tmp_path) -> None:  # type
 
 
 def test_layers_apply_in_order(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / "config.py").write_text("PORT = 6000\nLOGIN_MAX_FAILURES = 3\nHOST = '0.0.0.0'\n")
+    (tmp_path / "config.py").write_text("PORT = 6000\nLOGIN_ALERT_FAILURES = 3\nHOST = '0.0.0.0'\n")
     monkeypatch.setenv("TONGBAN_PORT", "7000")
     app = create_app({"HOST": "127.0.0.2"}, instance_path=tmp_path)
-    assert app.config["LOGIN_MAX_FAILURES"] == 3  # instance file
+    assert app.config["LOGIN_ALERT_FAILURES"] == 3  # instance file
     assert app.config["PORT"] == 7000  # environment beats the instance file
     assert app.config["HOST"] == "127.0.0.2"  # test mapping beats everything
 

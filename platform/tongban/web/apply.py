@@ -16,7 +16,8 @@ from ..i18n import current_lang
 from ..intake import Pinned, first_page_with_errors, pinned, read_page, save_page
 from ..models import Application, Draft, Role
 from ..services import get_service
-from . import formview, path_url
+from . import formview, path_url, ratelimits
+from .links import external_url
 
 bp = Blueprint("apply", __name__)
 
@@ -43,6 +44,7 @@ def _upload_message(exc) -> str:  # type: ignore[no-untyped-def]
 
 
 @bp.post("/services/<code>/start")
+@ratelimits.start
 def start(code: str):  # type: ignore[no-untyped-def]
     session_ = db.session()
     service = get_service(session_, code)
@@ -157,6 +159,7 @@ def check(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/apply/<token>/submit")
+@ratelimits.submit
 def submit_application(token: str):  # type: ignore[no-untyped-def]
     posted_key = request.form.get("idempotency_key", "")
     repeat = existing_submission(db.session(), posted_key) if posted_key else None
@@ -224,7 +227,7 @@ def saved(token: str):  # type: ignore[no-untyped-def]
     draft = _draft_or_error(token)
     pinned_defs = _pinned(draft)
     return render_template("apply/saved.html", draft=draft, service=pinned_defs.service.content,
-                           resume_url=url_for("apply.resume", token=token, _external=True))
+                           resume_url=external_url("apply.resume", token=token))
 
 
 @bp.get("/my")
