@@ -150,7 +150,6 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["js_enabled_script"] = Markup(f"<script>{JS_ENABLED_SCRIPT}</script>")
     layout.init_app(app)
     app.session_interface = sessions.DatabaseSessionInterface()
-    ratelimits.init_app(app)
     csrf.init_app(app)
     # (signing key, session token) -> signed token
     app.extensions["tongban.csrf_tokens"] = Kept[str](size=10_000)
@@ -207,4 +206,5 @@ def init_web(app: Flask) -> None:
 
     for module in (auth, portal, apply, review, files, admin, settings, health, regions):
         app.register_blueprint(module.bp)
+    ratelimits.init_app(app)
     errors.init_app(app)

@@ -16,7 +16,7 @@ from ..i18n import current_lang
 from ..intake import Pinned, first_page_with_errors, pinned, read_page, save_page
 from ..models import Application, Draft, Role
 from ..services import get_service
-from . import formview, path_url, ratelimits
+from . import formview, path_url
 from .links import external_url
 
 bp = Blueprint("apply", __name__)
@@ -44,7 +44,6 @@ def _upload_message(exc) -> str:  # type: ignore[no-untyped-def]
 
 
 @bp.post("/services/<code>/start")
-@ratelimits.start
 def start(code: str):  # type: ignore[no-untyped-def]
     session_ = db.session()
     service = get_service(session_, code)
@@ -159,7 +158,6 @@ def check(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/apply/<token>/submit")
-@ratelimits.submit
 def submit_application(token: str):  # type: ignore[no-untyped-def]
     posted_key = request.form.get("idempotency_key", "")
     repeat = existing_submission(db.session(), posted_key) if posted_key else None

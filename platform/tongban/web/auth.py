@@ -10,7 +10,6 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import db
 from ..accounts import LoginUser, authenticate, roles_of
-from . import ratelimits
 from .sessions import regenerate
 
 bp = Blueprint("auth", __name__)
@@ -36,8 +35,6 @@ def _keep_preferences() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@ratelimits.login_by_address
-@ratelimits.login_by_account
 def login():  # type: ignore[no-untyped-def]
     next_url = request.values.get("next")
     if request.method == "GET":

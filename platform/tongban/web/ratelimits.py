@@ -9,13 +9,12 @@ Counters live in memory for the embedded default and in Redis when RATELIMIT_STO
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-
-limiter = Limiter(key_func=get_remote_address)
 
 
 def _setting(name: str):  # type: ignore[no-untyped-def]
@@ -40,16 +39,26 @@ def _failed_sign_in(response: Response) -> bool:
     return response.status_code != 302  # a signed-in visitor is redirected
 
 
-login_by_address = limiter.limit(_setting("LOGIN_RATE_LIMIT_ADDRESS"), methods=["POST"],
-                                 scope="login-address")
-login_by_account = limiter.limit(_setting("LOGIN_RATE_LIMIT_ACCOUNT"), methods=["POST"],
-                                 key_func=_account_at_address, deduct_when=_failed_sign_in,
-                                 scope="login-account")
-start = limiter.limit(_setting("START_RATE_LIMIT"), key_func=_user_or_address,
-                      methods=["POST"], scope="start")
-submit = limiter.limit(_setting("SUBMIT_RATE_LIMIT"), key_func=_user_or_address,
-                       methods=["POST"], scope="submit")
+# endpoint -> its limits: (setting holding the limit, key, count only when, scope)
+_LIMITS: dict[str, list[tuple[str, Callable[[], str], Callable[[Response], bool] | None, str]]] = {
+    "auth.login": [("LOGIN_RATE_LIMIT_ADDRESS", get_remote_address, None, "login-address"),
+                   ("LOGIN_RATE_LIMIT_ACCOUNT", _account_at_address, _failed_sign_in,
+                    "login-account")],
+    "apply.start": [("START_RATE_LIMIT", _user_or_address, None, "start")],
+    "apply.submit_application": [("SUBMIT_RATE_LIMIT", _user_or_address, None, "submit")],
+}
 
 
 def init_app(app: Flask) -> None:
-    limiter.init_app(app)
+    """Give the app its own limiter (its own storage and settings: RATELIMIT_STORAGE_URI and
+    Flask-Limiter's other RATELIMIT_* keys) and put the limits on their views. Called once the
+    blueprints are registered. One limiter per app rather than one per process, because
+    Flask-Limiter keeps the first app's settings on a shared instance."""
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    app.extensions["tongban.limiter"] = limiter
+    for endpoint, limits in _LIMITS.items():
+        view = app.view_functions[endpoint]
+        for setting, key_func, deduct_when, scope in limits:
+            view = limiter.limit(_setting(setting), key_func=key_func, methods=["POST"],
+                                 deduct_when=deduct_when, scope=scope)(view)
+        app.view_functions[endpoint] = view
