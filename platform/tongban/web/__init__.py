@@ -123,6 +123,7 @@ def init_web(app: Flask) -> None:
         files,
         health,
         layout,
+        links,
         portal,
         ratelimits,
         regions,
@@ -130,6 +131,8 @@ def init_web(app: Flask) -> None:
         sessions,
         settings,
     )
+
+    app.before_request(links.refuse_untrusted_host)  # first: nothing else runs for such a host
 
     @app.before_request
     def _limit_form_parts() -> None:
