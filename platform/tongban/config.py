@@ -71,6 +71,17 @@ def _host_list(value: Any) -> list[str]:
     return hosts
 
 
+def _rate_limit(value: Any) -> str:
+    from limits import parse_many  # Flask-Limiter's own parser: what it accepts, we accept
+
+    text = _str(value)
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ValueError('expected limits such as "10 per 15 minutes;100 per day"') from None
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -105,13 +116,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Wrong passwords in a row after which an account is flagged in the audit trail"),
     Setting("RATELIMIT_STORAGE_URI", "memory://", _str,
             "Where rate-limit counters live: memory:// (one process) or redis://HOST:PORT/DB"),
-    Setting("LOGIN_RATE_LIMIT_ADDRESS", "30 per minute;300 per hour", _str,
+    Setting("LOGIN_RATE_LIMIT_ADDRESS", "30 per minute;300 per hour", _rate_limit,
             "Sign-in attempts from one address"),
-    Setting("LOGIN_RATE_LIMIT_ACCOUNT", "10 per 15 minutes", _str,
+    Setting("LOGIN_RATE_LIMIT_ACCOUNT", "10 per 15 minutes", _rate_limit,
             "Failed sign-ins for one account from one address"),
-    Setting("START_RATE_LIMIT", "30 per minute;300 per hour", _str,
+    Setting("START_RATE_LIMIT", "30 per minute;300 per hour", _rate_limit,
             "Applications started by one account (or one address when signed out)"),
-    Setting("SUBMIT_RATE_LIMIT", "30 per minute;300 per hour", _str,
+    Setting("SUBMIT_RATE_LIMIT", "30 per minute;300 per hour", _rate_limit,
             "Applications submitted by one account (or one address when signed out)"),
     Setting("DEFINITIONS_DIR", None, _str,
             "Folder holding workflow_definitions/ and form_definitions/; default: the checkout"),

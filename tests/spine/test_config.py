@@ -41,3 +41,17 @@ def test_safe_defaults(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert config["PERMANENT_SESSION_LIFETIME"].total_seconds() <= 8 * 3600
     assert config["MAX_CONTENT_LENGTH"] > 0
     assert config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'tongban.sqlite3'}"
+
+
+@pytest.mark.parametrize("name,value", [("LOGIN_RATE_LIMIT_ACCOUNT", "lots"),
+                                        ("START_RATE_LIMIT", "5 per fortnight"),
+                                        ("TRUSTED_HOSTS", " , "),
+                                        ("SESSION_ABSOLUTE_HOURS", "0")])
+def test_bad_security_settings_stop_the_start_with_their_name(tmp_path, name, value) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=f"Setting {name} "):
+        create_app({name: value}, instance_path=tmp_path)
+
+
+def test_trusted_hosts_may_be_a_comma_separated_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = create_app({"TRUSTED_HOSTS": "a.example, B.example"}, instance_path=tmp_path)
+    assert app.config["TRUSTED_HOSTS"] == ["a.example", "b.example"]
