@@ -9,12 +9,16 @@ Counters live in memory for the embedded default and in Redis when RATELIMIT_STO
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request
-from flask_limiter import Limiter
+from flask_babel import ngettext
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+
+from .errors import render_error
 
 
 def _setting(name: str):  # type: ignore[no-untyped-def]
@@ -33,6 +37,15 @@ def _user_or_address() -> str:
     if current_user.is_authenticated:
         return f"user:{current_user.get_id()}"
     return f"address:{get_remote_address()}"
+
+
+def _throttled(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
+    # The 429 page, saying how long to wait: the window of the limit that was reached.
+    minutes = max(1, math.ceil(exc.limit.limit.get_expiry() / 60))
+    return render_error(429, ngettext(
+        "You have made too many attempts in a short time. Wait %(num)d minute and try again.",
+        "You have made too many attempts in a short time. Wait %(num)d minutes and try again.",
+        minutes))
 
 
 def _failed_sign_in(response: Response) -> bool:
@@ -56,6 +69,7 @@ def init_app(app: Flask) -> None:
     Flask-Limiter keeps the first app's settings on a shared instance."""
     limiter = Limiter(key_func=get_remote_address, app=app)
     app.extensions["tongban.limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, _throttled)
     for endpoint, limits in _LIMITS.items():
         view = app.view_functions[endpoint]
         for setting, key_func, deduct_when, scope in limits:
