@@ -200,3 +200,12 @@ def test_sessions_purge_deletes_only_expired_rows(demo, app, session, cli, monke
     result = cli("sessions", "purge")
     assert result.exit_code == 0 and "Deleted 1 expired session(s)." in result.output
     assert _rows(session) == 1
+
+
+def test_expired_rows_are_purged_now_and_then_when_sessions_start(demo, app, session) -> None:  # type: ignore[no-untyped-def]
+    old = utcnow() - timedelta(days=2)
+    session.add(WebSession(id_hash="0" * 64, data="{}", created_at=old, last_seen_at=old,
+                           expires_at=old + timedelta(hours=12)))
+    session.commit()
+    _signed_in_citizen(app)  # the first session this app starts
+    assert "0" * 64 not in session.scalars(select(WebSession.id_hash)).all()

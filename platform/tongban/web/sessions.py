@@ -67,7 +67,7 @@ class DatabaseSessionInterface(SessionInterface):
     session_class = ServerSession
 
     def __init__(self) -> None:
-        self._last_purge = 0.0
+        self._last_purge = -float(PURGE_INTERVAL_SECONDS)  # the first new session purges
 
     # -- limits --------------------------------------------------------------------------
     @staticmethod
