@@ -94,7 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _str,
             "SQLAlchemy URL; default: SQLite file tongban.sqlite3 in the instance folder"),
     Setting("SECRET_KEY", None, _str,
-            "Session signing key; default: generated once into instance/secret_key"),
+            "Signing key (CSRF tokens); default: generated once into instance/secret_key"),
     Setting("HOST", "127.0.0.1", _str, "Address run.py serves on"),
     Setting("PORT", 5000, _positive_int, "Port run.py serves on"),
     Setting("DEFAULT_LOCALE", "zh_CN", _choice("zh_CN", "en"), "Interface language by default"),

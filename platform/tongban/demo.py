@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
+from sqlmodel import col
 
 from . import db
 from .accounts import create_user
@@ -41,7 +42,7 @@ def load_demo(app: Flask, *, force: bool = False) -> list[str]:
     upgrade(app.config["DATABASE_URL"])
     demo_names = [username for username, _name, _roles in DEMO_ACCOUNTS]
     others = db.session().scalars(select(User.username)
-                                  .where(User.username.not_in(demo_names))  # type: ignore[attr-defined]
+                                  .where(col(User.username).not_in(demo_names))
                                   .limit(3)).all()
     db.session().rollback()  # end the read before the writes below
     if others and not force:
