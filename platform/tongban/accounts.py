@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import delete, select, update
-from sqlmodel import Session
+from sqlalchemy import CursorResult, delete, select, update
+from sqlmodel import Session, col
 
 from . import audit
 from .models import Department, Membership, Role, User, WebSession, utcnow
@@ -72,7 +73,7 @@ def authenticate(session: Session, username: str, password: str, *, alert_after:
 
     The caller commits: failures must be stored even though the login fails.
     """
-    user = session.scalars(select(User).where(User.username == username.strip())).first()
+    user = session.scalars(select(User).where(col(User.username) == username.strip())).first()
     if user is None or not user.is_active:
         try:
             _hasher.verify(_DUMMY_HASH, password)
@@ -96,10 +97,10 @@ def count_failure(session: Session, user: User, *, alert_after: int,
                   request_id: str = "") -> int:
     """Add one wrong password in the database itself (no read-modify-write, so parallel
     guesses are all counted); return the new count."""
-    count = session.execute(update(User).where(User.id == user.id)
-                            .values(failed_logins=User.failed_logins + 1)
-                            .returning(User.failed_logins)
-                            .execution_options(synchronize_session=False)).scalar_one()
+    count: int = session.execute(update(User).where(col(User.id) == user.id)
+                                 .values(failed_logins=col(User.failed_logins) + 1)
+                                 .returning(col(User.failed_logins))
+                                 .execution_options(synchronize_session=False)).scalar_one()
     if count == alert_after:  # exactly one request sees the threshold reached
         audit.record(session, action="user.login_failures", object_type="user",
                      object_id=user.id, actor_name=user.username,
@@ -109,12 +110,12 @@ def count_failure(session: Session, user: User, *, alert_after: int,
 
 def end_sessions(session: Session, user_id: int) -> int:
     """Sign a user out everywhere: delete every server-side session of theirs."""
-    result = session.execute(delete(WebSession).where(WebSession.user_id == user_id))
-    return result.rowcount or 0
+    result = session.execute(delete(WebSession).where(col(WebSession.user_id) == user_id))
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def _user_named(session: Session, username: str) -> User:
-    user = session.scalars(select(User).where(User.username == username)).first()
+    user = session.scalars(select(User).where(col(User.username) == username)).first()
     if user is None:
         raise LookupError(f'no user named "{username}"')
     return user

@@ -41,7 +41,7 @@ def load_demo(app: Flask, *, force: bool = False) -> list[str]:
     ones, unless ``force``."""
     upgrade(app.config["DATABASE_URL"])
     demo_names = [username for username, _name, _roles in DEMO_ACCOUNTS]
-    others = db.session().scalars(select(User.username)
+    others = db.session().scalars(select(col(User.username))
                                   .where(col(User.username).not_in(demo_names))
                                   .limit(3)).all()
     db.session().rollback()  # end the read before the writes below

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, Response, current_app, request
 from flask_babel import ngettext
@@ -71,7 +72,7 @@ def init_app(app: Flask) -> None:
     app.extensions["tongban.limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _throttled)
     for endpoint, limits in _LIMITS.items():
-        view = app.view_functions[endpoint]
+        view: Callable[..., Any] = app.view_functions[endpoint]
         for setting, key_func, deduct_when, scope in limits:
             view = limiter.limit(_setting(setting), key_func=key_func, methods=["POST"],
                                  deduct_when=deduct_when, scope=scope)(view)

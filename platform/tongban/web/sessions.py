@@ -10,13 +10,13 @@ import hashlib
 import secrets
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Request, Response
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSession, SessionInterface
-from sqlalchemy import delete, select, update
-from sqlmodel import Session
+from sqlalchemy import CursorResult, delete, select, update
+from sqlmodel import Session, col
 
 from ..models import WebSession, utcnow
 
@@ -125,7 +125,7 @@ class DatabaseSessionInterface(SessionInterface):
             with self._db(app) as db, db.begin():
                 db.connection(execution_options={"sqlite_immediate": True})
                 if old_id is not None:
-                    db.execute(delete(WebSession).where(WebSession.id_hash == _hash(old_id)))
+                    db.execute(delete(WebSession).where(col(WebSession.id_hash) == _hash(old_id)))
                 db.add(row)
             self._set_cookie(app, response, new_id, row.last_seen_at, row.expires_at)
             self._purge_now_and_then(app)
@@ -140,8 +140,9 @@ class DatabaseSessionInterface(SessionInterface):
             values.update(data=data, user_id=user_id)
         with self._db(app) as db, db.begin():
             db.connection(execution_options={"sqlite_immediate": True})
-            found = db.execute(update(WebSession).where(WebSession.id_hash == _hash(old_id))
-                               .values(**values)).rowcount
+            result = db.execute(update(WebSession)
+                                .where(col(WebSession.id_hash) == _hash(old_id)).values(**values))
+            found = cast(CursorResult[Any], result).rowcount
         if found:  # not ended meanwhile (sign-out elsewhere, password change)
             self._set_cookie(app, response, old_id, now, expires_at)
 
@@ -162,7 +163,7 @@ class DatabaseSessionInterface(SessionInterface):
     def _delete(self, app: Flask, session_id: str) -> None:
         with self._db(app) as db, db.begin():
             db.connection(execution_options={"sqlite_immediate": True})
-            db.execute(delete(WebSession).where(WebSession.id_hash == _hash(session_id)))
+            db.execute(delete(WebSession).where(col(WebSession.id_hash) == _hash(session_id)))
 
     def _purge_now_and_then(self, app: Flask) -> None:
         if time.monotonic() - self._last_purge < PURGE_INTERVAL_SECONDS:
@@ -182,10 +183,11 @@ def purge_expired(db: Session, *, idle: timedelta) -> int:
     """Delete sessions past their absolute or idle limit; return how many."""
     now = utcnow()
     result = db.execute(delete(WebSession).where(
-        (WebSession.expires_at <= now) | (WebSession.last_seen_at <= now - idle)))
-    return result.rowcount or 0
+        (col(WebSession.expires_at) <= now) | (col(WebSession.last_seen_at) <= now - idle)))
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def count_sessions(db: Session, user_id: int) -> int:
     """How many live session rows a user has (for operators and tests)."""
-    return len(db.scalars(select(WebSession.id_hash).where(WebSession.user_id == user_id)).all())
+    return len(db.scalars(select(col(WebSession.id_hash))
+                          .where(col(WebSession.user_id) == user_id)).all())
