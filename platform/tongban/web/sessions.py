@@ -20,8 +20,9 @@ from sqlmodel import Session, col
 
 from ..models import WebSession, utcnow
 
-# Writing last_seen_at on every request would turn every page view into a write; the idle
-# limit is measured to within this much instead.
+# Writing last_seen_at on every request would turn every page view into a write; it is moved
+# on at most this often, and the idle limit allows for it, so a session never ends early
+# (at most this much late).
 TOUCH_INTERVAL = timedelta(minutes=1)
 # Expired rows are deleted by `tongban sessions purge` and, at most this often per process,
 # by the request that creates a session.
@@ -89,7 +90,8 @@ class DatabaseSessionInterface(SessionInterface):
         now = utcnow()
         with self._db(app) as db:
             row = db.get(WebSession, _hash(session_id))
-        if row is None or row.expires_at <= now or row.last_seen_at + self._idle(app) <= now:
+        idle_until = row.last_seen_at + self._idle(app) + TOUCH_INTERVAL if row else now
+        if row is None or row.expires_at <= now or idle_until <= now:
             # Unknown, tampered with, signed out or expired: a fresh session, never the old one.
             return self.session_class()
         try:
@@ -151,7 +153,7 @@ class DatabaseSessionInterface(SessionInterface):
                     last_seen_at: datetime, expires_at: datetime) -> None:
         # The browser forgets the cookie when the server would: at the idle or the absolute
         # limit, whichever comes first.
-        expires = min(last_seen_at + self._idle(app), expires_at)
+        expires = min(last_seen_at + self._idle(app) + TOUCH_INTERVAL, expires_at)
         response.set_cookie(self.get_cookie_name(app), session_id, expires=expires,
                             httponly=self.get_cookie_httponly(app),
                             domain=self.get_cookie_domain(app), path=self.get_cookie_path(app),
@@ -183,7 +185,8 @@ def purge_expired(db: Session, *, idle: timedelta) -> int:
     """Delete sessions past their absolute or idle limit; return how many."""
     now = utcnow()
     result = db.execute(delete(WebSession).where(
-        (col(WebSession.expires_at) <= now) | (col(WebSession.last_seen_at) <= now - idle)))
+        (col(WebSession.expires_at) <= now)
+        | (col(WebSession.last_seen_at) <= now - idle - TOUCH_INTERVAL)))
     return cast(CursorResult[Any], result).rowcount or 0
 
 
