@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+
 from tongban import create_app
-from tongban.demo import load_demo
+from tongban.demo import DemoRefused, load_demo
 
 
 def main() -> None:
     app = create_app()
     with app.app_context():
-        for line in load_demo(app):
-            print(line)
+        try:
+            for line in load_demo(app):
+                print(line)
+        except DemoRefused as exc:  # an instance with real accounts: serve it as it is
+            print(f"Demo data not loaded: {exc}", file=sys.stderr)
     host, port = app.config["HOST"], app.config["PORT"]
     print(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
     app.run(host=host, port=port, debug=False, threaded=True)

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Start the local PostgreSQL server when it is installed but stopped (the suite runs on it too).
+# Start the local PostgreSQL server (and Redis) when installed but stopped (the suite uses both).
 set -euo pipefail
+# Redis (the rate-limit storage tests use 127.0.0.1:6379): start it when installed but stopped.
+if command -v redis-server >/dev/null 2>&1 \
+        && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  redis-server --bind 127.0.0.1 --port 6379 --save '' --daemonize yes >/dev/null
+fi
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   exit 0
 fi

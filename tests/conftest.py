@@ -98,6 +98,12 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, object]:
         "SECRET_KEY": "test-secret-key",
         "DEFINITIONS_DIR": str(PROJECT_ROOT),
         "UPLOAD_DIR": str(tmp_path / "uploads"),
+        # Every test client comes from one address: limits high enough never to trip by
+        # accident (tests of the limits set their own).
+        "LOGIN_RATE_LIMIT_ADDRESS": "10000 per minute",
+        "LOGIN_RATE_LIMIT_ACCOUNT": "10000 per minute",
+        "START_RATE_LIMIT": "10000 per minute",
+        "SUBMIT_RATE_LIMIT": "10000 per minute",
     }
 
 

@@ -1,19 +1,19 @@
-"""Accounts: password hashing, login with lockout, roles within departments."""
+"""Accounts: password hashing, sign-in checks, sessions ended on demand, roles within departments."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select, update
 from sqlmodel import Session, col
 
 from . import audit
-from .models import Department, Membership, Role, User, utcnow
+from .models import Department, Membership, Role, User, WebSession, utcnow
 from .policy import Actor, DepartmentTree, holds
 
 # argon2id at t=2, m=19 MiB: within ASVS 5.0's minimum and gentle on a 2-core server.
@@ -65,50 +65,89 @@ def load_login_user(session: Session, user_id: int) -> LoginUser | None:
 @dataclass(frozen=True)
 class LoginOutcome:
     user: User | None = None
-    locked_until: datetime | None = None
-    failures_left: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.user is not None
 
 
-def authenticate(session: Session, username: str, password: str, *, max_failures: int,
-                 lockout: timedelta, request_id: str = "") -> LoginOutcome:
-    """Check a password; count failures in the database and lock after max_failures.
+def authenticate(session: Session, username: str, password: str, *, alert_after: int,
+                 request_id: str = "") -> LoginOutcome:
+    """Check a password. Unknown, inactive and known users with a wrong password get the same
+    outcome after the same work (one argon2 verification), so neither the answer nor its
+    timing tells a stranger which names exist. Wrong passwords are counted with one atomic
+    UPDATE; the count that reaches ``alert_after`` writes one audit event. Nothing is locked:
+    a lock that strangers can trigger is a denial of service (throttling is the web layer's).
 
     The caller commits: failures must be stored even though the login fails.
     """
-    user = session.scalars(select(User).where(User.username == username.strip())).first()
+    user = session.scalars(select(User).where(col(User.username) == username.strip())).first()
     if user is None or not user.is_active:
         try:
             _hasher.verify(_DUMMY_HASH, password)
         except VerificationError:
             pass
         return LoginOutcome()
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        return LoginOutcome(locked_until=user.locked_until)
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        if user.locked_until is not None:  # an old lock has run out: start counting afresh
-            user.failed_logins, user.locked_until = 0, None
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + lockout
-            audit.record(session, action="user.locked", object_type="user", object_id=user.id,
-                         actor_name=user.username, after={"failed_logins": user.failed_logins,
-                                                          "locked_until": user.locked_until.isoformat()},
-                         request_id=request_id)
-            return LoginOutcome(locked_until=user.locked_until)
-        return LoginOutcome(failures_left=max_failures - user.failed_logins)
+        count_failure(session, user, alert_after=alert_after, request_id=request_id)
+        return LoginOutcome()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    user.failed_logins, user.last_login_at = 0, utcnow()
     audit.record(session, action="user.login", object_type="user", object_id=user.id,
                  actor_id=user.id, actor_name=user.username, request_id=request_id)
     return LoginOutcome(user=user)
+
+
+def count_failure(session: Session, user: User, *, alert_after: int,
+                  request_id: str = "") -> int:
+    """Add one wrong password in the database itself (no read-modify-write, so parallel
+    guesses are all counted); return the new count."""
+    count: int = session.execute(update(User).where(col(User.id) == user.id)
+                                 .values(failed_logins=col(User.failed_logins) + 1)
+                                 .returning(col(User.failed_logins))
+                                 .execution_options(synchronize_session=False)).scalar_one()
+    if count == alert_after:  # exactly one request sees the threshold reached
+        audit.record(session, action="user.login_failures", object_type="user",
+                     object_id=user.id, actor_name=user.username,
+                     after={"failed_logins": count}, request_id=request_id)
+    return count
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """Sign a user out everywhere: delete every server-side session of theirs."""
+    result = session.execute(delete(WebSession).where(col(WebSession.user_id) == user_id))
+    return cast(CursorResult[Any], result).rowcount or 0
+
+
+def _user_named(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(col(User.username) == username)).first()
+    if user is None:
+        raise LookupError(f'no user named "{username}"')
+    return user
+
+
+def set_password(session: Session, username: str, password: str, *,
+                 actor_name: str = "system") -> int:
+    """Give a user a new password and end all their sessions; return how many were ended."""
+    user = _user_named(session, username)
+    user.password_hash, user.failed_logins = hash_password(password), 0
+    ended = end_sessions(session, user.id)  # type: ignore[arg-type]
+    audit.record(session, action="user.set_password", object_type="user", object_id=user.id,
+                 actor_name=actor_name, after={"sessions_ended": ended})
+    return ended
+
+
+def deactivate(session: Session, username: str, *, actor_name: str = "system") -> int:
+    """Stop a user signing in and end all their sessions; return how many were ended."""
+    user = _user_named(session, username)
+    user.is_active = False
+    ended = end_sessions(session, user.id)  # type: ignore[arg-type]
+    audit.record(session, action="user.deactivate", object_type="user", object_id=user.id,
+                 actor_name=actor_name, after={"sessions_ended": ended})
+    return ended
 
 
 def create_user(session: Session, username: str, password: str, display_name: str,

@@ -1,4 +1,4 @@
-"""The `tongban` command line: one group per concern (db, defs, audit, users, demo)."""
+"""The `tongban` command line: one group per concern (db, defs, audit, users, sessions, demo)."""
 
 from __future__ import annotations
 
@@ -211,6 +211,55 @@ def users_list() -> None:
         click.echo(f"{user.username:20} {user.display_name:16} {roles}")
 
 
+@users_group.command("set-password")
+@click.argument("username")
+@click.password_option()
+@with_appcontext
+def users_set_password(username: str, password: str) -> None:
+    """Give an account a new password and sign it out everywhere."""
+    from .accounts import set_password
+
+    try:
+        with db.transaction() as tx:
+            ended = set_password(tx, username, password, actor_name=getpass.getuser())
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"New password set for {username}; {ended} session(s) ended.")
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def users_deactivate(username: str) -> None:
+    """Stop an account signing in and sign it out everywhere."""
+    from .accounts import deactivate
+
+    try:
+        with db.transaction() as tx:
+            ended = deactivate(tx, username, actor_name=getpass.getuser())
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Deactivated {username}; {ended} session(s) ended.")
+
+
+@main.group("sessions")
+def sessions_group() -> None:
+    """Server-side sign-in sessions."""
+
+
+@sessions_group.command("purge")
+@with_appcontext
+def sessions_purge() -> None:
+    """Delete sessions past their idle or absolute lifetime."""
+    from datetime import timedelta
+
+    from .web.sessions import purge_expired
+
+    with db.transaction() as tx:
+        count = purge_expired(tx, idle=timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]))
+    click.echo(f"Deleted {count} expired session(s).")
+
+
 @main.group("drafts")
 def drafts_group() -> None:
     """Applications in progress."""
@@ -231,10 +280,16 @@ def drafts_purge() -> None:
 
 
 @main.command("demo")
+@click.option("--force", is_flag=True,
+              help="Create the demo accounts even though the database has other accounts")
 @with_appcontext
-def demo() -> None:
+def demo(force: bool) -> None:
     """Migrate, publish the shipped definitions and create the demo accounts (idempotent)."""
-    from .demo import load_demo
+    from .demo import DemoRefused, load_demo
 
-    for line in load_demo(current_app):
+    try:
+        lines = load_demo(current_app, force=force)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
         click.echo(line)

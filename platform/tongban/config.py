@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "TONGBAN_"
@@ -71,6 +72,33 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
     return parse
 
 
+def _base_url(value: Any) -> str:
+    parts = urlsplit(_str(value).strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment:
+        raise ValueError("expected an address such as https://tongban.example.gov.cn")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _host_list(value: Any) -> list[str]:
+    names = value.split(",") if isinstance(value, str) else list(value)
+    hosts = [_str(name).strip().lower() for name in names if _str(name).strip()]
+    if not hosts:
+        raise ValueError("expected at least one host name")
+    return hosts
+
+
+def _rate_limit(value: Any) -> str:
+    from limits import parse_many  # Flask-Limiter's own parser: what it accepts, we accept
+
+    text = _str(value)
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ValueError('expected limits such as "10 per 15 minutes;100 per day"') from None
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -83,7 +111,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _str,
             "SQLAlchemy URL; default: SQLite file tongban.sqlite3 in the instance folder"),
     Setting("SECRET_KEY", None, _str,
-            "Session signing key; default: generated once into instance/secret_key"),
+            "Signing key (CSRF tokens); default: generated once into instance/secret_key"),
     Setting("AUDIT_KEY", None, _audit_key,
             "HMAC key of the audit chain, kept outside the database (at least 32 characters); "
             "default: generated once into instance/audit_key on the first audit event"),
@@ -97,10 +125,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_FORM_PARTS", 1000, _positive_int, "Most fields or files in one form POST"),
     Setting("SESSION_IDLE_MINUTES", 480, _positive_int,
             "Minutes of inactivity before a session ends (at most 480)"),
-    Setting("SESSION_COOKIE_SECURE", False, _bool, "Send the session cookie over HTTPS only"),
-    Setting("LOGIN_MAX_FAILURES", 10, _positive_int,
-            "Wrong passwords in a row before an account is locked"),
-    Setting("LOGIN_LOCKOUT_MINUTES", 30, _positive_int, "How long a locked account stays locked"),
+    Setting("SESSION_ABSOLUTE_HOURS", 12, _positive_int,
+            "Hours after sign-in (or a session's start) when it ends however active it is"),
+    Setting("SESSION_COOKIE_SECURE", False, _bool,
+            "Send the session cookie over HTTPS only (always on when BASE_URL is https)"),
+    Setting("BASE_URL", None, _base_url,
+            "Public address absolute links are built from; default: http://HOST:PORT"),
+    Setting("TRUSTED_HOSTS", None, _host_list,
+            "Comma-separated host names requests may name; default: BASE_URL's host, "
+            "127.0.0.1 and localhost"),
+    Setting("LOGIN_ALERT_FAILURES", 10, _positive_int,
+            "Wrong passwords in a row after which an account is flagged in the audit trail"),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", _str,
+            "Where rate-limit counters live: memory:// (one process) or redis://HOST:PORT/DB"),
+    Setting("LOGIN_RATE_LIMIT_ADDRESS", "30 per minute;300 per hour", _rate_limit,
+            "Sign-in attempts from one address"),
+    Setting("LOGIN_RATE_LIMIT_ACCOUNT", "10 per 15 minutes", _rate_limit,
+            "Failed sign-ins for one account from one address"),
+    Setting("START_RATE_LIMIT", "30 per minute;300 per hour", _rate_limit,
+            "Applications started by one account (or one address when signed out)"),
+    Setting("SUBMIT_RATE_LIMIT", "30 per minute;300 per hour", _rate_limit,
+            "Applications submitted by one account (or one address when signed out)"),
     Setting("DEFINITIONS_DIR", None, _str,
             "Folder holding workflow_definitions/ and form_definitions/; default: the checkout"),
     Setting("UPLOAD_DIR", None, _str, "Where uploaded files are stored; default: instance/uploads"),
@@ -171,6 +216,15 @@ def load(instance_path: Path, project_root: Path,
         resolved["DEFINITIONS_DIR"] = str(project_root)
     if resolved["UPLOAD_DIR"] is None:
         resolved["UPLOAD_DIR"] = str(instance_path / "uploads")
+    if resolved["BASE_URL"] is None:
+        resolved["BASE_URL"] = f"http://{resolved['HOST']}:{resolved['PORT']}"
+    base_host = urlsplit(resolved["BASE_URL"]).hostname or ""
+    if resolved["TRUSTED_HOSTS"] is None:
+        resolved["TRUSTED_HOSTS"] = list(dict.fromkeys([base_host, "127.0.0.1", "localhost"]))
+    # Behind https, cookies never travel in the clear and browsers are told to stay on https.
+    https = resolved["BASE_URL"].startswith("https://")
+    resolved["SESSION_COOKIE_SECURE"] = resolved["SESSION_COOKIE_SECURE"] or https
+    resolved["HSTS"] = https
 
     # Flask settings derived from ours; tests may still pass Flask's own keys.
     flask_settings: dict[str, Any] = {
@@ -179,10 +233,12 @@ def load(instance_path: Path, project_root: Path,
         "SESSION_COOKIE_SECURE": resolved["SESSION_COOKIE_SECURE"],
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": resolved["SESSION_COOKIE_SECURE"],
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=resolved["SESSION_IDLE_MINUTES"]),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "MAX_FORM_MEMORY_SIZE": 500 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": resolved["DEFAULT_LOCALE"],
         "BABEL_DEFAULT_TIMEZONE": resolved["TIME_ZONE"],
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
+from sqlmodel import col
 
 from . import db
 from .accounts import create_user
@@ -28,9 +29,27 @@ DEMO_ACCOUNTS: list[tuple[str, str, list[tuple[Role, str | None]]]] = [
 ]
 
 
-def load_demo(app: Flask) -> list[str]:
-    """Bring a database to a demo-ready state; safe to run again. Returns lines to print."""
+class DemoRefused(RuntimeError):
+    """The database holds real accounts: demo accounts with a published password would be a
+    way in."""
+
+
+def load_demo(app: Flask, *, force: bool = False) -> list[str]:
+    """Bring a database to a demo-ready state; safe to run again. Returns lines to print.
+
+    Refuses (before changing anything) when the database holds accounts other than the demo
+    ones, unless ``force``."""
     upgrade(app.config["DATABASE_URL"])
+    demo_names = [username for username, _name, _roles in DEMO_ACCOUNTS]
+    others = db.session().scalars(select(col(User.username))
+                                  .where(col(User.username).not_in(demo_names))
+                                  .limit(3)).all()
+    db.session().rollback()  # end the read before the writes below
+    if others and not force:
+        raise DemoRefused(
+            f"This database already has accounts other than the demo ones ({', '.join(others)}"
+            f"{', ...' if len(others) == 3 else ''}); the demo accounts share a published "
+            "password. Nothing was changed. Use --force to create them anyway.")
     lines = []
     definitions = load_directory(Path(app.config["DEFINITIONS_DIR"]))
     if not definitions.ok:

@@ -48,25 +48,28 @@ class Pinned:
     form: FormDefinition
 
 
-_PINNED: dict[tuple[str, int, int], Pinned] = {}
+_PINNED: dict[tuple[Engine, int, int], Pinned] = {}
 _PINNED_LIMIT = 256
 
 
-def pinned(engine: Engine, service_version_id: int, form_version_id: int) -> Pinned:
+def pinned(session: Session, service_version_id: int, form_version_id: int) -> Pinned:
     """The pinned versions, compiled. Version rows never change, so the compiled result is
-    kept per (database engine, version ids): a request does no parsing and no query for them,
-    and opens no session to find them."""
+    kept per (database engine, version ids): a request does no parsing and no query for them
+    once a version has been read. Read with the caller's session (a request holds one pooled
+    connection, never two) into objects of their own, outside that session, since the result
+    is shared by every request that follows."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
     cache_key = (engine, service_version_id, form_version_id)
     found = _PINNED.get(cache_key)
     if found is not None:
         return found
-    with Session(engine, expire_on_commit=False) as session:
-        service = session.get(DefinitionVersion, service_version_id)
-        form_version = session.get(DefinitionVersion, form_version_id)
-        if service is None or form_version is None:
-            raise LookupError("a pinned definition version is missing")
-        session.expunge(service)
-        session.expunge(form_version)
+    columns = DefinitionVersion.__table__.columns  # type: ignore[attr-defined]  # SQLModel sets it
+    rows = {row.id: DefinitionVersion(**row._mapping) for row in session.execute(
+        select(*columns).where(columns.id.in_([service_version_id, form_version_id])))}
+    service, form_version = rows.get(service_version_id), rows.get(form_version_id)
+    if service is None or form_version is None:
+        raise LookupError("a pinned definition version is missing")
     form = load_form(form_version.content, name=f"{form_version.code}@{form_version.version}")
     result = Pinned(service, form_version, form)
     if len(_PINNED) >= _PINNED_LIMIT:

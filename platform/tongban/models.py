@@ -42,8 +42,9 @@ class User(SQLModel, table=True):
     display_name: str = Field(max_length=200)
     password_hash: str = Field(max_length=255)
     is_active: bool = Field(default=True)
+    # Wrong passwords since the last right one: counted for the audit trail, never a lock
+    # (throttling is by address and account, see web/ratelimits.py).
     failed_logins: int = Field(default=0)
-    locked_until: datetime | None = Field(default=None)
     last_login_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -170,3 +171,17 @@ class StoredUpload(SQLModel, table=True):
     # address in a day is capped (UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY).
     uploaded_from: str | None = Field(default=None, max_length=45, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser's server-side session. The cookie holds a random id; this table holds only its
+    SHA-256, so a read of the table does not give anyone a session to replay."""
+
+    __tablename__ = "web_session"
+
+    id_hash: str = Field(max_length=64, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    data: str = Field(sa_column=Column(Text, nullable=False))  # Flask's tagged JSON
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)

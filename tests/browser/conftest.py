@@ -51,6 +51,7 @@ def live_server(app: Any) -> Iterator[helpers.LiveServer]:
     """The ``app`` fixture served over real HTTP on a free loopback port; ``.url`` has no
     trailing slash."""
     with helpers.serve(app) as server:
+        app.config["BASE_URL"] = server.url  # absolute links point at this server
         yield server
 
 

@@ -5,21 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import time
 import uuid
-from typing import Any
 
 from flask import Flask, abort, current_app, g, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
-from itsdangerous import BadSignature
 from markupsafe import Markup
 
 from .. import db
 from ..accounts import load_login_user
-from ..forms.paths import copy_answers
-from ..fragments import Fragment, Kept, marker
+from ..fragments import Fragment, marker
 from .json_bodies import init_app as init_json_bodies
 
 csrf = CSRFProtect()
@@ -71,53 +66,27 @@ def path_url(endpoint: str, **values: str) -> str:
     return str(pattern.fill(values))
 
 
-class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, with the same cookies and the same checks, but for two
-    things done once instead of on every request: the signing serializer is made once per set
-    of keys, and a cookie whose signature has been checked is kept opened.
-
-    A browser sends the same cookie with every request until the session changes, and
-    checking it (key derivation, HMAC, base64, zlib, JSON) costs more than some whole pages.
-    An opened cookie is kept by its full text, signature included, with the time it was
-    signed: the age limit is checked again on every request, exactly as the signature check
-    would, and each request gets its own copy of the values."""
-
-    def __init__(self) -> None:
-        self._serializers: dict[tuple[object, ...], object] = {}
-        self._opened: Kept[tuple[dict[str, Any], int]] = Kept(size=10_000)
-
-    def open_session(self, app: Flask, request):  # type: ignore[no-untyped-def]
-        serializer = self.get_signing_serializer(app)
-        cookie = request.cookies.get(self.get_cookie_name(app))
-        if not cookie:
-            return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        key = (id(serializer), cookie)
-        opened = self._opened.lookup(key)
-        if opened is None:
-            try:
-                data, signed = serializer.loads(  # type: ignore[attr-defined]
-                    cookie, max_age=max_age, return_timestamp=True)
-            except BadSignature:  # forged, or signed with a key no longer held, or expired
-                return self.session_class()
-            opened = (data, int(signed.timestamp()))
-            self._opened.put(key, opened)
-        data, signed_at = opened
-        age = int(time.time()) - signed_at  # itsdangerous' own test, in whole seconds
-        if age > max_age or age < 0:
-            return self.session_class()
-        return self.session_class(copy_answers(data))
-
-    def get_signing_serializer(self, app: Flask):  # type: ignore[no-untyped-def]
-        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        found = self._serializers.get(keys)
-        if found is None:
-            found = self._serializers[keys] = super().get_signing_serializer(app)
-        return found
 
 
 def init_web(app: Flask) -> None:
-    from . import admin, apply, auth, errors, files, health, layout, portal, regions, review, settings
+    from . import (
+        admin,
+        apply,
+        auth,
+        errors,
+        files,
+        health,
+        layout,
+        links,
+        portal,
+        ratelimits,
+        regions,
+        review,
+        sessions,
+        settings,
+    )
+
+    app.before_request(links.refuse_untrusted_host)  # first: nothing else runs for such a host
 
     init_json_bodies(app)  # first: before anything that may read the body
 
@@ -132,7 +101,7 @@ def init_web(app: Flask) -> None:
 
     app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.globals["js_enabled_script"] = Markup(f"<script>{JS_ENABLED_SCRIPT}</script>")
-    app.session_interface = _SessionInterface()
+    app.session_interface = sessions.DatabaseSessionInterface()
     csrf.init_app(app)  # templates' csrf_token() is Flask-WTF's generate_csrf
     login_manager.init_app(app)
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
@@ -158,6 +127,8 @@ def init_web(app: Flask) -> None:
         supplied = request.headers.get("X-Request-ID", "")
         g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
 
+    hsts = app.config["HSTS"]  # on when BASE_URL is https (config.py)
+
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
         # Runs on every response: the names present are looked at once, and headers are
@@ -169,6 +140,8 @@ def init_web(app: Flask) -> None:
             headers["X-Request-ID"] = request_id
         else:
             headers.add("X-Request-ID", request_id)
+        if hsts and "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         for lower, name, value in _SECURITY_HEADERS_LOWER:
             if lower not in present:  # a view may set its own (files: a stricter CSP)
                 headers.add(name, value)
@@ -183,4 +156,5 @@ def init_web(app: Flask) -> None:
 
     for module in (auth, portal, apply, review, files, admin, settings, health, regions):
         app.register_blueprint(module.bp)
+    ratelimits.init_app(app)
     errors.init_app(app)

@@ -31,6 +31,7 @@ from ..who_looked import record_application_read
 from . import formview, path_url
 from .access import allowed, current_actor
 from .errors import render_error
+from .links import external_url
 
 bp = Blueprint("apply", __name__)
 
@@ -53,7 +54,7 @@ def _draft_or_error(token: str, action: Action = Action.VIEW) -> Draft:
 
 
 def _pinned(draft: Draft) -> Pinned:
-    return pinned(db.engine(), draft.service_version_id, draft.form_version_id)
+    return pinned(db.session(), draft.service_version_id, draft.form_version_id)
 
 
 def _upload_message(exc) -> str:  # type: ignore[no-untyped-def]
@@ -82,7 +83,7 @@ def start(code: str):  # type: ignore[no-untyped-def]
         draft = start_draft(tx, service_row, form_row,
                             user_id=None if clerk_id else _user_id(), clerk_id=clerk_id)
         token = draft.token
-    pinned_defs = pinned(db.engine(), draft.service_version_id, draft.form_version_id)
+    pinned_defs = pinned(db.session(), draft.service_version_id, draft.form_version_id)
     if pinned_defs.form.sections:  # a long application starts from its task list
         return redirect(url_for("apply.tasks", token=token))
     return redirect(url_for("apply.page", token=token, page_id=pinned_defs.form.pages[0].id))
@@ -229,7 +230,7 @@ def confirmation(reference: str):  # type: ignore[no-untyped-def]
         select(Application).where(Application.reference == reference)).first()
     if application is None or not allowed(Action.VIEW, application):
         abort(404)
-    pinned_defs = pinned(db.engine(), application.service_version_id,
+    pinned_defs = pinned(db.session(), application.service_version_id,
                          application.form_version_id)
     page = render_template("apply/confirmation.html", application=application,
                            service=pinned_defs.service.content)
@@ -244,7 +245,7 @@ def saved(token: str):  # type: ignore[no-untyped-def]
     draft = _draft_or_error(token)
     pinned_defs = _pinned(draft)
     return render_template("apply/saved.html", draft=draft, service=pinned_defs.service.content,
-                           resume_url=url_for("apply.resume", token=token, _external=True))
+                           resume_url=external_url("apply.resume", token=token))
 
 
 @bp.get("/my")
@@ -262,7 +263,7 @@ def mine():  # type: ignore[no-untyped-def]
     service_names = names_of_versions(session_, {a.service_version_id for a in applications})
     names = {}
     for draft in drafts:
-        names[draft.id] = pinned(db.engine(), draft.service_version_id,
+        names[draft.id] = pinned(db.session(), draft.service_version_id,
                                  draft.form_version_id).service.content["name"]
     return render_template("apply/mine.html", drafts=drafts, names=names,
                            applications=applications, service_names=service_names,

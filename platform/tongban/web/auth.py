@@ -1,30 +1,37 @@
-"""Sign in and sign out."""
+"""Sign in and sign out, and the one check for where a request may send the browser next."""
 
 from __future__ import annotations
 
-import math
-from datetime import timedelta
-from urllib.parse import urlsplit
+import re
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from .. import db
 from ..accounts import LoginUser, authenticate, roles_of
-from ..models import utcnow
+from .sessions import regenerate
 
 bp = Blueprint("auth", __name__)
+# Kept across sign-in and sign-out: the visitor's display choices, not who they are.
+_PREFERENCES = ("locale", "elder")
+# A path on this site: one "/", then no "/" or "\" (browsers read "//x" and "/\x" as another
+# host), and nowhere a backslash or a control character (which browsers strip or rewrite).
+_LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\x00-\x1f\x7f-\x9f]*")
 
 
-def _safe_next(target: str | None) -> str:
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//"):
-            return target
-    return url_for("portal.index")
+def safe_redirect_target(target: str | None, default: str | None = None) -> str:
+    """``target`` when it is a path on this site, else ``default`` (the home page). Every view
+    that redirects to an address the request supplies goes through this."""
+    if target and _LOCAL_PATH.fullmatch(target):
+        return target
+    return default or url_for("portal.index")
+
+
+def _keep_preferences() -> None:
+    preferences = {key: session[key] for key in _PREFERENCES if key in session}
+    session.clear()
+    session.update(preferences)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -42,43 +49,29 @@ def login():  # type: ignore[no-untyped-def]
     if errors:
         return render_template("auth/login.html", errors=errors, username=username,
                                next=next_url), 422
-    cfg = current_app.config
     with db.transaction() as tx:
-        outcome = authenticate(tx, username, password, max_failures=cfg["LOGIN_MAX_FAILURES"],
-                               lockout=timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"]),
+        outcome = authenticate(tx, username, password,
+                               alert_after=current_app.config["LOGIN_ALERT_FAILURES"],
                                request_id=g.request_id)
         login_snapshot = (LoginUser(outcome.user, roles_of(tx, outcome.user.id))
                           if outcome.user is not None else None)
-    if login_snapshot is not None:
-        # A fresh session against fixation; the visitor's display choices (language, 长辈版)
-        # are kept, as on sign-out.
-        preferences = {key: session[key] for key in ("locale", "elder") if key in session}
-        session.clear()
-        session.update(preferences)
-        session.permanent = True
-        login_user(login_snapshot)
-        return redirect(_safe_next(next_url))
-    if outcome.locked_until is not None:
-        minutes = max(1, math.ceil((outcome.locked_until - utcnow()).total_seconds() / 60))
-        errors["username"] = ngettext(
-            "This account is locked after too many wrong passwords. Try again in %(num)d minute.",
-            "This account is locked after too many wrong passwords. Try again in %(num)d minutes.",
-            minutes)
+    if login_snapshot is None:
+        errors["password"] = _("The user name or password is not right")
         return render_template("auth/login.html", errors=errors, username=username,
-                               next=next_url), 429
-    errors["password"] = _("The user name or password is not right")
-    return render_template("auth/login.html", errors=errors, username=username,
-                           next=next_url), 422
+                               next=next_url), 422
+    # A new session id against fixation; the display choices are kept.
+    _keep_preferences()
+    regenerate(session)
+    session.permanent = True
+    login_user(login_snapshot)
+    return redirect(safe_redirect_target(next_url))
 
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         logout_user()
-    locale, elder = session.get("locale"), session.get("elder")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    if elder:
-        session["elder"] = elder
+    # Ends the session on the server: a copy of the old cookie finds nothing.
+    _keep_preferences()
+    regenerate(session)
     return redirect(url_for("portal.index"))

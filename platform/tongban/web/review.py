@@ -43,7 +43,7 @@ def application(reference: str):  # type: ignore[no-untyped-def]
                                  .where(Application.reference == reference)).first()
     if found is None or not may_review(found):
         abort(404)
-    pinned_defs = pinned(db.engine(), found.service_version_id, found.form_version_id)
+    pinned_defs = pinned(db.session(), found.service_version_id, found.form_version_id)
     uploads = db.session().scalars(select(StoredUpload)
                                    .where(StoredUpload.application_id == found.id)).all()
     page = render_template("review/application.html", application=found,

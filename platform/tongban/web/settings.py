@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, session, url_for
+from flask import Blueprint, redirect, request, session
 
 from ..i18n import SUPPORTED_LOCALES
-from .auth import _safe_next
+from .auth import safe_redirect_target
 
 bp = Blueprint("settings", __name__)
 
@@ -15,13 +15,13 @@ def language():  # type: ignore[no-untyped-def]
     chosen = request.form.get("locale", "")
     if chosen in SUPPORTED_LOCALES:
         session["locale"] = chosen
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_redirect_target(request.form.get("next")))
 
 
 @bp.post("/settings/elder")
 def elder():  # type: ignore[no-untyped-def]
     session["elder"] = request.form.get("on") == "1"
-    return redirect(_safe_next(request.form.get("next") or url_for("portal.index")))
+    return redirect(safe_redirect_target(request.form.get("next")))
 
 
 @bp.post("/settings/session")
@@ -30,4 +30,4 @@ def extend_session():  # type: ignore[no-untyped-def]
     session.modified = True
     if request.headers.get("HX-Request"):
         return "", 204
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_redirect_target(request.form.get("next")))
