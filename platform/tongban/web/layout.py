@@ -13,7 +13,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request, session
+from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -106,6 +106,12 @@ def _idle_seconds() -> int:
     return int(current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds())
 
 
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico on every site, whatever the page links to."""
+    return current_app.send_static_file("favicon.ico")
+
+
 def init_app(app: Flask) -> None:
     app.extensions["tongban.layout"] = FragmentCache(size=1024)
     app.jinja_env.globals["page_shell"] = page_shell
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
