@@ -116,13 +116,19 @@ def _submit_all(page: Page, checks: list[str]) -> list[str]:
 
 
 def _choose(page: Page, base: str, locale: str, elder: bool) -> None:
-    """Set the language and the mode as the header's switches do (on the home page)."""
-    page.goto(base + "/")
+    """Set the language and the mode as the header's switches do (on the home page). The
+    session is a cookie: no request of the page may still be on its way (the favicon is
+    fetched after the load event) when the choice changes it, or its answer would bring the
+    old cookie back."""
+    page.goto(base + "/", wait_until="networkidle")
     token = page.locator("header input[name=csrf_token]").first.input_value()
     page.request.post(base + "/settings/language",
                       form={"csrf_token": token, "locale": locale, "next": "/"})
     page.request.post(base + "/settings/elder",
                       form={"csrf_token": token, "on": "1" if elder else "0", "next": "/"})
+    page.goto(base + "/", wait_until="networkidle")
+    expect(page.locator("html")).to_have_attribute("lang", "en" if locale == "en" else "zh-CN")
+    assert page.evaluate("document.body.classList.contains('tb-elder')") is elder
 
 
 def _too_wide(page: Page, base: str, urls: list[str]) -> list[tuple[Any, ...]]:
@@ -131,7 +137,8 @@ def _too_wide(page: Page, base: str, urls: list[str]) -> list[tuple[Any, ...]]:
     for locale, elder in VARIANTS:
         _choose(page, base, locale, elder)
         for url in urls:
-            page.goto(url)
+            response = page.goto(url)
+            assert response is not None and response.ok, (url, response and response.status)
             assert page.url == url, f"{url} sent the browser to {page.url}"
             assert page.evaluate("document.body.classList.contains('tb-elder')") is elder
             found: dict[str, Any] = page.evaluate(OVERFLOW)

@@ -16,7 +16,7 @@ from ..i18n import current_lang
 from ..intake import Pinned, first_page_with_errors, pinned, read_page, save_page
 from ..models import Application, Draft, Role
 from ..services import get_service
-from . import formview, path_url
+from . import formview, path_url, settings
 
 bp = Blueprint("apply", __name__)
 
@@ -127,6 +127,19 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
     if following is None:
         return redirect(path_url("apply.check", token=token))
     return redirect(path_url("apply.page", token=token, page_id=following))
+
+
+@bp.post("/apply/<token>/pages/<page_id>/switch")
+def switch(token: str, page_id: str):  # type: ignore[no-untyped-def]
+    """The header's language or 长辈版 switch pressed on a form page: a button of the page's
+    form (action=save), so the page's answers are kept as "save and come back later" keeps
+    them, nothing judged; then the same page again in the new language or mode."""
+    response = page(token, page_id)
+    if request.form.get("action") != "save" or getattr(response, "status_code", None) != 302:
+        return response  # not the switch's post, or no page to come back to
+    settings.remember_choice(request.args)
+    page_url = path_url("apply.page", token=token, page_id=page_id)
+    return redirect(page_url + ("?from=check" if request.args.get("from") == "check" else ""))
 
 
 @bp.post("/apply/<token>/pages/<page_id>/field")

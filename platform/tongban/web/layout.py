@@ -22,7 +22,11 @@ from ..fragments import FragmentCache, marker
 from ..i18n import current_lang
 from . import csrf_token, fixed_url
 
-_SLOTS = {"csrf": marker("csrf"), "next": marker("next"), "user": marker("user")}
+_SLOTS = {name: marker(name) for name in
+          ("csrf", "next", "user", "lang_switch", "elder_switch", "page_default")}
+
+PAGE_FORM_ID = "tb-page-form"
+"""The ``id`` of a form page's own form (``forms/_page.html``): the header's switches join it."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,36 @@ def _values() -> dict[str, Markup]:
         "next": escape(_return_address()),
         "user": escape(current_user.display_name) if current_user.is_authenticated
         else Markup(""),
+        **_switches(),
+    }
+
+
+def send_page_along(switch_url: str) -> None:
+    """Make the header's language and 长辈版 switches on the form page being drawn buttons of
+    its form, posting to ``switch_url`` (``apply.switch``): what was typed is kept (saved as
+    "save and come back later" saves it) instead of lost, with or without JavaScript."""
+    g.tb_page_switch = switch_url
+
+
+def _switches() -> dict[str, Markup]:
+    """The switches' attributes: the choice alone, or, on a form page, the page's answers
+    with the choice in the address."""
+    locale = "zh_CN" if current_lang() == "en" else "en"
+    elder = "0" if session.get("elder") else "1"
+    switch_url = g.get("tb_page_switch")
+    if switch_url is None:
+        return {"lang_switch": Markup('name="locale" value="{}"').format(locale),
+                "elder_switch": Markup('name="on" value="{}"').format(elder),
+                "page_default": Markup("")}
+    joined = "&" if "?" in switch_url else "?"
+    page_button = Markup('form="{}" name="action" value="save" formnovalidate '
+                         'formaction="{}"')
+    return {
+        "lang_switch": page_button.format(PAGE_FORM_ID, f"{switch_url}{joined}locale={locale}"),
+        "elder_switch": page_button.format(PAGE_FORM_ID, f"{switch_url}{joined}elder={elder}"),
+        # A form's Enter key presses its first button in the document: here, Continue.
+        "page_default": Markup('<button form="{}" name="action" value="continue" hidden '
+                               'tabindex="-1"></button>').format(PAGE_FORM_ID),
     }
 
 
