@@ -64,10 +64,11 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[LiveServer]:
-    """Serve a WSGI app on a free loopback port in a daemon thread until the block ends."""
+def serve(app: Any, *, threaded: bool = True) -> Iterator[LiveServer]:
+    """Serve a WSGI app on a free loopback port in a daemon thread until the block ends
+    (``threaded``: a thread per request; otherwise one thread answers them in turn)."""
     server: BaseWSGIServer = make_server(
-        "127.0.0.1", 0, app, threaded=True, request_handler=_QuietRequestHandler
+        "127.0.0.1", 0, app, threaded=threaded, request_handler=_QuietRequestHandler
     )
     # A short poll interval: shutdown() waits for the loop to notice, once per test.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},

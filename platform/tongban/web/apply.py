@@ -28,7 +28,7 @@ from ..models import Application, Draft
 from ..policy import Action, ServiceTarget
 from ..services import get_service
 from ..who_looked import record_application_read
-from . import formview, path_url
+from . import formview, path_url, settings
 from .access import allowed, current_actor
 from .errors import render_error
 from .links import external_url
@@ -152,6 +152,19 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
     if following is None:
         return redirect(path_url("apply.check", token=token))
     return redirect(path_url("apply.page", token=token, page_id=following))
+
+
+@bp.post("/apply/<token>/pages/<page_id>/switch")
+def switch(token: str, page_id: str):  # type: ignore[no-untyped-def]
+    """The header's language or 长辈版 switch pressed on a form page: a button of the page's
+    form (action=save), so the page's answers are kept as "save and come back later" keeps
+    them, nothing judged; then the same page again in the new language or mode."""
+    response = page(token, page_id)
+    if request.form.get("action") != "save" or getattr(response, "status_code", None) != 302:
+        return response  # not the switch's post, or no page to come back to
+    settings.remember_choice(request.args)
+    page_url = path_url("apply.page", token=token, page_id=page_id)
+    return redirect(page_url + ("?from=check" if request.args.get("from") == "check" else ""))
 
 
 @bp.post("/apply/<token>/pages/<page_id>/field")

@@ -46,6 +46,8 @@ def _page_urls(draft: Draft, page_id: str, from_check: bool, form: Any,
         "regions": fixed_url("regions.provinces"),
         "back": back,
         "save": action,  # the same page, with action=save; not a relative "save" URL
+        # the header's language and 长辈版 switches (apply.switch), which save the page first
+        "switch": page_url + "/switch" + ("?from=check" if from_check else ""),
     }
 
 
@@ -57,10 +59,11 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
     lang = current_lang()
     # No calculated value made from an answer refused on this post is shown again.
     current = state.evaluate(form, answers, failed=[e.path for e in errors if e.path])
+    urls = _page_urls(draft, page_id, from_check, form, current)
+    layout.send_page_along(urls["switch"])
     uploads = _uploads_by_id(draft.id) if _has_file_answer(form, answers) else {}
     body = render.render_page(form, page_id, answers, errors, lang=lang, state=current,
-                              urls=_page_urls(draft, page_id, from_check, form, current), raw=raw,
-                              files={i: u.original_name for i, u in uploads.items()})
+                              urls=urls, raw=raw, files={i: u.original_name for i, u in uploads.items()})
     page_def = form.page_by_id[page_id]
     context = {"service": pinned_defs.service.content,
                "page_title": render.text_for(page_def.title, lang)

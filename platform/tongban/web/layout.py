@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, g, get_flashed_messages, render_template, request, session
+from flask import Flask, Response, current_app, g, get_flashed_messages, render_template, request, session
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -29,7 +29,11 @@ from ..fragments import FragmentCache, PerVisitor, marker, refuse_in_shared_draw
 from ..i18n import current_lang
 from . import fixed_url
 
-_SLOTS = {"csrf": marker("csrf"), "next": marker("next"), "user": marker("user")}
+_SLOTS = {name: marker(name) for name in
+          ("csrf", "next", "user", "lang_switch", "elder_switch", "page_default")}
+
+PAGE_FORM_ID = "tb-page-form"
+"""The ``id`` of a form page's own form (``forms/_page.html``): the header's switches join it."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,36 @@ def _values() -> dict[str, Markup]:
         "next": escape(_return_address()),
         "user": escape(current_user.display_name) if current_user.is_authenticated
         else Markup(""),
+        **_switches(),
+    }
+
+
+def send_page_along(switch_url: str) -> None:
+    """Make the header's language and 长辈版 switches on the form page being drawn buttons of
+    its form, posting to ``switch_url`` (``apply.switch``): what was typed is kept (saved as
+    "save and come back later" saves it) instead of lost, with or without JavaScript."""
+    g.tb_page_switch = switch_url
+
+
+def _switches() -> dict[str, Markup]:
+    """The switches' attributes: the choice alone, or, on a form page, the page's answers
+    with the choice in the address."""
+    locale = "zh_CN" if current_lang() == "en" else "en"
+    elder = "0" if session.get("elder") else "1"
+    switch_url = g.get("tb_page_switch")
+    if switch_url is None:
+        return {"lang_switch": Markup('name="locale" value="{}"').format(locale),
+                "elder_switch": Markup('name="on" value="{}"').format(elder),
+                "page_default": Markup("")}
+    joined = "&" if "?" in switch_url else "?"
+    page_button = Markup('form="{}" name="action" value="save" formnovalidate '
+                         'formaction="{}"')
+    return {
+        "lang_switch": page_button.format(PAGE_FORM_ID, f"{switch_url}{joined}locale={locale}"),
+        "elder_switch": page_button.format(PAGE_FORM_ID, f"{switch_url}{joined}elder={elder}"),
+        # A form's Enter key presses its first button in the document: here, Continue.
+        "page_default": Markup('<button form="{}" name="action" value="continue" hidden '
+                               'tabindex="-1"></button>').format(PAGE_FORM_ID),
     }
 
 
@@ -141,6 +175,11 @@ def render_shared(template: str, **context: Any) -> str:
     return render_template(template, **context, **_GUARDS)
 
 
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico on every site, whatever the page links to."""
+    return current_app.send_static_file("favicon.ico")
+
+
 def init_app(app: Flask) -> None:
     """Call after Flask-WTF and Flask-Login are set up: their template globals and context
     processors are replaced by guards (which pass through outside a shared draw)."""
@@ -152,3 +191,4 @@ def init_app(app: Flask) -> None:
     # render_shared passes those two in the context.
     context_guards = {name: _GUARDS[name] for name in ("session", "current_user", "csrf_token")}
     app.context_processor(lambda: context_guards)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)

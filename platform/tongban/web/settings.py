@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, redirect, request, session
 
 from ..i18n import SUPPORTED_LOCALES
@@ -31,3 +33,12 @@ def extend_session():  # type: ignore[no-untyped-def]
     if request.headers.get("HX-Request"):
         return "", 204
     return redirect(safe_redirect_target(request.form.get("next")))
+
+
+def remember_choice(values: Mapping[str, str]) -> None:
+    """A language (``locale``) or 长辈版 (``elder``: "1" or "0") chosen on a form page, where the
+    switch posts the page's answers (``apply.switch``) and the choice comes in the address."""
+    if values.get("locale") in SUPPORTED_LOCALES:
+        session["locale"] = values["locale"]
+    if values.get("elder") in ("0", "1"):
+        session["elder"] = values["elder"] == "1"

@@ -1,8 +1,9 @@
 /* Progressive enhancement for generated form pages. The pages work without this file; it only
    (1) shows and hides questions as answers change, using the same JsonLogic rules the server
    applies (vendored json-logic.js, global `jsonLogic`); (2) shows calculated values; (3) moves
-   focus to the error summary; (4) adds type-to-filter to long lists. The server stays the
-   authority: it re-applies every rule when the page is sent. */
+   focus to the error summary; (4) adds type-to-filter to long lists; (5) keeps what is typed
+   while an inline check is on its way. The server stays the authority: it re-applies every
+   rule when the page is sent. */
 (function () {
   "use strict";
 
@@ -234,16 +235,75 @@
   }
 
   document.addEventListener("htmx:config:request", function (evt) {
+    evt.detail.ctx.tbSentAt = clock;  // for keepTyped: what was typed after this left
     var select = evt.target;
     if (!select.matches || !select.matches("select[data-tb-region]")) return;
     var request = evt.detail.ctx.request;
+    // The lists below belong to the old choice: out of reach until the new ones come.
+    emptyBelow(select);
     if (!select.value) {
       evt.preventDefault();
-      emptyBelow(select);
       return;
     }
     request.action = request.action.replace("__code__", encodeURIComponent(select.value));
     if (request.body && request.body.delete) request.body.delete(select.name);
+  });
+
+  // Inline checks (the form groups morphed in by htmx) answer while the person may already be
+  // typing elsewhere. An answer must never overwrite a box the person is in or has typed into
+  // since the check left: `clock` counts edits, each control's name keeps the time of its last
+  // edit, and the morph is told to leave such a control's value, checked and selected alone.
+  var clock = 0, edited = {}, swapSentAt = null;
+
+  function stamp(evt) {
+    var el = evt.target;
+    if (el && el.name && el.form) edited[el.name] = ++clock;
+  }
+  document.addEventListener("input", stamp, true);
+  document.addEventListener("change", stamp, true);
+
+  function keepTyped(el) {
+    var control = el.tagName === "OPTION" ? el.closest("select") : el;
+    if (!control || !control.name) return false;
+    if (control === document.activeElement) return true;
+    return swapSentAt !== null && (edited[control.name] || 0) > swapSentAt;
+  }
+
+  document.addEventListener("htmx:before:swap", function (evt) {
+    var sent = evt.detail.ctx && evt.detail.ctx.tbSentAt;
+    swapSentAt = typeof sent === "number" ? sent : null;
+  });
+  document.addEventListener("htmx:after:swap", function () { swapSentAt = null; });
+
+  if (window.htmx && htmx.registerExtension) {
+    htmx.registerExtension("tb-keep-typed", {
+      htmx_before_morph_attr: function (el, detail) {
+        var name = detail.attrName;
+        if ((name === "value" || name === "checked" || name === "selected") && keepTyped(el)) {
+          return false;
+        }
+      },
+      htmx_before_morph_node: function (el, detail) {
+        // A text area's value follows its text (defaultValue) in a morph: keep the old text.
+        if (el.tagName === "TEXTAREA" && keepTyped(el)) {
+          detail.newNode.defaultValue = el.defaultValue;
+        }
+      }
+    });
+  }
+
+  // A date is three boxes: it is checked when focus leaves all three (hx-trigger "tbleave"),
+  // not on leaving the year for the month, where "enter a month" would only get in the way.
+  document.addEventListener("change", function (evt) {
+    var box = evt.target.closest && evt.target.closest(".tb-date-input");
+    if (box) box.setAttribute("data-tb-changed", "");
+  });
+  document.addEventListener("focusout", function (evt) {
+    var box = evt.target.closest && evt.target.closest(".tb-date-input");
+    if (!box || !box.hasAttribute("data-tb-changed")) return;
+    if (evt.relatedTarget && box.contains(evt.relatedTarget)) return;
+    box.removeAttribute("data-tb-changed");
+    if (window.htmx) htmx.trigger(evt.target, "tbleave");
   });
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
