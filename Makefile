@@ -32,6 +32,7 @@ test-postgresql: install
 
 lint: install
 	$(VENV)/bin/ruff check platform tests bench run.py
+	$(VENV)/bin/mypy
 
 bench: install
 	bash scripts/ensure-test-deps.sh

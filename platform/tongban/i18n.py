@@ -86,7 +86,8 @@ def init_app(app: Flask) -> None:
     compile_catalogues()
     Babel(app, locale_selector=_select_locale)
     # Templates call _() dozens of times per page; Flask-Babel's own callables resolve the
-    # locale and domain on every call.
+    # locale and domain on every call. (The i18n extension adds this method to the
+    # environment at run time, so Environment's type does not declare it.)
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda message: _translations().ugettext(message),
         lambda singular, plural, n: _translations().ungettext(singular, plural, n),

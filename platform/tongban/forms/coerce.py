@@ -70,10 +70,12 @@ def coerce_page(form: FormDefinition, page_id: str | None, formdata: Any,
                 store_file: StoreFile | None = None) -> CoerceResult:
     """Read the fields of one page (all pages when ``page_id`` is None) from ``formdata``
     (a werkzeug ``MultiDict`` or a mapping of name to string or list of strings)."""
-    answers = paths.copy_answers(previous) if previous is not None else (
+    # Any: the answers are JSON of the root's shape, an object for most forms.
+    answers: Any = paths.copy_answers(previous) if previous is not None else (
         {} if form.root_is_object else None)
     raw = _raw(formdata)
-    action = (raw.get("action") or [None])[0]
+    posted_actions = raw.get("action")
+    action = posted_actions[0] if posted_actions else None
     total = sum(len(v) for v in raw.values())
     if total > MAX_FIELDS:
         return CoerceResult(answers, {}, [FieldError("", None, "too_many_fields",
@@ -96,8 +98,8 @@ def coerce_page(form: FormDefinition, page_id: str | None, formdata: Any,
             node.values = values
     reader = _Reader(form, files, store_file)
     if not form.root_is_object:
-        node = tree if form.root.widget == "repeatable" else tree.children.get(paths.ROOT_NAME)
-        value = reader.read(form.root, node, "", answers)
+        root = tree if form.root.widget == "repeatable" else tree.children.get(paths.ROOT_NAME)
+        value = reader.read(form.root, root, "", answers)
         answers = None if value is _MISSING else value
         return CoerceResult(answers, raw, reader.errors, action)
     pages = [form.page_by_id[page_id]] if page_id is not None else list(form.pages)
@@ -282,7 +284,7 @@ class _Reader:
         if indices and indices[-1] >= max(limit, MAX_ITEMS):
             return self.fail(fld, path, "too_many_items", limit=limit)
         old = previous if isinstance(previous, list) else []
-        items = []
+        items: list[Any] = []
         for index in indices:
             item_path = paths.child(path, len(items))
             before = old[index] if index < len(old) else None
@@ -414,7 +416,7 @@ class _Reader:
         if self.files is not None:
             candidates = self.files.getlist(paths.html_name(path)) if hasattr(
                 self.files, "getlist") else [self.files.get(paths.html_name(path))]
-            upload = next((f for f in candidates if f is not None and getattr(f, "filename", "")),
+            upload = next((f for f in candidates if f is not None and bool(getattr(f, "filename", ""))),
                           None)
         if upload is not None and self.store_file is not None:
             try:

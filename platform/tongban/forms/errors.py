@@ -217,7 +217,7 @@ def _attribute(form: FormDefinition, error: jsonschema.ValidationError,
     segments = [str(s) for s in error.absolute_path]
     code = str(error.validator)
     value = error.validator_value
-    if code == "required" and isinstance(error.instance, dict):
+    if code == "required" and isinstance(error.instance, dict) and isinstance(value, list):
         return [_located(form, data, [*segments, name], "required", {})
                 for name in value if name not in error.instance]
     if code in ("dependentRequired", "dependencies") and isinstance(error.instance, dict) and (

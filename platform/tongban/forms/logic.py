@@ -15,8 +15,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from json_logic import jsonLogic as _apply  # type: ignore[import-untyped]
-from json_logic.builtins import op_merge, to_bool  # type: ignore[import-untyped]
+from json_logic import jsonLogic as _apply
+from json_logic.builtins import op_merge, to_bool
 
 __all__ = ["OPERATORS", "RuleError", "check_rule", "evaluate", "referenced_vars"]
 
@@ -393,14 +393,14 @@ def _make_direct(rule: dict[str, Any]) -> Callable[[Any], Any] | None:
     getters: list[Callable[[Any], Any]] = []
     for arg in args:
         if isinstance(arg, _SCALARS):
-            getters.append(lambda _data, value=arg: value)
+            getters.append(_constant(arg))
             continue
         if not (isinstance(arg, dict) and len(arg) == 1 and "var" in arg):
             return None
         names = arg["var"] if isinstance(arg["var"], list) else [arg["var"]]
         if not all(isinstance(name, _SCALARS) for name in names):
             return None
-        getters.append(lambda data, names=tuple(names): _var(data, *names))
+        getters.append(_variable(tuple(names)))
     if len(getters) == 1:
         (only,) = getters
         return lambda data: operation(data, only(data))
@@ -408,6 +408,14 @@ def _make_direct(rule: dict[str, Any]) -> Callable[[Any], Any] | None:
         first, second = getters
         return lambda data: operation(data, first(data), second(data))
     return lambda data: operation(data, *(get(data) for get in getters))
+
+
+def _constant(value: Any) -> Callable[[Any], Any]:
+    return lambda _data: value
+
+
+def _variable(names: tuple[Any, ...]) -> Callable[[Any], Any]:
+    return lambda data: _var(data, *names)
 
 
 # --- Checks on rule definitions, run when a form definition is loaded ---

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from flask import current_app
 from flask_babel import get_locale, gettext
+from jinja2 import Environment
 from markupsafe import Markup
 
 from tongban.forms import paths, regions
@@ -108,11 +109,10 @@ def levels_html(name: str, base_id: str, codes: Sequence[str], *, url: str | Non
 
 
 @lru_cache(maxsize=4096)
-def _levels_html(env: object, name: str, base_id: str, codes: tuple[str, ...], url: str | None,
+def _levels_html(env: Environment, name: str, base_id: str, codes: tuple[str, ...], url: str | None,
                  lang: str, error: bool, off: bool, locale: str) -> Markup:
     found = _levels(name, base_id, codes, "province", url, lang, error, locale)
-    return Markup(env.get_template("forms/_region_levels.html").render(  # type: ignore[attr-defined]
-        levels=found, off=off))
+    return Markup(env.get_template("forms/_region_levels.html").render(levels=found, off=off))
 
 
 @lru_cache(maxsize=4096)

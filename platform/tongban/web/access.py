@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from flask import abort, g, session
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from .. import db
@@ -18,7 +19,8 @@ from ..models import Role
 from ..policy import ANONYMOUS, Action, Actor, DepartmentTree, Target, holds, permits
 from . import login_manager
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def current_actor(*, draft_token: str | None = None) -> Actor:
@@ -39,24 +41,26 @@ def department_tree() -> DepartmentTree:
     """Read once per request, however many checks ask."""
     if "department_tree" not in g:
         g.department_tree = DepartmentTree.load(db.session())
-    return g.department_tree  # type: ignore[no-any-return]
+    tree: DepartmentTree = g.department_tree
+    return tree
 
 
 def allowed(action: Action, target: Target, *, draft_token: str | None = None) -> bool:
     return permits(current_actor(draft_token=draft_token), action, target, department_tree())
 
 
-def require_role(*roles: Role) -> Callable[[F], F]:
+def require_role(
+        *roles: Role) -> Callable[[Callable[P, R]], Callable[P, R | ResponseReturnValue]]:
     """The view needs one of ``roles`` in some department; which one is the view's own check."""
-    def decorate(view: F) -> F:
+    def decorate(view: Callable[P, R]) -> Callable[P, R | ResponseReturnValue]:
         @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R | ResponseReturnValue:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if not holds(current_actor(), roles):
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
     return decorate

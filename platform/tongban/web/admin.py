@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from sqlalchemy import select
+from sqlmodel import col
 
 from .. import db
 from ..models import DefinitionVersion, Role
@@ -14,8 +15,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.get("/definitions")
 @require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def definitions():  # type: ignore[no-untyped-def]
+def definitions() -> str:
     versions = db.session().scalars(
-        select(DefinitionVersion).order_by(DefinitionVersion.kind, DefinitionVersion.code,
-                                           DefinitionVersion.version.desc())).all()
+        select(DefinitionVersion).order_by(col(DefinitionVersion.kind), col(DefinitionVersion.code),
+                                           col(DefinitionVersion.version).desc())).all()
     return render_template("admin/definitions.html", versions=versions)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from ..i18n import N_
 
@@ -38,7 +39,7 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, detail: str | None = None):  # type: ignore[no-untyped-def]
+def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
     title, body = MESSAGES.get(code, MESSAGES[500])
     template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
     return render_template(template, code=code, title=_(title), body=detail or _(body)), code
@@ -46,21 +47,21 @@ def render_error(code: int, detail: str | None = None):  # type: ignore[no-untyp
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(_exc: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(_exc: CSRFError) -> ResponseReturnValue:
         return render_error(400, _("The form expired or was not sent from this site. Go back, "
                                    "reload the page and send it again. Nothing was saved."))
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         if code not in MESSAGES:
             return exc
         detail = getattr(exc, "tongban_detail", None)
         response, status = render_error(code, detail)
-        if code == 405 and exc.valid_methods:
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             return response, status, {"Allow": ", ".join(exc.valid_methods)}
         return response, status
 
     @app.errorhandler(InternalServerError)
-    def _internal(_exc: InternalServerError):  # type: ignore[no-untyped-def]
+    def _internal(_exc: InternalServerError) -> ResponseReturnValue:
         return render_error(500)

@@ -8,6 +8,7 @@ from flask import render_template, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlmodel import col
 
 from .. import db
 from ..forms import coerce, overview, render, state
@@ -23,7 +24,7 @@ def _uploads_by_id(draft_id: int | None = None,
                    uploads: list[StoredUpload] | None = None) -> dict[str, StoredUpload]:
     if uploads is None:
         uploads = list(db.session().scalars(
-            select(StoredUpload).where(StoredUpload.draft_id == draft_id)))
+            select(StoredUpload).where(col(StoredUpload.draft_id) == draft_id)))
     return {u.public_id: u for u in uploads}
 
 
@@ -129,7 +130,9 @@ def check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
     lang = current_lang()
     sections = overview.check_answers_rows(form, draft.answers, lang)
     uploads = _uploads_by_id(draft.id)
-    change = url_for("apply.page", token=draft.token, page_id="PAGE", **{"from": "check"})
+    # `from` is a keyword, so it travels in a mapping; Any keeps url_for's typed flags apart.
+    change_args: dict[str, Any] = {"token": draft.token, "page_id": "PAGE", "from": "check"}
+    change = url_for("apply.page", **change_args)
     for section in sections:
         for row in section["rows"]:
             _describe_file(form, row, uploads)

@@ -11,12 +11,12 @@ bp = Blueprint("portal", __name__)
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> str:
     return render_template("portal/index.html", services=current_services(db.session()))
 
 
 @bp.get("/services/<code>")
-def service(code: str):  # type: ignore[no-untyped-def]
+def service(code: str) -> str:
     found = get_service(db.session(), code)
     if found is None:
         abort(404)

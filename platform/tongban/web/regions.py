@@ -13,6 +13,7 @@ import re
 
 from flask import Blueprint, abort, current_app, make_response, request, url_for
 from flask_babel import force_locale
+from werkzeug.wrappers import Response
 
 from ..forms import paths, region_picker, regions
 
@@ -26,18 +27,18 @@ _LOCALES = {"zh": "zh_CN", "en": "en"}
 
 
 @bp.get("/regions")
-def provinces():  # type: ignore[no-untyped-def]
+def provinces() -> Response:
     return _lists(None)
 
 
 @bp.get("/regions/<code>/children")
-def children(code: str):  # type: ignore[no-untyped-def]
+def children(code: str) -> Response:
     if not regions.is_current(code):
         abort(404)
     return _lists(code)
 
 
-def _lists(parent: str | None):  # type: ignore[no-untyped-def]
+def _lists(parent: str | None) -> Response:
     chosen = region_picker.path_codes(parent) if parent else []
     if len(chosen) >= len(region_picker.LEVELS):
         abort(404)  # a county has nothing below it
