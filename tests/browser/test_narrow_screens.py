@@ -37,15 +37,6 @@ OVERFLOW = """() => {
 
 
 @pytest.fixture
-def one_thread_server(app: Any) -> Iterator[helpers.LiveServer]:
-    """The app served by one thread, requests in turn: this test opens about 200 pages one
-    after another, and a thread per request would also mean a database connection per
-    request wherever the app keeps one per thread (issue 10 §1), past PostgreSQL's limit."""
-    with helpers.serve(app, threaded=False) as server:
-        yield server
-
-
-@pytest.fixture
 def narrow_page(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Iterator[Page]:
     """A 360x740 phone-sized window, JavaScript on, zh-CN."""
     context = chromium.new_context(locale="zh-CN", **NARROW)
@@ -157,9 +148,9 @@ def _too_wide(page: Page, base: str, urls: list[str]) -> list[tuple[Any, ...]]:
     return wide
 
 
-def test_no_page_of_any_demo_journey_scrolls_sideways_at_360_px(demo, one_thread_server,
+def test_no_page_of_any_demo_journey_scrolls_sideways_at_360_px(demo, live_server,
                                                                 narrow_page):
-    page, base = narrow_page, one_thread_server.url
+    page, base = narrow_page, live_server.url
     urls, checks = _every_journey_page(page, base)
     assert len(urls) > 20, urls
     wide = _too_wide(page, base, urls)
