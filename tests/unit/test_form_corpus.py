@@ -41,7 +41,7 @@ def _check(kind: str, path: Path) -> tuple[bool, bool]:
     for lang in ("zh", "en"):
         for page in form.pages:
             html = render_page(form, page.id, data, errors, lang=lang,
-                               urls={"action": "/a", "validate": "/v"})
+                               urls={"action": "/a", "validate": "/v"}, csrf_token="token")
             assert 'name="csrf_token"' in html
         render_check_answers(form, data, lang=lang, urls={"change": "/p/{page}"})
     return expected, not errors

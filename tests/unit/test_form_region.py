@@ -36,7 +36,7 @@ def form():
 
 def _page(form, answers, errors=(), raw=None) -> str:  # type: ignore[no-untyped-def]
     return render_page(form, form.pages[0].id, answers, errors, lang="en",
-                       urls={"action": "/p", "regions": "/regions"}, raw=raw)
+                       urls={"action": "/p", "regions": "/regions"}, raw=raw, csrf_token="token")
 
 
 def _select(html: str, level: str) -> str:

@@ -2,7 +2,8 @@
 
 The field tree is compiled once per definition; a render only builds small view nodes from
 it and the answers, then fills templates Flask has already compiled. Call these inside an
-application context (they use the app's Jinja environment, ``_()`` and ``csrf_token()``).
+application context (they use the app's Jinja environment and ``_()``); the CSRF token is
+an argument.
 The check-answers summary and the task list are in :mod:`tongban.forms.overview`.
 """
 
@@ -155,7 +156,8 @@ class _Ctx:
 def render_page(form: FormDefinition, page_id: str, answers: Any,
                 errors: Iterable[FieldError] = (), *, lang: str = "zh",
                 urls: Mapping[str, str] | None = None, raw: Mapping[str, list[str]] | None = None,
-                state: FormState | None = None, files: Mapping[str, str] | None = None) -> Markup:
+                state: FormState | None = None, files: Mapping[str, str] | None = None,
+                csrf_token: str) -> Markup:
     """A whole page of questions inside ``<form method="post">``, with the error summary.
 
     ``urls``: ``action`` (where the form posts), optionally ``validate`` (the field endpoint
@@ -163,6 +165,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
     ``raw`` is :attr:`CoerceResult.raw`, so that what was typed is shown again on errors.
     ``files``: public id -> file name of the files the draft holds; an upload question shows
     the file its answer names, by name, and nothing for an id not among them.
+    ``csrf_token``: the token the form posts back (the web layer's, e.g. Flask-WTF's).
     A page that shows no answer and no error is drawn once per shape and kept (see below).
     """
     page = form.page_by_id[page_id]
@@ -181,7 +184,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
               and not b.field]
     client = client_json(form, state, page)
     values = {name: escape(url) for name, url in ctx.urls.items() if name in _URL_SLOTS and url}
-    values["csrf"] = escape(current_app.jinja_env.globals["csrf_token"]())
+    values["csrf"] = escape(csrf_token)
     if client is not None:
         values["client"] = client
 
