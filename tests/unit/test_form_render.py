@@ -176,10 +176,12 @@ def test_check_answers_lists_visible_answers_with_change_links(forms_ctx) -> Non
     assert rows["Applicant: Email address"] == "Not provided"
     assert "Spouse's name" not in rows
     html = render_check_answers(form, answers, lang="en",
-                                urls={"change": "/apply/{page}", "action": "/send"})
+                                urls={"change": "/apply/{page}", "action": "/send"},
+                                csrf_token="the-token")
     assert '<a href="/apply/family#f-marital_status">Change<span class="tb-visually-hidden">' \
         in html
     assert "Confirm and send" in html
+    assert 'name="csrf_token" value="the-token"' in html
 
 
 def test_chinese_is_the_default_language(forms_ctx) -> None:  # noqa: F811

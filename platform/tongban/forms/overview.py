@@ -120,10 +120,12 @@ def _calculated_source(form: FormDefinition, target: str, seen: frozenset[str]) 
 
 
 def render_check_answers(form: FormDefinition, answers: Any, *, lang: str = "zh",
-                         urls: Mapping[str, str] | None = None) -> Markup:
+                         urls: Mapping[str, str] | None = None, csrf_token: str = "") -> Markup:
     """The check-answers summary; ``urls['change']`` is a page URL with ``{page}`` in it,
-    ``urls['action']`` where "Confirm and send" posts."""
+    ``urls['action']`` where "Confirm and send" posts, with ``csrf_token`` (required then)."""
     urls = dict(urls or {})
+    if urls.get("action") and not csrf_token:
+        raise ValueError("a check-answers page that posts needs the CSRF token")
     sections = check_answers_rows(form, answers, lang)
     change = urls.get("change")
     for section in sections:
@@ -132,7 +134,8 @@ def render_check_answers(form: FormDefinition, answers: Any, *, lang: str = "zh"
             row["change_url"] = (change.replace("{page}", row["change_page"]) + "#"
                                  + row["change_id"] if change and row["change_page"] else None)
     return Markup(current_app.jinja_env.get_template("forms/_check_answers.html").render(
-        sections=sections, urls=urls, lang=lang, form_title=text_for(form.title, lang)))
+        sections=sections, urls=urls, lang=lang, form_title=text_for(form.title, lang),
+        csrf=csrf_token))
 
 
 def task_list(form: FormDefinition, answers: Any, lang: str = "zh") -> list[dict[str, Any]]:
