@@ -27,7 +27,7 @@ from ..models import Application, Draft
 from ..policy import Action, ServiceTarget
 from ..services import get_service
 from ..who_looked import record_application_read
-from . import formview, settings
+from . import form_pages, settings
 from .access import allowed, current_actor
 from .database import request_session, request_transaction
 from .errors import render_error
@@ -121,7 +121,7 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
             "application/x-www-form-urlencoded", "multipart/form-data"):
         abort(400)
     if request.method == "GET":
-        return formview.page(pinned_defs, draft, page_id, draft.answers, [], None, from_check)
+        return form_pages.page(pinned_defs, draft, page_id, draft.answers, [], None, from_check)
 
     config = current_app.config
     stored = draft_files(request_session(), draft, form, page_id,
@@ -143,7 +143,7 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
     item_button = (result.action or "").startswith(("add:", "remove:"))
     if result.changed_items or result.errors or result.picking_region or item_button:
         status = 422 if result.errors else 200
-        return formview.page(pinned_defs, draft, page_id, draft.answers, result.errors,
+        return form_pages.page(pinned_defs, draft, page_id, draft.answers, result.errors,
                              result.raw if result.errors or result.picking_region else None,
                              from_check,
                              upload_errors=result.upload_errors), status
@@ -176,13 +176,13 @@ def field(token: str, page_id: str):  # type: ignore[no-untyped-def]
     if page_id not in pinned_defs.form.page_by_id:
         abort(404)
     name = request.headers.get("HX-Trigger-Name") or request.form.get("tb-field", "")
-    return formview.field_fragment(pinned_defs, draft, page_id, name, request.form)
+    return form_pages.field_fragment(pinned_defs, draft, page_id, name, request.form)
 
 
 @bp.get("/apply/<token>/tasks")
 def tasks(token: str):  # type: ignore[no-untyped-def]
     draft = _draft_or_error(token)
-    return formview.task_list(_pinned(draft), draft)
+    return form_pages.task_list(_pinned(draft), draft)
 
 
 @bp.get("/apply/<token>/check")
@@ -193,7 +193,7 @@ def check(token: str):  # type: ignore[no-untyped-def]
     pinned_defs = _pinned(draft)
     missing_page = first_page_with_errors(pinned_defs.form, draft.answers,
                                           upload_ids(request_session(), draft.id))
-    return formview.check_answers(pinned_defs, draft, missing_page, declaration_error=None)
+    return form_pages.check_answers(pinned_defs, draft, missing_page, declaration_error=None)
 
 
 @bp.post("/apply/<token>/submit")
@@ -210,7 +210,7 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
     uploads = upload_ids(request_session(), draft.id)
     if request.form.get("declaration") != "agree":
         missing_page = first_page_with_errors(form, draft.answers, uploads)
-        return formview.check_answers(
+        return form_pages.check_answers(
             pinned_defs, draft, missing_page,
             declaration_error=_("Confirm that the information you gave is true")), 422
     current = state.evaluate(form, draft.answers)

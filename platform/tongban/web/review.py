@@ -15,7 +15,7 @@ from ..models import Application, StoredUpload
 from ..policy import REVIEW_ROLES, Action, review_filter
 from ..services import names_of_versions
 from ..who_looked import record_application_read
-from . import formview
+from . import form_pages
 from .access import allowed, current_actor, department_tree, require_role
 from .database import request_session, request_transaction
 
@@ -48,7 +48,7 @@ def application(reference: str):  # type: ignore[no-untyped-def]
                                    .where(StoredUpload.application_id == found.id)).all()
     page = render_template("review/application.html", application=found,
                            service=pinned_defs.service.content,
-                           rows=formview.answer_rows(pinned_defs, found.answers, uploads),
+                           rows=form_pages.answer_rows(pinned_defs, found.answers, uploads),
                            uploads=uploads)
     # Recorded once the page is drawn and before it is sent: no read goes unrecorded.
     with request_transaction() as tx:
