@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask, current_app, request, url_for
 
@@ -28,13 +29,16 @@ def path_url(endpoint: str, **values: str) -> str:
     """``url_for`` for a route whose arguments are path segments, such as a draft's pages: the
     URL is built once per endpoint and mount point with placeholders, then filled in. A value
     with any character that URL quoting would change goes through ``url_for`` itself."""
+    # As Any: url_for's own keyword parameters (_external, ...) are not strings.
+    arguments: dict[str, Any] = dict(values)
     if not all(_URL_SAFE.match(value) for value in values.values()):
-        return url_for(endpoint, **values)
+        return url_for(endpoint, **arguments)
     cache = current_app.extensions.setdefault("tongban.path_urls", {})
     key = (request.script_root, endpoint, tuple(values))
     pattern = cache.get(key)
     if pattern is None:
-        pattern = cache[key] = Fragment(url_for(endpoint, **{name: marker(name) for name in values}))
+        markers: dict[str, Any] = {name: marker(name) for name in values}
+        pattern = cache[key] = Fragment(url_for(endpoint, **markers))
     return str(pattern.fill(values))
 
 
