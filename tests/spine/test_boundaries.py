@@ -21,12 +21,6 @@ FLASK_ALLOWED = {
     "tongban.i18n": "Flask-Babel's wiring: the page's language comes from the request, the "
                     "visitor's session and the app's Jinja environment",
     "tongban.localtime": "registers the local-time Jinja filter on the app (Flask-Babel formats)",
-    "tongban.forms.render": "draws pages with the app's Jinja environment (current_app.jinja_env: "
-                            "its compiled templates and _()); no request, user or token",
-    "tongban.forms.overview": "draws check answers and the task list with the app's Jinja "
-                              "environment, as forms.render does",
-    "tongban.forms.region_picker": "draws the region lists with the app's Jinja environment, "
-                                   "as forms.render does",
 }
 WEB_ONLY = ("flask", "flask_login", "flask_wtf", "tongban.web")
 

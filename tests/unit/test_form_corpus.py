@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from flask import current_app
 from forms_fixtures.app import CORPUS, make_app, require_corpus
 from forms_fixtures.corpus import compile_sample, from_jsonforms, from_rjsf, load_sample
 from jsonschema.validators import validator_for
@@ -41,9 +42,11 @@ def _check(kind: str, path: Path) -> tuple[bool, bool]:
     for lang in ("zh", "en"):
         for page in form.pages:
             html = render_page(form, page.id, data, errors, lang=lang,
-                               urls={"action": "/a", "validate": "/v"}, csrf_token="token")
+                               urls={"action": "/a", "validate": "/v"},
+                               csrf_token="token", templates=current_app.jinja_env)
             assert 'name="csrf_token"' in html
-        render_check_answers(form, data, lang=lang, urls={"change": "/p/{page}"})
+        render_check_answers(form, data, lang=lang, urls={"change": "/p/{page}"},
+                             templates=current_app.jinja_env)
     return expected, not errors
 
 
