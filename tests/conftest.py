@@ -130,7 +130,7 @@ def demo(app: Flask) -> Flask:
     from tongban.demo import load_demo
 
     with app.app_context():
-        load_demo(app)
+        load_demo(app.extensions["tongban.engine"], Path(app.config["DEFINITIONS_DIR"]))
     return app
 
 

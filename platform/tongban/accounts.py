@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_login import UserMixin
 from sqlalchemy import CursorResult, delete, select, update
 from sqlmodel import Session, col
 
 from . import audit
 from .models import Department, Membership, Role, User, WebSession, utcnow
-from .policy import Actor, DepartmentTree, holds
 
 # argon2id at t=2, m=19 MiB: within ASVS 5.0's minimum and gentle on a 2-core server.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -26,40 +23,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-class LoginUser(UserMixin):
-    """What Flask-Login keeps for the signed-in user: a detached snapshot, not a live row."""
-
-    def __init__(self, user: User, roles: set[tuple[str, str | None]]):
-        self.id = user.id
-        self.username = user.username
-        self.display_name = user.display_name
-        self.roles = roles  # (role, department code or None for everywhere)
-
-    def get_id(self) -> str:
-        return str(self.id)
-
-    def actor(self, *, draft_tokens: Iterable[str] = (), references: Iterable[str] = ()) -> Actor:
-        """This user as the access policy sees them, with what their session holds."""
-        return Actor.of(self.id, self.roles, draft_tokens=draft_tokens, references=references)
-
-    def has_role(self, *roles: Role | str, department: str | None = None,
-                 tree: DepartmentTree | None = None) -> bool:
-        """Holds one of ``roles`` anywhere, or (given a department and the tree) covering it."""
-        return holds(self.actor(), {Role(r) for r in roles}, department, tree)
-
-
 def roles_of(session: Session, user_id: int) -> set[tuple[str, str | None]]:
     rows = session.execute(select(col(Membership.role), col(Department.code))
                            .outerjoin(Department, col(Department.id) == Membership.department_id)
                            .where(col(Membership.user_id) == user_id)).all()
     return {(role, code) for role, code in rows}
-
-
-def load_login_user(session: Session, user_id: int) -> LoginUser | None:
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
-        return None
-    return LoginUser(user, roles_of(session, user_id))
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def load_draft(session: Session, token: str, actor: Actor, action: Action = Acti
 def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
                  page_id: str | None, service_content: dict[str, Any]) -> None:
     """Store the answers so far; each save extends the expiry from now. The caller's unit of
-    work (``db.transaction()``) writes it: one UPDATE of the draft's row."""
+    work (``db.unit_of_work(session)``) writes it: one UPDATE of the draft's row."""
     now = utcnow()
     visited = list(draft.visited_pages)
     if page_id and page_id not in visited:

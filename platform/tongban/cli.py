@@ -10,8 +10,20 @@ from typing import TextIO
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlmodel import Session
 
 from . import create_app, db
+
+
+def command_session() -> Session:
+    """The command's own database session (there is no request): opened on first use, closed
+    when the command ends."""
+    context = click.get_current_context()
+    found = context.meta.get("tongban.session")
+    if found is None:
+        found = context.meta["tongban.session"] = context.with_resource(
+            db.new_session(current_app.extensions["tongban.engine"]))
+    return found
 
 
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
@@ -77,7 +89,7 @@ def publish_directory(root: Path, author: str, comment: str) -> int:
             click.echo(str(problem), err=True)
         click.echo(f"{len(result.problems)} problem(s) found; nothing was published.", err=True)
         sys.exit(1)
-    with db.transaction() as tx:
+    with db.unit_of_work(command_session()) as tx:
         outcome = publish(tx, result, author=author, comment=comment)
     for version in outcome.created:
         click.echo(f"published {version.kind} {version.code} version {version.version}")
@@ -110,7 +122,7 @@ def audit_verify(checkpoint_file: TextIO | None) -> None:
     """Check the keyed hash chain; report the first broken link."""
     from .audit import AuditKeyMissing, BadCheckpoint, describe, read_checkpoint, verify
 
-    session = db.session()
+    session = command_session()
     try:
         checkpoint = (read_checkpoint(session, checkpoint_file.read())
                       if checkpoint_file is not None else None)
@@ -133,7 +145,7 @@ def audit_checkpoint(output: Path | None) -> None:
     from .audit import AuditKeyMissing, take_checkpoint
 
     try:
-        checkpoint = take_checkpoint(db.session())
+        checkpoint = take_checkpoint(command_session())
     except (AuditKeyMissing, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if output is None:
@@ -153,7 +165,7 @@ def audit_rekey(actor: str) -> None:
     from .audit import AuditKeyMissing, rekey
 
     try:
-        with db.transaction() as tx:
+        with db.unit_of_work(command_session()) as tx:
             count = rekey(tx, actor_name=actor)
     except (AuditKeyMissing, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -189,7 +201,7 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], passw
         except ValueError:
             raise click.BadParameter(f"unknown role {role!r}; expected one of "
                                      + ", ".join(r.value for r in Role)) from None
-    with db.transaction() as tx:
+    with db.unit_of_work(command_session()) as tx:
         create_user(tx, username, password, display_name, parsed)
     click.echo(f"Created {username}.")
 
@@ -202,7 +214,7 @@ def users_list() -> None:
 
     from .models import Department, Membership, User
 
-    session = db.session()
+    session = command_session()
     for user in session.scalars(select(User).order_by(User.username)):
         rows = session.execute(select(Membership.role, Department.code)
                                .outerjoin(Department, Membership.department_id == Department.id)
@@ -220,7 +232,7 @@ def users_set_password(username: str, password: str) -> None:
     from .accounts import set_password
 
     try:
-        with db.transaction() as tx:
+        with db.unit_of_work(command_session()) as tx:
             ended = set_password(tx, username, password, actor_name=getpass.getuser())
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
@@ -235,7 +247,7 @@ def users_deactivate(username: str) -> None:
     from .accounts import deactivate
 
     try:
-        with db.transaction() as tx:
+        with db.unit_of_work(command_session()) as tx:
             ended = deactivate(tx, username, actor_name=getpass.getuser())
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
@@ -255,7 +267,7 @@ def sessions_purge() -> None:
 
     from .web.sessions import purge_expired
 
-    with db.transaction() as tx:
+    with db.unit_of_work(command_session()) as tx:
         count = purge_expired(tx, idle=timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]))
     click.echo(f"Deleted {count} expired session(s).")
 
@@ -271,7 +283,7 @@ def drafts_purge() -> None:
     """Delete drafts past their service's expiry, with their uploaded files."""
     from .applications import purge_expired
 
-    with db.transaction() as tx:
+    with db.unit_of_work(command_session()) as tx:
         count, files = purge_expired(tx)
     root = Path(current_app.config["UPLOAD_DIR"])
     for stored_name in files:
@@ -288,7 +300,8 @@ def demo(force: bool) -> None:
     from .demo import DemoRefused, load_demo
 
     try:
-        lines = load_demo(current_app, force=force)
+        lines = load_demo(current_app.extensions["tongban.engine"],
+                          Path(current_app.config["DEFINITIONS_DIR"]), force=force)
     except DemoRefused as exc:
         raise click.ClickException(str(exc)) from None
     for line in lines:

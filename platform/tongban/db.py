@@ -1,4 +1,4 @@
-"""Database engine and the per-request session.
+"""Database engines, sessions and units of work; no web request needed (see web/database.py).
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign keys on;
 PostgreSQL is reached through DATABASE_URL. The schema comes from Alembic only. Every
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session
@@ -45,7 +45,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
             # A writing unit of work takes the write lock up front (BEGIN IMMEDIATE), so it
             # never fails upgrading a read snapshot; reads stay concurrent (deferred BEGIN).
-            # transaction() asks for it with an execution option.
+            # unit_of_work() asks for it with an execution option.
             immediate = conn.get_execution_options().get("sqlite_immediate")
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -54,50 +54,43 @@ def make_engine(url: str, echo: bool = False) -> Engine:
                          max_overflow=POOL_MAX_OVERFLOW)
 
 
-def init_app(app: Flask) -> None:
-    url = app.config["DATABASE_URL"]
+def open_database(url: str, echo: bool = False) -> Engine:
+    """The engine for ``url``, with the SQLite file's folder made and the models set up now
+    rather than on their first query."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    app.extensions["tongban.engine"] = make_engine(url, echo=app.config["SQL_ECHO"])
-    # Set up the model classes now rather than on their first query in a request.
+    engine = make_engine(url, echo=echo)
     from . import models  # noqa: F401
 
     configure_mappers()
-    app.teardown_appcontext(_close_session)
+    return engine
 
 
-def engine() -> Engine:
-    return current_app.extensions["tongban.engine"]
+def init_app(app: Any) -> None:
+    """Give the app its engine (``app.extensions["tongban.engine"]``). Typed loosely: this
+    module does not import Flask, so the CLI, a worker and the tests use it the same way."""
+    app.extensions["tongban.engine"] = open_database(app.config["DATABASE_URL"],
+                                                     echo=app.config["SQL_ECHO"])
 
 
-def session() -> Session:
-    """The request's session; created on first use, closed at teardown (its connection goes
-    back to the pool)."""
-    if "db_session" not in g:
-        g.db_session = Session(engine(), expire_on_commit=False)
-    return g.db_session
-
-
-def _close_session(_exc: BaseException | None) -> None:
-    db_session = g.pop("db_session", None)
-    if db_session is not None:
-        db_session.close()
+def new_session(engine: Engine) -> Session:
+    """A session whose objects stay readable after commit (pages render after the write)."""
+    return Session(engine, expire_on_commit=False)
 
 
 @contextmanager
-def transaction() -> Iterator[Session]:
-    """One unit of work on the request's session: commit on success, roll back on any error.
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """One unit of work on ``session``: commit on success, roll back on any error.
 
     It ends the session's read snapshot first and, on SQLite, takes the write lock up front
     (BEGIN IMMEDIATE)."""
-    db_session = session()
-    if db_session.in_transaction():
-        # End the read snapshot of this request before writing (see _sqlite_begin).
-        db_session.commit()
-    db_session.connection(execution_options={"sqlite_immediate": True})
+    if session.in_transaction():
+        # End the read snapshot before writing (see _sqlite_begin).
+        session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
     try:
-        yield db_session
-        db_session.commit()
+        yield session
+        session.commit()
     except BaseException:
-        db_session.rollback()
+        session.rollback()
         raise

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
-from sqlalchemy import select
-from sqlmodel import col
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
 
 from . import db
 from .accounts import create_user
@@ -34,32 +33,37 @@ class DemoRefused(RuntimeError):
     way in."""
 
 
-def load_demo(app: Flask, *, force: bool = False) -> list[str]:
+def load_demo(engine: Engine, definitions_dir: Path, *, force: bool = False) -> list[str]:
     """Bring a database to a demo-ready state; safe to run again. Returns lines to print.
 
     Refuses (before changing anything) when the database holds accounts other than the demo
     ones, unless ``force``."""
-    upgrade(app.config["DATABASE_URL"])
+    upgrade(engine.url.render_as_string(hide_password=False))
+    with db.new_session(engine) as session:
+        return _load(session, definitions_dir, force=force)
+
+
+def _load(session: Session, definitions_dir: Path, *, force: bool) -> list[str]:
     demo_names = [username for username, _name, _roles in DEMO_ACCOUNTS]
-    others = db.session().scalars(select(col(User.username))
+    others = session.scalars(select(col(User.username))
                                   .where(col(User.username).not_in(demo_names))
                                   .limit(3)).all()
-    db.session().rollback()  # end the read before the writes below
+    session.rollback()  # end the read before the writes below
     if others and not force:
         raise DemoRefused(
             f"This database already has accounts other than the demo ones ({', '.join(others)}"
             f"{', ...' if len(others) == 3 else ''}); the demo accounts share a published "
             "password. Nothing was changed. Use --force to create them anyway.")
     lines = []
-    definitions = load_directory(Path(app.config["DEFINITIONS_DIR"]))
+    definitions = load_directory(definitions_dir)
     if not definitions.ok:
         raise RuntimeError("shipped definitions have problems:\n"
                            + "\n".join(str(p) for p in definitions.problems))
-    with db.transaction() as tx:
+    with db.unit_of_work(session) as tx:
         result = publish(tx, definitions, author="demo", comment="demo services")
     lines.append(f"Definitions: {len(result.created)} new version(s), "
                  f"{len(result.unchanged)} unchanged.")
-    with db.transaction() as tx:
+    with db.unit_of_work(session) as tx:
         for username, display_name, roles in DEMO_ACCOUNTS:
             if tx.scalars(select(User).where(User.username == username)).first() is None:
                 create_user(tx, username, DEMO_PASSWORD, display_name, roles, actor_name="demo")

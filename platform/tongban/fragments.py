@@ -134,7 +134,7 @@ class Fragment:
         return Markup("".join(parts))
 
 
-class Kept(Generic[V]):
+class BoundedLRU(Generic[V]):
     """At most ``size`` values by key, the least recently used dropped first; thread-safe."""
 
     def __init__(self, size: int = 512):
@@ -163,7 +163,7 @@ class Kept(Generic[V]):
         return len(self._items)
 
 
-class FragmentCache(Kept[Fragment]):
+class FragmentCache(BoundedLRU[Fragment]):
     """Kept fragments, each rendered the first time it is asked for."""
 
     def get(self, key: Hashable, render: Callable[[], str], what: str = "a kept fragment"

@@ -298,7 +298,7 @@ def asked(form: FormDefinition, current: state.FormState, error: FieldError) -> 
 def save_page(session: Session, draft: Draft, pinned_defs: Pinned, page_id: str,
               result: PageResult) -> None:
     """Store what :func:`read_page` accepted, in the caller's unit of work
-    (``db.transaction()``, which commits; the caller then removes ``result.removed_files``):
+    (``db.unit_of_work(session)``, which commits; the caller then removes ``result.removed_files``):
     the rows of new uploads, the deletion of files no answer names any more, and the answers."""
     session.add_all(result.uploads)
     if result.discarded:

@@ -39,7 +39,7 @@ def test_the_resume_link_uses_base_url_not_the_host_header(app_config, tmp_path)
     app = _app(app_config, tmp_path, BASE_URL="https://tongban.example.gov.cn/portal/",
                TRUSTED_HOSTS="evil.example,localhost")  # even a host let through
     with app.app_context():
-        load_demo(app)
+        load_demo(app.extensions["tongban.engine"], Path(app.config["DEFINITIONS_DIR"]))
     client = app.test_client()
     journey = Journey(client, "urban-event-report")
     response = journey.post("event", {"event.category": "facilities",

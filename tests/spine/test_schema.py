@@ -22,20 +22,20 @@ def test_the_database_is_at_the_head_migration(database_url: str) -> None:
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app, db_backend: str) -> None:  # type: ignore[no-untyped-def]
     if db_backend != "sqlite":
         return
-    from tongban import db
+    from tongban.web import database
 
-    with app.app_context(), db.engine().connect() as connection:
+    with app.app_context(), database.engine().connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 15000
 
 
 def test_units_of_work_take_the_write_lock_up_front_and_reads_do_not(
         app, db_backend: str) -> None:  # type: ignore[no-untyped-def]
-    """On SQLite, db.transaction() begins with BEGIN IMMEDIATE (another writer is refused at
+    """On SQLite, a unit of work begins with BEGIN IMMEDIATE (another writer is refused at
     once), a plain read takes no lock, before or after it; on both databases the write commits."""
     import sqlite3
 
-    from tongban import db
+    from tongban.web import database
 
     def other_writer_refused() -> bool:
         if db_backend != "sqlite":
@@ -52,17 +52,17 @@ def test_units_of_work_take_the_write_lock_up_front_and_reads_do_not(
             other.close()
 
     with app.test_request_context("/"):
-        db.session().execute(text("SELECT 1")).all()
+        database.request_session().execute(text("SELECT 1")).all()
         assert db_backend != "sqlite" or not other_writer_refused()  # a read locks nothing
-        with db.transaction() as tx:
+        with database.request_transaction() as tx:
             assert other_writer_refused()
             tx.execute(text("INSERT INTO audit_head (id, last_seq, last_hash) "
                             "VALUES (99, 0, '') "))
-        db.session().execute(text("SELECT 1")).all()
+        database.request_session().execute(text("SELECT 1")).all()
         assert db_backend != "sqlite" or not other_writer_refused()
-        with db.transaction() as tx:
+        with database.request_transaction() as tx:
             assert other_writer_refused()
             tx.execute(text("DELETE FROM audit_head WHERE id = 99"))
         app.do_teardown_appcontext()
-    with app.app_context(), db.engine().connect() as check:
+    with app.app_context(), database.engine().connect() as check:
         assert check.execute(text("SELECT count(*) FROM audit_head WHERE id = 99")).scalar() == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -116,7 +117,8 @@ def limited_app(request, app_config, tmp_path):  # type: ignore[no-untyped-def]
               "SUBMIT_RATE_LIMIT": "2 per minute"}
     application = create_app(config, instance_path=tmp_path / "instance")
     with application.app_context():
-        load_demo(application)
+        load_demo(application.extensions["tongban.engine"],
+                  Path(application.config["DEFINITIONS_DIR"]))
     yield application
     application.extensions["tongban.engine"].dispose()
 

@@ -4,6 +4,7 @@ question they are calculated from, or not linked at all."""
 from __future__ import annotations
 
 import pytest
+from flask import current_app
 from forms_fixtures.app import forms_ctx  # noqa: F401 - fixtures
 
 from tongban.forms.definition import load_form
@@ -80,7 +81,8 @@ def test_a_calculated_row_links_to_the_one_question_it_is_made_from(forms_ctx, f
 def test_a_row_that_cannot_be_changed_has_no_change_link(forms_ctx, form, key) -> None:  # noqa: F811
     rows = {r["key"]: r for s in check_answers_rows(form, ANSWERS, "en") for r in s["rows"]}
     assert (rows[key]["change_page"], rows[key]["change_id"]) == (None, None)
-    html = render_check_answers(form, ANSWERS, lang="en", urls={"change": "/apply/{page}"})
+    html = render_check_answers(form, ANSWERS, lang="en", urls={"change": "/apply/{page}"},
+                                templates=current_app.jinja_env)
     label = rows[key]["label"]
     row_html = html.split(f">{label}</dt>")[1].split("</div>")[0]
     assert "<a " not in row_html and "tb-summary-list__actions" not in row_html
@@ -89,7 +91,8 @@ def test_a_row_that_cannot_be_changed_has_no_change_link(forms_ctx, form, key) -
 
 
 def test_check_answers_change_links_name_their_row(forms_ctx, form) -> None:  # noqa: F811
-    html = render_check_answers(form, ANSWERS, lang="en", urls={"change": "/apply/{page}"})
+    html = render_check_answers(form, ANSWERS, lang="en", urls={"change": "/apply/{page}"},
+                                templates=current_app.jinja_env)
     assert ('<a href="/apply/you#f-id_number">Change<span class="tb-visually-hidden"> '
             'Year of birth</span></a>') in html
     assert '<a href="/apply/rent#f-rent">Change' in html

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from flask import current_app
 from forms_fixtures.app import CORPUS, make_app, require_corpus
 from forms_fixtures.corpus import compile_sample, from_jsonforms, from_rjsf, load_sample
 from jsonschema.validators import validator_for
 
-from tongban.forms import _deps
+from tongban.forms import formats_and_rules
 from tongban.forms.overview import render_check_answers
 from tongban.forms.render import render_page
 from tongban.forms.state import validate_submission
@@ -37,13 +38,15 @@ def _check(kind: str, path: Path) -> tuple[bool, bool]:
     data = sample["formData"] if kind == "rjsf" else sample["data"]
     errors = validate_submission(form, data)
     cls = validator_for(form.schema, default=jsonschema.Draft7Validator)
-    expected = cls(form.schema, format_checker=_deps.format_checker()).is_valid(data)
+    expected = cls(form.schema, format_checker=formats_and_rules.format_checker()).is_valid(data)
     for lang in ("zh", "en"):
         for page in form.pages:
             html = render_page(form, page.id, data, errors, lang=lang,
-                               urls={"action": "/a", "validate": "/v"})
+                               urls={"action": "/a", "validate": "/v"},
+                               csrf_token="token", templates=current_app.jinja_env)
             assert 'name="csrf_token"' in html
-        render_check_answers(form, data, lang=lang, urls={"change": "/p/{page}"})
+        render_check_answers(form, data, lang=lang, urls={"change": "/p/{page}"},
+                             templates=current_app.jinja_env)
     return expected, not errors
 
 

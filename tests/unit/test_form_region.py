@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import current_app
 from forms_fixtures.app import forms_ctx  # noqa: F401 - fixture
 
 from tongban.forms.coerce import coerce_page, region_action
@@ -36,7 +37,8 @@ def form():
 
 def _page(form, answers, errors=(), raw=None) -> str:  # type: ignore[no-untyped-def]
     return render_page(form, form.pages[0].id, answers, errors, lang="en",
-                       urls={"action": "/p", "regions": "/regions"}, raw=raw)
+                       urls={"action": "/p", "regions": "/regions"}, raw=raw,
+                       csrf_token="token", templates=current_app.jinja_env)
 
 
 def _select(html: str, level: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import current_app
 from forms_fixtures.app import fixture_form, forms_ctx  # noqa: F401 - fixtures
 
 from tongban.forms.definition import load_form
@@ -53,7 +54,8 @@ def widget_form():
 @pytest.mark.parametrize("widget", sorted(WIDGETS))
 def test_each_widget_renders_with_label_hint_and_error(forms_ctx, widget_form, widget) -> None:  # noqa: F811
     error = FieldError(widget, widget, "required", {})
-    html = render_page(widget_form, "main", {}, [error], lang="en", urls={"action": "/p"})
+    html = render_page(widget_form, "main", {}, [error], lang="en", urls={"action": "/p"},
+                       csrf_token="token", templates=current_app.jinja_env)
     group = re.search(rf'<div class="tb-form-group tb-form-group--error" id="f-{widget}-group"'
                       rf'.*?(?=<div class="tb-form-group[ "][^>]*id="f-(?!{widget}-)[a-z]+-group"'
                       r'|<div class="tb-button-group")', html, re.S)
@@ -72,7 +74,8 @@ def test_each_widget_renders_with_label_hint_and_error(forms_ctx, widget_form, w
 
 
 def test_inputs_get_keyboard_and_autofill_hints(forms_ctx, widget_form) -> None:  # noqa: F811
-    html = render_page(widget_form, "main", {}, lang="en")
+    html = render_page(widget_form, "main", {}, lang="en",
+                       csrf_token="token", templates=current_app.jinja_env)
     assert re.search(r'id="f-integer"[^>]*inputmode="numeric"', html)
     assert re.search(r'id="f-tel"[^>]*autocomplete="tel-national"', html)
     assert re.search(r'id="f-tel"[^>]*type="tel"', html)
@@ -88,7 +91,8 @@ def test_a_page_has_csrf_the_error_summary_and_kept_answers(forms_ctx) -> None: 
     errors = [FieldError("annual_income", "annual_income", "comma", {})]
     html = render_page(form, "housing", {"housing": "owned"}, errors, lang="en",
                        urls={"action": "/apply/housing"},
-                       raw={"annual_income": ["1,000"], "housing": ["owned"]})
+                       raw={"annual_income": ["1,000"], "housing": ["owned"]},
+                       csrf_token="token", templates=current_app.jinja_env)
     assert 'name="csrf_token" value="' in html
     assert 'role="alert" tabindex="-1"' in html and "There is a problem" in html
     assert '<a href="#f-annual_income">Enter annual income without commas</a>' in html
@@ -102,14 +106,15 @@ def test_a_one_question_page_uses_the_question_as_heading(forms_ctx) -> None:  #
         "colour": {"enum": ["red", "blue"], "title": "颜色"}}},
         "ui": {"pages": [{"id": "c", "fields": ["colour"], "one_question": True}]}},
         name="q.json")
-    html = render_page(form, "c", {}, lang="zh")
+    html = render_page(form, "c", {}, lang="zh", csrf_token="token", templates=current_app.jinja_env)
     assert '<h1 class="tb-fieldset__heading">颜色' in html
     assert html.count("<h1") == 1
 
 
 def test_a_question_this_page_can_reveal_is_there_without_javascript(forms_ctx) -> None:  # noqa: F811
     form = load_form(fixture_form("residence.json"), name="residence.json")
-    html = render_page(form, "family", {"marital_status": "single"}, lang="en")
+    html = render_page(form, "family", {"marital_status": "single"}, lang="en",
+                       csrf_token="token", templates=current_app.jinja_env)
     # Not hidden, not disabled: a browser without JavaScript can answer it; forms.js (and the
     # tb-js style) keep it out of sight until it applies. The note says when it applies.
     assert re.search(r'id="f-spouse_name-group" data-tb-key="spouse_name" data-tb-off>\s*'
@@ -131,7 +136,8 @@ def test_a_question_hidden_by_another_pages_answer_is_hidden_and_not_posted(form
         "logic": [{"id": "plate", "show": "plate", "when": {"var": "has_car"}},
                   {"id": "colour", "show": "colour", "when": {"==": [{"var": "plate"}, "x"]}}],
     }, name="car.json")
-    html = render_page(form, "details", {"has_car": False}, lang="en")
+    html = render_page(form, "details", {"has_car": False}, lang="en",
+                       csrf_token="token", templates=current_app.jinja_env)
     # Only an earlier page can change it: hidden, and its input sends nothing.
     assert re.search(r'id="f-plate-group" data-tb-key="plate" hidden', html)
     assert re.search(r'id="f-plate"[^>]*disabled', html)
@@ -144,7 +150,7 @@ def test_a_question_hidden_by_another_pages_answer_is_hidden_and_not_posted(form
 def test_add_another_works_without_javascript(forms_ctx) -> None:  # noqa: F811
     form = load_form(fixture_form("residence.json"), name="residence.json")
     html = render_page(form, "family", {"members": [{"name": "a"}, {}]}, lang="en",
-                       urls={"action": "/f"})
+                       urls={"action": "/f"}, csrf_token="token", templates=current_app.jinja_env)
     assert 'name="members.1.name"' in html
     assert '<button type="submit" name="action" value="add:members"' in html
     assert 'value="remove:members.1"' in html
@@ -155,7 +161,7 @@ def test_inline_check_returns_only_the_field(forms_ctx) -> None:  # noqa: F811
     form = load_form(fixture_form("residence.json"), name="residence.json")
     html = render_field(form, "annual_income", {}, [
         FieldError("annual_income", "annual_income", "comma", {})], lang="zh",
-        urls={"validate": "/v"}, raw={"annual_income": ["1,000"]})
+        urls={"validate": "/v"}, raw={"annual_income": ["1,000"]}, templates=current_app.jinja_env)
     assert html.startswith('<div class="tb-form-group tb-form-group--error" id="f-annual_income')
     assert "<form" not in html
     assert 'hx-post="/v"' in html and 'hx-target="#f-annual_income-group"' in html
@@ -176,23 +182,26 @@ def test_check_answers_lists_visible_answers_with_change_links(forms_ctx) -> Non
     assert rows["Applicant: Email address"] == "Not provided"
     assert "Spouse's name" not in rows
     html = render_check_answers(form, answers, lang="en",
-                                urls={"change": "/apply/{page}", "action": "/send"})
+                                urls={"change": "/apply/{page}", "action": "/send"},
+                                csrf_token="the-token", templates=current_app.jinja_env)
     assert '<a href="/apply/family#f-marital_status">Change<span class="tb-visually-hidden">' \
         in html
     assert "Confirm and send" in html
+    assert 'name="csrf_token" value="the-token"' in html
 
 
 def test_chinese_is_the_default_language(forms_ctx) -> None:  # noqa: F811
     form = load_form(fixture_form("residence.json"), name="residence.json")
     rows = check_answers_rows(form, {"applicant": {"birth_date": "1990-03-07"}})
     assert rows[0]["rows"][2]["value"] == "1990年3月7日"
-    assert "申请人信息" in render_page(form, "applicant", {})
+    assert "申请人信息" in render_page(form, "applicant", {}, csrf_token="token",
+                                       templates=current_app.jinja_env)
 
 
 def test_the_task_list_shows_section_status(forms_ctx) -> None:  # noqa: F811
     form = load_form(fixture_form("residence.json"), name="residence.json")
     html = render_task_list(form, {"housing": "owned"}, lang="en",
-                            urls={"page": "/apply/{page}"})
+                            urls={"page": "/apply/{page}"}, templates=current_app.jinja_env)
     assert '<a class="tb-task-list__link" href="/apply/housing"' in html
     assert "Completed" in html and "Not yet started" in html
 
@@ -208,7 +217,8 @@ def test_a_schema_branch_this_page_decides_is_there_without_javascript(forms_ctx
                      "required": ["pet_name"]},
         },
     }, name="pets.json")
-    html = render_page(form, form.pages[0].id, {"has_pet": False}, lang="en")
+    html = render_page(form, form.pages[0].id, {"has_pet": False}, lang="en",
+                       csrf_token="token", templates=current_app.jinja_env)
     group = re.search(r'<div class="tb-form-group" id="f-pet_name-group"[^>]*>.*?</div>', html, re.S)
     assert group, html
     assert "data-tb-when=" in group.group(0) and "data-tb-off" in group.group(0)

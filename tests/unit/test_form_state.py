@@ -124,14 +124,15 @@ def _shared_conditions_form(with_calc: bool = True):  # type: ignore[no-untyped-
 
 
 def test_a_condition_written_in_several_rules_runs_once_per_pass(monkeypatch) -> None:
-    from tongban.forms import _deps
+    from tongban.forms import formats_and_rules
 
     form = _shared_conditions_form(with_calc=False)
     show, need = form.rules[0], form.rules[1]
     assert show.when is need.when  # the definition shares equal conditions
     runs: list[object] = []
-    real = _deps.evaluate
-    monkeypatch.setattr(_deps, "evaluate", lambda rule, data: runs.append(rule) or real(rule, data))
+    real = formats_and_rules.evaluate
+    monkeypatch.setattr(formats_and_rules, "evaluate",
+                        lambda rule, data: runs.append(rule) or real(rule, data))
     state = evaluate(form, {"kind": "x"})
     assert "detail" in state.required_keys and not state.is_hidden(form, "detail")
     assert sum(1 for rule in runs if rule is show.when) == 1

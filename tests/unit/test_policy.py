@@ -194,8 +194,8 @@ def test_has_role_within_a_department_needs_the_tree_and_follows_it() -> None:
 
 
 def test_a_login_users_has_role_takes_a_department() -> None:
-    from tongban.accounts import LoginUser
     from tongban.models import User
+    from tongban.web.login import LoginUser
 
     user = LoginUser(User(id=7, username="deptadmin", display_name="赵管理", password_hash="x"),
                      {("department_admin", "sh-rsj")})

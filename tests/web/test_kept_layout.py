@@ -84,7 +84,7 @@ def test_a_page_with_answers_or_files_is_still_drawn_for_its_own_draft(demo, app
 def test_urls_built_from_kept_patterns_are_url_fors_urls(app) -> None:  # type: ignore[no-untyped-def]
     from flask import url_for
 
-    from tongban.web import path_url
+    from tongban.web.urls import path_url
 
     for base in ("http://localhost/", "http://localhost/mounted/"):
         with app.test_request_context("/", base_url=base):
@@ -233,13 +233,13 @@ def test_a_kept_page_frame_whose_template_reads_the_user_is_refused(demo, app) -
 def test_a_draft_cannot_be_read_while_a_shared_fragment_is_drawn(demo, app) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from tongban import db
     from tongban.applications import load_draft
     from tongban.fragments import PerVisitorRead, shared_draw
     from tongban.policy import ANONYMOUS
+    from tongban.web import database
 
     journey = Journey(app.test_client(), "urban-event-report")
     with app.test_request_context("/"):
-        assert load_draft(db.session(), journey.token, ANONYMOUS).token == journey.token
+        assert load_draft(database.request_session(), journey.token, ANONYMOUS).token == journey.token
         with shared_draw("a blank form page"), pytest.raises(PerVisitorRead):
-            load_draft(db.session(), journey.token, ANONYMOUS)
+            load_draft(database.request_session(), journey.token, ANONYMOUS)

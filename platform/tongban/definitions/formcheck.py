@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .loader import Problem
+from ..forms.definition import check_form
+from .problems import Problem
 from .yamlpos import Document
 
 
@@ -15,8 +16,6 @@ def _segments(pointer: str) -> list[str | int]:
 
 
 def check_form_document(document: Document, file: str) -> list[Problem]:
-    from ..forms.definition import check_form
-
     problems = []
     for error in check_form(document.data, name=file):
         line, column = document.position(_segments(error.pointer))

@@ -17,25 +17,14 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ..forms.definition import load_form
+from .formcheck import check_form_document
 from .materials import check_materials
+from .problems import Problem
 from .yamlpos import Document, ReadError, read_json, read_yaml
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SERVICE_DIR = "workflow_definitions"
 FORM_DIR = "form_definitions"
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    column: int
-    pointer: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f" at {self.pointer}" if self.pointer else ""
-        return f"{self.file}:{self.line}:{self.column}:{where} {self.message}"
 
 
 @dataclass
@@ -146,12 +135,6 @@ def _read(path: Path, reader: Callable[[str], Document], file: str,
 FormChecker = Callable[[Document, str], list[Problem]]
 
 
-def _basic_form_check(document: Document, file: str) -> list[Problem]:
-    from .formcheck import check_form_document
-
-    return check_form_document(document, file)
-
-
 def _material_problems(document: Document, file: str,
                        form: LoadedDefinition) -> list[Problem]:
     """The guide's materials that the form does not collect, placed in the service file."""
@@ -167,7 +150,7 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
     """Load every service YAML and every form JSON under root; collect every problem."""
     root = Path(root)
     result = DefinitionSet()
-    check_form = form_checker or _basic_form_check
+    check_form = form_checker or check_form_document
 
     for path in sorted((root / FORM_DIR).glob("*.json")):
         file = str(path.relative_to(root))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tongban.forms import _deps, paths, region_picker
+from tongban.forms import formats_and_rules, paths, region_picker
 from tongban.forms.errors import FieldError
 from tongban.forms.fields import Field
 
@@ -346,7 +346,7 @@ class _Reader:
         if text == "":
             return _MISSING
         if fld.format:
-            text = _deps.normalize_format(fld.format, text)
+            text = formats_and_rules.normalize_format(fld.format, text)
             if fld.format == "cn-amount" and "," in text:
                 return self.fail(fld, path, "comma")
         if fld.widget == "datetime" or fld.format == "date-time":

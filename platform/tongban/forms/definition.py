@@ -24,7 +24,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import specification_with
 
-from tongban.forms import _deps, date_limits, paths, schema_patterns, structure
+from tongban.forms import date_limits, formats_and_rules, paths, schema_patterns, structure
 from tongban.forms.fields import Field, LangText
 from tongban.forms.schema_tree import SchemaShapeError, TreeBuilder
 from tongban.forms.structure import ACTIONS, Page, Rule, Section
@@ -282,7 +282,7 @@ def _compile(file: str, data: Any,
     checked = _for_validation(schema)
     checked_registry: Registry[Any] = Registry().with_resource(base_uri, Resource.from_contents(
         checked, default_specification=specification_with(dialect))).crawl()
-    validator = cls(checked, registry=checked_registry, format_checker=_deps.format_checker())
+    validator = cls(checked, registry=checked_registry, format_checker=formats_and_rules.format_checker())
     resolver = registry.resolver(base_uri=base_uri)
     specification = specification_with(dialect)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from tongban.forms import _deps, paths
+from tongban.forms import formats_and_rules, paths
 from tongban.forms.fields import Field, text_for
 from tongban.i18n import N_
 
@@ -113,7 +113,7 @@ def message(error: FieldError, form: FormDefinition | None, lang: str) -> str:
         params[name] = _param_text(value)
     code = error.code
     if code == "format":
-        detail = _deps.explain_format(str(error.params.get("format")), error.params.get("value"))
+        detail = formats_and_rules.explain_format(str(error.params.get("format")), error.params.get("value"))
         if detail:
             translated = gettext(detail)
             return translated % params if "%(label)s" in translated else translated

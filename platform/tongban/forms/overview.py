@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
 from flask_babel import gettext
+from jinja2 import Environment
 from markupsafe import Markup
 
 from tongban.forms import paths
@@ -120,10 +120,14 @@ def _calculated_source(form: FormDefinition, target: str, seen: frozenset[str]) 
 
 
 def render_check_answers(form: FormDefinition, answers: Any, *, lang: str = "zh",
-                         urls: Mapping[str, str] | None = None) -> Markup:
+                         urls: Mapping[str, str] | None = None, csrf_token: str = "",
+                         templates: Environment) -> Markup:
     """The check-answers summary; ``urls['change']`` is a page URL with ``{page}`` in it,
-    ``urls['action']`` where "Confirm and send" posts."""
+    ``urls['action']`` where "Confirm and send" posts, with ``csrf_token`` (required then);
+    ``templates`` holds ``forms/*.html``."""
     urls = dict(urls or {})
+    if urls.get("action") and not csrf_token:
+        raise ValueError("a check-answers page that posts needs the CSRF token")
     sections = check_answers_rows(form, answers, lang)
     change = urls.get("change")
     for section in sections:
@@ -131,8 +135,9 @@ def render_check_answers(form: FormDefinition, answers: Any, *, lang: str = "zh"
             # A calculated answer links to the question it is made from, or nowhere.
             row["change_url"] = (change.replace("{page}", row["change_page"]) + "#"
                                  + row["change_id"] if change and row["change_page"] else None)
-    return Markup(current_app.jinja_env.get_template("forms/_check_answers.html").render(
-        sections=sections, urls=urls, lang=lang, form_title=text_for(form.title, lang)))
+    return Markup(templates.get_template("forms/_check_answers.html").render(
+        sections=sections, urls=urls, lang=lang, form_title=text_for(form.title, lang),
+        csrf=csrf_token))
 
 
 def task_list(form: FormDefinition, answers: Any, lang: str = "zh") -> list[dict[str, Any]]:
@@ -156,12 +161,13 @@ def task_list(form: FormDefinition, answers: Any, lang: str = "zh") -> list[dict
 
 
 def render_task_list(form: FormDefinition, answers: Any, *, lang: str = "zh",
-                     urls: Mapping[str, str] | None = None) -> Markup:
-    """The task list; ``urls['page']`` is a page URL with ``{page}`` in it."""
+                     urls: Mapping[str, str] | None = None, templates: Environment) -> Markup:
+    """The task list; ``urls['page']`` is a page URL with ``{page}`` in it; ``templates``
+    holds ``forms/*.html``."""
     page_url = dict(urls or {}).get("page", "{page}")
     tasks = task_list(form, answers, lang)
     for task in tasks:
         task["url"] = page_url.replace("{page}", task["first_page"])
         task["status_text"] = gettext(_STATUS[task["status"]])
-    return Markup(current_app.jinja_env.get_template("forms/_task_list.html").render(
+    return Markup(templates.get_template("forms/_task_list.html").render(
         tasks=tasks, lang=lang))

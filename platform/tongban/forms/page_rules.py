@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext
 from markupsafe import Markup
 
-from tongban.forms._deps import referenced_vars
 from tongban.forms.display import display_value, key_of
 from tongban.forms.fields import Field, text_for
+from tongban.forms.formats_and_rules import referenced_vars
 from tongban.forms.state import FormState, rule_reads
 from tongban.i18n import N_
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from flask import current_app
 from flask_babel import get_locale, gettext
 from jinja2 import Environment
 from markupsafe import Markup
@@ -100,11 +99,13 @@ def levels(name: str, base_id: str, codes: Sequence[str], *, first: str = "provi
     return list(_levels(name, base_id, tuple(codes), first, url, lang, error, str(get_locale())))
 
 
-def levels_html(name: str, base_id: str, codes: Sequence[str], *, url: str | None = None,
-                lang: str = "zh", error: bool = False, off: bool = False) -> Markup:
-    """The picker's lists as HTML (``forms/_region_levels.html``), rendered once per set of
-    arguments: a page with a region question does not loop over the provinces each time."""
-    return _levels_html(current_app.jinja_env, name, base_id, tuple(codes), url, lang, error,
+def levels_html(templates: Environment, name: str, base_id: str, codes: Sequence[str], *,
+                url: str | None = None, lang: str = "zh", error: bool = False,
+                off: bool = False) -> Markup:
+    """The picker's lists as HTML (``forms/_region_levels.html`` from ``templates``), rendered
+    once per set of arguments: a page with a region question does not loop over the provinces
+    each time."""
+    return _levels_html(templates, name, base_id, tuple(codes), url, lang, error,
                         off, str(get_locale()))
 
 

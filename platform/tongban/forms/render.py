@@ -2,7 +2,8 @@
 
 The field tree is compiled once per definition; a render only builds small view nodes from
 it and the answers, then fills templates Flask has already compiled. Call these inside an
-application context (they use the app's Jinja environment, ``_()`` and ``csrf_token()``).
+application context (``_()`` reads the request's language); the Jinja environment and the
+CSRF token are arguments.
 The check-answers summary and the task list are in :mod:`tongban.forms.overview`.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
+from jinja2 import Environment, pass_environment
 from markupsafe import Markup, escape
 
 from tongban.forms import paths, region_picker, uploads
@@ -97,11 +98,12 @@ class Node:
         """The partial that draws this widget (``forms/_<template>.html``)."""
         return _TEMPLATES.get(self.widget, "input")
 
-    def levels_html(self, off: bool = False) -> Markup:
+    @pass_environment  # called from _nodes.html: drawn with the page's own environment
+    def levels_html(self, templates: Environment, off: bool = False) -> Markup:
         """Region questions: the lists as HTML (rendered once per choice, then cached)."""
         codes, url, lang = self.region
-        return region_picker.levels_html(self.name, self.id, codes, url=url, lang=lang,
-                                         error=bool(self.error), off=off)
+        return region_picker.levels_html(templates, self.name, self.id, codes, url=url,
+                                         lang=lang, error=bool(self.error), off=off)
 
     @property
     def attrs_html(self) -> Markup:
@@ -155,7 +157,8 @@ class _Ctx:
 def render_page(form: FormDefinition, page_id: str, answers: Any,
                 errors: Iterable[FieldError] = (), *, lang: str = "zh",
                 urls: Mapping[str, str] | None = None, raw: Mapping[str, list[str]] | None = None,
-                state: FormState | None = None, files: Mapping[str, str] | None = None) -> Markup:
+                state: FormState | None = None, files: Mapping[str, str] | None = None,
+                csrf_token: str, templates: Environment) -> Markup:
     """A whole page of questions inside ``<form method="post">``, with the error summary.
 
     ``urls``: ``action`` (where the form posts), optionally ``validate`` (the field endpoint
@@ -163,6 +166,8 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
     ``raw`` is :attr:`CoerceResult.raw`, so that what was typed is shown again on errors.
     ``files``: public id -> file name of the files the draft holds; an upload question shows
     the file its answer names, by name, and nothing for an id not among them.
+    ``csrf_token``: the token the form posts back (the web layer's, e.g. Flask-WTF's).
+    ``templates``: the Jinja environment that holds ``forms/*.html`` (the app's).
     A page that shows no answer and no error is drawn once per shape and kept (see below).
     """
     page = form.page_by_id[page_id]
@@ -181,12 +186,12 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
               and not b.field]
     client = client_json(form, state, page)
     values = {name: escape(url) for name, url in ctx.urls.items() if name in _URL_SLOTS and url}
-    values["csrf"] = escape(current_app.jinja_env.globals["csrf_token"]())
+    values["csrf"] = escape(csrf_token)
     if client is not None:
         values["client"] = client
 
     def draw(urls: Mapping[str, str], csrf: str, client: str | None) -> str:
-        return current_app.jinja_env.get_template("forms/_page.html").render(
+        return templates.get_template("forms/_page.html").render(
             form=form, page=page, lang=lang, nodes=nodes, summary=summary, blocks=blocks,
             urls=urls, title=text_for(page.title, lang) or text_for(form.title, lang),
             form_title=text_for(form.title, lang), page_hint=text_for(page.hint, lang),
@@ -273,7 +278,8 @@ def _blank_shape(nodes: list[Node]) -> tuple[Any, ...] | None:
 def render_field(form: FormDefinition, path: str, answers: Any,
                  errors: Iterable[FieldError] = (), *, lang: str = "zh",
                  urls: Mapping[str, str] | None = None,
-                 raw: Mapping[str, list[str]] | None = None) -> Markup:
+                 raw: Mapping[str, list[str]] | None = None,
+                 templates: Environment) -> Markup:
     """Only the fragment of one answer (its form group), for the inline-check endpoint."""
     key = key_of(form, path)
     page_id = form.page_of.get(key or "") or form.pages[0].id
@@ -282,7 +288,7 @@ def render_field(form: FormDefinition, path: str, answers: Any,
     ctx.page_id = page_id
     for node in _walk(page_nodes(form, form.page_by_id[page_id], ctx)):
         if node.path == path:
-            return Markup(current_app.jinja_env.get_template("forms/_nodes.html").render(
+            return Markup(templates.get_template("forms/_nodes.html").render(
                 nodes=[node], urls=ctx.urls, lang=lang))
     return Markup("")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from tongban.forms import _deps, date_limits, paths
+from tongban.forms import date_limits, formats_and_rules, paths
 from tongban.forms.errors import FieldError, schema_errors, sort_errors
 from tongban.forms.fields import Field, LangText
 
@@ -203,7 +203,7 @@ def rule_reads(rule: Any) -> set[str]:
     reads: set[str] = set()
     for part in (rule.when, rule.value):
         if part is not None:
-            reads |= _deps.referenced_vars(part)
+            reads |= formats_and_rules.referenced_vars(part)
     return reads
 
 
@@ -278,10 +278,10 @@ def _run(rule: Any, data: Any, conditions: dict[int, Any] | None = None) -> Any:
     if rule is None:
         return None
     if conditions is None:
-        return _deps.evaluate(rule, data)
+        return formats_and_rules.evaluate(rule, data)
     key = id(rule)
     if key not in conditions:
-        conditions[key] = _deps.evaluate(rule, data)
+        conditions[key] = formats_and_rules.evaluate(rule, data)
     return conditions[key]
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tongban.forms import _deps, paths
+from tongban.forms import formats_and_rules, paths
 from tongban.forms.fields import Field, LangText
 
 ACTIONS = ("show", "hide", "show_page", "hide_page", "require", "set", "block")
@@ -154,9 +154,9 @@ def rules(logic: list[Mapping[str, Any]], known: Mapping[str, Field], page_ids: 
         for word in ("when", "value"):
             if word not in spec:
                 continue
-            for message in _deps.check_rule(spec[word]):
+            for message in formats_and_rules.check_rule(spec[word]):
                 err(f"{pointer}/{word}", message)
-            for var in sorted(_deps.referenced_vars(spec[word])):
+            for var in sorted(formats_and_rules.referenced_vars(spec[word])):
                 if var_key(var, known) is None:
                     err(f"{pointer}/{word}", f"the rule reads {var!r}, which is not a field")
         rules.append(Rule(rule_id, action, target, _shared(spec.get("when")),

@@ -14,10 +14,10 @@ from flask import abort, g, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from .. import db
 from ..models import Role
 from ..policy import ANONYMOUS, Action, Actor, DepartmentTree, Target, holds, permits
-from . import login_manager
+from .database import request_session
+from .login import login_manager
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,7 +40,7 @@ def current_actor(*, draft_token: str | None = None) -> Actor:
 def department_tree() -> DepartmentTree:
     """Read once per request, however many checks ask."""
     if "department_tree" not in g:
-        g.department_tree = DepartmentTree.load(db.session())
+        g.department_tree = DepartmentTree.load(request_session())
     tree: DepartmentTree = g.department_tree
     return tree
 

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from .. import db
 from ..applications import DraftUnavailable, existing_submission, load_draft, start_draft, submit, user_drafts
 from ..definitions.publish import current_version
 from ..forms import state
@@ -28,10 +27,12 @@ from ..models import Application, Draft
 from ..policy import Action, ServiceTarget
 from ..services import get_service
 from ..who_looked import record_application_read
-from . import formview, path_url, settings
+from . import form_pages, settings
 from .access import allowed, current_actor
+from .database import request_session, request_transaction
 from .errors import render_error
 from .links import external_url
+from .urls import path_url
 
 bp = Blueprint("apply", __name__)
 
@@ -46,7 +47,7 @@ def _actor_name() -> str:
 
 def _draft_or_error(token: str, action: Action = Action.VIEW) -> Draft:
     try:
-        return load_draft(db.session(), token, current_actor(), action)
+        return load_draft(request_session(), token, current_actor(), action)
     except DraftUnavailable as exc:
         if exc.reason == "expired":
             abort(410)
@@ -54,7 +55,7 @@ def _draft_or_error(token: str, action: Action = Action.VIEW) -> Draft:
 
 
 def _pinned(draft: Draft) -> Pinned:
-    return pinned(db.session(), draft.service_version_id, draft.form_version_id)
+    return pinned(request_session(), draft.service_version_id, draft.form_version_id)
 
 
 def _upload_message(exc) -> str:  # type: ignore[no-untyped-def]
@@ -63,7 +64,7 @@ def _upload_message(exc) -> str:  # type: ignore[no-untyped-def]
 
 @bp.post("/services/<code>/start")
 def start(code: str):  # type: ignore[no-untyped-def]
-    session_ = db.session()
+    session_ = request_session()
     service = get_service(session_, code)
     if service is None:
         abort(404)
@@ -74,7 +75,7 @@ def start(code: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("auth.login", next=url_for("portal.service", code=code)))
         return render_error(403, _("Your account cannot apply for this service. Check who can "
                                    "apply in the service guide, or sign in with another account."))
-    with db.transaction() as tx:
+    with request_transaction() as tx:
         service_row = current_version(tx, "service", code)
         form_row = current_version(tx, "form", service.content["form"])
         if service_row is None or form_row is None:
@@ -83,7 +84,7 @@ def start(code: str):  # type: ignore[no-untyped-def]
         draft = start_draft(tx, service_row, form_row,
                             user_id=None if clerk_id else _user_id(), clerk_id=clerk_id)
         token = draft.token
-    pinned_defs = pinned(db.session(), draft.service_version_id, draft.form_version_id)
+    pinned_defs = pinned(request_session(), draft.service_version_id, draft.form_version_id)
     if pinned_defs.form.sections:  # a long application starts from its task list
         return redirect(url_for("apply.tasks", token=token))
     return redirect(url_for("apply.page", token=token, page_id=pinned_defs.form.pages[0].id))
@@ -93,7 +94,7 @@ def start(code: str):  # type: ignore[no-untyped-def]
 def resume(token: str):  # type: ignore[no-untyped-def]
     draft = _draft_or_error(token)
     if draft.status == "submitted":
-        application = existing_submission(db.session(), draft.submit_key)
+        application = existing_submission(request_session(), draft.submit_key)
         return redirect(url_for("apply.confirmation", reference=application.reference))
     form = _pinned(draft).form
     if form.sections:
@@ -120,10 +121,10 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
             "application/x-www-form-urlencoded", "multipart/form-data"):
         abort(400)
     if request.method == "GET":
-        return formview.page(pinned_defs, draft, page_id, draft.answers, [], None, from_check)
+        return form_pages.page(pinned_defs, draft, page_id, draft.answers, [], None, from_check)
 
     config = current_app.config
-    stored = draft_files(db.session(), draft, form, page_id,
+    stored = draft_files(request_session(), draft, form, page_id,
                          max_draft_bytes=config["UPLOAD_MAX_BYTES_PER_DRAFT"],
                          address=request.remote_addr, anonymous=_user_id() is None,
                          max_address_bytes_per_day=config["UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY"])
@@ -132,7 +133,7 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
                        translate_upload_error=_upload_message, stored=stored)
     if result.rejected:  # refused whole: too many values (413) or names nested too deep (400)
         abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
-    with db.transaction() as tx:  # upload rows and the answers: one short unit of work
+    with request_transaction() as tx:  # upload rows and the answers: one short unit of work
         save_page(tx, draft, pinned_defs, page_id, result)
     remove_stored_files(config["UPLOAD_DIR"], result.removed_files)
     if result.action == "save":
@@ -142,7 +143,7 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
     item_button = (result.action or "").startswith(("add:", "remove:"))
     if result.changed_items or result.errors or result.picking_region or item_button:
         status = 422 if result.errors else 200
-        return formview.page(pinned_defs, draft, page_id, draft.answers, result.errors,
+        return form_pages.page(pinned_defs, draft, page_id, draft.answers, result.errors,
                              result.raw if result.errors or result.picking_region else None,
                              from_check,
                              upload_errors=result.upload_errors), status
@@ -175,13 +176,13 @@ def field(token: str, page_id: str):  # type: ignore[no-untyped-def]
     if page_id not in pinned_defs.form.page_by_id:
         abort(404)
     name = request.headers.get("HX-Trigger-Name") or request.form.get("tb-field", "")
-    return formview.field_fragment(pinned_defs, draft, page_id, name, request.form)
+    return form_pages.field_fragment(pinned_defs, draft, page_id, name, request.form)
 
 
 @bp.get("/apply/<token>/tasks")
 def tasks(token: str):  # type: ignore[no-untyped-def]
     draft = _draft_or_error(token)
-    return formview.task_list(_pinned(draft), draft)
+    return form_pages.task_list(_pinned(draft), draft)
 
 
 @bp.get("/apply/<token>/check")
@@ -191,14 +192,14 @@ def check(token: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("apply.resume", token=token))
     pinned_defs = _pinned(draft)
     missing_page = first_page_with_errors(pinned_defs.form, draft.answers,
-                                          upload_ids(db.session(), draft.id))
-    return formview.check_answers(pinned_defs, draft, missing_page, declaration_error=None)
+                                          upload_ids(request_session(), draft.id))
+    return form_pages.check_answers(pinned_defs, draft, missing_page, declaration_error=None)
 
 
 @bp.post("/apply/<token>/submit")
 def submit_application(token: str):  # type: ignore[no-untyped-def]
     posted_key = request.form.get("idempotency_key", "")
-    repeat = existing_submission(db.session(), posted_key) if posted_key else None
+    repeat = existing_submission(request_session(), posted_key) if posted_key else None
     if repeat is not None:  # a double click or a replayed POST: show the first result
         return redirect(url_for("apply.confirmation", reference=repeat.reference))
     draft = _draft_or_error(token, Action.SUBMIT)
@@ -206,10 +207,10 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("apply.resume", token=token))
     pinned_defs = _pinned(draft)
     form = pinned_defs.form
-    uploads = upload_ids(db.session(), draft.id)
+    uploads = upload_ids(request_session(), draft.id)
     if request.form.get("declaration") != "agree":
         missing_page = first_page_with_errors(form, draft.answers, uploads)
-        return formview.check_answers(
+        return form_pages.check_answers(
             pinned_defs, draft, missing_page,
             declaration_error=_("Confirm that the information you gave is true")), 422
     current = state.evaluate(form, draft.answers)
@@ -220,15 +221,15 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
     department = pinned_defs.service.content["department"]["code"]
     actor_name = current_user.username if current_user.is_authenticated else "anonymous"
     try:
-        with db.transaction() as tx:
+        with request_transaction() as tx:
             outcome = submit(tx, draft, current.answers, department_code=department,
                              actor_id=_user_id(), actor_name=actor_name,
                              request_id=g.request_id)
             reference = outcome.application.reference
     except IntegrityError:
         # Another request submitted this draft between our check and our insert.
-        db.session().rollback()
-        reference = existing_submission(db.session(), draft.submit_key).reference
+        request_session().rollback()
+        reference = existing_submission(request_session(), draft.submit_key).reference
     session.setdefault("references", [])
     if reference not in session["references"]:
         session["references"] = [*session["references"][-19:], reference]
@@ -239,15 +240,15 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
 def confirmation(reference: str):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    application = db.session().scalars(
+    application = request_session().scalars(
         select(Application).where(Application.reference == reference)).first()
     if application is None or not allowed(Action.VIEW, application):
         abort(404)
-    pinned_defs = pinned(db.session(), application.service_version_id,
+    pinned_defs = pinned(request_session(), application.service_version_id,
                          application.form_version_id)
     page = render_template("apply/confirmation.html", application=application,
                            service=pinned_defs.service.content)
-    with db.transaction() as tx:
+    with request_transaction() as tx:
         record_application_read(tx, application, page="confirmation", actor_id=_user_id(),
                                 actor_name=_actor_name(), request_id=g.request_id)
     return page
@@ -269,14 +270,14 @@ def mine():  # type: ignore[no-untyped-def]
 
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=url_for("apply.mine")))
-    session_ = db.session()
+    session_ = request_session()
     drafts = user_drafts(session_, current_user.id)
     applications = session_.scalars(select(Application).where(
         Application.submitter_id == current_user.id).order_by(Application.submitted_at.desc())).all()
     service_names = names_of_versions(session_, {a.service_version_id for a in applications})
     names = {}
     for draft in drafts:
-        names[draft.id] = pinned(db.session(), draft.service_version_id,
+        names[draft.id] = pinned(request_session(), draft.service_version_id,
                                  draft.form_version_id).service.content["name"]
     return render_template("apply/mine.html", drafts=drafts, names=names,
                            applications=applications, service_names=service_names,

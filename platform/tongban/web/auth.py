@@ -8,8 +8,9 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from .. import db
-from ..accounts import LoginUser, authenticate, roles_of
+from ..accounts import authenticate, roles_of
+from .database import request_transaction
+from .login import LoginUser
 from .sessions import regenerate
 
 bp = Blueprint("auth", __name__)
@@ -49,7 +50,7 @@ def login():  # type: ignore[no-untyped-def]
     if errors:
         return render_template("auth/login.html", errors=errors, username=username,
                                next=next_url), 422
-    with db.transaction() as tx:
+    with request_transaction() as tx:
         outcome = authenticate(tx, username, password,
                                alert_after=current_app.config["LOGIN_ALERT_FAILURES"],
                                request_id=g.request_id)

@@ -8,12 +8,12 @@ from flask import Blueprint, abort, current_app, g, send_file, session
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import db
 from ..forms.uploads import open_stored
 from ..models import Application, Draft, StoredUpload
 from ..policy import Action, FileTarget
 from ..who_looked import record_file_open
 from .access import allowed
+from .database import request_session, request_transaction
 
 bp = Blueprint("files", __name__)
 PREVIEWABLE = {"application/pdf", "image/jpeg", "image/png", "image/webp", "image/gif"}
@@ -27,7 +27,7 @@ def remember_draft(token: str) -> None:
 
 
 def _may_open(upload: StoredUpload) -> bool:
-    s = db.session()
+    s = request_session()
     draft = s.get(Draft, upload.draft_id) if upload.draft_id else None
     application = s.get(Application, upload.application_id) if upload.application_id else None
     return allowed(Action.OPEN, FileTarget(upload, draft, application))
@@ -35,7 +35,7 @@ def _may_open(upload: StoredUpload) -> bool:
 
 @bp.get("/files/<public_id>")
 def open_file(public_id: str):  # type: ignore[no-untyped-def]
-    upload = db.session().scalars(select(StoredUpload)
+    upload = request_session().scalars(select(StoredUpload)
                                   .where(StoredUpload.public_id == public_id)).first()
     if upload is None or not _may_open(upload):
         abort(404)
@@ -44,7 +44,7 @@ def open_file(public_id: str):  # type: ignore[no-untyped-def]
     except FileNotFoundError:
         abort(404)
     try:
-        with db.transaction() as tx:
+        with request_transaction() as tx:
             signed_in = current_user.is_authenticated
             record_file_open(tx, upload, actor_id=current_user.id if signed_in else None,
                              actor_name=current_user.username if signed_in else "anonymous",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from .. import db
 from ..migrate import database_revision, head_revision
+from .database import engine
 
 bp = Blueprint("health", __name__)
 
@@ -14,7 +14,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     try:
-        with db.engine().connect() as connection:
+        with engine().connect() as connection:
             current = database_revision(connection)
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
         return jsonify(status="error", database="unreachable", detail=type(exc).__name__), 503

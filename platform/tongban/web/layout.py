@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 
 from ..fragments import FragmentCache, PerVisitor, marker, refuse_in_shared_draw
 from ..i18n import current_lang
-from . import fixed_url
+from .urls import fixed_url
 
 _SLOTS = {name: marker(name) for name in
           ("csrf", "next", "user", "lang_switch", "elder_switch", "page_default")}

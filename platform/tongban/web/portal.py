@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-from .. import db
 from ..services import current_services, get_service
+from .database import request_session
 
 bp = Blueprint("portal", __name__)
 
 
 @bp.get("/")
 def index() -> str:
-    return render_template("portal/index.html", services=current_services(db.session()))
+    return render_template("portal/index.html", services=current_services(request_session()))
 
 
 @bp.get("/services/<code>")
 def service(code: str) -> str:
-    found = get_service(db.session(), code)
+    found = get_service(request_session(), code)
     if found is None:
         abort(404)
     return render_template("portal/service.html", service=found, guide=found.content["guide"])

@@ -10,14 +10,14 @@ from flask import Blueprint, abort, g, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import db
 from ..intake import pinned
 from ..models import Application, StoredUpload
 from ..policy import REVIEW_ROLES, Action, review_filter
 from ..services import names_of_versions
 from ..who_looked import record_application_read
-from . import formview
+from . import form_pages
 from .access import allowed, current_actor, department_tree, require_role
+from .database import request_session, request_transaction
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -31,27 +31,27 @@ def may_review(application: Application) -> bool:
 def applications():  # type: ignore[no-untyped-def]
     query = (select(Application).where(review_filter(current_actor(), department_tree()))
              .order_by(Application.submitted_at.desc()).limit(500))
-    found = db.session().scalars(query).all()
-    names = names_of_versions(db.session(), {a.service_version_id for a in found})
+    found = request_session().scalars(query).all()
+    names = names_of_versions(request_session(), {a.service_version_id for a in found})
     return render_template("review/list.html", applications=found, names=names)
 
 
 @bp.get("/applications/<reference>")
 @require_role(*REVIEW_ROLES)
 def application(reference: str):  # type: ignore[no-untyped-def]
-    found = db.session().scalars(select(Application)
+    found = request_session().scalars(select(Application)
                                  .where(Application.reference == reference)).first()
     if found is None or not may_review(found):
         abort(404)
-    pinned_defs = pinned(db.session(), found.service_version_id, found.form_version_id)
-    uploads = db.session().scalars(select(StoredUpload)
+    pinned_defs = pinned(request_session(), found.service_version_id, found.form_version_id)
+    uploads = request_session().scalars(select(StoredUpload)
                                    .where(StoredUpload.application_id == found.id)).all()
     page = render_template("review/application.html", application=found,
                            service=pinned_defs.service.content,
-                           rows=formview.answer_rows(pinned_defs, found.answers, uploads),
+                           rows=form_pages.answer_rows(pinned_defs, found.answers, uploads),
                            uploads=uploads)
     # Recorded once the page is drawn and before it is sent: no read goes unrecorded.
-    with db.transaction() as tx:
+    with request_transaction() as tx:
         record_application_read(tx, found, page="review", actor_id=current_user.id,
                                 actor_name=current_user.username, request_id=g.request_id)
     return page

@@ -18,8 +18,8 @@ from flask.sessions import SecureCookieSession, SessionInterface
 from sqlalchemy import CursorResult, delete, select, update
 from sqlmodel import Session, col
 
-from .. import db
 from ..models import WebSession, utcnow
+from .database import request_session, request_transaction
 
 # Writing last_seen_at on every request would turn every page view into a write; it is moved
 # on at most this often, and the idle limit allows for it, so a session never ends early
@@ -88,7 +88,7 @@ class DatabaseSessionInterface(SessionInterface):
         now = utcnow()
         # The request's own database session: a request holds one pooled connection, never two
         # (two per request deadlock a full pool: each holder waits for a second).
-        row = db.session().get(WebSession, _hash(session_id))
+        row = request_session().get(WebSession, _hash(session_id))
         idle_until = row.last_seen_at + self._idle(app) + TOUCH_INTERVAL if row else now
         if row is None or row.expires_at <= now or idle_until <= now:
             # Unknown, tampered with, signed out or expired: a fresh session, never the old one.
@@ -123,7 +123,7 @@ class DatabaseSessionInterface(SessionInterface):
             new_id = secrets.token_urlsafe(32)
             row = WebSession(id_hash=_hash(new_id), user_id=user_id, data=data, created_at=now,
                              last_seen_at=now, expires_at=now + self._absolute(app))
-            with db.transaction() as tx:
+            with request_transaction() as tx:
                 if old_id is not None:
                     tx.execute(delete(WebSession).where(col(WebSession.id_hash) == _hash(old_id)))
                 tx.add(row)
@@ -138,7 +138,7 @@ class DatabaseSessionInterface(SessionInterface):
         values: dict[str, Any] = {"last_seen_at": now}
         if session.modified:
             values.update(data=data, user_id=user_id)
-        with db.transaction() as tx:
+        with request_transaction() as tx:
             result = tx.execute(update(WebSession)
                                 .where(col(WebSession.id_hash) == _hash(old_id)).values(**values))
             found = cast(CursorResult[Any], result).rowcount
@@ -160,14 +160,14 @@ class DatabaseSessionInterface(SessionInterface):
         response.vary.add("Cookie")
 
     def _delete(self, app: Flask, session_id: str) -> None:
-        with db.transaction() as tx:
+        with request_transaction() as tx:
             tx.execute(delete(WebSession).where(col(WebSession.id_hash) == _hash(session_id)))
 
     def _purge_now_and_then(self, app: Flask) -> None:
         if time.monotonic() - self._last_purge < PURGE_INTERVAL_SECONDS:
             return
         self._last_purge = time.monotonic()
-        with db.transaction() as tx:
+        with request_transaction() as tx:
             purge_expired(tx, idle=self._idle(app))
 
 

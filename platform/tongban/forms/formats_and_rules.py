@@ -1,4 +1,4 @@
-"""The form engine's view of the Chinese formats and JsonLogic modules, in one place.
+"""The form engine's access to the Chinese formats and the JsonLogic rules, in one place.
 
 Keeps the engine's calls stable (and guarded) whatever those modules grow into.
 """

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlmodel import col
 
-from .. import db
 from ..forms import coerce, overview, render, state
 from ..forms.errors import FieldError
 from ..i18n import current_lang
 from ..intake import Pinned
 from ..models import Draft, StoredUpload
-from . import fixed_url, layout, path_url
+from . import layout
+from .database import request_session
 from .files import remember_draft
+from .urls import fixed_url, path_url
 
 
 def _uploads_by_id(draft_id: int | None = None,
                    uploads: list[StoredUpload] | None = None) -> dict[str, StoredUpload]:
     if uploads is None:
-        uploads = list(db.session().scalars(
+        uploads = list(request_session().scalars(
             select(StoredUpload).where(col(StoredUpload.draft_id) == draft_id)))
     return {u.public_id: u for u in uploads}
 
@@ -64,6 +66,7 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
     layout.send_page_along(urls["switch"])
     uploads = _uploads_by_id(draft.id) if _has_file_answer(form, answers) else {}
     body = render.render_page(form, page_id, answers, errors, lang=lang, state=current,
+                              csrf_token=generate_csrf(), templates=current_app.jinja_env,
                               urls=urls, raw=raw, files={i: u.original_name for i, u in uploads.items()})
     page_def = form.page_by_id[page_id]
     context = {"service": pinned_defs.service.content,
@@ -111,7 +114,8 @@ def field_fragment(pinned_defs: Pinned, draft: Draft, page_id: str, name: str,
     errors = [e for e in [*result.errors, *state.validate_page(form, page_id, current.answers,
                                                               current)] if e.path == name]
     return render.render_field(form, name, result.answers, errors[:1], lang=current_lang(),
-                               urls=_page_urls(draft, page_id, False, form), raw=result.raw)
+                               urls=_page_urls(draft, page_id, False, form), raw=result.raw,
+                               templates=current_app.jinja_env)
 
 
 def task_list(pinned_defs: Pinned, draft: Draft) -> str:
@@ -119,7 +123,7 @@ def task_list(pinned_defs: Pinned, draft: Draft) -> str:
     body = overview.render_task_list(
         form, draft.answers, lang=current_lang(),
         urls={"page": url_for("apply.page", token=draft.token, page_id="PAGE").replace(
-            "PAGE", "{page}")})
+            "PAGE", "{page}")}, templates=current_app.jinja_env)
     return render_template("apply/tasks.html", body=body, draft=draft,
                            service=pinned_defs.service.content)
 
