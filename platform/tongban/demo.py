@@ -61,7 +61,7 @@ def load_demo(app: Flask, *, force: bool = False) -> list[str]:
                  f"{len(result.unchanged)} unchanged.")
     with db.transaction() as tx:
         for username, display_name, roles in DEMO_ACCOUNTS:
-            if tx.scalars(select(User).where(User.username == username)).first() is None:
+            if tx.scalars(select(User).where(col(User.username) == username)).first() is None:
                 create_user(tx, username, DEMO_PASSWORD, display_name, roles, actor_name="demo")
     lines.append(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for username, display_name, roles in DEMO_ACCOUNTS:
