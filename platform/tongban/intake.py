@@ -6,7 +6,7 @@ Web handlers call these functions; everything that decides what happens to answe
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -167,7 +167,7 @@ class PageResult:
 
 
 def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, files: Any, *,
-              upload_dir: str, user_id: int | None, translate_upload_error: Any,
+              upload_dir: str, user_id: int | None, translate_upload_error: Callable[[UploadRejected], str],
               stored: DraftFiles) -> PageResult:
     """Read one page's post against the draft: coerce, apply the rules, judge the page.
 
