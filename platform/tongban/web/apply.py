@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from .. import db
-from ..applications import DraftUnavailable, existing_submission, load_draft, start_draft, submit, user_drafts
+from ..applications import (
+    DraftUnavailable,
+    existing_submission,
+    load_draft,
+    start_draft,
+    submit,
+    submitted_application,
+    user_drafts,
+)
 from ..definitions.publish import current_version
 from ..forms import state
+from ..forms.uploads import UploadRejected
 from ..i18n import current_lang
 from ..intake import (
     Pinned,
@@ -57,12 +68,12 @@ def _pinned(draft: Draft) -> Pinned:
     return pinned(db.session(), draft.service_version_id, draft.form_version_id)
 
 
-def _upload_message(exc) -> str:  # type: ignore[no-untyped-def]
+def _upload_message(exc: UploadRejected) -> str:
     return exc.render(_, str(get_locale() or "zh_CN"))
 
 
 @bp.post("/services/<code>/start")
-def start(code: str):  # type: ignore[no-untyped-def]
+def start(code: str) -> ResponseReturnValue:
     session_ = db.session()
     service = get_service(session_, code)
     if service is None:
@@ -90,10 +101,10 @@ def start(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/apply/<token>")
-def resume(token: str):  # type: ignore[no-untyped-def]
+def resume(token: str) -> ResponseReturnValue:
     draft = _draft_or_error(token)
     if draft.status == "submitted":
-        application = existing_submission(db.session(), draft.submit_key)
+        application = submitted_application(db.session(), draft)
         return redirect(url_for("apply.confirmation", reference=application.reference))
     form = _pinned(draft).form
     if form.sections:
@@ -107,7 +118,7 @@ def resume(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/apply/<token>/pages/<page_id>", methods=["GET", "POST"])
-def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
+def page(token: str, page_id: str) -> ResponseReturnValue:
     draft = _draft_or_error(token, Action.EDIT if request.method == "POST" else Action.VIEW)
     if draft.status == "submitted":
         return redirect(url_for("apply.resume", token=token))
@@ -148,6 +159,8 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
                              upload_errors=result.upload_errors), status
     if from_check:
         return redirect(path_url("apply.check", token=token))
+    if result.state is None:  # read_page leaves it out only for a rejected post, refused above
+        raise RuntimeError("an accepted page post came back without the form's state")
     following = state.next_page(form, page_id, result.state)
     if following is None:
         return redirect(path_url("apply.check", token=token))
@@ -155,7 +168,7 @@ def page(token: str, page_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/apply/<token>/pages/<page_id>/switch")
-def switch(token: str, page_id: str):  # type: ignore[no-untyped-def]
+def switch(token: str, page_id: str) -> ResponseReturnValue:
     """The header's language or 长辈版 switch pressed on a form page: a button of the page's
     form (action=save), so the page's answers are kept as "save and come back later" keeps
     them, nothing judged; then the same page again in the new language or mode."""
@@ -168,7 +181,7 @@ def switch(token: str, page_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/apply/<token>/pages/<page_id>/field")
-def field(token: str, page_id: str):  # type: ignore[no-untyped-def]
+def field(token: str, page_id: str) -> ResponseReturnValue:
     """htmx: check one answer when the person leaves the field; returns only that field."""
     draft = _draft_or_error(token)
     pinned_defs = _pinned(draft)
@@ -179,13 +192,13 @@ def field(token: str, page_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/apply/<token>/tasks")
-def tasks(token: str):  # type: ignore[no-untyped-def]
+def tasks(token: str) -> ResponseReturnValue:
     draft = _draft_or_error(token)
     return formview.task_list(_pinned(draft), draft)
 
 
 @bp.get("/apply/<token>/check")
-def check(token: str):  # type: ignore[no-untyped-def]
+def check(token: str) -> ResponseReturnValue:
     draft = _draft_or_error(token)
     if draft.status == "submitted":
         return redirect(url_for("apply.resume", token=token))
@@ -196,7 +209,7 @@ def check(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/apply/<token>/submit")
-def submit_application(token: str):  # type: ignore[no-untyped-def]
+def submit_application(token: str) -> ResponseReturnValue:
     posted_key = request.form.get("idempotency_key", "")
     repeat = existing_submission(db.session(), posted_key) if posted_key else None
     if repeat is not None:  # a double click or a replayed POST: show the first result
@@ -228,7 +241,7 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
     except IntegrityError:
         # Another request submitted this draft between our check and our insert.
         db.session().rollback()
-        reference = existing_submission(db.session(), draft.submit_key).reference
+        reference = submitted_application(db.session(), draft).reference
     session.setdefault("references", [])
     if reference not in session["references"]:
         session["references"] = [*session["references"][-19:], reference]
@@ -236,11 +249,11 @@ def submit_application(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/applications/<reference>/confirmation")
-def confirmation(reference: str):  # type: ignore[no-untyped-def]
+def confirmation(reference: str) -> ResponseReturnValue:
     from sqlalchemy import select
 
     application = db.session().scalars(
-        select(Application).where(Application.reference == reference)).first()
+        select(Application).where(col(Application.reference) == reference)).first()
     if application is None or not allowed(Action.VIEW, application):
         abort(404)
     pinned_defs = pinned(db.session(), application.service_version_id,
@@ -254,7 +267,7 @@ def confirmation(reference: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/apply/<token>/saved")
-def saved(token: str):  # type: ignore[no-untyped-def]
+def saved(token: str) -> ResponseReturnValue:
     draft = _draft_or_error(token)
     pinned_defs = _pinned(draft)
     return render_template("apply/saved.html", draft=draft, service=pinned_defs.service.content,
@@ -262,7 +275,7 @@ def saved(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/my")
-def mine():  # type: ignore[no-untyped-def]
+def mine() -> ResponseReturnValue:
     from sqlalchemy import select
 
     from ..services import names_of_versions
@@ -272,7 +285,8 @@ def mine():  # type: ignore[no-untyped-def]
     session_ = db.session()
     drafts = user_drafts(session_, current_user.id)
     applications = session_.scalars(select(Application).where(
-        Application.submitter_id == current_user.id).order_by(Application.submitted_at.desc())).all()
+        col(Application.submitter_id) == current_user.id)
+        .order_by(col(Application.submitted_at).desc())).all()
     service_names = names_of_versions(session_, {a.service_version_id for a in applications})
     names = {}
     for draft in drafts:
