@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from . import audit, workflow
 from .fragments import refuse_in_shared_draw
-from .models import Application, DefinitionVersion, Draft, StoredUpload, utcnow
+from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
 from .policy import Action, Actor, may_use_draft
 
 # No 0/O, 1/I/L: a reference read over the phone or copied from paper stays unambiguous.
@@ -46,8 +46,8 @@ def start_draft(session: Session, service_version: DefinitionVersion,
     now = utcnow()
     draft = Draft(
         token=secrets.token_urlsafe(24), user_id=user_id, clerk_id=clerk_id,
-        service_code=service_version.code, service_version_id=service_version.id,
-        form_version_id=form_version.id, answers=answers or {}, visited_pages=[],
+        service_code=service_version.code, service_version_id=saved_id(service_version),
+        form_version_id=saved_id(form_version), answers=answers or {}, visited_pages=[],
         submit_key=secrets.token_urlsafe(24), created_at=now, updated_at=now,
         expires_at=now + timedelta(days=draft_days(service_version.content)),
     )
@@ -61,7 +61,7 @@ def load_draft(session: Session, token: str, actor: Actor, action: Action = Acti
     presenting its token, do ``action``. Changes go through :func:`save_answers` (or
     :func:`submit`) in a unit of work of the same session."""
     refuse_in_shared_draw("the draft")
-    draft = session.scalars(select(Draft).where(Draft.token == token)).first()
+    draft = session.scalars(select(Draft).where(col(Draft.token) == token)).first()
     if draft is None:
         raise DraftUnavailable("missing")
     if not may_use_draft(actor.holding(draft_token=token), action, draft):  # the token is presented
@@ -91,22 +91,23 @@ def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
 
 def user_drafts(session: Session, user_id: int) -> list[Draft]:
     return list(session.scalars(select(Draft).where(
-        Draft.user_id == user_id, Draft.status == "open", Draft.expires_at > utcnow())
-        .order_by(Draft.updated_at.desc())))
+        col(Draft.user_id) == user_id, col(Draft.status) == "open",
+        col(Draft.expires_at) > utcnow())
+        .order_by(col(Draft.updated_at).desc())))
 
 
 def purge_expired(session: Session) -> tuple[int, list[str]]:
     """Delete open drafts past their expiry with their upload rows. The caller commits, then
     removes the returned stored file names from disk (files go only after the rows are gone)."""
-    expired = list(session.scalars(select(Draft.id).where(Draft.status == "open",
-                                                          Draft.expires_at <= utcnow())))
+    expired = list(session.scalars(select(col(Draft.id)).where(col(Draft.status) == "open",
+                                                               col(Draft.expires_at) <= utcnow())))
     if not expired:
         return 0, []
     files = []
-    for upload in session.scalars(select(StoredUpload).where(StoredUpload.draft_id.in_(expired))):
+    for upload in session.scalars(select(StoredUpload).where(col(StoredUpload.draft_id).in_(expired))):
         files.append(upload.stored_name)
         session.delete(upload)
-    for draft in session.scalars(select(Draft).where(Draft.id.in_(expired))):
+    for draft in session.scalars(select(Draft).where(col(Draft.id).in_(expired))):
         session.delete(draft)
     audit.record(session, action="draft.purge", object_type="draft", object_id="expired",
                  after={"drafts": len(expired), "files": len(files)})
@@ -121,7 +122,15 @@ class Submitted:
 
 def existing_submission(session: Session, idempotency_key: str) -> Application | None:
     return session.scalars(select(Application)
-                           .where(Application.idempotency_key == idempotency_key)).first()
+                           .where(col(Application.idempotency_key) == idempotency_key)).first()
+
+
+def submitted_application(session: Session, draft: Draft) -> Application:
+    """The application a submitted draft became: the one made with its submit key."""
+    application = existing_submission(session, draft.submit_key)
+    if application is None:
+        raise LookupError(f"draft {draft.id} was submitted, but no application has its submit key")
+    return application
 
 
 def submit(session: Session, draft: Draft, answers: dict[str, Any], *, department_code: str,
@@ -147,7 +156,7 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
     session.add(draft)
     draft.status = "submitted"
     draft.updated_at = now
-    session.execute(update(StoredUpload).where(StoredUpload.draft_id == draft.id)
+    session.execute(update(StoredUpload).where(col(StoredUpload.draft_id) == draft.id)
                     .values(application_id=application.id))
     audit.record(session, action="application.submit", object_type="application",
                  object_id=application.reference, actor_id=actor_id, actor_name=actor_name,
@@ -162,4 +171,4 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
 
 __all__ = ["DraftUnavailable", "IntegrityError", "Submitted", "existing_submission",
            "load_draft", "new_reference", "purge_expired", "save_answers", "start_draft",
-           "submit", "user_drafts"]
+           "submit", "submitted_application", "user_drafts"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .models import AuditEvent, AuditHead, utcnow
 
@@ -132,10 +132,10 @@ def record(session: Session, *, action: str, object_type: str, object_id: Any,
     session.flush()
     # Bumping the head row takes a row lock (PostgreSQL) / the write lock (SQLite), so two
     # concurrent transactions can never both extend the chain from the same tip.
-    session.execute(update(AuditHead).where(AuditHead.id == 1)
-                    .values(last_seq=AuditHead.last_seq + 1))
-    head = session.execute(select(AuditHead.last_seq, AuditHead.last_hash)
-                           .where(AuditHead.id == 1)).one()
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1)
+                    .values(last_seq=col(AuditHead.last_seq) + 1))
+    head = session.execute(select(col(AuditHead.last_seq), col(AuditHead.last_hash))
+                           .where(col(AuditHead.id) == 1)).one()
     event = AuditEvent(
         seq=head.last_seq, occurred_at=utcnow(), actor_id=actor_id, actor_name=actor_name,
         action=action, object_type=object_type, object_id=str(object_id),
@@ -144,7 +144,7 @@ def record(session: Session, *, action: str, object_type: str, object_id: Any,
     )
     event.row_hash = _keyed_digest(event, key)
     session.add(event)
-    session.execute(update(AuditHead).where(AuditHead.id == 1)
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1)
                     .values(last_hash=event.row_hash))
     return event
 
@@ -197,7 +197,7 @@ def verify(session: Session, checkpoint: Checkpoint | None = None) -> ChainRepor
     With a checkpoint, the row it names must still be there with the same hash."""
     key = _key(session, create=False) if checkpoint is not None else None
     prev_hash, expected_seq, checked, unkeyed = "", 1, 0, 0
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+    for event in session.scalars(select(AuditEvent).order_by(col(AuditEvent.seq))):
         if event.seq != expected_seq:
             return ChainReport(checked, expected_seq, f"row {expected_seq} is missing", unkeyed)
         if event.prev_hash != prev_hash:
@@ -238,7 +238,7 @@ def take_checkpoint(session: Session) -> Checkpoint:
     if not report.ok:
         raise ValueError(describe(report))
     key = _key(session, create=False)
-    last = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    last = session.scalars(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
     unsigned = Checkpoint(
         seq=last.seq if last else 0, hash=last.row_hash if last else "",
         occurred_at=last.occurred_at.isoformat(timespec="microseconds") if last else "",
@@ -272,20 +272,20 @@ def rekey(session: Session, *, actor_name: str) -> int:
     key = _key(session, create=True)
     session.flush()
     # Take the head row's lock first, so that no event is appended while the chain is rewritten.
-    session.execute(update(AuditHead).where(AuditHead.id == 1)
-                    .values(last_seq=AuditHead.last_seq))
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1)
+                    .values(last_seq=col(AuditHead.last_seq)))
     report = verify(session)
     if report.broken_seq is not None:
         raise ValueError(describe(report))
     if report.unkeyed == 0:
         return 0
-    old_head = session.execute(select(AuditHead.last_hash).where(AuditHead.id == 1)).scalar_one()
+    old_head = session.execute(select(col(AuditHead.last_hash)).where(col(AuditHead.id) == 1)).scalar_one()
     prev_hash = ""
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+    for event in session.scalars(select(AuditEvent).order_by(col(AuditEvent.seq))):
         event.prev_hash = prev_hash
         event.row_hash = prev_hash = _keyed_digest(event, key)
     session.flush()
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev_hash))
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(last_hash=prev_hash))
     record(session, action="audit.rekey", object_type="audit_chain", object_id="head",
            actor_name=actor_name, before={"unkeyed_events": report.unkeyed,
                                           "head_hash": old_head})

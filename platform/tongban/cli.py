@@ -211,14 +211,16 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], passw
 def users_list() -> None:
     """List accounts with their roles."""
     from sqlalchemy import select
+    from sqlmodel import col
 
     from .models import Department, Membership, User
 
     session = command_session()
-    for user in session.scalars(select(User).order_by(User.username)):
-        rows = session.execute(select(Membership.role, Department.code)
-                               .outerjoin(Department, Membership.department_id == Department.id)
-                               .where(Membership.user_id == user.id)).all()
+    for user in session.scalars(select(User).order_by(col(User.username))):
+        rows = session.execute(select(col(Membership.role), col(Department.code))
+                               .outerjoin(Department,
+                                          col(Membership.department_id) == col(Department.id))
+                               .where(col(Membership.user_id) == user.id)).all()
         roles = ", ".join(f"{r}@{d}" if d else r for r, d in rows)
         click.echo(f"{user.username:20} {user.display_name:16} {roles}")
 

@@ -65,7 +65,7 @@ def _load(session: Session, definitions_dir: Path, *, force: bool) -> list[str]:
                  f"{len(result.unchanged)} unchanged.")
     with db.unit_of_work(session) as tx:
         for username, display_name, roles in DEMO_ACCOUNTS:
-            if tx.scalars(select(User).where(User.username == username)).first() is None:
+            if tx.scalars(select(User).where(col(User.username) == username)).first() is None:
                 create_user(tx, username, DEMO_PASSWORD, display_name, roles, actor_name="demo")
     lines.append(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for username, display_name, roles in DEMO_ACCOUNTS:

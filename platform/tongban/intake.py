@@ -6,13 +6,13 @@ Web handlers call these functions; everything that decides what happens to answe
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, inspect, select
 from sqlmodel import Session, col
 
 from .applications import save_answers
@@ -59,12 +59,13 @@ def pinned(session: Session, service_version_id: int, form_version_id: int) -> P
     connection, never two) into objects of their own, outside that session, since the result
     is shared by every request that follows."""
     engine = session.get_bind()
-    assert isinstance(engine, Engine)
+    if not isinstance(engine, Engine):  # a Session bound to a Connection has no engine to key on
+        raise TypeError("pinned() caches per database engine: pass a Session bound to an Engine")
     cache_key = (engine, service_version_id, form_version_id)
     found = _PINNED.get(cache_key)
     if found is not None:
         return found
-    columns = DefinitionVersion.__table__.columns  # type: ignore[attr-defined]  # SQLModel sets it
+    columns = inspect(DefinitionVersion).columns
     rows = {row.id: DefinitionVersion(**row._mapping) for row in session.execute(
         select(*columns).where(columns.id.in_([service_version_id, form_version_id])))}
     service, form_version = rows.get(service_version_id), rows.get(form_version_id)
@@ -167,7 +168,7 @@ class PageResult:
 
 
 def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, files: Any, *,
-              upload_dir: str, user_id: int | None, translate_upload_error: Any,
+              upload_dir: str, user_id: int | None, translate_upload_error: Callable[[UploadRejected], str],
               stored: DraftFiles) -> PageResult:
     """Read one page's post against the draft: coerce, apply the rules, judge the page.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -13,6 +13,19 @@ from sqlmodel import Field, SQLModel
 def utcnow() -> datetime:
     """Timezone-aware UTC now; the columns store and return UTC on every database."""
     return datetime.now(UTC)
+
+
+class _Row(Protocol):
+    id: int | None
+
+
+def saved_id(row: _Row) -> int:
+    """The primary key of a row that is in the database. A row gets its id when it is flushed;
+    code that needs the id of one not yet flushed has a bug, named here rather than passing None
+    on into a foreign key."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it before using its id")
+    return row.id
 
 
 class Role(enum.StrEnum):

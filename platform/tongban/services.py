@@ -57,7 +57,7 @@ def names_of_versions(session: Session, version_ids: set[int]) -> dict[int, Serv
     """The names each service version was published with, in one query (lists show many)."""
     if not version_ids:
         return {}
-    rows = session.execute(select(DefinitionVersion.id, DefinitionVersion.content)
-                           .where(DefinitionVersion.id.in_(version_ids)))
+    rows = session.execute(select(col(DefinitionVersion.id), col(DefinitionVersion.content))
+                           .where(col(DefinitionVersion.id).in_(version_ids)))
     return {row.id: ServiceNames(row.content["name"], row.content["department"]["name"])
             for row in rows}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from . import audit
 from .models import Application, AuditEvent, StoredUpload
@@ -35,8 +35,8 @@ def record_file_open(session: Session, upload: StoredUpload, *, actor_id: int | 
     """Record that an uploaded file was opened. The caller commits."""
     reference = None
     if upload.application_id is not None:
-        reference = session.scalar(select(Application.reference)
-                                   .where(Application.id == upload.application_id))
+        reference = session.scalar(select(col(Application.reference))
+                                   .where(col(Application.id) == upload.application_id))
     return audit.record(session, action=FILE_OPEN, object_type="file",
                         object_id=upload.public_id, actor_id=actor_id, actor_name=actor_name,
                         after={"application": reference, "question": upload.field_key},
@@ -59,16 +59,17 @@ class Look:
 def looks_at(session: Session, application: Application) -> list[Look]:
     """Every recorded read of the application and of its files, oldest first."""
     files = {row.public_id: row.original_name for row in session.execute(
-        select(StoredUpload.public_id, StoredUpload.original_name)
-        .where(StoredUpload.application_id == application.id))}
-    conditions = [and_(AuditEvent.action == APPLICATION_READ,
-                       AuditEvent.object_type == "application",
-                       AuditEvent.object_id == application.reference)]
+        select(col(StoredUpload.public_id), col(StoredUpload.original_name))
+        .where(col(StoredUpload.application_id) == application.id))}
+    conditions = [and_(col(AuditEvent.action) == APPLICATION_READ,
+                       col(AuditEvent.object_type) == "application",
+                       col(AuditEvent.object_id) == application.reference)]
     if files:
-        conditions.append(and_(AuditEvent.action == FILE_OPEN, AuditEvent.object_type == "file",
-                               AuditEvent.object_id.in_(files)))
+        conditions.append(and_(col(AuditEvent.action) == FILE_OPEN,
+                               col(AuditEvent.object_type) == "file",
+                               col(AuditEvent.object_id).in_(files)))
     events = session.scalars(select(AuditEvent).where(or_(*conditions))
-                             .order_by(AuditEvent.seq))
+                             .order_by(col(AuditEvent.seq)))
     return [Look(occurred_at=event.occurred_at, actor_id=event.actor_id,
                  actor_name=event.actor_name, action=event.action,
                  page=_detail(event.after, "page") if event.action == APPLICATION_READ else None,

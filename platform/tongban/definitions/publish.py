@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .. import audit
 from ..models import DefinitionVersion, Department
@@ -29,17 +29,18 @@ class PublishResult:
 def current_version(session: Session, kind: str, code: str) -> DefinitionVersion | None:
     return session.scalars(
         select(DefinitionVersion)
-        .where(DefinitionVersion.kind == kind, DefinitionVersion.code == code)
-        .order_by(DefinitionVersion.version.desc()).limit(1)
+        .where(col(DefinitionVersion.kind) == kind, col(DefinitionVersion.code) == code)
+        .order_by(col(DefinitionVersion.version).desc()).limit(1)
     ).first()
 
 
 def _ensure_department(session: Session, spec: dict[str, Any]) -> None:
     parent_id = None
     if spec.get("parent"):
-        parent = session.scalars(select(Department).where(Department.code == spec["parent"])).first()
+        parent = session.scalars(select(Department)
+                                 .where(col(Department.code) == spec["parent"])).first()
         parent_id = parent.id if parent else None
-    existing = session.scalars(select(Department).where(Department.code == spec["code"])).first()
+    existing = session.scalars(select(Department).where(col(Department.code) == spec["code"])).first()
     if existing is None:
         session.add(Department(code=spec["code"], name_zh=spec["name"]["zh"],
                                name_en=spec["name"]["en"], parent_id=parent_id))

@@ -358,10 +358,13 @@ class _Resolved:
 
 
 def _meta_message(problem: jsonschema.ValidationError) -> str:
-    if problem.validator == "additionalProperties":
+    # additionalProperties is only checked on objects, with an object schema, and the meta-schema's
+    # enums are lists; the checks narrow jsonschema's types (a schema may be a bool, a value unset).
+    if problem.validator == "additionalProperties" and isinstance(problem.schema, Mapping) \
+            and isinstance(problem.instance, Mapping):
         extra = sorted(set(problem.instance) - set(problem.schema.get("properties", {})))
         return "unknown key(s) " + ", ".join(repr(e) for e in extra)
-    if problem.validator == "enum":
+    if problem.validator == "enum" and isinstance(problem.validator_value, list):
         return f"{problem.instance!r} is not one of " + ", ".join(
             repr(v) for v in problem.validator_value)
     return problem.message
@@ -417,7 +420,7 @@ def _pointer_lines(text: str) -> dict[str, int]:
             if text[pos] == "}":
                 return pos + 1
             while True:
-                key, pos = json.decoder.scanstring(text, skip(pos) + 1)
+                key, pos = decoder.raw_decode(text, skip(pos))  # the key, a JSON string
                 pos = skip(pos)
                 pos = value(pos + 1, pointer + "/" + key.replace("~", "~0").replace("/", "~1"))
                 pos = skip(pos)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..accounts import authenticate, roles_of
+from ..models import saved_id
 from .database import request_transaction
 from .login import LoginUser
 from .sessions import regenerate
@@ -36,7 +38,7 @@ def _keep_preferences() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     next_url = request.values.get("next")
     if request.method == "GET":
         return render_template("auth/login.html", errors={}, username="", next=next_url)
@@ -54,7 +56,7 @@ def login():  # type: ignore[no-untyped-def]
         outcome = authenticate(tx, username, password,
                                alert_after=current_app.config["LOGIN_ALERT_FAILURES"],
                                request_id=g.request_id)
-        login_snapshot = (LoginUser(outcome.user, roles_of(tx, outcome.user.id))
+        login_snapshot = (LoginUser(outcome.user, roles_of(tx, saved_id(outcome.user)))
                           if outcome.user is not None else None)
     if login_snapshot is None:
         errors["password"] = _("The user name or password is not right")
@@ -69,7 +71,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     if current_user.is_authenticated:
         logout_user()
     # Ends the session on the server: a copy of the old cookie finds nothing.

@@ -5,8 +5,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, g, send_file, session
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from sqlmodel import col
 
 from ..forms.uploads import open_stored
 from ..models import Application, Draft, StoredUpload
@@ -34,9 +36,9 @@ def _may_open(upload: StoredUpload) -> bool:
 
 
 @bp.get("/files/<public_id>")
-def open_file(public_id: str):  # type: ignore[no-untyped-def]
+def open_file(public_id: str) -> ResponseReturnValue:
     upload = request_session().scalars(select(StoredUpload)
-                                  .where(StoredUpload.public_id == public_id)).first()
+                                  .where(col(StoredUpload.public_id) == public_id)).first()
     if upload is None or not _may_open(upload):
         abort(404)
     try:

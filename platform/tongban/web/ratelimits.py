@@ -22,7 +22,7 @@ from flask_login import current_user
 from .errors import render_error
 
 
-def _setting(name: str):  # type: ignore[no-untyped-def]
+def _setting(name: str) -> Callable[[], str]:
     # Read at request time: limits are settings of the app that serves the request.
     return lambda: current_app.config[name]
 
@@ -40,7 +40,7 @@ def _user_or_address() -> str:
     return f"address:{get_remote_address()}"
 
 
-def _throttled(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
+def _throttled(exc: RateLimitExceeded) -> tuple[str, int]:
     # The 429 page, saying how long to wait: the window of the limit that was reached.
     minutes = max(1, math.ceil(exc.limit.limit.get_expiry() / 60))
     return render_error(429, ngettext(

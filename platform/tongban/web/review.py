@@ -7,8 +7,10 @@ hands over to.
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from sqlmodel import col
 
 from ..intake import pinned
 from ..models import Application, StoredUpload
@@ -28,9 +30,9 @@ def may_review(application: Application) -> bool:
 
 @bp.get("/applications")
 @require_role(*REVIEW_ROLES)
-def applications():  # type: ignore[no-untyped-def]
+def applications() -> ResponseReturnValue:
     query = (select(Application).where(review_filter(current_actor(), department_tree()))
-             .order_by(Application.submitted_at.desc()).limit(500))
+             .order_by(col(Application.submitted_at).desc()).limit(500))
     found = request_session().scalars(query).all()
     names = names_of_versions(request_session(), {a.service_version_id for a in found})
     return render_template("review/list.html", applications=found, names=names)
@@ -38,14 +40,14 @@ def applications():  # type: ignore[no-untyped-def]
 
 @bp.get("/applications/<reference>")
 @require_role(*REVIEW_ROLES)
-def application(reference: str):  # type: ignore[no-untyped-def]
+def application(reference: str) -> ResponseReturnValue:
     found = request_session().scalars(select(Application)
-                                 .where(Application.reference == reference)).first()
+                                 .where(col(Application.reference) == reference)).first()
     if found is None or not may_review(found):
         abort(404)
     pinned_defs = pinned(request_session(), found.service_version_id, found.form_version_id)
-    uploads = request_session().scalars(select(StoredUpload)
-                                   .where(StoredUpload.application_id == found.id)).all()
+    uploads = list(request_session().scalars(select(StoredUpload)
+                                        .where(col(StoredUpload.application_id) == found.id)))
     page = render_template("review/application.html", application=found,
                            service=pinned_defs.service.content,
                            rows=form_pages.answer_rows(pinned_defs, found.answers, uploads),

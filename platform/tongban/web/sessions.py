@@ -100,6 +100,7 @@ class DatabaseSessionInterface(SessionInterface):
         return self.session_class(data, session_id=session_id, created_at=row.created_at,
                                   last_seen_at=row.last_seen_at)
 
+    # Narrower than Flask's SessionMixin: open_session above only ever makes a ServerSession.
     def save_session(self, app: Flask, session: ServerSession,  # type: ignore[override]
                      response: Response) -> None:
         name, domain, path = (self.get_cookie_name(app), self.get_cookie_domain(app),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Blueprint, redirect, request, session
+from flask.typing import ResponseReturnValue
 
 from ..i18n import SUPPORTED_LOCALES
 from .auth import safe_redirect_target
@@ -13,7 +14,7 @@ bp = Blueprint("settings", __name__)
 
 
 @bp.post("/settings/language")
-def language():  # type: ignore[no-untyped-def]
+def language() -> ResponseReturnValue:
     chosen = request.form.get("locale", "")
     if chosen in SUPPORTED_LOCALES:
         session["locale"] = chosen
@@ -21,13 +22,13 @@ def language():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/settings/elder")
-def elder():  # type: ignore[no-untyped-def]
+def elder() -> ResponseReturnValue:
     session["elder"] = request.form.get("on") == "1"
     return redirect(safe_redirect_target(request.form.get("next")))
 
 
 @bp.post("/settings/session")
-def extend_session():  # type: ignore[no-untyped-def]
+def extend_session() -> ResponseReturnValue:
     """Any request refreshes the idle timer; this one exists to be pressed on purpose."""
     session.modified = True
     if request.headers.get("HX-Request"):
