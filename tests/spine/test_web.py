@@ -57,6 +57,21 @@ def test_a_post_without_csrf_token_gets_the_400_page_and_changes_nothing(demo, c
     assert '<html lang="zh-CN">' in client.get("/").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("refusal", ["csrf", "size", "fields"])
+def test_a_refused_post_names_its_reference_on_the_error_page(app, client, refusal: str) -> None:  # type: ignore[no-untyped-def]
+    """The request id is assigned before any check that may refuse the request, so the error
+    page's reference is the one in the response's X-Request-ID header (and in the logs)."""
+    app.config["MAX_CONTENT_LENGTH"] = 2048
+    data = {"csrf": "locale=en", "size": "username=" + "x" * 4096,
+            "fields": "&".join(f"f{i}=1" for i in range(1500))}[refusal]
+    response = client.post("/settings/language" if refusal == "csrf" else "/login", data=data,
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code in (400, 413)
+    reference = response.headers["X-Request-ID"]
+    assert len(reference) == 32
+    assert f"参考编号: {reference}" in response.get_data(as_text=True).replace("：", ": ")
+
+
 def test_a_body_over_the_limit_gets_the_413_page(app, client) -> None:  # type: ignore[no-untyped-def]
     app.config["MAX_CONTENT_LENGTH"] = 1024
     response = client.post("/login", data={"username": "x" * 4096})

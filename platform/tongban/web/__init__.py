@@ -37,7 +37,10 @@ def init_web(app: Flask) -> None:
         urls,
     )
 
-    app.before_request(links.refuse_untrusted_host)  # first: nothing else runs for such a host
+    # First the request id (an error page from any check below names it: CSRF, size, host),
+    # then the host: nothing else runs for an untrusted one.
+    app.before_request(headers.assign_request_id)
+    app.before_request(links.refuse_untrusted_host)
     json_bodies.init_app(app)  # first: before anything that may read the body
     form_parts.init_app(app)
     database.init_app(app)

@@ -22,13 +22,13 @@ _SECURITY_HEADERS = (
 _SECURITY_HEADERS_LOWER = tuple((name.lower(), name, value) for name, value in _SECURITY_HEADERS)
 
 
-def _request_id() -> None:
+def assign_request_id() -> None:
+    """Runs before anything else, so every page, error pages included, can name it."""
     supplied = request.headers.get("X-Request-ID", "")
     g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_request_id)
     hsts = app.config["HSTS"]  # on when BASE_URL is https (config.py)
 
     @app.after_request
