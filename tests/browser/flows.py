@@ -125,6 +125,21 @@ def upload_household_documents(page: Page) -> None:
         upload(page, name, filename, PDF, "application/pdf")
 
 
+def send_to_check(page: Page, member: dict[str, str] | None = None) -> None:
+    """Send the remaining pages of a household-transfer application until check answers,
+    uploading its documents (and filling a family member when given) where they are asked.
+    Bounded: a page that keeps refusing fails here rather than looping for ever."""
+    for _ in range(10):
+        if page.url.endswith("/check"):
+            return
+        if current_page_id(page) == "materials":
+            upload_household_documents(page)
+        elif current_page_id(page) == "members" and member is not None:
+            fill(page, member)
+        send(page)
+    raise AssertionError(f"never reached check answers; stuck on {page.url}")
+
+
 def choose_region(page: Page, name: str, code: str) -> None:
     """Answer a region question with a 6-digit code: province, city and district lists (with
     JavaScript each list fills the next; without it "选择下一级" sends the page), or a plain

@@ -68,6 +68,7 @@ def _every_journey_page(page: Page, base: str) -> tuple[list[str], list[str]]:
     materials = page.url
     flows.upload(page, "materials.id_card", "居民身份证正反面扫描件.pdf", flows.PDF,
                  "application/pdf")
+    flows.upload(page, "materials.residence_permit", "居住证.pdf", flows.PDF, "application/pdf")
     flows.upload(page, "materials.diploma", "学位证书.png", flows.PNG, "image/png")
     flows.send(page)
     urls.append(materials)  # now with files attached
@@ -88,11 +89,16 @@ def _every_journey_page(page: Page, base: str) -> tuple[list[str], list[str]]:
     for _page_id, answers in flows.HOUSEHOLD_PAGES:
         urls.append(page.url)
         flows.answer(page, answers)
-    while not page.url.endswith("/check"):
+    for _ in range(10):  # the pages after the applicant's: members, documents
+        if page.url.endswith("/check"):
+            break
         urls.append(page.url)
         if flows.current_page_id(page) == "members":
             flows.fill(page, flows.MEMBER)
+        elif flows.current_page_id(page) == "materials":
+            flows.upload_household_documents(page)
         flows.send(page)
+    assert page.url.endswith("/check"), page.url
     checks.append(page.url)
 
     # The upload pages before any file is attached: a draft left there.

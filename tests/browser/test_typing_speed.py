@@ -176,8 +176,7 @@ def test_id_numbers_and_a_region_typed_at_human_speed_are_saved_as_typed(demo, s
     typist.into("#f-members-0-id_number", member_id + "\t")
     expect(page.locator("#f-members-0-id_number")).to_have_value(member_id)
     flows.send(page)
-    while not page.url.endswith("/check"):
-        flows.send(page)
+    flows.send_to_check(page)
 
     answers = _check_answers(page)
     assert _answer(answers, "迁出地") == "江苏省 南京市 玄武区"
