@@ -40,3 +40,15 @@ def test_every_type_ignore_in_the_core_names_its_error_code_and_says_why() -> No
             if found.group("codes") is None or not (same_line_reason or reason_above):
                 unexplained.append(f"{_module(path)}:{row}: {lines[row - 1].strip()}")
     assert unexplained == []
+
+
+def test_make_test_runs_ruff_and_mypy_before_the_suite_so_ci_type_checks() -> None:
+    # A dry run lists the commands `make test` (what .ci/run calls) would run, in order.
+    run = subprocess.run(["make", "--dry-run", "test"], cwd=PROJECT_ROOT, capture_output=True,
+                         text=True, check=True)
+    commands = run.stdout.splitlines()
+    position = {word: next((i for i, c in enumerate(commands) if word in c), None)
+                for word in ("ruff check", "bin/mypy", "-m pytest")}
+    assert None not in position.values(), run.stdout
+    assert position["ruff check"] < position["-m pytest"], run.stdout
+    assert position["bin/mypy"] < position["-m pytest"], run.stdout
