@@ -1,4 +1,5 @@
-# Two commands: `make run` (install + start on SQLite with demo data), `make test` (whole suite).
+# Two commands: `make run` (install + start on SQLite with demo data), `make test` (lint, then the
+# whole suite).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -17,7 +18,8 @@ install: $(VENV)/.installed
 run: install
 	$(PY) run.py
 
-test: install
+# Lint first: a type or style error fails fast, before the long suite (CI runs this target).
+test: install lint
 	bash scripts/ensure-test-deps.sh
 	bash scripts/ensure-services.sh
 	$(PY) -m pytest --db=sqlite $(PYTEST_ARGS)

@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlmodel import Session, col
 
 from . import audit
-from .models import Department, Membership, Role, User, WebSession, utcnow
+from .models import Department, Membership, Role, User, WebSession, saved_id, utcnow
 
 # argon2id at t=2, m=19 MiB: within ASVS 5.0's minimum and gentle on a 2-core server.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -102,7 +102,7 @@ def set_password(session: Session, username: str, password: str, *,
     """Give a user a new password and end all their sessions; return how many were ended."""
     user = _user_named(session, username)
     user.password_hash, user.failed_logins = hash_password(password), 0
-    ended = end_sessions(session, user.id)  # type: ignore[arg-type]
+    ended = end_sessions(session, saved_id(user))
     audit.record(session, action="user.set_password", object_type="user", object_id=user.id,
                  actor_name=actor_name, after={"sessions_ended": ended})
     return ended
@@ -112,7 +112,7 @@ def deactivate(session: Session, username: str, *, actor_name: str = "system") -
     """Stop a user signing in and end all their sessions; return how many were ended."""
     user = _user_named(session, username)
     user.is_active = False
-    ended = end_sessions(session, user.id)  # type: ignore[arg-type]
+    ended = end_sessions(session, saved_id(user))
     audit.record(session, action="user.deactivate", object_type="user", object_id=user.id,
                  actor_name=actor_name, after={"sessions_ended": ended})
     return ended
@@ -129,11 +129,11 @@ def create_user(session: Session, username: str, password: str, display_name: st
         department_id = None
         if department_code is not None:
             department = session.scalars(select(Department)
-                                         .where(Department.code == department_code)).first()
+                                         .where(col(Department.code) == department_code)).first()
             if department is None:
                 raise ValueError(f'unknown department "{department_code}"')
             department_id = department.id
-        session.add(Membership(user_id=user.id, role=str(Role(role)), department_id=department_id))
+        session.add(Membership(user_id=saved_id(user), role=str(Role(role)), department_id=department_id))
     audit.record(session, action="user.create", object_type="user", object_id=user.id,
                  actor_name=actor_name, after={"username": username,
                                                "roles": [f"{r}@{d or '*'}" for r, d in roles]})

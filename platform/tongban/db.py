@@ -8,13 +8,15 @@ statement goes through the engine's pool and a SQLAlchemy ``Session``, so engine
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import configure_mappers
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -31,7 +33,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
             # Let SQLAlchemy issue BEGIN itself so that transactions are real.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
@@ -42,7 +44,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+        def _sqlite_begin(conn: Connection) -> None:
             # A writing unit of work takes the write lock up front (BEGIN IMMEDIATE), so it
             # never fails upgrading a read snapshot; reads stay concurrent (deferred BEGIN).
             # unit_of_work() asks for it with an execution option.

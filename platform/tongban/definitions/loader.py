@@ -7,7 +7,7 @@ here touches the database: `tongban defs check` and `publish` both start from `l
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -67,14 +67,16 @@ def plain_reason(error: ValidationError) -> str:
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         return f'missing required key "{missing}"'
-    if kind == "additionalProperties":
+    # An additionalProperties error comes from an object schema and an enum's value is a list;
+    # the checks narrow jsonschema's types (a schema may be a bool, a value unset).
+    if kind == "additionalProperties" and isinstance(error.schema, Mapping):
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
         return (f'unknown key "{extra[0] if extra else "?"}"; expected one of: '
                 + ", ".join(allowed))
     if kind == "type":
         return f"expected {_type_words(value)}, found {_type_words(_json_type(error.instance))}"
-    if kind == "enum":
+    if kind == "enum" and isinstance(value, list):
         return "expected one of: " + ", ".join(json.dumps(v, ensure_ascii=False) for v in value)
     if kind == "pattern":
         return f"the value {json.dumps(error.instance, ensure_ascii=False)} does not match {value}"
@@ -99,7 +101,7 @@ def _type_words(kind: Any) -> str:
              "integer": "a whole number", "number": "a number", "boolean": "true or false",
              "null": "nothing"}
     if isinstance(kind, list):
-        return " or ".join(words.get(k, k) for k in kind)
+        return " or ".join(words.get(k, str(k)) for k in kind)
     return words.get(kind, str(kind))
 
 

@@ -29,7 +29,7 @@ _client_rules: weakref.WeakKeyDictionary[Any, tuple[str, set[str]]] = (
     weakref.WeakKeyDictionary())
 
 
-def client_json(form: FormDefinition, state: FormState, page: Page) -> str | None:
+def client_json(form: FormDefinition, state: FormState, page: Page) -> Markup | None:
     """The show/hide/set rules and the answers they read, for ``forms.js``."""
     cached = _client_rules.get(form)
     if cached is None:

@@ -13,9 +13,9 @@ import dataclasses
 import json
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from jinja2 import Environment, pass_environment
 from markupsafe import Markup, escape
@@ -52,6 +52,8 @@ class OptionView:
 class Node:
     """One question (or group of questions) as a template sees it."""
 
+    # Defaults use ``dataclasses.field`` by its module: inside this class body the bare name
+    # ``field`` is the attribute below (the question), not the function.
     field: Field
     widget: str
     path: str
@@ -63,8 +65,8 @@ class Node:
     prefix: str = ""
     suffix: str = ""
     value: str = ""
-    parts: Mapping[str, str] = field(default_factory=dict)
-    options: list[OptionView] = field(default_factory=list)
+    parts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    options: list[OptionView] = dataclasses.field(default_factory=list)
     error: str | None = None
     optional: bool = False
     hidden: bool = False
@@ -73,15 +75,15 @@ class Node:
     when: str | None = None
     group: str | None = None
     calc: bool = False
-    children: list[Node] = field(default_factory=list)
-    items: list[Node] = field(default_factory=list)
+    children: list[Node] = dataclasses.field(default_factory=list)
+    items: list[Node] = dataclasses.field(default_factory=list)
     add_action: str | None = None
     remove_action: str | None = None
     item_label: str = ""
-    attrs: Mapping[str, str] = field(default_factory=dict)
+    attrs: Mapping[str, str] = dataclasses.field(default_factory=dict)
     width: str | None = None
     display: str = ""
-    levels: list[region_picker.Level] = field(default_factory=list)
+    levels: list[region_picker.Level] = dataclasses.field(default_factory=list)
     accept: str = ""
     """File questions: the ``accept`` attribute, so the file chooser offers what is taken."""
     off: bool = False
@@ -270,8 +272,11 @@ def _blank_shape(nodes: list[Node]) -> tuple[Any, ...] | None:
     for n in _walk(nodes):
         if any(shows(n) for shows in _ANSWER_TESTS.values()):
             return None
+        # A class is hashable even when its instances are not (Node's are: eq without frozen);
+        # mypy reads type[Node] as unhashable then (python/mypy#11470, open).
+        fields = _key_fields(type(n))  # type: ignore[arg-type]
         shape.append((len(n.children), len(n.items),
-                      *(_shape_value(getattr(n, name)) for name in _key_fields(type(n)))))
+                      *(_shape_value(getattr(n, name)) for name in fields)))
     return tuple(shape)
 
 
@@ -327,7 +332,7 @@ def _mark_off(nodes: list[Node], off: bool) -> None:
 def _context(form: FormDefinition, lang: str, state: FormState,
              raw: Mapping[str, list[str]] | None, errors: list[FieldError],
              urls: Mapping[str, str] | None) -> _Ctx:
-    messages = {}
+    messages: dict[str, str] = {}
     for error in errors:
         messages.setdefault(error.path, message(error, form, lang))
     return _Ctx(form, lang, state, raw, messages, dict(urls or {}), form.rule_shown)
@@ -409,9 +414,9 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
     elif widget == "file":
         # The file the saved answer names, never the post's value: the page then says what
         # check answers says, also after a replacement was refused.
-        name = (ctx.files or {}).get(value) if isinstance(value, str) else None
-        node.value = value if name else ""
-        node.display = name or ""
+        file_name = (ctx.files or {}).get(value) if isinstance(value, str) else None
+        node.value = value if file_name else ""
+        node.display = file_name or ""
         node.accept = _accept(fld)
     else:
         node.value = raw[-1] if raw else input_text(value)
@@ -482,12 +487,20 @@ def _region_codes(value: Any, raw: Mapping[str, list[str]] | None, name: str) ->
     return region_picker.path_codes(value)
 
 
+class SummaryItem(TypedDict):
+    """One line of the error summary (``forms/_error_summary.html``)."""
+
+    href: str | None
+    """The link to the question's first input; None when the question is not on the page."""
+    text: str
+
+
 def _summary(form: FormDefinition, errors: list[FieldError], nodes: list[Node],
-             lang: str) -> list[dict[str, str]]:
+             lang: str) -> list[SummaryItem]:
     if not errors:
         return []
     targets = {n.path: n.first_input_id for n in _walk(nodes) if not n.hidden}
-    items = []
+    items: list[SummaryItem] = []
     for error in errors:
         href = ("#" + targets[error.path]) if error.path in targets else None
         items.append({"href": href, "text": message(error, form, lang)})
