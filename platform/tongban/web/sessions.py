@@ -15,7 +15,7 @@ from typing import Any, cast
 from flask import Flask, Request, Response
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSession, SessionInterface
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, bindparam, delete, select, update
 from sqlmodel import Session, col
 
 from ..models import WebSession, utcnow
@@ -29,6 +29,13 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 # by the request that creates a session.
 PURGE_INTERVAL_SECONDS = 600
 _serializer = TaggedJSONSerializer()  # what Flask's cookie sessions use: tuples, bytes, Markup
+
+
+# Read on every request that brings a cookie: the columns alone, not an ORM object (nothing is
+# changed through it), with a statement built once so SQLAlchemy's compiled cache serves it.
+_READ_SESSION = select(col(WebSession.data), col(WebSession.created_at),
+                       col(WebSession.last_seen_at), col(WebSession.expires_at)).where(
+    col(WebSession.id_hash) == bindparam("id_hash"))
 
 
 def _hash(session_id: str) -> str:
@@ -88,7 +95,7 @@ class DatabaseSessionInterface(SessionInterface):
         now = utcnow()
         # The request's own database session: a request holds one pooled connection, never two
         # (two per request deadlock a full pool: each holder waits for a second).
-        row = request_session().get(WebSession, _hash(session_id))
+        row = request_session().execute(_READ_SESSION, {"id_hash": _hash(session_id)}).first()
         idle_until = row.last_seen_at + self._idle(app) + TOUCH_INTERVAL if row else now
         if row is None or row.expires_at <= now or idle_until <= now:
             # Unknown, tampered with, signed out or expired: a fresh session, never the old one.
