@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,9 @@ from tongban import PROJECT_ROOT
 from tongban.definitions import load_directory, publish
 from tongban.models import AuditEvent, DefinitionVersion
 
+from .definition_files import edit
+
 SERVICE = "workflow_definitions/residence-points.yaml"
-
-
-@pytest.fixture
-def defs_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "defs"
-    for folder in ("workflow_definitions", "form_definitions"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder)
-    return root
-
-
-def _edit(root: Path, relative: str, old: str, new: str) -> None:
-    path = root / relative
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {relative}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _line_of(root: Path, relative: str, needle: str) -> int:
@@ -65,7 +51,7 @@ BAD_FILES = [
                          ids=[row[0] for row in BAD_FILES])
 def test_a_bad_service_file_is_reported_with_file_and_line(
         defs_copy: Path, what: str, old: str, new: str, needle: str, message: str) -> None:
-    _edit(defs_copy, SERVICE, old, new)
+    edit(defs_copy, SERVICE, old, new)
     result = load_directory(defs_copy)
     assert len(result.problems) == 1, [str(p) for p in result.problems]
     problem = result.problems[0]
@@ -76,7 +62,7 @@ def test_a_bad_service_file_is_reported_with_file_and_line(
 
 
 def test_a_syntax_error_points_at_the_broken_line(defs_copy: Path) -> None:
-    _edit(defs_copy, SERVICE, "  statutory_days: 20", "  statutory_days: 20\n    bad: [")
+    edit(defs_copy, SERVICE, "  statutory_days: 20", "  statutory_days: 20\n    bad: [")
     problem = load_directory(defs_copy).problems[0]
     assert problem.file == SERVICE
     assert abs(problem.line - _line_of(defs_copy, SERVICE, "bad: [")) <= 1
@@ -84,7 +70,7 @@ def test_a_syntax_error_points_at_the_broken_line(defs_copy: Path) -> None:
 
 def test_a_form_file_with_a_json_error_names_line_and_column(defs_copy: Path) -> None:
     form = "form_definitions/household-transfer.json"
-    _edit(defs_copy, form, '"type": "object",', '"type": "object"')
+    edit(defs_copy, form, '"type": "object",', '"type": "object"')
     problem = load_directory(defs_copy).problems[0]
     assert problem.file == form
     assert problem.message == "JSON syntax error: Expecting ',' delimiter"
@@ -92,8 +78,8 @@ def test_a_form_file_with_a_json_error_names_line_and_column(defs_copy: Path) ->
 
 
 def test_defs_check_prints_every_problem_and_exits_non_zero(defs_copy: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    _edit(defs_copy, SERVICE, "statutory_days: 20", "statutory_days: twenty")
-    _edit(defs_copy, "workflow_definitions/household-transfer.yaml",
+    edit(defs_copy, SERVICE, "statutory_days: 20", "statutory_days: twenty")
+    edit(defs_copy, "workflow_definitions/household-transfer.yaml",
           "form: household-transfer", "form: nowhere")
     result = cli("defs", "check", str(defs_copy))
     assert result.exit_code == 1
@@ -119,7 +105,7 @@ def test_publish_makes_versions_once_and_again_only_for_changed_files(
     session.commit()
     assert again.created == [] and len(again.unchanged) == 6
 
-    _edit(defs_copy, SERVICE, "promised_days: 15", "promised_days: 12")
+    edit(defs_copy, SERVICE, "promised_days: 15", "promised_days: 12")
     third = publish(session, load_directory(defs_copy), author="ops", comment="faster")
     session.commit()
     assert [(v.kind, v.code, v.version, v.comment) for v in third.created] == [
@@ -133,7 +119,7 @@ def test_publish_makes_versions_once_and_again_only_for_changed_files(
 
 
 def test_a_set_with_any_problem_publishes_nothing(defs_copy: Path, cli, session) -> None:  # type: ignore[no-untyped-def]
-    _edit(defs_copy, "workflow_definitions/household-transfer.yaml",
+    edit(defs_copy, "workflow_definitions/household-transfer.yaml",
           "form: household-transfer", "form: nowhere")
     result = cli("defs", "publish", str(defs_copy), "--author", "ops")
     assert result.exit_code == 1

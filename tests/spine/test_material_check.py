@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,25 +9,12 @@ import pytest
 from tongban import PROJECT_ROOT
 from tongban.definitions import load_directory
 
+from .definition_files import edit
+
 RESIDENCE = "workflow_definitions/residence-points.yaml"
 HOUSEHOLD = "workflow_definitions/household-transfer.yaml"
 FILE_QUESTIONS = ("file questions: materials.diploma, materials.id_card, "
                   "materials.qualification_certificate, materials.residence_permit")
-
-
-@pytest.fixture
-def defs_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "defs"
-    for folder in ("workflow_definitions", "form_definitions"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder)
-    return root
-
-
-def _edit(root: Path, relative: str, old: str, new: str) -> None:
-    path = root / relative
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {relative}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _line_of(root: Path, relative: str, needle: str, occurrence: int = 1) -> int:
@@ -90,7 +76,7 @@ MISMATCHES = [
 def test_a_guide_that_disagrees_with_its_form_is_a_load_error_with_file_and_line(
         defs_copy: Path, what: str, file: str, old: str, new: str, needle: str,
         message: str) -> None:
-    _edit(defs_copy, file, old, new)
+    edit(defs_copy, file, old, new)
     text, _, occurrence = needle.partition("#")
     line = _line_of(defs_copy, file, text, int(occurrence or 1))
     result = load_directory(defs_copy)
@@ -100,7 +86,7 @@ def test_a_guide_that_disagrees_with_its_form_is_a_load_error_with_file_and_line
 
 def test_a_required_upload_on_a_page_a_rule_can_hide_does_not_count(defs_copy: Path) -> None:
     form = "form_definitions/household-transfer.json"
-    _edit(defs_copy, form, '"show_page": "members"', '"show_page": "materials"')
+    edit(defs_copy, form, '"show_page": "members"', '"show_page": "materials"')
     result = load_directory(defs_copy)
     line = _line_of(defs_copy, HOUSEHOLD, "form_field: materials.id_card")
     assert [(p.file, p.line) for p in result.problems] == [
@@ -109,7 +95,7 @@ def test_a_required_upload_on_a_page_a_rule_can_hide_does_not_count(defs_copy: P
 
 
 def test_a_material_checked_at_the_counter_needs_no_question(defs_copy: Path) -> None:
-    _edit(defs_copy, RESIDENCE, "form_field: materials.residence_permit",
+    edit(defs_copy, RESIDENCE, "form_field: materials.residence_permit",
           "checked_at_counter: true")
     result = load_directory(defs_copy)
     assert result.problems == []
@@ -117,7 +103,7 @@ def test_a_material_checked_at_the_counter_needs_no_question(defs_copy: Path) ->
 
 
 def test_defs_check_names_the_material_the_form_forgot(defs_copy: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    _edit(defs_copy, HOUSEHOLD, "    form_field: materials.approval_letter\n", "")
+    edit(defs_copy, HOUSEHOLD, "    form_field: materials.approval_letter\n", "")
     result = cli("defs", "check", str(defs_copy))
     assert result.exit_code == 1
     line = _line_of(defs_copy, HOUSEHOLD, "code: approval-letter")
