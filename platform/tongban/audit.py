@@ -8,6 +8,7 @@ of them) kept elsewhere also catches a chain cut short or rewritten by someone w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -58,11 +59,9 @@ class KeySource:
                     f"No audit key: set TONGBAN_AUDIT_KEY or restore the key file {self.path}. "
                     "The chain can only be checked with the key it was written with.")
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
+            # Another worker may make it first (O_EXCL): then its key is the one read below.
+            with contextlib.suppress(FileExistsError):
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another worker made it first: use theirs
-                pass
-            else:
                 with os.fdopen(fd, "w", encoding="ascii") as handle:
                     handle.write(secrets.token_hex(32))
         text = self.path.read_text(encoding="utf-8").strip()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 try:  # tests/ as a package, or rootdir-relative imports (pytest's default)
     from . import helpers
@@ -22,9 +22,6 @@ except ImportError:
 
 HERE = Path(__file__).resolve().parent
 
-# Fail fast: Playwright's 30 s default turns one wrong selector into a long wait.
-ACTION_TIMEOUT_MS = 5_000
-NAVIGATION_TIMEOUT_MS = 15_000
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,29 +74,16 @@ def browser_errors() -> helpers.BrowserErrors:
     return helpers.BrowserErrors()
 
 
-def _new_page(chromium: Browser, errors: helpers.BrowserErrors, **options: Any) -> Iterator[Page]:
-    context: BrowserContext = chromium.new_context(locale="zh-CN", **options)
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
-    context.route(helpers.EXTERNAL_URL, errors.refuse_external)
-    page = context.new_page()
-    errors.watch(page)
-    try:
-        yield page
-    finally:
-        context.close()
-
-
 @pytest.fixture
 def page(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Iterator[Page]:
     """A desktop page (1280x900, zh-CN) with JavaScript on, in a fresh context."""
-    yield from _new_page(chromium, browser_errors, **helpers.DESKTOP)
+    yield from helpers.new_page(chromium, browser_errors, **helpers.DESKTOP)
 
 
 @pytest.fixture
 def page_nojs(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Iterator[Page]:
     """The same desktop page with JavaScript off: every form must still work."""
-    yield from _new_page(chromium, browser_errors, java_script_enabled=False, **helpers.DESKTOP)
+    yield from helpers.new_page(chromium, browser_errors, java_script_enabled=False, **helpers.DESKTOP)
 
 
 @pytest.fixture(params=["js", "nojs"])
@@ -112,13 +96,13 @@ def browser_page(request: pytest.FixtureRequest) -> tuple[Page, bool]:
 @pytest.fixture
 def zoomed_page(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Iterator[Page]:
     """The desktop window at 200% zoom: 640x450 CSS px, JavaScript on."""
-    yield from _new_page(chromium, browser_errors, **helpers.ZOOMED)
+    yield from helpers.new_page(chromium, browser_errors, **helpers.ZOOMED)
 
 
 @pytest.fixture
 def phone_page(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Iterator[Page]:
     """A touch phone (390x844 CSS px at 2x), JavaScript on."""
-    yield from _new_page(chromium, browser_errors, **helpers.PHONE)
+    yield from helpers.new_page(chromium, browser_errors, **helpers.PHONE)
 
 
 @pytest.fixture

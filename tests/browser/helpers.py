@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Browser, BrowserContext, Page
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
@@ -224,3 +225,23 @@ def screenshot_path(test_name: str, name: str) -> Path:
     """Where a screenshot goes: one flat folder, names safe on every file system."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{test_name}-{name}").strip("_")
     return SCREENSHOT_DIR / f"{safe}.png"
+
+
+# Fail fast: Playwright's 30 s default turns one wrong selector into a long wait.
+ACTION_TIMEOUT_MS = 5_000
+NAVIGATION_TIMEOUT_MS = 15_000
+
+
+def new_page(chromium: Browser, errors: BrowserErrors, **options: Any) -> Iterator[Page]:
+    """A page in a fresh zh-CN context of its own, errors watched, outside addresses refused;
+    the context is closed when the caller is done with the page."""
+    context: BrowserContext = chromium.new_context(locale="zh-CN", **options)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    context.route(EXTERNAL_URL, errors.refuse_external)
+    page = context.new_page()
+    errors.watch(page)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -39,15 +39,7 @@ OVERFLOW = """() => {
 @pytest.fixture
 def narrow_page(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Iterator[Page]:
     """A 360x740 phone-sized window, JavaScript on, zh-CN."""
-    context = chromium.new_context(locale="zh-CN", **NARROW)
-    context.set_default_timeout(5_000)
-    context.route(helpers.EXTERNAL_URL, browser_errors.refuse_external)
-    page = context.new_page()
-    browser_errors.watch(page)
-    try:
-        yield page
-    finally:
-        context.close()
+    yield from helpers.new_page(chromium, browser_errors, **NARROW)
 
 
 def _every_journey_page(page: Page, base: str) -> tuple[list[str], list[str]]:
