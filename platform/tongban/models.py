@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -135,6 +135,7 @@ class Draft(SQLModel, table=True):
     service_code: str = Field(max_length=100)
     service_version_id: int = Field(foreign_key="definition_version.id")
     form_version_id: int = Field(foreign_key="definition_version.id")
+    flow_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     visited_pages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     submit_key: str = Field(max_length=64)
@@ -148,6 +149,10 @@ class Application(SQLModel, table=True):
     """A submitted application (申请/办件): answers frozen with the exact versions used."""
 
     __tablename__ = "application"
+    __table_args__ = (CheckConstraint(
+        "status IN ('draft', 'submitted', 'correction_requested', 'accepted', 'in_progress', "
+        "'publicizing', 'waiting_external', 'returned', 'approved', 'rejected', 'withdrawn', "
+        "'abandoned', 'completed')", name="ck_application_status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=32, unique=True)
@@ -158,6 +163,8 @@ class Application(SQLModel, table=True):
     form_version_id: int = Field(foreign_key="definition_version.id")
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(default="submitted", max_length=32)
+    flow_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
+    answers_version: int = Field(default=1)
     submitter_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
     department_code: str = Field(max_length=64, index=True)
@@ -198,3 +205,193 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
+
+
+# --- The flow engine's runtime (see docs/flows.md). -------------------------------------------
+# Application and instance statuses: the C7 vocabulary, enforced by a CHECK constraint.
+APPLICATION_STATUSES = ("draft", "submitted", "correction_requested", "accepted", "in_progress",
+                        "publicizing", "waiting_external", "returned", "approved", "rejected",
+                        "withdrawn", "abandoned", "completed")
+TASK_STATES = ("open", "claimed", "done", "cancelled", "transferred", "expired")
+TOKEN_STATES = ("active", "waiting", "done", "cancelled")
+OUTBOX_STATES = ("pending", "done", "failed", "cancelled")
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+class FlowInstance(SQLModel, table=True):
+    """One run of a pinned flow version for one application. ``version`` is SQLAlchemy's
+    optimistic-lock column: a transition that read a stale instance fails instead of doubling."""
+
+    __tablename__ = "flow_instance"
+    __table_args__ = (_one_of("status", APPLICATION_STATUSES, "ck_flow_instance_status"),)
+    __mapper_args__ = {"version_id_col": "version"}  # noqa: RUF012 - SQLAlchemy mapper config
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int | None = Field(default=None, foreign_key="application.id", unique=True)
+    flow_code: str = Field(max_length=100)
+    flow_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
+    status: str = Field(default="submitted", max_length=32)
+    outcome: str | None = Field(default=None, max_length=32)  # set when an end node is reached
+    applicant_id: int | None = Field(default=None, foreign_key="user_account.id")
+    clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
+    department_code: str = Field(default="", max_length=64)
+    # Engine bookkeeping that grows with the run, never with the definition: the trail of
+    # finished nodes, chosen approvers, the open correction request, a pending straight-back.
+    vars: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    next_seq: int = Field(default=1)  # per-instance numbering of tokens, tasks and events
+    clock_paused: bool = Field(default=False)
+    overdue: bool = Field(default=False)
+    started_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = Field(default=None)
+    version: int = Field(default=1)
+
+
+class FlowToken(SQLModel, table=True):
+    """A position in the flow: where an instance stands (one per parallel branch)."""
+
+    __tablename__ = "flow_token"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),
+                      _one_of("state", TOKEN_STATES, "ck_flow_token_state"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int | None = Field(default=None, foreign_key="flow_instance.id", index=True)
+    seq: int
+    node: str = Field(max_length=100)
+    state: str = Field(default="active", max_length=16)
+    split_seq: int | None = Field(default=None)  # the token that split, for its join
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    arrived_at: datetime = Field(default_factory=utcnow)
+    left_at: datetime | None = Field(default=None)
+
+
+class FlowTask(SQLModel, table=True):
+    """A piece of human work: offered to one user (``assignee_id``) or to a candidate group
+    (role within a department, claimed by one member)."""
+
+    __tablename__ = "flow_task"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "seq"),
+        _one_of("state", TASK_STATES, "ck_flow_task_state"),
+        # The inbox: my open tasks by due date; my groups' open tasks by due date.
+        Index("ix_flow_task_assignee_open", "assignee_id", "state", "due_at"),
+        Index("ix_flow_task_group_open", "candidate_department", "candidate_role", "state",
+              "due_at"),
+    )
+    __mapper_args__ = {"version_id_col": "version"}  # noqa: RUF012 - SQLAlchemy mapper config
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int | None = Field(default=None, foreign_key="flow_instance.id", index=True)
+    seq: int
+    token_seq: int
+    node: str = Field(max_length=100)
+    kind: str = Field(default="approve", max_length=16)  # approve | intake | vote | sign | data
+    state: str = Field(default="open", max_length=16)
+    assignee_id: int | None = Field(default=None, foreign_key="user_account.id")
+    candidate_role: str | None = Field(default=None, max_length=32)
+    candidate_department: str | None = Field(default=None, max_length=64)
+    on_behalf_of: int | None = Field(default=None, foreign_key="user_account.id")  # 代 X 审批
+    position: int = Field(default=0)  # order within a sequential (依次) node
+    outcome: str | None = Field(default=None, max_length=32)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    added_by: int | None = Field(default=None, foreign_key="user_account.id")  # 加签
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    claimed_at: datetime | None = Field(default=None)
+    done_at: datetime | None = Field(default=None)
+    done_by: int | None = Field(default=None, foreign_key="user_account.id")
+    due_at: datetime | None = Field(default=None)
+    version: int = Field(default=1)
+
+
+class FlowEvent(SQLModel, table=True):
+    """The instance's history: every step, operation and comment, in order. The timeline pages
+    and the test bench's trace read it; each row is also written to the audit chain."""
+
+    __tablename__ = "flow_event"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int | None = Field(default=None, foreign_key="flow_instance.id", index=True)
+    seq: int
+    at: datetime = Field(default_factory=utcnow)
+    type: str = Field(max_length=48)
+    node: str | None = Field(default=None, max_length=100)
+    task_seq: int | None = Field(default=None)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    on_behalf_of: int | None = Field(default=None, foreign_key="user_account.id")
+    status: str = Field(max_length=32)  # the application status after the event
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class FlowOutbox(SQLModel, table=True):
+    """A call a ``service`` node makes, done by the worker after the transaction commits,
+    never inside a user's request. A row that spends its retries is an incident."""
+
+    __tablename__ = "flow_outbox"
+    __table_args__ = (_one_of("state", OUTBOX_STATES, "ck_flow_outbox_state"),
+                      Index("ix_flow_outbox_due", "state", "next_attempt_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int | None = Field(default=None, foreign_key="flow_instance.id", index=True)
+    token_seq: int
+    node: str = Field(max_length=100)
+    hook: str = Field(max_length=100)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = Field(default=None)
+
+
+class FlowMessage(SQLModel, table=True):
+    """A message from another system for a ``wait`` node; a second delivery with the same key
+    is refused by the unique constraint, counted and audited."""
+
+    __tablename__ = "flow_message"
+    __table_args__ = (UniqueConstraint("instance_id", "name", "message_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int = Field(foreign_key="flow_instance.id", index=True)
+    name: str = Field(max_length=100)
+    message_key: str = Field(max_length=200)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    sender: str = Field(max_length=150)
+    received_at: datetime = Field(default_factory=utcnow)
+    duplicates: int = Field(default=0)
+
+
+class Delegation(SQLModel, table=True):
+    """While away: tasks created for ``user_id`` inside [starts_at, ends_at) go to the delegate."""
+
+    __tablename__ = "flow_delegation"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ck_flow_delegation_window"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    delegate_id: int = Field(foreign_key="user_account.id")
+    starts_at: datetime
+    ends_at: datetime
+    cancelled: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AnswerVersion(SQLModel, table=True):
+    """Earlier answers of an application, kept when a correction or a resubmission replaces
+    them (``Application.answers`` holds the current ones)."""
+
+    __tablename__ = "answer_version"
+    __table_args__ = (UniqueConstraint("application_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    number: int
+    answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    reason: str = Field(max_length=32)  # correction | resubmission
+    created_at: datetime = Field(default_factory=utcnow)
