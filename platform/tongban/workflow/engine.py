@@ -722,9 +722,8 @@ def start(state: State, actor_id: int | None, now: datetime) -> None:
 
 def claim(state: State, actor_id: int, now: datetime, task_seq: int) -> None:
     task = task_for(state, task_seq, actor_id, operation="claim")
-    if task.candidate_role is None or task.assignee_id is not None:
-        raise errors.not_yours("claimed_by_other" if task.assignee_id != actor_id
-                               else "task_not_yours")
+    if task.candidate_role is None or task.assignee_id == actor_id:
+        return  # a personal task, or claimed by this person already: nothing to do
     _claim(state, task, actor_id, now)
 
 
@@ -755,7 +754,7 @@ def _decide(state: State, actor_id: int, now: datetime, task: FlowTask, outcome:
     elif event == "accepted":
         set_status(state, "accepted")
     emit(state, event, now, task=task, actor_id=actor_id, on_behalf_of=task.on_behalf_of,
-         data={"comment": comment, **(data or {})} if comment or data else None)
+         data={**({"comment": comment} if comment else {}), **(data or {})})
     _apply_verdict(state, token, node, now, actor_id, on_behalf_of=task.on_behalf_of)
 
 
