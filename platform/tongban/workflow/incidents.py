@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, func, select, true
 from sqlmodel import Session, col
 
 from .. import audit
-from ..models import Application, FlowEvent, FlowInstance, FlowOutbox, FlowTask, FlowToken, Role
+from ..models import Application, FlowEvent, FlowInstance, FlowOutbox, FlowToken, Role
 from ..policy import Actor, DepartmentTree, departments
 from .errors import N_, Invalid, not_yours
 from .runtime import act_on_application
@@ -75,8 +75,8 @@ def list_incidents(session: Session, actor: Actor, tree: DepartmentTree,
 
 def stopped_instances(session: Session, scope: ColumnElement[bool],
                       limit: int) -> list[Incident]:
-    """Running instances whose last event is an incident about an empty approver set and that
-    have nothing open: no task to act on, no service call under way."""
+    """Running instances with a token stopped by an incident on a step that is not a service
+    call (those are listed by their outbox row): a step that found nobody to act on it."""
     candidates = session.execute(
         select(FlowInstance.id, Application.reference, Application.service_code,
                FlowInstance.department_code, col(Application.id))
@@ -84,22 +84,29 @@ def stopped_instances(session: Session, scope: ColumnElement[bool],
         .where(col(FlowInstance.status).not_in(FINAL_STATUSES), scope)
         .where(select(FlowEvent.id).where(col(FlowEvent.instance_id) == col(FlowInstance.id),
                                           col(FlowEvent.type) == "incident").exists())
-        .where(~select(FlowTask.id).where(col(FlowTask.instance_id) == col(FlowInstance.id),
-                                          col(FlowTask.state).in_(("open", "claimed")),
-                                          col(FlowTask.kind) != "cc").exists())
-        .where(~select(FlowOutbox.id).where(col(FlowOutbox.instance_id) == col(FlowInstance.id),
-                                            col(FlowOutbox.state) == "pending").exists())
-        .limit(limit)).all()
+        .order_by(col(FlowInstance.id).desc()).limit(limit)).all()
+    if not candidates:
+        return []
+    ids = [row[0] for row in candidates]
+    stopped: dict[int, list[FlowToken]] = {}
+    for token in session.scalars(select(FlowToken).where(col(FlowToken.instance_id).in_(ids),
+                                                         col(FlowToken.state) == "active")):
+        if "incident" in token.data and token.instance_id is not None:
+            stopped.setdefault(token.instance_id, []).append(token)
+    calls = set(session.execute(select(FlowOutbox.instance_id, FlowOutbox.token_seq)
+                                .where(col(FlowOutbox.instance_id).in_(ids))).tuples().all())
+    at = dict(session.execute(select(FlowEvent.instance_id, func.max(FlowEvent.at))
+                              .where(col(FlowEvent.instance_id).in_(ids),
+                                     col(FlowEvent.type) == "incident")
+                              .group_by(col(FlowEvent.instance_id))).tuples().all())
     found: list[Incident] = []
     for instance_id, reference, service, department, application_id in candidates:
-        event = session.scalars(select(FlowEvent).where(col(FlowEvent.instance_id) == instance_id)
-                                .order_by(col(FlowEvent.seq).desc()).limit(1)).first()
-        if event is None or event.type != "incident" or event.data.get("outbox"):
-            continue
-        found.append(Incident("no_approvers", reference, application_id, service, department,
-                              event.node or "", str(event.data.get("problem")
-                                                    or event.data.get("reason") or ""),
-                              event.at))
+        for token in stopped.get(instance_id, []):
+            if (instance_id, token.seq) in calls:
+                continue
+            found.append(Incident("no_approvers", reference, application_id, service,
+                                  department, token.node, str(token.data["incident"]),
+                                  at.get(instance_id) or token.arrived_at))
     return found
 
 

@@ -41,9 +41,10 @@ from ..models import (
 )
 from ..policy import Actor, DepartmentTree, holds
 from . import engine as flow_engine
+from . import operations as flow_operations
 from .definition import Flow, compile_flow
 from .directory import DbDirectory
-from .errors import FlowError, already_handled, not_yours, stale
+from .errors import FlowError, already_handled, not_actionable, not_yours, stale
 
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
@@ -95,6 +96,16 @@ def service_flow_code(session: Session, application: Application) -> str | None:
     service = session.get(DefinitionVersion, application.service_version_id)
     code = (service.content if service is not None else {}).get("flow")
     return str(code) if code else None
+
+
+def _operation(name: str) -> Callable[..., object]:
+    """The engine's operation ``name``: the core ones live in ``engine``, the rest in
+    ``operations``."""
+    for module in (flow_operations, flow_engine):
+        found = getattr(module, name, None)
+        if callable(found):
+            return found  # type: ignore[no-any-return]
+    raise ValueError(f"the flow engine has no operation {name!r}")
 
 
 # --- Loading and storing one instance. ---------------------------------------------------------
@@ -271,7 +282,7 @@ def start_flow(session: Session, application: Application, *, now: datetime | No
     loaded = Loaded(application, instance, [], [])
     actor_id = application.submitter_id
     _run(session, loaded, flow,
-         lambda state: flow_engine.ops.start(state, actor_id, now),
+         lambda state: _operation("start")(state, actor_id, now),
          now=now, actor_name=actor_name, request_id=request_id)
     return instance
 
@@ -303,7 +314,7 @@ def act(session: Session, actor: Actor, task_id: int, operation: str, *,
         raise stale()
     loaded = load_instance(session, task.instance_id)
     flow = flow_for(session, _pinned(loaded))
-    operate = getattr(flow_engine.ops, operation)
+    operate = _operation(operation)
     task_seq, actor_id = task.seq, actor.user_id
     return _run(session, loaded, flow,
                 lambda state: operate(state, actor_id, now, task_seq=task_seq, **args),
@@ -335,7 +346,7 @@ def act_on_application(session: Session, actor: Actor, application_id: int, oper
         args["new_flow"] = flow_for(session, new_version_id)
         args["new_version_id"] = new_version_id
     flow = flow_for(session, _pinned(loaded))
-    operate = getattr(flow_engine.ops, operation)
+    operate = _operation(operation)
     actor_id = actor.user_id
     return _run(session, loaded, flow, lambda state: operate(state, actor_id, now, **args),
                 now=now, actor_name=_username(session, actor), request_id=request_id,
@@ -361,11 +372,11 @@ def service_result(session: Session, row: FlowOutbox, *, ok: bool,
     token_seq = row.token_seq
     if ok:
         return _run(session, loaded, flow,
-                    lambda state: flow_engine.ops.service_done(
+                    lambda state: _operation("service_done")(
                         state, None, now, token_seq=token_seq, result=result or {}),
                     now=now, actor_name="worker", request_id="")
     return _run(session, loaded, flow,
-                lambda state: flow_engine.ops.service_failed(
+                lambda state: _operation("service_failed")(
                     state, None, now, token_seq=token_seq, error=error, final=final),
                 now=now, actor_name="worker", request_id="")
 
@@ -398,14 +409,15 @@ def deliver_message(session: Session, application: Application, name: str, key: 
                      request_id=request_id)
         return Delivered(True, loaded.instance.status, earlier.duplicates)
     flow = flow_for(session, _pinned(loaded))
-    state = _run(session, loaded, flow,
-                 lambda state: flow_engine.ops.deliver_message(
-                     state, None, now, name=name, key=key, payload=payload, sender=sender),
-                 now=now, actor_name=sender, request_id=request_id)
-    if not any(isinstance(row, FlowMessage) for row in state.new_rows):
-        session.add(FlowMessage(instance_id=instance_id, name=name, message_key=key,
-                                payload=payload, sender=sender, received_at=now))
-        session.flush()
+    waiting = [token for token in loaded.tokens if token.state == "waiting"
+               and token.node in flow.nodes and flow.nodes[token.node].type == "wait"
+               and flow.nodes[token.node].message == name]
+    if not waiting:  # too early, too late or not this flow's message: the sender is told
+        raise not_actionable("not_waiting", message=name)
+    _run(session, loaded, flow,
+         lambda state: _operation("deliver_message")(
+             state, None, now, name=name, key=key, payload=payload, sender=sender),
+         now=now, actor_name=sender, request_id=request_id)
     return Delivered(False, loaded.instance.status)
 
 
