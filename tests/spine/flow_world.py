@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from tongban import applications, db
+from tongban.accounts import hash_password
 from tongban.models import (
     Application,
     AuditEvent,
@@ -28,7 +29,7 @@ from tongban.models import (
 )
 from tongban.policy import Actor
 
-T0 = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+T0 = datetime(2030, 1, 7, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, after any real submission
 
 # Flows by code: each test service names one of them.
 FLOWS: dict[str, dict[str, Any]] = {
@@ -129,6 +130,16 @@ class World:
         return db.new_session(self.engine)
 
 
+PASSWORD = "flow-world-2026"
+_hashes: list[str] = []
+
+
+def _password_hash() -> str:
+    if not _hashes:  # argon2 on purpose is slow: once per test run
+        _hashes.append(hash_password(PASSWORD))
+    return _hashes[0]
+
+
 def _version(session: Session, kind: str, code: str, content: dict[str, Any],
              version: int = 1) -> int:
     row = DefinitionVersion(kind=kind, code=code, version=version,
@@ -151,7 +162,8 @@ def build(engine: Any) -> World:
         session.flush()
         dept = {d.code: d.id for d in session.scalars(select(Department))}
         for username, held in ROLES.items():
-            user = User(username=username, display_name=username.title(), password_hash="x")
+            user = User(username=username, display_name=username.title(),
+                        password_hash=_password_hash())
             session.add(user)
             session.flush()
             world.users[username] = saved_id(user)

@@ -58,8 +58,8 @@ def list_incidents(session: Session, actor: Actor, tree: DepartmentTree,
         return []
     found: list[Incident] = []
     failed = session.execute(
-        select(FlowOutbox, Application.reference, Application.service_code,
-               FlowInstance.department_code, col(Application.id))
+        select(FlowOutbox, col(Application.reference), col(Application.service_code),
+               col(FlowInstance.department_code), col(Application.id))
         .join(FlowInstance, col(FlowInstance.id) == col(FlowOutbox.instance_id))
         .join(Application, col(Application.id) == col(FlowInstance.application_id))
         .where(col(FlowOutbox.state) == "failed", scope)
@@ -78,11 +78,11 @@ def stopped_instances(session: Session, scope: ColumnElement[bool],
     """Running instances with a token stopped by an incident on a step that is not a service
     call (those are listed by their outbox row): a step that found nobody to act on it."""
     candidates = session.execute(
-        select(FlowInstance.id, Application.reference, Application.service_code,
-               FlowInstance.department_code, col(Application.id))
+        select(col(FlowInstance.id), col(Application.reference), col(Application.service_code),
+               col(FlowInstance.department_code), col(Application.id))
         .join(Application, col(Application.id) == col(FlowInstance.application_id))
         .where(col(FlowInstance.status).not_in(FINAL_STATUSES), scope)
-        .where(select(FlowEvent.id).where(col(FlowEvent.instance_id) == col(FlowInstance.id),
+        .where(select(col(FlowEvent.id)).where(col(FlowEvent.instance_id) == col(FlowInstance.id),
                                           col(FlowEvent.type) == "incident").exists())
         .order_by(col(FlowInstance.id).desc()).limit(limit)).all()
     if not candidates:
@@ -93,12 +93,13 @@ def stopped_instances(session: Session, scope: ColumnElement[bool],
                                                          col(FlowToken.state) == "active")):
         if "incident" in token.data and token.instance_id is not None:
             stopped.setdefault(token.instance_id, []).append(token)
-    calls = set(session.execute(select(FlowOutbox.instance_id, FlowOutbox.token_seq)
-                                .where(col(FlowOutbox.instance_id).in_(ids))).tuples().all())
-    at = dict(session.execute(select(FlowEvent.instance_id, func.max(FlowEvent.at))
-                              .where(col(FlowEvent.instance_id).in_(ids),
-                                     col(FlowEvent.type) == "incident")
-                              .group_by(col(FlowEvent.instance_id))).tuples().all())
+    calls = set(session.execute(select(col(FlowOutbox.instance_id), col(FlowOutbox.token_seq))
+                                .where(col(FlowOutbox.instance_id).in_(ids))).all())
+    at: dict[int | None, datetime] = {
+        row[0]: row[1] for row in session.execute(
+            select(col(FlowEvent.instance_id), func.max(col(FlowEvent.at)))
+            .where(col(FlowEvent.instance_id).in_(ids), col(FlowEvent.type) == "incident")
+            .group_by(col(FlowEvent.instance_id)))}
     found: list[Incident] = []
     for instance_id, reference, service, department, application_id in candidates:
         for token in stopped.get(instance_id, []):

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,7 +45,15 @@ from . import engine as flow_engine
 from . import operations as flow_operations
 from .definition import Flow, compile_flow
 from .directory import DbDirectory
-from .errors import FlowError, already_handled, not_actionable, not_yours, stale
+from .errors import (
+    N_,
+    AlreadyHandled,
+    FlowError,
+    NotActionable,
+    already_handled,
+    not_yours,
+    stale,
+)
 
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
@@ -59,6 +68,7 @@ ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
 # Operations whose ``answers`` replace the application's answers (the old ones are kept).
 ANSWER_REASONS = {"resubmit": "resubmission", "submit_correction": "correction"}
 DONE_TASK_STATES = frozenset({"done", "cancelled", "transferred", "expired"})
+NOT_WAITING = N_("No step of this application is waiting for the message %(name)s")
 
 
 class FlowNotFound(LookupError):
@@ -104,7 +114,7 @@ def _operation(name: str) -> Callable[..., object]:
     for module in (flow_operations, flow_engine):
         found = getattr(module, name, None)
         if callable(found):
-            return found  # type: ignore[no-any-return]
+            return found
     raise ValueError(f"the flow engine has no operation {name!r}")
 
 
@@ -171,11 +181,27 @@ def _run(session: Session, loaded: Loaded, flow: Flow,
         # The engine's directory reads must not flush half-changed rows.
         with session.no_autoflush:
             call(state)
+    except AlreadyHandled:
+        if task_id is None:
+            raise
+        # Name the person, not their id, read as the database has it now.
+        raise _lost_race(session, task_id) from None
+    try:
         _store(session, loaded, state, before, old_answers, now=now, actor_name=actor_name,
                request_id=request_id, answers_reason=answers_reason)
-    except StaleDataError:
+    except (StaleDataError, IntegrityError) as exc:
+        if isinstance(exc, IntegrityError) and not _seq_clash(exc):
+            raise
+        # Another transition of this instance committed first (optimistic lock lost).
         raise _lost_race(session, task_id) from None
     return state
+
+
+def _seq_clash(exc: IntegrityError) -> bool:
+    """A duplicate (instance, seq) of a token, task or event: the same numbers were taken by
+    a concurrent transition that committed first."""
+    text = str(exc.orig).lower()
+    return "seq" in text or "flow_event_instance_id" in text or "flow_task_instance_id" in text
 
 
 def _store(session: Session, loaded: Loaded, state: flow_engine.State,
@@ -224,7 +250,7 @@ def _audit_events(session: Session, application: Application, events: list[FlowE
     ids = {event.actor_id for event in events} | {event.on_behalf_of for event in events}
     ids.discard(None)
     names = dict(session.execute(select(col(User.id), col(User.username))
-                                 .where(col(User.id).in_(ids))).tuples().all()) if ids else {}
+                                 .where(col(User.id).in_(ids))).all()) if ids else {}
     for event in events:
         audit.record(session, action=f"flow.{event.type}", object_type="application",
                      object_id=application.reference, actor_id=event.actor_id,
@@ -413,7 +439,7 @@ def deliver_message(session: Session, application: Application, name: str, key: 
                and token.node in flow.nodes and flow.nodes[token.node].type == "wait"
                and flow.nodes[token.node].message == name]
     if not waiting:  # too early, too late or not this flow's message: the sender is told
-        raise not_actionable("not_waiting", message=name)
+        raise NotActionable("not_waiting", NOT_WAITING, name=name)
     _run(session, loaded, flow,
          lambda state: _operation("deliver_message")(
              state, None, now, name=name, key=key, payload=payload, sender=sender),
