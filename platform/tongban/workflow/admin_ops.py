@@ -406,6 +406,9 @@ def migrate(state: State, actor_id: int, now: datetime, new_flow: Flow, new_vers
     if pending:
         set_var(state, "straight_back", {key: mapping.get(value, value) if key in ("at", "to")
                                          else value for key, value in pending.items()})
+    if moved:
+        # The state indexes tasks by (token, node); renamed tasks are indexed anew.
+        state.__post_init__()
     state.instance.flow_version_id = new_version_id
     state.flow = new_flow
     emit(state, "migrated", now, actor_id=actor_id,
