@@ -755,15 +755,16 @@ def _decide(state: State, actor_id: int, now: datetime, task: FlowTask, outcome:
     token = state.token(task.token_seq)
     assert token is not None
     _done(task, actor_id, outcome, now, comment)
-    if outcome in ("approved", "accepted"):
-        _after_approval(state, token, node, task, now, actor_id)
-    verdict = settle(state, token, node)
-    if verdict == "fail":
+    approving = outcome in ("approved", "accepted")
+    # An approval never fails a node; a rejection may (the event carries the status after it).
+    if not approving and settle(state, token, node) == "fail":
         set_status(state, "rejected")
     elif event == "accepted":
         set_status(state, "accepted")
     emit(state, event, now, task=task, actor_id=actor_id, on_behalf_of=task.on_behalf_of,
          data={**({"comment": comment} if comment else {}), **(data or {})})
+    if approving:
+        _after_approval(state, token, node, task, now, actor_id)
     _apply_verdict(state, token, node, now, actor_id, on_behalf_of=task.on_behalf_of)
 
 
@@ -857,7 +858,7 @@ def refuse_intake(state: State, actor_id: int, now: datetime, task_seq: int,
     set_status(state, "rejected")
     emit(state, "intake_refused", now, task=task, actor_id=actor_id,
          on_behalf_of=task.on_behalf_of, data={"reason": text})
-    finish(state, "rejected", now, actor_id, on_behalf_of=task.on_behalf_of)
+    finish(state, "rejected", now, actor_id, on_behalf_of=task.on_behalf_of, node=task.node)
 
 
 def _service_token(state: State, token_seq: int) -> tuple[FlowToken, Node]:
