@@ -207,3 +207,26 @@ def test_two_workers_claiming_at_once_take_different_rows(world: World,
         thread.join(30)
     a, b = claims["a"], claims["b"]
     assert a is not None and b is not None and a.row_id != b.row_id
+
+
+def test_a_result_that_loses_a_race_with_a_person_is_recorded_again(
+        world: World, double: hooks.TestDouble, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tongban.workflow.errors import stale
+
+    application_id = submit(world, "service")
+    real = runtime.service_result
+    raised: list[int] = []
+
+    def once_stale(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not raised:
+            raised.append(1)
+            raise stale()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runtime, "service_result", once_stale)
+    [outcome] = worker.run_due(world.engine, later(1))
+    assert (outcome.state, outcome.attempt) == ("done", 1)
+    assert len(double.calls) == 1  # the hook was not called again
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "in_progress"
+        assert [task.node for task in open_tasks(session, application_id)] == ["review"]
