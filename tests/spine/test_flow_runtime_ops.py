@@ -4,7 +4,7 @@ application's status always the instance's, answers versioned, refusals changing
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from tongban import audit, db
@@ -277,3 +277,28 @@ def test_repair_is_for_the_departments_administrators(world: World) -> None:
         assert task.node == "second"
         assert session.scalars(select(AuditEvent).where(
             col(AuditEvent.action) == "flow.repaired")).one().actor_name == "admin"
+
+
+def test_signed_out_only_the_submitting_session_acts_for_an_anonymous_application(
+        world: World) -> None:
+    from tongban.policy import Actor
+
+    application_id = submit(world, "one-step")
+    with world.session() as session, db.unit_of_work(session):
+        application = session.get(Application, application_id)
+        assert application is not None
+        application.submitter_id = None  # as if submitted without an account
+        session.execute(update(FlowInstance).where(
+            col(FlowInstance.application_id) == application_id).values(applicant_id=None))
+        reference = application.reference
+    for stranger in (Actor.of(None), Actor.of(None, references=["2601-AAAA-BBBB"])):
+        with pytest.raises(NotYours), world.session() as session, \
+                db.unit_of_work(session) as tx:
+            runtime.act_on_application(tx, stranger, application_id, "withdraw", now=later(5))
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "in_progress"
+    with world.session() as session, db.unit_of_work(session) as tx:
+        runtime.act_on_application(tx, Actor.of(None, references=[reference]), application_id,
+                                   "withdraw", now=later(6))
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "withdrawn"

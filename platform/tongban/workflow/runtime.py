@@ -63,6 +63,7 @@ APPLICATION_OPERATIONS = frozenset({
     "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
     "migrate"})
 ADMIN_OPERATIONS = frozenset({"repair", "migrate"})
+APPLICANT_OPERATIONS = frozenset({"withdraw", "resubmit", "submit_correction"})
 ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
 # Operations whose ``answers`` replace the application's answers (the old ones are kept).
 ANSWER_REASONS = {"resubmit": "resubmission", "submit_correction": "correction"}
@@ -349,6 +350,12 @@ def act_on_application(session: Session, actor: Actor, application_id: int, oper
         raise ValueError(f"{operation!r} is not an operation on an application")
     now = now or utcnow()
     loaded = load_for_application(session, application_id)
+    if actor.user_id is None and not (
+            operation in APPLICANT_OPERATIONS and loaded.application.submitter_id is None
+            and loaded.application.reference in actor.references):
+        # Signed out, only the session that submitted an application without an account
+        # acts as its applicant (the engine sees both as "no user").
+        raise not_yours("not_applicant")
     if operation in ADMIN_OPERATIONS and not holds(
             actor, ADMIN_ROLES, loaded.application.department_code,
             tree or DepartmentTree.load(session)):
