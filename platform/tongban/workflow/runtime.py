@@ -229,12 +229,15 @@ def _store(session: Session, loaded: Loaded, state: flow_engine.State,
 
 
 def _cancel_dead_calls(session: Session, instance_id: int, tokens: list[FlowToken]) -> None:
-    """Service calls of tokens that are gone (withdrawn, returned, repaired) are not made."""
-    dead = [token.seq for token in tokens if token.state in ("cancelled", "done")]
-    if dead:
-        session.execute(update(FlowOutbox).where(
-            col(FlowOutbox.instance_id) == instance_id, col(FlowOutbox.state) == "pending",
-            col(FlowOutbox.token_seq).in_(dead)).values(state="cancelled"))
+    """A queued service call whose token no longer stands on its node (withdrawn, returned,
+    repaired, ended) is not made. A token stopped by an incident stands there, active."""
+    waiting = {(token.seq, token.node) for token in tokens
+               if token.state in ("waiting", "active")}
+    for row in session.scalars(select(FlowOutbox).where(
+            col(FlowOutbox.instance_id) == instance_id, col(FlowOutbox.state) == "pending")):
+        if (row.token_seq, row.node) not in waiting:
+            row.state, row.last_error = "cancelled", "the step no longer waits for this call"
+            session.add(row)
 
 
 def _audit_events(session: Session, application: Application, events: list[FlowEvent], *,
