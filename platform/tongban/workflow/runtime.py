@@ -40,8 +40,7 @@ from ..models import (
     utcnow,
 )
 from ..policy import Actor, DepartmentTree, holds
-from . import engine as flow_engine
-from . import operations as flow_operations
+from . import ops as flow_ops
 from .definition import Flow, compile_flow
 from .directory import DbDirectory
 from .errors import (
@@ -53,6 +52,7 @@ from .errors import (
     not_yours,
     stale,
 )
+from .state import State
 
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
@@ -109,13 +109,11 @@ def service_flow_code(session: Session, application: Application) -> str | None:
 
 
 def _operation(name: str) -> Callable[..., object]:
-    """The engine's operation ``name``: the core ones live in ``engine``, the rest in
-    ``operations``."""
-    for module in (flow_operations, flow_engine):
-        found = getattr(module, name, None)
-        if callable(found):
-            return found
-    raise ValueError(f"the flow engine has no operation {name!r}")
+    """The engine's operation ``name``."""
+    try:
+        return flow_ops.BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"the flow engine has no operation {name!r}") from None
 
 
 # --- Loading and storing one instance. ---------------------------------------------------------
@@ -157,8 +155,8 @@ def load_for_application(session: Session, application_id: int) -> Loaded:
     return load_instance(session, instance_id)
 
 
-def _state(session: Session, loaded: Loaded, flow: Flow) -> flow_engine.State:
-    return flow_engine.State(
+def _state(session: Session, loaded: Loaded, flow: Flow) -> State:
+    return State(
         flow=flow, instance=loaded.instance, tokens=loaded.tokens, tasks=loaded.tasks,
         answers=copy.deepcopy(loaded.application.answers),
         applicant_id=loaded.instance.applicant_id, directory=DbDirectory(session),
@@ -170,9 +168,9 @@ def _json_snapshot(rows: Iterable[FlowToken | FlowTask]) -> list[tuple[Any, Any]
 
 
 def _run(session: Session, loaded: Loaded, flow: Flow,
-         call: Callable[[flow_engine.State], object], *, now: datetime,
+         call: Callable[[State], object], *, now: datetime,
          actor_name: str, request_id: str, answers_reason: str | None = None,
-         task_id: int | None = None) -> flow_engine.State:
+         task_id: int | None = None) -> State:
     """Call the engine on the loaded instance and write everything it did."""
     state = _state(session, loaded, flow)
     before = _json_snapshot([*loaded.tokens, *loaded.tasks])
@@ -195,7 +193,7 @@ def _run(session: Session, loaded: Loaded, flow: Flow,
     return state
 
 
-def _store(session: Session, loaded: Loaded, state: flow_engine.State,
+def _store(session: Session, loaded: Loaded, state: State,
            before: list[tuple[Any, Any]], old_answers: dict[str, Any], *, now: datetime,
            actor_name: str, request_id: str, answers_reason: str | None) -> None:
     instance, application = loaded.instance, loaded.application
@@ -318,7 +316,7 @@ def _username(session: Session, actor: Actor) -> str:
 
 def act(session: Session, actor: Actor, task_id: int, operation: str, *,
         version: int | None, now: datetime | None = None, request_id: str = "",
-        **args: Any) -> flow_engine.State:
+        **args: Any) -> State:
     """Do ``operation`` on one task as ``actor``. ``version`` is the task's version the actor
     saw (the page's hidden field): a task changed since is refused, not acted on twice."""
     if operation not in TASK_OPERATIONS:
@@ -345,7 +343,7 @@ def act(session: Session, actor: Actor, task_id: int, operation: str, *,
 
 def act_on_application(session: Session, actor: Actor, application_id: int, operation: str,
                        *, now: datetime | None = None, request_id: str = "",
-                       tree: DepartmentTree | None = None, **args: Any) -> flow_engine.State:
+                       tree: DepartmentTree | None = None, **args: Any) -> State:
     """Do an application-level ``operation`` (withdraw, resubmit, submit_correction, comment,
     cc, remind, repair, migrate) as ``actor``. Repair and migration are for the platform's
     administrators and the administrators of the application's department."""
@@ -389,7 +387,7 @@ def _pinned(loaded: Loaded) -> int:
 # --- The worker's and the message API's transitions. ------------------------------------------
 def service_result(session: Session, row: FlowOutbox, *, ok: bool,
                    result: dict[str, Any] | None = None, error: str = "", final: bool = False,
-                   now: datetime | None = None) -> flow_engine.State:
+                   now: datetime | None = None) -> State:
     """Tell the engine how a service call ended (the worker, after the hook returned)."""
     now = now or utcnow()
     if row.instance_id is None:
