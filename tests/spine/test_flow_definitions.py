@@ -274,7 +274,7 @@ nodes:
         f'{FLOW}:4:48: at /nodes/fetch/fallback the fallback of service node "fetch" is '
         '"route", an exclusive node; expected a task node (a person does the work the service '
         "could not)",
-        f'{FLOW}:9:9: at /nodes/fan/type parallel gateway "fan" is never closed; expected a '
+        f'{FLOW}:9:15: at /nodes/fan/type parallel gateway "fan" is never closed; expected a '
         'join node with "split: fan"']
 
 
