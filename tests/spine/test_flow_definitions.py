@@ -15,8 +15,7 @@ from tongban import PROJECT_ROOT
 from tongban.applications import start_draft, submit
 from tongban.definitions import load_directory, publish
 from tongban.definitions.publish import current_version
-from tongban.models import (Application, AuditEvent, DefinitionVersion, Department, Draft,
-                            saved_id)
+from tongban.models import Application, AuditEvent, DefinitionVersion, Department, Draft, saved_id
 
 from .definition_files import edit
 
