@@ -64,7 +64,8 @@ def test_the_demo_flows_have_the_shapes_the_issue_asks_for() -> None:
     assert points["intake"]["kind"] == "intake" and "correction" in points["intake"]["operations"]
     assert points["publicity"]["status"] == "publicizing"
     assert points["publicity"]["deadline"] == {"natural_days": 7}
-    assert points["objection_raised"]["type"] == "exclusive"
+    assert points["objection_raised"]["branches"][0] == {
+        "when": {"!!": [{"var": "vars.messages.objection"}]}, "to": "objection_review"}
     urban = flows["urban-event-report"].content["nodes"]
     assert urban["dispatch"]["branches"][0]["when"]["=="][0] == {"var": "answers.event.category"}
     assert urban["closed"]["outcome"] == "completed" and urban["rating"]["type"] == "cc"
@@ -226,10 +227,11 @@ MORE_GRAPH_PROBLEMS = [
      'the answer "location.district" (did you mean "location.region"?) is not a question of '
      'the form "urban-event-report" that service "urban-event-report" uses; expected a '
      "question key of that form"),
-    ("vars.data of a node that is not a data task", "residence-points",
-     "vars.data.publicity.objection", "vars.data.intake.objection", "vars.data.intake",
-     'the condition of branch 1 of "objection_raised" reads vars.data.intake; expected '
-     "vars.data.<node id> of a task node of kind data of this flow"),
+    ("vars.services of a node that is not a service", "residence-points",
+     "{var: vars.messages.objection}", "{var: vars.services.intake.objection}",
+     "vars.services.intake",
+     'the condition of branch 1 of "objection_raised" reads vars.services.intake; expected '
+     "vars.services.<node id> of a service node of this flow"),
     ("two start nodes", "residence-points", "  start: {type: start, next: intake}",
      "  start: {type: start, next: intake}\n  again: {type: start, next: intake}", "again:",
      'a second start node ("again"; the first is "start"); expected exactly one node with '
