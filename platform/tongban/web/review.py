@@ -84,38 +84,52 @@ def is_staff() -> bool:
 # --- errors from the flow runtime -----------------------------------------------------------
 
 def flow_error_types() -> tuple[type[BaseException], ...]:
-    from ..workflow import errors
+    from ..workflow.errors import FlowError
+    from ..workflow.runtime import FlowNotFound
 
-    base = getattr(errors, "FlowError", None)
-    if isinstance(base, type):
-        return (base,)
-    return tuple(v for v in vars(errors).values()  # pragma: no cover - until a base exists
-                 if isinstance(v, type) and issubclass(v, Exception) and hasattr(v, "status"))
+    return (FlowError, FlowNotFound)
+
+
+def _param_words(key: str, value: Any) -> Any:
+    """A parameter as people read it: a time in the page's zone, a user by name."""
+    from ..localtime import local_time
+
+    if isinstance(value, str) and key in ("when", "at"):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return local_time(value if value.tzinfo else value.replace(tzinfo=UTC))
+    if isinstance(value, str) and key in ("who", "by"):
+        name = request_session().scalars(select(col(User.display_name))
+                                         .where(col(User.username) == value)).first()
+        return name or value
+    return value
 
 
 def flow_message(exc: BaseException) -> str:
     """The engine's message in the page's language: its English msgid through the catalogue,
-    with its parameters put in (names and times already in words where the runtime gives
-    them)."""
-    message = getattr(exc, "message", None)
-    params = dict(getattr(exc, "params", None) or {})
-    for key, value in list(params.items()):
-        if isinstance(value, datetime):
-            from ..localtime import local_time
+    with its parameters put in (names and times in words)."""
+    from ..workflow.runtime import FlowNotFound
 
-            params[key] = local_time(value)
-    if callable(message):
-        return str(message(_))
+    if isinstance(exc, FlowNotFound):
+        return _("There is no such task or application.")
+    message = getattr(exc, "message", None)
+    params = {key: _param_words(key, value)
+              for key, value in dict(getattr(exc, "params", None) or {}).items()}
     if isinstance(message, str) and message:
         try:
             return _(message, **params)
-        except (KeyError, ValueError):  # pragma: no cover - a message without its params
+        except (KeyError, ValueError, TypeError):
             return _(message)
     return str(exc)
 
 
 def flow_error_page(exc: BaseException) -> ResponseReturnValue:
-    status = int(getattr(exc, "status", 409))
+    from ..workflow.runtime import FlowNotFound
+
+    status = 404 if isinstance(exc, FlowNotFound) else int(getattr(exc, "status", 409))
     return render_error(status, flow_message(exc))
 
 
@@ -393,9 +407,8 @@ def _arguments(op: str, form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     if runtime_op in NEEDS_COMMENT and not comment:
         errors["comment"] = _(COMMENT_REQUIRED[runtime_op])
     if op in ("approve", "reject", "return", "accept", "refuse_intake", "transfer",
-              "correction", "add_signer", "cc", "claim", "release", "withdraw_action"):
-        if comment:
-            args["comment"] = comment
+              "add_signer"):
+        args["comment"] = comment
     if op == "comment":
         if not comment:
             errors["comment"] = _("Enter a comment")
@@ -427,12 +440,6 @@ def _arguments(op: str, form: Any) -> tuple[dict[str, Any], dict[str, str]]:
             if where not in SIGNER_PLACES:
                 errors["where"] = _("Choose where the signer goes")
             args["where"] = where
-    if op in ("remind", "withdraw_action"):
-        seq = form.get("task_seq", "")
-        if not seq.isdigit():
-            errors["task_seq"] = _("Choose a task")
-        else:
-            args["task_seq"] = int(seq)
     return args, errors
 
 
@@ -464,7 +471,7 @@ def act(task_id: int) -> ResponseReturnValue:
     try:
         with request_transaction() as tx:
             runtime.act(tx, current_actor(), task_id, OPERATIONS[op], version=version,
-                        now=_now(), **args)
+                        now=_now(), request_id=g.request_id, **args)
     except flow_error_types() as exc:
         request_session().expire_all()
         status = int(getattr(exc, "status", 409))
@@ -475,6 +482,9 @@ def act(task_id: int) -> ResponseReturnValue:
             return _task_page(found, application, errors={field or "op": flow_message(exc)},
                               form=form, open_op=op, status=422)
         return flow_error_page(exc)
+    back = request.form.get("back", "")
+    if op == "remind" and back.isdigit():
+        return redirect(url_for("review.task", task_id=int(back), done=op))
     if op == "claim":
         return redirect(url_for("review.task", task_id=task_id))
     return redirect(url_for("review.task", task_id=task_id, done=op))
@@ -513,7 +523,7 @@ def away() -> ResponseReturnValue:
 @bp.post("/away")
 @require_role(*STAFF)
 def set_away() -> ResponseReturnValue:
-    from ..workflow import runtime
+    from ..workflow import delegations
 
     form = {k: request.form.get(k, "") for k in ("delegate", "starts_at", "ends_at")}
     errors: dict[str, str] = {}
@@ -528,11 +538,13 @@ def set_away() -> ResponseReturnValue:
         return _away_page(errors, form, 422)
     try:
         with request_transaction() as tx:
-            runtime.set_delegation(tx, current_actor(), delegate_id=int(form["delegate"]),
-                                   starts_at=starts_at, ends_at=ends_at, now=_now())
+            delegations.set_delegation(tx, current_actor(), int(form["delegate"]),
+                                       starts_at, ends_at, request_id=g.request_id)
     except flow_error_types() as exc:
         if int(getattr(exc, "status", 409)) == 422:
-            return _away_page({"ends_at": flow_message(exc)}, form, 422)
+            field = "delegate" if str(getattr(exc, "code", "")).startswith("delegate_") \
+                else "ends_at"
+            return _away_page({field: flow_message(exc)}, form, 422)
         return flow_error_page(exc)
     return redirect(url_for("review.away"))
 
@@ -540,11 +552,12 @@ def set_away() -> ResponseReturnValue:
 @bp.post("/away/<int:delegation_id>/cancel")
 @require_role(*STAFF)
 def cancel_away(delegation_id: int) -> ResponseReturnValue:
-    from ..workflow import runtime
+    from ..workflow import delegations
 
     try:
         with request_transaction() as tx:
-            runtime.cancel_delegation(tx, current_actor(), delegation_id, now=_now())
+            delegations.cancel_delegation(tx, current_actor(), delegation_id,
+                                          request_id=g.request_id)
     except flow_error_types() as exc:
         return flow_error_page(exc)
     return redirect(url_for("review.away"))
