@@ -212,8 +212,6 @@ def index() -> ResponseReturnValue:
 @require_role(*STAFF)
 def bulk_approve() -> ResponseReturnValue:
     """Approve up to 50 chosen tasks, each in its own transaction; say which went through."""
-    from ..workflow import runtime
-
     chosen = [v for v in request.form.getlist("task") if v.isdigit()]
     chosen = list(dict.fromkeys(chosen))
     if not chosen:
@@ -221,6 +219,8 @@ def bulk_approve() -> ResponseReturnValue:
     if len(chosen) > BULK_LIMIT:
         return render_error(422, _("Choose at most %(count)d tasks at a time",
                                    count=BULK_LIMIT))
+    from ..workflow import runtime
+
     comment = request.form.get("comment", "").strip()
     actor, errors_of = current_actor(), flow_error_types()
     session = request_session()
