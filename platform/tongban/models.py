@@ -45,6 +45,9 @@ class Department(SQLModel, table=True):
     name_zh: str = Field(max_length=200)
     name_en: str = Field(max_length=200)
     parent_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+    # The 6-digit administrative code of the district a district office serves (flows route
+    # to "the district of the applicant's address" by it).
+    region: str | None = Field(default=None, max_length=6)
 
 
 class User(SQLModel, table=True):
@@ -223,8 +226,8 @@ def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
 
 
 def _version_column() -> Column[int]:
-    """An optimistic-lock column: the mapper must be handed the Column itself (a name is not
-    accepted at flush), so each table gets its own object, made here."""
+    """The optimistic-lock counter: SQLAlchemy's ``version_id_col`` must be given the column
+    itself (a name is not enough), so each table makes its own before its mapper is set up."""
     return Column("version", Integer, nullable=False, default=1)
 
 

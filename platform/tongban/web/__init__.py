@@ -20,6 +20,7 @@ def init_web(app: Flask) -> None:
         database,
         errors,
         files,
+        flow_api,
         form_parts,
         headers,
         health,
@@ -52,7 +53,8 @@ def init_web(app: Flask) -> None:
     login.init_app(app)
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
     headers.init_app(app)
-    for module in (auth, portal, apply, progress, review, files, admin, settings, health, regions):
+    for module in (auth, portal, apply, progress, review, files, admin, settings, health,
+                   regions, flow_api):
         app.register_blueprint(module.bp)
     ratelimits.init_app(app)
     errors.init_app(app)

@@ -1,7 +1,7 @@
 """review inbox: an index for "done by me" (done_by, done_at)
 
-Revision ID: 0006_web
-Revises: 0005
+Revision ID: 0007_web
+Revises: 0006
 Create Date: 2026-12-02 13:30:00
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0006_web'
-down_revision = '0005'
+revision = '0007_web'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
