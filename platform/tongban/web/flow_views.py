@@ -254,7 +254,7 @@ class Run:
                     "started", "ended"):
                 where = _("The system")
             task = self.task_by_seq(event.task_seq)
-            comment = str(event.data.get("comment") or (task.comment if task and event.type in (
+            comment = str(event.data.get("comment") or event.data.get("reason") or (task.comment if task and event.type in (
                 "approved", "rejected", "returned", "accepted", "intake_refused") else "") or "")
             behalf = self.names.name(event.on_behalf_of) if event.on_behalf_of else ""
             items = [str(q) for q in event.data.get("questions", [])] + \

@@ -286,8 +286,19 @@ def _may_see(run: flow_views.Run, task: FlowTask) -> bool:
     return any(uid in (t.assignee_id, t.done_by, t.on_behalf_of, t.added_by) for t in run.tasks)
 
 
+def engine_has(operation: str) -> bool:
+    """Whether the engine provides ``operation`` (a button for one it lacks is not drawn)."""
+    from ..workflow import engine, operations
+
+    return any(callable(getattr(module, operation, None)) for module in (engine, operations))
+
+
 def _operations(run: flow_views.Run, task: FlowTask) -> list[str]:
     """The buttons this user sees on this task (the engine still decides)."""
+    return [op for op in _buttons(run, task) if engine_has(OPERATIONS[op])]
+
+
+def _buttons(run: flow_views.Run, task: FlowTask) -> list[str]:
     uid = current_user.id
     ops: list[str] = []
     node = run.content.get("nodes", {}).get(task.node) or {}
@@ -321,10 +332,12 @@ def _return_targets(run: flow_views.Run, task: FlowTask) -> list[tuple[str, str]
     """Previous, every earlier node that ran (by its name), the applicant."""
     targets = [("previous", _("The previous step"))]
     seen: list[str] = []
-    for event in run.events:
-        if event.type in ("approved", "accepted", "task_auto_passed") and event.node and \
-                event.node != task.node and event.node not in seen:
-            seen.append(event.node)
+    trail = run.instance.vars.get("trail", []) if run.instance is not None else []
+    ran = [str(entry.get("node")) for entry in trail if isinstance(entry, dict)] or [
+        str(e.node) for e in run.events if e.type in ("approved", "accepted") and e.node]
+    for node in ran:
+        if node != task.node and node not in seen:
+            seen.append(node)
     targets += [(node, flow_views.node_name(run.content, node)) for node in seen]
     targets.append(("applicant", _("The applicant")))
     return targets
@@ -406,9 +419,10 @@ def _arguments(op: str, form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     runtime_op = OPERATIONS[op]
     if runtime_op in NEEDS_COMMENT and not comment:
         errors["comment"] = _(COMMENT_REQUIRED[runtime_op])
-    if op in ("approve", "reject", "return", "accept", "refuse_intake", "transfer",
-              "add_signer"):
+    if op in ("approve", "reject", "return", "accept", "transfer", "add_signer"):
         args["comment"] = comment
+    if op == "refuse_intake":
+        args["reason"] = comment
     if op == "comment":
         if not comment:
             errors["comment"] = _("Enter a comment")
@@ -444,9 +458,13 @@ def _arguments(op: str, form: Any) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 # Engine error codes that belong beside a field of the form.
-FIELD_OF_CODE = {"comment_required": "comment", "return_target": "target",
-                 "never_ran": "target", "applicant_signer": "users", "signer": "users",
-                 "delegation_window": "ends_at"}
+FIELD_OF_CODE = {
+    "comment_required": "comment", "reason_required": "comment", "never_ran": "target",
+    "no_previous": "target", "return_to_self": "target", "not_a_task_node": "target",
+    "applicant_signer": "users", "signers_required": "users", "signer_duplicate": "users",
+    "user_unknown": "users", "where_unknown": "where", "applicant_transfer": "to_user",
+    "transfer_to_self": "to_user", "correction_empty": "questions",
+    "second_correction": "questions", "correction_open": "questions"}
 
 
 @bp.post("/tasks/<int:task_id>")
@@ -456,7 +474,7 @@ def act(task_id: int) -> ResponseReturnValue:
 
     found, application = _task_or_404(task_id)
     op = request.form.get("op", "")
-    if op not in OPERATIONS:
+    if op not in OPERATIONS or not engine_has(OPERATIONS[op]):
         return render_error(400, _("Choose one of the task's buttons."))
     version_text = request.form.get("version", "")
     version = int(version_text) if version_text.isdigit() else None
