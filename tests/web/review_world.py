@@ -135,3 +135,122 @@ def add_event(run: Run, kind: str, *, node: str | None, actor: str | None, statu
         instance = session.get(FlowInstance, run.instance_id)
         assert application is not None and instance is not None
         application.status = instance.status = status
+
+
+# --- Runs the real runtime starts: a test flow named by a new version of the service. ---------
+
+FLOWS: dict[str, dict[str, Any]] = {
+    "web-approve": {
+        "code": "web-approve", "name": {"zh": "单人审批", "en": "One approver"},
+        "nodes": {
+            "start": {"type": "start", "next": "review"},
+            "review": {"type": "task", "name": {"zh": "初审", "en": "Initial review"},
+                       "who": {"user": "reviewer"}, "next": "done"},
+            "done": {"type": "end", "outcome": "approved"},
+        },
+    },
+    "web-intake": {
+        "code": "web-intake", "name": {"zh": "受理后审核", "en": "Intake then review"},
+        "nodes": {
+            "start": {"type": "start", "next": "intake"},
+            "intake": {"type": "task", "kind": "intake",
+                       "name": {"zh": "窗口受理", "en": "Counter intake"},
+                       "who": {"user": "clerk"}, "next": "review"},
+            "review": {"type": "task", "name": {"zh": "初审", "en": "Initial review"},
+                       "who": {"role": "reviewer", "department": "sh-rsj"}, "next": "done"},
+            "done": {"type": "end", "outcome": "approved"},
+        },
+    },
+    "web-countersign": {
+        "code": "web-countersign", "name": {"zh": "会签", "en": "Countersign"},
+        "nodes": {
+            "start": {"type": "start", "next": "sign"},
+            "sign": {"type": "task", "mode": "all", "name": {"zh": "联合会签", "en": "Joint sign-off"},
+                     "who": {"users": ["reviewer", "deptadmin"]}, "next": "done"},
+            "done": {"type": "end", "outcome": "approved"},
+        },
+    },
+    "web-straight-back": {
+        "code": "web-straight-back", "name": {"zh": "两级审核", "en": "Two reviews"},
+        "nodes": {
+            "start": {"type": "start", "next": "first"},
+            "first": {"type": "task", "name": {"zh": "初审", "en": "Initial review"},
+                      "who": {"user": "deptadmin"}, "next": "second"},
+            "second": {"type": "task", "name": {"zh": "复审", "en": "Second review"},
+                       "who": {"user": "reviewer"}, "resubmit": "straight_back",
+                       "next": "done"},
+            "done": {"type": "end", "outcome": "approved"},
+        },
+    },
+}
+
+ANSWERS: dict[str, Any] = {"applicant": {"name": "张三", "mobile": "13812345678"}}
+
+
+def forget_compiled_flows() -> None:
+    from tongban.workflow import runtime
+
+    with runtime._compiled_lock:
+        runtime._compiled.clear()
+
+
+def publish_flow(engine: Any, code: str) -> None:
+    """The flow, and a new current version of the residence-points service that names it."""
+    with db.new_session(engine) as session, db.unit_of_work(session):
+        service = current_version(session, "service", "residence-points")
+        assert service is not None
+        flows = len(list(session.scalars(select(DefinitionVersion).where(
+            col(DefinitionVersion.kind) == "flow", col(DefinitionVersion.code) == code))))
+        session.add(DefinitionVersion(kind="flow", code=code, version=flows + 1,
+                                      content=FLOWS[code], content_hash=secrets.token_hex(8),
+                                      source_path=f"flows/{code}.yaml", author="test"))
+        session.add(DefinitionVersion(kind="service", code="residence-points",
+                                      version=service.version + 1,
+                                      content={**service.content, "flow": code},
+                                      content_hash=secrets.token_hex(8),
+                                      source_path=service.source_path, author="test"))
+
+
+def start(engine: Any, code: str, *, reference: str = "2610-RSJ2-WEB1",
+          clerk: bool = False) -> Run:
+    """An application of the citizen's, its flow started by the runtime (as submission does)."""
+    from tongban.workflow import runtime
+
+    publish_flow(engine, code)
+    run = Run(engine, reference=reference)
+    with db.new_session(engine) as session, db.unit_of_work(session):
+        run.users = user_ids(session)
+        service = current_version(session, "service", "residence-points")
+        form = current_version(session, "form", "residence-points")
+        assert service is not None and form is not None
+        application = run.add(session, Application(
+            reference=reference, idempotency_key=secrets.token_hex(8),
+            service_code="residence-points", service_version_id=saved_id(service),
+            form_version_id=saved_id(form), answers=ANSWERS, status="submitted",
+            submitter_id=run.users["citizen"], department_code="sh-rsj",
+            clerk_id=run.users["clerk"] if clerk else None, submitted_at=T0))
+        run.application_id = saved_id(application)
+        instance = runtime.start_flow(session, application, now=T0)
+        assert instance is not None
+        run.instance_id = saved_id(instance)
+    return run
+
+
+def open_task(run: Run, node: str, username: str | None = None) -> FlowTask:
+    with run.session() as session:
+        query = select(FlowTask).where(col(FlowTask.instance_id) == run.instance_id,
+                                       col(FlowTask.node) == node,
+                                       col(FlowTask.state).in_(("open", "claimed")),
+                                       col(FlowTask.kind) != "cc")
+        if username is not None:
+            query = query.where(col(FlowTask.assignee_id) == run.users[username])
+        return session.scalars(query.order_by(col(FlowTask.seq))).first()  # type: ignore[return-value]
+
+
+def status(run: Run) -> str:
+    with run.session() as session:
+        application = session.get(Application, run.application_id)
+        instance = session.get(FlowInstance, run.instance_id)
+        assert application is not None and instance is not None
+        assert application.status == instance.status
+        return application.status

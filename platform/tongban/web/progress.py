@@ -108,10 +108,27 @@ def withdraw(reference: str) -> ResponseReturnValue:
     found = _own_or_404(reference)
     try:
         with request_transaction() as tx:
-            runtime.act_on_application(tx, current_actor(), found.id, "withdraw", now=_now())
+            runtime.act_on_application(tx, current_actor(), found.id, "withdraw", now=_now(),
+                                       request_id=g.request_id)
     except flow_error_types() as exc:
         return flow_error_page(exc)
     return redirect(url_for("progress.application", reference=reference))
+
+
+@bp.post("/<reference>/resubmit")
+def resubmit(reference: str) -> ResponseReturnValue:
+    """Send a returned application again as it stands (changing answers goes through the
+    correction page)."""
+    from ..workflow import runtime
+
+    found = _own_or_404(reference)
+    try:
+        with request_transaction() as tx:
+            runtime.act_on_application(tx, current_actor(), found.id, "resubmit", now=_now(),
+                                       request_id=g.request_id)
+    except flow_error_types() as exc:
+        return flow_error_page(exc)
+    return redirect(url_for("progress.application", reference=reference, sent="1"))
 
 
 # --- corrections and resubmission ----------------------------------------------------------
@@ -244,7 +261,7 @@ def send_correction(reference: str) -> ResponseReturnValue:
             for row in stored:
                 tx.add(row)
             runtime.act_on_application(tx, current_actor(), found.id, operation, now=_now(),
-                                       answers=answers)
+                                       request_id=g.request_id, answers=answers)
     except flow_error_types() as exc:
         return flow_error_page(exc)
     return redirect(url_for("progress.application", reference=reference, sent="1"))
