@@ -293,6 +293,7 @@ class FlowTask(SQLModel, table=True):
         Index("ix_flow_task_assignee_open", "assignee_id", "state", "due_at"),
         Index("ix_flow_task_group_open", "candidate_department", "candidate_role", "state",
               "due_at"),
+        Index("ix_flow_task_done_by", "done_by", "done_at"),  # the inbox: done by me
     )
     __mapper_args__ = {"version_id_col": _TASK_VERSION}  # noqa: RUF012 - mapper config
 

@@ -30,6 +30,7 @@ def init_web(app: Flask) -> None:
         links,
         login,
         portal,
+        progress,
         ratelimits,
         regions,
         review,
@@ -53,8 +54,8 @@ def init_web(app: Flask) -> None:
     login.init_app(app)
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
     headers.init_app(app)
-    for module in (auth, portal, apply, review, files, admin, settings, health, regions,
-                   flow_api):
+    for module in (auth, portal, apply, progress, review, files, admin, settings, health,
+                   regions, flow_api):
         app.register_blueprint(module.bp)
     ratelimits.init_app(app)
     errors.init_app(app)
