@@ -20,6 +20,7 @@ def init_web(app: Flask) -> None:
         database,
         errors,
         files,
+        flow_diagram,
         form_parts,
         headers,
         health,
@@ -49,6 +50,7 @@ def init_web(app: Flask) -> None:
     app.session_interface = sessions.DatabaseSessionInterface()
     csrf.init_app(app)  # templates' csrf_token() is Flask-WTF's generate_csrf
     login.init_app(app)
+    flow_diagram.init_app(app)  # fails the start when Graphviz is missing
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
     headers.init_app(app)
     for module in (auth, portal, apply, review, files, admin, settings, health, regions):
