@@ -8,6 +8,11 @@ PYTEST_ARGS ?=
 .PHONY: install run test test-sqlite test-postgresql lint bench translations clean
 
 $(VENV)/.installed: pyproject.toml
+	@# The app draws flow diagrams with Graphviz's dot and refuses to start without it.
+	@command -v dot >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] \
+	    || apt-get install -y -qq --no-install-recommends graphviz >/dev/null
+	@command -v dot >/dev/null 2>&1 || { echo "Graphviz is missing (flow diagrams need its dot" \
+	    "program): run 'sudo apt-get install graphviz', then make again" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,bench]'

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the browser tests and benchmarks need, only when it is missing.
 #
-# Debian packages: chromium (driven by Playwright through executable_path, because
+# Debian packages: graphviz (the app draws flow diagrams with its `dot`; `make install` needs it
+# too), chromium (driven by Playwright through executable_path, because
 # `playwright install` downloads its own browser and cannot here), a CJK font, and wrk
 # (raw GET throughput). npm packages from package-lock.json: axe-core, htmx.org, json-logic-js.
 # Safe to run again and again; silent when everything is present.
@@ -10,6 +11,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 missing=()
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)  # rate-limit storage tests

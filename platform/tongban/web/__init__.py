@@ -21,6 +21,7 @@ def init_web(app: Flask) -> None:
         errors,
         files,
         flow_api,
+        flow_diagram,
         form_parts,
         headers,
         health,
@@ -52,6 +53,7 @@ def init_web(app: Flask) -> None:
     csrf.init_app(app)  # templates' csrf_token() is Flask-WTF's generate_csrf
     csrf.exempt(flow_api.post_message)  # token-authenticated machine route, no cookie
     login.init_app(app)
+    flow_diagram.init_app(app)  # fails the start when Graphviz is missing
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
     headers.init_app(app)
     for module in (auth, portal, apply, progress, review, files, admin, settings, health,

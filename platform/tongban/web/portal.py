@@ -6,6 +6,7 @@ from flask import Blueprint, abort, render_template
 
 from ..services import current_services, get_service
 from .database import request_session
+from .flow_diagram import published_flow
 
 bp = Blueprint("portal", __name__)
 
@@ -17,7 +18,10 @@ def index() -> str:
 
 @bp.get("/services/<code>")
 def service(code: str) -> str:
-    found = get_service(request_session(), code)
+    session = request_session()
+    found = get_service(session, code)
     if found is None:
         abort(404)
-    return render_template("portal/service.html", service=found, guide=found.content["guide"])
+    flow_code = found.content.get("flow")
+    flow = published_flow(session, flow_code) if flow_code else None
+    return render_template("portal/service.html", service=found, guide=found.content["guide"], flow=flow)

@@ -1,0 +1,40 @@
+"""Flow diagrams on pages: the Jinja globals the `review/_flow_diagram.html` macro calls, the
+guide page's flow lookup, and the check at start that Graphviz is installed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from ..i18n import current_lang
+from ..models import DefinitionVersion
+from ..workflow import diagram
+
+
+def published_flow(session: Session, code: str) -> dict[str, Any] | None:
+    """The content of the newest published version of flow CODE (what a new application pins)."""
+    row = session.scalars(
+        select(DefinitionVersion)
+        .where(col(DefinitionVersion.kind) == "flow", col(DefinitionVersion.code) == code)
+        .order_by(col(DefinitionVersion.version).desc()).limit(1)).first()
+    return row.content if row is not None else None
+
+
+def flow_diagram_svg(flow: dict[str, Any], current: Iterable[str] = ()) -> Markup:
+    return diagram.diagram_svg(flow, frozenset(current), current_lang())
+
+
+def flow_diagram_steps(flow: dict[str, Any], current: Iterable[str] = ()) -> list[str]:
+    return diagram.diagram_steps(flow, current_lang(), frozenset(current))
+
+
+def init_app(app: Flask) -> None:
+    # Fails the start with the install command, rather than a page without its diagram.
+    diagram.require_graphviz()
+    app.jinja_env.globals["flow_diagram_svg"] = flow_diagram_svg
+    app.jinja_env.globals["flow_diagram_steps"] = flow_diagram_steps

@@ -1,0 +1,86 @@
+"""The service guide shows the service's flow under 办理流程: Graphviz's SVG with its title and
+the steps in words (a <details>, no JavaScript); the task page's macro marks the current node;
+no Graphviz means the app does not start."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+from sqlmodel import Session, col, select
+
+from tongban import create_app
+from tongban.models import DefinitionVersion
+from tongban.workflow.diagram import GraphvizMissing
+
+from ..conftest import csrf_token
+from ..unit.flow_diagram_fixtures import POINTS
+
+
+def publish_flow_for(session: Session, service_code: str, flow: dict) -> None:
+    """A flow version and a newer service version naming it (what `defs publish` makes)."""
+    service = session.exec(select(DefinitionVersion).where(
+        col(DefinitionVersion.kind) == "service", col(DefinitionVersion.code) == service_code)
+        .order_by(col(DefinitionVersion.version).desc())).first()
+    assert service is not None
+    content = copy.deepcopy(service.content)
+    content["flow"] = flow["code"]
+    session.add(DefinitionVersion(kind="flow", code=flow["code"], version=1, content_hash="f" * 64,
+                                  content=flow, source_path="flows/test.yaml", author="test"))
+    session.add(DefinitionVersion(kind="service", code=service_code, version=service.version + 1,
+                                  content_hash="s" * 64, content=content,
+                                  source_path=service.source_path, author="test"))
+    session.commit()
+
+
+def test_the_guide_page_shows_the_flow_with_its_steps_in_words(demo: Flask, client: FlaskClient,
+                                                                 session: Session) -> None:
+    publish_flow_for(session, "residence-points", POINTS)
+    html = client.get("/services/residence-points").get_data(as_text=True)
+    assert '<h2 class="tb-heading-m" id="flow-diagram-heading">办理流程</h2>' in html
+    svg = re.search(r"<svg\b[^>]*role=\"img\"[^>]*>.*?</svg>", html, re.S)
+    assert svg is not None
+    assert "<title id=" in svg.group(0) and "办理流程图：居住证积分审批</title>" in svg.group(0)
+    for name in ("窗口受理", "区级初审", "市级复审", "公安核查"):
+        assert name in svg.group(0)
+    assert "【当前】" not in html  # nothing is current on a guide
+    steps = re.search(r"<details class=\"tb-flow-diagram__steps\">(.*?)</details>", html, re.S)
+    assert steps is not None
+    assert "<summary>文字版办理步骤</summary>" in steps.group(1)
+    assert "<li>条件分支：按顺序取第一个成立的条件：若 answers.points_total ≥ 120，转到 市级复审；" \
+           "否则转到 区级初审</li>" in steps.group(1)
+    # The page's language, the diagram's language.
+    token = csrf_token(client, "/services/residence-points")
+    client.post("/settings/language", data={"locale": "en", "csrf_token": token})
+    english = client.get("/services/residence-points").get_data(as_text=True)
+    assert ">Handling process</h2>" in english and "<summary>The steps in words</summary>" in english
+    assert "Flow diagram: Residence points approval</title>" in english
+    assert "Counter intake" in english and "窗口受理" not in english
+
+
+def test_a_service_without_a_flow_has_no_diagram(demo: Flask, client: FlaskClient) -> None:
+    html = client.get("/services/residence-points").get_data(as_text=True)
+    assert "<h1" in html
+    assert "办理流程" not in html and "tb-flow-diagram" not in html and 'role="img"' not in html
+
+
+def test_the_macro_marks_the_current_node(app: Flask) -> None:
+    with app.test_request_context("/"):
+        html = render_template_string(
+            '{% from "review/_flow_diagram.html" import flow_diagram %}'
+            "{{ flow_diagram(flow, current=['police', 'hr']) }}", flow=POINTS)
+    assert html.count("tb-flow-node--current") == 2
+    assert "【当前】" in html
+    assert "<li>公安核查，然后转到 汇合（当前步骤）</li>" in html
+    assert "（当前步骤：社保查询、公安核查）</title>" in html
+
+
+def test_the_app_does_not_start_without_graphviz(app_config: dict[str, object], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(GraphvizMissing, match="apt-get install graphviz"):
+        create_app(app_config, instance_path=tmp_path / "instance")
