@@ -336,12 +336,12 @@ class Bench:
     """One scripted run: the instance's state, the virtual clock, the outbox the worker serves."""
 
     def __init__(self, script: Script) -> None:
-        from .engine import State
         self.script = script
         data = script.data
         self.content = flow_content(script)
         where: list[str | int] = ["flow"] if "flow" in data else ["service"]
         self.flow = compile_content(script, self.content, where)
+        from .engine import State
         self.directory = build_directory(script)
         self.ids = {name: uid for uid, name in self.directory.usernames.items()}
         self.applicant_id = self.ids[data["applicant"]]
@@ -357,6 +357,11 @@ class Bench:
                            new_rows=[], events=[])
         self.outbox: list[FlowOutbox] = []
         self.trace: list[dict[str, Any]] = []
+        # Tasks are shown and named by their number in creation order (1, 2, …), whatever
+        # sequence numbers the engine gives them: traces stay writable by hand.
+        self.number_of: dict[int, int] = {}
+        self.seq_of: dict[int, int] = {}
+        self.calls: dict[str, int] = {}  # successful hook calls per service node
 
     # -- helpers
 
@@ -370,17 +375,27 @@ class Bench:
         line.update({k: v for k, v in extra.items() if v is not None})
         return line
 
+    def _number_tasks(self) -> None:
+        for task in sorted(self.state.tasks, key=lambda t: t.seq):
+            if task.seq not in self.number_of:
+                number = len(self.number_of) + 1
+                self.number_of[task.seq] = number
+                self.seq_of[number] = task.seq
+
     def _collect(self) -> None:
+        self._absorb()
+        self._number_tasks()
         for event in self.state.events:
             extra = {}
             if getattr(event, "on_behalf_of", None) is not None:
                 extra["on_behalf_of"] = self.username(event.on_behalf_of)
+            task = None if event.task_seq is None else self.number_of.get(event.task_seq,
+                                                                             event.task_seq)
             self.trace.append(self._line(event.at, event.type, event.node, event.actor_id,
-                                         event.task_seq, event.status, **extra))
+                                         task, event.status, **extra))
         for row in self.state.new_rows:
             if isinstance(row, FlowOutbox) and all(row is not r for r in self.outbox):
                 self.outbox.append(row)
-        self._absorb()
         self.state.events.clear()
         self.state.new_rows.clear()
 
@@ -414,13 +429,15 @@ class Bench:
 
     def task_seq(self, where: list[str | int], ref: int | str, actor: int | None,
                  *, own_done: bool = False) -> tuple[int, str | None]:
-        """A task seq as given, or the actor's open task on a node (their latest done one for
-        own_done); failing that any open task there, then the latest (the engine then says why
-        the actor may not act)."""
+        """The engine's seq of a task given by number (creation order), or the actor's open task
+        on a node (their latest done one for own_done); failing that any open task there, then
+        the latest (the engine then says why the actor may not act). Returns (seq, node)."""
         tasks = [t for t in self.state.tasks if t.kind != "cc"]
         if isinstance(ref, int):
-            found = [t for t in tasks if t.seq == ref]
-            return ref, found[0].node if found else None
+            seq = self.seq_of.get(ref)
+            if seq is None:  # no such task: an unused seq, so that the engine refuses it
+                return max([0, *(t.seq for t in self.state.tasks)]) + 1000 + ref, None
+            return seq, next(t.node for t in self.state.tasks if t.seq == seq)
         on_node = [t for t in tasks if t.node == ref]
         if not on_node:
             raise ScriptError([self.script.problem(where, f'no task on node "{ref}" yet')])
@@ -476,6 +493,7 @@ class Bench:
             seq, node = self.task_seq([*where, "task"], action["task"], actor,
                                       own_done=name == "withdraw_action")
             args["task_seq"] = seq
+            number = action["task"] if isinstance(action["task"], int) else self.number_of[seq]
         if "comment" in action:
             args["comment"] = action["comment"]
         if name == "approve" and "choose" in action:
@@ -506,7 +524,8 @@ class Bench:
             self.migrate(where, actor, now, action)
             return
         function = {"return": "return_to"}.get(name, name)
-        self.call(function, actor, now, node=node, task=seq, **args)
+        self.call(function, actor, now, node=node, task=number if "task" in action else None,
+                  **args)
 
     def migrate(self, where: list[str | int], actor: int | None, now: datetime,
                 action: Mapping[str, Any]) -> None:
@@ -524,6 +543,15 @@ class Bench:
         settings = self.content.get("nodes", {}).get(node, {})
         return settings if isinstance(settings, dict) else {}
 
+    def _result(self, node: str, double: Mapping[str, Any]) -> dict[str, Any]:
+        """The double's answer: ``result`` every time, or the next of ``results`` (the last
+        one repeats)."""
+        if "results" in double:
+            calls = self.calls[node] = self.calls.get(node, 0) + 1
+            results = double["results"]
+            return copy.deepcopy(results[min(calls, len(results)) - 1])
+        return copy.deepcopy(double.get("result", {}))
+
     def run_outbox(self, now: datetime) -> None:
         """The worker: every pending outbox row that is due calls its hook double (C10), then
         reports back with service_done or service_failed (backoff doubling each retry)."""
@@ -535,7 +563,7 @@ class Bench:
             fail = double.get("fail", 0)
             failed = fail == "always" or (isinstance(fail, int) and row.attempts <= fail)
             if not failed:
-                result = copy.deepcopy(double.get("result", {}))
+                result = self._result(row.node, double)
                 row.state, row.result, row.done_at = "done", result, now
                 self.call("service_done", None, now, node=row.node, token_seq=row.token_seq,
                           result=result)
