@@ -323,8 +323,7 @@ def flow_group() -> None:
               help="Compare the trace with this one (JSON lines); exit 1 at the first difference")
 def flow_run(script: Path, out: Path | None, expected: Path | None) -> None:
     """Run a flow with scripted actors on a virtual clock (the test bench; no database)."""
-    from .workflow.testbench import (ScriptError, first_difference, read_expected, run_script,
-                                     trace_text)
+    from .workflow.testbench import ScriptError, first_difference, read_expected, run_script, trace_text
 
     try:
         trace = run_script(script)

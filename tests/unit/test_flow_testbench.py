@@ -11,8 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from tongban.cli import main
-from tongban.workflow.testbench import (ScriptError, first_difference, load_script,
-                                        read_expected, run_script, trace_text)
+from tongban.workflow.testbench import (
+    ScriptError,
+    first_difference,
+    load_script,
+    read_expected,
+    run_script,
+    trace_text,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = (ROOT / "docs" / "flows.md").read_text("utf-8")

@@ -317,7 +317,7 @@ def operation(name: str) -> Callable[..., Any]:
         for owner in (ops, module):
             function = getattr(owner, name, None) if owner is not None else None
             if callable(function):
-                return function  # type: ignore[no-any-return]
+                return function
     raise LookupError(f"the engine has no operation {name!r}")
 
 
@@ -408,7 +408,7 @@ class Bench:
             if isinstance(row, FlowTask) and all(row is not t for t in self.state.tasks):
                 self.state.tasks.append(row)
 
-    def call(self, name: str, actor: int | None, now: datetime, *, node: str | None = None,
+    def call(self, name: str, actor: int | None, now: datetime, /, *, node: str | None = None,
              task: int | None = None, **args: Any) -> None:
         """One engine operation: its events become trace lines; a refusal becomes one line."""
         function = operation(name)
@@ -422,7 +422,7 @@ class Bench:
             self.state.events.clear()
             self.state.new_rows.clear()
             self.trace.append(self._line(now, "refused", node, actor, task, self.state.instance.status,
-                                         error=getattr(exc, "code"),
+                                         error=str(getattr(exc, "code", "")),
                                          changed=True if changed else None))
             return
         self._collect()
