@@ -408,8 +408,8 @@ class Bench:
             if isinstance(row, FlowTask) and all(row is not t for t in self.state.tasks):
                 self.state.tasks.append(row)
 
-    def call(self, name: str, actor: int | None, now: datetime, /, *, node: str | None = None,
-             task: int | None = None, **args: Any) -> None:
+    def call(self, name: str, actor: int | None, now: datetime, /, *,
+             shown_node: str | None = None, shown_task: int | None = None, **args: Any) -> None:
         """One engine operation: its events become trace lines; a refusal becomes one line."""
         function = operation(name)
         before = _snapshot(self.state)
@@ -421,7 +421,8 @@ class Bench:
             changed = _snapshot(self.state) != before
             self.state.events.clear()
             self.state.new_rows.clear()
-            self.trace.append(self._line(now, "refused", node, actor, task, self.state.instance.status,
+            self.trace.append(self._line(now, "refused", shown_node, actor, shown_task,
+                                         self.state.instance.status,
                                          error=str(getattr(exc, "code", "")),
                                          changed=True if changed else None))
             return
@@ -495,13 +496,14 @@ class Bench:
             args["task_seq"] = seq
             number = action["task"] if isinstance(action["task"], int) else self.number_of[seq]
         if "comment" in action:
-            args["comment"] = action["comment"]
+            args["reason" if name == "refuse_intake" else "comment"] = action["comment"]
         if name == "approve" and "choose" in action:
-            args["chosen"] = self.ids[action["choose"]]
+            args["choose"] = {node_id: self.users(names)
+                              for node_id, names in action["choose"].items()}
         elif name == "return":
             args["target"] = action["target"]
         elif name == "vote":
-            args["vote"] = action["vote"]
+            args["choice"] = action["vote"]
         elif name == "request_correction":
             args["questions"] = list(action.get("questions", []))
             args["materials"] = list(action.get("materials", []))
@@ -524,8 +526,8 @@ class Bench:
             self.migrate(where, actor, now, action)
             return
         function = {"return": "return_to"}.get(name, name)
-        self.call(function, actor, now, node=node, task=number if "task" in action else None,
-                  **args)
+        self.call(function, actor, now, shown_node=node,
+                  shown_task=number if "task" in action else None, **args)
 
     def migrate(self, where: list[str | int], actor: int | None, now: datetime,
                 action: Mapping[str, Any]) -> None:
@@ -565,7 +567,7 @@ class Bench:
             if not failed:
                 result = self._result(row.node, double)
                 row.state, row.result, row.done_at = "done", result, now
-                self.call("service_done", None, now, node=row.node, token_seq=row.token_seq,
+                self.call("service_done", None, now, shown_node=row.node, token_seq=row.token_seq,
                           result=result)
                 continue
             error = str(double.get("error", "test double failure"))
@@ -577,7 +579,7 @@ class Bench:
             else:
                 backoff = int(settings.get("backoff_seconds", DEFAULT_BACKOFF_SECONDS))
                 row.next_attempt_at = now + timedelta(seconds=backoff * 2 ** (row.attempts - 1))
-            self.call("service_failed", None, now, node=row.node, token_seq=row.token_seq,
+            self.call("service_failed", None, now, shown_node=row.node, token_seq=row.token_seq,
                       error=error, final=final)
 
 
