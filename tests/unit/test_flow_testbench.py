@@ -152,3 +152,43 @@ def test_each_example_in_the_guide_runs_as_shown(index: int, tmp_path: Path) -> 
     (tmp_path / "example.expected.jsonl").write_text(expected, encoding="utf-8")
     trace = run_script(tmp_path / "example.yaml")
     assert first_difference(trace, read_expected(tmp_path / "example.expected.jsonl")) is None
+
+
+def test_a_refusal_that_changed_the_state_is_marked(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine promises to change nothing when it refuses; the bench checks the promise."""
+    from tongban.workflow import errors, testbench
+
+    def sloppy(state: object, actor_id: int, now: object, **args: object) -> None:
+        state.instance.status = "approved"  # type: ignore[attr-defined]
+        raise errors.invalid("comment_required")
+
+    real = testbench.operation
+    monkeypatch.setattr(testbench, "operation",
+                        lambda name: sloppy if name == "reject" else real(name))
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD + "actions:\n  - {at: 2026-10-09T10:00, actor: rev_a, action: reject, "
+                    "task: review}\n", encoding="utf-8")
+    last = run_script(path)[-1]
+    assert last == {"at": "2026-10-09T10:00", "event": "refused", "node": "review",
+                    "actor": "rev_a", "task": 1, "status": "approved",
+                    "error": "comment_required", "changed": True}
+
+
+def test_an_operation_the_engine_lacks_is_a_script_problem(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tongban.workflow import testbench
+
+    def missing(name: str) -> object:
+        raise LookupError(f"the engine has no operation {name!r}")
+
+    real = testbench.operation
+    monkeypatch.setattr(testbench, "operation",
+                        lambda name: missing(name) if name == "remind" else real(name))
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD + "actions:\n  - {at: 2026-10-09T10:00, actor: zhang, action: remind, "
+                    "task: review}\n", encoding="utf-8")
+    with pytest.raises(ScriptError) as caught:
+        run_script(path)
+    assert [str(p).replace(str(path), "s.yaml") for p in caught.value.problems] == [
+        "s.yaml:14:50: at /actions/0/action the engine has no operation 'remind'"]

@@ -477,6 +477,11 @@ class Bench:
 
     def do(self, where: list[str | int], action: Mapping[str, Any]) -> None:
         name = action["action"]
+        wanted = {"return": "return_to", "deliver": "deliver_message", "run_outbox": "service_done"}
+        try:
+            operation(wanted.get(name, name))
+        except LookupError as exc:
+            raise ScriptError([self.script.problem([*where, "action"], str(exc))]) from None
         now = parse_time(action["at"])
         actor = self.ids.get(action.get("actor", ""))
         if name == "run_outbox":
