@@ -28,10 +28,11 @@ WCP1 = ROOT / "tests" / "flows" / "wcp-01-sequence.yaml"
 
 HEAD = """\
 flow:
-  code: t
+  code: test-flow
+  name: {zh: 示例, en: Example}
   nodes:
     start: {type: start, next: review}
-    review: {type: task, who: {user: rev_a}, next: done}
+    review: {type: task, name: {zh: review, en: review}, who: {user: rev_a}, next: done}
     done: {type: end, outcome: approved}
 departments: [{code: sh-rsj}]
 users:
@@ -53,7 +54,7 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
 def test_an_unknown_key_of_an_action_is_named_at_its_line(tmp_path: Path) -> None:
     assert problems_of(tmp_path, HEAD + "actions:\n  - {at: 2026-10-09T10:00, actor: rev_a, "
                        "action: approve, task: review, colour: red}\n") == [
-        's.yaml:14:81: at /actions/0/colour unknown key "colour"; expected one of: action, '
+        's.yaml:15:81: at /actions/0/colour unknown key "colour"; expected one of: action, '
         "actor, at, choose, comment, task"]
 
 
@@ -63,12 +64,12 @@ actions:
   - {at: 2026-10-09T10:00, actor: rev_a, action: aprove, task: review}
   - {at: 2026-10-09T11:00, actor: rev_a, action: return, task: review}
 """) == [
-        's.yaml:14:50: at /actions/0/action expected one of: "claim", "release", "accept", '
+        's.yaml:15:50: at /actions/0/action expected one of: "claim", "release", "accept", '
         '"approve", "reject", "refuse_intake", "return", "vote", "request_correction", '
         '"resubmit", "submit_correction", "transfer", "add_signer", "withdraw", '
         '"withdraw_action", "comment", "cc", "remind", "run_outbox", "deliver", "repair", '
         '"migrate"',
-        's.yaml:15:5: at /actions/1 missing required key "target"']
+        's.yaml:16:5: at /actions/1 missing required key "target"']
 
 
 def test_unknown_users_and_time_going_backwards(tmp_path: Path) -> None:
@@ -79,10 +80,10 @@ actions:
 delegations:
   - {user: rev_a, delegate: zhang, from: 2026-10-09T10:00, until: 2026-10-09T10:00}
 """) == [
-        's.yaml:11:12: at /applicant "wang" is not in users',
-        "s.yaml:17:67: at /delegations/0/until a delegation must end after it starts",
-        's.yaml:15:35: at /actions/1/actor "rev_b" is not in users',
-        "s.yaml:15:10: at /actions/1/at actions must be in time order; this one is before "
+        's.yaml:12:12: at /applicant "wang" is not in users',
+        "s.yaml:18:67: at /delegations/0/until a delegation must end after it starts",
+        's.yaml:16:35: at /actions/1/actor "rev_b" is not in users',
+        "s.yaml:16:10: at /actions/1/at actions must be in time order; this one is before "
         "2026-10-09T10:00"]
 
 
@@ -103,6 +104,22 @@ def test_yaml_errors_and_missing_flow_files_have_their_place(tmp_path: Path) -> 
         'no flow file "missing.yaml" (a path relative to the script, or a flow code under '
         "workflow_definitions/flows/)"]
     assert caught.value.problems[0].line == 1
+
+
+def test_an_inline_flow_is_checked_like_a_flow_file(tmp_path: Path) -> None:
+    """The shipped flow meta-schema and graph checks, at the script's own lines."""
+    text = HEAD.replace("next: done}\n    done:", "next: dnoe}\n    done:")
+    assert problems_for_run(tmp_path, text + "actions: []\n") == [
+        's.yaml:6:84: at /nodes/review/next node "review" leads to "dnoe", which is not a node '
+        "of this flow; expected one of: done, review, start"]
+
+
+def problems_for_run(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScriptError) as caught:
+        run_script(path)
+    return [str(p).replace(str(path), "s.yaml") for p in caught.value.problems]
 
 
 def test_first_difference_names_the_line_and_the_keys() -> None:
@@ -191,4 +208,4 @@ def test_an_operation_the_engine_lacks_is_a_script_problem(
     with pytest.raises(ScriptError) as caught:
         run_script(path)
     assert [str(p).replace(str(path), "s.yaml") for p in caught.value.problems] == [
-        "s.yaml:14:50: at /actions/0/action the engine has no operation 'remind'"]
+        "s.yaml:15:50: at /actions/0/action the engine has no operation 'remind'"]

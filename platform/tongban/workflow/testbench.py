@@ -219,13 +219,28 @@ def _catalogue(data: Any) -> list[dict[str, Any]]:
     return [row for row in rows or [] if isinstance(row, dict) and "code" in row]
 
 
+def department_rows(script: Script) -> list[dict[str, Any]]:
+    """The script's departments, or the shipped catalogue."""
+    if "departments" in script.data:
+        return _catalogue(script.data["departments"])
+    path = DEFINITIONS / "departments.yaml"
+    return _catalogue(_read_document(path, str(path)).data) if path.exists() else []
+
+
+def department_infos(script: Script) -> dict[str, Any]:
+    from ..definitions.flowcheck import DepartmentInfo
+    infos = {row["code"]: DepartmentInfo(row["code"], row.get("parent"), row.get("region"))
+             for row in department_rows(script)}
+    for user in script.data.get("users", {}).values():  # departments named only by a role
+        for pair in user.get("roles", []):
+            if len(pair) > 1 and pair[1] is not None and pair[1] not in infos:
+                infos[pair[1]] = DepartmentInfo(pair[1], None, None)
+    return infos
+
+
 def build_directory(script: Script) -> BenchDirectory:
     data = script.data
-    if "departments" in data:
-        rows = _catalogue(data["departments"])
-    else:
-        path = DEFINITIONS / "departments.yaml"
-        rows = _catalogue(_read_document(path, str(path)).data) if path.exists() else []
+    rows = department_rows(script)
     parents: dict[str, str | None] = {row["code"]: row.get("parent") for row in rows}
     for row in rows:  # a parent named but not listed still counts as a department
         if row.get("parent"):
@@ -250,9 +265,33 @@ def build_directory(script: Script) -> BenchDirectory:
 # --- finding the flow -------------------------------------------------------------------------
 
 
+class _Inline(Document):
+    """A flow written inside the script: its positions are the script's."""
+
+    def __init__(self, data: Any, outer: Document, prefix: list[str | int]) -> None:
+        super().__init__(data, outer.tree)
+        self.outer, self.prefix = outer, prefix
+
+    def position(self, path: list[str | int]) -> tuple[int, int]:
+        return self.outer.position([*self.prefix, *path])
+
+
+def _check_flow(script: Script, document: Document, file: str, stem: str) -> None:
+    """The flow passes the shipped meta-schema and the graph checks, with its own positions
+    (an inline flow's lines are the script's)."""
+    from ..definitions.flowcheck import check_flow
+    problems = schema_problems(document, meta_validator("flow"), file)
+    if not problems:
+        problems = check_flow(document, file, stem, department_infos(script))
+    if problems:
+        raise ScriptError(problems)
+
+
 def _flow_content(script: Script, value: Any, where: list[str | int]) -> dict[str, Any]:
-    """A flow given as a path (relative to the script) or inline."""
+    """A flow given as a path (relative to the script) or inline, checked."""
     if isinstance(value, dict):
+        _check_flow(script, _Inline(value, script.document, list(where)), script.name,
+                    str(value.get("code", "")))
         return value
     path = (script.path.parent / value).resolve()
     if not path.exists():
@@ -261,10 +300,11 @@ def _flow_content(script: Script, value: Any, where: list[str | int]) -> dict[st
         raise ScriptError([script.problem(where, f'no flow file "{value}" (a path relative to '
                                           "the script, or a flow code under "
                                           "workflow_definitions/flows/)")])
-    content = _read_document(path, str(path)).data
-    if not isinstance(content, dict):
+    document = _read_document(path, str(path))
+    if not isinstance(document.data, dict):
         raise ScriptError([Problem(str(path), 1, 1, "", "expected a flow: a mapping of keys")])
-    return content
+    _check_flow(script, document, str(path), path.stem)
+    return document.data
 
 
 def flow_content(script: Script) -> dict[str, Any]:
