@@ -20,6 +20,7 @@ def init_web(app: Flask) -> None:
         database,
         errors,
         files,
+        flow_api,
         form_parts,
         headers,
         health,
@@ -48,10 +49,12 @@ def init_web(app: Flask) -> None:
     inline_script.init_app(app)
     app.session_interface = sessions.DatabaseSessionInterface()
     csrf.init_app(app)  # templates' csrf_token() is Flask-WTF's generate_csrf
+    csrf.exempt(flow_api.post_message)  # token-authenticated machine route, no cookie
     login.init_app(app)
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
     headers.init_app(app)
-    for module in (auth, portal, apply, review, files, admin, settings, health, regions):
+    for module in (auth, portal, apply, review, files, admin, settings, health, regions,
+                   flow_api):
         app.register_blueprint(module.bp)
     ratelimits.init_app(app)
     errors.init_app(app)

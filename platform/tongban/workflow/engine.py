@@ -31,6 +31,7 @@ from ..policy import DepartmentTree
 from . import errors
 from .definition import Flow, Node
 from .memory import InMemoryDirectory
+from .rows import build
 from .who import Resolved, allowed_set, excluded, in_group, resolve
 
 __all__ = ["Directory", "InMemoryDirectory", "State", "accept", "approve", "claim",
@@ -71,6 +72,10 @@ class State:
     def __post_init__(self) -> None:
         self._tokens = {token.seq: token for token in self.tokens}
         self._tasks = {task.seq: task for task in self.tasks}
+        # Tasks by (token, node): a step looks at its own node's tasks, never the whole history.
+        self._visits: dict[tuple[int, str], list[FlowTask]] = {}
+        for task in self.tasks:
+            self._visits.setdefault((task.token_seq, task.node), []).append(task)
 
     def token(self, seq: int | None) -> FlowToken | None:
         return self._tokens.get(seq) if seq is not None else None
@@ -86,7 +91,12 @@ class State:
     def add_task(self, task: FlowTask) -> None:
         self.tasks.append(task)
         self._tasks[task.seq] = task
+        self._visits.setdefault((task.token_seq, task.node), []).append(task)
         self.new_rows.append(task)
+
+    def tasks_at(self, token_seq: int, node: str) -> list[FlowTask]:
+        """Every task the token has had on ``node`` (all visits, cc included)."""
+        return self._visits.get((token_seq, node), [])
 
     @property
     def vars(self) -> dict[str, Any]:
@@ -132,7 +142,7 @@ def emit(state: State, type_: str, now: datetime, *, node: str | None = None,
          task: FlowTask | None = None, actor_id: int | None = None,
          on_behalf_of: int | None = None, data: Mapping[str, Any] | None = None) -> FlowEvent:
     """Record one event with the instance's status after it."""
-    event = FlowEvent(instance_id=state.instance.id, seq=take_seq(state), at=now, type=type_,
+    event = build(FlowEvent, instance_id=state.instance.id, seq=take_seq(state), at=now, type=type_,
                       node=node if node is not None else (task.node if task else None),
                       task_seq=task.seq if task else None, actor_id=actor_id,
                       on_behalf_of=on_behalf_of, status=state.instance.status,
@@ -143,7 +153,7 @@ def emit(state: State, type_: str, now: datetime, *, node: str | None = None,
 
 
 def new_token(state: State, node: str, now: datetime, split_seq: int | None = None) -> FlowToken:
-    token = FlowToken(instance_id=state.instance.id, seq=take_seq(state), node=node,
+    token = build(FlowToken, instance_id=state.instance.id, seq=take_seq(state), node=node,
                       state="active", split_seq=split_seq, data={}, arrived_at=now)
     state.add_token(token)
     return token
@@ -166,11 +176,9 @@ def is_work(task: FlowTask) -> bool:
 
 def visit_tasks(state: State, token: FlowToken, node_id: str | None = None) -> list[FlowTask]:
     """The work tasks of the token's current visit of its node."""
-    node_id = node_id or token.node
     entered = token.data.get("entered", 0)
-    return [task for task in state.tasks
-            if task.token_seq == token.seq and task.node == node_id and task.seq > entered
-            and is_work(task)]
+    return [task for task in state.tasks_at(token.seq, node_id or token.node)
+            if task.seq > entered and task.kind != CC]
 
 
 def open_tasks(state: State, node: str | None = None) -> list[FlowTask]:
@@ -339,7 +347,7 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
             node_id = leave_target(state, node)
         elif kind == "service":
             token.state = "waiting"
-            state.new_rows.append(FlowOutbox(
+            state.new_rows.append(build(FlowOutbox, 
                 instance_id=state.instance.id, token_seq=token.seq, node=node_id,
                 hook=node.hook or "noop", payload={"options": dict(node.options)},
                 state="pending", attempts=0, next_attempt_at=now, created_at=now))
@@ -404,7 +412,7 @@ def send_cc(state: State, token: FlowToken | None, node_id: str, users: list[int
     """One open cc task per recipient and a ``cc_sent`` event (cc is never work)."""
     created = []
     for user in dict.fromkeys(users):
-        task = FlowTask(instance_id=state.instance.id, seq=take_seq(state),
+        task = build(FlowTask, instance_id=state.instance.id, seq=take_seq(state),
                         token_seq=token.seq if token else 0, node=node_id, kind=CC, state="open",
                         assignee_id=user, data={}, created_at=now)
         state.add_task(task)
@@ -433,7 +441,7 @@ def make_task(state: State, token: FlowToken, node: Node, now: datetime, *,
         if delegate is not None and delegate != assignee:
             assignee, on_behalf_of = delegate, assignee
     seq = take_seq(state)
-    task = FlowTask(instance_id=state.instance.id, seq=seq, token_seq=token.seq, node=node.id,
+    task = build(FlowTask, instance_id=state.instance.id, seq=seq, token_seq=token.seq, node=node.id,
                     kind=node.kind, state="open", assignee_id=assignee,
                     candidate_role=group[0] if group else None,
                     candidate_department=group[1] if group else None,
@@ -653,9 +661,10 @@ def task_for(state: State, task_seq: int, actor_id: int, *, operation: str,
         raise errors.invalid("operation_not_allowed", node=node.id, operation=operation)
     if actor_id == state.applicant_id:
         raise errors.not_yours("own_application")
-    for entry in state.vars.get("trail", ()):
-        if entry.get("node") in node.exclusive_with and actor_id in entry.get("actors", ()):
-            raise errors.not_yours("four_eyes", node=entry["node"])
+    if node.exclusive_with:
+        for entry in state.vars.get("trail", ()):
+            if entry.get("node") in node.exclusive_with and actor_id in entry.get("actors", ()):
+                raise errors.not_yours("four_eyes", node=entry["node"])
     if task.assignee_id is not None:
         if task.assignee_id != actor_id:
             raise errors.not_yours("claimed_by_other" if task.candidate_role else "task_not_yours")
@@ -901,7 +910,7 @@ def deliver_message(state: State, actor_id: int | None, now: datetime, name: str
              data={"message": name, "key": key, "sender": sender})
         return "duplicate"
     ensure_live(state)
-    state.new_rows.append(FlowMessage(instance_id=state.instance.id, name=name,  # type: ignore[arg-type]
+    state.new_rows.append(build(FlowMessage, instance_id=state.instance.id, name=name,  # type: ignore[arg-type]
                                       message_key=key, payload=dict(payload or {}),
                                       sender=sender, received_at=now))
     waiting = next((token for token in live_tokens(state) if token.state == "waiting"
