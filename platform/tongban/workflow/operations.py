@@ -406,3 +406,16 @@ def withdraw_action(state: State, actor_id: int, now: datetime, task_seq: int) -
         opening_status(state, node)
     emit(state, "action_withdrawn", now, task=task, actor_id=actor_id,
          on_behalf_of=task.on_behalf_of)
+
+
+ADMIN_OPERATIONS = frozenset({"cc", "comment", "migrate", "remind", "repair"})
+
+
+def __getattr__(name: str) -> Any:
+    """The operations around the approval (comment, cc, remind, repair, migrate) live in
+    :mod:`~tongban.workflow.admin_ops`; they are found here too, where the runtime and the web
+    layer look operations up by name."""
+    if name in ADMIN_OPERATIONS:
+        from . import admin_ops
+        return getattr(admin_ops, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
