@@ -315,7 +315,7 @@ def flow_group() -> None:
     """Approval flows."""
 
 
-@flow_group.command("run")
+@flow_group.command("run", with_appcontext=False)  # no app, no database
 @click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write the trace to this file instead of standard output")
