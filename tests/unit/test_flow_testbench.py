@@ -209,3 +209,16 @@ def test_an_operation_the_engine_lacks_is_a_script_problem(
         run_script(path)
     assert [str(p).replace(str(path), "s.yaml") for p in caught.value.problems] == [
         "s.yaml:15:50: at /actions/0/action the engine has no operation 'remind'"]
+
+
+def test_the_command_needs_no_app_and_no_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a fresh clone: no configuration, no instance folder, no database."""
+    import tongban.cli
+
+    def no_app() -> None:
+        raise AssertionError("tongban flow run must not create the app")
+
+    monkeypatch.setattr(tongban.cli, "create_app", no_app)
+    result = CliRunner().invoke(main, ["flow", "run", str(WCP1), "--check",
+                                       str(WCP1.with_name("wcp-01-sequence.expected.jsonl"))])
+    assert result.exit_code == 0, result.output
