@@ -352,8 +352,11 @@ def test_a_migration_is_refused_naming_the_removed_node_then_applied_with_a_mapp
     assert (error.status, error.text()) == (422, message)
     second = run.task_on("second")
     assert admin_ops.check_migration(run.state(), new, {"second": "check"}) == []
-    _migrate(run, ID["admin"], at(2), new, 2, {"second": "check"})
-    assert run.events[-1].data["moved"] == {"second": "check"}
+    run.run(admin_ops.migrate, ID["admin"], at(2), new, 2, {"second": "check"},
+            reason=" 复审改为核查 ")
+    assert run.events[-1].data == {"from_version": 1, "to_version": 2,
+                                   "mapping": {"second": "check"}, "moved": {"second": "check"},
+                                   "reason": "复审改为核查"}
     assert (second.node, second.assignee_id, second.state) == ("check", ID["rev_b"], "open")
     assert run.current_nodes() == ["check"]
     no_open_task_left_behind(run)

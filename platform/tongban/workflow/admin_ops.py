@@ -40,8 +40,9 @@ from .engine import (
 from .errors import N_, FlowError
 from .who import in_group
 
-__all__ = ["COMMENT_MAX", "REMIND_INTERVAL", "cc", "check_migration", "comment",
-           "migrate", "migration_problems", "may_see", "remind", "repair", "standing"]
+__all__ = ["COMMENT_MAX", "REMIND_INTERVAL", "cc", "check_migration", "comment", "may_see",
+           "migrate", "migration_problems", "positions", "remind", "repair", "same_kind",
+           "standing"]
 
 REMIND_INTERVAL = timedelta(hours=1)
 COMMENT_MAX = 2000
@@ -276,7 +277,9 @@ def _describe(node: Node) -> str:
     return f"{node.type}/{node.kind}" if node.type == "task" else node.type
 
 
-def _same_kind(old: Node, new: Node) -> bool:
+def same_kind(old: Node, new: Node) -> bool:
+    """Whether an instance standing on ``old`` can stand on ``new`` instead: the same node
+    type (a task of the same kind, a wait for the same message, a split closed the same way)."""
     if old.type != new.type:
         return False
     if old.type == "task":
@@ -286,6 +289,23 @@ def _same_kind(old: Node, new: Node) -> bool:
     if old.type in ("parallel", "inclusive"):
         return (old.join is None) == (new.join is None)
     return True
+
+
+def positions(state: State) -> list[str]:
+    """Every node a migration must find in the new version: where the live tokens and the split
+    tokens waiting at their joins stand, the nodes of open tasks, and the node a pending return
+    comes straight back to. Each once, in that order."""
+    found: list[str] = []
+    for token in state.tokens:
+        if token.state in ("active", "waiting") and not token.data.get("returned"):
+            found.append(token.node)
+    found.extend(task.node for task in state.tasks if is_work(task) and task.state in WORK_OPEN)
+    returned = state.vars.get("returned") or {}
+    if returned.get("straight_back") and returned.get("from"):
+        found.append(str(returned["from"]))
+    pending = state.vars.get("straight_back") or {}
+    found.extend(str(pending[key]) for key in ("at", "to") if pending.get(key))
+    return list(dict.fromkeys(found))
 
 
 def migration_problems(state: State, new_flow: Flow,
@@ -306,39 +326,21 @@ def migration_problems(state: State, new_flow: Flow,
     if found:
         return found
 
-    def check(node_id: str, reported: set[str]) -> None:
-        if node_id in reported:
-            return
-        reported.add(node_id)
+    for node_id in positions(state):
         target_id = mapping.get(node_id, node_id)
         new = new_flow.nodes.get(target_id)
         old = old_flow.nodes.get(node_id)
         if new is None:
             found.append(_refuse(errors.Invalid, "node_removed", node=node_id))
-        elif old is not None and not _same_kind(old, new):
+        elif old is not None and not same_kind(old, new):
             found.append(_refuse(errors.Invalid, "node_changed", node=node_id, old=_describe(old),
                                  target=target_id, new=_describe(new)))
-
-    reported: set[str] = set()
-    positions = [token for token in state.tokens if token.state in ("active", "waiting")
-                 and not token.data.get("returned")]
-    for token in positions:
-        check(token.node, reported)
-    for task in state.tasks:
-        if is_work(task) and task.state in WORK_OPEN:
-            check(task.node, reported)
-    returned = state.vars.get("returned") or {}
-    if returned.get("straight_back") and returned.get("from"):
-        check(str(returned["from"]), reported)
-    pending = state.vars.get("straight_back") or {}
-    for key in ("at", "to"):
-        if pending.get(key):
-            check(str(pending[key]), reported)
     if found:
         return found
     # A branch must stay inside the parallel parts it runs in, or its join never hears of it.
-    for token in positions:
-        if "expected" in token.data:
+    for token in state.tokens:
+        if token.state not in ("active", "waiting") or token.data.get("returned") \
+                or "expected" in token.data:
             continue
         target_id = mapping.get(token.node, token.node)
         parent = state.token(token.split_seq)
@@ -360,13 +362,17 @@ def check_migration(state: State, new_flow: Flow,
 
 
 def migrate(state: State, actor_id: int, now: datetime, new_flow: Flow, new_version_id: int,
-            mapping: Mapping[str, str] | None = None) -> None:
+            mapping: Mapping[str, str] | None = None, reason: str = "") -> None:
     """Move a running instance onto ``new_flow`` (version ``new_version_id``): validated first
     (refused, naming the node, when it stands on a node the new version removed and no mapping
     names it), then tokens and the current visit's tasks on mapped nodes are renamed, a pending
     return or straight-back follows the mapping, and the instance runs on the new version. The
-    tasks keep their people and decisions; a repair afterwards re-asks a node's people."""
+    tasks keep their people and decisions; a repair afterwards re-asks a node's people. The
+    admin page asks for a ``reason``, kept with the event."""
     ensure_live(state)
+    note = reason.strip()
+    if len(note) > COMMENT_MAX:
+        raise _refuse(errors.Invalid, "comment_too_long", max=COMMENT_MAX)
     mapping = {str(source): str(target) for source, target in (mapping or {}).items()}
     if new_flow.code != state.instance.flow_code and state.instance.flow_code:
         raise _refuse(errors.Invalid, "migrate_other_flow", version=new_version_id,
@@ -413,4 +419,4 @@ def migrate(state: State, actor_id: int, now: datetime, new_flow: Flow, new_vers
     state.flow = new_flow
     emit(state, "migrated", now, actor_id=actor_id,
          data={"from_version": old_version, "to_version": new_version_id,
-               "mapping": mapping, "moved": moved})
+               "mapping": mapping, "moved": moved, **({"reason": note} if note else {})})
