@@ -15,6 +15,7 @@ from tongban import PROJECT_ROOT
 from tongban.applications import start_draft, submit
 from tongban.definitions import load_directory, publish
 from tongban.definitions.publish import current_version
+from tongban.demo import DEMO_ACCOUNTS
 from tongban.models import Application, AuditEvent, DefinitionVersion, Department, Draft, saved_id
 
 from .definition_files import edit
@@ -63,7 +64,8 @@ def test_the_demo_flows_have_the_shapes_the_issue_asks_for() -> None:
     assert points["intake"]["kind"] == "intake" and "correction" in points["intake"]["operations"]
     assert points["publicity"]["status"] == "publicizing"
     assert points["publicity"]["deadline"] == {"natural_days": 7}
-    assert points["objection_raised"]["type"] == "exclusive"
+    assert points["objection_raised"]["branches"][0] == {
+        "when": {"!!": [{"var": "vars.messages.objection"}]}, "to": "objection_review"}
     urban = flows["urban-event-report"].content["nodes"]
     assert urban["dispatch"]["branches"][0]["when"]["=="][0] == {"var": "answers.event.category"}
     assert urban["closed"]["outcome"] == "completed" and urban["rating"]["type"] == "cc"
@@ -71,6 +73,49 @@ def test_the_demo_flows_have_the_shapes_the_issue_asks_for() -> None:
     assert household["joint_review"]["next"] == ["police", "hr", "district"]
     assert household["joint_done"]["split"] == "joint_review"
     assert household["origin_reply"]["type"] == "wait"
+
+
+def test_every_role_the_demo_flows_need_has_a_demo_user_in_xuhui() -> None:
+    """Each human node of the demo flows, acted out for 徐汇区 (310104), has a demo account that
+    holds its role in its department or a department above it; each node that falls back to a
+    department admin has one; and nodes exclusive with each other have two different people."""
+    result = load_directory(PROJECT_ROOT)
+    assert result.departments is not None
+    entries = {e["code"]: e for e in result.departments.content["departments"]}
+
+    def ancestors(code: str) -> set[str]:
+        found = {code}
+        while entries[code].get("parent"):
+            code = entries[code]["parent"]
+            found.add(code)
+        return found
+
+    def holders(role: str, department: str) -> set[str]:
+        return {username for username, _name, roles in DEMO_ACCOUNTS
+                for held_role, held in roles
+                if held_role.value == role and (held is None or held in ancestors(department))}
+
+    def department_of(spec: str | dict[str, str]) -> str:
+        if isinstance(spec, str):
+            return spec
+        return next(code for code, e in entries.items()
+                    if e.get("parent") == spec["under"] and e.get("region") == "310104")
+
+    for flow in result.flows.values():
+        people: dict[str, set[str]] = {}
+        for node_id, node in flow.content["nodes"].items():
+            if "who" not in node:
+                continue
+            department = department_of(node["who"]["department"])
+            people[node_id] = holders(node["who"]["role"], department)
+            assert people[node_id], (flow.code, node_id)
+            if node.get("when_empty") == "department_admin":
+                spec = node["who"]["department"]
+                bureau = spec["under"] if isinstance(spec, dict) else spec
+                assert holders("department_admin", bureau), (flow.code, node_id)
+        for node_id, node in flow.content["nodes"].items():
+            for other in node.get("exclusive_with", []):
+                assert len(people[node_id] | people[other]) >= 2, (flow.code, node_id, other)
 
 
 # --- bad flow files: the issue's list, exact messages, nothing published ---------------------
@@ -182,10 +227,11 @@ MORE_GRAPH_PROBLEMS = [
      'the answer "location.district" (did you mean "location.region"?) is not a question of '
      'the form "urban-event-report" that service "urban-event-report" uses; expected a '
      "question key of that form"),
-    ("vars.data of a node that is not a data task", "residence-points",
-     "vars.data.publicity.objection", "vars.data.intake.objection", "vars.data.intake",
-     'the condition of branch 1 of "objection_raised" reads vars.data.intake; expected '
-     "vars.data.<node id> of a task node of kind data of this flow"),
+    ("vars.services of a node that is not a service", "residence-points",
+     "{var: vars.messages.objection}", "{var: vars.services.intake.objection}",
+     "vars.services.intake",
+     'the condition of branch 1 of "objection_raised" reads vars.services.intake; expected '
+     "vars.services.<node id> of a service node of this flow"),
     ("two start nodes", "residence-points", "  start: {type: start, next: intake}",
      "  start: {type: start, next: intake}\n  again: {type: start, next: intake}", "again:",
      'a second start node ("again"; the first is "start"); expected exactly one node with '
@@ -206,6 +252,17 @@ MORE_GRAPH_PROBLEMS = [
      "who: {team: reviewers}\n    exclusive_with: [initial_review]", "who: {team",
      "expected who acts: a role within a department, a named user, named users, or a person "
      "chosen from an allowed set"),
+    ("a node that is not a mapping", "residence-points",
+     "  completed: {type: end, name: {zh: 办结, en: Completed}, outcome: approved}",
+     "  completed: end", "completed: end", "expected a mapping of keys, found text"),
+    ("an unknown node type", "residence-points", "type: exclusive", "type: gatway",
+     "type: gatway", 'expected one of: "start", "task", "exclusive", "inclusive", "parallel", '
+     '"join", "service", "wait", "cc", "end"'),
+    ("chosen by the applicant without the answer naming the person", "residence-points",
+     "who: {role: reviewer, department: sh-rsj}\n    exclusive_with: [initial_review]",
+     "who: {chosen_by: applicant, from: {role: reviewer, department: sh-rsj}}\n"
+     "    exclusive_with: [initial_review]", "chosen_by: applicant",
+     'missing required key "field"'),
     ("n_of_m without that mode", "residence-points", "    status: publicizing",
      "    status: publicizing\n    n_of_m: {count: 2}", "n_of_m:",
      '"n_of_m" is only allowed with mode: n_of_m'),

@@ -244,17 +244,13 @@ class _Checker:
 
     def check_vars_path(self, rest: str, here: Path, what: str) -> None:
         area, _, tail = rest.partition(".")
-        wanted = {"data": ("task", "a task node of kind data"),
-                  "services": ("service", "a service node")}.get(area)
-        if wanted is None:
-            return  # points results and connector data come later under other names
+        if area != "services":
+            return  # messages, points results and connector data: named at run time
         node_id = tail.partition(".")[0]
         node = self.nodes.get(node_id)
-        ok = node is not None and node["type"] == wanted[0] and (
-            area != "data" or node.get("kind") == "data")
-        if not ok:
-            self.add(here, f"the condition of {what} reads vars.{area}.{node_id}; expected "
-                           f"vars.{area}.<node id> of {wanted[1]} of this flow")
+        if node is None or node["type"] != "service":
+            self.add(here, f"the condition of {what} reads vars.services.{node_id}; expected "
+                           "vars.services.<node id> of a service node of this flow")
 
     # --- splits and joins ----------------------------------------------------------------
 

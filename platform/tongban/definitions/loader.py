@@ -176,7 +176,9 @@ def schema_problems(document: Document, validator: Draft202012Validator,
         if error.validator == "not" and isinstance(error.validator_value, Mapping):
             path.extend(error.validator_value.get("required", [])[:1])
         line, column = document.position(path)
-        problems.append(Problem(file, line, column, pointer_of(path), plain_reason(error)))
+        problem = Problem(file, line, column, pointer_of(path), plain_reason(error))
+        if problem not in problems:  # one wrong value can fail several branches of a schema
+            problems.append(problem)
     return problems
 
 
