@@ -554,7 +554,7 @@ class Bench:
             args["materials"] = list(action.get("materials", []))
         elif name in {"resubmit", "submit_correction"}:
             given = action.get("answers")
-            args["answers"] = None if given is None else {**self.state.answers, **given}
+            args["answers"] = None if given is None else _merged(self.state.answers, given)
         elif name == "transfer":
             args["to_user_id"] = self.ids[action["to"]]
         elif name == "add_signer":
@@ -626,6 +626,17 @@ class Bench:
                 row.next_attempt_at = now + timedelta(seconds=backoff * 2 ** (row.attempts - 1))
             self.call("service_failed", None, now, shown_node=row.node, token_seq=row.token_seq,
                       error=error, final=final)
+
+
+def _merged(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """``new`` written over ``old``, nested mappings key by key."""
+    out = copy.deepcopy(dict(old))
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 def _aware(value: datetime) -> datetime:
