@@ -315,6 +315,36 @@ def flow_group() -> None:
     """Approval flows."""
 
 
+@flow_group.command("run", with_appcontext=False)  # no app, no database
+@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write the trace to this file instead of standard output")
+@click.option("--check", "expected", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Compare the trace with this one (JSON lines); exit 1 at the first difference")
+def flow_run(script: Path, out: Path | None, expected: Path | None) -> None:
+    """Run a flow with scripted actors on a virtual clock (the test bench; no database)."""
+    from .workflow.testbench import ScriptError, first_difference, read_expected, run_script, trace_text
+
+    try:
+        trace = run_script(script)
+        wanted = read_expected(expected) if expected is not None else None
+    except ScriptError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found; the script did not run.", err=True)
+        sys.exit(2)
+    if out is not None:
+        out.write_text(trace_text(trace), encoding="utf-8")
+    elif wanted is None:
+        click.echo(trace_text(trace), nl=False)
+    if wanted is not None:
+        difference = first_difference(trace, wanted)
+        if difference is not None:
+            click.echo(f"{expected}: {difference}", err=True)
+            sys.exit(1)
+        click.echo(f"OK: the trace matches {expected} ({len(trace)} line(s)).")
+
+
 @flow_group.command("work")
 @click.option("--once", is_flag=True, help="Work through what is due now, then stop")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
