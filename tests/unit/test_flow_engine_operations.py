@@ -506,3 +506,16 @@ def test_values_entered_on_a_data_task_are_kept_for_the_rules_that_follow():
     run.run(engine.approve, ID["rev_c"], at(1), seq, values={"record": "clean"})
     assert run.instance.vars["data"] == {"manual_entry": {"record": "clean"}}
     assert run.instance.outcome == "approved"
+
+
+def test_a_return_across_into_a_sibling_branch_is_refused():
+    run = started(_parallel_region())
+    _approve(run, "intro", "boss")
+    _approve(run, "hr", "rev_a", 2)
+    _approve(run, "hr", "rev_b", 3)
+    _approve(run, "police", "cop", 4)
+    error = refused(run, Invalid, "other_branch", op.return_to, ID["rev_d"],
+                    run.task_on("police2").seq, "hr", comment="x")
+    assert error.text() == "The step hr runs alongside this one, so nothing can be returned to it"
+    run.run(op.return_to, ID["rev_d"], at(5), run.task_on("police2").seq, "intro", comment="x")
+    assert run.current_nodes() == ["intro"]
