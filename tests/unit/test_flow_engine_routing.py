@@ -242,4 +242,4 @@ def test_the_engine_never_reads_the_clock_every_timestamp_is_the_callers_now():
                 value = getattr(row, name)
                 assert value in (None, at(0), at(5)), (type(row).__name__, name, value)
                 checked += 1
-    assert checked > len(rows)  # created_at, arrived_at, at, started_at ... were all looked at
+    assert checked >= len(rows)  # each row has at least one: created_at, arrived_at, at, started_at
