@@ -188,6 +188,16 @@ def test_only_the_departments_administrators_and_platform_administrators_come_in
     assert client.get("/admin/flows/NO-SUCH-REF").status_code == 404
 
 
+def test_the_incidents_page_links_a_stopped_application_to_its_repair_page(
+        world: World, client: FlaskClient) -> None:
+    reference = _reference(world, submit(world, "nobody"))
+    _signed_in(client, "admin")
+    html = client.get("/admin/incidents").get_data(as_text=True)
+    assert f'href="/admin/flows/{reference}"' in html
+    text = _text(client.get(f"/admin/flows/{reference}").get_data(as_text=True))
+    assert "Stands on Review (review) Repair" in text  # stopped: nobody holds its task
+
+
 def test_a_closed_application_is_shown_and_a_repair_is_refused(
         world: World, client: FlaskClient) -> None:
     application_id = submit(world, "two-step")
