@@ -293,8 +293,9 @@ def test_repair_out_of_a_parallel_region_and_onto_the_same_node():
 def test_repair_clears_a_return_and_an_incident():
     run = started(_three())
     run.run(op.return_to, ID["rev_a"], at(1), run.task_on("a").seq, "applicant", comment="补材料")
-    assert run.instance.status == "returned"
+    assert run.instance.status == "returned" and admin_ops.standing(run.state()) == []
     run.run(admin_ops.repair, ID["admin"], at(2), "b", reason="材料已线下补齐")
+    assert _events(run, "repaired")[-1].data["from"] == []
     assert run.instance.status == "in_progress" and "returned" not in run.instance.vars
     assert run.current_nodes() == ["b"]
     refused(run, NotActionable, "not_returned", op.resubmit, APPLICANT)

@@ -246,8 +246,10 @@ def remind(state: State, actor_id: int, now: datetime, task_seq: int) -> None:
 
 
 def standing(state: State) -> list[str]:
-    """The nodes the instance stands on now (live tokens), each once, in token order."""
-    return list(dict.fromkeys(token.node for token in live_tokens(state)))
+    """The nodes the instance stands on now (live tokens), each once, in token order; none
+    while it is returned to the applicant."""
+    return list(dict.fromkeys(token.node for token in live_tokens(state)
+                              if not token.data.get("returned")))
 
 
 def repair(state: State, actor_id: int, now: datetime, node: str, reason: str = "") -> None:
