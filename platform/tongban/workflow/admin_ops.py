@@ -132,6 +132,8 @@ def comment(state: State, actor_id: int, now: datetime, text: str = "",
             task_seq: int | None = None) -> None:
     """A comment without a decision, by anyone who may see the application; on one task (its
     node is named) or on the whole application. The status does not change."""
+    if not may_see(state, actor_id):  # before anything that would tell them about it
+        raise _refuse(errors.NotYours, "not_visible")
     ensure_live(state)
     task = None
     if task_seq is not None:
@@ -141,8 +143,6 @@ def comment(state: State, actor_id: int, now: datetime, text: str = "",
         node = state.flow.nodes.get(task.node)
         if is_work(task) and node is not None and "comment" not in node.operations:
             raise errors.invalid("operation_not_allowed", node=node.id, operation="comment")
-    if not may_see(state, actor_id):
-        raise _refuse(errors.NotYours, "not_visible")
     body = _text(text, "comment_required")
     emit(state, "commented", now, task=task, actor_id=actor_id,
          on_behalf_of=task.on_behalf_of if task is not None and task.assignee_id == actor_id
