@@ -114,6 +114,7 @@ def test_bad_comments_are_refused_with_the_exact_message_and_change_nothing():
     error = refused(run, NotActionable, "ended", admin_ops.comment, APPLICANT, "还在吗")
     assert (error.status, error.text()) == (
         409, "This application is closed (approved); nothing more can be done on it")
+    refused(run, NotYours, "not_visible", admin_ops.comment, ID["outsider"], "x")  # not "closed"
 
 
 # --- 抄送 copy by hand ---
