@@ -458,3 +458,16 @@ def test_a_pending_straight_back_return_follows_the_mapping():
     run.run(op.resubmit, APPLICANT, at(4))
     assert run.current_nodes() == ["b2"]  # straight back, to the mapped step
     assert run.task_on("b2").assignee_id == ID["rev_c"]
+
+
+def test_an_open_correction_request_follows_the_mapping():
+    run = started(_two(), {"name": "张三"})
+    run.instance.flow_version_id = 1
+    run.run(op.request_correction, ID["rev_a"], at(1), run.task_on("first").seq, ["name"])
+    renamed = linear(("check", reviewer("rev_a")), ("second", reviewer("rev_b")))
+    _migrate(run, ID["admin"], at(2), flow_of(renamed), 2, {"first": "check"})
+    assert run.instance.vars["correction"]["node"] == "check"
+    run.run(op.submit_correction, APPLICANT, at(3), {"name": "张三丰"})
+    assert _events(run, "corrected")[-1].node == "check"
+    _approve(run, "check", "rev_a", 4)
+    assert run.current_nodes() == ["second"]

@@ -414,6 +414,9 @@ def migrate(state: State, actor_id: int, now: datetime, new_flow: Flow, new_vers
     returned = state.vars.get("returned")
     if returned and returned.get("from") in mapping:
         set_var(state, "returned", {**returned, "from": mapping[returned["from"]]})
+    correction = state.vars.get("correction")
+    if correction and correction.get("node") in mapping:
+        set_var(state, "correction", {**correction, "node": mapping[correction["node"]]})
     pending = state.vars.get("straight_back")
     if pending:
         set_var(state, "straight_back", {key: mapping.get(value, value) if key in ("at", "to")
