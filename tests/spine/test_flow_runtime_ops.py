@@ -302,3 +302,59 @@ def test_signed_out_only_the_submitting_session_acts_for_an_anonymous_applicatio
                                    "withdraw", now=later(6))
     with world.session() as session:
         assert assert_in_step(session, application_id) == "withdrawn"
+
+
+def test_comment_cc_and_remind_go_through_the_runtime_and_leave_the_status(world: World) -> None:
+    from tongban.workflow.errors import TooSoon
+
+    application_id = submit(world, "two-step")
+    with world.session() as session:
+        [first] = open_tasks(session, application_id)
+    _act(world, "rev1", first.id, "comment", text="材料齐全")  # type: ignore[arg-type]
+    _act(world, "rev1", first.id, "cc", minutes=6, user_ids=[world.users["rev3"]])  # type: ignore[arg-type]
+    _act_on_application(world, "citizen", application_id, "remind", minutes=7,
+                        task_seq=first.seq)
+    with pytest.raises(TooSoon) as too_soon:
+        _act_on_application(world, "citizen", application_id, "remind", minutes=30,
+                            task_seq=first.seq)
+    assert too_soon.value.status == 429
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "in_progress"
+        actions = session.scalars(select(AuditEvent.action).where(
+            col(AuditEvent.action).in_(("flow.commented", "flow.cc_sent", "flow.reminded")))
+            .order_by(col(AuditEvent.seq))).all()
+        assert actions == ["flow.commented", "flow.cc_sent", "flow.reminded"]
+
+
+def test_migration_moves_the_instance_and_the_application_to_the_new_version(
+        world: World) -> None:
+    import copy
+
+    from tongban.models import DefinitionVersion
+
+    from .flow_world import FLOWS
+
+    application_id = submit(world, "two-step")
+    newer = copy.deepcopy(FLOWS["two-step"])
+    newer["nodes"]["second"]["name"] = {"zh": "复核", "en": "Check"}
+    with world.session() as session, db.unit_of_work(session):
+        version = DefinitionVersion(kind="flow", code="two-step", version=2, content_hash="v2",
+                                    content=newer, source_path="flows/two-step.yaml",
+                                    author="test")
+        session.add(version)
+        session.flush()
+        new_id = version.id
+    with pytest.raises(NotYours):
+        _act_on_application(world, "rev1", application_id, "migrate", new_version_id=new_id,
+                            mapping={})
+    _act_on_application(world, "root", application_id, "migrate", new_version_id=new_id,
+                        mapping={})
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "in_progress"
+        application = session.get(Application, application_id)
+        instance = session.scalars(select(FlowInstance).where(
+            col(FlowInstance.application_id) == application_id)).one()
+        assert application is not None
+        assert application.flow_version_id == instance.flow_version_id == new_id
+        assert session.scalars(select(AuditEvent.actor_name).where(
+            col(AuditEvent.action) == "flow.migrated")).one() == "root"

@@ -83,8 +83,8 @@ def _policy(session: Session, row: FlowOutbox) -> tuple[int, int]:
         if loaded.instance.flow_version_id is not None:
             flow = runtime.flow_for(session, loaded.instance.flow_version_id)
             node = flow.nodes.get(row.node)
-            retries = int(getattr(node, "retries", retries))
-            backoff = int(getattr(node, "backoff_seconds", backoff))
+            if node is not None:  # a migration may have renamed it: the defaults apply
+                retries, backoff = node.retries, node.backoff_seconds
     return retries, backoff
 
 
