@@ -358,3 +358,31 @@ def test_migration_moves_the_instance_and_the_application_to_the_new_version(
         assert application.flow_version_id == instance.flow_version_id == new_id
         assert session.scalars(select(AuditEvent.actor_name).where(
             col(AuditEvent.action) == "flow.migrated")).one() == "root"
+
+
+def test_bad_requests_through_the_runtime_change_nothing(world: World) -> None:
+    application_id = submit(world, "two-step")
+    with world.session() as session:
+        [first] = open_tasks(session, application_id)
+        version = first.version
+    cases: list[tuple[str, int, str, dict[str, object], int]] = [
+        ("rev1", first.id, "return_to", {"target": "second", "comment": "x"}, 422),  # type: ignore[list-item]
+        ("rev1", first.id, "add_signer",  # type: ignore[list-item]
+         {"user_ids": [world.users["citizen"]], "where": "before"}, 422),
+    ]
+    for username, task_id, operation, args, status in cases:
+        with pytest.raises(FlowError) as refused:
+            _act(world, username, task_id, operation, **args)
+        assert refused.value.status == status, (operation, refused.value.text())
+    with pytest.raises(NotActionable) as closed:
+        _act_on_application(world, "citizen", application_id, "submit_correction",
+                            answers={"name": "李四"})
+    assert closed.value.status == 409
+    assert closed.value.text() == ("There is no open correction request: the correction "
+                                   "window has closed")
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "in_progress"
+        [still] = open_tasks(session, application_id)
+        assert (still.id, still.version) == (first.id, version)
+        application = session.get(Application, application_id)
+        assert application is not None and application.answers_version == 1
