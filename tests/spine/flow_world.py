@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from tongban import applications, db
+from tongban import applications, audit, db
 from tongban.accounts import hash_password
 from tongban.models import (
     Application,
@@ -242,6 +242,7 @@ def assert_in_step(session: Session, application_id: int) -> str:
         col(AuditEvent.action).not_in(("flow.message_duplicate", "flow.incident_retried")))
     ).scalar()
     assert events == audited, (events, audited)
+    assert audit.verify(session).ok  # the events were chained like any others
     return application_status
 
 

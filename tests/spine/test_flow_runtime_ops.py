@@ -89,14 +89,14 @@ def test_a_failed_audit_write_rolls_the_whole_transition_back(world: World, monk
     with world.session() as session:
         [task] = open_tasks(session, application_id)
         events_before = session.execute(select(func.count()).select_from(FlowEvent)).scalar()
-    real_record = audit.record
+    real_record = audit.record_many
 
-    def failing(session, **kwargs):  # type: ignore[no-untyped-def]
-        if kwargs["action"] == "flow.ended":
+    def failing(session, entries):  # type: ignore[no-untyped-def]
+        if any(entry.action == "flow.ended" for entry in entries):
             raise RuntimeError("audit store unavailable")
-        return real_record(session, **kwargs)
+        return real_record(session, entries)
 
-    monkeypatch.setattr(audit, "record", failing)
+    monkeypatch.setattr(audit, "record_many", failing)
     with pytest.raises(RuntimeError, match="audit store unavailable"):
         _act(world, "rev1", task.id, "approve", version=task.version)  # type: ignore[arg-type]
     with world.session() as session:

@@ -244,16 +244,17 @@ def _audit_events(session: Session, application: Application, events: list[FlowE
     ids.discard(None)
     names = dict(session.execute(select(col(User.id), col(User.username))
                                  .where(col(User.id).in_(ids))).all()) if ids else {}
-    for event in events:
-        audit.record(session, action=f"flow.{event.type}", object_type="application",
-                     object_id=application.reference, actor_id=event.actor_id,
-                     actor_name=names.get(event.actor_id, actor_name)
-                     if event.actor_id is not None else actor_name,
-                     after={"instance": event.instance_id, "seq": event.seq, "node": event.node,
-                            "task_seq": event.task_seq,
-                            "on_behalf_of": names.get(event.on_behalf_of),
-                            "status": event.status, "data": event.data},
-                     request_id=request_id)
+    audit.record_many(session, [
+        audit.Entry(action=f"flow.{event.type}", object_type="application",
+                    object_id=application.reference, actor_id=event.actor_id,
+                    actor_name=names.get(event.actor_id, actor_name)
+                    if event.actor_id is not None else actor_name,
+                    after={"instance": event.instance_id, "seq": event.seq, "node": event.node,
+                           "task_seq": event.task_seq,
+                           "on_behalf_of": names.get(event.on_behalf_of),
+                           "status": event.status, "data": event.data},
+                    request_id=request_id)
+        for event in events])
 
 
 def _lost_race(session: Session, task_id: int | None) -> FlowError:
