@@ -386,3 +386,19 @@ def test_bad_requests_through_the_runtime_change_nothing(world: World) -> None:
         assert (still.id, still.version) == (first.id, version)
         application = session.get(Application, application_id)
         assert application is not None and application.answers_version == 1
+
+
+def test_record_many_chains_exactly_like_record(world: World) -> None:
+    with world.session() as session, db.unit_of_work(session) as tx:
+        audit.record(tx, action="a.one", object_type="t", object_id=1)
+        audit.record_many(tx, [audit.Entry(action=f"a.{n}", object_type="t", object_id=n)
+                               for n in ("two", "three")])
+        assert audit.record_many(tx, []) == []
+        audit.record(tx, action="a.four", object_type="t", object_id=4)
+    with world.session() as session:
+        rows = session.scalars(select(AuditEvent).where(col(AuditEvent.action).like("a.%"))
+                               .order_by(col(AuditEvent.seq))).all()
+        assert [row.action for row in rows] == ["a.one", "a.two", "a.three", "a.four"]
+        assert [row.seq for row in rows] == list(range(rows[0].seq, rows[0].seq + 4))
+        assert all(row.prev_hash == before.row_hash for before, row in zip(rows[:-1], rows[1:], strict=True))
+        assert audit.verify(session).ok
