@@ -16,7 +16,7 @@ from typing import Any
 from ..forms.logic import RuleError, evaluate
 from ..models import FlowOutbox, FlowTask, FlowToken
 from . import errors
-from .definition import Node
+from .definition import NODE_OPERATIONS, Node
 from .rows import build
 from .state import (
     CC,
@@ -113,11 +113,13 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
             node_id = leave_target(state, node)
         elif kind == "service":
             token.state = "waiting"
-            state.new_rows.append(build(FlowOutbox,
-                instance_id=state.instance.id, token_seq=token.seq, node=node_id,
-                hook=node.hook or "noop", payload={"options": dict(node.options)},
-                state="pending", attempts=0, next_attempt_at=now, created_at=now))
-            emit(state, "service_queued", now, node=node_id, data={"hook": node.hook})
+            call = build(FlowOutbox, instance_id=state.instance.id, token_seq=token.seq,
+                         node=node_id, hook=node.hook or "noop",
+                         payload={"options": dict(node.options)}, state="pending", attempts=0,
+                         next_attempt_at=now, created_at=now)
+            state.new_rows.append(call)
+            emit(state, "service_queued", now, node=node_id, actor_id=actor_id,
+                 data={"hook": node.hook})
             return
         elif kind == "wait":
             token.state = "waiting"
@@ -133,6 +135,8 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
         elif kind == "cc":
             _send_cc(state, token, node, now, actor_id)
             node_id = node.next[0]
+        else:  # compile_flow admits no other type
+            raise ValueError(f"node {node_id}: unknown type {kind!r}")
 
 
 def split_token(state: State, token: FlowToken, node: Node, targets: list[str],
@@ -179,8 +183,8 @@ def send_cc(state: State, token: FlowToken | None, node_id: str, users: list[int
     created = []
     for user in dict.fromkeys(users):
         task = build(FlowTask, instance_id=state.instance.id, seq=take_seq(state),
-                        token_seq=token.seq if token else 0, node=node_id, kind=CC, state="open",
-                        assignee_id=user, data={}, created_at=now)
+                     token_seq=token.seq if token else 0, node=node_id, kind=CC, state="open",
+                     assignee_id=user, data={}, created_at=now)
         state.add_task(task)
         created.append(task)
     emit(state, "cc_sent", now, node=node_id, actor_id=actor_id,
@@ -207,13 +211,13 @@ def make_task(state: State, token: FlowToken, node: Node, now: datetime, *,
         if delegate is not None and delegate != assignee:
             assignee, on_behalf_of = delegate, assignee
     seq = take_seq(state)
-    task = build(FlowTask, instance_id=state.instance.id, seq=seq, token_seq=token.seq, node=node.id,
-                    kind=node.kind, state="open", assignee_id=assignee,
-                    candidate_role=group[0] if group else None,
-                    candidate_department=group[1] if group else None,
-                    on_behalf_of=on_behalf_of, position=position, added_by=added_by,
-                    data={"slot": slot if slot is not None else seq, **(data or {})},
-                    created_at=now)
+    task = build(FlowTask, instance_id=state.instance.id, seq=seq, token_seq=token.seq,
+                 node=node.id, kind=node.kind, state="open", assignee_id=assignee,
+                 candidate_role=group[0] if group else None,
+                 candidate_department=group[1] if group else None,
+                 on_behalf_of=on_behalf_of, position=position, added_by=added_by,
+                 data={"slot": slot if slot is not None else seq, **(data or {})},
+                 created_at=now)
     state.add_task(task)
     details: dict[str, Any] = {}
     if assignee is not None:
@@ -351,8 +355,8 @@ def settle(state: State, token: FlowToken, node: Node) -> str | None:
 
 
 def apply_verdict(state: State, token: FlowToken, node: Node, now: datetime,
-                   actor_id: int | None, auto: bool = False,
-                   on_behalf_of: int | None = None) -> bool:
+                  actor_id: int | None, auto: bool = False,
+                  on_behalf_of: int | None = None) -> bool:
     """Act on :func:`settle`. True when the node completed and the caller should move on
     (only when called from :func:`open_node`; otherwise the token is moved here)."""
     verdict = settle(state, token, node)
@@ -413,8 +417,7 @@ def task_for(state: State, task_seq: int, actor_id: int, *, operation: str,
         raise errors.invalid("node_unknown", node=task.node)
     if kinds is not None and task.kind not in kinds:
         raise errors.invalid("wrong_kind", operation=operation, kind=task.kind)
-    if operation in ("reject", "return", "transfer", "add_signer", "correction", "cc",
-                     "comment") and operation not in node.operations:
+    if operation in NODE_OPERATIONS and operation not in node.operations:
         raise errors.invalid("operation_not_allowed", node=node.id, operation=operation)
     if actor_id == state.applicant_id:
         raise errors.not_yours("own_application")
@@ -439,7 +442,7 @@ def check_candidate(state: State, task: FlowTask, actor_id: int) -> None:
                     task.candidate_department or ""):
         raise errors.not_yours("not_candidate")
     token = state.token(task.token_seq)
-    if token is not None:
+    if token is not None and state.flow.nodes[task.node].mode == "sign":
         for other in visit_tasks(state, token, task.node):
             if other.seq != task.seq and actor_id in (other.assignee_id, other.done_by) \
                     and other.state in ("open", "claimed", "done"):

@@ -123,11 +123,11 @@ def emit(state: State, type_: str, now: datetime, *, node: str | None = None,
          task: FlowTask | None = None, actor_id: int | None = None,
          on_behalf_of: int | None = None, data: Mapping[str, Any] | None = None) -> FlowEvent:
     """Record one event with the instance's status after it."""
-    event = build(FlowEvent, instance_id=state.instance.id, seq=take_seq(state), at=now, type=type_,
-                      node=node if node is not None else (task.node if task else None),
-                      task_seq=task.seq if task else None, actor_id=actor_id,
-                      on_behalf_of=on_behalf_of, status=state.instance.status,
-                      data=dict(data or {}))
+    event = build(FlowEvent, instance_id=state.instance.id, seq=take_seq(state), at=now,
+                  type=type_, node=node if node is not None else (task.node if task else None),
+                  task_seq=task.seq if task else None, actor_id=actor_id,
+                  on_behalf_of=on_behalf_of, status=state.instance.status,
+                  data=dict(data or {}))
     state.events.append(event)
     state.new_rows.append(event)
     return event
@@ -135,7 +135,7 @@ def emit(state: State, type_: str, now: datetime, *, node: str | None = None,
 
 def new_token(state: State, node: str, now: datetime, split_seq: int | None = None) -> FlowToken:
     token = build(FlowToken, instance_id=state.instance.id, seq=take_seq(state), node=node,
-                      state="active", split_seq=split_seq, data={}, arrived_at=now)
+                  state="active", split_seq=split_seq, data={}, arrived_at=now)
     state.add_token(token)
     return token
 
