@@ -48,6 +48,8 @@ DEMO_ACCOUNTS: list[tuple[str, str, list[tuple[Role, str | None]]]] = [
     ("mzj", "蒋民政", [(Role.REVIEWER, "sh-mzj")]),
     ("cgjadmin", "沈管理", [(Role.DEPARTMENT_ADMIN, "sh-cgj")]),
     ("gajadmin", "韩管理", [(Role.DEPARTMENT_ADMIN, "sh-gaj")]),
+    ("cityadmin", "杨管理", [(Role.DEPARTMENT_ADMIN, "sh-lhsrj"),
+                             (Role.DEPARTMENT_ADMIN, "sh-zjw")]),
 ]
 
 

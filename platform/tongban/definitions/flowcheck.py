@@ -49,6 +49,10 @@ def _quote(value: Any) -> str:
     return f'"{value}"'
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def _choices(ids: list[str]) -> str:
     return ", ".join(sorted(ids))
 
@@ -172,7 +176,7 @@ class _Checker:
                 and self.type_of(node["fallback"]) != "task":
             self.add([*here, "fallback"],
                      f"the fallback of service node {_quote(node_id)} is "
-                     f"{_quote(node['fallback'])}, a {self.type_of(node['fallback'])} node; "
+                     f"{_quote(node['fallback'])}, {_a(self.type_of(node['fallback']))} node; "
                      "expected a task node (a person does the work the service could not)")
         for index, other in enumerate(node.get("exclusive_with", [])):
             where: Path = [*here, "exclusive_with", index]
@@ -240,22 +244,19 @@ class _Checker:
 
     def check_vars_path(self, rest: str, here: Path, what: str) -> None:
         area, _, tail = rest.partition(".")
-        wanted = {"data": ("task", "a task node of kind data"),
-                  "services": ("service", "a service node")}.get(area)
-        if wanted is None:
-            return  # points results and connector data come later under other names
+        if area != "services":
+            return  # messages, points results and connector data: named at run time
         node_id = tail.partition(".")[0]
         node = self.nodes.get(node_id)
-        ok = node is not None and node["type"] == wanted[0] and (
-            area != "data" or node.get("kind") == "data")
-        if not ok:
-            self.add(here, f"the condition of {what} reads vars.{area}.{node_id}; expected "
-                           f"vars.{area}.<node id> of {wanted[1]} of this flow")
+        if node is None or node["type"] != "service":
+            self.add(here, f"the condition of {what} reads vars.services.{node_id}; expected "
+                           "vars.services.<node id> of a service node of this flow")
 
     # --- splits and joins ----------------------------------------------------------------
 
     def check_joins(self, successors: dict[str, list[str]]) -> None:
         closed_by: dict[str, str] = {}
+        before = len(self.problems)
         for node_id, node in self.nodes.items():
             if node["type"] != "join":
                 continue
@@ -271,7 +272,7 @@ class _Checker:
                                            "expected a parallel or inclusive gateway")
             elif self.type_of(split) not in SPLITS:
                 self.add([*here, "split"], f"join {_quote(node_id)} names {_quote(split)} as its "
-                                           f"split, but it is a {self.type_of(split)} node; "
+                                           f"split, but it is {_a(self.type_of(split))} node; "
                                            "expected a parallel or inclusive gateway")
             elif split in closed_by:
                 self.add([*here, "split"], f"the split {_quote(split)} is already closed by join "
@@ -283,6 +284,8 @@ class _Checker:
                     self.add([*here, "split"], f"join {_quote(node_id)} cannot be reached from "
                                                f"its split {_quote(split)}; expected the split's "
                                                "branches to lead to it")
+        if len(self.problems) > before:
+            return  # a split left open by a broken join would only repeat that problem
         for node_id, node in self.nodes.items():
             if node["type"] in SPLITS and node_id not in closed_by:
                 self.add(["nodes", node_id, "type"],

@@ -17,8 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ..forms.definition import load_form
-from .flowcheck import (DepartmentInfo, check_departments, check_flow, check_flow_answers,
-                        department_infos)
+from .flowcheck import DepartmentInfo, check_departments, check_flow, check_flow_answers, department_infos
 from .formcheck import check_form_document
 from .materials import check_materials
 from .problems import Problem
@@ -168,7 +167,8 @@ def schema_problems(document: Document, validator: Draft202012Validator,
               for explained in _alternative_errors(error)]
     for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         path = list(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        if (error.validator == "additionalProperties" and isinstance(error.instance, dict)
+                and isinstance(error.schema, Mapping)):
             allowed = set(error.schema.get("properties", {}))
             extra = sorted(set(error.instance) - allowed)
             if extra:
@@ -176,7 +176,9 @@ def schema_problems(document: Document, validator: Draft202012Validator,
         if error.validator == "not" and isinstance(error.validator_value, Mapping):
             path.extend(error.validator_value.get("required", [])[:1])
         line, column = document.position(path)
-        problems.append(Problem(file, line, column, pointer_of(path), plain_reason(error)))
+        problem = Problem(file, line, column, pointer_of(path), plain_reason(error))
+        if problem not in problems:  # one wrong value can fail several branches of a schema
+            problems.append(problem)
     return problems
 
 
