@@ -76,21 +76,27 @@ class FlowNotFound(LookupError):
 
 
 # --- Compiled flows: one per definition version, which never changes once published. --------
-_compiled: dict[int, Flow] = {}
+# Keyed by the version's id and content hash: a process that serves several databases (the
+# tests do) never takes one database's version for another's with the same id.
+_compiled: dict[tuple[int, str], Flow] = {}
 _compiled_lock = threading.Lock()
 
 
 def flow_for(session: Session, version_id: int) -> Flow:
     """The compiled flow of a published version, compiled once per process."""
-    found = _compiled.get(version_id)
+    row = session.execute(select(col(DefinitionVersion.kind), col(DefinitionVersion.content_hash))
+                          .where(col(DefinitionVersion.id) == version_id)).first()
+    if row is None or row.kind != "flow":
+        raise FlowNotFound(f"no flow definition version {version_id}")
+    key = (version_id, row.content_hash)
+    found = _compiled.get(key)
     if found is not None:
         return found
     version = session.get(DefinitionVersion, version_id)
-    if version is None or version.kind != "flow":
-        raise FlowNotFound(f"no flow definition version {version_id}")
+    assert version is not None
     flow = compile_flow(version.content)
     with _compiled_lock:
-        return _compiled.setdefault(version_id, flow)
+        return _compiled.setdefault(key, flow)
 
 
 def current_flow_version(session: Session, code: str) -> DefinitionVersion | None:
