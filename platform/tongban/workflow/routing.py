@@ -118,8 +118,7 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
                          payload={"options": dict(node.options)}, state="pending", attempts=0,
                          next_attempt_at=now, created_at=now)
             state.new_rows.append(call)
-            emit(state, "service_queued", now, node=node_id, actor_id=actor_id,
-                 data={"hook": node.hook})
+            emit(state, "service_queued", now, node=node_id, data={"hook": node.hook})
             return
         elif kind == "wait":
             token.state = "waiting"
