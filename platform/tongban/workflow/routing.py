@@ -17,7 +17,7 @@ from ..forms.logic import RuleError, evaluate
 from ..models import FlowOutbox, FlowTask, FlowToken
 from . import errors
 from .definition import NODE_OPERATIONS, Node
-from .rows import build
+from .rows import build, put
 from .state import (
     CC,
     WORK_OPEN,
@@ -56,10 +56,8 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
     flow = state.flow
     while True:
         node = flow.nodes[node_id]
-        token.node = node_id
-        token.state = "active"
-        token.arrived_at = now
-        token.data = {"entered": state.instance.next_seq}
+        put(token, node=node_id, state="active", arrived_at=now)
+        put(token, data={"entered": state.instance.next_seq})
         kind = node.type
         if kind == "wait":
             set_status(state, "waiting_external")
@@ -67,8 +65,7 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
         if kind == "start":
             node_id = node.next[0]
         elif kind == "end":
-            token.state = "done"
-            token.left_at = now
+            put(token, state="done", left_at=now)
             finish(state, node.outcome or "completed", now, actor_id, node=node_id)
             return
         elif kind == "exclusive":
@@ -98,8 +95,7 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
             if parent is None or parent.data.get("split") != node.split:
                 node_id = node.next[0]  # a token that came without its split passes on
                 continue
-            token.state = "done"
-            token.left_at = now
+            put(token, state="done", left_at=now)
             arrived = parent.data.get("arrived", 0) + 1
             set_data(parent, arrived=arrived)
             if arrived < parent.data.get("expected", 0):
@@ -112,7 +108,7 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
                 return
             node_id = leave_target(state, node)
         elif kind == "service":
-            token.state = "waiting"
+            put(token, state="waiting")
             call = build(FlowOutbox, instance_id=state.instance.id, token_seq=token.seq,
                          node=node_id, hook=node.hook or "noop",
                          payload={"options": dict(node.options)}, state="pending", attempts=0,
@@ -121,7 +117,7 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
             emit(state, "service_queued", now, node=node_id, data={"hook": node.hook})
             return
         elif kind == "wait":
-            token.state = "waiting"
+            put(token, state="waiting")
             stored = state.vars.get("messages", {}).get(node.message or "")
             if stored and not stored.get("consumed"):
                 _consume_message(state, node.message or "")
@@ -142,7 +138,7 @@ def split_token(state: State, token: FlowToken, node: Node, targets: list[str],
                 now: datetime, actor_id: int | None = None) -> None:
     """Start one child token per branch; the parent waits for them at the split's join."""
     targets = list(dict.fromkeys(targets))
-    token.state = "waiting" if node.join else "done"
+    put(token, state="waiting" if node.join else "done")
     set_data(token, split=node.id, expected=len(targets), arrived=0, taken=targets)
     emit(state, "split", now, node=node.id, actor_id=actor_id, data={"to": targets})
     children = [new_token(state, target, now, split_seq=token.seq) for target in targets]
@@ -300,10 +296,7 @@ def open_node(state: State, token: FlowToken, node: Node, now: datetime,
 
 
 def _auto_pass_task(state: State, task: FlowTask, now: datetime) -> None:
-    task.state = "done"
-    task.outcome = "approved"
-    task.done_at = now
-    task.done_by = task.assignee_id
+    put(task, state="done", outcome="approved", done_at=now, done_by=task.assignee_id)
     set_data(task, auto=True)
     emit(state, "task_auto_passed", now, task=task, actor_id=task.assignee_id,
          data={"reason": "same approver"})
@@ -449,17 +442,11 @@ def check_candidate(state: State, task: FlowTask, actor_id: int) -> None:
 
 
 def claim_task(state: State, task: FlowTask, actor_id: int, now: datetime) -> None:
-    task.assignee_id = actor_id
-    task.state = "claimed"
-    task.claimed_at = now
+    put(task, assignee_id=actor_id, state="claimed", claimed_at=now)
     emit(state, "task_claimed", now, task=task, actor_id=actor_id)
 
 
 def mark_done(task: FlowTask, actor_id: int, outcome: str, now: datetime, comment: str) -> None:
     if task.assignee_id is None:
-        task.assignee_id = actor_id
-    task.state = "done"
-    task.outcome = outcome
-    task.done_by = actor_id
-    task.done_at = now
-    task.comment = comment
+        put(task, assignee_id=actor_id)
+    put(task, state="done", outcome=outcome, done_by=actor_id, done_at=now, comment=comment)
