@@ -283,7 +283,8 @@ def _lost_race(session: Session, task_id: int | None) -> FlowError:
 
 # --- Entry points. -----------------------------------------------------------------------------
 def start_flow(session: Session, application: Application, *, now: datetime | None = None,
-               actor_name: str = "system", request_id: str = "") -> FlowInstance | None:
+               actor_id: int | None = None, actor_name: str = "system",
+               request_id: str = "") -> FlowInstance | None:
     """Start the application's pinned flow, inside the submission transaction. A service
     without a flow leaves the application submitted, with no instance."""
     now = now or utcnow()
@@ -307,7 +308,8 @@ def start_flow(session: Session, application: Application, *, now: datetime | No
     session.add(instance)
     session.flush()
     loaded = Loaded(application, instance, [], [])
-    actor_id = application.submitter_id
+    if actor_id is None:  # the applicant, or the counter clerk who submitted for them
+        actor_id = application.submitter_id or application.clerk_id
     _run(session, loaded, flow,
          lambda state: _operation("start")(state, actor_id, now),
          now=now, actor_name=actor_name, request_id=request_id)
