@@ -64,6 +64,9 @@ def test_submission_starts_the_pinned_flow_in_the_same_transaction(world: World)
         assert actions[0] == "application.submit"
         assert actions[1:4] == ["flow.started", "flow.node_entered", "flow.node_entered"]
         assert "flow.task_created" in actions
+        started = session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "flow.started")).one()
+        assert (started.actor_id, started.actor_name) == (world.users["citizen"], "citizen")
 
 
 def test_approval_ends_the_flow_and_the_application_agrees(world: World) -> None:
@@ -89,14 +92,14 @@ def test_a_failed_audit_write_rolls_the_whole_transition_back(world: World, monk
     with world.session() as session:
         [task] = open_tasks(session, application_id)
         events_before = session.execute(select(func.count()).select_from(FlowEvent)).scalar()
-    real_record = audit.record
+    real_record = audit.record_many
 
-    def failing(session, **kwargs):  # type: ignore[no-untyped-def]
-        if kwargs["action"] == "flow.ended":
+    def failing(session, entries):  # type: ignore[no-untyped-def]
+        if any(entry.action == "flow.ended" for entry in entries):
             raise RuntimeError("audit store unavailable")
-        return real_record(session, **kwargs)
+        return real_record(session, entries)
 
-    monkeypatch.setattr(audit, "record", failing)
+    monkeypatch.setattr(audit, "record_many", failing)
     with pytest.raises(RuntimeError, match="audit store unavailable"):
         _act(world, "rev1", task.id, "approve", version=task.version)  # type: ignore[arg-type]
     with world.session() as session:
@@ -358,3 +361,47 @@ def test_migration_moves_the_instance_and_the_application_to_the_new_version(
         assert application.flow_version_id == instance.flow_version_id == new_id
         assert session.scalars(select(AuditEvent.actor_name).where(
             col(AuditEvent.action) == "flow.migrated")).one() == "root"
+
+
+def test_bad_requests_through_the_runtime_change_nothing(world: World) -> None:
+    application_id = submit(world, "two-step")
+    with world.session() as session:
+        [first] = open_tasks(session, application_id)
+        version = first.version
+    cases: list[tuple[str, int, str, dict[str, object], int]] = [
+        ("rev1", first.id, "return_to", {"target": "second", "comment": "x"}, 422),  # type: ignore[list-item]
+        ("rev1", first.id, "add_signer",  # type: ignore[list-item]
+         {"user_ids": [world.users["citizen"]], "where": "before"}, 422),
+    ]
+    for username, task_id, operation, args, status in cases:
+        with pytest.raises(FlowError) as refused:
+            _act(world, username, task_id, operation, **args)
+        assert refused.value.status == status, (operation, refused.value.text())
+    with pytest.raises(NotActionable) as closed:
+        _act_on_application(world, "citizen", application_id, "submit_correction",
+                            answers={"name": "李四"})
+    assert closed.value.status == 409
+    assert closed.value.text() == ("There is no open correction request: the correction "
+                                   "window has closed")
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "in_progress"
+        [still] = open_tasks(session, application_id)
+        assert (still.id, still.version) == (first.id, version)
+        application = session.get(Application, application_id)
+        assert application is not None and application.answers_version == 1
+
+
+def test_record_many_chains_exactly_like_record(world: World) -> None:
+    with world.session() as session, db.unit_of_work(session) as tx:
+        audit.record(tx, action="a.one", object_type="t", object_id=1)
+        audit.record_many(tx, [audit.Entry(action=f"a.{n}", object_type="t", object_id=n)
+                               for n in ("two", "three")])
+        assert audit.record_many(tx, []) == []
+        audit.record(tx, action="a.four", object_type="t", object_id=4)
+    with world.session() as session:
+        rows = session.scalars(select(AuditEvent).where(col(AuditEvent.action).like("a.%"))
+                               .order_by(col(AuditEvent.seq))).all()
+        assert [row.action for row in rows] == ["a.one", "a.two", "a.three", "a.four"]
+        assert [row.seq for row in rows] == list(range(rows[0].seq, rows[0].seq + 4))
+        assert all(row.prev_hash == before.row_hash for before, row in zip(rows[:-1], rows[1:], strict=True))
+        assert audit.verify(session).ok

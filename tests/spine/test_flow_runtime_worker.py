@@ -103,6 +103,11 @@ def test_spent_retries_raise_an_incident_and_open_the_fallback_task(
         actions = session.scalars(select(AuditEvent.action).where(
             col(AuditEvent.action).in_(("flow.incident", "flow.service_failed")))).all()
         assert actions.count("flow.incident") == 1
+        from tongban.workflow import incidents
+
+        tree = DbDirectory(session).tree()
+        [incident] = incidents.list_incidents(session, world.actor("admin"), tree)
+        assert (incident.kind, incident.retryable) == ("service", False)
 
 
 def test_without_a_fallback_the_incident_stops_the_flow_until_an_admin_retries(
