@@ -12,10 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col
 
-from . import audit, workflow
+from . import audit
 from .fragments import refuse_in_shared_draw
 from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
 from .policy import Action, Actor, may_use_draft
+from .workflow.runtime import start_flow
 
 # No 0/O, 1/I/L: a reference read over the phone or copied from paper stays unambiguous.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -147,8 +148,9 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
     application = Application(
         reference=new_reference(now), idempotency_key=draft.submit_key, draft_id=draft.id,
         service_code=draft.service_code, service_version_id=draft.service_version_id,
-        form_version_id=draft.form_version_id, answers=answers,
-        submitter_id=draft.user_id, clerk_id=draft.clerk_id, department_code=department_code,
+        form_version_id=draft.form_version_id, flow_version_id=draft.flow_version_id,
+        answers=answers, submitter_id=draft.user_id, clerk_id=draft.clerk_id,
+        department_code=department_code,
         submitted_at=now,
     )
     session.add(application)
@@ -163,9 +165,10 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
                  after={"service": draft.service_code,
                         "service_version_id": draft.service_version_id,
                         "form_version_id": draft.form_version_id,
+                        "flow_version_id": draft.flow_version_id,
                         "on_behalf": draft.clerk_id is not None},
                  request_id=request_id)
-    workflow.hand_over(session, application)
+    start_flow(session, application, now=now, actor_name=actor_name, request_id=request_id)
     return Submitted(application, created=True)
 
 

@@ -308,3 +308,33 @@ def demo(force: bool) -> None:
         raise click.ClickException(str(exc)) from None
     for line in lines:
         click.echo(line)
+
+
+@main.group("flow")
+def flow_group() -> None:
+    """Approval flows."""
+
+
+@flow_group.command("work")
+@click.option("--once", is_flag=True, help="Work through what is due now, then stop")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds to sleep when nothing is due")
+@with_appcontext
+def flow_work(once: bool, interval: float) -> None:
+    """Make the calls of service nodes queued in the outbox (retries, backoff, incidents)."""
+    import time
+
+    from .workflow.worker import run_due
+
+    engine = current_app.extensions["tongban.engine"]
+    while True:
+        outcomes = run_due(engine)
+        for outcome in outcomes:
+            suffix = f": {outcome.error}" if outcome.error else ""
+            click.echo(f"outbox {outcome.row_id} attempt {outcome.attempt} "
+                       f"{outcome.state}{suffix}")
+        if once:
+            click.echo(f"{len(outcomes)} service call(s) handled.")
+            return
+        if not outcomes:
+            time.sleep(interval)

@@ -5,6 +5,7 @@ Each setting is declared once with its type; a bad value fails at start naming t
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -99,6 +100,25 @@ def _rate_limit(value: Any) -> str:
     return text
 
 
+def _token_map(value: Any) -> dict[str, str]:
+    """``{token: sender}``; from the environment as JSON (``{"s3cret...": "police-system"}``)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError('expected JSON such as {"TOKEN": "sender name"}') from None
+    if not isinstance(value, Mapping):
+        raise ValueError('expected a mapping such as {"TOKEN": "sender name"}')
+    tokens: dict[str, str] = {}
+    for token, sender in value.items():
+        if not isinstance(token, str) or len(token) < 32:
+            raise ValueError("each token needs at least 32 characters")
+        if not isinstance(sender, str) or not sender.strip():
+            raise ValueError(f"the token ending {token[-4:]} names no sender")
+        tokens[token] = sender.strip()
+    return tokens
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -155,6 +175,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Most bytes of files visitors who are not signed in may store from one address "
             "in 24 hours"),
     Setting("SQL_ECHO", False, _bool, "Log every SQL statement"),
+    Setting("FLOW_MESSAGE_TOKENS", {}, _token_map,
+            "Bearer tokens of the systems that may post flow messages, with the sender each "
+            "names: {token: sender} (JSON in the environment; tokens of at least 32 characters)"),
 )
 
 

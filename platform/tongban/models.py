@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -45,6 +45,9 @@ class Department(SQLModel, table=True):
     name_zh: str = Field(max_length=200)
     name_en: str = Field(max_length=200)
     parent_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+    # The 6-digit administrative code of the district a district office serves (flows route
+    # to "the district of the applicant's address" by it).
+    region: str | None = Field(default=None, max_length=6)
 
 
 class User(SQLModel, table=True):
@@ -222,13 +225,23 @@ def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
+def _version_column() -> Column[int]:
+    """The optimistic-lock counter: SQLAlchemy's ``version_id_col`` must be given the column
+    itself (a name is not enough), so each table makes its own before its mapper is set up."""
+    return Column("version", Integer, nullable=False, default=1)
+
+
+_INSTANCE_VERSION = _version_column()
+_TASK_VERSION = _version_column()
+
+
 class FlowInstance(SQLModel, table=True):
     """One run of a pinned flow version for one application. ``version`` is SQLAlchemy's
     optimistic-lock column: a transition that read a stale instance fails instead of doubling."""
 
     __tablename__ = "flow_instance"
     __table_args__ = (_one_of("status", APPLICATION_STATUSES, "ck_flow_instance_status"),)
-    __mapper_args__ = {"version_id_col": "version"}  # noqa: RUF012 - SQLAlchemy mapper config
+    __mapper_args__ = {"version_id_col": _INSTANCE_VERSION}  # noqa: RUF012 - mapper config
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int | None = Field(default=None, foreign_key="application.id", unique=True)
@@ -247,7 +260,7 @@ class FlowInstance(SQLModel, table=True):
     overdue: bool = Field(default=False)
     started_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = Field(default=None)
-    version: int = Field(default=1)
+    version: int = Field(default=1, sa_column=_INSTANCE_VERSION)
 
 
 class FlowToken(SQLModel, table=True):
@@ -280,8 +293,9 @@ class FlowTask(SQLModel, table=True):
         Index("ix_flow_task_assignee_open", "assignee_id", "state", "due_at"),
         Index("ix_flow_task_group_open", "candidate_department", "candidate_role", "state",
               "due_at"),
+        Index("ix_flow_task_done_by", "done_by", "done_at"),  # the inbox: done by me
     )
-    __mapper_args__ = {"version_id_col": "version"}  # noqa: RUF012 - SQLAlchemy mapper config
+    __mapper_args__ = {"version_id_col": _TASK_VERSION}  # noqa: RUF012 - mapper config
 
     id: int | None = Field(default=None, primary_key=True)
     instance_id: int | None = Field(default=None, foreign_key="flow_instance.id", index=True)
@@ -304,7 +318,7 @@ class FlowTask(SQLModel, table=True):
     done_at: datetime | None = Field(default=None)
     done_by: int | None = Field(default=None, foreign_key="user_account.id")
     due_at: datetime | None = Field(default=None)
-    version: int = Field(default=1)
+    version: int = Field(default=1, sa_column=_TASK_VERSION)
 
 
 class FlowEvent(SQLModel, table=True):

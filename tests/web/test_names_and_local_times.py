@@ -73,7 +73,8 @@ def test_your_applications_page_shows_names_and_shanghai_time(personas, session)
     reference = _submitted_and_saved(personas, session)
     client = personas.client
     html = client.get("/my").get_data(as_text=True)
-    assert _cells(html) == [reference, "上海市居住证积分申请", "2026-03-02 01:30", "已提交"]
+    assert _cells(html) == [reference, "上海市居住证积分申请", "上海市人力资源和社会保障局",
+                            "2026-03-02 01:30", "已提交"]
     assert "2026-03-02 07:05" in html and "2036-04-01" in html  # saved at; kept until (a date)
     assert "residence-points" not in html
     english = _in_english(client, "/my")

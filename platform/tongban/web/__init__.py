@@ -20,6 +20,7 @@ def init_web(app: Flask) -> None:
         database,
         errors,
         files,
+        flow_api,
         flow_diagram,
         form_parts,
         headers,
@@ -30,6 +31,7 @@ def init_web(app: Flask) -> None:
         links,
         login,
         portal,
+        progress,
         ratelimits,
         regions,
         review,
@@ -53,7 +55,8 @@ def init_web(app: Flask) -> None:
     flow_diagram.init_app(app)  # fails the start when Graphviz is missing
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
     headers.init_app(app)
-    for module in (auth, portal, apply, review, files, admin, settings, health, regions):
+    for module in (auth, portal, apply, progress, review, files, admin, settings, health,
+                   regions, flow_api):
         app.register_blueprint(module.bp)
     ratelimits.init_app(app)
     errors.init_app(app)

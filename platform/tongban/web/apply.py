@@ -38,7 +38,7 @@ from ..models import Application, Draft
 from ..policy import Action, ServiceTarget
 from ..services import get_service
 from ..who_looked import record_application_read
-from . import form_pages, settings
+from . import flow_views, form_pages, settings
 from .access import allowed, current_actor
 from .database import request_session, request_transaction
 from .errors import render_error
@@ -285,9 +285,11 @@ def mine() -> ResponseReturnValue:
         return redirect(url_for("auth.login", next=url_for("apply.mine")))
     session_ = request_session()
     drafts = user_drafts(session_, current_user.id)
+    # Their own applications, and for a counter clerk those they took in.
     applications = session_.scalars(select(Application).where(
-        col(Application.submitter_id) == current_user.id)
-        .order_by(col(Application.submitted_at).desc())).all()
+        (col(Application.submitter_id) == current_user.id)
+        | (col(Application.clerk_id) == current_user.id))
+        .order_by(col(Application.submitted_at).desc()).limit(500)).all()
     service_names = names_of_versions(session_, {a.service_version_id for a in applications})
     names = {}
     for draft in drafts:
@@ -295,4 +297,5 @@ def mine() -> ResponseReturnValue:
                                  draft.form_version_id).service.content["name"]
     return render_template("apply/mine.html", drafts=drafts, names=names,
                            applications=applications, service_names=service_names,
-                           lang=current_lang())
+                           lang=current_lang(), status_name=flow_views.status_name,
+                           clerk_id=current_user.id)

@@ -67,7 +67,15 @@ def login() -> ResponseReturnValue:
     regenerate(session)
     session.permanent = True
     login_user(login_snapshot)
-    return redirect(safe_redirect_target(next_url))
+    return redirect(safe_redirect_target(next_url, landing_page(login_snapshot)))
+
+
+def landing_page(user: LoginUser) -> str:
+    """Where a sign-in without a ``next`` goes: staff to their review inbox, everyone else to
+    their applications."""
+    from .review import STAFF
+
+    return url_for("review.index") if user.has_role(*STAFF) else url_for("apply.mine")
 
 
 @bp.post("/logout")

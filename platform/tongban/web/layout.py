@@ -30,7 +30,8 @@ from ..i18n import current_lang
 from .urls import fixed_url
 
 _SLOTS = {name: marker(name) for name in
-          ("csrf", "next", "user", "lang_switch", "elder_switch", "page_default")}
+          ("csrf", "next", "user", "nav", "lang_switch", "elder_switch",
+                     "page_default")}
 
 PAGE_FORM_ID = "tb-page-form"
 """The ``id`` of a form page's own form (``forms/_page.html``): the header's switches join it."""
@@ -65,8 +66,32 @@ def _values() -> dict[str, Markup]:
         "next": escape(_return_address()),
         "user": escape(current_user.display_name) if current_user.is_authenticated
         else Markup(""),
+        "nav": _nav(),
         **_switches(),
     }
+
+
+def _nav() -> Markup:
+    """The signed-in visitor's own links: the review inbox with its counts for staff, their
+    applications (``/my``) for applicants and counter clerks. Per visitor, so a slot."""
+    if not current_user.is_authenticated:
+        return Markup("")
+    from .review import STAFF, inbox_counts  # the review blueprint owns the inbox
+
+    links = []
+    if current_user.has_role(*STAFF):
+        counts = inbox_counts()
+        work = counts["mine"] + counts["group"]
+        shown = str(work) if work < 100 else "99+"
+        links.append(Markup(
+            '<a class="tb-header__link" href="{}">{}<span class="tb-header__count" '
+            'aria-label="{}">{}</span></a>').format(
+            fixed_url("review.index"), gettext("Review inbox"),
+            gettext("%(count)s tasks waiting", count=shown), shown))
+    if not current_user.has_role(*STAFF) or current_user.has_role("counter_clerk"):
+        links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
+            fixed_url("apply.mine"), gettext("Your applications")))
+    return Markup(" ").join(links)
 
 
 def send_page_along(switch_url: str) -> None:

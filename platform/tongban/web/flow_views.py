@@ -1,0 +1,292 @@
+"""What the review and progress pages show of a flow run: names instead of ids, the timeline in
+words, where the application stands. Reads only; one query per kind of row, never per row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from ..i18n import N_, pick
+from ..models import (
+    Application,
+    DefinitionVersion,
+    Department,
+    FlowEvent,
+    FlowInstance,
+    FlowTask,
+    FlowToken,
+    Membership,
+    Role,
+    User,
+)
+
+STAFF_ROLES = frozenset({Role.COUNTER_CLERK, Role.REVIEWER, Role.DEPARTMENT_ADMIN,
+                         Role.PLATFORM_ADMIN})
+
+ROLE_NAMES = {
+    Role.CITIZEN: N_("Applicant"),
+    Role.ENTERPRISE: N_("Applicant"),
+    Role.COUNTER_CLERK: N_("Counter clerk"),
+    Role.REVIEWER: N_("Reviewer"),
+    Role.DEPARTMENT_ADMIN: N_("Department administrator"),
+    Role.PLATFORM_ADMIN: N_("Platform administrator"),
+}
+
+# C7 statuses in plain words (the applicant's view and the reviewers').
+STATUS_NAMES = {
+    "draft": N_("Not yet sent"),
+    "submitted": N_("Submitted"),
+    "correction_requested": N_("You need to correct something"),
+    "accepted": N_("Accepted, waiting for review"),
+    "in_progress": N_("Being reviewed"),
+    "publicizing": N_("Being publicized"),
+    "waiting_external": N_("Waiting for another department"),
+    "returned": N_("Returned to you to change and send again"),
+    "approved": N_("Approved"),
+    "rejected": N_("Not approved"),
+    "withdrawn": N_("Withdrawn"),
+    "abandoned": N_("Closed: not resubmitted in time"),
+    "completed": N_("Completed"),
+}
+
+EVENT_WORDS = {
+    "started": N_("Application received"),
+    "node_entered": N_("Reached this step"),
+    "task_created": N_("Task created"),
+    "task_claimed": N_("Took the task"),
+    "task_released": N_("Gave the task back to the group"),
+    "accepted": N_("Accepted the application"),
+    "intake_refused": N_("Refused to accept the application"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "returned": N_("Returned"),
+    "resubmitted": N_("Sent again"),
+    "correction_requested": N_("Asked for corrections"),
+    "corrected": N_("Corrections sent"),
+    "transferred": N_("Transferred the task"),
+    "signer_added": N_("Added a signer"),
+    "withdrawn": N_("Withdrew the application"),
+    "action_withdrawn": N_("Withdrew their action"),
+    "commented": N_("Commented"),
+    "cc_sent": N_("Sent a copy"),
+    "reminded": N_("Sent a reminder"),
+    "task_cancelled": N_("Task closed"),
+    "task_auto_passed": N_("Passed automatically"),
+    "gateway_taken": N_("Route chosen"),
+    "split": N_("Split into parallel steps"),
+    "joined": N_("Parallel steps joined"),
+    "service_queued": N_("Automatic check queued"),
+    "service_done": N_("Automatic check done"),
+    "service_failed": N_("Automatic check failed"),
+    "incident": N_("Problem reported to the administrator"),
+    "message_received": N_("Answer received from another department"),
+    "message_duplicate": N_("Duplicate answer ignored"),
+    "repaired": N_("Moved by an administrator"),
+    "migrated": N_("Moved to a newer version of the process"),
+    "ended": N_("Finished"),
+}
+
+# Engine bookkeeping the timeline leaves out: it says nothing a person did or must know.
+QUIET_EVENTS = frozenset({"node_entered", "task_created", "gateway_taken", "split", "joined",
+                          "service_queued", "message_duplicate"})
+
+TASK_STATE_NAMES = {
+    "open": N_("Waiting"), "claimed": N_("Taken"), "done": N_("Done"),
+    "cancelled": N_("Closed"), "transferred": N_("Transferred"), "expired": N_("Expired"),
+}
+
+
+def status_name(status: str) -> str:
+    return _(STATUS_NAMES.get(status, status))
+
+
+def flow_content(session: Session, flow_version_id: int | None) -> dict[str, Any]:
+    if flow_version_id is None:
+        return {}
+    row = session.get(DefinitionVersion, flow_version_id)
+    return row.content if row is not None else {}
+
+
+def node_name(content: dict[str, Any], node: str | None) -> str:
+    if not node:
+        return ""
+    spec = content.get("nodes", {}).get(node) or {}
+    name = spec.get("name") if isinstance(spec, dict) else None
+    return pick(name) if name else node
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    username: str
+    role: str  # translated role, "" when none
+    department: str  # department name, "" when none
+
+    @property
+    def where(self) -> str:
+        """Department and role, e.g. "市人社局 审核人员"."""
+        return " ".join(part for part in (self.department, self.role) if part)
+
+
+class Names:
+    """Users and departments by id and code, read in one query each."""
+
+    def __init__(self, session: Session, user_ids: Iterable[int | None] = (),
+                 departments: Iterable[str | None] = ()):
+        ids = {i for i in user_ids if i is not None}
+        self.session = session
+        self.people: dict[int, Person] = {}
+        self.departments: dict[str, str] = {}
+        codes = {c for c in departments if c}
+        memberships: dict[int, tuple[str, str | None]] = {}
+        if ids:
+            for m in session.execute(
+                    select(col(Membership.user_id), col(Membership.role),
+                           col(Department.code))
+                    .outerjoin(Department, col(Department.id) == col(Membership.department_id))
+                    .where(col(Membership.user_id).in_(ids))
+                    .order_by(col(Membership.id))):
+                if m.role in STAFF_ROLES and m.user_id not in memberships:
+                    memberships[m.user_id] = (m.role, m.code)
+                    if m.code:
+                        codes.add(m.code)
+        if codes:
+            for d in session.execute(select(col(Department.code), col(Department.name_zh),
+                                            col(Department.name_en))
+                                     .where(col(Department.code).in_(codes))):
+                self.departments[d.code] = pick({"zh": d.name_zh, "en": d.name_en})
+        if ids:
+            for u in session.execute(select(col(User.id), col(User.display_name),
+                                            col(User.username)).where(col(User.id).in_(ids))):
+                role, dept = memberships.get(u.id, (None, None))
+                self.people[u.id] = Person(
+                    u.id, u.display_name, u.username,
+                    _(ROLE_NAMES[Role(role)]) if role else "",
+                    self.department(dept))
+
+    def department(self, code: str | None) -> str:
+        if not code:
+            return ""
+        return self.departments.get(code, code)
+
+    def person(self, user_id: int | None) -> Person | None:
+        return self.people.get(user_id) if user_id is not None else None
+
+    def name(self, user_id: int | None) -> str:
+        found = self.person(user_id)
+        return found.name if found else ""
+
+
+@dataclass(frozen=True)
+class Step:
+    at: Any
+    what: str
+    node: str
+    who: str  # the person's name (staff view, or show_names) or ""
+    where: str  # department and role
+    on_behalf_of: str
+    comment: str
+    items: list[str]
+
+
+@dataclass
+class Run:
+    """One application's flow run as the pages show it."""
+
+    application: Application
+    instance: FlowInstance | None
+    content: dict[str, Any]
+    tasks: list[FlowTask]
+    events: list[FlowEvent]
+    tokens: list[FlowToken]
+    names: Names
+
+    @property
+    def current_nodes(self) -> list[str]:
+        open_nodes = [t.node for t in self.tokens if t.state in ("active", "waiting")]
+        return [node_name(self.content, n) for n in dict.fromkeys(open_nodes)]
+
+    @property
+    def current_node_ids(self) -> list[str]:
+        return list(dict.fromkeys(t.node for t in self.tokens
+                                  if t.state in ("active", "waiting")))
+
+    def task_by_seq(self, seq: int | None) -> FlowTask | None:
+        for task in self.tasks:
+            if task.seq == seq:
+                return task
+        return None
+
+    def open_correction(self) -> dict[str, Any] | None:
+        """The correction request or return the applicant has to answer, if any."""
+        if self.application.status not in ("correction_requested", "returned"):
+            return None
+        wanted = ("correction_requested",) if self.application.status == \
+            "correction_requested" else ("returned",)
+        for event in reversed(self.events):
+            if event.type in wanted:
+                return {"type": event.type, "questions": list(event.data.get("questions", [])),
+                        "materials": list(event.data.get("materials", [])),
+                        "comment": event.data.get("comment", ""), "at": event.at}
+        return None
+
+    def timeline(self, *, staff: bool) -> list[Step]:
+        """Every step in words: what, at which step, who (department and role; a name for
+        staff, or for applicants when the flow says ``show_names: true``), when."""
+        show_names = staff or bool(self.content.get("show_names"))
+        steps = []
+        for event in self.events:
+            if event.type in QUIET_EVENTS:
+                continue
+            person = self.names.person(event.actor_id)
+            applicant = event.actor_id is not None and event.actor_id in (
+                self.application.submitter_id,)
+            where = person.where if person else ""
+            if applicant and not (person and person.role):
+                where = _("Applicant")
+            if person is None and event.actor_id is None and event.type not in (
+                    "started", "ended"):
+                where = _("The system")
+            task = self.task_by_seq(event.task_seq)
+            comment = str(event.data.get("comment") or event.data.get("reason") or (task.comment if task and event.type in (
+                "approved", "rejected", "returned", "accepted", "intake_refused") else "") or "")
+            behalf = self.names.name(event.on_behalf_of) if event.on_behalf_of else ""
+            items = [str(q) for q in event.data.get("questions", [])] + \
+                [str(m) for m in event.data.get("materials", [])]
+            steps.append(Step(
+                at=event.at, what=_(EVENT_WORDS.get(event.type, event.type)),
+                node=node_name(self.content, event.node),
+                who=(person.name if person and show_names else ""), where=where,
+                on_behalf_of=behalf if show_names else "", comment=comment, items=items))
+        return steps
+
+
+def load_run(session: Session, application: Application) -> Run:
+    instance = session.scalars(select(FlowInstance).where(
+        col(FlowInstance.application_id) == application.id)).first()
+    tasks: list[FlowTask] = []
+    events: list[FlowEvent] = []
+    tokens: list[FlowToken] = []
+    if instance is not None:
+        tasks = list(session.scalars(select(FlowTask).where(
+            col(FlowTask.instance_id) == instance.id).order_by(col(FlowTask.seq))))
+        events = list(session.scalars(select(FlowEvent).where(
+            col(FlowEvent.instance_id) == instance.id).order_by(col(FlowEvent.seq))))
+        tokens = list(session.scalars(select(FlowToken).where(
+            col(FlowToken.instance_id) == instance.id).order_by(col(FlowToken.seq))))
+    content = flow_content(session, instance.flow_version_id if instance else
+                           application.flow_version_id)
+    user_ids: set[int | None] = {application.submitter_id, application.clerk_id}
+    for task in tasks:
+        user_ids |= {task.assignee_id, task.done_by, task.on_behalf_of, task.added_by}
+    for event in events:
+        user_ids |= {event.actor_id, event.on_behalf_of}
+    departments = {t.candidate_department for t in tasks} | {application.department_code}
+    return Run(application, instance, content, tasks, events, tokens,
+               Names(session, user_ids, departments))

@@ -1,0 +1,268 @@
+"""Applicants (and the counter clerk who took an application in) following an application: its
+timeline, what to correct, the correction page, withdrawing while nobody has acted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlmodel import col
+
+from ..forms import coerce, paths, render, state
+from ..forms.display import key_of
+from ..forms.errors import FieldError
+from ..forms.errors import message as field_error_message
+from ..forms.uploads import Quota, UploadRejected, draft_full, store_upload
+from ..i18n import current_lang
+from ..intake import Pinned, pinned, upload_policy
+from ..models import Application, StoredUpload
+from ..who_looked import record_application_read
+from . import flow_views
+from .access import current_actor
+from .database import request_session, request_transaction
+from .review import flow_error_page, flow_error_types
+
+bp = Blueprint("progress", __name__, url_prefix="/my/applications")
+
+ACTED = frozenset({"accepted", "intake_refused", "approved", "rejected", "returned",
+                   "correction_requested", "transferred", "signer_added", "task_claimed"})
+"""Events that mean someone has acted: the applicant may no longer withdraw."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _own_or_404(reference: str) -> Application:
+    """The signed-in applicant's application, or one their counter took in."""
+    if not current_user.is_authenticated:
+        abort(404)
+    found = request_session().scalars(select(Application).where(
+        col(Application.reference) == reference)).first()
+    if found is None or current_user.id not in (found.submitter_id, found.clerk_id):
+        abort(404)
+    return found
+
+
+def _sign_in_first() -> ResponseReturnValue | None:
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.path))
+    return None
+
+
+def nobody_has_acted(run: flow_views.Run) -> bool:
+    return run.instance is not None and run.instance.ended_at is None and \
+        run.application.status not in ("withdrawn", "approved", "rejected", "completed",
+                                       "abandoned") and \
+        not any(e.type in ACTED for e in run.events)
+
+
+def _fix_list(run: flow_views.Run, form: Any) -> tuple[dict[str, Any] | None, list[str]]:
+    """The open correction request or return, and the questions it names, by their labels."""
+    request_ = run.open_correction()
+    if request_ is None:
+        return None, []
+    lang = current_lang()
+    labels = []
+    for key in [*request_["questions"], *request_["materials"]]:
+        fields = form.fields.get(key) or []
+        labels.append(render.text_for(fields[0].label, lang) if fields else key)
+    return request_, labels
+
+
+@bp.get("/<reference>")
+def application(reference: str) -> ResponseReturnValue:
+    asked = _sign_in_first()
+    if asked is not None:
+        return asked
+    found = _own_or_404(reference)
+    session = request_session()
+    run = flow_views.load_run(session, found)
+    pinned_defs = pinned(session, found.service_version_id, found.form_version_id)
+    fix, labels = _fix_list(run, pinned_defs.form)
+    page = render_template(
+        "progress/application.html", application=found, run=run,
+        service=pinned_defs.service.content, timeline=run.timeline(staff=False),
+        status_name=flow_views.status_name, fix=fix, fix_labels=labels,
+        may_withdraw=nobody_has_acted(run),
+        clerk=run.names.person(found.clerk_id) if found.clerk_id == current_user.id else None)
+    with request_transaction() as tx:
+        record_application_read(tx, found, page="progress", actor_id=current_user.id,
+                                actor_name=current_user.username, request_id=g.request_id)
+    return page
+
+
+@bp.post("/<reference>/withdraw")
+def withdraw(reference: str) -> ResponseReturnValue:
+    from ..workflow import runtime
+
+    found = _own_or_404(reference)
+    try:
+        with request_transaction() as tx:
+            runtime.act_on_application(tx, current_actor(), found.id, "withdraw", now=_now(),
+                                       request_id=g.request_id)
+    except flow_error_types() as exc:
+        return flow_error_page(exc)
+    return redirect(url_for("progress.application", reference=reference))
+
+
+@bp.post("/<reference>/resubmit")
+def resubmit(reference: str) -> ResponseReturnValue:
+    """Send a returned application again as it stands (changing answers goes through the
+    correction page)."""
+    from ..workflow import runtime
+
+    found = _own_or_404(reference)
+    try:
+        with request_transaction() as tx:
+            runtime.act_on_application(tx, current_actor(), found.id, "resubmit", now=_now(),
+                                       request_id=g.request_id)
+    except flow_error_types() as exc:
+        return flow_error_page(exc)
+    return redirect(url_for("progress.application", reference=reference, sent="1"))
+
+
+# --- corrections and resubmission ----------------------------------------------------------
+
+def _keys_to_fix(run: flow_views.Run, form: Any) -> list[str]:
+    """The question keys the applicant may change: those named by the correction request, or
+    every question of the form after a return to the applicant."""
+    fix = run.open_correction()
+    if fix is None:
+        return []
+    named = [*fix["questions"], *fix["materials"]]
+    if not named:  # a return names nothing: the whole form is open again
+        named = list(form.page_of)
+    return [k for k in named if k in form.page_of]
+
+
+def _correction_page(pinned_defs: Pinned, application: Application, run: flow_views.Run,
+                     keys: list[str], answers: Any, errors: list[FieldError],
+                     raw: dict[str, list[str]] | None, status: int = 200) -> ResponseReturnValue:
+    form = pinned_defs.form
+    lang = current_lang()
+    uploads = {u.public_id: u for u in request_session().scalars(select(StoredUpload).where(
+        col(StoredUpload.application_id) == application.id))}
+    fields = [render.render_field(form, key, answers, errors, lang=lang, raw=raw,
+                                  templates=current_app.jinja_env)
+              for key in keys]
+    multipart = any((form.fields.get(k) or [None])[0] is not None
+                    and form.fields[k][0].widget == "file" for k in keys)
+    fix = run.open_correction()
+    summary = [(e.path, _field_message(form, e)) for e in errors]
+    return render_template(
+        "progress/correct.html", application=application, service=pinned_defs.service.content,
+        fields=Markup("").join(fields), multipart=multipart, fix=fix, summary=summary,
+        returned=application.status == "returned",
+        files={k: uploads[v].original_name for k in keys
+               if isinstance(v := paths.get_in(answers, paths.split(k)), str) and v in uploads},
+        csrf=generate_csrf()), status
+
+
+def _field_message(form: Any, error: FieldError) -> str:
+    return str(field_error_message(error, form, current_lang()))
+
+
+def _set_in(data: dict[str, Any], segments: list[str], value: Any) -> None:
+    """Put ``value`` at ``segments`` (a question's key), making the objects on the way; an
+    empty answer removes the key, as the form engine leaves unanswered questions out."""
+    for segment in segments[:-1]:
+        inner = data.get(segment)
+        if not isinstance(inner, dict):
+            inner = data[segment] = {}
+        data = inner
+    if value is None:
+        data.pop(segments[-1], None)
+    else:
+        data[segments[-1]] = value
+
+
+def _may_correct(reference: str) -> tuple[Application, flow_views.Run, Pinned, list[str]]:
+    found = _own_or_404(reference)
+    session = request_session()
+    run = flow_views.load_run(session, found)
+    pinned_defs = pinned(session, found.service_version_id, found.form_version_id)
+    keys = _keys_to_fix(run, pinned_defs.form)
+    return found, run, pinned_defs, keys
+
+
+@bp.get("/<reference>/correct")
+def correct(reference: str) -> ResponseReturnValue:
+    asked = _sign_in_first()
+    if asked is not None:
+        return asked
+    found, run, pinned_defs, keys = _may_correct(reference)
+    if not keys:
+        return redirect(url_for("progress.application", reference=reference))
+    return _correction_page(pinned_defs, found, run, keys, found.answers, [], None)
+
+
+@bp.post("/<reference>/correct")
+def send_correction(reference: str) -> ResponseReturnValue:
+    from ..workflow import runtime
+
+    found, run, pinned_defs, keys = _may_correct(reference)
+    if not keys:
+        return redirect(url_for("progress.application", reference=reference))
+    form = pinned_defs.form
+    stored: list[StoredUpload] = []
+    upload_errors: dict[str, str] = {}
+
+    def store_file(fld: Any, path: str, upload: Any) -> str:
+        limit = int(current_app.config["UPLOAD_MAX_BYTES_PER_DRAFT"])
+        try:
+            kept = store_upload(upload, upload_policy(fld), Path(current_app.config["UPLOAD_DIR"]),
+                                Quota(limit, draft_full(limit)))
+        except UploadRejected as exc:
+            upload_errors[path] = exc.render(_, str(get_locale() or "zh_CN"))
+            raise ValueError(upload_errors[path]) from None
+        stored.append(StoredUpload(
+            public_id=kept.id, application_id=found.id, field_key=fld.key,
+            stored_name=kept.stored_name, original_name=kept.original_name, size=kept.size,
+            sha256=kept.sha256, mime=kept.mime, uploaded_by=current_user.id,
+            uploaded_from=request.remote_addr))
+        return kept.id
+
+    answers = paths.copy_answers(found.answers)
+    errors: list[FieldError] = []
+    raw: dict[str, list[str]] = {}
+    for page_id in dict.fromkeys(form.page_of[k] for k in keys):
+        result = coerce.coerce_page(form, page_id, request.form, found.answers,
+                                    files=request.files, store_file=store_file)
+        if result.rejected:
+            abort(400)
+        raw.update(result.raw)
+        for key in keys:
+            if form.page_of[key] != page_id:
+                continue
+            value = paths.get_in(result.answers, paths.split(key))
+            _set_in(answers, paths.split(key), value)
+        errors += [e for e in result.errors if key_of(form, e.path or "") in keys]
+    current = state.evaluate(form, answers)
+    answers = current.answers
+    if not errors:
+        for page_id in dict.fromkeys(form.page_of[k] for k in keys):
+            errors += [e for e in state.validate_page(form, page_id, answers, current)
+                       if key_of(form, e.path or "") in keys]
+    if errors:
+        return _correction_page(pinned_defs, found, run, keys, answers, errors, raw, 422)
+    operation = "resubmit" if found.status == "returned" else "submit_correction"
+    try:
+        with request_transaction() as tx:
+            for row in stored:
+                tx.add(row)
+            runtime.act_on_application(tx, current_actor(), found.id, operation, now=_now(),
+                                       request_id=g.request_id, answers=answers)
+    except flow_error_types() as exc:
+        return flow_error_page(exc)
+    return redirect(url_for("progress.application", reference=reference, sent="1"))
+

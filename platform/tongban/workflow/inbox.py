@@ -1,0 +1,200 @@
+"""The review inbox: the task lists a member of staff works from, and their counts.
+
+Every list is one SELECT (tasks joined to their instance and application), shaped so that the
+indexes on ``flow_task`` serve it: ``ix_flow_task_assignee_open`` (assignee, state, due) for my
+tasks and cc's, ``ix_flow_task_group_open`` (department, role, state, due) for my groups' tasks,
+``ix_flow_task_done_by`` (done_by, done_at) for what I did. The open lists are ordered by due date
+(no due date last) then creation, as their index is; what I did is newest first. Counts are
+capped (:data:`COUNT_CAP`): a header shows "99+", and counting a million rows for that would be
+waste.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Select, and_, false, func, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col
+
+from ..models import Application, FlowInstance, FlowTask
+from ..policy import EVERYWHERE_ROLES, Actor, DepartmentTree, Role
+
+OPEN_STATES = ("open", "claimed")
+"""Task states that are still someone's work."""
+
+WORK = col(FlowTask.kind) != "cc"
+"""cc (抄送) tasks are notices, never work: the work lists and counts leave them out."""
+
+COUNT_CAP = 100
+"""Counts stop here: the header shows "99+" beyond it."""
+
+GROUP_ROLES = frozenset({Role.COUNTER_CLERK, Role.REVIEWER, Role.DEPARTMENT_ADMIN,
+                         Role.PLATFORM_ADMIN})
+"""Roles that candidate-group tasks are offered to (a flow's ``who: {role: ...}``)."""
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    service: str | None = None  # service code
+    status: str | None = None  # C7 application status
+    due_before: date | datetime | None = None
+    """Due strictly before this instant; a date means the start of that day in UTC (the web
+    layer passes the start of the day after the chosen one in the page's zone)."""
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task_id: int
+    seq: int
+    node: str
+    kind: str
+    state: str
+    version: int
+    due_at: datetime | None
+    created_at: datetime
+    done_at: datetime | None
+    outcome: str | None
+    assignee_id: int | None
+    candidate_role: str | None
+    candidate_department: str | None
+    on_behalf_of: int | None
+    instance_id: int
+    flow_version_id: int | None
+    application_id: int
+    reference: str
+    service_code: str
+    service_version_id: int
+    department_code: str
+    status: str
+    submitted_at: datetime
+
+
+_COLUMNS = (
+    col(FlowTask.id), col(FlowTask.seq), col(FlowTask.node), col(FlowTask.kind),
+    col(FlowTask.state), col(FlowTask.version), col(FlowTask.due_at),
+    col(FlowTask.created_at), col(FlowTask.done_at), col(FlowTask.outcome),
+    col(FlowTask.assignee_id), col(FlowTask.candidate_role),
+    col(FlowTask.candidate_department), col(FlowTask.on_behalf_of),
+    col(FlowInstance.id).label("instance_id"), col(FlowInstance.flow_version_id),
+    col(Application.id).label("application_id"), col(Application.reference),
+    col(Application.service_code), col(Application.service_version_id),
+    col(Application.department_code), col(Application.status),
+    col(Application.submitted_at),
+)
+
+
+def _base(where: ColumnElement[bool], filters: InboxFilter) -> Select[Any]:
+    query = (select(*_COLUMNS)
+             .join(FlowInstance, col(FlowInstance.id) == col(FlowTask.instance_id))
+             .join(Application, col(Application.id) == col(FlowInstance.application_id))
+             .where(where))
+    if filters.service:
+        query = query.where(col(Application.service_code) == filters.service)
+    if filters.status:
+        query = query.where(col(Application.status) == filters.status)
+    if filters.due_before is not None:
+        limit = filters.due_before
+        if not isinstance(limit, datetime):
+            limit = datetime.combine(limit, time.min, tzinfo=UTC)
+        query = query.where(col(FlowTask.due_at) < limit)
+    return query
+
+
+def _by_due(query: Select[Any]) -> Select[Any]:
+    return query.order_by(col(FlowTask.due_at).asc().nulls_last(), col(FlowTask.created_at),
+                          col(FlowTask.id))
+
+
+def _rows(session: Session, query: Select[Any], limit: int, offset: int) -> list[InboxRow]:
+    result = session.execute(query.limit(limit).offset(offset))
+    return [InboxRow(task_id=r.id, **{k: v for k, v in r._mapping.items() if k != "id"})
+            for r in result]
+
+
+def _mine(user_id: int) -> ColumnElement[bool]:
+    return and_(col(FlowTask.assignee_id) == user_id, col(FlowTask.state).in_(OPEN_STATES),
+                WORK)
+
+
+def _groups(actor: Actor, tree: DepartmentTree) -> ColumnElement[bool]:
+    """Unclaimed group tasks whose role the actor holds in (or above) the task's department."""
+    by_role: dict[str, set[str] | None] = {}
+    for role, department in actor.memberships:
+        if role not in GROUP_ROLES:
+            continue
+        if department is None or role in EVERYWHERE_ROLES:
+            by_role[role.value] = None
+        elif by_role.get(role.value, set()) is not None:
+            by_role.setdefault(role.value, set()).update(tree.under(department))
+    if not by_role:
+        return false()
+    clauses = []
+    for role, departments in sorted(by_role.items()):
+        clause = col(FlowTask.candidate_role) == role
+        if departments is not None:
+            clause = and_(col(FlowTask.candidate_department).in_(sorted(departments)), clause)
+        else:
+            clause = and_(col(FlowTask.candidate_department).is_not(None), clause)
+        clauses.append(clause)
+    return and_(or_(*clauses), col(FlowTask.state) == "open",
+                col(FlowTask.assignee_id).is_(None), WORK)
+
+
+def _done(user_id: int) -> ColumnElement[bool]:
+    return and_(col(FlowTask.done_by) == user_id, WORK)
+
+
+def _cc(user_id: int) -> ColumnElement[bool]:
+    return and_(col(FlowTask.assignee_id) == user_id, col(FlowTask.kind) == "cc",
+                col(FlowTask.state).in_(("open", "done")))
+
+
+def my_tasks(session: Session, user_id: int, filters: InboxFilter = InboxFilter(), *,
+             limit: int = 50, offset: int = 0) -> list[InboxRow]:
+    """Open work assigned to me (claimed group tasks included)."""
+    return _rows(session, _by_due(_base(_mine(user_id), filters)), limit, offset)
+
+
+def group_tasks(session: Session, actor: Actor, tree: DepartmentTree,
+                filters: InboxFilter = InboxFilter(), *, limit: int = 50,
+                offset: int = 0) -> list[InboxRow]:
+    """Tasks offered to a role I hold in its department, nobody has claimed yet."""
+    return _rows(session, _by_due(_base(_groups(actor, tree), filters)), limit, offset)
+
+
+def done_by_me(session: Session, user_id: int, filters: InboxFilter = InboxFilter(), *,
+               limit: int = 50, offset: int = 0) -> list[InboxRow]:
+    """Tasks I finished, newest first."""
+    query = _base(_done(user_id), filters).order_by(col(FlowTask.done_at).desc(),
+                                                    col(FlowTask.id).desc())
+    return _rows(session, query, limit, offset)
+
+
+def cc_to_me(session: Session, user_id: int, filters: InboxFilter = InboxFilter(), *,
+             limit: int = 50, offset: int = 0) -> list[InboxRow]:
+    """Notices copied to me: unread first, then by due date and creation."""
+    query = _base(_cc(user_id), filters).order_by(
+        col(FlowTask.state).desc(),  # "open" (unread) before "done" (read)
+        col(FlowTask.due_at).asc().nulls_last(), col(FlowTask.created_at).desc(),
+        col(FlowTask.id).desc())
+    return _rows(session, query, limit, offset)
+
+
+def _count(session: Session, where: ColumnElement[bool]) -> int:
+    inner = select(true().label("one")).select_from(FlowTask).where(where).limit(COUNT_CAP)
+    return int(session.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
+
+
+def counts(session: Session, actor: Actor, tree: DepartmentTree) -> dict[str, int]:
+    """How many tasks are mine, my groups' and unread cc's, each capped at :data:`COUNT_CAP`."""
+    if actor.user_id is None:
+        return {"mine": 0, "group": 0, "cc": 0}
+    unread_cc = and_(col(FlowTask.assignee_id) == actor.user_id, col(FlowTask.kind) == "cc",
+                     col(FlowTask.state) == "open")
+    return {"mine": _count(session, _mine(actor.user_id)),
+            "group": _count(session, _groups(actor, tree)),
+            "cc": _count(session, unread_cc)}
+

@@ -1,0 +1,51 @@
+"""Every engine operation by name, for the runtime, the CLI test bench and the web views:
+``ops.approve(state, actor_id, now, task_seq, comment=...)``; ``ops.BY_NAME["approve"]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .engine import (
+    accept,
+    approve,
+    claim,
+    deliver_message,
+    refuse_intake,
+    reject,
+    release,
+    service_done,
+    service_failed,
+    start,
+    vote,
+)
+from .operations import (
+    add_signer,
+    request_correction,
+    resubmit,
+    return_to,
+    submit_correction,
+    transfer,
+    withdraw,
+    withdraw_action,
+)
+
+__all__ = ["BY_NAME", "TASK_OPERATIONS", "accept", "add_signer", "approve", "claim",
+           "deliver_message", "refuse_intake", "reject", "release", "request_correction",
+           "resubmit", "return_to", "service_done", "service_failed", "start",
+           "submit_correction", "transfer", "vote", "withdraw", "withdraw_action"]
+
+BY_NAME: dict[str, Callable[..., Any]] = {
+    "start": start, "claim": claim, "release": release, "accept": accept,
+    "refuse_intake": refuse_intake, "approve": approve, "reject": reject, "vote": vote,
+    "return": return_to, "return_to": return_to, "resubmit": resubmit,
+    "request_correction": request_correction, "submit_correction": submit_correction,
+    "transfer": transfer, "add_signer": add_signer, "withdraw": withdraw,
+    "withdraw_action": withdraw_action, "service_done": service_done,
+    "service_failed": service_failed, "deliver_message": deliver_message,
+}
+
+# Operations whose first argument after ``now`` is a task seq (the rest act on the instance).
+TASK_OPERATIONS = frozenset({"claim", "release", "accept", "refuse_intake", "approve", "reject",
+                             "vote", "return", "return_to", "request_correction", "transfer",
+                             "add_signer", "withdraw_action"})

@@ -1,0 +1,453 @@
+"""The flow runtime: the engine's operations run on the rows of one instance, in the caller's
+transaction, with the application's status and the audit trail kept in step.
+
+Every entry point loads the instance with its tokens and tasks (three SELECTs by instance id),
+builds the engine's :class:`State`, calls the pure operation, adds the rows the engine made,
+copies the status to ``Application.status``, writes one audit event per flow event and flushes.
+The caller owns the transaction (``db.unit_of_work`` / ``request_transaction``): a refusal, a
+lost optimistic lock or a failed audit write rolls the whole transition back.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col
+
+from .. import audit
+from ..models import (
+    AnswerVersion,
+    Application,
+    DefinitionVersion,
+    FlowEvent,
+    FlowInstance,
+    FlowMessage,
+    FlowOutbox,
+    FlowTask,
+    FlowToken,
+    Role,
+    User,
+    saved_id,
+    utcnow,
+)
+from ..policy import Actor, DepartmentTree, holds
+from . import engine as flow_engine
+from . import operations as flow_operations
+from .definition import Flow, compile_flow
+from .directory import DbDirectory
+from .errors import (
+    N_,
+    AlreadyHandled,
+    FlowError,
+    NotActionable,
+    already_handled,
+    not_yours,
+    stale,
+)
+
+# Operations on one task (they take its seq) and on the whole application.
+TASK_OPERATIONS = frozenset({
+    "claim", "release", "accept", "refuse_intake", "approve", "reject", "return_to",
+    "request_correction", "transfer", "add_signer", "withdraw_action", "comment", "cc",
+    "remind", "vote"})
+APPLICATION_OPERATIONS = frozenset({
+    "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
+    "migrate"})
+ADMIN_OPERATIONS = frozenset({"repair", "migrate"})
+ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
+# Operations whose ``answers`` replace the application's answers (the old ones are kept).
+ANSWER_REASONS = {"resubmit": "resubmission", "submit_correction": "correction"}
+DONE_TASK_STATES = frozenset({"done", "cancelled", "transferred", "expired"})
+NOT_WAITING = N_("No step of this application is waiting for the message %(name)s")
+
+
+class FlowNotFound(LookupError):
+    """No such task, application or instance (the web layer answers 404)."""
+
+
+# --- Compiled flows: one per definition version, which never changes once published. --------
+_compiled: dict[int, Flow] = {}
+_compiled_lock = threading.Lock()
+
+
+def flow_for(session: Session, version_id: int) -> Flow:
+    """The compiled flow of a published version, compiled once per process."""
+    found = _compiled.get(version_id)
+    if found is not None:
+        return found
+    version = session.get(DefinitionVersion, version_id)
+    if version is None or version.kind != "flow":
+        raise FlowNotFound(f"no flow definition version {version_id}")
+    flow = compile_flow(version.content)
+    with _compiled_lock:
+        return _compiled.setdefault(version_id, flow)
+
+
+def current_flow_version(session: Session, code: str) -> DefinitionVersion | None:
+    """The newest published version of the flow ``code``."""
+    return session.scalars(select(DefinitionVersion)
+                           .where(col(DefinitionVersion.kind) == "flow",
+                                  col(DefinitionVersion.code) == code)
+                           .order_by(col(DefinitionVersion.version).desc()).limit(1)).first()
+
+
+def service_flow_code(session: Session, application: Application) -> str | None:
+    """The flow the application's pinned service version names, if any."""
+    service = session.get(DefinitionVersion, application.service_version_id)
+    code = (service.content if service is not None else {}).get("flow")
+    return str(code) if code else None
+
+
+def _operation(name: str) -> Callable[..., object]:
+    """The engine's operation ``name``: the core ones live in ``engine``, the rest in
+    ``operations``."""
+    for module in (flow_operations, flow_engine):
+        found = getattr(module, name, None)
+        if callable(found):
+            return found
+    raise ValueError(f"the flow engine has no operation {name!r}")
+
+
+# --- Loading and storing one instance. ---------------------------------------------------------
+@dataclass
+class Loaded:
+    application: Application
+    instance: FlowInstance
+    tokens: list[FlowToken]
+    tasks: list[FlowTask]
+
+
+def _fresh(statement: Any) -> Any:
+    # Rows already in the session (read before the transaction began, say) are overwritten by
+    # what the database holds now: a transition never starts from a stale copy.
+    return statement.execution_options(populate_existing=True)
+
+
+def load_instance(session: Session, instance_id: int) -> Loaded:
+    instance = session.scalars(_fresh(select(FlowInstance)
+                                      .where(col(FlowInstance.id) == instance_id))).first()
+    if instance is None or instance.application_id is None:
+        raise FlowNotFound(f"no flow instance {instance_id}")
+    application = session.scalars(_fresh(select(Application).where(
+        col(Application.id) == instance.application_id))).one()
+    tokens = list(session.scalars(_fresh(select(FlowToken)
+                                         .where(col(FlowToken.instance_id) == instance_id)
+                                         .order_by(col(FlowToken.seq)))))
+    tasks = list(session.scalars(_fresh(select(FlowTask)
+                                        .where(col(FlowTask.instance_id) == instance_id)
+                                        .order_by(col(FlowTask.seq)))))
+    return Loaded(application, instance, tokens, tasks)
+
+
+def load_for_application(session: Session, application_id: int) -> Loaded:
+    instance_id = session.execute(select(col(FlowInstance.id)).where(
+        col(FlowInstance.application_id) == application_id)).scalar()
+    if instance_id is None:
+        raise FlowNotFound(f"application {application_id} has no flow")
+    return load_instance(session, instance_id)
+
+
+def _state(session: Session, loaded: Loaded, flow: Flow) -> flow_engine.State:
+    return flow_engine.State(
+        flow=flow, instance=loaded.instance, tokens=loaded.tokens, tasks=loaded.tasks,
+        answers=copy.deepcopy(loaded.application.answers),
+        applicant_id=loaded.instance.applicant_id, directory=DbDirectory(session),
+        new_rows=[], events=[])
+
+
+def _json_snapshot(rows: Iterable[FlowToken | FlowTask]) -> list[tuple[Any, Any]]:
+    return [(row, copy.deepcopy(row.data)) for row in rows]
+
+
+def _run(session: Session, loaded: Loaded, flow: Flow,
+         call: Callable[[flow_engine.State], object], *, now: datetime,
+         actor_name: str, request_id: str, answers_reason: str | None = None,
+         task_id: int | None = None) -> flow_engine.State:
+    """Call the engine on the loaded instance and write everything it did."""
+    state = _state(session, loaded, flow)
+    before = _json_snapshot([*loaded.tokens, *loaded.tasks])
+    old_answers = copy.deepcopy(loaded.application.answers)
+    try:
+        # The engine's directory reads must not flush half-changed rows.
+        with session.no_autoflush:
+            call(state)
+    except AlreadyHandled:
+        if task_id is None:
+            raise
+        # Name the person, not their id, read as the database has it now.
+        raise _lost_race(session, task_id) from None
+    try:
+        _store(session, loaded, state, before, old_answers, now=now, actor_name=actor_name,
+               request_id=request_id, answers_reason=answers_reason)
+    except (StaleDataError, IntegrityError) as exc:
+        if isinstance(exc, IntegrityError) and not _seq_clash(exc):
+            raise
+        # Another transition of this instance committed first (optimistic lock lost).
+        raise _lost_race(session, task_id) from None
+    return state
+
+
+def _seq_clash(exc: IntegrityError) -> bool:
+    """A duplicate (instance, seq) of a token, task or event: the same numbers were taken by
+    a concurrent transition that committed first."""
+    text = str(exc.orig).lower()
+    return "seq" in text or "flow_event_instance_id" in text or "flow_task_instance_id" in text
+
+
+def _store(session: Session, loaded: Loaded, state: flow_engine.State,
+           before: list[tuple[Any, Any]], old_answers: dict[str, Any], *, now: datetime,
+           actor_name: str, request_id: str, answers_reason: str | None) -> None:
+    instance, application = loaded.instance, loaded.application
+    instance_id = saved_id(instance)
+    for row, data in before:
+        if row.data != data:  # changed in place: JSON columns do not see that by themselves
+            flag_modified(row, "data")
+    for row in state.new_rows:
+        if getattr(row, "instance_id", 0) is None:
+            row.instance_id = instance_id
+        session.add(row)
+    # Every transition writes the instance row, so its version moves on and a concurrent
+    # transition that read the same version fails (optimistic lock) instead of doubling.
+    flag_modified(instance, "vars")
+    application.status = instance.status
+    if application.flow_version_id != instance.flow_version_id:
+        application.flow_version_id = instance.flow_version_id
+    if answers_reason is not None and state.answers != old_answers:
+        session.add(AnswerVersion(application_id=saved_id(application),
+                                  number=application.answers_version, answers=old_answers,
+                                  reason=answers_reason, created_at=now))
+        application.answers = copy.deepcopy(state.answers)
+        application.answers_version += 1
+        flag_modified(application, "answers")
+    session.add(application)
+    session.flush()
+    _cancel_dead_calls(session, instance_id, state.tokens)
+    _audit_events(session, application, state.events, actor_name=actor_name,
+                  request_id=request_id)
+
+
+def _cancel_dead_calls(session: Session, instance_id: int, tokens: list[FlowToken]) -> None:
+    """Service calls of tokens that are gone (withdrawn, returned, repaired) are not made."""
+    dead = [token.seq for token in tokens if token.state in ("cancelled", "done")]
+    if dead:
+        session.execute(update(FlowOutbox).where(
+            col(FlowOutbox.instance_id) == instance_id, col(FlowOutbox.state) == "pending",
+            col(FlowOutbox.token_seq).in_(dead)).values(state="cancelled"))
+
+
+def _audit_events(session: Session, application: Application, events: list[FlowEvent], *,
+                  actor_name: str, request_id: str) -> None:
+    ids = {event.actor_id for event in events} | {event.on_behalf_of for event in events}
+    ids.discard(None)
+    names = dict(session.execute(select(col(User.id), col(User.username))
+                                 .where(col(User.id).in_(ids))).all()) if ids else {}
+    for event in events:
+        audit.record(session, action=f"flow.{event.type}", object_type="application",
+                     object_id=application.reference, actor_id=event.actor_id,
+                     actor_name=names.get(event.actor_id, actor_name)
+                     if event.actor_id is not None else actor_name,
+                     after={"instance": event.instance_id, "seq": event.seq, "node": event.node,
+                            "task_seq": event.task_seq,
+                            "on_behalf_of": names.get(event.on_behalf_of),
+                            "status": event.status, "data": event.data},
+                     request_id=request_id)
+
+
+def _lost_race(session: Session, task_id: int | None) -> FlowError:
+    """The refusal for a transition whose optimistic lock was lost: who handled the task and
+    when, read in a fresh session (this one must roll back)."""
+    if task_id is not None:
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        with OrmSession(engine) as fresh:
+            row = fresh.execute(select(col(FlowTask.state), col(FlowTask.done_at),
+                                       col(User.username))
+                                .outerjoin(User, col(User.id) == col(FlowTask.done_by))
+                                .where(col(FlowTask.id) == task_id)).first()
+        if row is not None and row.state in DONE_TASK_STATES:
+            return already_handled(who=row.username or "system",
+                                   when=row.done_at.isoformat() if row.done_at else "")
+    return stale()
+
+
+# --- Entry points. -----------------------------------------------------------------------------
+def start_flow(session: Session, application: Application, *, now: datetime | None = None,
+               actor_name: str = "system", request_id: str = "") -> FlowInstance | None:
+    """Start the application's pinned flow, inside the submission transaction. A service
+    without a flow leaves the application submitted, with no instance."""
+    now = now or utcnow()
+    code = service_flow_code(session, application)
+    if code is None:
+        application.status = "submitted"
+        session.add(application)
+        return None
+    if application.flow_version_id is None:  # a draft begun before its service had a flow
+        version = current_flow_version(session, code)
+        if version is None:
+            raise FlowNotFound(f"the service {application.service_code} names the flow "
+                               f"{code}, which is not published")
+        application.flow_version_id = saved_id(version)
+    flow = flow_for(session, application.flow_version_id)
+    instance = FlowInstance(
+        application_id=saved_id(application), flow_code=code,
+        flow_version_id=application.flow_version_id, status="submitted",
+        applicant_id=application.submitter_id, clerk_id=application.clerk_id,
+        department_code=application.department_code, vars={}, next_seq=1, started_at=now)
+    session.add(instance)
+    session.flush()
+    loaded = Loaded(application, instance, [], [])
+    actor_id = application.submitter_id
+    _run(session, loaded, flow,
+         lambda state: _operation("start")(state, actor_id, now),
+         now=now, actor_name=actor_name, request_id=request_id)
+    return instance
+
+
+def _username(session: Session, actor: Actor) -> str:
+    if actor.user_id is None:
+        return "anonymous"
+    name = session.execute(select(col(User.username))
+                           .where(col(User.id) == actor.user_id)).scalar()
+    return name or "unknown"
+
+
+def act(session: Session, actor: Actor, task_id: int, operation: str, *,
+        version: int | None, now: datetime | None = None, request_id: str = "",
+        **args: Any) -> flow_engine.State:
+    """Do ``operation`` on one task as ``actor``. ``version`` is the task's version the actor
+    saw (the page's hidden field): a task changed since is refused, not acted on twice."""
+    if operation not in TASK_OPERATIONS:
+        raise ValueError(f"{operation!r} is not an operation on a task")
+    now = now or utcnow()
+    task = session.scalars(_fresh(select(FlowTask).where(col(FlowTask.id) == task_id))).first()
+    if task is None or task.instance_id is None:
+        raise FlowNotFound(f"no task {task_id}")
+    if actor.user_id is None:
+        raise not_yours()
+    if version is not None and task.version != version:
+        if task.state in DONE_TASK_STATES:
+            raise _lost_race(session, task_id)
+        raise stale()
+    loaded = load_instance(session, task.instance_id)
+    flow = flow_for(session, _pinned(loaded))
+    operate = _operation(operation)
+    task_seq, actor_id = task.seq, actor.user_id
+    return _run(session, loaded, flow,
+                lambda state: operate(state, actor_id, now, task_seq=task_seq, **args),
+                now=now, actor_name=_username(session, actor), request_id=request_id,
+                task_id=task_id)
+
+
+def act_on_application(session: Session, actor: Actor, application_id: int, operation: str,
+                       *, now: datetime | None = None, request_id: str = "",
+                       tree: DepartmentTree | None = None, **args: Any) -> flow_engine.State:
+    """Do an application-level ``operation`` (withdraw, resubmit, submit_correction, comment,
+    cc, remind, repair, migrate) as ``actor``. Repair and migration are for the platform's
+    administrators and the administrators of the application's department."""
+    if operation not in APPLICATION_OPERATIONS:
+        raise ValueError(f"{operation!r} is not an operation on an application")
+    now = now or utcnow()
+    loaded = load_for_application(session, application_id)
+    if operation in ADMIN_OPERATIONS and not holds(
+            actor, ADMIN_ROLES, loaded.application.department_code,
+            tree or DepartmentTree.load(session)):
+        raise not_yours()
+    if operation == "migrate":
+        new_version_id = int(args.pop("new_version_id"))
+        new_version = session.get(DefinitionVersion, new_version_id)
+        if new_version is None or new_version.kind != "flow" \
+                or new_version.code != loaded.instance.flow_code:
+            raise FlowNotFound(f"no version {new_version_id} of the flow "
+                               f"{loaded.instance.flow_code}")
+        args["new_flow"] = flow_for(session, new_version_id)
+        args["new_version_id"] = new_version_id
+    flow = flow_for(session, _pinned(loaded))
+    operate = _operation(operation)
+    actor_id = actor.user_id
+    return _run(session, loaded, flow, lambda state: operate(state, actor_id, now, **args),
+                now=now, actor_name=_username(session, actor), request_id=request_id,
+                answers_reason=ANSWER_REASONS.get(operation))
+
+
+def _pinned(loaded: Loaded) -> int:
+    if loaded.instance.flow_version_id is None:
+        raise FlowNotFound(f"flow instance {loaded.instance.id} names no flow version")
+    return loaded.instance.flow_version_id
+
+
+# --- The worker's and the message API's transitions. ------------------------------------------
+def service_result(session: Session, row: FlowOutbox, *, ok: bool,
+                   result: dict[str, Any] | None = None, error: str = "", final: bool = False,
+                   now: datetime | None = None) -> flow_engine.State:
+    """Tell the engine how a service call ended (the worker, after the hook returned)."""
+    now = now or utcnow()
+    if row.instance_id is None:
+        raise FlowNotFound(f"outbox row {row.id} belongs to no instance")
+    loaded = load_instance(session, row.instance_id)
+    flow = flow_for(session, _pinned(loaded))
+    token_seq = row.token_seq
+    if ok:
+        return _run(session, loaded, flow,
+                    lambda state: _operation("service_done")(
+                        state, None, now, token_seq=token_seq, result=result or {}),
+                    now=now, actor_name="worker", request_id="")
+    return _run(session, loaded, flow,
+                lambda state: _operation("service_failed")(
+                    state, None, now, token_seq=token_seq, error=error, final=final),
+                now=now, actor_name="worker", request_id="")
+
+
+@dataclass(frozen=True)
+class Delivered:
+    duplicate: bool
+    status: str
+    duplicates: int = 0
+
+
+def deliver_message(session: Session, application: Application, name: str, key: str,
+                    payload: dict[str, Any], *, sender: str, now: datetime | None = None,
+                    request_id: str = "") -> Delivered:
+    """Deliver an external message to the application's waiting node. A second message with the
+    same name and key changes nothing but its count on the first one's row (and is audited)."""
+    now = now or utcnow()
+    loaded = load_for_application(session, saved_id(application))
+    instance_id = saved_id(loaded.instance)
+    earlier = session.scalars(_fresh(select(FlowMessage).where(
+        col(FlowMessage.instance_id) == instance_id, col(FlowMessage.name) == name,
+        col(FlowMessage.message_key) == key))).first()
+    if earlier is not None:
+        earlier.duplicates += 1
+        session.add(earlier)
+        audit.record(session, action="flow.message_duplicate", object_type="application",
+                     object_id=application.reference, actor_name=sender,
+                     after={"instance": instance_id, "message": name, "key": key,
+                            "duplicates": earlier.duplicates, "sender": sender},
+                     request_id=request_id)
+        return Delivered(True, loaded.instance.status, earlier.duplicates)
+    flow = flow_for(session, _pinned(loaded))
+    waiting = [token for token in loaded.tokens if token.state == "waiting"
+               and token.node in flow.nodes and flow.nodes[token.node].type == "wait"
+               and flow.nodes[token.node].message == name]
+    if not waiting:  # too early, too late or not this flow's message: the sender is told
+        raise NotActionable("not_waiting", NOT_WAITING, name=name)
+    _run(session, loaded, flow,
+         lambda state: _operation("deliver_message")(
+             state, None, now, name=name, key=key, payload=payload, sender=sender),
+         now=now, actor_name=sender, request_id=request_id)
+    return Delivered(False, loaded.instance.status)
+
+
+__all__ = ["ADMIN_OPERATIONS", "APPLICATION_OPERATIONS", "TASK_OPERATIONS", "Delivered",
+           "FlowNotFound", "Loaded", "act", "act_on_application", "current_flow_version",
+           "deliver_message", "flow_for", "load_for_application", "load_instance",
+           "service_result", "start_flow"]

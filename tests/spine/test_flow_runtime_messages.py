@@ -1,0 +1,143 @@
+"""External messages for wait nodes: POST /api/flow/messages, token-authenticated JSON; a
+duplicate key is counted and audited and changes nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from tongban.models import Application, AuditEvent, FlowEvent, FlowInstance, FlowMessage
+
+from .flow_world import World, assert_in_step, build, open_tasks, submit
+
+TOKEN = "t" * 40
+SENDER = "police-hukou-system"
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, object]) -> dict[str, object]:
+    return {**app_config, "FLOW_MESSAGE_TOKENS": {TOKEN: SENDER}}
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return build(app.extensions["tongban.engine"])
+
+
+def _reference(world: World, application_id: int) -> str:
+    with world.session() as session:
+        application = session.get(Application, application_id)
+        assert application is not None
+        return application.reference
+
+
+def _post(client, body: Any, token: str | None = TOKEN):  # type: ignore[no-untyped-def]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post("/api/flow/messages", json=body, headers=headers)
+
+
+def _body(reference: str, key: str = "k-1") -> dict[str, Any]:
+    return {"reference": reference, "message": "transfer_reply", "key": key,
+            "payload": {"approved": True}}
+
+
+def test_a_message_moves_the_waiting_node_on(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    application_id = submit(world, "wait")
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "waiting_external"
+    response = _post(client, _body(_reference(world, application_id)))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["duplicate"] is False
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "in_progress"
+        [task] = open_tasks(session, application_id)
+        assert task.node == "review"
+        message = session.scalars(select(FlowMessage)).one()
+        assert (message.sender, message.payload, message.duplicates) \
+            == (SENDER, {"approved": True}, 0)
+        received = session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "flow.message_received")).one()
+        assert received.actor_name == SENDER
+
+
+def test_a_duplicate_key_is_counted_and_audited_and_changes_nothing_else(
+        world: World, client) -> None:  # type: ignore[no-untyped-def]
+    application_id = submit(world, "wait")
+    reference = _reference(world, application_id)
+    assert _post(client, _body(reference)).status_code == 200
+    with world.session() as session:
+        instance = session.scalars(select(FlowInstance)).one()
+        before = (instance.version, instance.status,
+                  session.execute(select(func.count()).select_from(FlowEvent)).scalar())
+    response = _post(client, _body(reference))
+    assert response.status_code == 200
+    assert response.get_json()["duplicate"] is True
+    assert response.get_json()["duplicates"] == 1
+    with world.session() as session:
+        instance = session.scalars(select(FlowInstance)).one()
+        assert (instance.version, instance.status,
+                session.execute(select(func.count()).select_from(FlowEvent)).scalar()) == before
+        assert session.scalars(select(FlowMessage)).one().duplicates == 1
+        duplicate = session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "flow.message_duplicate")).one()
+        assert duplicate.after is not None and duplicate.after["key"] == "k-1"
+        assert_in_step(session, application_id)
+
+
+@pytest.mark.parametrize(("token", "status", "error"), [
+    (None, 401, "unauthorized"),
+    ("x" * 40, 401, "unauthorized"),
+])
+def test_a_missing_or_wrong_token_is_refused(world: World, client, token, status,  # type: ignore[no-untyped-def]
+                                             error) -> None:
+    application_id = submit(world, "wait")
+    response = _post(client, _body(_reference(world, application_id)), token=token)
+    assert response.status_code == status
+    assert response.get_json()["error"] == error
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    with world.session() as session:
+        assert session.scalars(select(FlowMessage)).all() == []
+
+
+def test_an_unknown_reference_is_404(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    response = _post(client, _body("2601-XXXX-XXXX"))
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "unknown_reference",
+                                   "message": "There is no application 2601-XXXX-XXXX"}
+
+
+def test_an_application_with_no_waiting_node_is_409(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    application_id = submit(world, "one-step")
+    response = _post(client, _body(_reference(world, application_id)))
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "not_waiting"
+    with world.session() as session:
+        assert session.scalars(select(FlowMessage)).all() == []
+        assert assert_in_step(session, application_id) == "in_progress"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ([], "The body must be a JSON object"),
+    ({"message": "m", "key": "k"}, "reference is required and must be text"),
+    ({"reference": "R", "message": "m", "key": 3}, "key is required and must be text"),
+    ({"reference": "R", "message": "m", "key": "k", "payload": [1]},
+     "payload must be a JSON object"),
+    ({"reference": "R", "message": "m", "key": "k", "extra": 1}, "Unknown field(s): extra"),
+])
+def test_a_bad_body_is_422_with_the_reason(world: World, client, body, message) -> None:  # type: ignore[no-untyped-def]
+    response = _post(client, body)
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "invalid", "message": message}
+
+
+def test_the_route_takes_no_cookie_session_and_needs_no_csrf_token(world: World, app: Flask,
+                                                                   client) -> None:  # type: ignore[no-untyped-def]
+    app.config["WTF_CSRF_ENABLED"] = True
+    application_id = submit(world, "wait")
+    assert _post(client, _body(_reference(world, application_id))).status_code == 200
+    # Other JSON posts are still refused (415), CSRF still guards the forms.
+    assert client.post("/login", json={"username": "x"}).status_code == 415
