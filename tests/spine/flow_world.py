@@ -191,11 +191,6 @@ def submit(world: World, flow: str, answers: dict[str, Any] | None = None,
         draft = applications.start_draft(session, service, form,
                                          user_id=world.users[applicant],
                                          answers=answers or {"name": "张三"})
-        if flow != "none":  # the draft pins the flow version current when it starts
-            draft.flow_version_id = session.execute(
-                select(col(DefinitionVersion.id)).where(col(DefinitionVersion.kind) == "flow",
-                                                        col(DefinitionVersion.code) == flow)
-            ).scalar_one()
         submitted = applications.submit(session, draft, answers or {"name": "张三"},
                                         department_code="d1",
                                         actor_id=world.users[applicant], actor_name=applicant)

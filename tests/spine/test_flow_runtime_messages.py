@@ -141,3 +141,29 @@ def test_the_route_takes_no_cookie_session_and_needs_no_csrf_token(world: World,
     assert _post(client, _body(_reference(world, application_id))).status_code == 200
     # Other JSON posts are still refused (415), CSRF still guards the forms.
     assert client.post("/login", json={"username": "x"}).status_code == 415
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("not json", 'expected JSON such as {"TOKEN": "sender name"}'),
+    ('["a"]', 'expected a mapping such as {"TOKEN": "sender name"}'),
+    ('{"short": "police"}', "each token needs at least 32 characters"),
+    ('{"' + "k" * 32 + '": " "}', "the token ending kkkk names no sender"),
+])
+def test_bad_message_tokens_fail_at_start_naming_the_setting(tmp_path, value: str,  # type: ignore[no-untyped-def]
+                                                             reason: str) -> None:
+    from tongban import PROJECT_ROOT
+    from tongban.config import ConfigError, load
+
+    with pytest.raises(ConfigError) as failed:
+        load(tmp_path, PROJECT_ROOT, environ={"TONGBAN_FLOW_MESSAGE_TOKENS": value})
+    assert str(failed.value) == ("Setting TONGBAN_FLOW_MESSAGE_TOKENS (from environment) is "
+                                 f"invalid: {reason}")
+
+
+def test_message_tokens_from_the_environment_are_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tongban import PROJECT_ROOT
+    from tongban.config import load
+
+    loaded = load(tmp_path, PROJECT_ROOT,
+                  environ={"TONGBAN_FLOW_MESSAGE_TOKENS": '{"' + TOKEN + '": " police "}'})
+    assert loaded["FLOW_MESSAGE_TOKENS"] == {TOKEN: "police"}

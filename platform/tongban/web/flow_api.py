@@ -3,7 +3,8 @@
 ``POST /api/flow/messages`` with ``Authorization: Bearer TOKEN`` (a token of
 FLOW_MESSAGE_TOKENS, which also names the sender) and the JSON body
 ``{"reference": ..., "message": ..., "key": ..., "payload": {...}}``. Token-authenticated, so
-exempt from CSRF (no cookie is involved); every answer, errors included, is JSON.
+exempt from CSRF (no cookie is involved: ``web.init_web`` exempts this one view); every
+answer, errors included, is JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from werkzeug.exceptions import HTTPException
 from ..models import Application
 from ..workflow import runtime
 from ..workflow.errors import FlowError
-from . import csrf
 from .database import request_session, request_transaction
 from .json_bodies import accepts_json, json_body
 
@@ -71,7 +71,6 @@ def _read_message(body: Any) -> tuple[dict[str, Any] | None, str]:
 
 
 @bp.post("/messages")
-@csrf.exempt
 @accepts_json
 def post_message() -> ResponseReturnValue:
     sender = _sender()

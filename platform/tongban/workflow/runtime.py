@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -189,19 +188,10 @@ def _run(session: Session, loaded: Loaded, flow: Flow,
     try:
         _store(session, loaded, state, before, old_answers, now=now, actor_name=actor_name,
                request_id=request_id, answers_reason=answers_reason)
-    except (StaleDataError, IntegrityError) as exc:
-        if isinstance(exc, IntegrityError) and not _seq_clash(exc):
-            raise
+    except StaleDataError:
         # Another transition of this instance committed first (optimistic lock lost).
         raise _lost_race(session, task_id) from None
     return state
-
-
-def _seq_clash(exc: IntegrityError) -> bool:
-    """A duplicate (instance, seq) of a token, task or event: the same numbers were taken by
-    a concurrent transition that committed first."""
-    text = str(exc.orig).lower()
-    return "seq" in text or "flow_event_instance_id" in text or "flow_task_instance_id" in text
 
 
 def _store(session: Session, loaded: Loaded, state: flow_engine.State,
@@ -212,13 +202,14 @@ def _store(session: Session, loaded: Loaded, state: flow_engine.State,
     for row, data in before:
         if row.data != data:  # changed in place: JSON columns do not see that by themselves
             flag_modified(row, "data")
+    # Every transition writes the instance row first, so its version moves on and a concurrent
+    # transition that read the same version fails (optimistic lock) before it adds a thing.
+    flag_modified(instance, "vars")
+    session.flush()
     for row in state.new_rows:
         if getattr(row, "instance_id", 0) is None:
             row.instance_id = instance_id
         session.add(row)
-    # Every transition writes the instance row, so its version moves on and a concurrent
-    # transition that read the same version fails (optimistic lock) instead of doubling.
-    flag_modified(instance, "vars")
     application.status = instance.status
     if application.flow_version_id != instance.flow_version_id:
         application.flow_version_id = instance.flow_version_id
