@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from tongban import applications, db
+from tongban import applications, audit, db
 from tongban.accounts import hash_password
 from tongban.models import (
     Application,
@@ -94,6 +94,17 @@ FLOWS: dict[str, dict[str, Any]] = {
             "reply": {"type": "wait", "message": "transfer_reply", "next": "review"},
             "review": {"type": "task", "name": {"zh": "审核", "en": "Review"},
                        "who": {"user": "rev1"}, "next": "done"},
+            "done": {"type": "end", "outcome": "approved"},
+        },
+    },
+    "intake": {
+        "code": "intake", "name": {"zh": "受理审批", "en": "Intake"},
+        "nodes": {
+            "start": {"type": "start", "next": "intake"},
+            "intake": {"type": "task", "kind": "intake", "name": {"zh": "受理", "en": "Intake"},
+                       "who": {"user": "rev1"}, "next": "review"},
+            "review": {"type": "task", "name": {"zh": "审核", "en": "Review"},
+                       "who": {"user": "rev2"}, "next": "done"},
             "done": {"type": "end", "outcome": "approved"},
         },
     },
@@ -231,6 +242,7 @@ def assert_in_step(session: Session, application_id: int) -> str:
         col(AuditEvent.action).not_in(("flow.message_duplicate", "flow.incident_retried")))
     ).scalar()
     assert events == audited, (events, audited)
+    assert audit.verify(session).ok  # the events were chained like any others
     return application_status
 
 
