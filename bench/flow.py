@@ -176,53 +176,47 @@ class Spiff:
 # --- our engine -----------------------------------------------------------------------------
 
 class Ours:
-    """Our engine, pure: rows as plain objects, an in-memory directory, a fixed clock."""
+    """Our engine, pure: rows in lists (`workflow.sandbox.MemoryRun`, a fresh State per
+    operation as the runtime builds one per request), an in-memory directory, a fixed clock."""
 
     def __init__(self) -> None:
         from tongban.workflow import engine
         from tongban.workflow.definition import compile_flow
+        from tongban.workflow.sandbox import MemoryRun
 
-        self.engine = engine
-        self.compile_flow = compile_flow
+        self.engine, self.compile_flow, self.MemoryRun = engine, compile_flow, MemoryRun
         self.directory = engine.InMemoryDirectory(
-            users={name: uid for uid, name in USERNAMES.items()})
+            users={name: (uid, ()) for uid, name in USERNAMES.items()})
         self.flows: dict[str, Any] = {}
 
     def flow(self, content: dict[str, Any]) -> Any:
         code = content["code"]
-        if code not in self.flows:
+        if code not in self.flows:  # compiled once per version, as the runtime caches it
             self.flows[code] = self.compile_flow(content)
         return self.flows[code]
 
     def run(self, content: dict[str, Any], answers: dict[str, Any],
             step_times: list[float] | None = None) -> int:
         """Start one instance and complete its open tasks until it ends; the completions."""
-        from tongban.models import FlowInstance
-
         engine = self.engine
-        flow = self.flow(content)
-        instance = FlowInstance(flow_code=content["code"], applicant_id=APPLICANT,
-                                department_code="bench", vars={})
-        state = engine.State(flow=flow, instance=instance, tokens=[], tasks=[], answers=answers,
-                             applicant_id=APPLICANT, directory=self.directory, new_rows=[],
-                             events=[])
-        engine.start(state, APPLICANT, NOW)
+        run = self.MemoryRun(self.flow(content), self.directory, answers=answers,
+                             applicant_id=APPLICANT)
+        run.start(NOW, APPLICANT)
         steps = 0
         while True:
             began = time.perf_counter()
-            task = next((t for t in state.tasks if t.state == "open" and t.kind != "cc"), None)
+            # The newest open task (the bench must not scan the finished ones).
+            task = next((t for t in reversed(run.tasks) if t.state == "open" and t.kind != "cc"),
+                        None)
             if task is None:
                 break
-            actor = task.assignee_id
-            if task.kind == "intake":
-                engine.accept(state, actor, NOW, task.seq)
-            else:
-                engine.approve(state, actor, NOW, task.seq)
+            operation = engine.accept if task.kind == "intake" else engine.approve
+            run.run(operation, task.assignee_id, NOW, task.seq)
             steps += 1
             if step_times is not None:
                 step_times.append(time.perf_counter() - began)
-        assert instance.status == ("approved" if content["code"] == "bench-six-step"
-                                   else "completed"), instance.status
+        expected = "approved" if content["code"] == "bench-six-step" else "completed"
+        assert run.instance.status == expected, run.instance.status
         return steps
 
 
