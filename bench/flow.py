@@ -25,18 +25,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import os
-import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -320,7 +315,8 @@ def part_d(open_tasks: int, queries: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", default="a,b,c,d")
     parser.add_argument("--instances", type=int, default=300, help="instances per figure in (a)-(c)")
     parser.add_argument("--open-tasks", type=int, default=1_000_000)
