@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgresql lint bench translations clean
+.PHONY: install run test test-sqlite test-postgresql lint bench bench-flow translations clean
 
 $(VENV)/.installed: pyproject.toml
 	@# The app draws flow diagrams with Graphviz's dot and refuses to start without it.
@@ -41,9 +41,15 @@ lint: install
 	$(VENV)/bin/ruff check platform tests bench run.py
 	$(VENV)/bin/mypy
 
-bench: install
+bench: install bench-flow
 	bash scripts/ensure-test-deps.sh
 	$(PY) bench/forms.py
+
+# The flow engine: in process against SpiffWorkflow, SQLite through the runtime, and the inbox
+# over a million open tasks on PostgreSQL (a scratch database, dropped at the end).
+bench-flow: install
+	bash scripts/ensure-services.sh
+	$(PY) bench/flow.py
 
 translations: install
 	$(PY) scripts/update_translations.py

@@ -198,3 +198,34 @@ def test_no_graphviz_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_graphviz_is_present_here() -> None:
     assert re.fullmatch(r"\d+(\.\d+)*", require_graphviz())
     assert diagram.CACHE_SIZE > 0
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    lighter, darker = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_every_label_has_enough_contrast_with_what_is_behind_it() -> None:
+    """axe cannot tell the colour behind SVG text on an SVG shape; the SVG's own colours can."""
+    root = ET.fromstring(str(diagram_svg(POINTS, frozenset({"initial"}), "zh")))
+    checked = 0
+    for group in root.iter(f"{SVG}g"):
+        kind = group.get("class") or ""
+        if "tb-flow-node" in kind:
+            shape = next(e for e in group if e.tag != f"{SVG}text")
+            behind = shape.get("fill", "")
+        elif kind == "edge":
+            behind = "#ffffff"  # edge labels sit on the page (the SVG's background is transparent)
+        else:
+            continue
+        for text in group.iter(f"{SVG}text"):
+            ink = text.get("fill", "#000000")
+            assert contrast(ink, behind) >= 4.5, (group.get("id"), ink, behind)
+            checked += 1
+    assert checked >= 15

@@ -21,16 +21,25 @@ from ..conftest import csrf_token
 from ..unit.flow_diagram_fixtures import POINTS
 
 
-def publish_flow_for(session: Session, service_code: str, flow: dict) -> None:
-    """A flow version and a newer service version naming it (what `defs publish` makes)."""
-    service = session.exec(select(DefinitionVersion).where(
-        col(DefinitionVersion.kind) == "service", col(DefinitionVersion.code) == service_code)
-        .order_by(col(DefinitionVersion.version).desc())).first()
+def publish_flow_for(session: Session, service_code: str, flow: dict | None) -> None:
+    """A new flow version and a newer service version naming it (what `defs publish` makes);
+    with no flow, a service version naming none."""
+    def newest(kind: str, code: str) -> DefinitionVersion | None:
+        return session.exec(select(DefinitionVersion).where(
+            col(DefinitionVersion.kind) == kind, col(DefinitionVersion.code) == code)
+            .order_by(col(DefinitionVersion.version).desc())).first()
+
+    service = newest("service", service_code)
     assert service is not None
     content = copy.deepcopy(service.content)
-    content["flow"] = flow["code"]
-    session.add(DefinitionVersion(kind="flow", code=flow["code"], version=1, content_hash="f" * 64,
-                                  content=flow, source_path="flows/test.yaml", author="test"))
+    content.pop("flow", None)
+    if flow is not None:
+        content["flow"] = flow["code"]
+        before = newest("flow", flow["code"])
+        session.add(DefinitionVersion(kind="flow", code=flow["code"],
+                                      version=before.version + 1 if before else 1,
+                                      content_hash="f" * 64, content=flow,
+                                      source_path="flows/test.yaml", author="test"))
     session.add(DefinitionVersion(kind="service", code=service_code, version=service.version + 1,
                                   content_hash="s" * 64, content=content,
                                   source_path=service.source_path, author="test"))
@@ -62,7 +71,9 @@ def test_the_guide_page_shows_the_flow_with_its_steps_in_words(demo: Flask, clie
     assert "Counter intake" in english and "窗口受理" not in english
 
 
-def test_a_service_without_a_flow_has_no_diagram(demo: Flask, client: FlaskClient) -> None:
+def test_a_service_without_a_flow_has_no_diagram(demo: Flask, client: FlaskClient,
+                                                 session: Session) -> None:
+    publish_flow_for(session, "residence-points", None)
     html = client.get("/services/residence-points").get_data(as_text=True)
     assert "<h1" in html
     assert "办理流程" not in html and "tb-flow-diagram" not in html and 'role="img"' not in html
@@ -84,3 +95,22 @@ def test_the_app_does_not_start_without_graphviz(app_config: dict[str, object], 
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(GraphvizMissing, match="apt-get install graphviz"):
         create_app(app_config, instance_path=tmp_path / "instance")
+
+
+@pytest.mark.parametrize("service", ["residence-points", "urban-event-report", "household-transfer"])
+def test_each_demo_service_guide_draws_its_published_flow(demo: Flask, client: FlaskClient,
+                                                          session: Session, service: str) -> None:
+    flow_code = session.exec(select(DefinitionVersion).where(
+        col(DefinitionVersion.kind) == "service", col(DefinitionVersion.code) == service)
+        .order_by(col(DefinitionVersion.version).desc())).first().content["flow"]
+    flow = session.exec(select(DefinitionVersion).where(
+        col(DefinitionVersion.kind) == "flow", col(DefinitionVersion.code) == flow_code)
+        .order_by(col(DefinitionVersion.version).desc())).first().content
+    html = client.get(f"/services/{service}").get_data(as_text=True)
+    assert ">办理流程</h2>" in html
+    svg = html[html.index('<svg width='):html.index("</svg>", html.index('<svg width='))]
+    for node_id, node in flow["nodes"].items():
+        assert f'id="flow-node-{node_id}"' in svg
+        if "name" in node:
+            assert str(node["name"]["zh"]).split("\n")[0][:6] in svg, node_id
+    assert html.count("<li>", html.index("tb-flow-diagram__steps")) >= len(flow["nodes"])

@@ -8,20 +8,16 @@ from typing import Any
 
 from flask import Flask
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from ..i18n import current_lang
-from ..models import DefinitionVersion
 from ..workflow import diagram
+from ..workflow.runtime import current_flow_version
 
 
 def published_flow(session: Session, code: str) -> dict[str, Any] | None:
     """The content of the newest published version of flow CODE (what a new application pins)."""
-    row = session.scalars(
-        select(DefinitionVersion)
-        .where(col(DefinitionVersion.kind) == "flow", col(DefinitionVersion.code) == code)
-        .order_by(col(DefinitionVersion.version).desc()).limit(1)).first()
+    row = current_flow_version(session, code)
     return row.content if row is not None else None
 
 

@@ -307,7 +307,7 @@ def _dot_source(flow_content: dict[str, Any], current: frozenset[str], lang: str
                     "bgcolor": "transparent", "pad": "0.1"},
         node_attr={"fontname": FONT, "fontsize": "12", "color": "#0b0c0c", "penwidth": "1",
                    "fontcolor": "#0b0c0c", "margin": "0.15,0.06"},
-        edge_attr={"fontname": FONT, "fontsize": "10", "color": "#505a5f", "fontcolor": "#0b0c0c",
+        edge_attr={"fontname": FONT, "fontsize": "11", "color": "#505a5f", "fontcolor": "#0b0c0c",
                    "arrowsize": "0.7"})
     for nid in step_order(flow_content):
         node = nodes[nid]
