@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -81,6 +82,21 @@ def show_time(value: datetime | None) -> str | None:
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(ZONE).replace(tzinfo=None)
     return local.isoformat(timespec="minutes" if local.second == 0 else "seconds")
+
+
+def _read_shared(path: Path, name: str) -> Document:
+    """A file the scripts share (the catalogue, service and flow files), read once while it does
+    not change: ruamel's round-trip parser is the slowest part of the bench."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ScriptError([Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]) from None
+    return _read_cached(path, name, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _read_cached(path: Path, name: str, mtime_ns: int, size: int) -> Document:
+    return _read_document(path, name)
 
 
 def _read_document(path: Path, name: str) -> Document:
@@ -224,7 +240,7 @@ def department_rows(script: Script) -> list[dict[str, Any]]:
     if "departments" in script.data:
         return _catalogue(script.data["departments"])
     path = DEFINITIONS / "departments.yaml"
-    return _catalogue(_read_document(path, str(path)).data) if path.exists() else []
+    return _catalogue(_read_shared(path, str(path)).data) if path.exists() else []
 
 
 def department_infos(script: Script) -> dict[str, Any]:
@@ -300,7 +316,7 @@ def _flow_content(script: Script, value: Any, where: list[str | int]) -> dict[st
         raise ScriptError([script.problem(where, f'no flow file "{value}" (a path relative to '
                                           "the script, or a flow code under "
                                           "workflow_definitions/flows/)")])
-    document = _read_document(path, str(path))
+    document = _read_shared(path, str(path))
     if not isinstance(document.data, dict):
         raise ScriptError([Problem(str(path), 1, 1, "", "expected a flow: a mapping of keys")])
     _check_flow(script, document, str(path), path.stem)
@@ -319,7 +335,7 @@ def flow_content(script: Script) -> dict[str, Any]:
         raise ScriptError([script.problem(["service"], f'no service "{service}" (a path relative '
                                           "to the script, or a service code under "
                                           "workflow_definitions/)")])
-    document = _read_document(path, str(path))
+    document = _read_shared(path, str(path))
     code = document.data.get("flow") if isinstance(document.data, dict) else None
     if not isinstance(code, str):
         raise ScriptError([Problem(str(path), 1, 1, "", 'the service names no flow (its "flow" '
@@ -525,7 +541,7 @@ class Bench:
         if name == "deliver":
             message = action["deliver"]
             self.call("deliver_message", None, now, name=message["message"], key=message["key"],
-                      payload=message.get("payload", {}), sender=action.get("sender", "bench"))
+                      payload=copy.deepcopy(message.get("payload", {})), sender=action.get("sender", "bench"))
             return
         args: dict[str, Any] = {}
         seq: int | None = None
