@@ -406,3 +406,116 @@ def test_every_operation_keeps_the_status_consistent_and_no_task_behind():
     assert seen >= {"submitted", "correction_requested", "accepted", "in_progress",
                     "waiting_external", "publicizing", "returned", "completed"}
     assert run.instance.status == "completed" and run.open_tasks() == []
+
+
+# --- more combinations and edges ---
+
+def test_reject_by_a_signer_added_after_ends_the_instance():
+    run = started(_countersign())
+    _approve(run, "intro", "cop")
+    run.run(op.add_signer, ID["rev_a"], at(2), run.task_on("panel", ID["rev_a"]).seq,
+            [ID["boss"]], "after")
+    _approve(run, "panel", "rev_a", 3)
+    run.run(engine.reject, ID["boss"], at(4), run.task_on("panel", ID["boss"]).seq, comment="否")
+    assert run.instance.status == "rejected" and run.open_tasks() == []
+
+
+def test_an_operation_the_node_does_not_list_is_refused():
+    run = started(linear(("publicity", reviewer("rev_a", operations=["approve"]))))
+    seq = run.task_on("publicity").seq
+    error = refused(run, Invalid, "operation_not_allowed", engine.reject, ID["rev_a"], seq,
+                    comment="x")
+    assert error.text() == "The step publicity does not allow reject"
+    refused(run, Invalid, "operation_not_allowed", op.transfer, ID["rev_a"], seq, ID["rev_b"],
+            comment="x")
+
+
+def test_a_parallel_signer_on_a_sequential_node_joins_the_end_of_the_queue():
+    run = started(linear(("chain", {"who": {"users": ["rev_a", "rev_b"]}, "mode": "sequential"}),
+                         ("after", reviewer("cop"))))
+    run.run(op.add_signer, ID["rev_a"], at(1), run.task_on("chain").seq, [ID["rev_d"]], "parallel")
+    for index, user in enumerate(("rev_a", "rev_b", "rev_d")):
+        assert run.current_nodes() == ["chain"]
+        _approve(run, "chain", user, 2 + index)
+    assert run.current_nodes() == ["after"]
+
+
+def test_taking_back_an_intake_acceptance_sets_the_status_back_to_submitted():
+    run = started(_intake())
+    intake = run.task_on("intake")
+    run.run(engine.accept, ID["clerk_xh"], at(1), intake.seq)
+    assert run.instance.status == "in_progress"
+    run.run(op.withdraw_action, ID["clerk_xh"], at(2), intake.seq)
+    assert run.instance.status == "submitted" and intake.state == "claimed"
+    assert run.current_nodes() == ["intake"] and run.open_tasks("review") == []
+
+
+def test_a_correction_at_review_returns_to_in_progress_and_may_be_asked_again():
+    run = started(_three(), {"name": "张三"})
+    task = run.task_on("a")
+    run.run(op.request_correction, ID["rev_a"], at(1), task.seq, ["name"])
+    run.run(op.submit_correction, APPLICANT, at(2), {"name": "张三丰"})
+    assert run.instance.status == "in_progress"
+    run.run(op.request_correction, ID["rev_a"], at(3), task.seq, ["name"])
+    assert run.instance.status == "correction_requested"
+
+
+def test_a_transferred_task_follows_the_new_persons_delegation():
+    from flow_fixtures import directory
+    people = directory()
+    people.delegate(ID["boss"], ID["rev_d"], at(0), at(600))
+    run = started(linear(("review", reviewer("rev_a"))), directory_=people)
+    run.run(op.transfer, ID["rev_a"], at(1), run.task_on("review").seq, ID["boss"], comment="请办")
+    task = run.open_tasks()[0]
+    assert (task.assignee_id, task.on_behalf_of) == (ID["rev_d"], ID["boss"])
+
+
+def test_the_applicant_withdraws_a_returned_application_only_before_anyone_acted():
+    run = started(_three())
+    run.run(op.return_to, ID["rev_a"], at(1), run.task_on("a").seq, "applicant", comment="补充")
+    refused(run, NotActionable, "someone_acted", op.withdraw, APPLICANT)
+    run.run(op.resubmit, APPLICANT, at(2))
+    run.run(op.withdraw, APPLICANT, at(3))  # nobody has acted since the resubmission
+    assert run.instance.status == "withdrawn"
+
+
+def test_an_explicit_operation_list_also_governs_intake_and_approval():
+    run = started(linear(("intake", {"kind": "intake", "operations": ["accept", "correction"],
+                                     "who": {"role": "counter_clerk", "department": "sh-xh"}})))
+    seq = run.task_on("intake").seq
+    refused(run, Invalid, "operation_not_allowed", engine.refuse_intake, ID["clerk_xh"], seq,
+            reason="x")
+    run.run(engine.accept, ID["clerk_xh"], at(1), seq)
+    assert run.instance.status == "approved"
+
+
+def test_values_entered_on_a_data_task_are_kept_for_the_rules_that_follow():
+    nodes = {"start": {"type": "start", "next": "manual_entry"},
+             "manual_entry": {"type": "task", "kind": "data", "who": {"user": "rev_c"},
+                              "next": "route"},
+             "route": {"type": "exclusive", "default": "no",
+                       "branches": [{"when": {"==": [{"var": "vars.data.manual_entry.record"},
+                                                     "clean"]}, "to": "yes"}]},
+             "yes": {"type": "end", "outcome": "approved"},
+             "no": {"type": "end", "outcome": "rejected"}}
+    run = started(nodes)
+    seq = run.task_on("manual_entry").seq
+    review = started(linear(("review", reviewer("rev_a"))))
+    refused(review, Invalid, "wrong_kind", engine.approve, ID["rev_a"], review.task_on("review").seq,
+            values={"record": "clean"})
+    run.run(engine.approve, ID["rev_c"], at(1), seq, values={"record": "clean"})
+    assert run.instance.vars["data"] == {"manual_entry": {"record": "clean"}}
+    assert run.instance.outcome == "approved"
+
+
+def test_a_return_across_into_a_sibling_branch_is_refused():
+    run = started(_parallel_region())
+    _approve(run, "intro", "boss")
+    _approve(run, "hr", "rev_a", 2)
+    _approve(run, "hr", "rev_b", 3)
+    _approve(run, "police", "cop", 4)
+    error = refused(run, Invalid, "other_branch", op.return_to, ID["rev_d"],
+                    run.task_on("police2").seq, "hr", comment="x")
+    assert error.text() == "The step hr runs alongside this one, so nothing can be returned to it"
+    run.run(op.return_to, ID["rev_d"], at(5), run.task_on("police2").seq, "intro", comment="x")
+    assert run.current_nodes() == ["intro"]

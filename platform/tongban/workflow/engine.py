@@ -188,11 +188,20 @@ def _choose(state: State, task: FlowTask, choose: Mapping[str, list[int]] | None
 
 
 def approve(state: State, actor_id: int, now: datetime, task_seq: int, comment: str = "",
-            choose: Mapping[str, list[int]] | None = None) -> None:
-    """Approve (同意). ``choose`` names the people for later ``chosen_by: previous`` nodes."""
+            choose: Mapping[str, list[int]] | None = None,
+            values: Mapping[str, Any] | None = None) -> None:
+    """Approve (同意). ``choose`` names the people for later ``chosen_by: previous`` nodes;
+    ``values`` are what a person entered on a ``data`` task (kept under ``vars.data.<node>``,
+    where gateway rules read them)."""
     task = task_for(state, task_seq, actor_id, operation="approve",
                     kinds=("approve", "vote", "sign", "data"))
     _choose(state, task, choose)
+    if values is not None:
+        if task.kind != "data":
+            raise errors.invalid("wrong_kind", operation="values", kind=task.kind)
+        entered = dict(state.vars.get("data", {}))
+        entered[task.node] = dict(values)
+        set_var(state, "data", entered)
     if choose:
         chosen = dict(state.vars.get("chosen", {}))
         chosen.update({node_id: list(users) for node_id, users in choose.items()})

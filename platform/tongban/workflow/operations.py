@@ -93,6 +93,18 @@ def _previous(state: State, token_seq: int, current: str) -> str | None:
     return None
 
 
+def _in_sibling_branch(state: State, token_seq: int, here: str, there: str,
+                       ran: list[dict[str, Any]]) -> bool:
+    """Whether ``there`` ran only in a branch running alongside the token's own: a return may
+    go back along the token's path, out of its regions, or into a region already joined, but
+    not across into a sibling branch."""
+    lineage = set(_ancestors(state, token_seq))
+    if any(entry.get("token") in lineage for entry in ran):
+        return False
+    inside, target = state.flow.nodes[here].enclosing, state.flow.nodes[there].enclosing
+    return target[:len(inside)] == inside[:len(target)] and len(target) <= len(inside)
+
+
 def return_to(state: State, actor_id: int, now: datetime, task_seq: int, target: str,
               comment: str = "") -> None:
     """退回: to the ``previous`` human node, any earlier task node that ran, or the
@@ -114,8 +126,11 @@ def return_to(state: State, actor_id: int, now: datetime, task_seq: int, target:
             raise errors.invalid("not_a_task_node", node=target)
         if target == node.id:
             raise errors.invalid("return_to_self")
-        if not any(entry.get("node") == target for entry in state.vars.get("trail", [])):
+        ran = [entry for entry in state.vars.get("trail", []) if entry.get("node") == target]
+        if not ran:
             raise errors.invalid("never_ran", node=target)
+        if _in_sibling_branch(state, task.token_seq, node.id, target_node.id, ran):
+            raise errors.invalid("other_branch", node=target)
     if task.assignee_id is None:
         task.assignee_id = actor_id
     task.state = "done"

@@ -16,7 +16,7 @@ from typing import Any
 from ..forms.logic import RuleError, evaluate
 from ..models import FlowOutbox, FlowTask, FlowToken
 from . import errors
-from .definition import Node
+from .definition import NODE_OPERATIONS, Node
 from .rows import build
 from .state import (
     CC,
@@ -413,8 +413,7 @@ def task_for(state: State, task_seq: int, actor_id: int, *, operation: str,
         raise errors.invalid("node_unknown", node=task.node)
     if kinds is not None and task.kind not in kinds:
         raise errors.invalid("wrong_kind", operation=operation, kind=task.kind)
-    if operation in ("reject", "return", "transfer", "add_signer", "correction", "cc",
-                     "comment") and operation not in node.operations:
+    if operation in NODE_OPERATIONS and operation not in node.operations:
         raise errors.invalid("operation_not_allowed", node=node.id, operation=operation)
     if actor_id == state.applicant_id:
         raise errors.not_yours("own_application")
