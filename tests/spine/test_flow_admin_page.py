@@ -17,6 +17,7 @@ from sqlmodel import col
 from tongban import db
 from tongban.models import Application, AuditEvent, FlowInstance
 from tongban.workflow import runtime
+from tongban.workflow.errors import TooSoon
 
 from ..conftest import Personas, csrf_token
 from .flow_world import (
@@ -37,10 +38,18 @@ def world(app: Flask) -> World:
     return build(app.extensions["tongban.engine"])
 
 
-def _act(world: World, username: str, task_id: int | None, operation: str) -> None:
+def _act(world: World, username: str, task_id: int | None, operation: str,
+         version: int | None = None, minutes: int = 6) -> None:
     assert task_id is not None
     with world.session() as session, db.unit_of_work(session) as tx:
-        runtime.act(tx, world.actor(username), task_id, operation, version=None, now=later(6))
+        runtime.act(tx, world.actor(username), task_id, operation, version=version,
+                    now=later(minutes))
+
+
+def _remind(world: World, application_id: int, task_seq: int, minutes: int) -> None:
+    with world.session() as session, db.unit_of_work(session) as tx:
+        runtime.act_on_application(tx, world.actor("citizen"), application_id, "remind",
+                                   now=later(minutes), task_seq=task_seq)
 
 
 def _withdraw(world: World, application_id: int) -> None:
@@ -188,6 +197,16 @@ def test_only_the_departments_administrators_and_platform_administrators_come_in
     assert client.get("/admin/flows/NO-SUCH-REF").status_code == 404
 
 
+def test_the_incidents_page_links_a_stopped_application_to_its_repair_page(
+        world: World, client: FlaskClient) -> None:
+    reference = _reference(world, submit(world, "nobody"))
+    _signed_in(client, "admin")
+    html = client.get("/admin/incidents").get_data(as_text=True)
+    assert f'href="/admin/flows/{reference}"' in html
+    text = _text(client.get(f"/admin/flows/{reference}").get_data(as_text=True))
+    assert "Stands on Review (review) Repair" in text  # stopped: nobody holds its task
+
+
 def test_a_closed_application_is_shown_and_a_repair_is_refused(
         world: World, client: FlaskClient) -> None:
     application_id = submit(world, "two-step")
@@ -204,3 +223,21 @@ def test_a_closed_application_is_shown_and_a_repair_is_refused(
     assert "The applicant has withdrawn this application" in refused.get_data(as_text=True)
     with world.session() as session:
         assert assert_in_step(session, application_id) == "withdrawn"
+
+
+def test_a_reminder_is_rate_limited_and_does_not_make_the_reviewers_page_stale(
+        world: World) -> None:
+    application_id = submit(world, "two-step")
+    with world.session() as session:
+        [first] = open_tasks(session, application_id)
+    _remind(world, application_id, first.seq, 10)
+    with pytest.raises(TooSoon) as refused:
+        _remind(world, application_id, first.seq, 40)
+    assert refused.value.status == 429
+    with world.session() as session:
+        assert session.scalars(select(AuditEvent.actor_name).where(
+            col(AuditEvent.action) == "flow.reminded")).all() == ["citizen"]
+        assert assert_in_step(session, application_id) == "in_progress"
+    _act(world, "rev1", first.id, "approve", version=first.version, minutes=50)
+    with world.session() as session:
+        assert [task.node for task in open_tasks(session, application_id)] == ["second"]

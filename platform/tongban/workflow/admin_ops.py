@@ -216,7 +216,10 @@ def remind(state: State, actor_id: int, now: datetime, task_seq: int) -> None:
         raise _refuse(errors.NotYours, "remind_not_allowed")
     if actor_id in (task.assignee_id, task.on_behalf_of):
         raise _refuse(errors.Invalid, "remind_self")
-    last = task.data.get("reminded_at")
+    # Kept on the instance, not the task: a reminder must not change the task's version under
+    # the page its holder has open (their decision would be refused as stale).
+    reminded = dict(state.vars.get("reminded", {}))
+    last = (reminded.get(str(task.seq)) or {}).get("at")
     if last:
         sent = datetime.fromisoformat(str(last))
         if sent.tzinfo is None and now.tzinfo is not None:
@@ -226,8 +229,9 @@ def remind(state: State, actor_id: int, now: datetime, task_seq: int) -> None:
         if now < sent + REMIND_INTERVAL:
             raise errors.too_soon(when=sent.isoformat(),
                                   next=(sent + REMIND_INTERVAL).isoformat())
-    set_data(task, reminded_at=now.isoformat(),
-             reminders=int(task.data.get("reminders", 0)) + 1)
+    count = int((reminded.get(str(task.seq)) or {}).get("count", 0)) + 1
+    reminded[str(task.seq)] = {"at": now.isoformat(), "count": count}
+    set_var(state, "reminded", reminded)
     to: dict[str, Any] = {}
     if task.assignee_id is not None:
         to["to"] = task.assignee_id
