@@ -556,6 +556,8 @@ class Bench:
         if name == "approve" and "choose" in action:
             args["choose"] = {node_id: self.users(names)
                               for node_id, names in action["choose"].items()}
+        if name == "approve" and "values" in action:
+            args["values"] = copy.deepcopy(action["values"])
         elif name == "return":
             args["target"] = action["target"]
         elif name == "vote":
