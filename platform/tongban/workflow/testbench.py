@@ -187,7 +187,7 @@ class BenchDirectory:
     regions: dict[str, str]  # department code -> 6-digit region
     delegations: list[BenchDelegation] = field(default_factory=list)
 
-    def _covers(self, role: str, membership: tuple[str, str | None],
+    def covers(self, role: str, membership: tuple[str, str | None],
                 departments: frozenset[str]) -> bool:
         held, department = membership
         if held != role:
@@ -198,7 +198,7 @@ class BenchDirectory:
 
     def users_with(self, role: str, departments: frozenset[str]) -> list[int]:
         return [uid for uid in sorted(self.member_of)
-                if any(self._covers(role, m, departments) for m in self.member_of[uid])]
+                if any(self.covers(role, m, departments) for m in self.member_of[uid])]
 
     def department_admins(self, department: str) -> list[int]:
         return self.users_with("department_admin", frozenset({department}))
@@ -512,7 +512,7 @@ class Bench:
         if task.candidate_role is None:
             return False
         wanted = frozenset({task.candidate_department or ""})
-        return any(self.directory._covers(task.candidate_role, m, wanted)
+        return any(self.directory.covers(task.candidate_role, m, wanted)
                    for m in self.directory.memberships(actor))
 
     def users(self, names: Iterable[str]) -> list[int]:
