@@ -81,6 +81,8 @@ def move_to(state: State, token_seq: int, target: str, now: datetime,
         mover.state = "waiting"
         mover.node = split
         mover.data = {"split": split, "expected": 1, "arrived": 0, "taken": [target]}
+        emit(state, "split", now, node=split, actor_id=actor_id,
+             data={"to": [target], "reentered": True})
         mover = new_token(state, target, now, split_seq=mover.seq)
     enter(state, mover, target, now, actor_id)
 

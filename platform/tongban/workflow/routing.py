@@ -17,7 +17,7 @@ from ..forms.logic import RuleError, evaluate
 from ..models import FlowOutbox, FlowTask, FlowToken
 from . import errors
 from .definition import NODE_OPERATIONS, Node
-from .rows import build
+from .rows import build, put
 from .state import (
     CC,
     WORK_OPEN,
@@ -56,10 +56,8 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
     flow = state.flow
     while True:
         node = flow.nodes[node_id]
-        token.node = node_id
-        token.state = "active"
-        token.arrived_at = now
-        token.data = {"entered": state.instance.next_seq}
+        put(token, node=node_id, state="active", arrived_at=now)
+        put(token, data={"entered": state.instance.next_seq})
         kind = node.type
         if kind == "wait":
             set_status(state, "waiting_external")
@@ -67,8 +65,7 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
         if kind == "start":
             node_id = node.next[0]
         elif kind == "end":
-            token.state = "done"
-            token.left_at = now
+            put(token, state="done", left_at=now)
             finish(state, node.outcome or "completed", now, actor_id, node=node_id)
             return
         elif kind == "exclusive":
@@ -98,8 +95,7 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
             if parent is None or parent.data.get("split") != node.split:
                 node_id = node.next[0]  # a token that came without its split passes on
                 continue
-            token.state = "done"
-            token.left_at = now
+            put(token, state="done", left_at=now)
             arrived = parent.data.get("arrived", 0) + 1
             set_data(parent, arrived=arrived)
             if arrived < parent.data.get("expected", 0):
@@ -112,15 +108,16 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
                 return
             node_id = leave_target(state, node)
         elif kind == "service":
-            token.state = "waiting"
-            state.new_rows.append(build(FlowOutbox,
-                instance_id=state.instance.id, token_seq=token.seq, node=node_id,
-                hook=node.hook or "noop", payload={"options": dict(node.options)},
-                state="pending", attempts=0, next_attempt_at=now, created_at=now))
+            put(token, state="waiting")
+            call = build(FlowOutbox, instance_id=state.instance.id, token_seq=token.seq,
+                         node=node_id, hook=node.hook or "noop",
+                         payload={"options": dict(node.options)}, state="pending", attempts=0,
+                         next_attempt_at=now, created_at=now)
+            state.new_rows.append(call)
             emit(state, "service_queued", now, node=node_id, data={"hook": node.hook})
             return
         elif kind == "wait":
-            token.state = "waiting"
+            put(token, state="waiting")
             stored = state.vars.get("messages", {}).get(node.message or "")
             if stored and not stored.get("consumed"):
                 _consume_message(state, node.message or "")
@@ -133,13 +130,15 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
         elif kind == "cc":
             _send_cc(state, token, node, now, actor_id)
             node_id = node.next[0]
+        else:  # compile_flow admits no other type
+            raise ValueError(f"node {node_id}: unknown type {kind!r}")
 
 
 def split_token(state: State, token: FlowToken, node: Node, targets: list[str],
                 now: datetime, actor_id: int | None = None) -> None:
     """Start one child token per branch; the parent waits for them at the split's join."""
     targets = list(dict.fromkeys(targets))
-    token.state = "waiting" if node.join else "done"
+    put(token, state="waiting" if node.join else "done")
     set_data(token, split=node.id, expected=len(targets), arrived=0, taken=targets)
     emit(state, "split", now, node=node.id, actor_id=actor_id, data={"to": targets})
     children = [new_token(state, target, now, split_seq=token.seq) for target in targets]
@@ -179,8 +178,8 @@ def send_cc(state: State, token: FlowToken | None, node_id: str, users: list[int
     created = []
     for user in dict.fromkeys(users):
         task = build(FlowTask, instance_id=state.instance.id, seq=take_seq(state),
-                        token_seq=token.seq if token else 0, node=node_id, kind=CC, state="open",
-                        assignee_id=user, data={}, created_at=now)
+                     token_seq=token.seq if token else 0, node=node_id, kind=CC, state="open",
+                     assignee_id=user, data={}, created_at=now)
         state.add_task(task)
         created.append(task)
     emit(state, "cc_sent", now, node=node_id, actor_id=actor_id,
@@ -207,13 +206,13 @@ def make_task(state: State, token: FlowToken, node: Node, now: datetime, *,
         if delegate is not None and delegate != assignee:
             assignee, on_behalf_of = delegate, assignee
     seq = take_seq(state)
-    task = build(FlowTask, instance_id=state.instance.id, seq=seq, token_seq=token.seq, node=node.id,
-                    kind=node.kind, state="open", assignee_id=assignee,
-                    candidate_role=group[0] if group else None,
-                    candidate_department=group[1] if group else None,
-                    on_behalf_of=on_behalf_of, position=position, added_by=added_by,
-                    data={"slot": slot if slot is not None else seq, **(data or {})},
-                    created_at=now)
+    task = build(FlowTask, instance_id=state.instance.id, seq=seq, token_seq=token.seq,
+                 node=node.id, kind=node.kind, state="open", assignee_id=assignee,
+                 candidate_role=group[0] if group else None,
+                 candidate_department=group[1] if group else None,
+                 on_behalf_of=on_behalf_of, position=position, added_by=added_by,
+                 data={"slot": slot if slot is not None else seq, **(data or {})},
+                 created_at=now)
     state.add_task(task)
     details: dict[str, Any] = {}
     if assignee is not None:
@@ -297,10 +296,7 @@ def open_node(state: State, token: FlowToken, node: Node, now: datetime,
 
 
 def _auto_pass_task(state: State, task: FlowTask, now: datetime) -> None:
-    task.state = "done"
-    task.outcome = "approved"
-    task.done_at = now
-    task.done_by = task.assignee_id
+    put(task, state="done", outcome="approved", done_at=now, done_by=task.assignee_id)
     set_data(task, auto=True)
     emit(state, "task_auto_passed", now, task=task, actor_id=task.assignee_id,
          data={"reason": "same approver"})
@@ -351,8 +347,8 @@ def settle(state: State, token: FlowToken, node: Node) -> str | None:
 
 
 def apply_verdict(state: State, token: FlowToken, node: Node, now: datetime,
-                   actor_id: int | None, auto: bool = False,
-                   on_behalf_of: int | None = None) -> bool:
+                  actor_id: int | None, auto: bool = False,
+                  on_behalf_of: int | None = None) -> bool:
     """Act on :func:`settle`. True when the node completed and the caller should move on
     (only when called from :func:`open_node`; otherwise the token is moved here)."""
     verdict = settle(state, token, node)
@@ -438,7 +434,7 @@ def check_candidate(state: State, task: FlowTask, actor_id: int) -> None:
                     task.candidate_department or ""):
         raise errors.not_yours("not_candidate")
     token = state.token(task.token_seq)
-    if token is not None:
+    if token is not None and state.flow.nodes[task.node].mode == "sign":
         for other in visit_tasks(state, token, task.node):
             if other.seq != task.seq and actor_id in (other.assignee_id, other.done_by) \
                     and other.state in ("open", "claimed", "done"):
@@ -446,17 +442,11 @@ def check_candidate(state: State, task: FlowTask, actor_id: int) -> None:
 
 
 def claim_task(state: State, task: FlowTask, actor_id: int, now: datetime) -> None:
-    task.assignee_id = actor_id
-    task.state = "claimed"
-    task.claimed_at = now
+    put(task, assignee_id=actor_id, state="claimed", claimed_at=now)
     emit(state, "task_claimed", now, task=task, actor_id=actor_id)
 
 
 def mark_done(task: FlowTask, actor_id: int, outcome: str, now: datetime, comment: str) -> None:
     if task.assignee_id is None:
-        task.assignee_id = actor_id
-    task.state = "done"
-    task.outcome = outcome
-    task.done_by = actor_id
-    task.done_at = now
-    task.comment = comment
+        put(task, assignee_id=actor_id)
+    put(task, state="done", outcome=outcome, done_by=actor_id, done_at=now, comment=comment)

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import SQLModel
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -46,3 +47,11 @@ def build(cls: type[Row], **values: Any) -> Row:
     object.__setattr__(row, "__pydantic_extra__", None)
     object.__setattr__(row, "__pydantic_private__", None)
     return row
+
+
+def put(row: SQLModel, **values: Any) -> None:
+    """Set columns of a row through SQLAlchemy alone (history kept, so the change is flushed),
+    skipping SQLModel's pydantic bookkeeping: about a third of the cost of ``row.x = y`` on the
+    engine's hot paths. Reading back is unchanged (``row.x``)."""
+    for name, value in values.items():
+        set_attribute(row, name, value)

@@ -17,7 +17,7 @@ from ..models import FlowEvent, FlowInstance, FlowTask, FlowToken
 from ..policy import DepartmentTree
 from . import errors
 from .definition import Flow, Node
-from .rows import build
+from .rows import build, put
 
 FINAL_STATUSES = frozenset({"approved", "rejected", "completed", "withdrawn", "abandoned"})
 WORK_OPEN = ("open", "claimed")
@@ -90,7 +90,7 @@ class State:
 def take_seq(state: State) -> int:
     """The next number of the instance's tokens, tasks and events."""
     seq = state.instance.next_seq
-    state.instance.next_seq = seq + 1
+    put(state.instance, next_seq=seq + 1)
     return seq
 
 
@@ -101,7 +101,7 @@ def set_var(state: State, key: str, value: Any) -> None:
         values.pop(key, None)
     else:
         values[key] = value
-    state.instance.vars = values
+    put(state.instance, vars=values)
 
 
 def set_data(row: FlowToken | FlowTask, **changes: Any) -> None:
@@ -112,22 +112,22 @@ def set_data(row: FlowToken | FlowTask, **changes: Any) -> None:
             data.pop(key, None)
         else:
             data[key] = value
-    row.data = data
+    put(row, data=data)
 
 
 def set_status(state: State, status: str) -> None:
-    state.instance.status = status
+    put(state.instance, status=status)
 
 
 def emit(state: State, type_: str, now: datetime, *, node: str | None = None,
          task: FlowTask | None = None, actor_id: int | None = None,
          on_behalf_of: int | None = None, data: Mapping[str, Any] | None = None) -> FlowEvent:
     """Record one event with the instance's status after it."""
-    event = build(FlowEvent, instance_id=state.instance.id, seq=take_seq(state), at=now, type=type_,
-                      node=node if node is not None else (task.node if task else None),
-                      task_seq=task.seq if task else None, actor_id=actor_id,
-                      on_behalf_of=on_behalf_of, status=state.instance.status,
-                      data=dict(data or {}))
+    event = build(FlowEvent, instance_id=state.instance.id, seq=take_seq(state), at=now,
+                  type=type_, node=node if node is not None else (task.node if task else None),
+                  task_seq=task.seq if task else None, actor_id=actor_id,
+                  on_behalf_of=on_behalf_of, status=state.instance.status,
+                  data=dict(data or {}))
     state.events.append(event)
     state.new_rows.append(event)
     return event
@@ -135,7 +135,7 @@ def emit(state: State, type_: str, now: datetime, *, node: str | None = None,
 
 def new_token(state: State, node: str, now: datetime, split_seq: int | None = None) -> FlowToken:
     token = build(FlowToken, instance_id=state.instance.id, seq=take_seq(state), node=node,
-                      state="active", split_seq=split_seq, data={}, arrived_at=now)
+                  state="active", split_seq=split_seq, data={}, arrived_at=now)
     state.add_token(token)
     return token
 
@@ -170,8 +170,7 @@ def open_tasks(state: State, node: str | None = None) -> list[FlowTask]:
 
 def cancel_task(state: State, task: FlowTask, now: datetime, actor_id: int | None = None,
                 reason: str = "") -> None:
-    task.state = "cancelled"
-    task.done_at = now
+    put(task, state="cancelled", done_at=now)
     emit(state, "task_cancelled", now, task=task, actor_id=actor_id,
          data={"reason": reason} if reason else None)
 
@@ -207,8 +206,7 @@ def cancel_tokens(state: State, tokens: Iterable[FlowToken], now: datetime,
                       actor_id, reason)
     for token in tokens:
         if token.state in ("active", "waiting"):
-            token.state = "cancelled"
-            token.left_at = now
+            put(token, state="cancelled", left_at=now)
 
 
 def finish(state: State, outcome: str, now: datetime, actor_id: int | None = None,
@@ -217,8 +215,7 @@ def finish(state: State, outcome: str, now: datetime, actor_id: int | None = Non
     """End the instance (WCP-20/43): every token and open work task is cancelled."""
     cancel_tokens(state, [token for token in state.tokens if token.state in ("active", "waiting")],
                   now, actor_id, outcome)
-    state.instance.outcome = outcome
-    state.instance.ended_at = now
+    put(state.instance, outcome=outcome, ended_at=now)
     set_status(state, status or outcome)
     set_var(state, "correction", None)
     if event:
@@ -245,7 +242,7 @@ def last_human(state: State) -> dict[str, Any] | None:
 def incident(state: State, token: FlowToken, node: Node, now: datetime, reason: str,
              actor_id: int | None = None) -> None:
     """The token stays where it is and the admin sees why (repair or fix the data)."""
-    token.state = "active"
+    put(token, state="active")
     set_data(token, incident=reason)
     set_var(state, "incidents", [*state.vars.get("incidents", []),
                                  {"node": node.id, "token": token.seq, "reason": reason,
