@@ -55,7 +55,7 @@ def test_an_unknown_key_of_an_action_is_named_at_its_line(tmp_path: Path) -> Non
     assert problems_of(tmp_path, HEAD + "actions:\n  - {at: 2026-10-09T10:00, actor: rev_a, "
                        "action: approve, task: review, colour: red}\n") == [
         's.yaml:15:81: at /actions/0/colour unknown key "colour"; expected one of: action, '
-        "actor, at, choose, comment, task"]
+        "actor, at, choose, comment, task, values"]
 
 
 def test_an_unknown_action_and_a_missing_argument(tmp_path: Path) -> None:

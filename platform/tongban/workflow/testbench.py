@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -81,6 +82,21 @@ def show_time(value: datetime | None) -> str | None:
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(ZONE).replace(tzinfo=None)
     return local.isoformat(timespec="minutes" if local.second == 0 else "seconds")
+
+
+def _read_shared(path: Path, name: str) -> Document:
+    """A file the scripts share (the catalogue, service and flow files), read once while it does
+    not change: ruamel's round-trip parser is the slowest part of the bench."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ScriptError([Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]) from None
+    return _read_cached(path, name, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _read_cached(path: Path, name: str, mtime_ns: int, size: int) -> Document:
+    return _read_document(path, name)
 
 
 def _read_document(path: Path, name: str) -> Document:
@@ -171,7 +187,7 @@ class BenchDirectory:
     regions: dict[str, str]  # department code -> 6-digit region
     delegations: list[BenchDelegation] = field(default_factory=list)
 
-    def _covers(self, role: str, membership: tuple[str, str | None],
+    def covers(self, role: str, membership: tuple[str, str | None],
                 departments: frozenset[str]) -> bool:
         held, department = membership
         if held != role:
@@ -182,7 +198,7 @@ class BenchDirectory:
 
     def users_with(self, role: str, departments: frozenset[str]) -> list[int]:
         return [uid for uid in sorted(self.member_of)
-                if any(self._covers(role, m, departments) for m in self.member_of[uid])]
+                if any(self.covers(role, m, departments) for m in self.member_of[uid])]
 
     def department_admins(self, department: str) -> list[int]:
         return self.users_with("department_admin", frozenset({department}))
@@ -224,7 +240,7 @@ def department_rows(script: Script) -> list[dict[str, Any]]:
     if "departments" in script.data:
         return _catalogue(script.data["departments"])
     path = DEFINITIONS / "departments.yaml"
-    return _catalogue(_read_document(path, str(path)).data) if path.exists() else []
+    return _catalogue(_read_shared(path, str(path)).data) if path.exists() else []
 
 
 def department_infos(script: Script) -> dict[str, Any]:
@@ -300,7 +316,7 @@ def _flow_content(script: Script, value: Any, where: list[str | int]) -> dict[st
         raise ScriptError([script.problem(where, f'no flow file "{value}" (a path relative to '
                                           "the script, or a flow code under "
                                           "workflow_definitions/flows/)")])
-    document = _read_document(path, str(path))
+    document = _read_shared(path, str(path))
     if not isinstance(document.data, dict):
         raise ScriptError([Problem(str(path), 1, 1, "", "expected a flow: a mapping of keys")])
     _check_flow(script, document, str(path), path.stem)
@@ -319,7 +335,7 @@ def flow_content(script: Script) -> dict[str, Any]:
         raise ScriptError([script.problem(["service"], f'no service "{service}" (a path relative '
                                           "to the script, or a service code under "
                                           "workflow_definitions/)")])
-    document = _read_document(path, str(path))
+    document = _read_shared(path, str(path))
     code = document.data.get("flow") if isinstance(document.data, dict) else None
     if not isinstance(code, str):
         raise ScriptError([Problem(str(path), 1, 1, "", 'the service names no flow (its "flow" '
@@ -367,9 +383,9 @@ def _is_refusal(exc: Exception) -> bool:
                                                                            str)
 
 
-def _snapshot(state: Any) -> Any:
-    return (state.instance.model_dump(), [t.model_dump() for t in state.tokens],
-            [t.model_dump() for t in state.tasks], copy.deepcopy(state.answers))
+def _snapshot(bench: Bench) -> Any:
+    return (bench.instance.model_dump(), [t.model_dump() for t in bench.tokens],
+            [t.model_dump() for t in bench.tasks], copy.deepcopy(bench.answers))
 
 
 class Bench:
@@ -381,20 +397,21 @@ class Bench:
         self.content = flow_content(script)
         where: list[str | int] = ["flow"] if "flow" in data else ["service"]
         self.flow = compile_content(script, self.content, where)
-        from .engine import State
         self.directory = build_directory(script)
         self.ids = {name: uid for uid, name in self.directory.usernames.items()}
         self.applicant_id = self.ids[data["applicant"]]
         self.start_at = parse_time(data["start_at"])
         self.hooks: dict[str, dict[str, Any]] = data.get("hooks", {})
         self.next_version_id = 2
-        instance = FlowInstance(id=1, application_id=1, flow_code=str(self.content.get("code", "")),
-                                flow_version_id=1, status="submitted", applicant_id=self.applicant_id,
-                                vars={}, next_seq=1, started_at=self.start_at)
-        self.state = State(flow=self.flow, instance=instance, tokens=[], tasks=[],
-                           answers=copy.deepcopy(data.get("answers", {})),
-                           applicant_id=self.applicant_id, directory=self.directory,
-                           new_rows=[], events=[])
+        # The instance's rows, as the runtime keeps them in the database between requests.
+        self.instance = FlowInstance(id=1, application_id=1,
+                                     flow_code=str(self.content.get("code", "")),
+                                     flow_version_id=1, status="submitted",
+                                     applicant_id=self.applicant_id, vars={}, next_seq=1,
+                                     started_at=self.start_at)
+        self.tokens: list[FlowToken] = []
+        self.tasks: list[FlowTask] = []
+        self.answers: dict[str, Any] = copy.deepcopy(data.get("answers", {}))
         self.outbox: list[FlowOutbox] = []
         self.trace: list[dict[str, Any]] = []
         # Tasks are shown and named by their number in creation order (1, 2, …), whatever
@@ -416,16 +433,15 @@ class Bench:
         return line
 
     def _number_tasks(self) -> None:
-        for task in sorted(self.state.tasks, key=lambda t: t.seq):
+        for task in sorted(self.tasks, key=lambda t: t.seq):
             if task.seq not in self.number_of:
                 number = len(self.number_of) + 1
                 self.number_of[task.seq] = number
                 self.seq_of[number] = task.seq
 
-    def _collect(self) -> None:
-        self._absorb()
+    def _collect(self, state: Any) -> None:
         self._number_tasks()
-        for event in self.state.events:
+        for event in state.events:
             extra = {}
             if getattr(event, "on_behalf_of", None) is not None:
                 extra["on_behalf_of"] = self.username(event.on_behalf_of)
@@ -433,52 +449,47 @@ class Bench:
                                                                              event.task_seq)
             self.trace.append(self._line(event.at, event.type, event.node, event.actor_id,
                                          task, event.status, **extra))
-        for row in self.state.new_rows:
-            if isinstance(row, FlowOutbox) and all(row is not r for r in self.outbox):
-                self.outbox.append(row)
-        self.state.events.clear()
-        self.state.new_rows.clear()
+        self.outbox.extend(row for row in state.new_rows if isinstance(row, FlowOutbox))
 
-    def _absorb(self) -> None:
-        """Tokens and tasks the engine made join the state's lists (the store would load them
-        with the instance on the next call)."""
-        for row in self.state.new_rows:
-            if isinstance(row, FlowToken) and all(row is not t for t in self.state.tokens):
-                self.state.tokens.append(row)
-            if isinstance(row, FlowTask) and all(row is not t for t in self.state.tasks):
-                self.state.tasks.append(row)
+    def _state(self) -> Any:
+        """A fresh State over the instance's rows for one operation, as the runtime builds one
+        per request (the engine adds the tokens and tasks it creates to these lists)."""
+        from .engine import State
+        return State(flow=self.flow, instance=self.instance, tokens=self.tokens, tasks=self.tasks,
+                     answers=self.answers, applicant_id=self.applicant_id,
+                     directory=self.directory, new_rows=[], events=[])
 
     def call(self, name: str, actor: int | None, now: datetime, /, *,
              shown_node: str | None = None, shown_task: int | None = None, **args: Any) -> None:
         """One engine operation: its events become trace lines; a refusal becomes one line."""
         function = operation(name)
-        before = _snapshot(self.state)
+        before = _snapshot(self)
+        state = self._state()
         try:
-            function(self.state, actor, now, **args)
+            function(state, actor, now, **args)
         except Exception as exc:
             if not _is_refusal(exc):
                 raise
-            changed = _snapshot(self.state) != before
-            self.state.events.clear()
-            self.state.new_rows.clear()
+            changed = _snapshot(self) != before
             self.trace.append(self._line(now, "refused", shown_node, actor, shown_task,
-                                         self.state.instance.status,
+                                         self.instance.status,
                                          error=str(getattr(exc, "code", "")),
                                          changed=True if changed else None))
             return
-        self._collect()
+        self.answers, self.flow = state.answers, state.flow  # a correction, a migration
+        self._collect(state)
 
     def task_seq(self, where: list[str | int], ref: int | str, actor: int | None,
                  *, own_done: bool = False) -> tuple[int, str | None]:
         """The engine's seq of a task given by number (creation order), or the actor's open task
         on a node (their latest done one for own_done); failing that any open task there, then
         the latest (the engine then says why the actor may not act). Returns (seq, node)."""
-        tasks = [t for t in self.state.tasks if t.kind != "cc"]
+        tasks = [t for t in self.tasks if t.kind != "cc"]
         if isinstance(ref, int):
             seq = self.seq_of.get(ref)
             if seq is None:  # no such task: an unused seq, so that the engine refuses it
-                return max([0, *(t.seq for t in self.state.tasks)]) + 1000 + ref, None
-            return seq, next(t.node for t in self.state.tasks if t.seq == seq)
+                return max([0, *(t.seq for t in self.tasks)]) + 1000 + ref, None
+            return seq, next(t.node for t in self.tasks if t.seq == seq)
         on_node = [t for t in tasks if t.node == ref]
         if not on_node:
             raise ScriptError([self.script.problem(where, f'no task on node "{ref}" yet')])
@@ -501,7 +512,7 @@ class Bench:
         if task.candidate_role is None:
             return False
         wanted = frozenset({task.candidate_department or ""})
-        return any(self.directory._covers(task.candidate_role, m, wanted)
+        return any(self.directory.covers(task.candidate_role, m, wanted)
                    for m in self.directory.memberships(actor))
 
     def users(self, names: Iterable[str]) -> list[int]:
@@ -530,7 +541,7 @@ class Bench:
         if name == "deliver":
             message = action["deliver"]
             self.call("deliver_message", None, now, name=message["message"], key=message["key"],
-                      payload=message.get("payload", {}), sender=action.get("sender", "bench"))
+                      payload=copy.deepcopy(message.get("payload", {})), sender=action.get("sender", "bench"))
             return
         args: dict[str, Any] = {}
         seq: int | None = None
@@ -545,6 +556,8 @@ class Bench:
         if name == "approve" and "choose" in action:
             args["choose"] = {node_id: self.users(names)
                               for node_id, names in action["choose"].items()}
+        if name == "approve" and "values" in action:
+            args["values"] = copy.deepcopy(action["values"])
         elif name == "return":
             args["target"] = action["target"]
         elif name == "vote":
@@ -554,7 +567,7 @@ class Bench:
             args["materials"] = list(action.get("materials", []))
         elif name in {"resubmit", "submit_correction"}:
             given = action.get("answers")
-            args["answers"] = None if given is None else _merged(self.state.answers, given)
+            args["answers"] = None if given is None else _merged(self.answers, given)
         elif name == "transfer":
             args["to_user_id"] = self.ids[action["to"]]
         elif name == "add_signer":
@@ -581,9 +594,9 @@ class Bench:
         version_id = self.next_version_id
         self.call("migrate", actor, now, new_flow=new_flow, new_version_id=version_id,
                   mapping=dict(action.get("mapping", {})))
-        if self.state.instance.flow_version_id == version_id:
+        if self.instance.flow_version_id == version_id:
             self.next_version_id += 1
-            self.state.flow = new_flow
+            self.flow = new_flow
             self.content = content
 
     def _node_settings(self, node: str) -> Mapping[str, Any]:
