@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
-
 from tests.web import review_world
 
 try:  # tests/browser as a package, or rootdir-relative imports (pytest's default)
