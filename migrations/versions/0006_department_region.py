@@ -1,4 +1,4 @@
-"""department region: the 6-digit administrative code a district office serves
+"""departments carry the 6-digit region code of the district they serve (flow routing)
 
 Revision ID: 0006
 Revises: 0005
@@ -8,7 +8,6 @@ Create Date: 2026-12-02 13:30:00
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision = '0006'
@@ -19,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('department', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=True))
+        batch_op.add_column(sa.Column('region', sa.String(length=6), nullable=True))
 
 
 def downgrade() -> None:

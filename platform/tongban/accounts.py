@@ -119,10 +119,14 @@ def deactivate(session: Session, username: str, *, actor_name: str = "system") -
 
 
 def create_user(session: Session, username: str, password: str, display_name: str,
-                roles: list[tuple[Role, str | None]], *, actor_name: str = "system") -> User:
-    """Create a user with roles; a role's department is given by its code (None = everywhere)."""
+                roles: list[tuple[Role, str | None]], *, actor_name: str = "system",
+                password_hash: str | None = None) -> User:
+    """Create a user with roles; a role's department is given by its code (None = everywhere).
+
+    ``password_hash``, when given, is the hash of ``password`` made earlier (the demo accounts
+    share one password: hashed once, not once per account)."""
     user = User(username=username, display_name=display_name,
-                password_hash=hash_password(password))
+                password_hash=password_hash or hash_password(password))
     session.add(user)
     session.flush()
     for role, department_code in roles:

@@ -41,14 +41,35 @@ def draft_days(service_content: dict[str, Any]) -> int:
     return int(service_content.get("settings", {}).get("draft_expiry_days", DEFAULT_DRAFT_DAYS))
 
 
+def current_flow_version(session: Session, service_content: dict[str, Any]) -> int | None:
+    """The id of the newest published version of the service's flow; None for a service that
+    names no flow (the runtime treats that as "no flow")."""
+    code = service_content.get("flow")
+    if code is None:
+        return None
+    row = session.scalars(
+        select(DefinitionVersion)
+        .where(col(DefinitionVersion.kind) == "flow", col(DefinitionVersion.code) == code)
+        .order_by(col(DefinitionVersion.version).desc()).limit(1)).first()
+    if row is None:
+        # The loader refuses a service whose flow does not exist, and they publish together.
+        raise LookupError(f'service "{service_content.get("code")}" names flow "{code}", '
+                          "which has no published version")
+    return saved_id(row)
+
+
 def start_draft(session: Session, service_version: DefinitionVersion,
                 form_version: DefinitionVersion, *, user_id: int | None,
                 clerk_id: int | None = None, answers: dict[str, Any] | None = None) -> Draft:
+    """A new draft pinned to the service, form and flow versions current now: publishing later
+    never changes what this draft (and the application it becomes) runs on."""
     now = utcnow()
     draft = Draft(
         token=secrets.token_urlsafe(24), user_id=user_id, clerk_id=clerk_id,
         service_code=service_version.code, service_version_id=saved_id(service_version),
-        form_version_id=saved_id(form_version), answers=answers or {}, visited_pages=[],
+        form_version_id=saved_id(form_version),
+        flow_version_id=current_flow_version(session, service_version.content),
+        answers=answers or {}, visited_pages=[],
         submit_key=secrets.token_urlsafe(24), created_at=now, updated_at=now,
         expires_at=now + timedelta(days=draft_days(service_version.content)),
     )
@@ -168,10 +189,12 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
                         "flow_version_id": draft.flow_version_id,
                         "on_behalf": draft.clerk_id is not None},
                  request_id=request_id)
-    start_flow(session, application, now=now, actor_name=actor_name, request_id=request_id)
+    start_flow(session, application, now=now, actor_id=actor_id, actor_name=actor_name,
+               request_id=request_id)
     return Submitted(application, created=True)
 
 
-__all__ = ["DraftUnavailable", "IntegrityError", "Submitted", "existing_submission",
+__all__ = ["DraftUnavailable", "IntegrityError", "Submitted", "current_flow_version",
+           "existing_submission",
            "load_draft", "new_reference", "purge_expired", "save_answers", "start_draft",
            "submit", "submitted_application", "user_drafts"]

@@ -149,6 +149,48 @@ def record(session: Session, *, action: str, object_type: str, object_id: Any,
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One event for :func:`record_many` (the keyword arguments of :func:`record`)."""
+
+    action: str
+    object_type: str
+    object_id: Any
+    actor_id: int | None = None
+    actor_name: str = "system"
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    request_id: str = ""
+
+
+def record_many(session: Session, entries: list[Entry]) -> list[AuditEvent]:
+    """Append several events in order with one bump of the head: the same chain as calling
+    :func:`record` for each, in fewer statements (a flow transition writes several)."""
+    if not entries:
+        return []
+    key = _key(session, create=True)
+    session.flush()
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1)
+                    .values(last_seq=col(AuditHead.last_seq) + len(entries)))
+    head = session.execute(select(col(AuditHead.last_seq), col(AuditHead.last_hash))
+                           .where(col(AuditHead.id) == 1)).one()
+    seq, prev_hash = head.last_seq - len(entries), head.last_hash
+    events = []
+    for entry in entries:
+        seq += 1
+        event = AuditEvent(
+            seq=seq, occurred_at=utcnow(), actor_id=entry.actor_id,
+            actor_name=entry.actor_name, action=entry.action, object_type=entry.object_type,
+            object_id=str(entry.object_id), before=entry.before, after=entry.after,
+            request_id=entry.request_id, prev_hash=prev_hash, row_hash="")
+        event.row_hash = prev_hash = _keyed_digest(event, key)
+        events.append(event)
+    session.add_all(events)
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1)
+                    .values(last_hash=prev_hash))
+    return events
+
+
+@dataclass(frozen=True)
 class ChainReport:
     checked: int
     broken_seq: int | None = None

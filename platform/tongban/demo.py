@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from . import db
-from .accounts import create_user
+from .accounts import create_user, hash_password
 from .definitions import load_directory, publish
 from .migrate import upgrade
 from .models import Role, User
@@ -25,6 +25,31 @@ DEMO_ACCOUNTS: list[tuple[str, str, list[tuple[Role, str | None]]]] = [
     ("deptadmin", "赵管理", [(Role.DEPARTMENT_ADMIN, "sh-rsj")]),
     ("admin", "平台管理员", [(Role.PLATFORM_ADMIN, None)]),
     ("outsider", "无权限用户", []),
+    # The demo flows (workflow_definitions/flows/), acted out in 徐汇区 (310104) and 浦东新区
+    # (310115): district counters and reviewers, municipal reviewers, and a second reviewer
+    # wherever a node is exclusive with another (four-eyes).
+    ("clerk_xuhui", "徐窗口", [(Role.COUNTER_CLERK, "sh-rsj-xuhui"),
+                               (Role.COUNTER_CLERK, "sh-cgj-xuhui"),
+                               (Role.COUNTER_CLERK, "sh-gaj-xuhui")]),
+    ("clerk_pudong", "浦窗口", [(Role.COUNTER_CLERK, "sh-rsj-pudong"),
+                                (Role.COUNTER_CLERK, "sh-cgj-pudong"),
+                                (Role.COUNTER_CLERK, "sh-gaj-pudong")]),
+    ("rsj_xuhui", "许初审", [(Role.REVIEWER, "sh-rsj-xuhui")]),
+    ("rsj_pudong", "潘初审", [(Role.REVIEWER, "sh-rsj-pudong")]),
+    ("rsj_city", "钱复核", [(Role.REVIEWER, "sh-rsj")]),
+    ("rsj_city2", "孙复核", [(Role.REVIEWER, "sh-rsj")]),
+    ("cgj_xuhui", "周城管", [(Role.REVIEWER, "sh-cgj-xuhui")]),
+    ("cgj_xuhui2", "吴核查", [(Role.REVIEWER, "sh-cgj-xuhui")]),
+    ("lhsrj_xuhui", "郑市容", [(Role.REVIEWER, "sh-lhsrj-xuhui")]),
+    ("zjw_xuhui", "冯建管", [(Role.REVIEWER, "sh-zjw-xuhui")]),
+    ("gaj_city", "陈户政", [(Role.REVIEWER, "sh-gaj")]),
+    ("gaj_city2", "褚审批", [(Role.REVIEWER, "sh-gaj")]),
+    ("gaj_xuhui", "卫分局", [(Role.REVIEWER, "sh-gaj-xuhui")]),
+    ("mzj", "蒋民政", [(Role.REVIEWER, "sh-mzj")]),
+    ("cgjadmin", "沈管理", [(Role.DEPARTMENT_ADMIN, "sh-cgj")]),
+    ("gajadmin", "韩管理", [(Role.DEPARTMENT_ADMIN, "sh-gaj")]),
+    ("cityadmin", "杨管理", [(Role.DEPARTMENT_ADMIN, "sh-lhsrj"),
+                             (Role.DEPARTMENT_ADMIN, "sh-zjw")]),
 ]
 
 
@@ -64,9 +89,13 @@ def _load(session: Session, definitions_dir: Path, *, force: bool) -> list[str]:
     lines.append(f"Definitions: {len(result.created)} new version(s), "
                  f"{len(result.unchanged)} unchanged.")
     with db.unit_of_work(session) as tx:
+        existing = set(tx.scalars(select(col(User.username))
+                                  .where(col(User.username).in_(demo_names))))
+        hashed = hash_password(DEMO_PASSWORD) if len(existing) < len(demo_names) else None
         for username, display_name, roles in DEMO_ACCOUNTS:
-            if tx.scalars(select(User).where(col(User.username) == username)).first() is None:
-                create_user(tx, username, DEMO_PASSWORD, display_name, roles, actor_name="demo")
+            if username not in existing:
+                create_user(tx, username, DEMO_PASSWORD, display_name, roles, actor_name="demo",
+                            password_hash=hashed)
     lines.append(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for username, display_name, roles in DEMO_ACCOUNTS:
         described = ", ".join(f"{r.value}@{d}" if d else r.value for r, d in roles) or "no role"

@@ -45,8 +45,8 @@ class Department(SQLModel, table=True):
     name_zh: str = Field(max_length=200)
     name_en: str = Field(max_length=200)
     parent_id: int | None = Field(default=None, foreign_key="department.id", index=True)
-    # The 6-digit administrative code of the district a district office serves (flows route
-    # to "the district of the applicant's address" by it).
+    # The 6-digit administrative code of the district a district office serves (flow routing:
+    # `district_of` in a flow file); None for municipal bureaus.
     region: str | None = Field(default=None, max_length=6)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from tongban.demo import DEMO_ACCOUNTS
 from tongban.models import User
 
 
@@ -18,7 +19,7 @@ def test_demo_on_a_fresh_database_creates_the_demo_accounts_and_runs_again(cli, 
     assert "citizen" in _users(session)
     again = cli("demo")
     assert again.exit_code == 0, again.output
-    assert session.scalar(select(func.count()).select_from(User)) == 7
+    assert session.scalar(select(func.count()).select_from(User)) == len(DEMO_ACCOUNTS)
 
 
 def test_demo_refuses_a_database_with_other_accounts_and_changes_nothing(cli, session) -> None:  # type: ignore[no-untyped-def]

@@ -76,3 +76,46 @@ def test_admins_see_their_departments_incidents_and_retry_them(
 def test_a_reviewer_may_not_see_incidents(world: World, client) -> None:  # type: ignore[no-untyped-def]
     Personas(client).login("rev1", PASSWORD)
     assert client.get("/admin/incidents").status_code == 403
+
+
+def test_retrying_a_stopped_step_asks_its_people_again(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    from tongban import db
+    from tongban.models import Department, Membership
+
+    stopped = submit(world, "nobody")
+    reference = _reference(world, stopped)
+    with world.session() as session, db.unit_of_work(session):  # d2 gets a reviewer
+        d2 = session.scalars(select(Department).where(col(Department.code) == "d2")).one()
+        session.add(Membership(user_id=world.users["rev3"], role="reviewer", department_id=d2.id))
+    Personas(client).login("root", PASSWORD)
+    token = csrf_token(client, "/admin/incidents")
+    response = client.post("/admin/incidents/retry", data={
+        "csrf_token": token, "kind": "no_approvers", "application": str(stopped),
+        "node": "review", "reference": reference})
+    assert response.status_code == 302
+    with world.session() as session:
+        [task] = open_tasks(session, stopped)
+        assert (task.node, task.candidate_role, task.candidate_department) \
+            == ("review", "reviewer", "d2")
+        repaired = session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "flow.repaired")).one()
+        assert repaired.actor_name == "root"
+    assert reference not in client.get("/admin/incidents").get_data(as_text=True)
+
+
+def test_an_admin_cannot_retry_another_departments_incident(
+        world: World, client, failing: hooks.TestDouble) -> None:  # type: ignore[no-untyped-def]
+    failed = submit(world, "service-bare")
+    worker.run_due(world.engine, later(1))
+    with world.session() as session:
+        row = session.scalars(select(FlowOutbox)).one()
+    Personas(client).login("admin2", PASSWORD)
+    response = client.post("/admin/incidents/retry", data={
+        "csrf_token": csrf_token(client, "/admin/incidents"), "kind": "service",
+        "outbox": str(row.id), "reference": _reference(world, failed)})
+    assert response.status_code == 403
+    with world.session() as session:
+        again = session.get(FlowOutbox, row.id)
+        assert again is not None and (again.state, again.attempts) == ("failed", 1)
+        assert session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "flow.incident_retried")).all() == []

@@ -91,3 +91,14 @@ def test_splits_know_their_join_region_and_nesting():
 def test_what_cannot_be_compiled_is_a_value_error(nodes, message):
     with pytest.raises(ValueError, match=message):
         compile_flow({"code": "bad", "nodes": nodes})
+
+
+def test_every_shipped_flow_compiles():
+    from tongban import PROJECT_ROOT
+    from tongban.definitions import load_directory
+
+    loaded = load_directory(PROJECT_ROOT)
+    assert loaded.flows
+    for code, definition in loaded.flows.items():
+        flow = compile_flow(definition.content)
+        assert flow.code == code and flow.nodes[flow.start].type == "start"

@@ -227,3 +227,19 @@ def test_start_twice_is_refused():
     run = MemoryRun(flow_of(linear(("review", reviewer("rev_a")))), directory())
     run.start(at(0))
     refused(run, Invalid, "start_twice", engine.start, None)
+
+
+def test_the_engine_never_reads_the_clock_every_timestamp_is_the_callers_now():
+    from tongban.models import utcnow
+
+    run = started(_parallel())
+    run.run(engine.approve, ID["cop"], at(5), run.task_on("police").seq)
+    rows = [*run.tokens, *run.tasks, *run.events, run.instance]
+    checked = 0
+    for row in rows:
+        for name, field in type(row).model_fields.items():
+            if field.default_factory is utcnow:
+                value = getattr(row, name)
+                assert value in (None, at(0), at(5)), (type(row).__name__, name, value)
+                checked += 1
+    assert checked >= len(rows)  # each row has at least one: created_at, arrived_at, at, started_at

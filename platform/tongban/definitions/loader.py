@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ..forms.definition import load_form
+from .flowcheck import DepartmentInfo, check_departments, check_flow, check_flow_answers, department_infos
 from .formcheck import check_form_document
 from .materials import check_materials
 from .problems import Problem
@@ -25,11 +26,14 @@ from .yamlpos import Document, ReadError, read_json, read_yaml
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SERVICE_DIR = "workflow_definitions"
 FORM_DIR = "form_definitions"
+FLOW_DIR = "workflow_definitions/flows"
+DEPARTMENTS_FILE = "workflow_definitions/departments.yaml"
+CATALOGUE_CODE = "departments"
 
 
 @dataclass
 class LoadedDefinition:
-    kind: str  # "service" | "form"
+    kind: str  # "service" | "form" | "flow" | "departments"
     code: str
     path: str
     content: dict[str, Any]
@@ -39,6 +43,8 @@ class LoadedDefinition:
 class DefinitionSet:
     services: dict[str, LoadedDefinition] = field(default_factory=dict)
     forms: dict[str, LoadedDefinition] = field(default_factory=dict)
+    flows: dict[str, LoadedDefinition] = field(default_factory=dict)
+    departments: LoadedDefinition | None = None  # the catalogue, when the folder has one
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -46,7 +52,9 @@ class DefinitionSet:
         return not self.problems
 
     def all(self) -> list[LoadedDefinition]:
-        return [*self.forms.values(), *self.services.values()]
+        """Publishing order: the catalogue first (departments exist before services name them)."""
+        catalogue = [self.departments] if self.departments is not None else []
+        return [*catalogue, *self.forms.values(), *self.flows.values(), *self.services.values()]
 
 
 @cache
@@ -80,6 +88,14 @@ def plain_reason(error: ValidationError) -> str:
         return "expected one of: " + ", ".join(json.dumps(v, ensure_ascii=False) for v in value)
     if kind == "pattern":
         return f"the value {json.dumps(error.instance, ensure_ascii=False)} does not match {value}"
+    if kind in {"oneOf", "anyOf"}:
+        return _one_of_reason(error)
+    if kind in {"minProperties", "maxProperties"} and isinstance(error.schema, Mapping):
+        allowed = sorted(error.schema.get("properties", {}))
+        if error.schema.get("maxProperties") == 1:
+            return "expected exactly one of: " + ", ".join(allowed)
+    if kind == "not" and isinstance(error.schema, Mapping) and error.schema.get("description"):
+        return str(error.schema["description"])
     if kind in {"minimum", "maximum"}:
         return f"expected a number {'at least' if kind == 'minimum' else 'at most'} {value}"
     if kind == "minLength":
@@ -105,18 +121,64 @@ def _type_words(kind: Any) -> str:
     return words.get(kind, str(kind))
 
 
+def _alternative_errors(error: ValidationError) -> list[ValidationError]:
+    """For a value matching none of a oneOf's alternatives, the errors of the alternative it was
+    most likely meant as (the one that knows most of its keys, or whose type it has), so the
+    message says what is wrong with it rather than "not valid under any of the given schemas"."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [error]
+    by_alternative: dict[int, list[ValidationError]] = {}
+    for sub in error.context:
+        by_alternative.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+
+    def fit(errors: list[ValidationError]) -> tuple[int, int, int]:
+        top = [e for e in errors if not e.relative_path]
+        wrong_type = sum(1 for e in top if e.validator == "type")
+        known = 0
+        if isinstance(error.instance, dict):
+            extra: set[str] = set()
+            for e in top:
+                if e.validator == "additionalProperties" and isinstance(e.schema, Mapping):
+                    extra |= set(error.instance) - set(e.schema.get("properties", {}))
+            known = len(set(error.instance) - extra)
+        return (-wrong_type, known, -len(errors))
+
+    best = max(by_alternative.values(), key=fit)
+    if fit(best)[0] < 0 or (isinstance(error.instance, dict) and fit(best)[1] == 0):
+        return [error]
+    explained = []
+    for sub in sorted(best, key=lambda e: [str(p) for p in e.relative_path]):
+        explained.extend(_alternative_errors(sub))
+    return explained
+
+
+def _one_of_reason(error: ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    description = schema.get("description")
+    if description:
+        return f"expected {description[0].lower()}{description[1:]}"
+    return error.message
+
+
 def schema_problems(document: Document, validator: Draft202012Validator,
                     file: str) -> list[Problem]:
     problems = []
-    for error in sorted(validator.iter_errors(document.data), key=lambda e: list(e.path)):
+    errors = [explained for error in validator.iter_errors(document.data)
+              for explained in _alternative_errors(error)]
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         path = list(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        if (error.validator == "additionalProperties" and isinstance(error.instance, dict)
+                and isinstance(error.schema, Mapping)):
             allowed = set(error.schema.get("properties", {}))
             extra = sorted(set(error.instance) - allowed)
             if extra:
                 path.append(extra[0])  # point at the unknown key itself
+        if error.validator == "not" and isinstance(error.validator_value, Mapping):
+            path.extend(error.validator_value.get("required", [])[:1])
         line, column = document.position(path)
-        problems.append(Problem(file, line, column, pointer_of(path), plain_reason(error)))
+        problem = Problem(file, line, column, pointer_of(path), plain_reason(error))
+        if problem not in problems:  # one wrong value can fail several branches of a schema
+            problems.append(problem)
     return problems
 
 
@@ -148,8 +210,28 @@ def _material_problems(document: Document, file: str,
     return problems
 
 
+def _load_catalogue(root: Path, result: DefinitionSet) -> dict[str, DepartmentInfo]:
+    path = root / DEPARTMENTS_FILE
+    if not path.exists():
+        return {}
+    document = _read(path, read_yaml, DEPARTMENTS_FILE, result.problems)
+    if document is None:
+        return {}
+    found = schema_problems(document, meta_validator("departments"), DEPARTMENTS_FILE)
+    if found:
+        result.problems.extend(found)
+        return {}
+    found = check_departments(document, DEPARTMENTS_FILE)
+    result.problems.extend(found)
+    if not found:
+        result.departments = LoadedDefinition("departments", CATALOGUE_CODE, DEPARTMENTS_FILE,
+                                              document.data)
+    return department_infos(document.data)
+
+
 def load_directory(root: Path | str, form_checker: FormChecker | None = None) -> DefinitionSet:
-    """Load every service YAML and every form JSON under root; collect every problem."""
+    """Load every form JSON, the department catalogue, every flow and every service YAML under
+    root; collect every problem."""
     root = Path(root)
     result = DefinitionSet()
     check_form = form_checker or check_form_document
@@ -164,13 +246,40 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
         if not found:
             result.forms[path.stem] = LoadedDefinition("form", path.stem, file, document.data)
 
-    seen_codes: dict[str, str] = {}
-    for path in sorted([*(root / SERVICE_DIR).glob("*.yaml"), *(root / SERVICE_DIR).glob("*.yml")]):
+    departments = _load_catalogue(root, result)
+
+    services: list[tuple[str, Document, list[Problem]]] = []
+    service_paths = [*(root / SERVICE_DIR).glob("*.yaml"), *(root / SERVICE_DIR).glob("*.yml")]
+    for path in sorted(service_paths):
         file = str(path.relative_to(root))
+        if file == DEPARTMENTS_FILE:
+            continue
         document = _read(path, read_yaml, file, result.problems)
         if document is None:
             continue
         found = schema_problems(document, meta_validator("service"), file)
+        services.append((file, document, found))
+        if not found:  # a service's own department is known to flows as well
+            own = document.data["department"]
+            departments.setdefault(own["code"],
+                                   DepartmentInfo(own["code"], own.get("parent"), None))
+
+    flow_documents: dict[str, tuple[Document, str]] = {}
+    for path in sorted([*(root / FLOW_DIR).glob("*.yaml"), *(root / FLOW_DIR).glob("*.yml")]):
+        file = str(path.relative_to(root))
+        document = _read(path, read_yaml, file, result.problems)
+        if document is None:
+            continue
+        found = schema_problems(document, meta_validator("flow"), file)
+        if not found:
+            found = check_flow(document, file, path.stem, departments)
+        result.problems.extend(found)
+        if not found:
+            flow_documents[path.stem] = (document, file)
+            result.flows[path.stem] = LoadedDefinition("flow", path.stem, file, document.data)
+
+    seen_codes: dict[str, str] = {}
+    for file, document, found in services:
         if not found:
             data = document.data
             code = data["code"]
@@ -186,9 +295,36 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
                                      f"{FORM_DIR}/{data['form']}.json"))
             elif data["form"] in result.forms:
                 found.extend(_material_problems(document, file, result.forms[data["form"]]))
+            found.extend(_flow_problems(root, document, file, result, flow_documents))
             seen_codes.setdefault(code, file)
         result.problems.extend(found)
         if not found:
             result.services[document.data["code"]] = LoadedDefinition(
                 "service", document.data["code"], file, document.data)
     return result
+
+
+def _flow_problems(root: Path, document: Document, file: str, result: DefinitionSet,
+                   flow_documents: dict[str, tuple[Document, str]]) -> list[Problem]:
+    """The service's `flow:` names a flow file, and the flow reads only questions of the
+    service's form (those problems are placed in the flow file)."""
+    data = document.data
+    flow = data.get("flow")
+    if flow is None:
+        return []
+    if not (root / FLOW_DIR / f"{flow}.yaml").exists() \
+            and not (root / FLOW_DIR / f"{flow}.yml").exists():
+        line, column = document.position(["flow"])
+        known = ", ".join(sorted(p.stem for p in (root / FLOW_DIR).glob("*.y*ml"))) or "none"
+        return [Problem(file, line, column, "/flow",
+                        f'the flow "{flow}" does not exist: expected {FLOW_DIR}/{flow}.yaml '
+                        f"(flows: {known})")]
+    if flow not in flow_documents or data["form"] not in result.forms:
+        return []  # the flow's or the form's own problems are already reported
+    flow_document, flow_file = flow_documents[flow]
+    compiled = load_form(result.forms[data["form"]].content, name=data["form"])
+    found = check_flow_answers(flow_document, flow_file, compiled, data["form"], data["code"])
+    if found:
+        result.flows.pop(flow, None)
+        result.problems.extend(found)
+    return []

@@ -1,4 +1,7 @@
-"""Publish a checked definition set as immutable versions, all or nothing."""
+"""Publish a checked definition set as immutable versions, all or nothing.
+
+Kinds: `form`, `flow`, `service`, and `departments` (the catalogue, one code `departments`),
+whose publication also brings the `department` rows in line with it."""
 
 from __future__ import annotations
 
@@ -47,6 +50,44 @@ def _ensure_department(session: Session, spec: dict[str, Any]) -> None:
         session.flush()
 
 
+def _apply_catalogue(session: Session, content: dict[str, Any]) -> dict[str, int]:
+    """Make the `department` rows agree with the catalogue: create the missing ones, update
+    names, parents and regions. Rows are never deleted (memberships and applications name
+    them). Parents are written before their children."""
+    entries = {entry["code"]: entry for entry in content["departments"]}
+    rows = {row.code: row for row in session.scalars(
+        select(Department).where(col(Department.code).in_(list(entries))))}
+    depth: dict[str, int] = {}
+
+    def depth_of(code: str) -> int:
+        if code not in depth:
+            parent = entries[code].get("parent")
+            depth[code] = 0 if parent is None else depth_of(parent) + 1
+        return depth[code]
+
+    counts = {"created": 0, "updated": 0}
+    for code in sorted(entries, key=lambda c: (depth_of(c), list(entries).index(c))):
+        entry = entries[code]
+        parent = entry.get("parent")
+        values = {"name_zh": entry["name"]["zh"], "name_en": entry["name"]["en"],
+                  "parent_id": rows[parent].id if parent else None,
+                  "region": entry.get("region")}
+        row = rows.get(code)
+        if row is None:
+            row = Department(code=code, **values)
+            session.add(row)
+            session.flush()
+            rows[code] = row
+            counts["created"] += 1
+        elif any(getattr(row, key) != value for key, value in values.items()):
+            session.add(row)
+            for key, value in values.items():
+                setattr(row, key, value)
+            counts["updated"] += 1
+    session.flush()
+    return counts
+
+
 def publish(session: Session, definitions: DefinitionSet, *, author: str, comment: str = "",
             actor_id: int | None = None, request_id: str = "") -> PublishResult:
     """Store every changed definition as a new version. The caller commits (one transaction).
@@ -68,14 +109,15 @@ def publish(session: Session, definitions: DefinitionSet, *, author: str, commen
             content_hash=digest, content=loaded.content, source_path=loaded.path,
             author=author, comment=comment,
         )
+        after: dict[str, Any] = {"hash": digest, "source": loaded.path, "comment": comment}
         if loaded.kind == "service":
             _ensure_department(session, loaded.content["department"])
+        elif loaded.kind == "departments":
+            after["departments"] = _apply_catalogue(session, loaded.content)
         session.add(version)
         session.flush()
         audit.record(session, action="definition.publish", object_type=f"{loaded.kind}_definition",
                      object_id=f"{loaded.code}@{version.version}", actor_id=actor_id,
-                     actor_name=author, after={"hash": digest, "source": loaded.path,
-                                               "comment": comment},
-                     request_id=request_id)
+                     actor_name=author, after=after, request_id=request_id)
         result.created.append(version)
     return result

@@ -50,6 +50,7 @@ def init_web(app: Flask) -> None:
     inline_script.init_app(app)
     app.session_interface = sessions.DatabaseSessionInterface()
     csrf.init_app(app)  # templates' csrf_token() is Flask-WTF's generate_csrf
+    csrf.exempt(flow_api.post_message)  # token-authenticated machine route, no cookie
     login.init_app(app)
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
     headers.init_app(app)

@@ -1,7 +1,9 @@
-"""Administrators: published definition versions (editing in the browser comes later) and the
-flow engine's incidents."""
+"""Administrators: published definition versions (editing in the browser comes later), the
+flow engine's incidents, and the repair or migration of one application's flow."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -10,8 +12,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import col
 
-from ..models import DefinitionVersion, Role, utcnow
-from ..workflow import incidents
+from ..i18n import pick
+from ..models import Application, DefinitionVersion, Role, User, saved_id, utcnow
+from ..policy import holds
+from ..workflow import admin_ops, incidents, runtime
+from ..workflow import engine as flow_engine
+from ..workflow.definition import Flow
+from ..workflow.directory import DbDirectory
 from ..workflow.errors import FlowError
 from .access import current_actor, department_tree, require_role
 from .database import request_session, request_transaction
@@ -68,3 +75,196 @@ def _form_int(name: str) -> int:
     if not value.isdigit():
         abort(400)
     return int(value)
+
+
+# --- Repair and migration of one application's flow --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A node the application stands on, with who holds its open tasks."""
+
+    node: str
+    name: str
+    holders: list[str]
+
+
+@dataclass(frozen=True)
+class NewerVersion:
+    """A published newer version of the application's flow and what the dry run says."""
+
+    version: DefinitionVersion
+    problems: list[str]  # translated; empty: the migration can be applied
+    unmapped: list[tuple[str, list[tuple[str, str]]]]  # node, the new version's choices for it
+
+
+@dataclass
+class FlowCase:
+    application: Application
+    loaded: runtime.Loaded
+    flow: Flow
+    state: flow_engine.State
+
+
+def _flow_case(reference: str) -> FlowCase:
+    """The application's flow as its administrators see it (404 without one, 403 outside the
+    actor's departments: platform administrators see every application)."""
+    session = request_session()
+    application = session.scalars(select(Application)
+                                  .where(col(Application.reference) == reference)).first()
+    if application is None:
+        abort(404)
+    if not holds(current_actor(), runtime.ADMIN_ROLES, application.department_code,
+                 department_tree()):
+        abort(403)
+    try:
+        loaded = runtime.load_for_application(session, saved_id(application))
+        if loaded.instance.flow_version_id is None:
+            abort(404)
+        flow = runtime.flow_for(session, loaded.instance.flow_version_id)
+    except runtime.FlowNotFound:
+        abort(404)
+    state = flow_engine.State(
+        flow=flow, instance=loaded.instance, tokens=loaded.tokens, tasks=loaded.tasks,
+        answers=application.answers, applicant_id=loaded.instance.applicant_id,
+        directory=DbDirectory(session))
+    return FlowCase(application, loaded, flow, state)
+
+
+def _node_label(flow: Flow, node_id: str) -> str:
+    node = flow.nodes.get(node_id)
+    name = pick(dict(node.name)) if node is not None and node.name else ""
+    return f"{name} ({node_id})" if name else node_id
+
+
+def _standing(case: FlowCase) -> list[Standing]:
+    open_tasks = [task for task in case.loaded.tasks
+                  if task.kind != "cc" and task.state in ("open", "claimed")]
+    ids = {task.assignee_id for task in open_tasks if task.assignee_id is not None}
+    names = dict(request_session().execute(
+        select(col(User.id), col(User.display_name)).where(col(User.id).in_(ids))).all()) \
+        if ids else {}
+    found = []
+    for node in admin_ops.standing(case.state):
+        holders = [names.get(task.assignee_id, str(task.assignee_id))
+                   if task.assignee_id is not None
+                   else f"{task.candidate_role} / {task.candidate_department}"
+                   for task in open_tasks if task.node == node]
+        found.append(Standing(node, _node_label(case.flow, node), holders))
+    return found
+
+
+def _newer_versions(case: FlowCase, mapping: dict[str, str] | None = None,
+                    mapped_version: int | None = None) -> list[NewerVersion]:
+    session = request_session()
+    instance = case.loaded.instance
+    current = session.get(DefinitionVersion, instance.flow_version_id)
+    rows = session.scalars(select(DefinitionVersion).where(
+        col(DefinitionVersion.kind) == "flow", col(DefinitionVersion.code) == instance.flow_code,
+        col(DefinitionVersion.version) > (current.version if current is not None else 0))
+        .order_by(col(DefinitionVersion.version))).all()
+    found = []
+    for row in rows:
+        new_flow = runtime.flow_for(session, saved_id(row))
+        given = mapping if mapped_version == row.id else None
+        problems = [_(problem.message, **problem.params)
+                    for problem in admin_ops.migration_problems(case.state, new_flow, given)]
+        unmapped = []
+        for node_id in admin_ops.positions(case.state):
+            old = case.flow.nodes.get(node_id)
+            if node_id in new_flow.nodes or old is None:
+                continue
+            choices = [(target, _node_label(new_flow, target))
+                       for target, node in new_flow.nodes.items() if admin_ops.same_kind(old, node)]
+            unmapped.append((node_id, choices))
+        found.append(NewerVersion(row, problems, unmapped))
+    return found
+
+
+def _flow_page(case: FlowCase, *, errors: dict[str, str] | None = None,
+               form: dict[str, str] | None = None, mapping: dict[str, str] | None = None,
+               mapped_version: int | None = None, status: int = 200) -> ResponseReturnValue:
+    instance = case.loaded.instance
+    return render_template(
+        "admin/flow.html", application=case.application, instance=instance,
+        ended=instance.ended_at is not None or instance.status in flow_engine.FINAL_STATUSES,
+        standing=_standing(case),
+        nodes=[(node_id, _node_label(case.flow, node_id)) for node_id in case.flow.nodes],
+        newer=_newer_versions(case, mapping, mapped_version), errors=errors or {},
+        form=form or {}, mapping=mapping or {}, done=request.args.get("done", "")), status
+
+
+@bp.get("/flows/<reference>")
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def flow_case(reference: str) -> ResponseReturnValue:
+    return _flow_page(_flow_case(reference))
+
+
+def _act_on_flow(case: FlowCase, operation: str, *, fields: dict[str, str],
+                 form: dict[str, str], shown_mapping: dict[str, str] | None = None,
+                 version_id: int | None = None, **args: object) -> ResponseReturnValue | None:
+    """Run the operation through the runtime (audited with its flow events): None when it was
+    done, else the page again with the refusal beside its field (``fields``: by error code,
+    ``""`` for any other)."""
+    try:
+        with request_transaction() as tx:
+            runtime.act_on_application(tx, current_actor(), saved_id(case.application),
+                                       operation, now=utcnow(), request_id=g.request_id,
+                                       tree=department_tree(), **args)
+    except FlowError as exc:
+        if exc.status == 403:
+            abort(403)
+        field = fields.get(exc.code, fields[""])
+        return _flow_page(_flow_case(case.application.reference),
+                          errors={field: _(exc.message, **exc.params)}, form=form,
+                          mapping=shown_mapping, mapped_version=version_id, status=exc.status)
+    return None
+
+
+@bp.post("/flows/<reference>/repair")
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def flow_repair(reference: str) -> ResponseReturnValue:
+    case = _flow_case(reference)
+    form = {"node": request.form.get("node", ""), "reason": request.form.get("reason", "")}
+    errors = {}
+    if form["node"] not in case.flow.nodes:
+        errors["node"] = _("Choose the step to move the application to")
+    if not form["reason"].strip():
+        errors["reason"] = _("Enter the reason")
+    if errors:
+        return _flow_page(case, errors=errors, form=form, status=422)
+    refused = _act_on_flow(case, "repair", form=form, node=form["node"],
+                           reason=form["reason"].strip(),
+                           fields={"reason_empty": "reason", "comment_too_long": "reason",
+                                   "": "node"})
+    return refused or redirect(url_for("admin.flow_case", reference=reference, done="repaired"))
+
+
+@bp.post("/flows/<reference>/migrate")
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def flow_migrate(reference: str) -> ResponseReturnValue:
+    case = _flow_case(reference)
+    newer = {row.version.id: row for row in _newer_versions(case)}
+    version_text = request.form.get("version", "")
+    version_id = int(version_text) if version_text.isdigit() else None
+    if version_id not in newer:
+        return _flow_page(case, errors={"newer": _("Choose one of the newer versions")},
+                          status=422)
+    mapping = {node: request.form.get(f"map-{node}", "") for node, _choices
+               in newer[version_id].unmapped}
+    reason = request.form.get("reason", "")
+    form = {"reason": reason, "version": str(version_id)}
+    errors = {f"map-{version_id}-{node}": _("Choose the step where %(node)s continues", node=node)
+              for node, target in mapping.items() if not target}
+    if not reason.strip():
+        errors[f"reason-{version_id}"] = _("Enter the reason")
+    given = {node: target for node, target in mapping.items() if target}
+    if errors:
+        return _flow_page(case, errors=errors, form=form, mapping=given,
+                          mapped_version=version_id, status=422)
+    refused = _act_on_flow(case, "migrate", form=form, shown_mapping=given,
+                           version_id=version_id, new_version_id=version_id, mapping=given,
+                           reason=reason.strip(),
+                           fields={"comment_too_long": f"reason-{version_id}",
+                                   "": f"version-{version_id}"})
+    return refused or redirect(url_for("admin.flow_case", reference=reference, done="migrated"))

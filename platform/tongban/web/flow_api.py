@@ -3,7 +3,8 @@
 ``POST /api/flow/messages`` with ``Authorization: Bearer TOKEN`` (a token of
 FLOW_MESSAGE_TOKENS, which also names the sender) and the JSON body
 ``{"reference": ..., "message": ..., "key": ..., "payload": {...}}``. Token-authenticated, so
-exempt from CSRF (no cookie is involved); every answer, errors included, is JSON.
+exempt from CSRF (no cookie is involved: ``web.init_web`` exempts this one view); every
+answer, errors included, is JSON.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from werkzeug.exceptions import HTTPException
 
 from ..models import Application
 from ..workflow import runtime
-from ..workflow.errors import FlowError
-from . import csrf
+from ..workflow.errors import FlowError, Stale
 from .database import request_session, request_transaction
 from .json_bodies import accepts_json, json_body
 
 bp = Blueprint("flow_api", __name__, url_prefix="/api/flow")
 MAX_FIELD = 200
+DELIVERY_TRIES = 3
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> ResponseReturnValue:
@@ -71,7 +72,6 @@ def _read_message(body: Any) -> tuple[dict[str, Any] | None, str]:
 
 
 @bp.post("/messages")
-@csrf.exempt
 @accepts_json
 def post_message() -> ResponseReturnValue:
     sender = _sender()
@@ -87,17 +87,19 @@ def post_message() -> ResponseReturnValue:
         select(Application).where(col(Application.reference) == reference)).first()
     if application is None:
         return _error(404, "unknown_reference", f"There is no application {reference}")
-    for attempt in range(2):
+    for attempt in range(DELIVERY_TRIES):
         try:
             with request_transaction() as tx:
                 delivered = runtime.deliver_message(
                     tx, application, fields["message"], fields["key"], fields["payload"],
                     sender=sender, request_id=g.get("request_id", ""))
             break
-        except IntegrityError:
-            # The same key delivered at the same moment: the other delivery won; this one
-            # is now a duplicate of it.
-            if attempt:
+        except (IntegrityError, Stale) as exc:
+            # Another delivery (the same key sent twice at once) or a person's action changed
+            # the instance first: read it again; a repeated key is now a duplicate.
+            if attempt == DELIVERY_TRIES - 1:
+                if isinstance(exc, Stale):
+                    return _error(exc.status, exc.code, exc.text())
                 raise
         except runtime.FlowNotFound:
             return _error(409, "not_waiting", "This application has no step waiting for a "
@@ -107,7 +109,8 @@ def post_message() -> ResponseReturnValue:
     if delivered.duplicate:
         return jsonify({"duplicate": True, "reference": reference, "status": delivered.status,
                         "duplicates": delivered.duplicates})
-    return jsonify({"duplicate": False, "reference": reference, "status": delivered.status})
+    return jsonify({"duplicate": False, "reference": reference, "status": delivered.status,
+                    "stored": delivered.stored})
 
 
 @bp.errorhandler(HTTPException)

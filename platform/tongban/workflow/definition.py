@@ -21,6 +21,10 @@ TASK_KINDS = frozenset({"intake", "approve", "vote", "sign", "data"})
 MODES = frozenset({"single", "sequential", "all", "any", "n_of_m"})
 WHEN_EMPTY = frozenset({"error", "auto_pass", "department_admin"})
 OUTCOMES = frozenset({"approved", "rejected", "completed"})
+# What a node may list under ``operations`` (the engine refuses one the node does not list);
+# without a list every operation is allowed.
+NODE_OPERATIONS = frozenset({"accept", "refuse_intake", "approve", "reject", "return", "transfer",
+                             "add_signer", "correction", "cc", "comment"})
 DEFAULT_OPERATIONS = ("approve", "reject", "return", "transfer", "add_signer", "correction", "cc",
                       "comment")
 SPLITS = frozenset({"parallel", "inclusive"})
@@ -53,7 +57,7 @@ class Node:
     exclusive_with: tuple[str, ...] = ()
     resubmit: str = "rewalk"
     status: str | None = None
-    operations: frozenset[str] = frozenset(DEFAULT_OPERATIONS)
+    operations: frozenset[str] = NODE_OPERATIONS
     deadline: Mapping[str, Any] | None = None
     # edges
     next: tuple[str, ...] = ()    # one successor, or several for a parallel split
@@ -204,7 +208,7 @@ def _node(node_id: str, raw: Any) -> Node:
             when_empty=when_empty, same_approver=same, resubmit=resubmit,
             exclusive_with=tuple(raw.get("exclusive_with") or ()),
             status=raw.get("status"),
-            operations=frozenset(operations if operations is not None else DEFAULT_OPERATIONS),
+            operations=frozenset(operations) if operations is not None else NODE_OPERATIONS,
             deadline=copy.deepcopy(raw.get("deadline")))
         if len(nexts) != 1:
             raise ValueError(f"{where}: a task needs one next node")

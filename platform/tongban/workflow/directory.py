@@ -17,12 +17,14 @@ from ..policy import DepartmentTree
 
 
 class DbDirectory:
-    """The engine's Directory over one session; built per operation (it caches what it reads)."""
+    """The engine's Directory over one session; built per operation (it caches what it reads:
+    the holders of each role asked about, the roles of each user asked about)."""
 
     def __init__(self, session: Session):
         self.session = session
         self._tree: DepartmentTree | None = None
-        self._members: list[tuple[int, str, str | None]] | None = None
+        self._by_role: dict[str, list[tuple[int, str | None]]] = {}
+        self._by_user: dict[int, frozenset[tuple[str, str | None]]] = {}
         self._regions: dict[str, str] | None = None
 
     def tree(self) -> DepartmentTree:
@@ -30,17 +32,18 @@ class DbDirectory:
             self._tree = DepartmentTree.load(self.session)
         return self._tree
 
-    def _memberships(self) -> list[tuple[int, str, str | None]]:
-        """(user id, role, department code or None) of every active account's staff roles."""
-        if self._members is None:
+    def _holders(self, role: str) -> list[tuple[int, str | None]]:
+        """(user id, department code or None) of the active accounts holding ``role``."""
+        found = self._by_role.get(role)
+        if found is None:
             rows = self.session.execute(
-                select(col(Membership.user_id), col(Membership.role), col(Department.code))
+                select(col(Membership.user_id), col(Department.code))
                 .join(User, col(User.id) == col(Membership.user_id))
                 .outerjoin(Department, col(Department.id) == col(Membership.department_id))
-                .where(col(User.is_active))
+                .where(col(Membership.role) == role, col(User.is_active))
                 .order_by(col(Membership.user_id))).all()
-            self._members = [(row[0], row[1], row[2]) for row in rows]
-        return self._members
+            found = self._by_role[role] = [(row[0], row[1]) for row in rows]
+        return found
 
     def users_with(self, role: str, departments: frozenset[str]) -> list[int]:
         """Users holding ``role`` in a department that is, or is above, one of ``departments``
@@ -48,8 +51,8 @@ class DbDirectory:
         every department. In id order, each once."""
         tree = self.tree()
         found: list[int] = []
-        for user_id, held, department in self._memberships():
-            if held != role or user_id in found:
+        for user_id, department in self._holders(role):
+            if user_id in found:
                 continue
             if department is None or tree.under(department) & departments:
                 found.append(user_id)
@@ -90,5 +93,12 @@ class DbDirectory:
         return found
 
     def memberships(self, user_id: int) -> frozenset[tuple[str, str | None]]:
-        return frozenset((role, department) for uid, role, department in self._memberships()
-                         if uid == user_id)
+        found = self._by_user.get(user_id)
+        if found is None:
+            rows = self.session.execute(
+                select(col(Membership.role), col(Department.code))
+                .join(User, col(User.id) == col(Membership.user_id))
+                .outerjoin(Department, col(Department.id) == col(Membership.department_id))
+                .where(col(Membership.user_id) == user_id, col(User.is_active))).all()
+            found = self._by_user[user_id] = frozenset((row[0], row[1]) for row in rows)
+        return found

@@ -97,6 +97,7 @@ MESSAGES: dict[str, str] = {
     "not_a_task_node": N_("The step %(node)s is not a step people act on"),
     "no_previous": N_("There is no earlier step to return to"),
     "return_to_self": N_("A step cannot return the application to itself"),
+    "other_branch": N_("The step %(node)s runs alongside this one, so nothing can be returned to it"),
     "applicant_signer": N_("The applicant cannot be added as a signer"),
     "applicant_transfer": N_("A task cannot be transferred to the applicant"),
     "transfer_to_self": N_("Choose someone other than yourself"),

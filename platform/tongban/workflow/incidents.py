@@ -34,6 +34,7 @@ class Incident:
     at: datetime
     outbox_id: int | None = None
     attempts: int = 0
+    retryable: bool = True     # False: a fallback task took over the failed call's step
 
 
 def _scope(actor: Actor, tree: DepartmentTree) -> ColumnElement[bool] | None:
@@ -62,15 +63,29 @@ def list_incidents(session: Session, actor: Actor, tree: DepartmentTree,
                col(FlowInstance.department_code), col(Application.id))
         .join(FlowInstance, col(FlowInstance.id) == col(FlowOutbox.instance_id))
         .join(Application, col(Application.id) == col(FlowInstance.application_id))
-        .where(col(FlowOutbox.state) == "failed", scope)
+        .where(col(FlowOutbox.state) == "failed", col(FlowInstance.status).not_in(FINAL_STATUSES),
+               scope)
         .order_by(col(FlowOutbox.done_at).desc()).limit(limit)).all()
+    standing = _standing(session, {row.instance_id for row, *_rest in failed})
     for row, reference, service, department, application_id in failed:
         found.append(Incident("service", reference, application_id, service, department,
                               row.node, row.last_error, row.done_at or row.created_at,
-                              outbox_id=row.id, attempts=row.attempts))
+                              outbox_id=row.id, attempts=row.attempts,
+                              retryable=(row.instance_id, row.token_seq, row.node) in standing))
     found.extend(stopped_instances(session, scope, limit))
     found.sort(key=lambda incident: incident.at, reverse=True)
     return found
+
+
+def _standing(session: Session, instance_ids: set[int | None]) -> set[tuple[int | None, int, str]]:
+    """(instance, token seq, node) of the live tokens of these instances."""
+    if not instance_ids:
+        return set()
+    rows = session.execute(select(col(FlowToken.instance_id), col(FlowToken.seq),
+                                  col(FlowToken.node))
+                           .where(col(FlowToken.instance_id).in_(instance_ids),
+                                  col(FlowToken.state).in_(("active", "waiting")))).all()
+    return {(row[0], row[1], row[2]) for row in rows}
 
 
 def stopped_instances(session: Session, scope: ColumnElement[bool],

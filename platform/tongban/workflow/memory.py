@@ -24,11 +24,13 @@ class InMemoryDirectory:
     """Answers the engine's who-acts questions from plain data.
 
     ``departments`` maps a code to (parent code, region or None); ``users`` maps a username to
-    (id, memberships as (role, department code or None)).
+    (id, memberships as (role, department code or None)), or to just an id for a user with no
+    staff role.
     """
 
     def __init__(self, departments: Mapping[str, tuple[str | None, str | None]] | None = None,
-                 users: Mapping[str, tuple[int, Iterable[tuple[str, str | None]]]] | None = None,
+                 users: Mapping[str, int | tuple[int, Iterable[tuple[str, str | None]]]]
+                 | None = None,
                  delegations: Iterable[MemoryDelegation] = ()):
         self.departments = dict(departments or {})
         self._tree = DepartmentTree.from_parents(
@@ -36,8 +38,11 @@ class InMemoryDirectory:
         self.ids: dict[str, int] = {}
         self.names: dict[int, str] = {}
         self.members: dict[int, frozenset[tuple[str, str | None]]] = {}
-        for username, (user_id, memberships) in (users or {}).items():
-            self.add_user(username, user_id, memberships)
+        for username, user in (users or {}).items():
+            if isinstance(user, int):
+                self.add_user(username, user)
+            else:
+                self.add_user(username, *user)
         self.delegations = list(delegations)
         self._users_with: dict[tuple[str, frozenset[str]], list[int]] = {}
 

@@ -81,6 +81,8 @@ def move_to(state: State, token_seq: int, target: str, now: datetime,
         mover.state = "waiting"
         mover.node = split
         mover.data = {"split": split, "expected": 1, "arrived": 0, "taken": [target]}
+        emit(state, "split", now, node=split, actor_id=actor_id,
+             data={"to": [target], "reentered": True})
         mover = new_token(state, target, now, split_seq=mover.seq)
     enter(state, mover, target, now, actor_id)
 
@@ -91,6 +93,18 @@ def _previous(state: State, token_seq: int, current: str) -> str | None:
         if entry.get("node") != current and entry.get("actors") and entry.get("token") in lineage:
             return str(entry["node"])
     return None
+
+
+def _in_sibling_branch(state: State, token_seq: int, here: str, there: str,
+                       ran: list[dict[str, Any]]) -> bool:
+    """Whether ``there`` ran only in a branch running alongside the token's own: a return may
+    go back along the token's path, out of its regions, or into a region already joined, but
+    not across into a sibling branch."""
+    lineage = set(_ancestors(state, token_seq))
+    if any(entry.get("token") in lineage for entry in ran):
+        return False
+    inside, target = state.flow.nodes[here].enclosing, state.flow.nodes[there].enclosing
+    return target[:len(inside)] == inside[:len(target)] and len(target) <= len(inside)
 
 
 def return_to(state: State, actor_id: int, now: datetime, task_seq: int, target: str,
@@ -114,8 +128,11 @@ def return_to(state: State, actor_id: int, now: datetime, task_seq: int, target:
             raise errors.invalid("not_a_task_node", node=target)
         if target == node.id:
             raise errors.invalid("return_to_self")
-        if not any(entry.get("node") == target for entry in state.vars.get("trail", [])):
+        ran = [entry for entry in state.vars.get("trail", []) if entry.get("node") == target]
+        if not ran:
             raise errors.invalid("never_ran", node=target)
+        if _in_sibling_branch(state, task.token_seq, node.id, target_node.id, ran):
+            raise errors.invalid("other_branch", node=target)
     if task.assignee_id is None:
         task.assignee_id = actor_id
     task.state = "done"
@@ -406,3 +423,16 @@ def withdraw_action(state: State, actor_id: int, now: datetime, task_seq: int) -
         opening_status(state, node)
     emit(state, "action_withdrawn", now, task=task, actor_id=actor_id,
          on_behalf_of=task.on_behalf_of)
+
+
+ADMIN_OPERATIONS = frozenset({"cc", "comment", "migrate", "remind", "repair"})
+
+
+def __getattr__(name: str) -> Any:
+    """The operations around the approval (comment, cc, remind, repair, migrate) live in
+    :mod:`~tongban.workflow.admin_ops`; they are found here too, where the runtime and the web
+    layer look operations up by name."""
+    if name in ADMIN_OPERATIONS:
+        from . import admin_ops
+        return getattr(admin_ops, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .admin_ops import cc, comment, migrate, remind, repair
 from .engine import (
     accept,
     approve,
@@ -30,10 +31,10 @@ from .operations import (
     withdraw_action,
 )
 
-__all__ = ["BY_NAME", "TASK_OPERATIONS", "accept", "add_signer", "approve", "claim",
-           "deliver_message", "refuse_intake", "reject", "release", "request_correction",
-           "resubmit", "return_to", "service_done", "service_failed", "start",
-           "submit_correction", "transfer", "vote", "withdraw", "withdraw_action"]
+__all__ = ["BY_NAME", "TASK_OPERATIONS", "accept", "add_signer", "approve", "cc", "claim",
+           "comment", "deliver_message", "migrate", "refuse_intake", "reject", "release",
+           "remind", "repair", "request_correction", "resubmit", "return_to", "service_done",
+           "service_failed", "start", "submit_correction", "transfer", "vote", "withdraw", "withdraw_action"]
 
 BY_NAME: dict[str, Callable[..., Any]] = {
     "start": start, "claim": claim, "release": release, "accept": accept,
@@ -43,9 +44,10 @@ BY_NAME: dict[str, Callable[..., Any]] = {
     "transfer": transfer, "add_signer": add_signer, "withdraw": withdraw,
     "withdraw_action": withdraw_action, "service_done": service_done,
     "service_failed": service_failed, "deliver_message": deliver_message,
+    "comment": comment, "cc": cc, "remind": remind, "repair": repair, "migrate": migrate,
 }
 
 # Operations whose first argument after ``now`` is a task seq (the rest act on the instance).
 TASK_OPERATIONS = frozenset({"claim", "release", "accept", "refuse_intake", "approve", "reject",
                              "vote", "return", "return_to", "request_correction", "transfer",
-                             "add_signer", "withdraw_action"})
+                             "add_signer", "withdraw_action", "remind"})

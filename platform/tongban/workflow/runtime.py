@@ -11,14 +11,14 @@ lost optimistic lock or a failed audit write rolls the whole transition back.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -41,8 +41,7 @@ from ..models import (
     utcnow,
 )
 from ..policy import Actor, DepartmentTree, holds
-from . import engine as flow_engine
-from . import operations as flow_operations
+from . import ops as flow_ops
 from .definition import Flow, compile_flow
 from .directory import DbDirectory
 from .errors import (
@@ -54,6 +53,7 @@ from .errors import (
     not_yours,
     stale,
 )
+from .state import State
 
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
@@ -64,11 +64,12 @@ APPLICATION_OPERATIONS = frozenset({
     "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
     "migrate"})
 ADMIN_OPERATIONS = frozenset({"repair", "migrate"})
+APPLICANT_OPERATIONS = frozenset({"withdraw", "resubmit", "submit_correction"})
 ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
 # Operations whose ``answers`` replace the application's answers (the old ones are kept).
 ANSWER_REASONS = {"resubmit": "resubmission", "submit_correction": "correction"}
 DONE_TASK_STATES = frozenset({"done", "cancelled", "transferred", "expired"})
-NOT_WAITING = N_("No step of this application is waiting for the message %(name)s")
+NOT_WAITING = N_("No step of this application's flow waits for the message %(name)s")
 
 
 class FlowNotFound(LookupError):
@@ -76,21 +77,27 @@ class FlowNotFound(LookupError):
 
 
 # --- Compiled flows: one per definition version, which never changes once published. --------
-_compiled: dict[int, Flow] = {}
+# Keyed by the version's id and content hash: a process that serves several databases (the
+# tests do) never takes one database's version for another's with the same id.
+_compiled: dict[tuple[int, str], Flow] = {}
 _compiled_lock = threading.Lock()
 
 
 def flow_for(session: Session, version_id: int) -> Flow:
     """The compiled flow of a published version, compiled once per process."""
-    found = _compiled.get(version_id)
+    row = session.execute(select(col(DefinitionVersion.kind), col(DefinitionVersion.content_hash))
+                          .where(col(DefinitionVersion.id) == version_id)).first()
+    if row is None or row.kind != "flow":
+        raise FlowNotFound(f"no flow definition version {version_id}")
+    key = (version_id, row.content_hash)
+    found = _compiled.get(key)
     if found is not None:
         return found
     version = session.get(DefinitionVersion, version_id)
-    if version is None or version.kind != "flow":
-        raise FlowNotFound(f"no flow definition version {version_id}")
+    assert version is not None
     flow = compile_flow(version.content)
     with _compiled_lock:
-        return _compiled.setdefault(version_id, flow)
+        return _compiled.setdefault(key, flow)
 
 
 def current_flow_version(session: Session, code: str) -> DefinitionVersion | None:
@@ -109,13 +116,11 @@ def service_flow_code(session: Session, application: Application) -> str | None:
 
 
 def _operation(name: str) -> Callable[..., object]:
-    """The engine's operation ``name``: the core ones live in ``engine``, the rest in
-    ``operations``."""
-    for module in (flow_operations, flow_engine):
-        found = getattr(module, name, None)
-        if callable(found):
-            return found
-    raise ValueError(f"the flow engine has no operation {name!r}")
+    """The engine's operation ``name``."""
+    try:
+        return flow_ops.BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"the flow engine has no operation {name!r}") from None
 
 
 # --- Loading and storing one instance. ---------------------------------------------------------
@@ -157,8 +162,8 @@ def load_for_application(session: Session, application_id: int) -> Loaded:
     return load_instance(session, instance_id)
 
 
-def _state(session: Session, loaded: Loaded, flow: Flow) -> flow_engine.State:
-    return flow_engine.State(
+def _state(session: Session, loaded: Loaded, flow: Flow) -> State:
+    return State(
         flow=flow, instance=loaded.instance, tokens=loaded.tokens, tasks=loaded.tasks,
         answers=copy.deepcopy(loaded.application.answers),
         applicant_id=loaded.instance.applicant_id, directory=DbDirectory(session),
@@ -170,9 +175,9 @@ def _json_snapshot(rows: Iterable[FlowToken | FlowTask]) -> list[tuple[Any, Any]
 
 
 def _run(session: Session, loaded: Loaded, flow: Flow,
-         call: Callable[[flow_engine.State], object], *, now: datetime,
+         call: Callable[[State], object], *, now: datetime,
          actor_name: str, request_id: str, answers_reason: str | None = None,
-         task_id: int | None = None) -> flow_engine.State:
+         task_id: int | None = None) -> State:
     """Call the engine on the loaded instance and write everything it did."""
     state = _state(session, loaded, flow)
     before = _json_snapshot([*loaded.tokens, *loaded.tasks])
@@ -189,22 +194,13 @@ def _run(session: Session, loaded: Loaded, flow: Flow,
     try:
         _store(session, loaded, state, before, old_answers, now=now, actor_name=actor_name,
                request_id=request_id, answers_reason=answers_reason)
-    except (StaleDataError, IntegrityError) as exc:
-        if isinstance(exc, IntegrityError) and not _seq_clash(exc):
-            raise
+    except StaleDataError:
         # Another transition of this instance committed first (optimistic lock lost).
         raise _lost_race(session, task_id) from None
     return state
 
 
-def _seq_clash(exc: IntegrityError) -> bool:
-    """A duplicate (instance, seq) of a token, task or event: the same numbers were taken by
-    a concurrent transition that committed first."""
-    text = str(exc.orig).lower()
-    return "seq" in text or "flow_event_instance_id" in text or "flow_task_instance_id" in text
-
-
-def _store(session: Session, loaded: Loaded, state: flow_engine.State,
+def _store(session: Session, loaded: Loaded, state: State,
            before: list[tuple[Any, Any]], old_answers: dict[str, Any], *, now: datetime,
            actor_name: str, request_id: str, answers_reason: str | None) -> None:
     instance, application = loaded.instance, loaded.application
@@ -212,13 +208,14 @@ def _store(session: Session, loaded: Loaded, state: flow_engine.State,
     for row, data in before:
         if row.data != data:  # changed in place: JSON columns do not see that by themselves
             flag_modified(row, "data")
+    # Every transition writes the instance row first, so its version moves on and a concurrent
+    # transition that read the same version fails (optimistic lock) before it adds a thing.
+    flag_modified(instance, "vars")
+    session.flush()
     for row in state.new_rows:
         if getattr(row, "instance_id", 0) is None:
             row.instance_id = instance_id
         session.add(row)
-    # Every transition writes the instance row, so its version moves on and a concurrent
-    # transition that read the same version fails (optimistic lock) instead of doubling.
-    flag_modified(instance, "vars")
     application.status = instance.status
     if application.flow_version_id != instance.flow_version_id:
         application.flow_version_id = instance.flow_version_id
@@ -237,12 +234,15 @@ def _store(session: Session, loaded: Loaded, state: flow_engine.State,
 
 
 def _cancel_dead_calls(session: Session, instance_id: int, tokens: list[FlowToken]) -> None:
-    """Service calls of tokens that are gone (withdrawn, returned, repaired) are not made."""
-    dead = [token.seq for token in tokens if token.state in ("cancelled", "done")]
-    if dead:
-        session.execute(update(FlowOutbox).where(
-            col(FlowOutbox.instance_id) == instance_id, col(FlowOutbox.state) == "pending",
-            col(FlowOutbox.token_seq).in_(dead)).values(state="cancelled"))
+    """A queued service call whose token no longer stands on its node (withdrawn, returned,
+    repaired, ended) is not made. A token stopped by an incident stands there, active."""
+    waiting = {(token.seq, token.node) for token in tokens
+               if token.state in ("waiting", "active")}
+    for row in session.scalars(select(FlowOutbox).where(
+            col(FlowOutbox.instance_id) == instance_id, col(FlowOutbox.state) == "pending")):
+        if (row.token_seq, row.node) not in waiting:
+            row.state, row.last_error = "cancelled", "the step no longer waits for this call"
+            session.add(row)
 
 
 def _audit_events(session: Session, application: Application, events: list[FlowEvent], *,
@@ -251,16 +251,17 @@ def _audit_events(session: Session, application: Application, events: list[FlowE
     ids.discard(None)
     names = dict(session.execute(select(col(User.id), col(User.username))
                                  .where(col(User.id).in_(ids))).all()) if ids else {}
-    for event in events:
-        audit.record(session, action=f"flow.{event.type}", object_type="application",
-                     object_id=application.reference, actor_id=event.actor_id,
-                     actor_name=names.get(event.actor_id, actor_name)
-                     if event.actor_id is not None else actor_name,
-                     after={"instance": event.instance_id, "seq": event.seq, "node": event.node,
-                            "task_seq": event.task_seq,
-                            "on_behalf_of": names.get(event.on_behalf_of),
-                            "status": event.status, "data": event.data},
-                     request_id=request_id)
+    audit.record_many(session, [
+        audit.Entry(action=f"flow.{event.type}", object_type="application",
+                    object_id=application.reference, actor_id=event.actor_id,
+                    actor_name=names.get(event.actor_id, actor_name)
+                    if event.actor_id is not None else actor_name,
+                    after={"instance": event.instance_id, "seq": event.seq, "node": event.node,
+                           "task_seq": event.task_seq,
+                           "on_behalf_of": names.get(event.on_behalf_of),
+                           "status": event.status, "data": event.data},
+                    request_id=request_id)
+        for event in events])
 
 
 def _lost_race(session: Session, task_id: int | None) -> FlowError:
@@ -282,7 +283,8 @@ def _lost_race(session: Session, task_id: int | None) -> FlowError:
 
 # --- Entry points. -----------------------------------------------------------------------------
 def start_flow(session: Session, application: Application, *, now: datetime | None = None,
-               actor_name: str = "system", request_id: str = "") -> FlowInstance | None:
+               actor_id: int | None = None, actor_name: str = "system",
+               request_id: str = "") -> FlowInstance | None:
     """Start the application's pinned flow, inside the submission transaction. A service
     without a flow leaves the application submitted, with no instance."""
     now = now or utcnow()
@@ -306,7 +308,8 @@ def start_flow(session: Session, application: Application, *, now: datetime | No
     session.add(instance)
     session.flush()
     loaded = Loaded(application, instance, [], [])
-    actor_id = application.submitter_id
+    if actor_id is None:  # the applicant, or the counter clerk who submitted for them
+        actor_id = application.submitter_id or application.clerk_id
     _run(session, loaded, flow,
          lambda state: _operation("start")(state, actor_id, now),
          now=now, actor_name=actor_name, request_id=request_id)
@@ -323,7 +326,7 @@ def _username(session: Session, actor: Actor) -> str:
 
 def act(session: Session, actor: Actor, task_id: int, operation: str, *,
         version: int | None, now: datetime | None = None, request_id: str = "",
-        **args: Any) -> flow_engine.State:
+        **args: Any) -> State:
     """Do ``operation`` on one task as ``actor``. ``version`` is the task's version the actor
     saw (the page's hidden field): a task changed since is refused, not acted on twice."""
     if operation not in TASK_OPERATIONS:
@@ -350,7 +353,7 @@ def act(session: Session, actor: Actor, task_id: int, operation: str, *,
 
 def act_on_application(session: Session, actor: Actor, application_id: int, operation: str,
                        *, now: datetime | None = None, request_id: str = "",
-                       tree: DepartmentTree | None = None, **args: Any) -> flow_engine.State:
+                       tree: DepartmentTree | None = None, **args: Any) -> State:
     """Do an application-level ``operation`` (withdraw, resubmit, submit_correction, comment,
     cc, remind, repair, migrate) as ``actor``. Repair and migration are for the platform's
     administrators and the administrators of the application's department."""
@@ -358,6 +361,12 @@ def act_on_application(session: Session, actor: Actor, application_id: int, oper
         raise ValueError(f"{operation!r} is not an operation on an application")
     now = now or utcnow()
     loaded = load_for_application(session, application_id)
+    if actor.user_id is None and not (
+            operation in APPLICANT_OPERATIONS and loaded.application.submitter_id is None
+            and loaded.application.reference in actor.references):
+        # Signed out, only the session that submitted an application without an account
+        # acts as its applicant (the engine sees both as "no user").
+        raise not_yours("not_applicant")
     if operation in ADMIN_OPERATIONS and not holds(
             actor, ADMIN_ROLES, loaded.application.department_code,
             tree or DepartmentTree.load(session)):
@@ -388,7 +397,7 @@ def _pinned(loaded: Loaded) -> int:
 # --- The worker's and the message API's transitions. ------------------------------------------
 def service_result(session: Session, row: FlowOutbox, *, ok: bool,
                    result: dict[str, Any] | None = None, error: str = "", final: bool = False,
-                   now: datetime | None = None) -> flow_engine.State:
+                   now: datetime | None = None) -> State:
     """Tell the engine how a service call ended (the worker, after the hook returned)."""
     now = now or utcnow()
     if row.instance_id is None:
@@ -412,13 +421,17 @@ class Delivered:
     duplicate: bool
     status: str
     duplicates: int = 0
+    stored: bool = False  # kept for a step the instance has not reached yet
 
 
 def deliver_message(session: Session, application: Application, name: str, key: str,
                     payload: dict[str, Any], *, sender: str, now: datetime | None = None,
                     request_id: str = "") -> Delivered:
-    """Deliver an external message to the application's waiting node. A second message with the
-    same name and key changes nothing but its count on the first one's row (and is audited)."""
+    """Deliver an external message to the application: the step waiting for it moves on, or,
+    when the instance has not reached that step yet, the engine keeps it for then (and for
+    gateways that read it). A message the flow never uses, or one for an ended instance, is
+    refused (409). A second message with the same name and key changes nothing but its count
+    on the first one's row (and is audited)."""
     now = now or utcnow()
     loaded = load_for_application(session, saved_id(application))
     instance_id = saved_id(loaded.instance)
@@ -435,19 +448,29 @@ def deliver_message(session: Session, application: Application, name: str, key: 
                      request_id=request_id)
         return Delivered(True, loaded.instance.status, earlier.duplicates)
     flow = flow_for(session, _pinned(loaded))
-    waiting = [token for token in loaded.tokens if token.state == "waiting"
-               and token.node in flow.nodes and flow.nodes[token.node].type == "wait"
-               and flow.nodes[token.node].message == name]
-    if not waiting:  # too early, too late or not this flow's message: the sender is told
+    if not expects_message(flow, name):  # nothing in this flow would ever read it
         raise NotActionable("not_waiting", NOT_WAITING, name=name)
+    outcome: list[object] = []
     _run(session, loaded, flow,
-         lambda state: _operation("deliver_message")(
-             state, None, now, name=name, key=key, payload=payload, sender=sender),
+         lambda state: outcome.append(_operation("deliver_message")(
+             state, None, now, name=name, key=key, payload=payload, sender=sender)),
          now=now, actor_name=sender, request_id=request_id)
-    return Delivered(False, loaded.instance.status)
+    return Delivered(False, loaded.instance.status, stored=outcome == ["stored"])
+
+
+def expects_message(flow: Flow, name: str) -> bool:
+    """Whether the flow uses the message ``name``: a ``wait`` node waits for it, or a gateway
+    reads it (``vars.messages.<name>``, e.g. an objection received during a public notice)."""
+    path = f"vars.messages.{name}"
+    for node in flow.nodes.values():
+        if node.type == "wait" and node.message == name:
+            return True
+        if any(path in json.dumps(branch.when, ensure_ascii=False) for branch in node.branches):
+            return True
+    return False
 
 
 __all__ = ["ADMIN_OPERATIONS", "APPLICATION_OPERATIONS", "TASK_OPERATIONS", "Delivered",
            "FlowNotFound", "Loaded", "act", "act_on_application", "current_flow_version",
-           "deliver_message", "flow_for", "load_for_application", "load_instance",
+           "deliver_message", "expects_message", "flow_for", "load_for_application", "load_instance",
            "service_result", "start_flow"]

@@ -16,6 +16,7 @@ from ..models import FlowEvent, FlowInstance, FlowMessage, FlowOutbox, FlowTask,
 from . import engine
 from .definition import Flow
 from .engine import Directory, State
+from .rows import build
 
 
 class MemoryRun:
@@ -25,21 +26,28 @@ class MemoryRun:
                  applicant_id: int | None = None, instance_id: int = 1):
         self.flow = flow
         self.directory = directory
-        self.answers: dict[str, Any] = dict(answers or {})
         self.applicant_id = applicant_id
-        self.instance = FlowInstance(id=instance_id, flow_code=flow.code, status="submitted",
-                                     applicant_id=applicant_id, vars={}, next_seq=1)
+        self.instance = build(FlowInstance, id=instance_id, flow_code=flow.code,
+                              status="submitted", applicant_id=applicant_id, vars={}, next_seq=1,
+                              started_at=None)
         self.tokens: list[FlowToken] = []
         self.tasks: list[FlowTask] = []
         self.events: list[FlowEvent] = []
         self.outbox: list[FlowOutbox] = []
         self.messages: list[FlowMessage] = []
-        self.answer_versions: list[dict[str, Any]] = []
+        # One State over the same rows for the whole run (the runtime builds one per request).
+        self._state = State(flow=flow, instance=self.instance, tokens=self.tokens,
+                            tasks=self.tasks, answers=dict(answers or {}),
+                            applicant_id=applicant_id, directory=directory)
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return self._state.answers
 
     def state(self) -> State:
-        return State(flow=self.flow, instance=self.instance, tokens=self.tokens, tasks=self.tasks,
-                     answers=self.answers, applicant_id=self.applicant_id,
-                     directory=self.directory)
+        self._state.new_rows = []
+        self._state.events = []
+        return self._state
 
     def run(self, operation: Callable[..., Any], actor_id: int | None, now: datetime,
             *args: Any, **kwargs: Any) -> Any:
@@ -53,7 +61,6 @@ class MemoryRun:
                 self.outbox.append(row)
             elif isinstance(row, FlowMessage):
                 self.messages.append(row)
-        self.answers = state.answers
         return result
 
     def start(self, now: datetime, actor_id: int | None = None) -> None:
