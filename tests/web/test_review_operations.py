@@ -18,6 +18,7 @@ from . import review_world
 from .journey import csrf, errors_in
 
 TAG = re.compile(r"<[^>]+>")
+CORRECTION_CLOSED = "没有待答复的补正通知：补正期限已结束"
 
 
 @pytest.fixture(autouse=True)
@@ -249,7 +250,12 @@ def test_a_correction_request_is_answered_by_the_applicant(demo) -> None:  # typ
     sent = citizen.post(f"/my/applications/{run.reference}/correct", data={
         "csrf_token": csrf(form), "applicant.mobile": "13900001111"})
     assert sent.status_code == 302
-    assert review_world.status(run) != "correction_requested"
+    assert review_world.status(run) == "submitted"  # back at intake, as before the request
+    assert review_world.open_task(run, "intake") is not None
+    again = citizen.post(f"/my/applications/{run.reference}/correct", data={
+        "csrf_token": csrf(form), "applicant.mobile": "13700000000"})
+    assert again.status_code == 409
+    assert CORRECTION_CLOSED in again.get_data(as_text=True)
     with run.session() as session:
         application = session.get(Application, run.application_id)
         assert application is not None

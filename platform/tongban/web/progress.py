@@ -210,7 +210,14 @@ def send_correction(reference: str) -> ResponseReturnValue:
     from ..workflow import runtime
 
     found, run, pinned_defs, keys = _may_correct(reference)
-    if not keys:
+    if not keys:  # nothing is open to correct: the engine says why (409, with the reason)
+        try:
+            with request_transaction() as tx:
+                runtime.act_on_application(tx, current_actor(), saved_id(found),
+                                           "submit_correction", now=_now(),
+                                           request_id=g.request_id, answers=found.answers)
+        except flow_error_types() as exc:
+            return flow_error_page(exc)
         return redirect(url_for("progress.application", reference=reference))
     form = pinned_defs.form
     stored: list[StoredUpload] = []
