@@ -16,8 +16,9 @@ from playwright.sync_api import Browser, Page, expect
 try:  # tests/browser as a package, or rootdir-relative imports (pytest's default)
     from . import flows, helpers
 except ImportError:
-    import flows  # type: ignore[no-redef]
     import helpers  # type: ignore[no-redef]
+
+    import flows  # type: ignore[no-redef]
 
 NARROW = {"viewport": {"width": 360, "height": 740}}
 
