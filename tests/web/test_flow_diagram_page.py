@@ -114,3 +114,26 @@ def test_each_demo_service_guide_draws_its_published_flow(demo: Flask, client: F
         if "name" in node:
             assert str(node["name"]["zh"]).split("\n")[0][:6] in svg, node_id
     assert html.count("<li>", html.index("tb-flow-diagram__steps")) >= len(flow["nodes"])
+
+
+def test_the_task_page_shows_the_flow_with_the_current_step_marked(demo: Flask) -> None:
+    from ..conftest import Personas
+    from . import review_world
+
+    run = review_world.build(demo.extensions["tongban.engine"])
+    reviewer = Personas(demo.test_client()).as_("reviewer")
+    html = reviewer.get(f"/review/tasks/{run.tasks['review']}").get_data(as_text=True)
+    assert ">办理流程</h2>" in html
+    svg = html[html.index("<svg width="):html.index("</svg>", html.index("<svg width="))]
+    current = re.findall(r'<g id="flow-node-(\w+)" class="[^"]*tb-flow-node--current', svg)
+    assert current == ["review"]
+    assert "【当前】" in svg
+    assert "（当前步骤：" in svg
+    steps = html[html.index('<details class="tb-flow-diagram__steps">'):]
+    assert steps.count("（当前步骤）") == 1
+
+
+def test_a_gateway_token_waiting_for_its_branches_is_not_where_it_stands() -> None:
+    from tongban.web.flow_diagram import where_it_stands
+
+    assert where_it_stands(POINTS, ["split", "police", "hr", "gone"]) == {"police", "hr"}
