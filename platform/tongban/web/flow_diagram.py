@@ -33,7 +33,8 @@ def where_it_stands(flow: dict[str, Any], current: Iterable[str]) -> frozenset[s
 
 
 def flow_diagram_svg(flow: dict[str, Any], current: Iterable[str] = ()) -> Markup:
-    return diagram.diagram_svg(flow, where_it_stands(flow, current), current_lang())
+    """The drawing as an image with its title as ``alt`` (see `diagram.diagram_img`)."""
+    return diagram.diagram_img(flow, where_it_stands(flow, current), current_lang())
 
 
 def flow_diagram_steps(flow: dict[str, Any], current: Iterable[str] = ()) -> list[str]:
