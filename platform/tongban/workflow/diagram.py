@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -38,8 +39,15 @@ class GraphvizMissing(RuntimeError):
     """Graphviz's `dot` program is not installed: no flow can be drawn."""
 
 
+_found_versions: dict[str, str] = {}
+
+
 def require_graphviz() -> str:
-    """Graphviz's version, or `GraphvizMissing` saying how to install it (checked at start)."""
+    """Graphviz's version, or `GraphvizMissing` saying how to install it (checked at start;
+    a version found is remembered per PATH, so that making many apps runs `dot -V` once)."""
+    path = os.environ.get("PATH", "")
+    if path in _found_versions:
+        return _found_versions[path]
     try:
         version = graphviz.version()
     except graphviz.ExecutableNotFound as exc:
@@ -47,7 +55,8 @@ def require_graphviz() -> str:
             "Graphviz is not installed: flow diagrams need its `dot` program. Install the "
             "Debian package `graphviz` (`apt-get install graphviz`, or `bash "
             "scripts/ensure-test-deps.sh`) and start again.") from exc
-    return ".".join(str(part) for part in version)
+    found = _found_versions[path] = ".".join(str(part) for part in version)
+    return found
 
 
 # --- words -----------------------------------------------------------------------------------
