@@ -168,7 +168,8 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
                         "flow_version_id": draft.flow_version_id,
                         "on_behalf": draft.clerk_id is not None},
                  request_id=request_id)
-    start_flow(session, application, now=now, actor_name=actor_name, request_id=request_id)
+    start_flow(session, application, now=now, actor_id=actor_id, actor_name=actor_name,
+               request_id=request_id)
     return Submitted(application, created=True)
 
 

@@ -97,6 +97,32 @@ FLOWS: dict[str, dict[str, Any]] = {
             "done": {"type": "end", "outcome": "approved"},
         },
     },
+    "service-wait": {
+        "code": "service-wait", "name": {"zh": "核验后等待", "en": "Check then wait"},
+        "nodes": {
+            "start": {"type": "start", "next": "fetch"},
+            "fetch": {"type": "service", "hook": "test.double", "next": "reply"},
+            "reply": {"type": "wait", "message": "transfer_reply", "next": "review"},
+            "review": {"type": "task", "name": {"zh": "审核", "en": "Review"},
+                       "who": {"user": "rev1"}, "next": "done"},
+            "done": {"type": "end", "outcome": "approved"},
+        },
+    },
+    "notice": {
+        "code": "notice", "name": {"zh": "公示", "en": "Notice"},
+        "nodes": {
+            "start": {"type": "start", "next": "notice"},
+            "notice": {"type": "task", "name": {"zh": "公示", "en": "Notice"},
+                       "status": "publicizing", "who": {"user": "rev1"}, "next": "objected"},
+            "objected": {"type": "exclusive",
+                         "branches": [{"when": {"!!": [{"var": "vars.messages.objection"}]},
+                                       "to": "objection_review"}],
+                         "default": "done"},
+            "objection_review": {"type": "task", "name": {"zh": "异议核查", "en": "Objection"},
+                                 "who": {"user": "rev2"}, "next": "done"},
+            "done": {"type": "end", "outcome": "completed"},
+        },
+    },
     "intake": {
         "code": "intake", "name": {"zh": "受理审批", "en": "Intake"},
         "nodes": {

@@ -101,3 +101,21 @@ def test_retrying_a_stopped_step_asks_its_people_again(world: World, client) -> 
             col(AuditEvent.action) == "flow.repaired")).one()
         assert repaired.actor_name == "root"
     assert reference not in client.get("/admin/incidents").get_data(as_text=True)
+
+
+def test_an_admin_cannot_retry_another_departments_incident(
+        world: World, client, failing: hooks.TestDouble) -> None:  # type: ignore[no-untyped-def]
+    failed = submit(world, "service-bare")
+    worker.run_due(world.engine, later(1))
+    with world.session() as session:
+        row = session.scalars(select(FlowOutbox)).one()
+    Personas(client).login("admin2", PASSWORD)
+    response = client.post("/admin/incidents/retry", data={
+        "csrf_token": csrf_token(client, "/admin/incidents"), "kind": "service",
+        "outbox": str(row.id), "reference": _reference(world, failed)})
+    assert response.status_code == 403
+    with world.session() as session:
+        again = session.get(FlowOutbox, row.id)
+        assert again is not None and (again.state, again.attempts) == ("failed", 1)
+        assert session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "flow.incident_retried")).all() == []

@@ -194,3 +194,61 @@ def test_the_same_message_delivered_twice_at_once_is_received_once(world: World,
         assert session.scalars(select(FlowMessage)).one().duplicates == 1
         assert assert_in_step(session, application_id) == "in_progress"
         assert len(open_tasks(session, application_id)) == 1
+
+
+def test_a_message_before_its_step_is_kept_and_used_when_the_step_comes(
+        world: World, client) -> None:  # type: ignore[no-untyped-def]
+    from tongban.workflow import hooks, worker
+
+    from .flow_world import later
+
+    hooks.test_double.configure()
+    application_id = submit(world, "service-wait")
+    response = _post(client, _body(_reference(world, application_id)))
+    assert response.status_code == 200
+    assert (response.get_json()["stored"], response.get_json()["status"]) == (True, "submitted")
+    with world.session() as session:
+        assert open_tasks(session, application_id) == []
+    worker.run_due(world.engine, later(1))
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "in_progress"
+        assert [task.node for task in open_tasks(session, application_id)] == ["review"]
+
+
+def test_an_objection_during_the_notice_routes_to_its_review(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    from tongban import db
+    from tongban.workflow import runtime
+
+    from .flow_world import later
+
+    application_id = submit(world, "notice")
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "publicizing"
+        [notice] = open_tasks(session, application_id)
+    body = {**_body(_reference(world, application_id)), "message": "objection"}
+    response = _post(client, body)
+    assert response.status_code == 200 and response.get_json()["stored"] is True
+    with world.session() as session, db.unit_of_work(session) as tx:
+        runtime.act(tx, world.actor("rev1"), notice.id or 0, "approve", version=None,
+                    now=later(5))
+    with world.session() as session:
+        assert [task.node for task in open_tasks(session, application_id)] \
+            == ["objection_review"]
+
+
+def test_a_message_for_an_ended_application_is_409(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    from tongban import db
+    from tongban.workflow import runtime
+
+    from .flow_world import later
+
+    application_id = submit(world, "notice")
+    with world.session() as session, db.unit_of_work(session) as tx:
+        runtime.act_on_application(tx, world.actor("citizen"), application_id, "withdraw",
+                                   now=later(5))
+    body = {**_body(_reference(world, application_id)), "message": "objection"}
+    response = _post(client, body)
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "withdrawn"
+    with world.session() as session:
+        assert session.scalars(select(FlowMessage)).all() == []

@@ -64,6 +64,9 @@ def test_submission_starts_the_pinned_flow_in_the_same_transaction(world: World)
         assert actions[0] == "application.submit"
         assert actions[1:4] == ["flow.started", "flow.node_entered", "flow.node_entered"]
         assert "flow.task_created" in actions
+        started = session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "flow.started")).one()
+        assert (started.actor_id, started.actor_name) == (world.users["citizen"], "citizen")
 
 
 def test_approval_ends_the_flow_and_the_application_agrees(world: World) -> None:

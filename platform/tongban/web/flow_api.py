@@ -109,7 +109,8 @@ def post_message() -> ResponseReturnValue:
     if delivered.duplicate:
         return jsonify({"duplicate": True, "reference": reference, "status": delivered.status,
                         "duplicates": delivered.duplicates})
-    return jsonify({"duplicate": False, "reference": reference, "status": delivered.status})
+    return jsonify({"duplicate": False, "reference": reference, "status": delivered.status,
+                    "stored": delivered.stored})
 
 
 @bp.errorhandler(HTTPException)

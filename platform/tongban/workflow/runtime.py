@@ -11,6 +11,7 @@ lost optimistic lock or a failed audit write rolls the whole transition back.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
 # Operations whose ``answers`` replace the application's answers (the old ones are kept).
 ANSWER_REASONS = {"resubmit": "resubmission", "submit_correction": "correction"}
 DONE_TASK_STATES = frozenset({"done", "cancelled", "transferred", "expired"})
-NOT_WAITING = N_("No step of this application is waiting for the message %(name)s")
+NOT_WAITING = N_("No step of this application's flow waits for the message %(name)s")
 
 
 class FlowNotFound(LookupError):
@@ -282,7 +283,8 @@ def _lost_race(session: Session, task_id: int | None) -> FlowError:
 
 # --- Entry points. -----------------------------------------------------------------------------
 def start_flow(session: Session, application: Application, *, now: datetime | None = None,
-               actor_name: str = "system", request_id: str = "") -> FlowInstance | None:
+               actor_id: int | None = None, actor_name: str = "system",
+               request_id: str = "") -> FlowInstance | None:
     """Start the application's pinned flow, inside the submission transaction. A service
     without a flow leaves the application submitted, with no instance."""
     now = now or utcnow()
@@ -306,7 +308,8 @@ def start_flow(session: Session, application: Application, *, now: datetime | No
     session.add(instance)
     session.flush()
     loaded = Loaded(application, instance, [], [])
-    actor_id = application.submitter_id
+    if actor_id is None:  # the applicant, or the counter clerk who submitted for them
+        actor_id = application.submitter_id or application.clerk_id
     _run(session, loaded, flow,
          lambda state: _operation("start")(state, actor_id, now),
          now=now, actor_name=actor_name, request_id=request_id)
@@ -418,13 +421,17 @@ class Delivered:
     duplicate: bool
     status: str
     duplicates: int = 0
+    stored: bool = False  # kept for a step the instance has not reached yet
 
 
 def deliver_message(session: Session, application: Application, name: str, key: str,
                     payload: dict[str, Any], *, sender: str, now: datetime | None = None,
                     request_id: str = "") -> Delivered:
-    """Deliver an external message to the application's waiting node. A second message with the
-    same name and key changes nothing but its count on the first one's row (and is audited)."""
+    """Deliver an external message to the application: the step waiting for it moves on, or,
+    when the instance has not reached that step yet, the engine keeps it for then (and for
+    gateways that read it). A message the flow never uses, or one for an ended instance, is
+    refused (409). A second message with the same name and key changes nothing but its count
+    on the first one's row (and is audited)."""
     now = now or utcnow()
     loaded = load_for_application(session, saved_id(application))
     instance_id = saved_id(loaded.instance)
@@ -441,19 +448,29 @@ def deliver_message(session: Session, application: Application, name: str, key: 
                      request_id=request_id)
         return Delivered(True, loaded.instance.status, earlier.duplicates)
     flow = flow_for(session, _pinned(loaded))
-    waiting = [token for token in loaded.tokens if token.state == "waiting"
-               and token.node in flow.nodes and flow.nodes[token.node].type == "wait"
-               and flow.nodes[token.node].message == name]
-    if not waiting:  # too early, too late or not this flow's message: the sender is told
+    if not expects_message(flow, name):  # nothing in this flow would ever read it
         raise NotActionable("not_waiting", NOT_WAITING, name=name)
+    outcome: list[object] = []
     _run(session, loaded, flow,
-         lambda state: _operation("deliver_message")(
-             state, None, now, name=name, key=key, payload=payload, sender=sender),
+         lambda state: outcome.append(_operation("deliver_message")(
+             state, None, now, name=name, key=key, payload=payload, sender=sender)),
          now=now, actor_name=sender, request_id=request_id)
-    return Delivered(False, loaded.instance.status)
+    return Delivered(False, loaded.instance.status, stored=outcome == ["stored"])
+
+
+def expects_message(flow: Flow, name: str) -> bool:
+    """Whether the flow uses the message ``name``: a ``wait`` node waits for it, or a gateway
+    reads it (``vars.messages.<name>``, e.g. an objection received during a public notice)."""
+    path = f"vars.messages.{name}"
+    for node in flow.nodes.values():
+        if node.type == "wait" and node.message == name:
+            return True
+        if any(path in json.dumps(branch.when, ensure_ascii=False) for branch in node.branches):
+            return True
+    return False
 
 
 __all__ = ["ADMIN_OPERATIONS", "APPLICATION_OPERATIONS", "TASK_OPERATIONS", "Delivered",
            "FlowNotFound", "Loaded", "act", "act_on_application", "current_flow_version",
-           "deliver_message", "flow_for", "load_for_application", "load_instance",
+           "deliver_message", "expects_message", "flow_for", "load_for_application", "load_instance",
            "service_result", "start_flow"]
