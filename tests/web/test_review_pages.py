@@ -115,7 +115,7 @@ def test_the_task_page_shows_answers_history_clerk_and_the_claim_button(
     assert "窗口收件人" in text and "李窗口" in text  # which clerk took it in
     assert 'name="op" value="claim"' in html
     assert 'name="op" value="approve"' not in html  # not until it is claimed
-    assert f'name="version" value="1"' in html
+    assert 'name="version" value="1"' in html
 
 
 def test_the_task_page_of_a_claimed_task_offers_the_node_operations(run, demo) -> None:  # type: ignore[no-untyped-def]

@@ -254,8 +254,10 @@ class Run:
                     "started", "ended"):
                 where = _("The system")
             task = self.task_by_seq(event.task_seq)
-            comment = str(event.data.get("comment") or event.data.get("reason") or (task.comment if task and event.type in (
-                "approved", "rejected", "returned", "accepted", "intake_refused") else "") or "")
+            decided = task is not None and event.type in (
+                "approved", "rejected", "returned", "accepted", "intake_refused")
+            comment = str(event.data.get("comment") or event.data.get("reason")
+                          or (task.comment if task is not None and decided else "") or "")
             behalf = self.names.name(event.on_behalf_of) if event.on_behalf_of else ""
             items = [str(q) for q in event.data.get("questions", [])] + \
                 [str(m) for m in event.data.get("materials", [])]

@@ -24,7 +24,7 @@ from ..forms.errors import message as field_error_message
 from ..forms.uploads import Quota, UploadRejected, draft_full, store_upload
 from ..i18n import current_lang
 from ..intake import Pinned, pinned, upload_policy
-from ..models import Application, StoredUpload
+from ..models import Application, StoredUpload, saved_id
 from ..who_looked import record_application_read
 from . import flow_views
 from .access import current_actor
@@ -108,7 +108,7 @@ def withdraw(reference: str) -> ResponseReturnValue:
     found = _own_or_404(reference)
     try:
         with request_transaction() as tx:
-            runtime.act_on_application(tx, current_actor(), found.id, "withdraw", now=_now(),
+            runtime.act_on_application(tx, current_actor(), saved_id(found), "withdraw", now=_now(),
                                        request_id=g.request_id)
     except flow_error_types() as exc:
         return flow_error_page(exc)
@@ -124,7 +124,7 @@ def resubmit(reference: str) -> ResponseReturnValue:
     found = _own_or_404(reference)
     try:
         with request_transaction() as tx:
-            runtime.act_on_application(tx, current_actor(), found.id, "resubmit", now=_now(),
+            runtime.act_on_application(tx, current_actor(), saved_id(found), "resubmit", now=_now(),
                                        request_id=g.request_id)
     except flow_error_types() as exc:
         return flow_error_page(exc)
@@ -155,8 +155,7 @@ def _correction_page(pinned_defs: Pinned, application: Application, run: flow_vi
     fields = [render.render_field(form, key, answers, errors, lang=lang, raw=raw,
                                   templates=current_app.jinja_env)
               for key in keys]
-    multipart = any((form.fields.get(k) or [None])[0] is not None
-                    and form.fields[k][0].widget == "file" for k in keys)
+    multipart = any(form.fields.get(k) and form.fields[k][0].widget == "file" for k in keys)
     fix = run.open_correction()
     summary = [(e.path, _field_message(form, e)) for e in errors]
     return render_template(
@@ -260,7 +259,7 @@ def send_correction(reference: str) -> ResponseReturnValue:
         with request_transaction() as tx:
             for row in stored:
                 tx.add(row)
-            runtime.act_on_application(tx, current_actor(), found.id, operation, now=_now(),
+            runtime.act_on_application(tx, current_actor(), saved_id(found), operation, now=_now(),
                                        request_id=g.request_id, answers=answers)
     except flow_error_types() as exc:
         return flow_error_page(exc)

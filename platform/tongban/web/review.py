@@ -552,7 +552,7 @@ def set_away() -> ResponseReturnValue:
         errors["starts_at"] = _("Enter when you leave, for example 2026-12-01 09:00")
     if ends_at is None:
         errors["ends_at"] = _("Enter when you are back, for example 2026-12-08 09:00")
-    if errors:
+    if errors or starts_at is None or ends_at is None:
         return _away_page(errors, form, 422)
     try:
         with request_transaction() as tx:
