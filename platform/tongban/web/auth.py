@@ -73,7 +73,7 @@ def login() -> ResponseReturnValue:
 def landing_page(user: LoginUser) -> str:
     """Where a sign-in without a ``next`` goes: staff to their review inbox, everyone else to
     their applications."""
-    from .review import STAFF
+    from .inbox_counts import STAFF
 
     return url_for("review.index") if user.has_role(*STAFF) else url_for("apply.mine")
 

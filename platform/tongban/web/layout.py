@@ -27,6 +27,7 @@ from markupsafe import Markup, escape
 
 from ..fragments import FragmentCache, PerVisitor, marker, refuse_in_shared_draw
 from ..i18n import current_lang
+from .inbox_counts import STAFF, inbox_counts
 from .urls import fixed_url
 
 _SLOTS = {name: marker(name) for name in
@@ -76,8 +77,6 @@ def _nav() -> Markup:
     applications (``/my``) for applicants and counter clerks. Per visitor, so a slot."""
     if not current_user.is_authenticated:
         return Markup("")
-    from .review import STAFF, inbox_counts  # the review blueprint owns the inbox
-
     links = []
     if current_user.has_role(*STAFF):
         counts = inbox_counts()

@@ -39,10 +39,10 @@ from . import flow_views, form_pages
 from .access import allowed, current_actor, department_tree, require_role
 from .database import request_session, request_transaction
 from .errors import render_error
+from .inbox_counts import STAFF, inbox_counts
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-STAFF = (Role.COUNTER_CLERK, Role.REVIEWER, Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN)
 TABS = {"mine": N_("My tasks"), "group": N_("My groups' tasks"), "done": N_("Done by me"),
         "cc": N_("Copied to me")}
 PAGE_SIZE = 50
@@ -171,14 +171,6 @@ def _rows_for(tab: str, filters: inbox.InboxFilter, offset: int) -> list[inbox.I
     if tab == "cc":
         return inbox.cc_to_me(session, uid, filters, limit=PAGE_SIZE + 1, offset=offset)
     return inbox.my_tasks(session, uid, filters, limit=PAGE_SIZE + 1, offset=offset)
-
-
-def inbox_counts() -> dict[str, int]:
-    """The header's counts, once per request."""
-    if "tb_inbox_counts" not in g:
-        g.tb_inbox_counts = inbox.counts(request_session(), current_actor(), department_tree())
-    counts: dict[str, int] = g.tb_inbox_counts
-    return counts
 
 
 @bp.get("")

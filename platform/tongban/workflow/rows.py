@@ -31,6 +31,8 @@ def _defaults(cls: type[SQLModel]) -> tuple[tuple[str, Any, Any], ...]:
 
 def build(cls: type[Row], **values: Any) -> Row:
     """A new, transient row of ``cls`` with ``values`` and the model's defaults."""
+    # SQLAlchemy puts the class manager on mapped classes at run time; the model's type does
+    # not declare it. new_instance() is the mapper's own way to make an instance without __init__.
     row = cls._sa_class_manager.new_instance()  # type: ignore[attr-defined]
     state = row.__dict__
     for name, default, factory in _defaults(cls):
