@@ -358,7 +358,14 @@ def flow_work(once: bool, interval: float) -> None:
 
     engine = current_app.extensions["tongban.engine"]
     while True:
-        outcomes = run_due(engine)
+        try:
+            outcomes = run_due(engine)
+        except Exception as exc:  # the database went away, say: a leased row is picked again
+            if once:
+                raise
+            click.echo(f"worker error, retrying in {interval} s: {exc}", err=True)
+            time.sleep(interval)
+            continue
         for outcome in outcomes:
             suffix = f": {outcome.error}" if outcome.error else ""
             click.echo(f"outbox {outcome.row_id} attempt {outcome.attempt} "

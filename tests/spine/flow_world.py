@@ -97,6 +97,17 @@ FLOWS: dict[str, dict[str, Any]] = {
             "done": {"type": "end", "outcome": "approved"},
         },
     },
+    "intake": {
+        "code": "intake", "name": {"zh": "受理审批", "en": "Intake"},
+        "nodes": {
+            "start": {"type": "start", "next": "intake"},
+            "intake": {"type": "task", "kind": "intake", "name": {"zh": "受理", "en": "Intake"},
+                       "who": {"user": "rev1"}, "next": "review"},
+            "review": {"type": "task", "name": {"zh": "审核", "en": "Review"},
+                       "who": {"user": "rev2"}, "next": "done"},
+            "done": {"type": "end", "outcome": "approved"},
+        },
+    },
     "nobody": {
         "code": "nobody", "name": {"zh": "无人", "en": "Nobody"},
         "nodes": {

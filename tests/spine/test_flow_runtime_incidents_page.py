@@ -76,3 +76,28 @@ def test_admins_see_their_departments_incidents_and_retry_them(
 def test_a_reviewer_may_not_see_incidents(world: World, client) -> None:  # type: ignore[no-untyped-def]
     Personas(client).login("rev1", PASSWORD)
     assert client.get("/admin/incidents").status_code == 403
+
+
+def test_retrying_a_stopped_step_asks_its_people_again(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    from tongban import db
+    from tongban.models import Department, Membership
+
+    stopped = submit(world, "nobody")
+    reference = _reference(world, stopped)
+    with world.session() as session, db.unit_of_work(session):  # d2 gets a reviewer
+        d2 = session.scalars(select(Department).where(col(Department.code) == "d2")).one()
+        session.add(Membership(user_id=world.users["rev3"], role="reviewer", department_id=d2.id))
+    Personas(client).login("root", PASSWORD)
+    token = csrf_token(client, "/admin/incidents")
+    response = client.post("/admin/incidents/retry", data={
+        "csrf_token": token, "kind": "no_approvers", "application": str(stopped),
+        "node": "review", "reference": reference})
+    assert response.status_code == 302
+    with world.session() as session:
+        [task] = open_tasks(session, stopped)
+        assert (task.node, task.candidate_role, task.candidate_department) \
+            == ("review", "reviewer", "d2")
+        repaired = session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "flow.repaired")).one()
+        assert repaired.actor_name == "root"
+    assert reference not in client.get("/admin/incidents").get_data(as_text=True)

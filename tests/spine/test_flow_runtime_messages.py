@@ -167,3 +167,30 @@ def test_message_tokens_from_the_environment_are_json(tmp_path) -> None:  # type
     loaded = load(tmp_path, PROJECT_ROOT,
                   environ={"TONGBAN_FLOW_MESSAGE_TOKENS": '{"' + TOKEN + '": " police "}'})
     assert loaded["FLOW_MESSAGE_TOKENS"] == {TOKEN: "police"}
+
+
+def test_the_same_message_delivered_twice_at_once_is_received_once(world: World,
+                                                                   app: Flask) -> None:
+    import threading
+
+    application_id = submit(world, "wait")
+    body = _body(_reference(world, application_id))
+    answers: list[Any] = []
+    barrier = threading.Barrier(2)
+
+    def deliver() -> None:
+        client = app.test_client()
+        barrier.wait()
+        answers.append(_post(client, body))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(a.status_code for a in answers) == [200, 200]
+    assert sorted(a.get_json()["duplicate"] for a in answers) == [False, True]
+    with world.session() as session:
+        assert session.scalars(select(FlowMessage)).one().duplicates == 1
+        assert assert_in_step(session, application_id) == "in_progress"
+        assert len(open_tasks(session, application_id)) == 1

@@ -180,3 +180,53 @@ def test_the_work_command_runs_the_due_calls_once(world: World, double: hooks.Te
     assert result.exit_code == 0, result.output
     assert "attempt 1 done" in result.output
     assert "1 service call(s) handled." in result.output
+
+
+def test_two_workers_claiming_at_once_take_different_rows(world: World,
+                                                          double: hooks.TestDouble) -> None:
+    import threading
+
+    submit(world, "service")
+    submit(world, "service")
+    claims: dict[str, worker.Claim | None] = {}
+    with world.session() as first:
+        first.connection(execution_options={"sqlite_immediate": True})
+        claims["a"] = worker.claim_next(first, later(1))
+        first.flush()
+
+        def second() -> None:  # PostgreSQL: skips the locked row; SQLite: waits for the lock
+            with world.session() as session, db.unit_of_work(session):
+                claims["b"] = worker.claim_next(session, later(1))
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        if world.engine.dialect.name == "postgresql":
+            thread.join(5)
+            assert not thread.is_alive()  # it did not wait for the first worker's row
+        first.commit()
+        thread.join(30)
+    a, b = claims["a"], claims["b"]
+    assert a is not None and b is not None and a.row_id != b.row_id
+
+
+def test_a_result_that_loses_a_race_with_a_person_is_recorded_again(
+        world: World, double: hooks.TestDouble, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tongban.workflow.errors import stale
+
+    application_id = submit(world, "service")
+    real = runtime.service_result
+    raised: list[int] = []
+
+    def once_stale(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not raised:
+            raised.append(1)
+            raise stale()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runtime, "service_result", once_stale)
+    [outcome] = worker.run_due(world.engine, later(1))
+    assert (outcome.state, outcome.attempt) == ("done", 1)
+    assert len(double.calls) == 1  # the hook was not called again
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "in_progress"
+        assert [task.node for task in open_tasks(session, application_id)] == ["review"]

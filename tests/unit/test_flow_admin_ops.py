@@ -114,6 +114,7 @@ def test_bad_comments_are_refused_with_the_exact_message_and_change_nothing():
     error = refused(run, NotActionable, "ended", admin_ops.comment, APPLICANT, "还在吗")
     assert (error.status, error.text()) == (
         409, "This application is closed (approved); nothing more can be done on it")
+    refused(run, NotYours, "not_visible", admin_ops.comment, ID["outsider"], "x")  # not "closed"
 
 
 # --- 抄送 copy by hand ---
@@ -293,8 +294,9 @@ def test_repair_out_of_a_parallel_region_and_onto_the_same_node():
 def test_repair_clears_a_return_and_an_incident():
     run = started(_three())
     run.run(op.return_to, ID["rev_a"], at(1), run.task_on("a").seq, "applicant", comment="补材料")
-    assert run.instance.status == "returned"
+    assert run.instance.status == "returned" and admin_ops.standing(run.state()) == []
     run.run(admin_ops.repair, ID["admin"], at(2), "b", reason="材料已线下补齐")
+    assert _events(run, "repaired")[-1].data["from"] == []
     assert run.instance.status == "in_progress" and "returned" not in run.instance.vars
     assert run.current_nodes() == ["b"]
     refused(run, NotActionable, "not_returned", op.resubmit, APPLICANT)
@@ -456,3 +458,16 @@ def test_a_pending_straight_back_return_follows_the_mapping():
     run.run(op.resubmit, APPLICANT, at(4))
     assert run.current_nodes() == ["b2"]  # straight back, to the mapped step
     assert run.task_on("b2").assignee_id == ID["rev_c"]
+
+
+def test_an_open_correction_request_follows_the_mapping():
+    run = started(_two(), {"name": "张三"})
+    run.instance.flow_version_id = 1
+    run.run(op.request_correction, ID["rev_a"], at(1), run.task_on("first").seq, ["name"])
+    renamed = linear(("check", reviewer("rev_a")), ("second", reviewer("rev_b")))
+    _migrate(run, ID["admin"], at(2), flow_of(renamed), 2, {"first": "check"})
+    assert run.instance.vars["correction"]["node"] == "check"
+    run.run(op.submit_correction, APPLICANT, at(3), {"name": "张三丰"})
+    assert _events(run, "corrected")[-1].node == "check"
+    _approve(run, "check", "rev_a", 4)
+    assert run.current_nodes() == ["second"]

@@ -21,12 +21,13 @@ from werkzeug.exceptions import HTTPException
 
 from ..models import Application
 from ..workflow import runtime
-from ..workflow.errors import FlowError
+from ..workflow.errors import FlowError, Stale
 from .database import request_session, request_transaction
 from .json_bodies import accepts_json, json_body
 
 bp = Blueprint("flow_api", __name__, url_prefix="/api/flow")
 MAX_FIELD = 200
+DELIVERY_TRIES = 3
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> ResponseReturnValue:
@@ -86,17 +87,19 @@ def post_message() -> ResponseReturnValue:
         select(Application).where(col(Application.reference) == reference)).first()
     if application is None:
         return _error(404, "unknown_reference", f"There is no application {reference}")
-    for attempt in range(2):
+    for attempt in range(DELIVERY_TRIES):
         try:
             with request_transaction() as tx:
                 delivered = runtime.deliver_message(
                     tx, application, fields["message"], fields["key"], fields["payload"],
                     sender=sender, request_id=g.get("request_id", ""))
             break
-        except IntegrityError:
-            # The same key delivered at the same moment: the other delivery won; this one
-            # is now a duplicate of it.
-            if attempt:
+        except (IntegrityError, Stale) as exc:
+            # Another delivery (the same key sent twice at once) or a person's action changed
+            # the instance first: read it again; a repeated key is now a duplicate.
+            if attempt == DELIVERY_TRIES - 1:
+                if isinstance(exc, Stale):
+                    return _error(exc.status, exc.code, exc.text())
                 raise
         except runtime.FlowNotFound:
             return _error(409, "not_waiting", "This application has no step waiting for a "

@@ -132,6 +132,8 @@ def comment(state: State, actor_id: int, now: datetime, text: str = "",
             task_seq: int | None = None) -> None:
     """A comment without a decision, by anyone who may see the application; on one task (its
     node is named) or on the whole application. The status does not change."""
+    if not may_see(state, actor_id):  # before anything that would tell them about it
+        raise _refuse(errors.NotYours, "not_visible")
     ensure_live(state)
     task = None
     if task_seq is not None:
@@ -141,8 +143,6 @@ def comment(state: State, actor_id: int, now: datetime, text: str = "",
         node = state.flow.nodes.get(task.node)
         if is_work(task) and node is not None and "comment" not in node.operations:
             raise errors.invalid("operation_not_allowed", node=node.id, operation="comment")
-    if not may_see(state, actor_id):
-        raise _refuse(errors.NotYours, "not_visible")
     body = _text(text, "comment_required")
     emit(state, "commented", now, task=task, actor_id=actor_id,
          on_behalf_of=task.on_behalf_of if task is not None and task.assignee_id == actor_id
@@ -246,8 +246,10 @@ def remind(state: State, actor_id: int, now: datetime, task_seq: int) -> None:
 
 
 def standing(state: State) -> list[str]:
-    """The nodes the instance stands on now (live tokens), each once, in token order."""
-    return list(dict.fromkeys(token.node for token in live_tokens(state)))
+    """The nodes the instance stands on now (live tokens), each once, in token order; none
+    while it is returned to the applicant."""
+    return list(dict.fromkeys(token.node for token in live_tokens(state)
+                              if not token.data.get("returned")))
 
 
 def repair(state: State, actor_id: int, now: datetime, node: str, reason: str = "") -> None:
@@ -412,6 +414,9 @@ def migrate(state: State, actor_id: int, now: datetime, new_flow: Flow, new_vers
     returned = state.vars.get("returned")
     if returned and returned.get("from") in mapping:
         set_var(state, "returned", {**returned, "from": mapping[returned["from"]]})
+    correction = state.vars.get("correction")
+    if correction and correction.get("node") in mapping:
+        set_var(state, "correction", {**correction, "node": mapping[correction["node"]]})
     pending = state.vars.get("straight_back")
     if pending:
         set_var(state, "straight_back", {key: mapping.get(value, value) if key in ("at", "to")

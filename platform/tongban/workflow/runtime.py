@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -40,8 +40,7 @@ from ..models import (
     utcnow,
 )
 from ..policy import Actor, DepartmentTree, holds
-from . import engine as flow_engine
-from . import operations as flow_operations
+from . import ops as flow_ops
 from .definition import Flow, compile_flow
 from .directory import DbDirectory
 from .errors import (
@@ -53,6 +52,7 @@ from .errors import (
     not_yours,
     stale,
 )
+from .state import State
 
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
@@ -63,6 +63,7 @@ APPLICATION_OPERATIONS = frozenset({
     "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
     "migrate"})
 ADMIN_OPERATIONS = frozenset({"repair", "migrate"})
+APPLICANT_OPERATIONS = frozenset({"withdraw", "resubmit", "submit_correction"})
 ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
 # Operations whose ``answers`` replace the application's answers (the old ones are kept).
 ANSWER_REASONS = {"resubmit": "resubmission", "submit_correction": "correction"}
@@ -108,13 +109,11 @@ def service_flow_code(session: Session, application: Application) -> str | None:
 
 
 def _operation(name: str) -> Callable[..., object]:
-    """The engine's operation ``name``: the core ones live in ``engine``, the rest in
-    ``operations``."""
-    for module in (flow_operations, flow_engine):
-        found = getattr(module, name, None)
-        if callable(found):
-            return found
-    raise ValueError(f"the flow engine has no operation {name!r}")
+    """The engine's operation ``name``."""
+    try:
+        return flow_ops.BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"the flow engine has no operation {name!r}") from None
 
 
 # --- Loading and storing one instance. ---------------------------------------------------------
@@ -156,8 +155,8 @@ def load_for_application(session: Session, application_id: int) -> Loaded:
     return load_instance(session, instance_id)
 
 
-def _state(session: Session, loaded: Loaded, flow: Flow) -> flow_engine.State:
-    return flow_engine.State(
+def _state(session: Session, loaded: Loaded, flow: Flow) -> State:
+    return State(
         flow=flow, instance=loaded.instance, tokens=loaded.tokens, tasks=loaded.tasks,
         answers=copy.deepcopy(loaded.application.answers),
         applicant_id=loaded.instance.applicant_id, directory=DbDirectory(session),
@@ -169,9 +168,9 @@ def _json_snapshot(rows: Iterable[FlowToken | FlowTask]) -> list[tuple[Any, Any]
 
 
 def _run(session: Session, loaded: Loaded, flow: Flow,
-         call: Callable[[flow_engine.State], object], *, now: datetime,
+         call: Callable[[State], object], *, now: datetime,
          actor_name: str, request_id: str, answers_reason: str | None = None,
-         task_id: int | None = None) -> flow_engine.State:
+         task_id: int | None = None) -> State:
     """Call the engine on the loaded instance and write everything it did."""
     state = _state(session, loaded, flow)
     before = _json_snapshot([*loaded.tokens, *loaded.tasks])
@@ -194,7 +193,7 @@ def _run(session: Session, loaded: Loaded, flow: Flow,
     return state
 
 
-def _store(session: Session, loaded: Loaded, state: flow_engine.State,
+def _store(session: Session, loaded: Loaded, state: State,
            before: list[tuple[Any, Any]], old_answers: dict[str, Any], *, now: datetime,
            actor_name: str, request_id: str, answers_reason: str | None) -> None:
     instance, application = loaded.instance, loaded.application
@@ -228,12 +227,15 @@ def _store(session: Session, loaded: Loaded, state: flow_engine.State,
 
 
 def _cancel_dead_calls(session: Session, instance_id: int, tokens: list[FlowToken]) -> None:
-    """Service calls of tokens that are gone (withdrawn, returned, repaired) are not made."""
-    dead = [token.seq for token in tokens if token.state in ("cancelled", "done")]
-    if dead:
-        session.execute(update(FlowOutbox).where(
-            col(FlowOutbox.instance_id) == instance_id, col(FlowOutbox.state) == "pending",
-            col(FlowOutbox.token_seq).in_(dead)).values(state="cancelled"))
+    """A queued service call whose token no longer stands on its node (withdrawn, returned,
+    repaired, ended) is not made. A token stopped by an incident stands there, active."""
+    waiting = {(token.seq, token.node) for token in tokens
+               if token.state in ("waiting", "active")}
+    for row in session.scalars(select(FlowOutbox).where(
+            col(FlowOutbox.instance_id) == instance_id, col(FlowOutbox.state) == "pending")):
+        if (row.token_seq, row.node) not in waiting:
+            row.state, row.last_error = "cancelled", "the step no longer waits for this call"
+            session.add(row)
 
 
 def _audit_events(session: Session, application: Application, events: list[FlowEvent], *,
@@ -314,7 +316,7 @@ def _username(session: Session, actor: Actor) -> str:
 
 def act(session: Session, actor: Actor, task_id: int, operation: str, *,
         version: int | None, now: datetime | None = None, request_id: str = "",
-        **args: Any) -> flow_engine.State:
+        **args: Any) -> State:
     """Do ``operation`` on one task as ``actor``. ``version`` is the task's version the actor
     saw (the page's hidden field): a task changed since is refused, not acted on twice."""
     if operation not in TASK_OPERATIONS:
@@ -341,7 +343,7 @@ def act(session: Session, actor: Actor, task_id: int, operation: str, *,
 
 def act_on_application(session: Session, actor: Actor, application_id: int, operation: str,
                        *, now: datetime | None = None, request_id: str = "",
-                       tree: DepartmentTree | None = None, **args: Any) -> flow_engine.State:
+                       tree: DepartmentTree | None = None, **args: Any) -> State:
     """Do an application-level ``operation`` (withdraw, resubmit, submit_correction, comment,
     cc, remind, repair, migrate) as ``actor``. Repair and migration are for the platform's
     administrators and the administrators of the application's department."""
@@ -349,6 +351,12 @@ def act_on_application(session: Session, actor: Actor, application_id: int, oper
         raise ValueError(f"{operation!r} is not an operation on an application")
     now = now or utcnow()
     loaded = load_for_application(session, application_id)
+    if actor.user_id is None and not (
+            operation in APPLICANT_OPERATIONS and loaded.application.submitter_id is None
+            and loaded.application.reference in actor.references):
+        # Signed out, only the session that submitted an application without an account
+        # acts as its applicant (the engine sees both as "no user").
+        raise not_yours("not_applicant")
     if operation in ADMIN_OPERATIONS and not holds(
             actor, ADMIN_ROLES, loaded.application.department_code,
             tree or DepartmentTree.load(session)):
@@ -379,7 +387,7 @@ def _pinned(loaded: Loaded) -> int:
 # --- The worker's and the message API's transitions. ------------------------------------------
 def service_result(session: Session, row: FlowOutbox, *, ok: bool,
                    result: dict[str, Any] | None = None, error: str = "", final: bool = False,
-                   now: datetime | None = None) -> flow_engine.State:
+                   now: datetime | None = None) -> State:
     """Tell the engine how a service call ended (the worker, after the hook returned)."""
     now = now or utcnow()
     if row.instance_id is None:

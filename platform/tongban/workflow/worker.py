@@ -24,9 +24,10 @@ from sqlmodel import Session, col
 from .. import db
 from ..models import FlowOutbox, saved_id, utcnow
 from . import hooks, runtime
-from .errors import FlowError
+from .errors import FlowError, Stale
 
 LEASE = timedelta(minutes=5)
+FINISH_TRIES = 3
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF_SECONDS = 60
 log = logging.getLogger(__name__)
@@ -82,8 +83,8 @@ def _policy(session: Session, row: FlowOutbox) -> tuple[int, int]:
         if loaded.instance.flow_version_id is not None:
             flow = runtime.flow_for(session, loaded.instance.flow_version_id)
             node = flow.nodes.get(row.node)
-            retries = int(getattr(node, "retries", retries))
-            backoff = int(getattr(node, "backoff_seconds", backoff))
+            if node is not None:  # a migration may have renamed it: the defaults apply
+                retries, backoff = node.retries, node.backoff_seconds
     return retries, backoff
 
 
@@ -112,6 +113,8 @@ def finish(session: Session, claim: Claim, ok: bool, result: dict[str, Any], err
         session.add(row)
         try:
             runtime.service_result(session, row, ok=True, result=result, now=now)
+        except Stale:
+            raise
         except FlowError as exc:  # the node no longer waits (withdrawn, repaired)
             return _cancel(session, row, claim, exc)
         return Outcome(claim.row_id, "done", claim.attempt)
@@ -125,18 +128,18 @@ def finish(session: Session, claim: Claim, ok: bool, result: dict[str, Any], err
     session.add(row)
     try:
         runtime.service_result(session, row, ok=False, error=error, final=final, now=now)
+    except Stale:
+        raise
     except FlowError as exc:
         return _cancel(session, row, claim, exc)
     return Outcome(claim.row_id, "failed" if final else "pending", claim.attempt, error)
 
 
 def _cancel(session: Session, row: FlowOutbox, claim: Claim, exc: FlowError) -> Outcome:
-    # The engine refused before changing anything; the row alone records why it stops.
-    session.rollback()
-    fresh = session.get(FlowOutbox, claim.row_id)
-    if fresh is not None:
-        fresh.state, fresh.last_error = "cancelled", exc.text()[:2000]
-        session.add(fresh)
+    # The engine refused before changing anything: the row alone records why it stops.
+    row.state, row.result, row.done_at = "cancelled", None, None
+    row.last_error = exc.text()[:2000]
+    session.add(row)
     return Outcome(claim.row_id, "cancelled", claim.attempt, exc.text())
 
 
@@ -150,8 +153,14 @@ def run_one(target: Engine | SessionFactory, now: datetime | None = None,
         if claim is None:
             return None
         ok, result, error = call_hook(claim)
-        with db.unit_of_work(session):  # a virtual clock stands still; the real one moved on
-            outcome = finish(session, claim, ok, result, error, now or utcnow())
+        for retry in range(FINISH_TRIES):
+            try:  # a virtual clock stands still; the real one moved on during the call
+                with db.unit_of_work(session):
+                    outcome = finish(session, claim, ok, result, error, now or utcnow())
+                break
+            except Stale:  # a person acted on the instance meanwhile: record it again
+                if retry == FINISH_TRIES - 1:
+                    raise
     if outcome.state in ("failed", "pending") and outcome.error:
         log.warning("service call %s (%s) attempt %s failed: %s", claim.row_id, claim.hook,
                     claim.attempt, outcome.error)
