@@ -273,8 +273,7 @@ class RuntimeBench(Bench):
             col(FlowEvent.instance_id) == instance.id)).scalar() or 0
         audited = self.session.execute(select(func.count()).select_from(AuditEvent).where(
             col(AuditEvent.object_id) == application.reference,
-            col(AuditEvent.action).like("flow.%"),
-            col(AuditEvent.action) != "flow.message_duplicate")).scalar() or 0
+            col(AuditEvent.action).like("flow.%"))).scalar() or 0
         return application.status, instance.status, events, audited
 
 

@@ -441,11 +441,12 @@ def deliver_message(session: Session, application: Application, name: str, key: 
     if earlier is not None:
         earlier.duplicates += 1
         session.add(earlier)
-        audit.record(session, action="flow.message_duplicate", object_type="application",
-                     object_id=application.reference, actor_name=sender,
-                     after={"instance": instance_id, "message": name, "key": key,
-                            "duplicates": earlier.duplicates, "sender": sender},
-                     request_id=request_id)
+        # The engine knows the key and changes nothing but the timeline: a
+        # ``message_duplicate`` event, audited with the rest.
+        _run(session, loaded, flow_for(session, _pinned(loaded)),
+             lambda state: _operation("deliver_message")(
+                 state, None, now, name=name, key=key, payload=payload, sender=sender),
+             now=now, actor_name=sender, request_id=request_id)
         return Delivered(True, loaded.instance.status, earlier.duplicates)
     flow = flow_for(session, _pinned(loaded))
     if not expects_message(flow, name):  # nothing in this flow would ever read it
