@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import col
 
 from tongban import db
-from tongban.models import FlowTask
+from tongban.models import AuditEvent, FlowEvent, FlowTask
 
 from ..conftest import Personas
 from . import review_world
@@ -247,3 +249,27 @@ def test_a_copy_shows_under_copied_to_me_and_is_not_counted_as_work(run, demo) -
     # The header counts work only: the department admin holds no task of their own and is
     # no reviewer, so the group's review task is not theirs either.
     assert re.search(r'class="tb-header__count"[^>]*>0<', copied)
+
+
+def test_opening_a_copy_reads_it_once_on_the_timeline_and_in_the_audit(run, demo) -> None:  # type: ignore[no-untyped-def]
+    with run.session() as session, db.unit_of_work(session):
+        copy = FlowTask(instance_id=run.instance_id, seq=run.next_seq(), token_seq=1,
+                        node="review", kind="cc", assignee_id=run.users["deptadmin"],
+                        created_at=review_world.T0)
+        session.add(copy)
+        session.flush()
+        copy_id = copy.id
+    client = Personas(demo.test_client()).as_("deptadmin")
+    assert "抄送我的 (1)" in _text(client.get("/review?tab=cc").get_data(as_text=True))
+    assert client.get(f"/review/tasks/{copy_id}").status_code == 200
+    assert client.get(f"/review/tasks/{copy_id}").status_code == 200  # a second look: no change
+    assert "抄送我的 (1)" not in _text(client.get("/review?tab=cc").get_data(as_text=True))
+    with run.session() as session:
+        read = session.get(FlowTask, copy_id)
+        assert read is not None and (read.state, read.done_by) == ("done", run.users["deptadmin"])
+        events = session.scalars(select(FlowEvent).where(
+            col(FlowEvent.instance_id) == run.instance_id,
+            col(FlowEvent.type) == "cc_read")).all()
+        assert len(events) == 1
+        assert session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "flow.cc_read")).one().actor_name == "deptadmin"

@@ -74,6 +74,7 @@ EVENT_WORDS = {
     "action_withdrawn": N_("Withdrew their action"),
     "commented": N_("Commented"),
     "cc_sent": N_("Sent a copy"),
+    "cc_read": N_("Read the copy"),
     "reminded": N_("Sent a reminder"),
     "task_cancelled": N_("Task closed"),
     "task_auto_passed": N_("Passed automatically"),
@@ -93,7 +94,7 @@ EVENT_WORDS = {
 
 # Engine bookkeeping the timeline leaves out: it says nothing a person did or must know.
 QUIET_EVENTS = frozenset({"node_entered", "task_created", "gateway_taken", "split", "joined",
-                          "service_queued", "message_duplicate"})
+                          "service_queued", "message_duplicate", "cc_read"})
 
 TASK_STATE_NAMES = {
     "open": N_("Waiting"), "claimed": N_("Taken"), "done": N_("Done"),

@@ -403,6 +403,13 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
 @require_role(*STAFF)
 def task(task_id: int) -> ResponseReturnValue:
     found, application = _task_or_404(task_id)
+    if found.kind == "cc" and found.state == "open" and found.assignee_id == current_user.id:
+        # Opening a copy (抄送) is reading it: it leaves the unread count of "Copied to me".
+        from ..workflow import runtime
+
+        with request_transaction() as tx:
+            runtime.act(tx, current_actor(), task_id, "read_cc", version=None, now=_now())
+        found, application = _task_or_404(task_id)
     return _task_page(found, application)
 
 

@@ -57,6 +57,7 @@ MESSAGES: dict[str, str] = {
     "comment_too_long": N_("A comment can be at most %(max)s characters long"),
     "cc_no_task": N_("Only someone with an open task on this application can send copies"),
     "cc_required": N_("Choose at least one person to send a copy to"),
+    "cc_not_yours": N_("This copy was not sent to you"),
     "cc_applicant": N_("The applicant cannot be sent a copy"),
     "cc_self": N_("Choose someone other than yourself"),
     "cc_not_staff": N_("%(user)s is not a member of staff and cannot be sent a copy"),
@@ -186,6 +187,19 @@ def cc(state: State, actor_id: int, now: datetime, user_ids: Iterable[int] = (),
     for copy_task in created:
         set_data(copy_task, by=actor_id, task=task.seq)
     return [copy_task.seq for copy_task in created]
+
+
+def read_cc(state: State, actor_id: int, now: datetime, task_seq: int) -> bool:
+    """The recipient of a copy (抄送) has read it: their ``cc`` task is done. Returns False,
+    changing nothing, when it was read before; a copy is only ever its recipient's to read."""
+    task = state.task(task_seq)
+    if task is None or task.kind != CC or task.assignee_id != actor_id:
+        raise _refuse(errors.NotYours, "cc_not_yours")
+    if task.state != "open":
+        return False
+    task.state, task.done_at, task.done_by = "done", now, actor_id
+    emit(state, "cc_read", now, task=task, actor_id=actor_id)
+    return True
 
 
 # --- 催办 reminder -------------------------------------------------------------------------

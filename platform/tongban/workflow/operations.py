@@ -425,7 +425,7 @@ def withdraw_action(state: State, actor_id: int, now: datetime, task_seq: int) -
          on_behalf_of=task.on_behalf_of)
 
 
-ADMIN_OPERATIONS = frozenset({"cc", "comment", "migrate", "remind", "repair"})
+ADMIN_OPERATIONS = frozenset({"cc", "comment", "migrate", "read_cc", "remind", "repair"})
 
 
 def __getattr__(name: str) -> Any:

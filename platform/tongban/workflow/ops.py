@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .admin_ops import cc, comment, migrate, remind, repair
+from .admin_ops import cc, comment, migrate, read_cc, remind, repair
 from .engine import (
     accept,
     approve,
@@ -32,7 +32,7 @@ from .operations import (
 )
 
 __all__ = ["BY_NAME", "TASK_OPERATIONS", "accept", "add_signer", "approve", "cc", "claim",
-           "comment", "deliver_message", "migrate", "refuse_intake", "reject", "release",
+           "comment", "deliver_message", "migrate", "read_cc", "refuse_intake", "reject", "release",
            "remind", "repair", "request_correction", "resubmit", "return_to", "service_done",
            "service_failed", "start", "submit_correction", "transfer", "vote", "withdraw", "withdraw_action"]
 
@@ -44,10 +44,10 @@ BY_NAME: dict[str, Callable[..., Any]] = {
     "transfer": transfer, "add_signer": add_signer, "withdraw": withdraw,
     "withdraw_action": withdraw_action, "service_done": service_done,
     "service_failed": service_failed, "deliver_message": deliver_message,
-    "comment": comment, "cc": cc, "remind": remind, "repair": repair, "migrate": migrate,
+    "comment": comment, "cc": cc, "read_cc": read_cc, "remind": remind, "repair": repair, "migrate": migrate,
 }
 
 # Operations whose first argument after ``now`` is a task seq (the rest act on the instance).
 TASK_OPERATIONS = frozenset({"claim", "release", "accept", "refuse_intake", "approve", "reject",
                              "vote", "return", "return_to", "request_correction", "transfer",
-                             "add_signer", "withdraw_action", "remind"})
+                             "add_signer", "withdraw_action", "remind", "read_cc"})

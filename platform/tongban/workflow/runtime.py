@@ -59,7 +59,7 @@ from .state import State
 TASK_OPERATIONS = frozenset({
     "claim", "release", "accept", "refuse_intake", "approve", "reject", "return_to",
     "request_correction", "transfer", "add_signer", "withdraw_action", "comment", "cc",
-    "remind", "vote"})
+    "remind", "vote", "read_cc"})
 APPLICATION_OPERATIONS = frozenset({
     "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
     "migrate"})
