@@ -11,7 +11,8 @@ from ..conftest import DEMO_PASSWORD, csrf_token
 
 def test_a_citizen_signs_in_and_out(personas, client) -> None:  # type: ignore[no-untyped-def]
     response = personas.login("citizen")
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    # A citizen lands on their applications; staff land on the review inbox.
+    assert response.status_code == 302 and response.headers["Location"] == "/my"
     assert "张三" in client.get("/").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     assert "张三" not in client.get("/").get_data(as_text=True)
@@ -86,7 +87,7 @@ def test_sign_in_never_redirects_off_site(personas, client) -> None:  # type: ig
     token = csrf_token(client)
     response = client.post("/login", data={"username": "citizen", "password": DEMO_PASSWORD,
                                             "csrf_token": token, "next": "//evil.example/"})
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/my"  # the landing page, never the other site
 
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(personas) -> None:  # type: ignore[no-untyped-def]
