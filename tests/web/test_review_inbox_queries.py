@@ -183,7 +183,9 @@ def test_counts_leave_out_cc_and_stop_at_the_cap(rows, session, monkeypatch) -> 
 
 def _plan(session, db_backend, query) -> str:  # type: ignore[no-untyped-def]
     from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.engine import Dialect
 
+    dialect: Dialect
     if db_backend == "postgresql":
         session.execute(text("SET enable_seqscan = off"))
         dialect, explain = postgresql.dialect(), "EXPLAIN"
@@ -204,7 +206,7 @@ def test_the_lists_use_the_flow_task_indexes(rows, session, db_backend) -> None:
     narrow = Actor.of(ann, [("reviewer", "t1")])
     wide = Actor.of(ann, [("reviewer", "t0")])  # t0 and both its offices: most of the tree
     everywhere = Actor.of(ann, [("reviewer", None)])
-    shapes = {
+    shapes: dict[str, list[Any]] = {
         "ix_flow_task_assignee_open": [inbox._by_due(inbox._base(inbox._mine(ann),
                                                                  InboxFilter())).limit(50)],
         "ix_flow_task_group_": [inbox._group_query(actor, tree, InboxFilter(), limit=50, offset=0)
@@ -217,10 +219,11 @@ def test_the_lists_use_the_flow_task_indexes(rows, session, db_backend) -> None:
             assert index in plan, plan
 
 
-def _group_reference(rows: Rows, actor: Actor, filters: InboxFilter = InboxFilter()) -> list[int]:
+def _group_reference(rows: Rows, actor: Actor, filters: InboxFilter | None = None) -> list[int]:
     """The group list by its definition, straight from the rows: unclaimed open work offered to
     a role the actor holds in the task's department or above, ordered by due date (none last),
     creation and id."""
+    filters = filters or InboxFilter()
     tree = rows.tree()
     scope: dict[str, set[str] | None] = {}
     for role, department in actor.memberships:
@@ -253,7 +256,8 @@ def _group_reference(rows: Rows, actor: Actor, filters: InboxFilter = InboxFilte
                 if filters.status and application.status != filters.status:
                     continue
             due = task.due_at.replace(tzinfo=UTC) if task.due_at is not None else None
-            found.append((due is None, due or T0, task.created_at.replace(tzinfo=UTC), task.id))
+            found.append((due is None, due or T0, task.created_at.replace(tzinfo=UTC),
+                          saved_id(task)))
     return [key[-1] for key in sorted(found)]
 
 
@@ -285,7 +289,7 @@ def wide(rows) -> Rows:  # type: ignore[no-untyped-def]
     return rows
 
 
-MEMBERSHIPS = {
+MEMBERSHIPS: dict[str, list[tuple[str, str | None]]] = {
     "one office": [("reviewer", "t1a")],
     "a middle office": [("reviewer", "t1")],
     "two memberships": [("reviewer", "t1a"), ("counter_clerk", "t2")],
@@ -297,8 +301,8 @@ MEMBERSHIPS = {
 
 
 @pytest.mark.parametrize("shape", sorted(MEMBERSHIPS))
-def test_group_tasks_are_the_same_list_for_every_membership_shape_and_page(
-        wide, session, shape, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_group_tasks_are_the_same_list_for_every_membership_shape_and_page(  # type: ignore[no-untyped-def]
+        wide, session, shape, monkeypatch) -> None:
     """Per-department parts and the wide scan give exactly the list's definition, in order,
     whichever the breadth chooses, on every page (also pages past the end)."""
     actor = Actor.of(wide.users["ann"], MEMBERSHIPS[shape])
@@ -320,8 +324,8 @@ def test_group_tasks_are_the_same_list_for_every_membership_shape_and_page(
         monkeypatch.setattr(inbox, "COUNT_CAP", 100)
 
 
-def test_group_tasks_order_puts_no_due_date_last_and_breaks_ties_by_creation_then_id(
-        wide, session) -> None:  # type: ignore[no-untyped-def]
+def test_group_tasks_order_puts_no_due_date_last_and_breaks_ties_by_creation_then_id(  # type: ignore[no-untyped-def]
+        wide, session) -> None:
     actor = Actor.of(wide.users["ann"], MEMBERSHIPS["both roles everywhere"])
     found = inbox.group_tasks(session, actor, wide.tree(), limit=1000)
     keys = [(r.due_at is None, r.due_at.replace(tzinfo=UTC) if r.due_at else T0,

@@ -185,6 +185,9 @@ def my_tasks(session: Session, user_id: int, filters: InboxFilter = InboxFilter(
     return _rows(session, _by_due(_base(_mine(user_id), filters)), limit, offset)
 
 
+_KEYS: tuple[Any, ...] = (col(FlowTask.id), col(FlowTask.due_at), col(FlowTask.created_at))
+"""A group task's place in the list: its id and sort keys."""
+
 WIDE_BRANCHES = 64
 """A role held over more departments than this (or over more than half of all departments) is
 read as one scan of the role's tasks in due order, filtered by department; fewer departments
@@ -255,9 +258,8 @@ def _group_query(actor: Actor, tree: DepartmentTree, filters: InboxFilter, *, li
     enough = offset + limit
     parts = []
     for branch in branches:
-        part = _by_due(_task_filters(
-            select(col(FlowTask.id), col(FlowTask.due_at), col(FlowTask.created_at))
-            .where(branch, _group_open()), filters)).limit(enough).subquery()
+        keys = select(*_KEYS).where(branch, _group_open())
+        part = _by_due(_task_filters(keys, filters)).limit(enough).subquery()
         parts.append(select(part.c.id, part.c.due_at, part.c.created_at))
     found = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("found")
     page = (select(found.c.id)
