@@ -283,7 +283,7 @@ def wide(rows) -> Rows:  # type: ignore[no-untyped-def]
             extra = {"kind": "cc", "assignee_id": rows.users["bob"]}
         if n % 4 == 0:
             extra["created_at"] = same_time  # ties on (due, created): the id decides
-        rows.task(f"REF-{n % 3}", candidate_role=("reviewer", "counter_clerk")[n // 6 % 2],
+        rows.task(f"REF-{n // 6 % 3}", candidate_role=("reviewer", "counter_clerk")[n // 6 % 2],
                   candidate_department=departments[n % len(departments)], due_at=dues[n % 5],
                   **extra)
     return rows
@@ -341,13 +341,18 @@ def test_group_tasks_order_puts_no_due_date_last_and_breaks_ties_by_creation_the
 def test_group_tasks_filters_apply_inside_every_part(wide, session, shape) -> None:  # type: ignore[no-untyped-def]
     actor = Actor.of(wide.users["ann"], MEMBERSHIPS[shape])
     tree = wide.tree()
+    everything = _group_reference(wide, actor)
+    kept = 0
     for filters in (InboxFilter(service="svc-b"), InboxFilter(status="in_progress"),
                     InboxFilter(due_before=T0 + timedelta(hours=1)),
                     InboxFilter(service="svc-a", due_before=date(2026, 10, 11))):
         expected = _group_reference(wide, actor, filters)
+        assert len(expected) < len(everything), filters  # the filter leaves some out
+        kept += len(expected)
         assert _ids(inbox.group_tasks(session, actor, tree, filters, limit=1000)) == expected
         assert _ids(inbox.group_tasks(session, actor, tree, filters, limit=2, offset=1)) == (
             expected[1:3])
+    assert kept > 0
 
 
 def test_group_tasks_with_no_limit_or_no_group_are_empty(wide, session) -> None:  # type: ignore[no-untyped-def]
