@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -281,6 +281,11 @@ class FlowToken(SQLModel, table=True):
     left_at: datetime | None = Field(default=None)
 
 
+_GROUP_OPEN = text("state = 'open' AND assignee_id IS NULL AND kind <> 'cc'")
+"""The partial group indexes' predicate (``workflow.inbox`` writes these constants into its
+queries so that the databases can use them)."""
+
+
 class FlowTask(SQLModel, table=True):
     """A piece of human work: offered to one user (``assignee_id``) or to a candidate group
     (role within a department, claimed by one member)."""
@@ -289,11 +294,15 @@ class FlowTask(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("instance_id", "seq"),
         _one_of("state", TASK_STATES, "ck_flow_task_state"),
-        # The inbox: my open tasks by due date; my groups' open tasks by due date.
+        # The inbox: my open tasks by due date.
         Index("ix_flow_task_assignee_open", "assignee_id", "state", "due_at"),
-        Index("ix_flow_task_group_open", "candidate_department", "candidate_role", "state",
-              "due_at"),
         Index("ix_flow_task_done_by", "done_by", "done_at"),  # the inbox: done by me
+        # The inbox: my groups' unclaimed tasks in the list's order, per (department, role)
+        # for narrow memberships, per role (department checked in the index) for wide ones.
+        Index("ix_flow_task_group_due", "candidate_department", "candidate_role", "due_at",
+              "created_at", "id", postgresql_where=_GROUP_OPEN, sqlite_where=_GROUP_OPEN),
+        Index("ix_flow_task_group_role_due", "candidate_role", "due_at", "created_at", "id",
+              "candidate_department", postgresql_where=_GROUP_OPEN, sqlite_where=_GROUP_OPEN),
     )
     __mapper_args__ = {"version_id_col": _TASK_VERSION}  # noqa: RUF012 - mapper config
 
