@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 from tongban import create_app
 from tongban.demo import DemoRefused, load_demo
 
-
 WORKER_INTERVAL_SECONDS = 5.0
 
 
