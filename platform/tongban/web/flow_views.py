@@ -3,7 +3,7 @@ words, where the application stands. Reads only; one query per kind of row, neve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,7 +236,7 @@ class Run:
                         "comment": event.data.get("comment", ""), "at": event.at}
         return None
 
-    def timeline(self, *, staff: bool) -> list[Step]:
+    def timeline(self, *, staff: bool, label: Callable[[str], str] | None = None) -> list[Step]:
         """Every step in words: what, at which step, who (department and role; a name for
         staff, or for applicants when the flow says ``show_names: true``), when."""
         show_names = staff or bool(self.content.get("show_names"))
@@ -254,11 +254,14 @@ class Run:
                     "started", "ended"):
                 where = _("The system")
             task = self.task_by_seq(event.task_seq)
-            comment = str(event.data.get("comment") or event.data.get("reason") or (task.comment if task and event.type in (
-                "approved", "rejected", "returned", "accepted", "intake_refused") else "") or "")
+            comment = str(event.data.get("comment") or event.data.get("reason") or (
+                task.comment if task and event.type in (
+                    "approved", "rejected", "returned", "accepted", "intake_refused") else "")
+                or "")
             behalf = self.names.name(event.on_behalf_of) if event.on_behalf_of else ""
-            items = [str(q) for q in event.data.get("questions", [])] + \
-                [str(m) for m in event.data.get("materials", [])]
+            items = [label(str(key)) if label else str(key)
+                     for key in [*event.data.get("questions", []),
+                                 *event.data.get("materials", [])]]
             steps.append(Step(
                 at=event.at, what=_(EVENT_WORDS.get(event.type, event.type)),
                 node=node_name(self.content, event.node),
@@ -290,3 +293,17 @@ def load_run(session: Session, application: Application) -> Run:
     departments = {t.candidate_department for t in tasks} | {application.department_code}
     return Run(application, instance, content, tasks, events, tokens,
                Names(session, user_ids, departments))
+
+
+def question_label(form: Any) -> Callable[[str], str]:
+    """A question key in words (its label in the page's language), for the timeline's
+    correction items; a key the pinned form does not know stays as it is."""
+    from ..forms import render
+    from ..i18n import current_lang
+
+    lang = current_lang()
+
+    def label(key: str) -> str:
+        fields = form.fields.get(key) or []
+        return str(render.text_for(fields[0].label, lang)) if fields else key
+    return label

@@ -91,7 +91,8 @@ def application(reference: str) -> ResponseReturnValue:
     fix, labels = _fix_list(run, pinned_defs.form)
     page = render_template(
         "progress/application.html", application=found, run=run,
-        service=pinned_defs.service.content, timeline=run.timeline(staff=False),
+        service=pinned_defs.service.content,
+        timeline=run.timeline(staff=False, label=flow_views.question_label(pinned_defs.form)),
         status_name=flow_views.status_name, fix=fix, fix_labels=labels,
         may_withdraw=nobody_has_acted(run),
         clerk=run.names.person(found.clerk_id) if found.clerk_id == current_user.id else None)

@@ -388,7 +388,8 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         targets=_return_targets(run, task) if "return" in ops else [],
         staff=_staff_choices({uid, application.submitter_id})
         if {"transfer", "add_signer", "cc"} & set(ops) else [],
-        signer_places=SIGNER_PLACES, timeline=run.timeline(staff=True),
+        signer_places=SIGNER_PLACES,
+        timeline=run.timeline(staff=True, label=flow_views.question_label(pinned_defs.form)),
         node_name=flow_views.node_name, status_name=flow_views.status_name,
         task_state_names=flow_views.TASK_STATE_NAMES,
         clerk=run.names.person(application.clerk_id),
@@ -612,7 +613,9 @@ def application(reference: str) -> ResponseReturnValue:
     page = render_template("review/application.html", application=found,
                            service=pinned_defs.service.content,
                            rows=form_pages.answer_rows(pinned_defs, found.answers, uploads),
-                           uploads=uploads, run=run, timeline=run.timeline(staff=True),
+                           uploads=uploads, run=run,
+                           timeline=run.timeline(
+                               staff=True, label=flow_views.question_label(pinned_defs.form)),
                            status_name=flow_views.status_name,
                            clerk=run.names.person(found.clerk_id))
     # Recorded once the page is drawn and before it is sent: no read goes unrecorded.

@@ -226,6 +226,11 @@ def request_correction(state: State, actor_id: int, now: datetime, task_seq: int
 
 
 def _changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    # A group answered for the first time (or emptied) changes only the questions inside it.
+    if old is None and isinstance(new, Mapping):
+        old = {}
+    if new is None and isinstance(old, Mapping):
+        new = {}
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         found: list[str] = []
         for key in sorted(set(old) | set(new), key=str):
