@@ -66,3 +66,54 @@ def test_a_correction_naming_a_material_takes_the_new_file_and_names_it_in_words
         assert application is not None
         assert application.answers["applicant"]["mobile"] == "13900001111"
         assert isinstance(application.answers["materials"]["id_card"], str)
+
+
+def _household(demo: Any, reference: str) -> review_world.Run:
+    """A household transfer to 徐汇区 (310104), its flow started by the runtime."""
+    import secrets
+
+    from tongban import db
+    from tongban.definitions.publish import current_version
+    from tongban.models import saved_id
+    from tongban.workflow import runtime
+
+    run = review_world.Run(demo.extensions["tongban.engine"], reference=reference)
+    with run.session() as session, db.unit_of_work(session):
+        run.users = review_world.user_ids(session)
+        service = current_version(session, "service", "household-transfer")
+        form = current_version(session, "form", "household-transfer")
+        assert service is not None and form is not None
+        application = run.add(session, Application(
+            reference=reference, idempotency_key=secrets.token_hex(8),
+            service_code="household-transfer", service_version_id=saved_id(service),
+            form_version_id=saved_id(form),
+            answers={"applicant": {"name": "李四"},
+                     "transfer": {"reason": "job", "to_district": "310104"}},
+            status="submitted", submitter_id=run.users["citizen"], department_code="sh-gaj",
+            submitted_at=review_world.T0))
+        run.application_id = saved_id(application)
+        instance = runtime.start_flow(session, application, now=review_world.T0)
+        assert instance is not None
+        run.instance_id = saved_id(instance)
+    return run
+
+
+def test_the_timeline_names_the_department_a_task_was_offered_to_and_no_engine_codes(
+        demo) -> None:  # type: ignore[no-untyped-def]
+    run = _household(demo, "2612-QAHT-0001")
+    # 徐窗口 works at three district counters; this intake was offered to the police branch's.
+    intake = review_world.open_task(run, "intake")
+    assert _post(_as(demo, "clerk_xuhui"), intake.id, "accept").status_code == 302
+    assert _post(_as(demo, "gaj_city"), review_world.open_task(run, "police").id,
+                 "approve").status_code == 302
+    assert _post(_as(demo, "rsj_city"), review_world.open_task(run, "hr").id, "reject",
+                 comment="社保年限不足").status_code == 302
+    assert review_world.status(run) == "rejected"
+    page = _text(_as(demo, "citizen").get(f"/my/applications/{run.reference}")
+                 .get_data(as_text=True))
+    accepted = page.split("受理了申请")[1].split("审核人员")[0]
+    assert "上海市公安局徐汇分局 窗口受理人员" in accepted and "人力资源" not in accepted
+    # The district branch's open task closed by the reject: said in words, not "rejected".
+    closed = page.split("任务已关闭")[1]
+    assert "区分局审核" in closed and "申请未获批准" in closed
+    assert not re.search(r"\brejected\b", page)

@@ -91,6 +91,18 @@ EVENT_WORDS = {
     "ended": N_("Finished"),
 }
 
+# Why a task was closed (the engine's reason codes), in words; an unknown code is not shown.
+CANCEL_REASONS = {
+    "approved": N_("The application was finished"),
+    "completed": N_("The application was finished"),
+    "rejected": N_("The application was not approved"),
+    "withdrawn": N_("The applicant withdrew the application"),
+    "returned": N_("The application was returned"),
+    "repaired": N_("Moved by an administrator"),
+    "node completed": N_("The step was completed by others"),
+    "action withdrawn": N_("An earlier action was withdrawn"),
+}
+
 # Engine bookkeeping the timeline leaves out: it says nothing a person did or must know.
 QUIET_EVENTS = frozenset({"node_entered", "task_created", "gateway_taken", "split", "joined",
                           "service_queued", "message_duplicate"})
@@ -128,10 +140,21 @@ class Person:
     role: str  # translated role, "" when none
     department: str  # department name, "" when none
 
+    # Every staff membership as (translated role, department code, department name), for
+    # people who work in several departments: the timeline names the one a task was offered to.
+    memberships: tuple[tuple[str, str, str], ...] = ()
+
     @property
     def where(self) -> str:
         """Department and role, e.g. "市人社局 审核人员"."""
         return " ".join(part for part in (self.department, self.role) if part)
+
+    def where_in(self, department: str | None) -> str:
+        """Department and role in ``department`` when the person works there, else ``where``."""
+        for role, code, name in self.memberships:
+            if department and code == department:
+                return " ".join(part for part in (name, role) if part)
+        return self.where
 
 
 class Names:
@@ -145,6 +168,7 @@ class Names:
         self.departments: dict[str, str] = {}
         codes = {c for c in departments if c}
         memberships: dict[int, tuple[str, str | None]] = {}
+        every: dict[int, list[tuple[str, str | None]]] = {}
         if ids:
             for m in session.execute(
                     select(col(Membership.user_id), col(Membership.role),
@@ -152,8 +176,9 @@ class Names:
                     .outerjoin(Department, col(Department.id) == col(Membership.department_id))
                     .where(col(Membership.user_id).in_(ids))
                     .order_by(col(Membership.id))):
-                if m.role in STAFF_ROLES and m.user_id not in memberships:
-                    memberships[m.user_id] = (m.role, m.code)
+                if m.role in STAFF_ROLES:
+                    every.setdefault(m.user_id, []).append((m.role, m.code))
+                    memberships.setdefault(m.user_id, (m.role, m.code))
                     if m.code:
                         codes.add(m.code)
         if codes:
@@ -168,7 +193,9 @@ class Names:
                 self.people[u.id] = Person(
                     u.id, u.display_name, u.username,
                     _(ROLE_NAMES[Role(role)]) if role else "",
-                    self.department(dept))
+                    self.department(dept),
+                    tuple((_(ROLE_NAMES[Role(r)]), c, self.department(c))
+                          for r, c in every.get(u.id, []) if c))
 
     def department(self, code: str | None) -> str:
         if not code:
@@ -247,14 +274,18 @@ class Run:
             person = self.names.person(event.actor_id)
             applicant = event.actor_id is not None and event.actor_id in (
                 self.application.submitter_id,)
-            where = person.where if person else ""
+            task = self.task_by_seq(event.task_seq)
+            where = person.where_in(task.candidate_department if task else None) \
+                if person else ""
             if applicant and not (person and person.role):
                 where = _("Applicant")
             if person is None and event.actor_id is None and event.type not in (
                     "started", "ended"):
                 where = _("The system")
-            task = self.task_by_seq(event.task_seq)
-            comment = str(event.data.get("comment") or event.data.get("reason") or (
+            reason = event.data.get("reason")
+            if event.type == "task_cancelled":  # a code of the engine's, not a person's words
+                reason = _(CANCEL_REASONS[reason]) if reason in CANCEL_REASONS else ""
+            comment = str(event.data.get("comment") or reason or (
                 task.comment if task and event.type in (
                     "approved", "rejected", "returned", "accepted", "intake_refused") else "")
                 or "")
