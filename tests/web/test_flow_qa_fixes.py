@@ -117,3 +117,64 @@ def test_the_timeline_names_the_department_a_task_was_offered_to_and_no_engine_c
     closed = page.split("任务已关闭")[1]
     assert "区分局审核" in closed and "申请未获批准" in closed
     assert not re.search(r"\brejected\b", page)
+
+
+def _open_task(session: Any, application_id: int, node: str) -> Any:
+    from sqlalchemy import select
+
+    from tongban.models import FlowInstance, FlowTask
+
+    session.rollback()
+    instance = session.scalars(select(FlowInstance).where(
+        FlowInstance.application_id == application_id)).one()
+    return session.scalars(select(FlowTask).where(
+        FlowTask.instance_id == instance.id, FlowTask.node == node,
+        FlowTask.state.in_(("open", "claimed")))).first()
+
+
+def test_a_returned_application_is_changed_and_sent_again_keeping_its_files(
+        demo, session) -> None:  # type: ignore[no-untyped-def]
+    """Returned to the applicant with the whole form open: each question once, the files sent
+    before kept (not asked for again), and straight back to the step that returned it."""
+    from sqlalchemy import select
+
+    from .journey import RESIDENCE_PAGES, Journey
+
+    citizen = _as(demo, "citizen")
+    journey = Journey(citizen, "residence-points")
+    for page_id, data in RESIDENCE_PAGES:
+        assert journey.post(page_id, data).status_code == 302
+    assert journey.post("materials", {
+        "materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
+        "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf"),
+        "materials.diploma": (io.BytesIO(PDF), "学位证书.pdf")},
+        content_type="multipart/form-data").status_code == 302
+    assert journey.submit().status_code == 302
+    application = session.scalars(select(Application)).one()
+    reference, app_id = application.reference, application.id
+    # No district answered: the bureau's administrator takes it in and does the first review.
+    admin = _as(demo, "deptadmin")
+    for node in ("intake", "initial_review"):
+        task = _open_task(session, app_id, node)
+        assert task is not None, node
+        assert _post(admin, task.id, "accept" if node == "intake" else "approve").status_code == 302
+    municipal = _open_task(session, app_id, "municipal_review")
+    assert _post(_as(demo, "rsj_city"), municipal.id, "return", target="applicant",
+                 comment="请核对手机号").status_code == 302
+    progress = _text(citizen.get(f"/my/applications/{reference}").get_data(as_text=True))
+    assert "当前环节 start" not in progress and "当前环节 申请人修改中" in progress
+    page = citizen.get(f"/my/applications/{reference}/correct").get_data(as_text=True)
+    assert page.count('name="applicant.name"') == 1
+    kept = dict(re.findall(r'<input type="hidden" name="(materials\.[a-z_]+)" value="([^"]+)"',
+                           page))
+    assert set(kept) == {"materials.id_card", "materials.residence_permit", "materials.diploma"}
+    answers = {name: value for _page, data in RESIDENCE_PAGES for name, value in data.items()}
+    sent = citizen.post(f"/my/applications/{reference}/correct", data={
+        "csrf_token": csrf(page), **answers, **kept, "applicant.mobile": "13900001111"})
+    assert sent.status_code == 302, _text(sent.get_data(as_text=True))[:600]
+    session.rollback()
+    application = session.get(Application, app_id)
+    assert application is not None and application.status == "in_progress"
+    assert application.answers["applicant"]["mobile"] == "13900001111"
+    assert application.answers["materials"]["id_card"] == kept["materials.id_card"]
+    assert _open_task(session, app_id, "municipal_review") is not None  # straight back

@@ -237,7 +237,10 @@ class Run:
     @property
     def current_nodes(self) -> list[str]:
         open_nodes = [t.node for t in self.tokens if t.state in ("active", "waiting")]
-        return [node_name(self.content, n) for n in dict.fromkeys(open_nodes)]
+        nodes = self.content.get("nodes", {})
+        # A return to the applicant parks the flow on its start node: the applicant has it.
+        return [_("With the applicant") if (nodes.get(n) or {}).get("type") == "start"
+                else node_name(self.content, n) for n in dict.fromkeys(open_nodes)]
 
     @property
     def current_node_ids(self) -> list[str]:
