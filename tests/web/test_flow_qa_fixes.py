@@ -165,6 +165,9 @@ def test_a_returned_application_is_changed_and_sent_again_keeping_its_files(
     assert "当前环节 start" not in progress and "当前环节 申请人修改中" in progress
     page = citizen.get(f"/my/applications/{reference}/correct").get_data(as_text=True)
     assert page.count('name="applicant.name"') == 1
+    # The files sit in a group: the form must still be multipart, or a browser posts each file
+    # box as an empty value after the kept one.
+    assert 'enctype="multipart/form-data"' in page
     kept = dict(re.findall(r'<input type="hidden" name="(materials\.[a-z_]+)" value="([^"]+)"',
                            page))
     assert set(kept) == {"materials.id_card", "materials.residence_permit", "materials.diploma"}

@@ -162,8 +162,8 @@ def _correction_page(pinned_defs: Pinned, application: Application, run: flow_vi
                                   templates=current_app.jinja_env,
                                   files={i: u.original_name for i, u in uploads.items()})
               for key in keys]
-    multipart = any((form.fields.get(k) or [None])[0] is not None
-                    and form.fields[k][0].widget == "file" for k in keys)
+    multipart = any(variants and variants[0].widget == "file" and _under(key, keys)
+                    for key, variants in form.fields.items())  # a file, or a group holding one
     fix = run.open_correction()
     summary = [(e.path, _field_message(form, e)) for e in errors]
     return render_template(
