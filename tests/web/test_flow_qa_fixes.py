@@ -181,3 +181,28 @@ def test_a_returned_application_is_changed_and_sent_again_keeping_its_files(
     assert application.answers["applicant"]["mobile"] == "13900001111"
     assert application.answers["materials"]["id_card"] == kept["materials.id_card"]
     assert _open_task(session, app_id, "municipal_review") is not None  # straight back
+
+
+def test_a_stale_approval_leads_back_to_the_task_and_admins_find_incidents_and_names(
+        demo) -> None:  # type: ignore[no-untyped-def]
+    run = review_world.start(demo.extensions["tongban.engine"], "web-intake")
+    intake = review_world.open_task(run, "intake")
+    clerk = _as(demo, "clerk")
+    page = clerk.get(f"/review/tasks/{intake.id}").get_data(as_text=True)
+    data = {"csrf_token": csrf(page), "op": "accept", "version": "1"}
+    assert clerk.post(f"/review/tasks/{intake.id}", data=data).status_code == 302
+    again = clerk.post(f"/review/tasks/{intake.id}", data=data)  # the second click
+    assert again.status_code == 409
+    html = again.get_data(as_text=True)
+    assert f'<a href="/review/tasks/{intake.id}">返回任务</a>' in html
+    # Administrators reach the incidents page from the header.
+    admin = _as(demo, "admin")
+    home = admin.get("/review").get_data(as_text=True)
+    assert 'href="/admin/incidents"' in home and "流程异常" in home
+    assert 'href="/admin/incidents"' not in clerk.get("/review").get_data(as_text=True)
+    # The repair page names the service, status, department and who holds the step.
+    case = _text(admin.get(f"/admin/flows/{run.reference}").get_data(as_text=True))
+    assert "上海市居住证积分申请 · 受理后审核" in case
+    assert "审核中" in case and "上海市人力资源和社会保障局 审核人员" in case
+    assert "in_progress" not in case and "reviewer / sh-rsj" not in case
+    assert "开始：由申请人提交 (start)" in case
