@@ -206,3 +206,23 @@ def test_a_stale_approval_leads_back_to_the_task_and_admins_find_incidents_and_n
     assert "审核中" in case and "上海市人力资源和社会保障局 审核人员" in case
     assert "in_progress" not in case and "reviewer / sh-rsj" not in case
     assert "开始：由申请人提交 (start)" in case
+
+
+def test_a_second_reminder_is_429_in_local_time_and_leads_back_to_ones_own_task(
+        demo) -> None:  # type: ignore[no-untyped-def]
+    run = review_world.start(demo.extensions["tongban.engine"], "web-intake")
+    intake = review_world.open_task(run, "intake")
+    clerk = _as(demo, "clerk")
+    assert _post(clerk, intake.id, "accept").status_code == 302
+    review = review_world.open_task(run, "review")
+    page = clerk.get(f"/review/tasks/{intake.id}").get_data(as_text=True)
+    assert "催办" in page
+    data = {"csrf_token": csrf(page), "op": "remind", "back": str(intake.id)}
+    assert clerk.post(f"/review/tasks/{review.id}", data=data).status_code == 302
+    again = clerk.post(f"/review/tasks/{review.id}", data=data)
+    assert again.status_code == 429
+    text = _text(again.get_data(as_text=True))
+    assert re.search(r"之后才能再次催办", text)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", text)  # no ISO instants in UTC
+    assert len(re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d", text)) == 2
+    assert f'<a href="/review/tasks/{intake.id}">返回任务</a>' in again.get_data(as_text=True)

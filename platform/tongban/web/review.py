@@ -94,7 +94,7 @@ def _param_words(key: str, value: Any) -> Any:
     """A parameter as people read it: a time in the page's zone, a user by name."""
     from ..localtime import local_time
 
-    if isinstance(value, str) and key in ("when", "at"):
+    if isinstance(value, str) and key in ("when", "at", "next"):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
