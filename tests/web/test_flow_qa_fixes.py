@@ -104,6 +104,10 @@ def test_the_timeline_names_the_department_a_task_was_offered_to_and_no_engine_c
     # 徐窗口 works at three district counters; this intake was offered to the police branch's.
     intake = review_world.open_task(run, "intake")
     assert _post(_as(demo, "clerk_xuhui"), intake.id, "accept").status_code == 302
+    # Where it stands: the three joint reviews, not the split (会签) their token waits on.
+    waiting = _text(_as(demo, "citizen").get(f"/my/applications/{run.reference}")
+                    .get_data(as_text=True))
+    assert "当前环节 市公安局户政审核、市人社局审核、区分局审核 " in waiting
     assert _post(_as(demo, "gaj_city"), review_world.open_task(run, "police").id,
                  "approve").status_code == 302
     assert _post(_as(demo, "rsj_city"), review_world.open_task(run, "hr").id, "reject",

@@ -107,6 +107,8 @@ CANCEL_REASONS = {
 QUIET_EVENTS = frozenset({"node_entered", "task_created", "gateway_taken", "split", "joined",
                           "service_queued", "message_duplicate"})
 
+GATEWAYS = frozenset({"parallel", "inclusive", "exclusive", "join"})
+
 TASK_STATE_NAMES = {
     "open": N_("Waiting"), "claimed": N_("Taken"), "done": N_("Done"),
     "cancelled": N_("Closed"), "transferred": N_("Transferred"), "expired": N_("Expired"),
@@ -238,9 +240,14 @@ class Run:
     def current_nodes(self) -> list[str]:
         open_nodes = [t.node for t in self.tokens if t.state in ("active", "waiting")]
         nodes = self.content.get("nodes", {})
+        # A split's token waits on the split while its branches run: the branches are where
+        # the application stands, not the gateway.
+        steps = [n for n in dict.fromkeys(open_nodes)
+                 if (nodes.get(n) or {}).get("type") not in GATEWAYS] or \
+            list(dict.fromkeys(open_nodes))
         # A return to the applicant parks the flow on its start node: the applicant has it.
         return [_("With the applicant") if (nodes.get(n) or {}).get("type") == "start"
-                else node_name(self.content, n) for n in dict.fromkeys(open_nodes)]
+                else node_name(self.content, n) for n in steps]
 
     @property
     def current_node_ids(self) -> list[str]:
