@@ -140,3 +140,27 @@ def test_a_withdraw_racing_an_approval_has_exactly_one_winner(world: World, winn
             col(FlowInstance.application_id) == application_id)).all()
         assert ("approved" in types) == (winner == "approve")
         assert ("withdrawn" in types) == (winner == "withdraw")
+
+
+def test_two_reviewers_approving_one_group_task_at_once_the_second_hears_who_and_when(
+        world: World) -> None:
+    application_id = submit(world, "group")
+    with world.session() as session:
+        [task] = open_tasks(session, application_id)
+    task_id, version = task.id, task.version
+    assert task_id is not None
+
+    def approve(username: str) -> Step:
+        return lambda session: runtime.act(session, world.actor(username), task_id, "approve",
+                                           version=version, now=later(5), comment="同意")
+
+    _, error = race(world, approve("rev1"), approve("rev2"))
+    assert isinstance(error, AlreadyHandled), error
+    assert error.params["who"] == "rev1"
+    assert error.params["when"].startswith(later(5).isoformat()[:16])
+    with world.session() as session:
+        assert assert_in_step(session, application_id) == "approved"
+        done = session.get(FlowTask, task_id)
+        assert done is not None and done.done_by == world.users["rev1"]
+        assert session.scalars(select(func.count()).select_from(FlowEvent).where(
+            col(FlowEvent.type) == "approved")).one() == 1

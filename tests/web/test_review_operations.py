@@ -18,6 +18,7 @@ from . import review_world
 from .journey import csrf, errors_in
 
 TAG = re.compile(r"<[^>]+>")
+CORRECTION_CLOSED = "没有待答复的补正通知：补正期限已结束"
 
 
 @pytest.fixture(autouse=True)
@@ -88,7 +89,7 @@ def test_a_stale_post_is_already_handled_by_whom_and_when(demo) -> None:  # type
 
     with demo.test_request_context():
         when = local_time(done_at)
-    assert f"这个任务已由 王审核 于 {when} 处理" in again.get_data(as_text=True)
+    assert f"此待办已由 王审核 于 {when} 办理" in again.get_data(as_text=True)
 
 
 def test_someone_elses_task_is_refused_with_403_and_nothing_changes(demo) -> None:  # type: ignore[no-untyped-def]
@@ -96,7 +97,7 @@ def test_someone_elses_task_is_refused_with_403_and_nothing_changes(demo) -> Non
     task = review_world.open_task(run, "review")
     refused = _post(_as(demo, "deptadmin"), task.id, "approve", version=1)
     assert refused.status_code == 403
-    assert "这个任务没有分配给您" in refused.get_data(as_text=True)
+    assert "此待办不是分配给您的" in refused.get_data(as_text=True)
     assert _task(run, task.id).state == "open" and review_world.status(run) == "in_progress"
 
 
@@ -124,7 +125,7 @@ def test_a_return_to_a_node_that_never_ran_is_refused(demo) -> None:  # type: ig
     response = _post(_as(demo, "deptadmin"), task.id, "return", target="second",
                      comment="退回复审")
     assert response.status_code == 422
-    assert "环节 second 在本申请中尚未办理，不能退回到该环节" in errors_in(
+    assert "此申请尚未经过环节 复审，不能退回到该环节" in errors_in(
         response.get_data(as_text=True))
     assert _task(run, task.id).state == "open"
 
@@ -135,7 +136,7 @@ def test_the_applicant_cannot_be_added_as_a_signer(demo) -> None:  # type: ignor
     response = _post(_as(demo, "reviewer"), task.id, "add_signer",
                      users=str(run.users["citizen"]), where="after")
     assert response.status_code == 422
-    assert "不能把申请人加为会签人" in errors_in(response.get_data(as_text=True))
+    assert "不能将申请人加为加签人" in errors_in(response.get_data(as_text=True))
     assert review_world.open_task(run, "review").id == task.id
 
 
@@ -249,7 +250,12 @@ def test_a_correction_request_is_answered_by_the_applicant(demo) -> None:  # typ
     sent = citizen.post(f"/my/applications/{run.reference}/correct", data={
         "csrf_token": csrf(form), "applicant.mobile": "13900001111"})
     assert sent.status_code == 302
-    assert review_world.status(run) != "correction_requested"
+    assert review_world.status(run) == "submitted"  # back at intake, as before the request
+    assert review_world.open_task(run, "intake") is not None
+    again = citizen.post(f"/my/applications/{run.reference}/correct", data={
+        "csrf_token": csrf(form), "applicant.mobile": "13700000000"})
+    assert again.status_code == 409
+    assert CORRECTION_CLOSED in again.get_data(as_text=True)
     with run.session() as session:
         application = session.get(Application, run.application_id)
         assert application is not None
@@ -298,7 +304,7 @@ def test_an_away_window_is_set_refused_when_reversed_and_cancelled(demo) -> None
         "csrf_token": csrf(page), "delegate": admin_id, "starts_at": "2026-12-08T09:00",
         "ends_at": "2026-12-01T09:00"})
     assert reversed_.status_code == 422
-    assert "代办结束时间必须晚于开始时间" in errors_in(reversed_.get_data(as_text=True))
+    assert "委托的结束时间必须晚于开始时间" in errors_in(reversed_.get_data(as_text=True))
     with demo.extensions["tongban.engine"].connect() as connection:
         assert connection.execute(select(func.count()).select_from(Delegation)).scalar() == 0
     kept = reviewer.post("/review/away", data={

@@ -115,7 +115,7 @@ def test_the_task_page_shows_answers_history_clerk_and_the_claim_button(
     assert "窗口收件人" in text and "李窗口" in text  # which clerk took it in
     assert 'name="op" value="claim"' in html
     assert 'name="op" value="approve"' not in html  # not until it is claimed
-    assert f'name="version" value="1"' in html
+    assert 'name="version" value="1"' in html
 
 
 def test_the_task_page_of_a_claimed_task_offers_the_node_operations(run, demo) -> None:  # type: ignore[no-untyped-def]
@@ -233,3 +233,17 @@ def test_bulk_approval_needs_one_to_fifty_tasks(run, demo) -> None:  # type: ign
         "csrf_token": token, "task": [str(n) for n in range(1, 52)]})
     assert many.status_code == 422
     assert "每次最多选择 50 个任务" in many.get_data(as_text=True)
+
+
+def test_a_copy_shows_under_copied_to_me_and_is_not_counted_as_work(run, demo) -> None:  # type: ignore[no-untyped-def]
+    with run.session() as session, db.unit_of_work(session):
+        session.add(FlowTask(instance_id=run.instance_id, seq=run.next_seq(), token_seq=1,
+                             node="review", kind="cc", assignee_id=run.users["deptadmin"],
+                             created_at=review_world.T0))
+    client = Personas(demo.test_client()).as_("deptadmin")
+    copied = client.get("/review?tab=cc").get_data(as_text=True)
+    assert run.reference in copied and "抄送我的 (1)" in _text(copied)
+    assert run.reference not in client.get("/review").get_data(as_text=True)
+    # The header counts work only: the department admin holds no task of their own and is
+    # no reviewer, so the group's review task is not theirs either.
+    assert re.search(r'class="tb-header__count"[^>]*>0<', copied)

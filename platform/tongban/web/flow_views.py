@@ -295,10 +295,10 @@ class Run:
             reason = event.data.get("reason")
             if event.type == "task_cancelled":  # a code of the engine's, not a person's words
                 reason = _(CANCEL_REASONS[reason]) if reason in CANCEL_REASONS else ""
-            comment = str(event.data.get("comment") or reason or (
-                task.comment if task and event.type in (
-                    "approved", "rejected", "returned", "accepted", "intake_refused") else "")
-                or "")
+            decided = task is not None and event.type in (
+                "approved", "rejected", "returned", "accepted", "intake_refused")
+            comment = str(event.data.get("comment") or reason
+                          or (task.comment if task is not None and decided else "") or "")
             behalf = self.names.name(event.on_behalf_of) if event.on_behalf_of else ""
             items = [label(str(key)) if label else str(key)
                      for key in [*event.data.get("questions", []),

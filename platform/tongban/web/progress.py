@@ -24,7 +24,7 @@ from ..forms.errors import message as field_error_message
 from ..forms.uploads import Quota, UploadRejected, draft_full, store_upload
 from ..i18n import current_lang
 from ..intake import Pinned, pinned, upload_policy
-from ..models import Application, StoredUpload
+from ..models import Application, StoredUpload, saved_id
 from ..who_looked import record_application_read
 from . import flow_views
 from .access import current_actor
@@ -109,7 +109,7 @@ def withdraw(reference: str) -> ResponseReturnValue:
     found = _own_or_404(reference)
     try:
         with request_transaction() as tx:
-            runtime.act_on_application(tx, current_actor(), found.id, "withdraw", now=_now(),
+            runtime.act_on_application(tx, current_actor(), saved_id(found), "withdraw", now=_now(),
                                        request_id=g.request_id)
     except flow_error_types() as exc:
         return flow_error_page(exc)
@@ -125,7 +125,7 @@ def resubmit(reference: str) -> ResponseReturnValue:
     found = _own_or_404(reference)
     try:
         with request_transaction() as tx:
-            runtime.act_on_application(tx, current_actor(), found.id, "resubmit", now=_now(),
+            runtime.act_on_application(tx, current_actor(), saved_id(found), "resubmit", now=_now(),
                                        request_id=g.request_id)
     except flow_error_types() as exc:
         return flow_error_page(exc)
@@ -218,7 +218,14 @@ def send_correction(reference: str) -> ResponseReturnValue:
     from ..workflow import runtime
 
     found, run, pinned_defs, keys = _may_correct(reference)
-    if not keys:
+    if not keys:  # nothing is open to correct: the engine says why (409, with the reason)
+        try:
+            with request_transaction() as tx:
+                runtime.act_on_application(tx, current_actor(), saved_id(found),
+                                           "submit_correction", now=_now(),
+                                           request_id=g.request_id, answers=found.answers)
+        except flow_error_types() as exc:
+            return flow_error_page(exc)
         return redirect(url_for("progress.application", reference=reference))
     form = pinned_defs.form
     stored: list[StoredUpload] = []
@@ -267,7 +274,7 @@ def send_correction(reference: str) -> ResponseReturnValue:
         with request_transaction() as tx:
             for row in stored:
                 tx.add(row)
-            runtime.act_on_application(tx, current_actor(), found.id, operation, now=_now(),
+            runtime.act_on_application(tx, current_actor(), saved_id(found), operation, now=_now(),
                                        request_id=g.request_id, answers=answers)
     except flow_error_types() as exc:
         return flow_error_page(exc)

@@ -90,10 +90,12 @@ def flow_error_types() -> tuple[type[BaseException], ...]:
     return (FlowError, FlowNotFound)
 
 
-def _param_words(key: str, value: Any) -> Any:
-    """A parameter as people read it: a time in the page's zone, a user by name."""
+def _param_words(key: str, value: Any, content: dict[str, Any] | None = None) -> Any:
+    """A parameter as people read it: a time in the page's zone, a user or a step by name."""
     from ..localtime import local_time
 
+    if key == "node" and isinstance(value, str) and content:
+        return flow_views.node_name(content, value)
     if isinstance(value, str) and key in ("when", "at", "next"):
         try:
             value = datetime.fromisoformat(value)
@@ -108,7 +110,7 @@ def _param_words(key: str, value: Any) -> Any:
     return value
 
 
-def flow_message(exc: BaseException) -> str:
+def flow_message(exc: BaseException, content: dict[str, Any] | None = None) -> str:
     """The engine's message in the page's language: its English msgid through the catalogue,
     with its parameters put in (names and times in words)."""
     from ..workflow.runtime import FlowNotFound
@@ -116,7 +118,7 @@ def flow_message(exc: BaseException) -> str:
     if isinstance(exc, FlowNotFound):
         return _("There is no such task or application.")
     message = getattr(exc, "message", None)
-    params = {key: _param_words(key, value)
+    params = {key: _param_words(key, value, content)
               for key, value in dict(getattr(exc, "params", None) or {}).items()}
     if isinstance(message, str) and message:
         try:
@@ -126,11 +128,12 @@ def flow_message(exc: BaseException) -> str:
     return str(exc)
 
 
-def flow_error_page(exc: BaseException) -> ResponseReturnValue:
+def flow_error_page(exc: BaseException,
+                    content: dict[str, Any] | None = None) -> ResponseReturnValue:
     from ..workflow.runtime import FlowNotFound
 
     status = 404 if isinstance(exc, FlowNotFound) else int(getattr(exc, "status", 409))
-    return render_error(status, flow_message(exc))
+    return render_error(status, flow_message(exc, content))
 
 
 # --- the inbox ------------------------------------------------------------------------------
@@ -496,11 +499,13 @@ def act(task_id: int) -> ResponseReturnValue:
         status = int(getattr(exc, "status", 409))
         code = str(getattr(exc, "code", ""))
         field = FIELD_OF_CODE.get(code)
+        content = flow_views.flow_content(request_session(), application.flow_version_id)
         if status == 422:
             found, application = _task_or_404(task_id)
-            return _task_page(found, application, errors={field or "op": flow_message(exc)},
+            return _task_page(found, application,
+                              errors={field or "op": flow_message(exc, content)},
                               form=form, open_op=op, status=422)
-        return flow_error_page(exc)
+        return flow_error_page(exc, content)
     back = request.form.get("back", "")
     if op == "remind" and back.isdigit():
         return redirect(url_for("review.task", task_id=int(back), done=op))
@@ -553,7 +558,7 @@ def set_away() -> ResponseReturnValue:
         errors["starts_at"] = _("Enter when you leave, for example 2026-12-01 09:00")
     if ends_at is None:
         errors["ends_at"] = _("Enter when you are back, for example 2026-12-08 09:00")
-    if errors:
+    if errors or starts_at is None or ends_at is None:
         return _away_page(errors, form, 422)
     try:
         with request_transaction() as tx:

@@ -72,7 +72,7 @@ class InboxRow:
     submitted_at: datetime
 
 
-_COLUMNS = (
+_COLUMNS: tuple[Any, ...] = (
     col(FlowTask.id), col(FlowTask.seq), col(FlowTask.node), col(FlowTask.kind),
     col(FlowTask.state), col(FlowTask.version), col(FlowTask.due_at),
     col(FlowTask.created_at), col(FlowTask.done_at), col(FlowTask.outcome),
@@ -127,13 +127,17 @@ def _groups(actor: Actor, tree: DepartmentTree) -> ColumnElement[bool]:
             continue
         if department is None or role in EVERYWHERE_ROLES:
             by_role[role.value] = None
-        elif by_role.get(role.value, set()) is not None:
-            by_role.setdefault(role.value, set()).update(tree.under(department))
+        elif role.value not in by_role:
+            by_role[role.value] = set(tree.under(department))
+        else:
+            covered = by_role[role.value]
+            if covered is not None:
+                covered.update(tree.under(department))
     if not by_role:
         return false()
     clauses = []
-    for role, departments in sorted(by_role.items()):
-        clause = col(FlowTask.candidate_role) == role
+    for role_name, departments in sorted(by_role.items()):
+        clause = col(FlowTask.candidate_role) == role_name
         if departments is not None:
             clause = and_(col(FlowTask.candidate_department).in_(sorted(departments)), clause)
         else:
