@@ -105,7 +105,7 @@ def p95(values: list[float]) -> float:
 
 
 def line(label: str, value: str, ratio: str = "", goal: str = "") -> None:
-    print(f"  {label:<58} {value:>16} {ratio:>10}  {goal}")
+    print(f"  {label:<52} {value:>20} {ratio:>9}  {goal}")
 
 
 def verdict(ok: bool) -> str:
@@ -215,36 +215,49 @@ class Ours:
         return steps
 
 
-def timed(run: Callable[[], int], instances: int) -> tuple[float, int]:
-    """Seconds and steps for INSTANCES runs (the collector off while timing)."""
+def timed(run: Callable[[], int], instances: int) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds of this process and steps for INSTANCES runs (the collector
+    off while timing)."""
     run()  # warm: compiled definitions, caches
     gc.collect()
     gc.disable()
     try:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         steps = sum(run() for _ in range(instances))
-        return time.perf_counter() - began, steps
+        return time.perf_counter() - began, time.process_time() - cpu, steps
     finally:
         gc.enable()
 
 
+ROUNDS = 3
+"""Ours and Spiff take turns this many times; each keeps its best round (the machine is shared:
+a slow round is someone else's load, not the engine's)."""
+
+
 def part_a(instances: int, spiff: Spiff, ours: Ours | None) -> None:
-    print("\n(a) task completions/s in process, no database, 6-step flow (workflow-anchors §3.2)")
+    print("\n(a) task completions/s in process, no database, 6-step flow (workflow-anchors §3.2);"
+          f" best of {ROUNDS} alternating rounds, per CPU-second in brackets")
     flow = six_step_flow()
-    results = {}
     for amount in (500, 50):
-        seconds, steps = timed(lambda a=amount: spiff.run(spiff.six_step, {"amount": a}), instances)
-        results[("spiff", amount)] = rate(steps, seconds)
-        line(f"SpiffWorkflow, amount {amount} ({steps // instances} steps)",
-             f"{rate(steps, seconds):,.0f}/s", "1.00×")
-        if ours is None:
-            continue
-        seconds, steps = timed(lambda a=amount: ours.run(flow, {"amount": a}), instances)
-        ours_rate = rate(steps, seconds)
-        ratio = ours_rate / results[("spiff", amount)]
-        line(f"ours, amount {amount} ({steps // instances} steps)", f"{ours_rate:,.0f}/s",
-             f"{ratio:.2f}×", f"goal ≥ 5,000/s and ≥ 1× Spiff: "
-             f"{verdict(ours_rate >= 5000 and ratio >= 1)}")
+        runs: dict[str, Callable[[], int]] = {
+            "SpiffWorkflow": lambda a=amount: spiff.run(spiff.six_step, {"amount": a})}
+        if ours is not None:
+            runs["ours"] = lambda a=amount: ours.run(flow, {"amount": a})
+        best: dict[str, tuple[float, float, int]] = {}
+        for _ in range(ROUNDS):
+            for name, run in runs.items():
+                wall, cpu, steps = timed(run, instances)
+                if name not in best or wall < best[name][0]:
+                    best[name] = (wall, cpu, steps)
+        base = rate(best["SpiffWorkflow"][2], best["SpiffWorkflow"][0])
+        for name, (wall, cpu, steps) in best.items():
+            value = rate(steps, wall)
+            goal = ""
+            if name == "ours":
+                goal = (f"goal ≥ 5,000/s and ≥ 1× Spiff: "
+                        f"{verdict(value >= 5000 and value / base >= 1)}")
+            line(f"{name}, amount {amount} ({steps // instances} steps)",
+                 f"{value:,.0f}/s ({rate(steps, cpu):,.0f})", f"{value / base:.2f}×", goal)
 
 
 def part_b(instances: int, spiff: Spiff, ours: Ours | None) -> None:
@@ -275,14 +288,15 @@ def part_b(instances: int, spiff: Spiff, ours: Ours | None) -> None:
         ratio = large[0] / small[0]
         goal = f"goal ≤ 1.5×: {verdict(ratio <= 1.5)}" if name == "ours" else ""
         line(f"{name}: 10 nodes", f"{small[0] * 1e3:.3f} ms", "1.00×")
-        line(f"{name}: 200 nodes (first/last steps {large[1] * 1e3:.2f}/{large[2] * 1e3:.2f} ms)",
-             f"{large[0] * 1e3:.3f} ms", f"{ratio:.2f}×", goal)
+        line(f"{name}: 200 nodes", f"{large[0] * 1e3:.3f} ms", f"{ratio:.2f}×",
+             f"first/last steps {large[1] * 1e3:.2f}/{large[2] * 1e3:.2f} ms  {goal}")
 
 
 # --- (c) SQLite through the runtime ---------------------------------------------------------
 
 def part_c(instances: int) -> None:
-    print("\n(c) task completions/s on SQLite through the runtime facade, audit in the same transaction")
+    print("\n(c) task completions/s on SQLite through the runtime facade, audit in the same"
+          " transaction; per CPU-second in brackets")
     import flow_db
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -291,8 +305,14 @@ def part_c(instances: int) -> None:
     line("baseline: one transaction writing one audit event", f"{base:,.0f}/s", "1.00×")
     for label in ("completions", "applications"):
         value = figures[label]
-        goal = f"goal ≥ 100/s: {verdict(value >= 100)}" if label == "completions" else ""
-        line(f"{label} (6-step flow, amount 500)", f"{value:,.1f}/s", f"{value / base:.2f}×", goal)
+        shown = f"{value:,.1f}/s"
+        goal = ""
+        if label == "completions":
+            shown += f" ({figures['completions per CPU-second']:,.0f})"
+            goal = f"goal ≥ 100/s: {verdict(value >= 100)}"
+        line(f"{label} (6-step flow, amount 500)", shown, f"{value / base:.2f}×", goal)
+    print(f"  {figures['audit events per application']:.0f} audit events per application "
+          "(start and six completions), each in its transition's transaction")
 
 
 # --- (d) PostgreSQL inbox -------------------------------------------------------------------
@@ -341,6 +361,8 @@ def main() -> None:
         part_c(args.instances)
     if "d" in parts:
         part_d(args.open_tasks, args.queries)
+    print(f"\nload at the end {os.getloadavg()[0]:.1f} (2-core machines are shared: compare the"
+          " ratios, which are measured in the same run)")
 
 
 if __name__ == "__main__":

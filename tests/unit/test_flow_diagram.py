@@ -3,6 +3,7 @@ image with a title, kept per version; the steps in words as its text alternative
 
 from __future__ import annotations
 
+import base64
 import copy
 import re
 import xml.etree.ElementTree as ET
@@ -14,6 +15,7 @@ from tongban.workflow import diagram
 from tongban.workflow.diagram import (
     GraphvizMissing,
     condition_words,
+    diagram_img,
     diagram_steps,
     diagram_svg,
     require_graphviz,
@@ -229,3 +231,20 @@ def test_every_label_has_enough_contrast_with_what_is_behind_it() -> None:
             assert contrast(ink, behind) >= 4.5, (group.get("id"), ink, behind)
             checked += 1
     assert checked >= 15
+
+
+def test_pages_get_the_drawing_as_an_image_whose_alt_is_its_title() -> None:
+    image = str(diagram_img(POINTS, frozenset({"initial"}), "zh"))
+    found = re.fullmatch(r'<img class="tb-flow-diagram__svg" src="data:image/svg\+xml;base64,'
+                         r'([A-Za-z0-9+/=]+)" alt="([^"]+)" width="(\d+)" height="(\d+)">', image)
+    assert found is not None, image[:200]
+    svg = base64.b64decode(found.group(1)).decode("utf-8")
+    assert svg == str(diagram_svg(POINTS, frozenset({"initial"}), "zh"))
+    assert found.group(2) == "办理流程图：居住证积分审批（当前步骤：区级初审）"
+    width_pt = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    assert int(found.group(3)) == round(width_pt * 4 / 3)
+    again = diagram_img(POINTS, frozenset({"initial"}), "zh")
+    assert again is diagram_img(POINTS, frozenset({"initial"}), "zh")
+    quoted = copy.deepcopy(POINTS)
+    quoted["name"] = {"zh": '名称 "引号" & <尖括号>'}
+    assert 'alt="办理流程图：名称 &#34;引号&#34; &amp; &lt;尖括号&gt;"' in str(diagram_img(quoted))

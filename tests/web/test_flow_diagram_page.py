@@ -4,6 +4,7 @@ no Graphviz means the app does not start."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import re
 from pathlib import Path
@@ -19,6 +20,17 @@ from tongban.workflow.diagram import GraphvizMissing
 
 from ..conftest import csrf_token
 from ..unit.flow_diagram_fixtures import POINTS
+
+IMAGE = re.compile(r'<img class="tb-flow-diagram__svg" src="data:image/svg\+xml;base64,([^"]+)" '
+                   r'alt="([^"]+)" width="\d+" height="\d+">')
+
+
+def page_svg(html: str) -> tuple[str, str]:
+    """The page's one flow drawing: the SVG inside its image, and the image's alt text."""
+    found = IMAGE.findall(html)
+    assert len(found) == 1, found
+    data, alt = found[0]
+    return base64.b64decode(data).decode("utf-8"), alt
 
 
 def publish_flow_for(session: Session, service_code: str, flow: dict | None) -> None:
@@ -51,11 +63,13 @@ def test_the_guide_page_shows_the_flow_with_its_steps_in_words(demo: Flask, clie
     publish_flow_for(session, "residence-points", POINTS)
     html = client.get("/services/residence-points").get_data(as_text=True)
     assert '<h2 class="tb-heading-m" id="flow-diagram-heading">办理流程</h2>' in html
-    svg = re.search(r"<svg\b[^>]*role=\"img\"[^>]*>.*?</svg>", html, re.S)
-    assert svg is not None
-    assert "<title id=" in svg.group(0) and "办理流程图：居住证积分审批</title>" in svg.group(0)
+    svg, alt = page_svg(html)
+    assert alt == "办理流程图：居住证积分审批"
+    assert 'role="img"' in svg and "办理流程图：居住证积分审批</title>" in svg
+    section = html[html.index('<section class="tb-flow-diagram"'):]
+    assert "<svg" not in section[:section.index("</section>")]  # an image, not inline SVG text
     for name in ("窗口受理", "区级初审", "市级复审", "公安核查"):
-        assert name in svg.group(0)
+        assert name in svg
     assert "【当前】" not in html  # nothing is current on a guide
     steps = re.search(r"<details class=\"tb-flow-diagram__steps\">(.*?)</details>", html, re.S)
     assert steps is not None
@@ -67,7 +81,7 @@ def test_the_guide_page_shows_the_flow_with_its_steps_in_words(demo: Flask, clie
     client.post("/settings/language", data={"locale": "en", "csrf_token": token})
     english = client.get("/services/residence-points").get_data(as_text=True)
     assert ">Handling process</h2>" in english and "<summary>The steps in words</summary>" in english
-    assert "Flow diagram: Residence points approval</title>" in english
+    assert page_svg(english)[1] == "Flow diagram: Residence points approval"
     assert "Counter intake" in english and "窗口受理" not in english
 
 
@@ -84,10 +98,11 @@ def test_the_macro_marks_the_current_node(app: Flask) -> None:
         html = render_template_string(
             '{% from "review/_flow_diagram.html" import flow_diagram %}'
             "{{ flow_diagram(flow, current=['police', 'hr']) }}", flow=POINTS)
-    assert html.count("tb-flow-node--current") == 2
-    assert "【当前】" in html
+    svg, alt = page_svg(html)
+    assert svg.count("tb-flow-node--current") == 2
+    assert "【当前】" in svg
     assert "<li>公安核查，然后转到 汇合（当前步骤）</li>" in html
-    assert "（当前步骤：社保查询、公安核查）</title>" in html
+    assert alt == "办理流程图：居住证积分审批（当前步骤：社保查询、公安核查）"
 
 
 def test_the_app_does_not_start_without_graphviz(app_config: dict[str, object], tmp_path: Path,
@@ -108,9 +123,33 @@ def test_each_demo_service_guide_draws_its_published_flow(demo: Flask, client: F
         .order_by(col(DefinitionVersion.version).desc())).first().content
     html = client.get(f"/services/{service}").get_data(as_text=True)
     assert ">办理流程</h2>" in html
-    svg = html[html.index('<svg width='):html.index("</svg>", html.index('<svg width='))]
+    svg, _ = page_svg(html)
     for node_id, node in flow["nodes"].items():
         assert f'id="flow-node-{node_id}"' in svg
         if "name" in node:
             assert str(node["name"]["zh"]).split("\n")[0][:6] in svg, node_id
     assert html.count("<li>", html.index("tb-flow-diagram__steps")) >= len(flow["nodes"])
+
+
+def test_the_task_page_shows_the_flow_with_the_current_step_marked(demo: Flask) -> None:
+    from ..conftest import Personas
+    from . import review_world
+
+    run = review_world.build(demo.extensions["tongban.engine"])
+    reviewer = Personas(demo.test_client()).as_("reviewer")
+    html = reviewer.get(f"/review/tasks/{run.tasks['review']}").get_data(as_text=True)
+    assert ">办理流程</h2>" in html
+    svg, alt = page_svg(html)
+    assert alt == "办理流程图：页面测试（当前步骤：初审）"
+    current = re.findall(r'<g id="flow-node-(\w+)" class="[^"]*tb-flow-node--current', svg)
+    assert current == ["review"]
+    assert "【当前】" in svg
+    assert "（当前步骤：初审）</title>" in svg
+    steps = html[html.index('<details class="tb-flow-diagram__steps">'):]
+    assert steps.count("（当前步骤）") == 1
+
+
+def test_a_gateway_token_waiting_for_its_branches_is_not_where_it_stands() -> None:
+    from tongban.web.flow_diagram import where_it_stands
+
+    assert where_it_stands(POINTS, ["split", "police", "hr", "gone"]) == {"police", "hr"}

@@ -21,12 +21,24 @@ def published_flow(session: Session, code: str) -> dict[str, Any] | None:
     return row.content if row is not None else None
 
 
+GATEWAYS = frozenset({"exclusive", "inclusive", "parallel", "join"})
+
+
+def where_it_stands(flow: dict[str, Any], current: Iterable[str]) -> frozenset[str]:
+    """The nodes to mark: a split's token waits at its gateway while the branches run, but the
+    application stands on the branches' steps, not on the gateway."""
+    nodes = flow.get("nodes") or {}
+    return frozenset(node for node in current
+                     if node in nodes and (nodes[node] or {}).get("type") not in GATEWAYS)
+
+
 def flow_diagram_svg(flow: dict[str, Any], current: Iterable[str] = ()) -> Markup:
-    return diagram.diagram_svg(flow, frozenset(current), current_lang())
+    """The drawing as an image with its title as ``alt`` (see `diagram.diagram_img`)."""
+    return diagram.diagram_img(flow, where_it_stands(flow, current), current_lang())
 
 
 def flow_diagram_steps(flow: dict[str, Any], current: Iterable[str] = ()) -> list[str]:
-    return diagram.diagram_steps(flow, current_lang(), frozenset(current))
+    return diagram.diagram_steps(flow, current_lang(), where_it_stands(flow, current))
 
 
 def init_app(app: Flask) -> None:
