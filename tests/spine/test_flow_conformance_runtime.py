@@ -115,7 +115,7 @@ class RuntimeBench(Bench):
                                    ends_at=parse_time(delegation["until"])))
         code = str(self.content["code"])
         self.flow_version_id = self._definition("flow", code, self.content)
-        department = codes[0] if codes else "d0"
+        department = self.instance.department_code or "d0"
         service = self._definition("service", "svc", {"code": "svc", "flow": code,
                                                       "department": {"code": department}})
         form = self._definition("form", "f", {"code": "f", "pages": []})

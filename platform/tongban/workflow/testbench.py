@@ -343,6 +343,24 @@ def flow_content(script: Script) -> dict[str, Any]:
     return _flow_content(script, code, ["service"])
 
 
+def application_department(script: Script) -> str:
+    """The application's department: as the script says, else its service's, else the first
+    department the script lists."""
+    data = script.data
+    if "department" in data:
+        return str(data["department"])
+    if "service" in data:
+        path = (script.path.parent / data["service"]).resolve()
+        if not path.is_file():
+            path = DEFINITIONS / f"{data['service']}.yaml"
+        service = _read_shared(path, str(path)).data
+        department = service.get("department", {}) if isinstance(service, dict) else {}
+        if isinstance(department, dict) and department.get("code"):
+            return str(department["code"])
+    rows = _catalogue(data.get("departments", []))
+    return str(rows[0]["code"]) if rows else ""
+
+
 def compile_content(script: Script, content: dict[str, Any], where: list[str | int]) -> Any:
     from .definition import compile_flow
     try:
@@ -408,6 +426,7 @@ class Bench:
                                      flow_code=str(self.content.get("code", "")),
                                      flow_version_id=1, status="submitted",
                                      applicant_id=self.applicant_id, vars={}, next_seq=1,
+                                     department_code=application_department(script),
                                      started_at=self.start_at)
         self.tokens: list[FlowToken] = []
         self.tasks: list[FlowTask] = []
