@@ -235,6 +235,21 @@ def test_a_correction_request_names_what_to_fix_and_only_that_may_change():
     assert run.current_nodes() == ["review"]
 
 
+def test_a_material_named_in_a_correction_may_be_replaced():
+    answers = {"name": "张三", "materials": {"residence_proof": "upload-1", "photo": "upload-2"}}
+    run = started(_intake(), answers)
+    intake = run.task_on("intake")
+    run.run(op.request_correction, ID["clerk_xh"], at(1), intake.seq, [],
+            ["materials.residence_proof"], comment="证明不清晰")
+    other = {"name": "张三", "materials": {"residence_proof": "upload-3", "photo": "upload-4"}}
+    error = refused(run, Invalid, "correction_question_unknown", op.submit_correction, APPLICANT,
+                    other)
+    assert error.text().endswith("(materials.photo changed)")
+    fixed = {"name": "张三", "materials": {"residence_proof": "upload-3", "photo": "upload-2"}}
+    run.run(op.submit_correction, APPLICANT, at(2), fixed)
+    assert run.answers == fixed and run.instance.status == "submitted"
+
+
 # --- 转办 transfer ---
 
 def test_transfer_hands_the_task_to_another_person():

@@ -236,6 +236,18 @@ def test_when_empty_auto_pass_and_department_admin():
     assert admin.instance.status == "approved"
 
 
+def test_no_district_answered_falls_back_to_the_admins_of_the_department_it_is_under():
+    # The district question is optional: unanswered, ``when_empty: department_admin`` hands the
+    # task to the administrators of the ``under`` department instead of stopping the flow.
+    who = {"role": "counter_clerk", "department": {"district_of": "address.region", "under": "sh-rsj"}}
+    run = started(linear(("intake", {"who": who, "when_empty": "department_admin"})),
+                  {"name": "张三"})
+    (task,) = run.open_tasks()
+    assert (task.candidate_role, task.candidate_department) == ("department_admin", "sh-rsj")
+    stopped = started(linear(("intake", {"who": who})), {"name": "张三"})
+    assert types(stopped)[-1] == "incident" and stopped.open_tasks() == []
+
+
 def test_same_approver_auto_pass_skips_the_second_node_of_the_same_person():
     nodes = linear(("first", reviewer("rev_a")), ("second", reviewer(same_approver="auto_pass")),
                    ("third", reviewer("rev_a")))

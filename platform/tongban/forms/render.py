@@ -284,12 +284,14 @@ def render_field(form: FormDefinition, path: str, answers: Any,
                  errors: Iterable[FieldError] = (), *, lang: str = "zh",
                  urls: Mapping[str, str] | None = None,
                  raw: Mapping[str, list[str]] | None = None,
-                 templates: Environment) -> Markup:
-    """Only the fragment of one answer (its form group), for the inline-check endpoint."""
+                 templates: Environment, files: Mapping[str, str] | None = None) -> Markup:
+    """Only the fragment of one answer (its form group), for the inline-check endpoint and
+    the correction page (``files`` as for ``render_page``: an upload already sent is kept)."""
     key = key_of(form, path)
     page_id = form.page_of.get(key or "") or form.pages[0].id
     state = evaluate(form, answers)
     ctx = _context(form, lang, state, raw, sort_errors(errors, form), urls)
+    ctx.files = files
     ctx.page_id = page_id
     for node in _walk(page_nodes(form, form.page_by_id[page_id], ctx)):
         if node.path == path:

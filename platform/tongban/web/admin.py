@@ -13,13 +13,14 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from ..i18n import pick
-from ..models import Application, DefinitionVersion, Role, User, saved_id, utcnow
+from ..models import Application, DefinitionVersion, FlowTask, Role, User, saved_id, utcnow
 from ..policy import holds
 from ..workflow import admin_ops, incidents, runtime
 from ..workflow import engine as flow_engine
 from ..workflow.definition import Flow
 from ..workflow.directory import DbDirectory
 from ..workflow.errors import FlowError
+from . import flow_views
 from .access import current_actor, department_tree, require_role
 from .database import request_session, request_transaction
 
@@ -134,6 +135,8 @@ def _flow_case(reference: str) -> FlowCase:
 def _node_label(flow: Flow, node_id: str) -> str:
     node = flow.nodes.get(node_id)
     name = pick(dict(node.name)) if node is not None and node.name else ""
+    if not name and node is not None and node.type == "start":
+        name = _("Start: sent by the applicant")
     return f"{name} ({node_id})" if name else node_id
 
 
@@ -144,11 +147,17 @@ def _standing(case: FlowCase) -> list[Standing]:
     names = dict(request_session().execute(
         select(col(User.id), col(User.display_name)).where(col(User.id).in_(ids))).all()) \
         if ids else {}
+    people = flow_views.Names(request_session(), (), [t.candidate_department for t in open_tasks])
+
+    def group(task: FlowTask) -> str:  # a candidate group in words: 上海市人社局 审核人员
+        role = flow_views.ROLE_NAMES.get(Role(task.candidate_role)) \
+            if task.candidate_role in set(Role) else None
+        return " ".join(part for part in (people.department(task.candidate_department),
+                                          _(role) if role else task.candidate_role or "") if part)
     found = []
     for node in admin_ops.standing(case.state):
         holders = [names.get(task.assignee_id, str(task.assignee_id))
-                   if task.assignee_id is not None
-                   else f"{task.candidate_role} / {task.candidate_department}"
+                   if task.assignee_id is not None else group(task)
                    for task in open_tasks if task.node == node]
         found.append(Standing(node, _node_label(case.flow, node), holders))
     return found
@@ -185,8 +194,16 @@ def _flow_page(case: FlowCase, *, errors: dict[str, str] | None = None,
                form: dict[str, str] | None = None, mapping: dict[str, str] | None = None,
                mapped_version: int | None = None, status: int = 200) -> ResponseReturnValue:
     instance = case.loaded.instance
+    session = request_session()
+    service = session.get(DefinitionVersion, case.application.service_version_id)
     return render_template(
         "admin/flow.html", application=case.application, instance=instance,
+        status_name=flow_views.status_name,
+        service_name=pick(service.content.get("name")) if service is not None
+        and service.content.get("name") else case.application.service_code,
+        flow_name=pick(dict(case.flow.name)) if case.flow.name else instance.flow_code,
+        department_name=flow_views.Names(session, (), [case.application.department_code])
+        .department(case.application.department_code),
         ended=instance.ended_at is not None or instance.status in flow_engine.FINAL_STATUSES,
         standing=_standing(case),
         nodes=[(node_id, _node_label(case.flow, node_id)) for node_id in case.flow.nodes],

@@ -3,7 +3,7 @@ words, where the application stands. Reads only; one query per kind of row, neve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,9 +92,23 @@ EVENT_WORDS = {
     "ended": N_("Finished"),
 }
 
+# Why a task was closed (the engine's reason codes), in words; an unknown code is not shown.
+CANCEL_REASONS = {
+    "approved": N_("The application was finished"),
+    "completed": N_("The application was finished"),
+    "rejected": N_("The application was not approved"),
+    "withdrawn": N_("The applicant withdrew the application"),
+    "returned": N_("The application was returned"),
+    "repaired": N_("Moved by an administrator"),
+    "node completed": N_("The step was completed by others"),
+    "action withdrawn": N_("An earlier action was withdrawn"),
+}
+
 # Engine bookkeeping the timeline leaves out: it says nothing a person did or must know.
 QUIET_EVENTS = frozenset({"node_entered", "task_created", "gateway_taken", "split", "joined",
                           "service_queued", "message_duplicate", "cc_read"})
+
+GATEWAYS = frozenset({"parallel", "inclusive", "exclusive", "join"})
 
 TASK_STATE_NAMES = {
     "open": N_("Waiting"), "claimed": N_("Taken"), "done": N_("Done"),
@@ -129,10 +143,21 @@ class Person:
     role: str  # translated role, "" when none
     department: str  # department name, "" when none
 
+    # Every staff membership as (translated role, department code, department name), for
+    # people who work in several departments: the timeline names the one a task was offered to.
+    memberships: tuple[tuple[str, str, str], ...] = ()
+
     @property
     def where(self) -> str:
         """Department and role, e.g. "市人社局 审核人员"."""
         return " ".join(part for part in (self.department, self.role) if part)
+
+    def where_in(self, department: str | None) -> str:
+        """Department and role in ``department`` when the person works there, else ``where``."""
+        for role, code, name in self.memberships:
+            if department and code == department:
+                return " ".join(part for part in (name, role) if part)
+        return self.where
 
 
 class Names:
@@ -146,6 +171,7 @@ class Names:
         self.departments: dict[str, str] = {}
         codes = {c for c in departments if c}
         memberships: dict[int, tuple[str, str | None]] = {}
+        every: dict[int, list[tuple[str, str | None]]] = {}
         if ids:
             for m in session.execute(
                     select(col(Membership.user_id), col(Membership.role),
@@ -153,8 +179,9 @@ class Names:
                     .outerjoin(Department, col(Department.id) == col(Membership.department_id))
                     .where(col(Membership.user_id).in_(ids))
                     .order_by(col(Membership.id))):
-                if m.role in STAFF_ROLES and m.user_id not in memberships:
-                    memberships[m.user_id] = (m.role, m.code)
+                if m.role in STAFF_ROLES:
+                    every.setdefault(m.user_id, []).append((m.role, m.code))
+                    memberships.setdefault(m.user_id, (m.role, m.code))
                     if m.code:
                         codes.add(m.code)
         if codes:
@@ -169,7 +196,9 @@ class Names:
                 self.people[u.id] = Person(
                     u.id, u.display_name, u.username,
                     _(ROLE_NAMES[Role(role)]) if role else "",
-                    self.department(dept))
+                    self.department(dept),
+                    tuple((_(ROLE_NAMES[Role(r)]), c, self.department(c))
+                          for r, c in every.get(u.id, []) if c))
 
     def department(self, code: str | None) -> str:
         if not code:
@@ -211,7 +240,15 @@ class Run:
     @property
     def current_nodes(self) -> list[str]:
         open_nodes = [t.node for t in self.tokens if t.state in ("active", "waiting")]
-        return [node_name(self.content, n) for n in dict.fromkeys(open_nodes)]
+        nodes = self.content.get("nodes", {})
+        # A split's token waits on the split while its branches run: the branches are where
+        # the application stands, not the gateway.
+        steps = [n for n in dict.fromkeys(open_nodes)
+                 if (nodes.get(n) or {}).get("type") not in GATEWAYS] or \
+            list(dict.fromkeys(open_nodes))
+        # A return to the applicant parks the flow on its start node: the applicant has it.
+        return [_("With the applicant") if (nodes.get(n) or {}).get("type") == "start"
+                else node_name(self.content, n) for n in steps]
 
     @property
     def current_node_ids(self) -> list[str]:
@@ -237,7 +274,7 @@ class Run:
                         "comment": event.data.get("comment", ""), "at": event.at}
         return None
 
-    def timeline(self, *, staff: bool) -> list[Step]:
+    def timeline(self, *, staff: bool, label: Callable[[str], str] | None = None) -> list[Step]:
         """Every step in words: what, at which step, who (department and role; a name for
         staff, or for applicants when the flow says ``show_names: true``), when."""
         show_names = staff or bool(self.content.get("show_names"))
@@ -248,20 +285,25 @@ class Run:
             person = self.names.person(event.actor_id)
             applicant = event.actor_id is not None and event.actor_id in (
                 self.application.submitter_id,)
-            where = person.where if person else ""
+            task = self.task_by_seq(event.task_seq)
+            where = person.where_in(task.candidate_department if task else None) \
+                if person else ""
             if applicant and not (person and person.role):
                 where = _("Applicant")
             if person is None and event.actor_id is None and event.type not in (
                     "started", "ended"):
                 where = _("The system")
-            task = self.task_by_seq(event.task_seq)
+            reason = event.data.get("reason")
+            if event.type == "task_cancelled":  # a code of the engine's, not a person's words
+                reason = _(CANCEL_REASONS[reason]) if reason in CANCEL_REASONS else ""
             decided = task is not None and event.type in (
                 "approved", "rejected", "returned", "accepted", "intake_refused")
-            comment = str(event.data.get("comment") or event.data.get("reason")
+            comment = str(event.data.get("comment") or reason
                           or (task.comment if task is not None and decided else "") or "")
             behalf = self.names.name(event.on_behalf_of) if event.on_behalf_of else ""
-            items = [str(q) for q in event.data.get("questions", [])] + \
-                [str(m) for m in event.data.get("materials", [])]
+            items = [label(str(key)) if label else str(key)
+                     for key in [*event.data.get("questions", []),
+                                 *event.data.get("materials", [])]]
             steps.append(Step(
                 at=event.at, what=_(EVENT_WORDS.get(event.type, event.type)),
                 node=node_name(self.content, event.node),
@@ -293,3 +335,17 @@ def load_run(session: Session, application: Application) -> Run:
     departments = {t.candidate_department for t in tasks} | {application.department_code}
     return Run(application, instance, content, tasks, events, tokens,
                Names(session, user_ids, departments))
+
+
+def question_label(form: Any) -> Callable[[str], str]:
+    """A question key in words (its label in the page's language), for the timeline's
+    correction items; a key the pinned form does not know stays as it is."""
+    from ..forms import render
+    from ..i18n import current_lang
+
+    lang = current_lang()
+
+    def label(key: str) -> str:
+        fields = form.fields.get(key) or []
+        return str(render.text_for(fields[0].label, lang)) if fields else key
+    return label

@@ -87,6 +87,9 @@ def _nav() -> Markup:
             'aria-label="{}">{}</span></a>').format(
             fixed_url("review.index"), gettext("Review inbox"),
             gettext("%(count)s tasks waiting", count=shown), shown))
+    if current_user.has_role("platform_admin", "department_admin"):
+        links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
+            fixed_url("admin.incident_list"), gettext("Flow incidents")))
     if not current_user.has_role(*STAFF) or current_user.has_role("counter_clerk"):
         links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
             fixed_url("apply.mine"), gettext("Your applications")))

@@ -91,7 +91,8 @@ def application(reference: str) -> ResponseReturnValue:
     fix, labels = _fix_list(run, pinned_defs.form)
     page = render_template(
         "progress/application.html", application=found, run=run,
-        service=pinned_defs.service.content, timeline=run.timeline(staff=False),
+        service=pinned_defs.service.content,
+        timeline=run.timeline(staff=False, label=flow_views.question_label(pinned_defs.form)),
         status_name=flow_views.status_name, fix=fix, fix_labels=labels,
         may_withdraw=nobody_has_acted(run),
         clerk=run.names.person(found.clerk_id) if found.clerk_id == current_user.id else None)
@@ -140,9 +141,14 @@ def _keys_to_fix(run: flow_views.Run, form: Any) -> list[str]:
     if fix is None:
         return []
     named = [*fix["questions"], *fix["materials"]]
-    if not named:  # a return names nothing: the whole form is open again
-        named = list(form.page_of)
+    if not named:  # a return names nothing: the whole form is open again, page by page
+        named = [key for page in form.pages for key in page.keys]
     return [k for k in named if k in form.page_of]
+
+
+def _under(key: str | None, keys: list[str]) -> bool:
+    """Whether a question key is one of ``keys`` or inside one of them (a group)."""
+    return key is not None and any(key == k or key.startswith(k + ".") for k in keys)
 
 
 def _correction_page(pinned_defs: Pinned, application: Application, run: flow_views.Run,
@@ -153,9 +159,11 @@ def _correction_page(pinned_defs: Pinned, application: Application, run: flow_vi
     uploads = {u.public_id: u for u in request_session().scalars(select(StoredUpload).where(
         col(StoredUpload.application_id) == application.id))}
     fields = [render.render_field(form, key, answers, errors, lang=lang, raw=raw,
-                                  templates=current_app.jinja_env)
+                                  templates=current_app.jinja_env,
+                                  files={i: u.original_name for i, u in uploads.items()})
               for key in keys]
-    multipart = any(form.fields.get(k) and form.fields[k][0].widget == "file" for k in keys)
+    multipart = any(variants and variants[0].widget == "file" and _under(key, keys)
+                    for key, variants in form.fields.items())  # a file, or a group holding one
     fix = run.open_correction()
     summary = [(e.path, _field_message(form, e)) for e in errors]
     return render_template(
@@ -252,13 +260,13 @@ def send_correction(reference: str) -> ResponseReturnValue:
                 continue
             value = paths.get_in(result.answers, paths.split(key))
             _set_in(answers, paths.split(key), value)
-        errors += [e for e in result.errors if key_of(form, e.path or "") in keys]
+        errors += [e for e in result.errors if _under(key_of(form, e.path or ""), keys)]
     current = state.evaluate(form, answers)
     answers = current.answers
     if not errors:
         for page_id in dict.fromkeys(form.page_of[k] for k in keys):
             errors += [e for e in state.validate_page(form, page_id, answers, current)
-                       if key_of(form, e.path or "") in keys]
+                       if _under(key_of(form, e.path or ""), keys)]
     if errors:
         return _correction_page(pinned_defs, found, run, keys, answers, errors, raw, 422)
     operation = "resubmit" if found.status == "returned" else "submit_correction"

@@ -96,7 +96,7 @@ def _param_words(key: str, value: Any, content: dict[str, Any] | None = None) ->
 
     if key == "node" and isinstance(value, str) and content:
         return flow_views.node_name(content, value)
-    if isinstance(value, str) and key in ("when", "at"):
+    if isinstance(value, str) and key in ("when", "at", "next"):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
@@ -383,7 +383,8 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         targets=_return_targets(run, task) if "return" in ops else [],
         staff=_staff_choices({uid, application.submitter_id})
         if {"transfer", "add_signer", "cc"} & set(ops) else [],
-        signer_places=SIGNER_PLACES, timeline=run.timeline(staff=True),
+        signer_places=SIGNER_PLACES,
+        timeline=run.timeline(staff=True, label=flow_views.question_label(pinned_defs.form)),
         node_name=flow_views.node_name, status_name=flow_views.status_name,
         task_state_names=flow_views.TASK_STATE_NAMES,
         clerk=run.names.person(application.clerk_id),
@@ -616,7 +617,9 @@ def application(reference: str) -> ResponseReturnValue:
     page = render_template("review/application.html", application=found,
                            service=pinned_defs.service.content,
                            rows=form_pages.answer_rows(pinned_defs, found.answers, uploads),
-                           uploads=uploads, run=run, timeline=run.timeline(staff=True),
+                           uploads=uploads, run=run,
+                           timeline=run.timeline(
+                               staff=True, label=flow_views.question_label(pinned_defs.form)),
                            status_name=flow_views.status_name,
                            clerk=run.names.person(found.clerk_id))
     # Recorded once the page is drawn and before it is sent: no read goes unrecorded.

@@ -226,6 +226,11 @@ def request_correction(state: State, actor_id: int, now: datetime, task_seq: int
 
 
 def _changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    # A group answered for the first time (or emptied) changes only the questions inside it.
+    if old is None and isinstance(new, Mapping):
+        old = {}
+    if new is None and isinstance(old, Mapping):
+        new = {}
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         found: list[str] = []
         for key in sorted(set(old) | set(new), key=str):
@@ -246,7 +251,7 @@ def _covered(path: str, questions: Iterable[str]) -> bool:
 
 def submit_correction(state: State, actor_id: int, now: datetime,
                       answers: dict[str, Any]) -> dict[str, Any]:
-    """The applicant's corrected answers: only the named questions may change. Returns the old
+    """The applicant's corrected answers: only the named questions and materials may change. Returns the old
     answers (the runtime keeps them as an AnswerVersion); the task that asked carries on."""
     ensure_live(state)
     if actor_id != state.applicant_id:
@@ -255,7 +260,8 @@ def submit_correction(state: State, actor_id: int, now: datetime,
     if not request:
         raise errors.not_actionable("correction_closed")
     changed = _changed_paths(state.answers, answers)
-    outside = [path for path in changed if not _covered(path, request.get("questions", []))]
+    named = [*request.get("questions", []), *request.get("materials", [])]
+    outside = [path for path in changed if not _covered(path, named)]
     if outside:
         raise errors.invalid("correction_question_unknown", questions=", ".join(outside))
     old = state.answers

@@ -121,9 +121,14 @@ def resolve(state: State, node: Node) -> Resolved:
             "nobody was chosen" if not picked else "the chosen person is not in the allowed set")
         return Resolved(users=users, department=department, problem=problem)
     role = str(who.get("role", ""))
-    department, problem = department_of(who.get("department"), answers, directory)
+    spec = who.get("department")
+    department, problem = department_of(spec, answers, directory)
     if department is None:
-        return Resolved(problem=problem)
+        # No district answered: the department it is looked up under stands for the
+        # ``when_empty: department_admin`` fallback (its administrators take the task).
+        under = spec.get("under") if isinstance(spec, Mapping) and "district_of" in spec \
+            else None
+        return Resolved(department=str(under) if under else None, problem=problem)
     members = [user for user in directory.users_with(role, frozenset({department}))
                if user not in banned]
     if not members:
