@@ -27,8 +27,7 @@ run: install
 test: install lint
 	bash scripts/ensure-test-deps.sh
 	bash scripts/ensure-services.sh
-	$(PY) -m pytest --db=sqlite $(PYTEST_ARGS)
-	$(PY) -m pytest --db=postgresql $(PYTEST_ARGS)
+	bash scripts/run-tests.sh $(PYTEST_ARGS)
 
 test-sqlite: install
 	$(PY) -m pytest --db=sqlite $(PYTEST_ARGS)

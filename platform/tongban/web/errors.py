@@ -39,10 +39,24 @@ MESSAGES = {
 }
 
 
+def _back_task() -> str:
+    """The task a refused post came from (its form's ``back`` field), for the page's way back.
+    A body that was refused for its size or shape is never read again to find it."""
+    if request.method != "POST" or not request.content_length:
+        return ""
+    try:
+        back = request.form.get("back", "")
+    except HTTPException:  # 413 and the like: the body is what was refused
+        return ""
+    return back if back.isdigit() else ""
+
+
 def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
     title, body = MESSAGES.get(code, MESSAGES[500])
     template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
-    return render_template(template, code=code, title=_(title), body=detail or _(body)), code
+    back = _back_task() if code != 413 else ""
+    return render_template(template, code=code, title=_(title), body=detail or _(body),
+                           back_task=back), code
 
 
 def init_app(app: Flask) -> None:
