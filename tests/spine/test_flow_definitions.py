@@ -65,7 +65,8 @@ def test_the_demo_flows_have_the_shapes_the_issue_asks_for() -> None:
     assert points["publicity"]["status"] == "publicizing"
     assert points["publicity"]["deadline"] == {"natural_days": 7}
     assert points["objection_raised"]["branches"][0] == {
-        "when": {"!!": [{"var": "vars.messages.objection"}]}, "to": "objection_review"}
+        "when": {"!!": [{"var": "vars.messages.objection"}]}, "to": "objection_review",
+        "label": {"zh": "公示期内收到异议", "en": "An objection received during the notice"}}
     urban = flows["urban-event-report"].content["nodes"]
     assert urban["dispatch"]["branches"][0]["when"]["=="][0] == {"var": "answers.event.category"}
     assert urban["closed"]["outcome"] == "completed" and urban["rating"]["type"] == "cc"

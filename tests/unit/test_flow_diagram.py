@@ -248,3 +248,17 @@ def test_pages_get_the_drawing_as_an_image_whose_alt_is_its_title() -> None:
     quoted = copy.deepcopy(POINTS)
     quoted["name"] = {"zh": '名称 "引号" & <尖括号>'}
     assert 'alt="办理流程图：名称 &#34;引号&#34; &amp; &lt;尖括号&gt;"' in str(diagram_img(quoted))
+
+
+def test_a_branch_label_stands_for_its_condition_in_the_drawing_and_the_steps() -> None:
+    flow = {"code": "labelled", "name": {"zh": "标注", "en": "Labelled"}, "nodes": {
+        "start": {"type": "start", "next": "route"},
+        "route": {"type": "exclusive", "default": "done", "branches": [
+            {"when": {"==": [{"var": "answers.kind"}, "a"]}, "to": "done",
+             "label": {"zh": "甲类事项", "en": "Kind A"}}]},
+        "done": {"type": "end", "outcome": "approved"}}}
+    steps_zh, steps_en = diagram_steps(flow, "zh"), diagram_steps(flow, "en")
+    assert any("若 甲类事项" in step for step in steps_zh)
+    assert any("if Kind A" in step for step in steps_en)
+    assert not any("answers.kind" in step for step in steps_zh + steps_en)
+    assert "甲类事项" in str(diagram_svg(flow, lang="zh"))

@@ -107,6 +107,13 @@ def _pick(text: Any, lang: str) -> str:
     return "" if text is None else str(text)
 
 
+def branch_words(condition: Any, lang: str) -> str:
+    """A branch in words: its label when the flow gives one, else its condition spelt out."""
+    if isinstance(condition, dict) and set(condition) == {"label"}:
+        return _pick(condition["label"], lang)
+    return condition_words(condition, lang)
+
+
 def node_name(node_id: str, node: dict[str, Any], lang: str) -> str:
     """The node's own name, or its type's, or (last) its id."""
     if node.get("name"):
@@ -184,7 +191,10 @@ def _edges(node: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
     kind = node.get("type")
     if kind in ("exclusive", "inclusive"):
         for branch in node.get("branches") or []:
-            yield str(branch.get("to")), "branch", branch.get("when")
+            # A branch's own label (zh/en) says what its condition means; else the condition.
+            yield str(branch.get("to")), "branch", (
+                {"label": branch["label"]} if isinstance(branch.get("label"), dict)
+                else branch.get("when"))
         if node.get("default"):
             yield str(node["default"]), "default", None
         return
@@ -261,7 +271,7 @@ def diagram_steps(flow_content: dict[str, Any], lang: str = "zh",
         kind = node.get("type")
         if kind in ("exclusive", "inclusive"):
             parts = [_t(N_("if %(condition)s, go to %(step)s"), lang) % {
-                "condition": condition_words(cond, lang), "step": name[target]}
+                "condition": branch_words(cond, lang), "step": name[target]}
                 for target, how, cond in edges if how == "branch"]
             parts += [_t(N_("otherwise go to %(step)s"), lang) % {"step": name[target]}
                       for target, how, _ in edges if how == "default"]
@@ -348,7 +358,7 @@ def _dot_source(flow_content: dict[str, Any], current: frozenset[str], lang: str
                 continue
             attrs = {}
             if how == "branch":
-                attrs["label"] = _short(condition_words(cond, lang))
+                attrs["label"] = _short(branch_words(cond, lang))
             elif how == "default":
                 attrs["label"] = _t(OTHERWISE, lang)
                 attrs["style"] = "dashed"
