@@ -121,6 +121,11 @@ def test_the_timeline_names_the_department_a_task_was_offered_to_and_no_engine_c
     closed = page.split("任务已关闭")[1]
     assert "区分局审核" in closed and "申请未获批准" in closed
     assert not re.search(r"\brejected\b", page)
+    # The office's housekeeping (taking a group task) is not the applicant's business.
+    assert "认领了任务" not in page
+    staff_page = _text(_as(demo, "gaj_city").get(f"/review/tasks/{intake.id}")
+                       .get_data(as_text=True))
+    assert "认领了任务" in staff_page
 
 
 def _open_task(session: Any, application_id: int, node: str) -> Any:

@@ -107,6 +107,8 @@ CANCEL_REASONS = {
 # Engine bookkeeping the timeline leaves out: it says nothing a person did or must know.
 QUIET_EVENTS = frozenset({"node_entered", "task_created", "gateway_taken", "split", "joined",
                           "service_queued", "message_duplicate", "cc_read"})
+# The office's own housekeeping: staff see it, the applicant's timeline leaves it out.
+STAFF_ONLY_EVENTS = frozenset({"task_claimed", "task_released", "cc_sent"})
 
 GATEWAYS = frozenset({"parallel", "inclusive", "exclusive", "join"})
 
@@ -280,7 +282,7 @@ class Run:
         show_names = staff or bool(self.content.get("show_names"))
         steps = []
         for event in self.events:
-            if event.type in QUIET_EVENTS:
+            if event.type in QUIET_EVENTS or (not staff and event.type in STAFF_ONLY_EVENTS):
                 continue
             person = self.names.person(event.actor_id)
             applicant = event.actor_id is not None and event.actor_id in (
