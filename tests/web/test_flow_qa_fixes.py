@@ -235,3 +235,48 @@ def test_a_second_reminder_is_429_in_local_time_and_leads_back_to_ones_own_task(
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", text)  # no ISO instants in UTC
     assert len(re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d", text)) == 2
     assert f'<a href="/review/tasks/{intake.id}">返回任务</a>' in again.get_data(as_text=True)
+
+
+def test_four_eyes_says_why_instead_of_offering_a_task_that_would_be_refused(
+        demo) -> None:  # type: ignore[no-untyped-def]
+    """The person who handled a street-order case may not verify it (``exclusive_with``): the
+    verify task page tells them so and offers nothing to take or decide; a colleague sees the
+    buttons."""
+    import secrets
+
+    from tongban import db
+    from tongban.definitions.publish import current_version
+    from tongban.models import saved_id
+    from tongban.workflow import runtime
+
+    run = review_world.Run(demo.extensions["tongban.engine"], reference="2612-QAUE-0001")
+    with run.session() as session, db.unit_of_work(session):
+        run.users = review_world.user_ids(session)
+        service = current_version(session, "service", "urban-event-report")
+        form = current_version(session, "form", "urban-event-report")
+        assert service is not None and form is not None
+        application = run.add(session, Application(
+            reference=run.reference, idempotency_key=secrets.token_hex(8),
+            service_code="urban-event-report", service_version_id=saved_id(service),
+            form_version_id=saved_id(form),
+            answers={"event": {"category": "street_order", "description": "占道经营"},
+                     "location": {"region": "310104", "address": "徐汇区漕溪北路1号"},
+                     "reporter": {"anonymous": True}},
+            status="submitted", submitter_id=run.users["citizen"], department_code="sh-cgj",
+            submitted_at=review_world.T0))
+        run.application_id = saved_id(application)
+        instance = runtime.start_flow(session, application, now=review_world.T0)
+        assert instance is not None
+        run.instance_id = saved_id(instance)
+    assert _post(_as(demo, "clerk_xuhui"), review_world.open_task(run, "filing").id,
+                 "accept").status_code == 302
+    assert _post(_as(demo, "cgj_xuhui"), review_world.open_task(run, "handle_street").id,
+                 "approve").status_code == 302
+    verify = review_world.open_task(run, "verify")
+    handler = _text(_as(demo, "cgj_xuhui").get(f"/review/tasks/{verify.id}")
+                    .get_data(as_text=True))
+    assert "您办理过本申请的“区城管执法局处置”环节，本环节须由其他人办理。" in handler
+    assert 'value="claim"' not in handler and 'value="approve"' not in handler
+    colleague = _as(demo, "cgj_xuhui2").get(f"/review/tasks/{verify.id}").get_data(as_text=True)
+    assert 'value="claim"' in colleague or 'value="approve"' in colleague
+    assert "本环节须由其他人办理" not in _text(colleague)

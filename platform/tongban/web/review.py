@@ -293,6 +293,23 @@ def _operations(run: flow_views.Run, task: FlowTask) -> list[str]:
     return [op for op in _buttons(run, task) if engine_has(OPERATIONS[op])]
 
 
+def barred_from(run: flow_views.Run, task: FlowTask, user_id: int | None) -> str | None:
+    """Why four-eyes keeps ``user_id`` off this task (the engine refuses them all the same):
+    ``"applicant"`` for the applicant, else the id of the step they did that this one is
+    exclusive with; None when nothing does."""
+    if user_id is None:
+        return None
+    if user_id == run.application.submitter_id:
+        return "applicant"
+    node = run.content.get("nodes", {}).get(task.node) or {}
+    exclusive = node.get("exclusive_with") or ()
+    trail = run.instance.vars.get("trail", ()) if run.instance is not None else ()
+    for entry in trail:
+        if entry.get("node") in exclusive and user_id in entry.get("actors", ()):
+            return str(entry["node"])
+    return None
+
+
 def _buttons(run: flow_views.Run, task: FlowTask) -> list[str]:
     uid = current_user.id
     ops: list[str] = []
@@ -306,6 +323,8 @@ def _buttons(run: flow_views.Run, task: FlowTask) -> list[str]:
     open_task = task.state in ("open", "claimed")
     if task.kind == "cc":
         return [op for op in ("comment",) if task.assignee_id == uid]
+    if barred_from(run, task, uid) is not None:  # four-eyes: nothing to take or decide here
+        return ["comment"]
     if task.state == "open" and task.assignee_id is None and _candidate(task):
         ops.append("claim")
     mine = open_task and task.assignee_id == uid
@@ -321,6 +340,18 @@ def _buttons(run: flow_views.Run, task: FlowTask) -> list[str]:
         ops.append("withdraw_action")
     ops += [op for op in ("cc", "comment") if op in allowed_ops or op == "comment"]
     return list(dict.fromkeys(ops))
+
+
+def _barred_words(run: flow_views.Run, task: FlowTask, user_id: int | None) -> str:
+    if task.kind == "cc" or task.state not in ("open", "claimed"):
+        return ""
+    reason = barred_from(run, task, user_id)
+    if reason is None:
+        return ""
+    if reason == "applicant":
+        return _("You made this application, so you cannot decide on it.")
+    return _("You handled the step “%(step)s” of this application, so another person must "
+             "handle this one.", step=flow_views.node_name(run.content, reason))
 
 
 def _return_targets(run: flow_views.Run, task: FlowTask) -> list[tuple[str, str]]:
@@ -380,6 +411,7 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         questions=[r for r in rows if r.get("key") not in file_keys],
         materials=[r for r in rows if r.get("key") in file_keys],
         operations=ops, errors=errors or {}, form=form or {}, open_op=open_op,
+        barred=_barred_words(run, task, uid),
         targets=_return_targets(run, task) if "return" in ops else [],
         staff=_staff_choices({uid, application.submitter_id})
         if {"transfer", "add_signer", "cc"} & set(ops) else [],
