@@ -48,7 +48,11 @@ def test_make_test_runs_ruff_and_mypy_before_the_suite_so_ci_type_checks() -> No
                          text=True, check=True)
     commands = run.stdout.splitlines()
     position = {word: next((i for i, c in enumerate(commands) if word in c), None)
-                for word in ("ruff check", "bin/mypy", "-m pytest")}
+                for word in ("ruff check", "bin/mypy", "scripts/run-tests.sh")}
     assert None not in position.values(), run.stdout
-    assert position["ruff check"] < position["-m pytest"], run.stdout
-    assert position["bin/mypy"] < position["-m pytest"], run.stdout
+    assert position["ruff check"] < position["scripts/run-tests.sh"], run.stdout
+    assert position["bin/mypy"] < position["scripts/run-tests.sh"], run.stdout
+    # The script runs the suite on both databases and fails when either run does.
+    script = (PROJECT_ROOT / "scripts" / "run-tests.sh").read_text(encoding="utf-8")
+    assert '-m pytest --db=sqlite' in script and '-m pytest --db=postgresql' in script
+    assert '[ "$sqlite_rc" -eq 0 ] && [ "$postgresql_rc" -eq 0 ]' in script
