@@ -218,6 +218,9 @@ APPLICATION_STATUSES = ("draft", "submitted", "correction_requested", "accepted"
 TASK_STATES = ("open", "claimed", "done", "cancelled", "transferred", "expired")
 TOKEN_STATES = ("active", "waiting", "done", "cancelled")
 OUTBOX_STATES = ("pending", "done", "failed", "cancelled")
+DEADLINE_STATES = ("running", "paused", "done", "cancelled")
+DEADLINE_UNITS = ("working_days", "natural_days", "hours", "working_hours")
+TIMER_STATES = ("pending", "claimed", "done", "cancelled", "failed")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -417,4 +420,84 @@ class AnswerVersion(SQLModel, table=True):
     number: int
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     reason: str = Field(max_length=32)  # correction | resubmission
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FlowDeadline(SQLModel, table=True):
+    """One running clock of an instance: a task's (``scope`` "task", the node's ``deadline:``) or
+    the application's (``scope`` "application": a statutory period such as the licence decision's
+    20 working days). Numbered per instance like tokens and tasks (``seq``), so the engine refers
+    to it without a database id.
+
+    The clock: ``started_at`` (moved by a restart, 补正 received) and ``amount`` ``unit`` plus
+    ``extended`` (approved extensions, at most ``extension_limit``) give ``due_at``. A pause
+    (时间不计入: hearing, inspection, expert review) sets ``paused_at`` and clears ``due_at``;
+    ``elapsed`` keeps what was used before the pause (working days for day units, seconds for hour
+    units) and ``segment_start`` when the clock last started running (C4: on resume the due date
+    is the resume day + what is left)."""
+
+    __tablename__ = "flow_deadline"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "seq"),
+        _one_of("state", DEADLINE_STATES, "ck_flow_deadline_state"),
+        _one_of("unit", DEADLINE_UNITS, "ck_flow_deadline_unit"),
+        CheckConstraint("amount > 0", name="ck_flow_deadline_amount"),
+        Index("ix_flow_deadline_running_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int | None = Field(default=None, foreign_key="flow_instance.id", index=True)
+    seq: int
+    scope: str = Field(default="task", max_length=16)  # task | application
+    task_seq: int | None = Field(default=None)
+    node: str | None = Field(default=None, max_length=100)
+    purpose: str = Field(default="node", max_length=48)  # "node" or a statutory preset's id
+    unit: str = Field(max_length=16)
+    amount: int
+    extension_limit: int = Field(default=0)  # most extra units an approver may grant
+    extended: int = Field(default=0)  # extra units granted so far
+    calendar_id: str = Field(default="", max_length=64)
+    calendar_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
+    started_at: datetime
+    segment_start: datetime
+    elapsed: int = Field(default=0)
+    due_at: datetime | None = Field(default=None)
+    state: str = Field(default="running", max_length=16)
+    overdue: bool = Field(default=False)
+    restarts: int = Field(default=0)
+    paused_at: datetime | None = Field(default=None)
+    pause_reason: str | None = Field(default=None, max_length=32)
+    pause_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # An extension waiting for its approver: {units, reason, requested_by, approver_id, at}.
+    pending_extension: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = Field(default=None)
+
+
+class FlowTimer(SQLModel, table=True):
+    """Something to do at ``due_at``: remind, act on a timeout, deem an intake accepted. The
+    worker claims due rows and fires each in one transaction with the instance's optimistic
+    lock, so a timer's effect happens once even with two workers or a worker killed mid-way.
+    ``key`` is unique: scheduling the same timer twice keeps one row."""
+
+    __tablename__ = "flow_timer"
+    __table_args__ = (
+        _one_of("state", TIMER_STATES, "ck_flow_timer_state"),
+        Index("ix_flow_timer_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int | None = Field(default=None, foreign_key="flow_instance.id", index=True)
+    deadline_seq: int | None = Field(default=None)
+    kind: str = Field(max_length=48)
+    key: str = Field(max_length=200, unique=True)
+    due_at: datetime
+    state: str = Field(default="pending", max_length=16)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    attempts: int = Field(default=0)
+    lease_until: datetime | None = Field(default=None)
+    claimed_by: str | None = Field(default=None, max_length=100)
+    fired_at: datetime | None = Field(default=None)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
