@@ -3,6 +3,7 @@ presets — checked with the line and what is expected, then compiled into Deadl
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,22 @@ def test_a_bad_presets_file_is_refused_with_file_and_line(tmp_path: Path):
 ])
 def test_describe_says_the_period_in_words(spec: DeadlineSpec, lang: str, text: str):
     assert describe(spec, lang) == text
+
+
+def test_the_deadlines_example_in_definitions_md_is_checked_and_compiled():
+    from tongban import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "definitions.md").read_text("utf-8")
+    (example,) = re.findall(r"```yaml flow-deadlines-example\n(.*?)```", text, re.S)
+    document = read_yaml(example)
+    assert schema_problems(document, meta_validator("flow"), FILE) == []
+    assert check_flow(document, FILE, "licence-example", DEPARTMENTS) == []
+    flow = compile_flow(document.data)
+    presets = load_presets()
+    assert [(d.id, d.spec, d.starts_on, d.ends_on) for d in flow.deadlines] == [
+        ("decision", presets["licence_decision"].spec, "accepted", "decided"),
+        ("certificate", presets["certificate_delivery"].spec, "node:issue", "completed")]
+    assert flow.nodes["intake"].deadline == presets["intake_answer"].spec
+    assert describe(flow.deadlines[0].spec, "en") == "20 working days (+10)"
+    assert flow.nodes["issue"].deadline == DeadlineSpec(Span("working_hours", 16),
+                                                        on_timeout=("remind",), remind=Remind())
