@@ -82,6 +82,17 @@ def test_unknown_region():
         "city containing one"]
 
 
+def test_without_a_catalogue_any_current_region_code():
+    text = year("").replace("region: CN", 'region: "990000"')
+    _, found = check_documents([("local.yaml", "local", read_yaml(text))], regions=set())
+    assert [str(p) for p in found] == [
+        'local.yaml:3:9: at /region unknown region "990000"; expected "CN" or a current '
+        "administrative region code"]
+    _, found = check_documents([("local.yaml", "local", read_yaml(text.replace("990000", "110000")))],
+                               regions=set())
+    assert found == []
+
+
 def test_regions_of_the_catalogue_and_what_contains_them():
     regions = catalogue_regions()
     assert "310104" in regions

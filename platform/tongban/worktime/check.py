@@ -51,7 +51,13 @@ def check_calendar(document: Document, file: str, *, regions: Collection[str],
     if expected_id is not None and cal_id != expected_id:
         add(["id"], f'the id "{cal_id}" differs from the file name "{expected_id}"; '
                     "expected the same")
-    if not region_allowed(data["region"], regions):
+    if not regions:  # no department catalogue: any current administrative code
+        from ..forms import regions as codes
+
+        if data["region"] != "CN" and not codes.is_current(data["region"]):
+            add(["region"], f'unknown region "{data["region"]}"; expected "CN" or a current '
+                            "administrative region code")
+    elif not region_allowed(data["region"], regions):
         add(["region"], f'unknown region "{data["region"]}"; expected "CN" or a region code of '
                         "the department catalogue (workflow_definitions/departments.yaml) or "
                         "a province or city containing one")
