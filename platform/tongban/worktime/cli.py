@@ -17,6 +17,7 @@ from typing import NoReturn
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -88,7 +89,7 @@ def parse_instant(text: str, what: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=TZ)
 
 
-@click.group("calendar")
+@click.group("calendar", cls=AppGroup)
 def calendar_group() -> None:
     """Working-day calendars: due dates, counts, checking and publishing calendar files."""
 

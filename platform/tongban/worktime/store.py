@@ -23,8 +23,9 @@ from .files import catalogue_regions, read_document
 
 KIND = "calendar"
 
-# (DefinitionVersion id, id of the compiled parent or 0) -> compiled calendar
-_compiled: dict[tuple[int, int], Calendar] = {}
+# (DefinitionVersion id, version, content hash, id of the compiled parent or 0) -> compiled
+# calendar. The hash keeps two databases in one process (tests) from sharing an entry.
+_compiled: dict[tuple[int, int, str, int], Calendar] = {}
 
 
 def latest_version(session: Session, calendar_id: str) -> DefinitionVersion | None:
@@ -42,7 +43,7 @@ def published_calendar_ids(session: Session) -> list[str]:
 
 def compile_version(row: DefinitionVersion, parent: Calendar | None) -> Calendar:
     assert row.id is not None
-    key = (row.id, id(parent) if parent is not None else 0)
+    key = (row.id, row.version, row.content_hash, id(parent) if parent is not None else 0)
     found = _compiled.get(key)
     if found is None:
         content: dict[str, Any] = row.content
