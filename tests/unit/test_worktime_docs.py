@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime
 
 from tongban import PROJECT_ROOT
+from tongban.definitions.loader import calendar_schema_problems
 from tongban.definitions.yamlpos import read_yaml
 from tongban.worktime import (
     Period,
@@ -31,7 +32,7 @@ def block(kind: str) -> str:
 def test_the_calendar_example_checks_clean() -> None:
     compiled, problems = check_documents(
         [("example.yaml", "cn", read_yaml(block("yaml calendar-example")))],
-        regions=catalogue_regions())
+        schema=calendar_schema_problems, regions=catalogue_regions())
     assert problems == []
     assert compiled["cn"].holidays[date(2026, 7, 20)] == "台风停工"
 

@@ -13,13 +13,20 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from ..definitions.loader import meta_validator, pointer_of, schema_problems
 from ..definitions.problems import Problem
 from ..definitions.yamlpos import Document
 from ..i18n import N_
 from .calendars import WEEKDAYS, Calendar, parse_time
 
 Path = list[str | int]
+# The meta-schema check (definitions.loader's schema_problems with calendar.schema.json), given
+# by the caller: the loader imports this module, so this module cannot import the loader.
+SchemaCheck = Callable[[Document, str], list[Problem]]
+
+
+def pointer_of(path: Path) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+    return "/" + "/".join(parts) if parts else ""
 
 
 def region_allowed(region: str, regions: Collection[str]) -> bool:
@@ -34,12 +41,13 @@ def region_allowed(region: str, regions: Collection[str]) -> bool:
     return False
 
 
-def check_calendar(document: Document, file: str, *, regions: Collection[str],
-                   calendars: Mapping[str, Calendar], expected_id: str | None = None
-                   ) -> list[Problem]:
-    """All problems of one calendar document. `calendars` are the other known calendars
-    (compiled), used for `extends`; `regions` the region codes of the department catalogue."""
-    problems = schema_problems(document, meta_validator("calendar"), file)
+def check_calendar(document: Document, file: str, *, schema: SchemaCheck,
+                   regions: Collection[str], calendars: Mapping[str, Calendar],
+                   expected_id: str | None = None) -> list[Problem]:
+    """All problems of one calendar document: `schema`'s, then the facts. `calendars` are the
+    other known calendars (compiled), used for `extends`; `regions` the region codes of the
+    department catalogue."""
+    problems = schema(document, file)
     if problems:
         return problems
 
@@ -213,7 +221,8 @@ def _check_extra(data: dict[str, Any], numbers: list[int], parent: Calendar | No
 
 
 def check_documents(documents: Sequence[tuple[str, str | None, Document]], *,
-                    regions: Collection[str], known: Mapping[str, Calendar] | None = None
+                    schema: SchemaCheck, regions: Collection[str],
+                    known: Mapping[str, Calendar] | None = None
                     ) -> tuple[dict[str, Calendar], list[Problem]]:
     """Check and compile several calendar documents together, each (file, expected id or None,
     document): a calendar may extend another of them or one of `known`. Parents are compiled
@@ -234,8 +243,8 @@ def check_documents(documents: Sequence[tuple[str, str | None, Document]], *,
             own_id = document.data.get("id") if isinstance(document.data, dict) else None
             if isinstance(own_id, str):
                 available.pop(own_id, None)
-            found = check_calendar(document, file, regions=regions, calendars=available,
-                                   expected_id=expected)
+            found = check_calendar(document, file, schema=schema, regions=regions,
+                                   calendars=available, expected_id=expected)
             problems.extend(found)
             if not found:
                 data = document.data

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from .. import audit
+from ..definitions.loader import calendar_schema_problems
 from ..definitions.problems import Problem
 from ..definitions.publish import content_hash
 from ..definitions.yamlpos import Document
@@ -100,7 +101,8 @@ def check_text(session: Session, text: str, file: str) -> tuple[Document | None,
     if document is None:
         return None, problems
     own = document.data.get("id") if isinstance(document.data, dict) else None
-    problems = check_calendar(document, file, regions=known_regions(session),
+    problems = check_calendar(document, file, schema=calendar_schema_problems,
+                              regions=known_regions(session),
                               calendars=published_calendars(session, but=own))
     if problems:
         return document, problems
