@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tongban.definitions.loader import calendar_schema_problems
 from tongban.definitions.yamlpos import read_yaml
 from tongban.worktime import file_calendar
 from tongban.worktime.check import check_documents, region_allowed
@@ -19,7 +20,7 @@ weekend: [saturday, sunday]
 
 def problems(text: str, known: dict | None = None) -> list[str]:
     _, found = check_documents([("local.yaml", "local", read_yaml(text))],
-                               regions=catalogue_regions(), known=known)
+                               schema=calendar_schema_problems, regions=catalogue_regions(), known=known)
     return [str(p) for p in found]
 
 
@@ -82,6 +83,18 @@ def test_unknown_region():
         "city containing one"]
 
 
+def test_without_a_catalogue_any_current_region_code():
+    text = year("").replace("region: CN", 'region: "990000"')
+    _, found = check_documents([("local.yaml", "local", read_yaml(text))],
+                               schema=calendar_schema_problems, regions=set())
+    assert [str(p) for p in found] == [
+        'local.yaml:3:9: at /region unknown region "990000"; expected "CN" or a current '
+        "administrative region code"]
+    _, found = check_documents([("local.yaml", "local", read_yaml(text.replace("990000", "110000")))],
+                               schema=calendar_schema_problems, regions=set())
+    assert found == []
+
+
 def test_regions_of_the_catalogue_and_what_contains_them():
     regions = catalogue_regions()
     assert "310104" in regions
@@ -134,7 +147,7 @@ def test_a_calendar_extending_another_in_the_same_set():
              "extends: local\nextra_days_off:\n  - {date: 2026-07-20, name: 台风停工}\n")
     compiled, found = check_documents(
         [("child.yaml", "child", read_yaml(child)), ("local.yaml", "local", read_yaml(year("")))],
-        regions=catalogue_regions())
+        schema=calendar_schema_problems, regions=catalogue_regions())
     assert found == []
     assert list(compiled) == ["local", "child"]
     assert compiled["child"].holidays[__import__("datetime").date(2026, 7, 20)] == "台风停工"

@@ -237,6 +237,11 @@ def _load_catalogue(root: Path, result: DefinitionSet) -> dict[str, DepartmentIn
     return department_infos(document.data)
 
 
+def calendar_schema_problems(document: Document, file: str) -> list[Problem]:
+    """A calendar file against platform/tongban/schemas/calendar.schema.json."""
+    return schema_problems(document, meta_validator("calendar"), file)
+
+
 def _load_calendars(root: Path, result: DefinitionSet,
                     departments: dict[str, DepartmentInfo]) -> None:
     """The calendars of workflow_definitions/calendars/ (kind "calendar", code = id = the file
@@ -250,7 +255,8 @@ def _load_calendars(root: Path, result: DefinitionSet,
         if document is not None:
             documents.append((file, path.stem, document))
     regions = {info.region for info in departments.values() if info.region}
-    compiled, problems = check_documents(documents, regions=regions)
+    compiled, problems = check_documents(documents, schema=calendar_schema_problems,
+                                         regions=regions)
     result.problems.extend(problems)
     by_id = {document.data["id"]: (file, document) for file, _, document in documents
              if isinstance(document.data, dict) and document.data.get("id") in compiled}

@@ -3,7 +3,8 @@ was expected. Its own module so that every checker can report one without import
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,10 @@ class Problem:
     column: int
     pointer: str
     message: str
+    # The message as an N_-marked template and its values, for checkers whose problems are
+    # shown translated (message == template % params); empty when the message is English only.
+    template: str = field(default="", compare=False)
+    params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def __str__(self) -> str:
         where = f" at {self.pointer}" if self.pointer else ""

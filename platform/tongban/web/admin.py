@@ -285,3 +285,94 @@ def flow_migrate(reference: str) -> ResponseReturnValue:
                            fields={"comment_too_long": f"reason-{version_id}",
                                    "": f"version-{version_id}"})
     return refused or redirect(url_for("admin.flow_case", reference=reference, done="migrated"))
+
+
+# --- Working-day calendars: list, and publish a new version without a release ----------------
+
+
+@dataclass(frozen=True)
+class CalendarRow:
+    """A published calendar as the admin page lists it."""
+
+    id: str
+    name: str
+    region: str
+    extends: str
+    known: str  # the known range, or why it has none
+    versions: list[DefinitionVersion]
+
+
+def _calendar_rows() -> list[CalendarRow]:
+    from ..worktime import UnknownCalendar, calendar_for
+    from ..worktime.store import KIND
+
+    session = request_session()
+    versions = session.scalars(
+        select(DefinitionVersion).where(col(DefinitionVersion.kind) == KIND)
+        .order_by(col(DefinitionVersion.code), col(DefinitionVersion.version).desc())).all()
+    grouped: dict[str, list[DefinitionVersion]] = {}
+    for version in versions:
+        grouped.setdefault(version.code, []).append(version)
+    rows = []
+    for code, found in grouped.items():
+        content = found[0].content
+        try:
+            calendar = calendar_for(session, code)
+            known = f"{calendar.first_day.isoformat()} – {calendar.last_day.isoformat()}"
+        except UnknownCalendar as exc:
+            known = _("Unknown: %(reason)s", reason=str(exc))
+        rows.append(CalendarRow(code, pick(content.get("name")), str(content.get("region", "")),
+                                str(content.get("extends") or ""), known, found))
+    return rows
+
+
+def _calendar_page(*, text: str = "", comment: str = "", problems: list[str] | None = None,
+                   error: str = "", status: int = 200) -> ResponseReturnValue:
+    return render_template("admin/calendars.html", calendars=_calendar_rows(), text=text,
+                           comment=comment, problems=problems or [], error=error,
+                           published=request.args.get("published", "")), status
+
+
+@bp.get("/calendars")
+@require_role(Role.PLATFORM_ADMIN)
+def calendars() -> ResponseReturnValue:
+    return _calendar_page()
+
+
+@bp.post("/calendars")
+@require_role(Role.PLATFORM_ADMIN)
+def calendar_publish() -> ResponseReturnValue:
+    from ..worktime.store import publish_text
+
+    text = request.form.get("text", "")
+    comment = request.form.get("comment", "").strip()[:500]
+    upload = request.files.get("file")
+    file = _("pasted text")
+    if upload is not None and upload.filename:
+        try:
+            text = upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            return _calendar_page(comment=comment, status=400,
+                                  error=_("The uploaded file is not UTF-8 text."))
+        file = upload.filename
+    if not text.strip():
+        return _calendar_page(comment=comment, status=400,
+                              error=_("Paste a calendar in YAML or choose a file."))
+    with request_transaction() as tx:
+        outcome = publish_text(tx, text, file=file, author=current_user.username,
+                               comment=comment, actor_id=current_actor().user_id,
+                               request_id=g.request_id)
+    if outcome.problems:
+        problems = [_("Line %(line)s, column %(column)s: %(message)s", line=p.line,
+                      column=p.column,
+                      message=_(p.template, **p.params) if p.template and p.params is not None
+                      else p.message)
+                    for p in outcome.problems]
+        return _calendar_page(text=text, comment=comment, problems=problems, status=422)
+    row = outcome.version or outcome.unchanged
+    assert row is not None
+    if outcome.unchanged is not None:
+        return _calendar_page(text=text, comment=comment, error=_(
+            "Calendar %(code)s version %(version)s already has this content; nothing was "
+            "published.", code=row.code, version=row.version), status=200)
+    return redirect(url_for("admin.calendars", published=f"{row.code}@{row.version}"))

@@ -13,12 +13,20 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from ..definitions.loader import meta_validator, pointer_of, schema_problems
 from ..definitions.problems import Problem
 from ..definitions.yamlpos import Document
+from ..i18n import N_
 from .calendars import WEEKDAYS, Calendar, parse_time
 
 Path = list[str | int]
+# The meta-schema check (definitions.loader's schema_problems with calendar.schema.json), given
+# by the caller: the loader imports this module, so this module cannot import the loader.
+SchemaCheck = Callable[[Document, str], list[Problem]]
+
+
+def pointer_of(path: Path) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+    return "/" + "/".join(parts) if parts else ""
 
 
 def region_allowed(region: str, regions: Collection[str]) -> bool:
@@ -33,43 +41,52 @@ def region_allowed(region: str, regions: Collection[str]) -> bool:
     return False
 
 
-def check_calendar(document: Document, file: str, *, regions: Collection[str],
-                   calendars: Mapping[str, Calendar], expected_id: str | None = None
-                   ) -> list[Problem]:
-    """All problems of one calendar document. `calendars` are the other known calendars
-    (compiled), used for `extends`; `regions` the region codes of the department catalogue."""
-    problems = schema_problems(document, meta_validator("calendar"), file)
+def check_calendar(document: Document, file: str, *, schema: SchemaCheck,
+                   regions: Collection[str], calendars: Mapping[str, Calendar],
+                   expected_id: str | None = None) -> list[Problem]:
+    """All problems of one calendar document: `schema`'s, then the facts. `calendars` are the
+    other known calendars (compiled), used for `extends`; `regions` the region codes of the
+    department catalogue."""
+    problems = schema(document, file)
     if problems:
         return problems
 
-    def add(path: Path, message: str) -> None:
+    def add(path: Path, template: str, **params: Any) -> None:
         line, column = document.position(path)
-        problems.append(Problem(file, line, column, pointer_of(path), message))
+        problems.append(Problem(file, line, column, pointer_of(path), template % params,
+                                template, params))
 
     data: dict[str, Any] = document.data
     cal_id = data["id"]
     if expected_id is not None and cal_id != expected_id:
-        add(["id"], f'the id "{cal_id}" differs from the file name "{expected_id}"; '
-                    "expected the same")
-    if not region_allowed(data["region"], regions):
-        add(["region"], f'unknown region "{data["region"]}"; expected "CN" or a region code of '
-                        "the department catalogue (workflow_definitions/departments.yaml) or "
-                        "a province or city containing one")
+        add(["id"], N_('the id "%(id)s" differs from the file name "%(name)s"; expected the '
+                       "same"), id=cal_id, name=expected_id)
+    if not regions:  # no department catalogue: any current administrative code
+        from ..forms import regions as codes
+
+        if data["region"] != "CN" and not codes.is_current(data["region"]):
+            add(["region"], N_('unknown region "%(region)s"; expected "CN" or a current '
+                               "administrative region code"), region=data["region"])
+    elif not region_allowed(data["region"], regions):
+        add(["region"], N_('unknown region "%(region)s"; expected "CN" or a region code of the '
+                           "department catalogue (workflow_definitions/departments.yaml) or a "
+                           "province or city containing one"), region=data["region"])
     parent: Calendar | None = None
     extends = data.get("extends")
     if extends is not None:
         if extends == cal_id:
-            add(["extends"], f'the calendar "{cal_id}" cannot extend itself')
+            add(["extends"], N_('the calendar "%(id)s" cannot extend itself'), id=cal_id)
         elif extends not in calendars:
             known = ", ".join(sorted(c for c in calendars if c != cal_id)) or "none"
-            add(["extends"], f'unknown calendar "{extends}" in extends; known calendars: {known}')
+            add(["extends"], N_('unknown calendar "%(id)s" in extends; known calendars: '
+                                '%(known)s'), id=extends, known=known)
         else:
             parent = calendars[extends]
     else:
         for key in ("weekend", "years"):
             if key not in data:
-                add([], f'missing required key "{key}" (a calendar that extends no other '
-                        "must name its weekend and years)")
+                add([], N_('missing required key "%(key)s" (a calendar that extends no other '
+                           "must name its weekend and years)"), key=key)
     weekend = ({WEEKDAYS.index(d) for d in data["weekend"]} if "weekend" in data
                else (set(parent.weekend) if parent else {5, 6}))
     _check_office_hours(data, add)
@@ -77,44 +94,48 @@ def check_calendar(document: Document, file: str, *, regions: Collection[str],
     numbers = sorted(int(y) for y in years)
     for previous, following in zip(numbers, numbers[1:], strict=False):
         if following != previous + 1:
-            add(["years", str(following)], f"year {previous + 1} is missing between {previous} "
-                                           f"and {following}; years must follow each other")
+            add(["years", str(following)],
+                N_("year %(missing)s is missing between %(before)s and %(after)s; years must "
+                   "follow each other"), missing=previous + 1, before=previous, after=following)
     if parent is not None:
         for year in numbers:
             if year not in parent.years:
                 add(["years", str(year)],
-                    f'year {year} is not in the calendar it extends ("{parent.id}": '
-                    f"{parent.first_day.year}–{parent.last_day.year}); publish it there first")
+                    N_('year %(year)s is not in the calendar it extends ("%(id)s": '
+                       "%(first)s–%(last)s); publish it there first"), year=year, id=parent.id,
+                    first=parent.first_day.year, last=parent.last_day.year)
     for key in sorted(years, key=int):
         _check_year(int(key), years[key] or {}, weekend, add)
     _check_extra(data, numbers, parent, add)
     return problems
 
 
-def _day(value: str, path: Path, add: Callable[[Path, str], None]) -> date | None:
+Add = Callable[..., None]
+
+
+def _day(value: str, path: Path, add: Add) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        add(path, f'"{value}" is not a date; expected YYYY-MM-DD')
+        add(path, N_('"%(value)s" is not a date; expected YYYY-MM-DD'), value=value)
         return None
 
 
-def _check_office_hours(data: dict[str, Any], add: Callable[[Path, str], None]) -> None:
+def _check_office_hours(data: dict[str, Any], add: Add) -> None:
     previous_end = None
     for index, hours in enumerate(data.get("office_hours") or []):
         start, end = parse_time(hours["from"]), parse_time(hours["to"])
         if start >= end:
-            add(["office_hours", index, "from"],
-                f"from {hours['from']} is not before to {hours['to']}")
+            add(["office_hours", index, "from"], N_("from %(start)s is not before to %(end)s"),
+                start=hours["from"], end=hours["to"])
         elif previous_end is not None and start < previous_end:
             add(["office_hours", index, "from"],
-                f"office hours from {hours['from']} start before the previous ones end; "
-                "expected them in order, not overlapping")
+                N_("office hours from %(start)s start before the previous ones end; expected "
+                   "them in order, not overlapping"), start=hours["from"])
         previous_end = max(end, previous_end) if previous_end else end
 
 
-def _check_year(year: int, entry: dict[str, Any], weekend: set[int],
-                add: Callable[[Path, str], None]) -> None:
+def _check_year(year: int, entry: dict[str, Any], weekend: set[int], add: Add) -> None:
     base: Path = ["years", str(year)]
     off: dict[date, str] = {}
     previous: tuple[date, date, str] | None = None
@@ -127,23 +148,27 @@ def _check_year(year: int, entry: dict[str, Any], weekend: set[int],
         bad = False
         for day, key in ((start, "from"), (end, "to")):
             if day.year != year:
-                add([*path, key], f"{day.isoformat()} is not in {year}; expected a day of the "
-                                  f"year it is listed under")
+                add([*path, key], N_("%(day)s is not in %(year)s; expected a day of the year it "
+                                     "is listed under"), day=day.isoformat(), year=year)
                 bad = True
         if start > end:
-            add([*path, "from"], f"from {start.isoformat()} is after to {end.isoformat()}")
+            add([*path, "from"], N_("from %(start)s is after to %(end)s"),
+                start=start.isoformat(), end=end.isoformat())
             bad = True
         if bad:
             continue
         if previous is not None:
             if start < previous[0]:
-                add([*path, "from"], f"holidays are not in date order: {holiday['name']} "
-                                     f"({start.isoformat()}) is listed after {previous[2]} "
-                                     f"({previous[0].isoformat()})")
+                add([*path, "from"], N_("holidays are not in date order: %(name)s (%(start)s) is "
+                                        "listed after %(other)s (%(other_start)s)"),
+                    name=holiday["name"], start=start.isoformat(), other=previous[2],
+                    other_start=previous[0].isoformat())
             elif start <= previous[1]:
-                add([*path, "from"], f"{holiday['name']} ({start.isoformat()} … "
-                                     f"{end.isoformat()}) overlaps {previous[2]} "
-                                     f"({previous[0].isoformat()} … {previous[1].isoformat()})")
+                add([*path, "from"], N_("%(name)s (%(start)s … %(end)s) overlaps %(other)s "
+                                        "(%(other_start)s … %(other_end)s)"),
+                    name=holiday["name"], start=start.isoformat(), end=end.isoformat(),
+                    other=previous[2], other_start=previous[0].isoformat(),
+                    other_end=previous[1].isoformat())
         previous = (start, end, holiday["name"])
         for ordinal in range(start.toordinal(), end.toordinal() + 1):
             off[date.fromordinal(ordinal)] = holiday["name"]
@@ -155,23 +180,24 @@ def _check_year(year: int, entry: dict[str, Any], weekend: set[int],
             continue
         day = found
         if day.year != year:
-            add(path, f"{day.isoformat()} is not in {year}; expected a day of the year it is "
-                      "listed under")
+            add(path, N_("%(day)s is not in %(year)s; expected a day of the year it is listed "
+                         "under"), day=day.isoformat(), year=year)
             continue
         if day in off:
-            add(path, f"{day.isoformat()} is both a holiday ({off[day]}) and a make-up working "
-                      "day; expected one or the other")
+            add(path, N_("%(day)s is both a holiday (%(name)s) and a make-up working day; "
+                         "expected one or the other"), day=day.isoformat(), name=off[day])
         elif day.weekday() not in weekend:
-            add(path, f"{day.isoformat()} is a {WEEKDAYS[day.weekday()]}, a working day anyway; "
-                      "a make-up working day must fall on the weekend")
+            add(path, N_("%(day)s is a %(weekday)s, a working day anyway; a make-up working "
+                         "day must fall on the weekend"), day=day.isoformat(),
+                weekday=WEEKDAYS[day.weekday()])
         if last is not None and day <= last:
-            add(path, f"make-up working days are not in date order: {day.isoformat()} is "
-                      f"listed after {last.isoformat()}")
+            add(path, N_("make-up working days are not in date order: %(day)s is listed after "
+                         "%(other)s"), day=day.isoformat(), other=last.isoformat())
         last = day
 
 
 def _check_extra(data: dict[str, Any], numbers: list[int], parent: Calendar | None,
-                 add: Callable[[Path, str], None]) -> None:
+                 add: Add) -> None:
     if parent is not None:
         known = parent.years
     elif numbers:
@@ -186,16 +212,17 @@ def _check_extra(data: dict[str, Any], numbers: list[int], parent: Calendar | No
             continue
         day = found
         if day.year not in known:
-            add(path, f"{day.isoformat()} is outside the calendar's years; publish {day.year} "
-                      "first")
+            add(path, N_("%(day)s is outside the calendar's years; publish %(year)s first"),
+                day=day.isoformat(), year=day.year)
         if last is not None and day <= last:
-            add(path, f"extra days off are not in date order: {day.isoformat()} is listed "
-                      f"after {last.isoformat()}")
+            add(path, N_("extra days off are not in date order: %(day)s is listed after "
+                         "%(other)s"), day=day.isoformat(), other=last.isoformat())
         last = day
 
 
 def check_documents(documents: Sequence[tuple[str, str | None, Document]], *,
-                    regions: Collection[str], known: Mapping[str, Calendar] | None = None
+                    schema: SchemaCheck, regions: Collection[str],
+                    known: Mapping[str, Calendar] | None = None
                     ) -> tuple[dict[str, Calendar], list[Problem]]:
     """Check and compile several calendar documents together, each (file, expected id or None,
     document): a calendar may extend another of them or one of `known`. Parents are compiled
@@ -216,8 +243,8 @@ def check_documents(documents: Sequence[tuple[str, str | None, Document]], *,
             own_id = document.data.get("id") if isinstance(document.data, dict) else None
             if isinstance(own_id, str):
                 available.pop(own_id, None)
-            found = check_calendar(document, file, regions=regions, calendars=available,
-                                   expected_id=expected)
+            found = check_calendar(document, file, schema=schema, regions=regions,
+                                   calendars=available, expected_id=expected)
             problems.extend(found)
             if not found:
                 data = document.data

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..definitions.loader import calendar_schema_problems
 from ..definitions.problems import Problem
 from ..definitions.yamlpos import Document, ReadError, read_yaml
 from .calendars import Calendar, UnknownCalendar, build
@@ -17,9 +18,8 @@ DEPARTMENTS_FILE = "workflow_definitions/departments.yaml"
 
 
 def _project_root() -> Path:
-    from .. import PROJECT_ROOT
-
-    return PROJECT_ROOT
+    """The checkout (as tongban.PROJECT_ROOT, which this module cannot import: a cycle)."""
+    return Path(__file__).resolve().parents[3]
 
 
 CALENDAR_DIRS = (CALENDAR_DIR, TEST_CALENDAR_DIR)
@@ -102,7 +102,8 @@ def _file_calendar(calendar_id: str, root: Path, seen: tuple[str, ...]) -> Calen
     cached = _cache.get(key)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    problems = check_calendar(document, str(path.relative_to(root)), regions=catalogue_regions(root),
+    problems = check_calendar(document, str(path.relative_to(root)),
+                              schema=calendar_schema_problems, regions=catalogue_regions(root),
                               calendars=parents, expected_id=calendar_id)
     if problems:
         raise CalendarFileError(problems)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from .. import audit
+from ..definitions.loader import calendar_schema_problems
 from ..definitions.problems import Problem
 from ..definitions.publish import content_hash
 from ..definitions.yamlpos import Document
@@ -23,8 +24,9 @@ from .files import catalogue_regions, read_document
 
 KIND = "calendar"
 
-# (DefinitionVersion id, id of the compiled parent or 0) -> compiled calendar
-_compiled: dict[tuple[int, int], Calendar] = {}
+# (DefinitionVersion id, version, content hash, id of the compiled parent or 0) -> compiled
+# calendar. The hash keeps two databases in one process (tests) from sharing an entry.
+_compiled: dict[tuple[int, int, str, int], Calendar] = {}
 
 
 def latest_version(session: Session, calendar_id: str) -> DefinitionVersion | None:
@@ -42,7 +44,7 @@ def published_calendar_ids(session: Session) -> list[str]:
 
 def compile_version(row: DefinitionVersion, parent: Calendar | None) -> Calendar:
     assert row.id is not None
-    key = (row.id, id(parent) if parent is not None else 0)
+    key = (row.id, row.version, row.content_hash, id(parent) if parent is not None else 0)
     found = _compiled.get(key)
     if found is None:
         content: dict[str, Any] = row.content
@@ -99,7 +101,8 @@ def check_text(session: Session, text: str, file: str) -> tuple[Document | None,
     if document is None:
         return None, problems
     own = document.data.get("id") if isinstance(document.data, dict) else None
-    problems = check_calendar(document, file, regions=known_regions(session),
+    problems = check_calendar(document, file, schema=calendar_schema_problems,
+                              regions=known_regions(session),
                               calendars=published_calendars(session, but=own))
     if problems:
         return document, problems
