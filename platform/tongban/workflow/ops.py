@@ -33,9 +33,11 @@ from .operations import (
 )
 
 __all__ = ["BY_NAME", "TASK_OPERATIONS", "accept", "add_signer", "approve", "cc", "claim",
-           "comment", "decide_extension", "pause_clock", "request_extension", "resume_clock", "deliver_message", "migrate", "read_cc", "refuse_intake", "reject", "release",
-           "remind", "repair", "request_correction", "resubmit", "return_to", "service_done",
-           "service_failed", "start", "submit_correction", "transfer", "vote", "withdraw", "withdraw_action"]
+           "comment", "decide_extension", "deliver_message", "migrate", "pause_clock", "read_cc",
+           "refuse_intake", "reject", "release", "remind", "repair", "request_correction",
+           "request_extension", "resubmit", "resume_clock", "return_to", "service_done",
+           "service_failed", "start", "submit_correction", "transfer", "vote", "withdraw",
+           "withdraw_action"]
 
 BY_NAME: dict[str, Callable[..., Any]] = {
     "start": start, "claim": claim, "release": release, "accept": accept,
