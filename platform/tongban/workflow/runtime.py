@@ -59,10 +59,21 @@ from .errors import (
 from .state import State
 
 
-def calendar_for(session: Session, calendar_id: str) -> Any:
-    """The published calendar ``calendar_id`` (tongban.worktime)."""
-    from ..worktime import calendar_for as lookup
-    return lookup(session, calendar_id)
+def calendar_for(session: Session, calendar_id: str) -> tuple[Any, int | None]:
+    """The latest published version of the calendar ``calendar_id`` and its definition
+    version's id; while none is published (a fresh database, before ``tongban definitions
+    publish``) the calendar file shipped with the code (workflow_definitions/calendars/,
+    tests/calendars/) and None."""
+    from ..worktime import calendar_for as published
+    from ..worktime import file_calendar
+    from ..worktime.calendars import UnknownCalendar
+    from ..worktime.store import latest_version
+    try:
+        calendar = published(session, calendar_id)
+    except UnknownCalendar:
+        return file_calendar(calendar_id), None
+    row = latest_version(session, calendar_id)
+    return calendar, row.id if row is not None else None
 
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
@@ -185,15 +196,22 @@ def service_calendar_id(session: Session, application: Application) -> str:
     return str(value) if value else DEFAULT_CALENDAR
 
 
+def _keeps_time(flow: Flow) -> bool:
+    """Whether the flow has any clock (a node's ``deadline:`` or an application deadline)."""
+    return bool(flow.deadlines) or any(node.deadline is not None for node in flow.nodes.values())
+
+
 def _state(session: Session, loaded: Loaded, flow: Flow) -> State:
-    calendar = calendar_for(session, service_calendar_id(session, loaded.application))
-    version_id = getattr(calendar, "version_id", None)
+    calendar, version_id = None, None
+    if _keeps_time(flow) or loaded.deadlines:
+        calendar, version_id = calendar_for(session,
+                                            service_calendar_id(session, loaded.application))
     return State(
         flow=flow, instance=loaded.instance, tokens=loaded.tokens, tasks=loaded.tasks,
         answers=copy.deepcopy(loaded.application.answers),
         applicant_id=loaded.instance.applicant_id, directory=DbDirectory(session),
         new_rows=[], events=[], deadlines=loaded.deadlines, calendar=calendar,
-        calendar_version_id=version_id if isinstance(version_id, int) else None)
+        calendar_version_id=version_id)
 
 
 def _json_snapshot(rows: Iterable[FlowToken | FlowTask]) -> list[tuple[Any, Any]]:

@@ -673,13 +673,14 @@ class Bench:
         if target < self.clock:
             raise ScriptError([self.script.problem(where, "the clock cannot go back to "
                                                    f"{show_time(target)}")])
-        while True:
-            due = [t for t in self.timers if t.state == "pending" and _aware(t.due_at) <= target]
-            if not due:
-                break
-            timer = min(due, key=lambda t: (_aware(t.due_at), self.timers.index(t)))
+        while (timer := self.next_timer(target)) is not None:
             self.fire(timer, max(_aware(timer.due_at), self.clock))
         self.clock = target
+
+    def next_timer(self, until: datetime) -> FlowTimer | None:
+        """The first pending timer due by ``until`` (by due time, then creation)."""
+        due = [t for t in self.timers if t.state == "pending" and _aware(t.due_at) <= until]
+        return min(due, key=lambda t: (_aware(t.due_at), self.timers.index(t))) if due else None
 
     def fire(self, timer: FlowTimer, now: datetime) -> None:
         state = self._state()
