@@ -17,8 +17,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ..forms.definition import load_form
-from .flowcheck import DepartmentInfo, check_departments, check_flow, check_flow_answers, department_infos
 from .deadlinecheck import PRESETS_FILE
+from .flowcheck import DepartmentInfo, check_departments, check_flow, check_flow_answers, department_infos
 from .formcheck import check_form_document
 from .materials import check_materials
 from .problems import Problem
