@@ -16,9 +16,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .. import PROJECT_ROOT
 from .deadline_spec import UNITS, ApplicationDeadline, DeadlineSpec, Remind, Span
 
+# The checkout, as tongban.PROJECT_ROOT (not imported: the flow compiler imports this module,
+# and the package's __init__ imports the web app, which imports the compiler).
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PRESETS_PATH = PROJECT_ROOT / "workflow_definitions" / "deadline_presets.yaml"
 
 
