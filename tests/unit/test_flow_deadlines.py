@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tongban.models import FlowInstance
-from tongban.workflow import deadlines, engine
+from tongban.workflow import deadlines, engine, timeouts
 from tongban.workflow.deadline_spec import DeadlineSpec, Span
 from tongban.workflow.definition import compile_flow
 from tongban.workflow.errors import FlowError, Invalid, NotActionable, NotYours
@@ -79,7 +79,7 @@ class Run:
 
     def fire(self, timer: Any, now: datetime | None = None) -> str:
         state = self.state()
-        outcome = deadlines.fire_timer(state, timer, now or timer.due_at)
+        outcome = timeouts.fire_timer(state, timer, now or timer.due_at)
         deadlines.sync(state, now or timer.due_at)
         timer.state = "done"
         self._keep(state)

@@ -14,6 +14,7 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..models import Role
 from ..workflow.deadline_spec import APPLICATION_EVENTS, DECIDING_ACTIONS, UNITS
 
 PRESETS_FILE = "workflow_definitions/deadline_presets.yaml"
@@ -22,6 +23,9 @@ APPLICATION_ACTIONS = ("remind", "escalate")
 
 Path = list[str | int]
 Finding = tuple[Path, str]
+
+STAFF_ROLES = tuple(sorted(r.value for r in Role if r not in (Role.CITIZEN, Role.ENTERPRISE)))
+"""Roles of office staff: the ones a flow may name (citizens and enterprises only apply)."""
 
 
 def _quote(value: Any) -> str:

@@ -20,12 +20,10 @@ from typing import Any
 
 from ..forms.definition import FormDefinition
 from ..forms.logic import check_rule, referenced_vars
-from ..models import Role
-from .deadlinecheck import check_application_deadlines, check_block
+from .deadlinecheck import STAFF_ROLES, check_application_deadlines, check_block
 from .problems import Problem
 from .yamlpos import Document
 
-STAFF_ROLES = tuple(sorted(r.value for r in Role if r not in (Role.CITIZEN, Role.ENTERPRISE)))
 SPLITS = ("parallel", "inclusive")
 GATEWAYS = ("exclusive", "inclusive")
 DEPARTMENTS_FILE = "workflow_definitions/departments.yaml"

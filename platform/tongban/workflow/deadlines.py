@@ -34,9 +34,9 @@ from ..worktime import (
     used,
 )
 from . import errors
-from .deadline_spec import ApplicationDeadline, DeadlineSpec, Remind, Span
+from .deadline_spec import ApplicationDeadline, DeadlineSpec, Span
 from .rows import build, put
-from .state import WORK_OPEN, State, emit, ensure_live, is_work, require_text, set_data, take_seq
+from .state import WORK_OPEN, State, emit, ensure_live, is_work, require_text, take_seq
 from .who import in_group
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def _put_data(deadline: FlowDeadline, **changes: Any) -> None:
     put(deadline, data=data)
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -177,7 +177,7 @@ def due_soon_at(state: State, deadline: FlowDeadline, spec: DeadlineSpec | None)
 # --- Timers ----------------------------------------------------------------------------------
 
 
-def _timer(state: State, deadline: FlowDeadline, kind: str, at: datetime, n: int = 0) -> FlowTimer:
+def add_timer(state: State, deadline: FlowDeadline, kind: str, at: datetime, n: int = 0) -> FlowTimer:
     generation = deadline.data.get("generation", 0)
     name = kind.split(".", 1)[1] + (str(n) if n else "")
     timer = build(FlowTimer, instance_id=state.instance.id, deadline_seq=deadline.seq, kind=kind,
@@ -199,8 +199,8 @@ def reschedule(state: State, deadline: FlowDeadline, now: datetime) -> None:
     spec = spec_for(state, deadline)
     soon = due_soon_at(state, deadline, spec)
     if soon is not None and now < soon < deadline.due_at:
-        _timer(state, deadline, DUE_SOON, soon)
-    _timer(state, deadline, TIMEOUT, max(deadline.due_at, now))
+        add_timer(state, deadline, DUE_SOON, soon)
+    add_timer(state, deadline, TIMEOUT, max(deadline.due_at, now))
 
 
 # --- Opening and closing ---------------------------------------------------------------------
@@ -248,7 +248,7 @@ def open_application_deadline(state: State, entry: ApplicationDeadline, now: dat
     known = _set_due(state, deadline, now)
     reschedule(state, deadline, now)
     emit(state, "deadline_set", now,
-         data={"deadline": deadline.seq, "id": entry.id, "due_at": _iso(deadline.due_at),
+         data={"deadline": deadline.seq, "id": entry.id, "due_at": iso(deadline.due_at),
                "unit": deadline.unit, "amount": deadline.amount,
                **({"basis": spec.basis} if spec.basis else {}),
                **({} if known else {"unknown": True})})
@@ -445,7 +445,7 @@ def resume(state: State, actor_id: int | None, now: datetime, deadline_seq: int 
     reschedule(state, deadline, now)
     emit(state, "clock_resumed", now, node=deadline.node, task=state.task(deadline.task_seq),
          actor_id=actor_id,
-         data={"deadline": deadline.seq, "due_at": _iso(deadline.due_at),
+         data={"deadline": deadline.seq, "due_at": iso(deadline.due_at),
                "elapsed": deadline.elapsed,
                "remaining": deadline.amount + deadline.extended - deadline.elapsed})
     refresh_flags(state)
@@ -463,7 +463,7 @@ def restart(state: State, now: datetime, deadline_seq: int) -> None:
     _set_due(state, deadline, now)
     reschedule(state, deadline, now)
     emit(state, "clock_restarted", now, node=deadline.node, task=state.task(deadline.task_seq),
-         data={"deadline": deadline.seq, "due_at": _iso(deadline.due_at),
+         data={"deadline": deadline.seq, "due_at": iso(deadline.due_at),
                "reason": "correction received"})
     refresh_flags(state)
 
@@ -533,7 +533,7 @@ def decide_extension(state: State, actor_id: int | None, now: datetime,
         if deadline.state == "running":
             _set_due(state, deadline, now)
             reschedule(state, deadline, now)
-        data["due_at"] = _iso(deadline.due_at)
+        data["due_at"] = iso(deadline.due_at)
     emit(state, "extension_approved" if approve else "extension_refused", now,
          node=deadline.node, task=state.task(deadline.task_seq), actor_id=actor_id, data=data)
     refresh_flags(state)
@@ -548,120 +548,6 @@ def pause_clock(state: State, actor_id: int | None, now: datetime, deadline_seq:
 def resume_clock(state: State, actor_id: int | None, now: datetime,
                  deadline_seq: int | None = None) -> None:
     resume(state, actor_id, now, deadline_seq)
-
-
-# --- Timers firing ---------------------------------------------------------------------------
-
-
-def _recipients(state: State, task: FlowTask | None) -> list[int]:
-    if task is None:
-        return []
-    if task.assignee_id is not None:
-        return [task.assignee_id]
-    if task.candidate_role:
-        return state.directory.users_with(task.candidate_role,
-                                          frozenset({task.candidate_department or ""}))
-    return []
-
-
-def _escalation_targets(state: State, spec: DeadlineSpec, task: FlowTask | None) -> list[int]:
-    """The department administrators: for ``department_admin`` the instance's department; for
-    ``supervisor`` the department the task is offered in (the directory knows no line
-    manager, so a supervisor is that department's administrator)."""
-    department = state.instance.department_code
-    if spec.escalate_to == "supervisor" and task is not None and task.candidate_department:
-        department = task.candidate_department
-    users = state.directory.department_admins(department) if department else []
-    holder = task.assignee_id if task is not None else None
-    return [user for user in users if user not in (holder, state.applicant_id)]
-
-
-def _remind(state: State, deadline: FlowDeadline, task: FlowTask | None, spec: DeadlineSpec,
-            now: datetime, n: int) -> None:
-    emit(state, "reminded", now, node=deadline.node, task=task,
-         data={"deadline": deadline.seq, "to": _recipients(state, task), "n": n,
-               "reason": "overdue"})
-    remind = spec.remind or Remind()
-    if n < remind.times and remind.every is not None:
-        at = _after(state, now, remind.every)
-        if at is not None:
-            _timer(state, deadline, REMIND, at, n + 1)
-
-
-def _after(state: State, start: datetime, span: Span) -> datetime | None:
-    try:
-        return due_at(state.calendar, Period(span.unit, span.amount), start) \
-            if span.unit in ("working_days", "natural_days") else \
-            start + timedelta(hours=span.amount)
-    except CalendarNotPublished:
-        return None
-
-
-def _escalate(state: State, deadline: FlowDeadline, task: FlowTask | None, spec: DeadlineSpec,
-              now: datetime) -> None:
-    from .routing import send_cc
-    targets = _escalation_targets(state, spec, task)
-    if task is not None and targets:
-        set_data(task, escalated_to=list(dict.fromkeys([*task.data.get("escalated_to", []),
-                                                        *targets])))
-    emit(state, "escalated", now, node=deadline.node, task=task,
-         data={"deadline": deadline.seq, "to": targets, "escalate_to": spec.escalate_to})
-    if targets:
-        token = state.token(task.token_seq) if task is not None else None
-        notices = send_cc(state, token, deadline.node or "", targets, now)
-        for notice in notices:
-            set_data(notice, notice="escalation", deadline=deadline.seq,
-                     **({"task": task.seq} if task is not None else {}))
-
-
-def _decide_by_timeout(state: State, deadline: FlowDeadline, task: FlowTask, action: str,
-                       now: datetime) -> None:
-    from .engine import decide_by_system
-    from .operations import return_by_system
-    if action == "auto_approve" and task.kind in ("approve", "vote", "sign", "data"):
-        decide_by_system(state, task, now, "approved", "auto_approved")
-    elif action == "accept" and task.kind == "intake":
-        decide_by_system(state, task, now, "accepted", "deemed_accepted")
-    elif action == "auto_return":
-        return_by_system(state, task, now)
-
-
-def fire_timer(state: State, timer: FlowTimer, now: datetime) -> str:
-    """What a due timer does; ``"stale"`` (nothing changes) when its deadline changed or
-    closed since, or its task is no longer open."""
-    deadline = next((d for d in state.deadlines if d.seq == timer.deadline_seq), None)
-    if deadline is None or deadline.state != "running" or state.instance.ended_at is not None \
-            or timer.payload.get("generation") != deadline.data.get("generation", 0):
-        return "stale"
-    task = state.task(deadline.task_seq) if deadline.scope == "task" else None
-    if deadline.scope == "task" and (task is None or task.state not in WORK_OPEN):
-        return "stale"
-    spec = spec_for(state, deadline) or DeadlineSpec(period=Span(deadline.unit, deadline.amount))
-    if timer.kind == DUE_SOON:
-        emit(state, "due_soon", now, node=deadline.node, task=task,
-             data={"deadline": deadline.seq, "due_at": _iso(deadline.due_at)})
-        return "done"
-    if timer.kind == REMIND:
-        if not deadline.overdue:
-            return "stale"
-        _remind(state, deadline, task, spec, now, int(timer.payload.get("n", 1)))
-        return "done"
-    if timer.kind != TIMEOUT or deadline.overdue:
-        return "stale"
-    put(deadline, overdue=True)
-    refresh_flags(state)
-    emit(state, "overdue", now, node=deadline.node, task=task,
-         data={"deadline": deadline.seq, "due_at": _iso(deadline.due_at)})
-    waiting = bool(state.vars.get("correction"))
-    for action in spec.on_timeout:
-        if action == "remind":
-            _remind(state, deadline, task, spec, now, 1)
-        elif action == "escalate":
-            _escalate(state, deadline, task, spec, now)
-        elif task is not None and not waiting and task.state in WORK_OPEN:
-            _decide_by_timeout(state, deadline, task, action, now)
-    sync(state, now)
-    return "done"
 
 
 # --- Read models for the pages ----------------------------------------------------------------
@@ -730,7 +616,7 @@ def for_task(session: Session, task_id: int) -> DeadlineView | None:
 
 
 __all__ = ["DUE_SOON", "PAUSE_REASONS", "REMIND", "RESTART_PRESETS", "TIMEOUT", "DeadlineView",
-           "approvers", "close", "current", "deadline_of", "decide_extension", "fire_timer",
-           "for_task", "governing", "open_application_deadline", "open_task_deadline",
+           "add_timer", "approvers", "close", "current", "deadline_of", "decide_extension",
+           "for_task", "governing", "iso", "open_application_deadline", "open_task_deadline",
            "pause", "pause_clock", "refresh_flags", "request_extension", "reschedule", "restart",
            "resume", "resume_clock", "spec_for", "spec_of", "sync", "view"]

@@ -112,10 +112,9 @@ def compile_application_deadline(entry: Mapping[str, Any],
 
 def read_presets(text: str, file: str) -> tuple[dict[str, Preset], list[Any]]:
     """The presets of a file's text and its problems (meta-schema, then the action checks)."""
-    from ..definitions.deadlinecheck import check_actions
-    from ..definitions.flowcheck import STAFF_ROLES
-    from ..definitions.loader import meta_validator, pointer_of, schema_problems
+    from ..definitions.deadlinecheck import STAFF_ROLES, check_actions
     from ..definitions.problems import Problem
+    from ..definitions.schemacheck import meta_validator, pointer_of, schema_problems
     from ..definitions.yamlpos import ReadError, read_yaml
 
     try:

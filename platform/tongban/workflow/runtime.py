@@ -45,6 +45,7 @@ from ..models import (
 from ..policy import Actor, DepartmentTree, holds
 from . import deadlines as flow_deadlines
 from . import ops as flow_ops
+from . import timeouts
 from .definition import Flow, compile_flow
 from .directory import DbDirectory
 from .errors import (
@@ -470,7 +471,7 @@ def service_result(session: Session, row: FlowOutbox, *, ok: bool,
 
 def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> str:
     """Fire one due timer (the worker, in its transaction; the caller commits): the engine's
-    effect (``deadlines.fire_timer``) on the timer's instance, its rows stored, the timer
+    effect (``timeouts.fire_timer``) on the timer's instance, its rows stored, the timer
     marked done. ``"stale"``: the clock changed or closed since, nothing else changed. Two
     workers firing the same timer: the second's optimistic lock fails (Stale)."""
     now = now or utcnow()
@@ -483,7 +484,7 @@ def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> 
     flow = flow_for(session, _pinned(loaded))
     outcome: list[str] = []
     _run(session, loaded, flow,
-         lambda state: outcome.append(flow_deadlines.fire_timer(state, timer, now)),
+         lambda state: outcome.append(timeouts.fire_timer(state, timer, now)),
          now=now, actor_name="timer", request_id="")
     timer.state = "done" if outcome[0] == "done" else "cancelled"
     timer.fired_at = now

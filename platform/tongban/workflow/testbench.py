@@ -32,7 +32,8 @@ from ..definitions.problems import Problem
 from ..definitions.yamlpos import Document, ReadError, read_yaml
 from ..models import FlowDeadline, FlowInstance, FlowOutbox, FlowTask, FlowTimer, FlowToken
 from ..policy import EVERYWHERE_ROLES, DepartmentTree
-from .deadlines import fire_timer, sync
+from .deadlines import sync
+from .timeouts import fire_timer
 
 ZONE = ZoneInfo("Asia/Shanghai")  # C1: script times are local times in Shanghai
 DEFINITIONS = PROJECT_ROOT / "workflow_definitions"
@@ -657,7 +658,7 @@ class Bench:
     def advance(self, where: list[str | int], action: Mapping[str, Any]) -> None:
         """The virtual clock moves on (``by`` working days, natural days or hours, or
         ``until`` a time); every timer due on the way fires in due order, each on a fresh
-        State through deadlines.fire_timer, as the worker would."""
+        State through timeouts.fire_timer, as the worker would."""
         if "until" in action:
             target = parse_time(action["until"])
         else:
