@@ -60,6 +60,7 @@ class PanelClock:
     clock: Clock
     title: str
     actions: tuple[str, ...]
+    approver: str = ""  # the name of the person an extension waits for
 
     @property
     def key(self) -> str:
@@ -77,11 +78,14 @@ def panel(session: Session, run: flow_views.Run, task: FlowTask, user_id: int | 
     at = deadline_views.now()
     holder = task.state in ("open", "claimed") and task.assignee_id == user_id \
         and task.kind != "cc"
+    asked = flow_views.Names(session, [(v.pending_extension or {}).get("approver_id")
+                                       for v in views])
     clocks = []
     for view in views:
         state = deadline_views.clock(view, at, calendars.days(view.calendar_id))
         title = _("This step") if view.scope == "task" else _("The application")
-        clocks.append(PanelClock(view, state, title, _actions(view, holder, user_id)))
+        approver = asked.name((view.pending_extension or {}).get("approver_id"))
+        clocks.append(PanelClock(view, state, title, _actions(view, holder, user_id), approver))
     return clocks
 
 
@@ -199,6 +203,8 @@ def act(task_id: int) -> ResponseReturnValue:
     run = flow_views.load_run(session, application)
     clocks = {c.view.seq: c for c in panel(session, run, found, current_user.id)}
     chosen = clocks.get(seq) if seq is not None else None
+    if chosen is not None and not chosen.view.live:
+        chosen = None
     ids = {i for i, _label in approvers(session, application.department_code,
                                          {current_user.id})}
     args, errors = arguments(op, request.form, chosen.view if chosen else None, ids)

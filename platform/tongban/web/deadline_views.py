@@ -41,12 +41,6 @@ PAUSE_REASONS = {
 TOLD_IN_WRITING = frozenset({"hearing", "inspection", "expert_review"})
 """Reasons §45 names: the applicant is told the time needed, in writing."""
 
-UNIT_WORDS = {
-    "working_days": (N_("%(num)d working day"), N_("%(num)d working days")),
-    "natural_days": (N_("%(num)d day"), N_("%(num)d days")),
-    "hours": (N_("%(num)d hour"), N_("%(num)d hours")),
-    "working_hours": (N_("%(num)d working hour"), N_("%(num)d working hours")),
-}
 DAY_UNITS = frozenset({"working_days", "natural_days"})
 
 
@@ -255,9 +249,7 @@ class Clock:
         """The mark as the inbox and the panel say it ("" for a clock that runs in time)."""
         if self.mark == "overdue":
             if self.overdue_by and self.unit in DAY_UNITS:
-                singular, plural = UNIT_WORDS[self.unit]
-                return _("Overdue by %(units)s",
-                         units=ngettext(singular, plural, self.overdue_by))
+                return _("Overdue by %(units)s", units=units(self.unit, self.overdue_by))
             return _("Overdue")
         if self.mark == "due_soon":
             return _("Due soon")
@@ -312,8 +304,14 @@ def _natural(a: date, b: date) -> int:
 # --- words ------------------------------------------------------------------------------------
 
 def units(unit: str, amount: int) -> str:
-    singular, plural = UNIT_WORDS.get(unit, UNIT_WORDS["working_days"])
-    return ngettext(singular, plural, amount)
+    """An amount in its unit, e.g. "20 个工作日" / "20 working days"."""
+    if unit == "natural_days":
+        return ngettext("%(num)d day", "%(num)d days", amount)
+    if unit == "hours":
+        return ngettext("%(num)d hour", "%(num)d hours", amount)
+    if unit == "working_hours":
+        return ngettext("%(num)d working hour", "%(num)d working hours", amount)
+    return ngettext("%(num)d working day", "%(num)d working days", amount)
 
 
 def rule_words(view: DeadlineView) -> str:
