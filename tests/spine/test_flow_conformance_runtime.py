@@ -24,10 +24,12 @@ from tongban.models import (
     DefinitionVersion,
     Delegation,
     Department,
+    FlowDeadline,
     FlowEvent,
     FlowInstance,
     FlowOutbox,
     FlowTask,
+    FlowTimer,
     FlowToken,
     Membership,
     Role,
@@ -116,8 +118,10 @@ class RuntimeBench(Bench):
         code = str(self.content["code"])
         self.flow_version_id = self._definition("flow", code, self.content)
         department = self.instance.department_code or "d0"
-        service = self._definition("service", "svc", {"code": "svc", "flow": code,
-                                                      "department": {"code": department}})
+        service = self._definition("service", "svc", {
+            "code": "svc", "flow": code, "department": {"code": department},
+            **({"calendar": self.script.data["calendar"]} if "calendar" in self.script.data
+               else {})})
         form = self._definition("form", "f", {"code": "f", "pages": []})
         application = Application(
             reference=new_reference(self.start_at), idempotency_key=secrets.token_hex(16),
@@ -162,6 +166,8 @@ class RuntimeBench(Bench):
         self.tokens = list(self.session.scalars(_fresh(select(FlowToken).where(
             col(FlowToken.instance_id) == instance.id))))
         self.answers = copy.deepcopy(self._application().answers)
+        self.deadlines = list(self.session.scalars(_fresh(select(FlowDeadline).where(
+            col(FlowDeadline.instance_id) == instance.id).order_by(col(FlowDeadline.seq)))))
         self._number_tasks()
         events = self.session.scalars(_fresh(select(FlowEvent).where(
             col(FlowEvent.instance_id) == instance.id, col(FlowEvent.seq) > self.last_seq)
@@ -172,7 +178,7 @@ class RuntimeBench(Bench):
                 extra["on_behalf_of"] = self.username(event.on_behalf_of)
             task = None if event.task_seq is None else self.number_of.get(event.task_seq)
             self.trace.append(self._line(event.at, event.type, event.node, event.actor_id, task,
-                                         event.status, **extra))
+                                         event.status, task_seq=event.task_seq, **extra))
             self.last_seq = max(self.last_seq, event.seq)
 
     # -- the operations through the runtime
@@ -191,6 +197,7 @@ class RuntimeBench(Bench):
     def call(self, name: str, actor: int | None, now: datetime, /, *,
              shown_node: str | None = None, shown_task: int | None = None, **args: Any) -> None:
         name = {"return": "return_to"}.get(name, name)
+        task_seq = args.get("task_seq")
         try:
             with db.unit_of_work(self.session):
                 if name == "deliver_message":
@@ -213,15 +220,29 @@ class RuntimeBench(Bench):
                                                self.application_id, name, now=now, **args)
         except runtime.FlowNotFound:
             self.trace.append(self._line(now, "refused", shown_node, actor, shown_task,
-                                         self._instance().status, error="not_found"))
+                                         self._instance().status, error="not_found",
+                                         task_seq=task_seq))
             return
         except Exception as exc:
             if not (isinstance(getattr(exc, "status", None), int)
                     and isinstance(getattr(exc, "code", None), str)):
                 raise
             self.trace.append(self._line(now, "refused", shown_node, actor, shown_task,
-                                         self._instance().status, error=str(exc.code)))
+                                         self._instance().status, error=str(exc.code),
+                                         task_seq=task_seq))
             return
+        self._reload()
+
+    def next_timer(self, until: datetime) -> Any:
+        return self.session.scalars(_fresh(select(FlowTimer).where(
+            col(FlowTimer.instance_id) == self.instance.id, col(FlowTimer.state) == "pending",
+            col(FlowTimer.due_at) <= until)
+            .order_by(col(FlowTimer.due_at), col(FlowTimer.id)))).first()
+
+    def fire(self, timer: Any, now: datetime) -> None:
+        """The worker: the timer fires through the runtime in its own transaction."""
+        with db.unit_of_work(self.session):
+            runtime.fire_timer(self.session, saved_id(timer), now)
         self._reload()
 
     def migrate(self, where: list[str | int], actor: int | None, now: datetime,

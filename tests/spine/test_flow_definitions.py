@@ -247,7 +247,8 @@ MORE_GRAPH_PROBLEMS = [
      "name, next, operations, resubmit, same_approver, sign, status, type, vote, when_empty, who"),
     ("a deadline in two units", "residence-points", "deadline: {natural_days: 7}",
      "deadline: {natural_days: 7, hours: 3}", "natural_days: 7, hours: 3",
-     "expected exactly one of: hours, natural_days, working_days"),
+     'the deadline of node "publicity" names both natural_days and hours; expected exactly one '
+     "of: hours, natural_days, preset, working_days, working_hours"),
     ("a who in no known form", "residence-points",
      "who: {role: reviewer, department: sh-rsj}\n    exclusive_with: [initial_review]",
      "who: {team: reviewers}\n    exclusive_with: [initial_review]", "who: {team",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flow_fixtures import flow_of
 
+from tongban.workflow.deadline_spec import DeadlineSpec, Span
 from tongban.workflow.definition import compile_flow
 
 
@@ -18,7 +19,7 @@ def test_a_task_node_keeps_its_settings_and_defaults():
         "done": {"type": "end", "outcome": "approved"}})
     review = flow.nodes["review"]
     assert (review.mode, review.percent, review.count) == ("n_of_m", 60.0, None)
-    assert review.deadline == {"working_days": 5}
+    assert review.deadline == DeadlineSpec(period=Span("working_days", 5))
     assert review.when_empty == "error" and review.same_approver == "repeat"
     assert review.resubmit == "rewalk" and review.status == "publicizing"
     assert "add_signer" in review.operations and review.kind == "approve"

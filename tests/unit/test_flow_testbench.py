@@ -68,7 +68,8 @@ actions:
         '"approve", "reject", "refuse_intake", "return", "vote", "request_correction", '
         '"resubmit", "submit_correction", "transfer", "add_signer", "withdraw", '
         '"withdraw_action", "comment", "cc", "remind", "run_outbox", "deliver", "repair", '
-        '"migrate"',
+        '"migrate", "advance", "pause_clock", "resume_clock", "request_extension", '
+        '"decide_extension"',
         's.yaml:16:5: at /actions/1 missing required key "target"']
 
 

@@ -6,7 +6,8 @@ and at least one end, every node reachable from the start and able to reach an e
 without a way out), gateways with a default, joins naming the split they close (and every split
 closed by one join), fallbacks naming task nodes, roles among the platform's staff roles,
 departments in the catalogue, and JsonLogic conditions the forms' engine can parse, reading only
-`answers.` and `vars.` paths. `check_flow_answers` then checks the answer paths against the form
+`answers.` and `vars.` paths, and the time the flow sets (deadline blocks, application deadlines
+and the presets they name; see deadlinecheck). `check_flow_answers` then checks the answer paths against the form
 of each service that uses the flow.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 from ..forms.definition import FormDefinition
 from ..forms.logic import check_rule, referenced_vars
 from ..models import Role
+from .deadlinecheck import check_application_deadlines, check_block
 from .problems import Problem
 from .yamlpos import Document
 
@@ -59,10 +61,12 @@ def _choices(ids: list[str]) -> str:
 
 class _Checker:
     def __init__(self, document: Document, file: str,
-                 departments: Mapping[str, DepartmentInfo]) -> None:
+                 departments: Mapping[str, DepartmentInfo],
+                 presets: Mapping[str, Mapping[str, Any]]) -> None:
         self.document = document
         self.file = file
         self.departments = departments
+        self.presets = presets
         self.nodes: dict[str, dict[str, Any]] = document.data["nodes"]
         self.problems: list[Problem] = []
 
@@ -120,6 +124,9 @@ class _Checker:
                                 "type: end")
         for node_id, node in self.nodes.items():
             self.check_node(node_id, node)
+        for path, message in check_application_deadlines(
+                self.document.data.get("deadlines", []), self.nodes, self.presets, STAFF_ROLES):
+            self.add(path, message)
         self.check_joins(successors)
         if starts and not dangling:
             # With a dangling edge the graph is incomplete: what it cuts off would be reported
@@ -178,6 +185,13 @@ class _Checker:
                      f"the fallback of service node {_quote(node_id)} is "
                      f"{_quote(node['fallback'])}, {_a(self.type_of(node['fallback']))} node; "
                      "expected a task node (a person does the work the service could not)")
+        if "deadline" in node:
+            human = kind == "task"
+            for path, message in check_block(
+                    node["deadline"], [*here, "deadline"], f"node {_quote(node_id)}", self.presets,
+                    STAFF_ROLES, intake=node.get("kind") == "intake",
+                    allowed=None if human else ("remind", "escalate")):
+                self.add(path, message)
         for index, other in enumerate(node.get("exclusive_with", [])):
             where: Path = [*here, "exclusive_with", index]
             if other not in self.nodes:
@@ -304,9 +318,14 @@ def _walk(starts: list[str], successors: Mapping[str, list[str]]) -> set[str]:
 
 
 def check_flow(document: Document, file: str, stem: str,
-               departments: Mapping[str, DepartmentInfo]) -> list[Problem]:
-    """Every graph problem of a flow file whose content already passed the meta-schema."""
-    checker = _Checker(document, file, departments)
+               departments: Mapping[str, DepartmentInfo],
+               presets: Mapping[str, Mapping[str, Any]] | None = None) -> list[Problem]:
+    """Every graph problem of a flow file whose content already passed the meta-schema.
+    ``presets``: the deadline presets by id as written (default: the platform's)."""
+    if presets is None:
+        from ..workflow.presets import load_presets
+        presets = {key: preset.raw for key, preset in load_presets().items()}
+    checker = _Checker(document, file, departments, presets)
     code = document.data["code"]
     if code != stem:
         checker.add(["code"], f"the flow code {_quote(code)} differs from the file name; "

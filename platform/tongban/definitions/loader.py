@@ -18,6 +18,7 @@ from jsonschema.exceptions import ValidationError
 
 from ..forms.definition import load_form
 from .flowcheck import DepartmentInfo, check_departments, check_flow, check_flow_answers, department_infos
+from .deadlinecheck import PRESETS_FILE
 from .formcheck import check_form_document
 from .materials import check_materials
 from .problems import Problem
@@ -96,6 +97,9 @@ def plain_reason(error: ValidationError) -> str:
             return "expected exactly one of: " + ", ".join(allowed)
     if kind == "not" and isinstance(error.schema, Mapping) and error.schema.get("description"):
         return str(error.schema["description"])
+    if kind == "minimum" and isinstance(error.schema, Mapping) and error.schema.get("description"):
+        # amounts of time say what they are: "expected a whole number of 1 or more, found 0"
+        return f"expected {error.schema['description']}, found {error.instance}"
     if kind in {"minimum", "maximum"}:
         return f"expected a number {'at least' if kind == 'minimum' else 'at most'} {value}"
     if kind == "minLength":
@@ -229,6 +233,19 @@ def _load_catalogue(root: Path, result: DefinitionSet) -> dict[str, DepartmentIn
     return department_infos(document.data)
 
 
+def _load_presets(root: Path, result: DefinitionSet) -> dict[str, Any]:
+    """The deadline presets flows may name: the tree's own file when it has one (its problems
+    reported with the rest), else the platform's."""
+    from ..workflow.presets import load_presets, read_presets
+
+    path = root / PRESETS_FILE
+    if not path.exists():
+        return {key: preset.raw for key, preset in load_presets().items()}
+    presets, problems = read_presets(path.read_text(encoding="utf-8"), PRESETS_FILE)
+    result.problems.extend(problems)
+    return {key: preset.raw for key, preset in presets.items()}
+
+
 def load_directory(root: Path | str, form_checker: FormChecker | None = None) -> DefinitionSet:
     """Load every form JSON, the department catalogue, every flow and every service YAML under
     root; collect every problem."""
@@ -247,12 +264,13 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
             result.forms[path.stem] = LoadedDefinition("form", path.stem, file, document.data)
 
     departments = _load_catalogue(root, result)
+    presets = _load_presets(root, result)
 
     services: list[tuple[str, Document, list[Problem]]] = []
     service_paths = [*(root / SERVICE_DIR).glob("*.yaml"), *(root / SERVICE_DIR).glob("*.yml")]
     for path in sorted(service_paths):
         file = str(path.relative_to(root))
-        if file == DEPARTMENTS_FILE:
+        if file in (DEPARTMENTS_FILE, PRESETS_FILE):
             continue
         document = _read(path, read_yaml, file, result.problems)
         if document is None:
@@ -272,7 +290,7 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
             continue
         found = schema_problems(document, meta_validator("flow"), file)
         if not found:
-            found = check_flow(document, file, path.stem, departments)
+            found = check_flow(document, file, path.stem, departments, presets)
         result.problems.extend(found)
         if not found:
             flow_documents[path.stem] = (document, file)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from io import StringIO
 from typing import Any
 
@@ -54,6 +55,9 @@ def _plain(node: Any) -> Any:
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, CommentedSeq):
         return [_plain(v) for v in node]
+    if isinstance(node, date):
+        # An unquoted 2026-10-01 is a YAML timestamp; definitions keep days as ISO text.
+        return node.isoformat()
     if isinstance(node, bool | int | float | str) or node is None:
         # ruamel scalar subclasses (ScalarFloat, etc.) become plain Python values.
         for kind in (bool, int, float, str):

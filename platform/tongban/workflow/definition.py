@@ -4,7 +4,8 @@
 graph checks in ``tongban.definitions``) and precomputes successors, the join that closes each
 split, the nodes of each split's region and, for every node, the splits it stands inside. A
 step then looks things up by node id and never walks the definition, so it costs the same on a
-200-node flow as on a 10-node one.
+200-node flow as on a 10-node one. Deadline blocks are compiled with their statutory presets
+filled in (:mod:`~tongban.workflow.presets`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from .deadline_spec import ApplicationDeadline, DeadlineSpec
+from .presets import Preset, compile_application_deadline, compile_deadline
 
 NODE_TYPES = frozenset({"start", "task", "exclusive", "inclusive", "parallel", "join", "service",
                         "wait", "cc", "end"})
@@ -58,7 +62,7 @@ class Node:
     resubmit: str = "rewalk"
     status: str | None = None
     operations: frozenset[str] = NODE_OPERATIONS
-    deadline: Mapping[str, Any] | None = None
+    deadline: DeadlineSpec | None = None   # task, service and wait nodes
     # edges
     next: tuple[str, ...] = ()    # one successor, or several for a parallel split
     branches: tuple[Branch, ...] = ()
@@ -103,6 +107,7 @@ class Flow:
     name: Mapping[str, str]
     nodes: Mapping[str, Node]
     start: str
+    deadlines: tuple[ApplicationDeadline, ...] = ()
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -173,7 +178,7 @@ def _targets(value: Any, where: str) -> tuple[str, ...]:
     raise ValueError(f"{where}: next must be a node id or a list of node ids")
 
 
-def _node(node_id: str, raw: Any) -> Node:
+def _node(node_id: str, raw: Any, presets: Mapping[str, Preset] | None) -> Node:
     if not isinstance(raw, Mapping):
         raise ValueError(f"node {node_id}: must be a mapping")
     node_type = raw.get("type")
@@ -208,8 +213,7 @@ def _node(node_id: str, raw: Any) -> Node:
             when_empty=when_empty, same_approver=same, resubmit=resubmit,
             exclusive_with=tuple(raw.get("exclusive_with") or ()),
             status=raw.get("status"),
-            operations=frozenset(operations) if operations is not None else NODE_OPERATIONS,
-            deadline=copy.deepcopy(raw.get("deadline")))
+            operations=frozenset(operations) if operations is not None else NODE_OPERATIONS)
         if len(nexts) != 1:
             raise ValueError(f"{where}: a task needs one next node")
     elif node_type in ("exclusive", "inclusive"):
@@ -251,6 +255,8 @@ def _node(node_id: str, raw: Any) -> Node:
         if outcome not in OUTCOMES:
             raise ValueError(f"{where}: unknown outcome {outcome!r}")
         values["outcome"] = outcome
+    if node_type in ("task", "service", "wait"):
+        values["deadline"] = compile_deadline(raw.get("deadline"), presets)
     if node_type not in ("end", "exclusive", "inclusive") and not nexts:
         raise ValueError(f"{where}: needs next")
     return Node(**values)
@@ -280,14 +286,15 @@ def _reach(start: tuple[str, ...], edges: Mapping[str, tuple[str, ...]],
     return seen
 
 
-def compile_flow(content: Mapping[str, Any]) -> Flow:
-    """Compile a checked flow file. Raises ValueError on anything it cannot compile."""
+def compile_flow(content: Mapping[str, Any], presets: Mapping[str, Preset] | None = None) -> Flow:
+    """Compile a checked flow file. Raises ValueError on anything it cannot compile.
+    ``presets``: the deadline presets by id (default: the platform's)."""
     if not isinstance(content, Mapping):
         raise ValueError("a flow must be a mapping")
     raw_nodes = content.get("nodes")
     if not isinstance(raw_nodes, Mapping) or not raw_nodes:
         raise ValueError("a flow needs nodes")
-    nodes = {str(node_id): _node(str(node_id), raw) for node_id, raw in raw_nodes.items()}
+    nodes = {str(node_id): _node(str(node_id), raw, presets) for node_id, raw in raw_nodes.items()}
     starts = [node.id for node in nodes.values() if node.type == "start"]
     if len(starts) != 1:
         raise ValueError("a flow needs exactly one start node")
@@ -338,6 +345,8 @@ def compile_flow(content: Mapping[str, Any]) -> Flow:
                           region=regions.get(node_id, frozenset()),
                           enclosing=tuple(enclosing[node_id]))
         for node_id, node in nodes.items()}
+    deadlines = tuple(compile_application_deadline(entry, presets)
+                      for entry in content.get("deadlines") or ())
     return Flow(code=str(content.get("code", "")), name=_text_map(content.get("name"), "flow"),
-                nodes=compiled, start=starts[0])
+                nodes=compiled, start=starts[0], deadlines=deadlines)
 

@@ -47,7 +47,7 @@ from .routing import (
     split_token,
     task_for,
 )
-from .rows import build
+from .rows import build, put
 from .state import (
     CC,
     FINAL_STATUSES,
@@ -80,7 +80,7 @@ from .who import allowed_set, excluded
 
 __all__ = [
     # operations
-    "accept", "approve", "claim", "deliver_message", "refuse_intake", "reject", "release",
+    "accept", "approve", "claim", "decide_by_system", "deliver_message", "refuse_intake", "reject", "release",
     "service_done", "service_failed", "start", "vote",
     # the engine's parts other modules build on
     "apply_verdict", "check_candidate", "claim_task", "complete_node", "enter", "leave_target",
@@ -230,6 +230,23 @@ def vote(state: State, actor_id: int, now: datetime, task_seq: int, choice: str,
     else:
         _decide(state, actor_id, now, task, "rejected", "rejected", comment.strip(),
                 {"vote": "veto"})
+
+
+def decide_by_system(state: State, task: FlowTask, now: datetime, outcome: str,
+                     event: str) -> None:
+    """A task decided by the engine itself when its deadline ran out (no actor): approved
+    (``auto_approved``) or, at intake, deemed accepted (``deemed_accepted``, 行政许可法 §32:
+    the status moves to accepted)."""
+    ensure_live(state)
+    if event == "deemed_accepted":
+        set_status(state, "accepted")
+    node = state.flow.nodes[task.node]
+    token = state.token(task.token_seq)
+    assert token is not None
+    put(task, state="done", outcome=outcome, done_at=now, comment="")
+    set_data(task, auto=event)
+    emit(state, event, now, task=task, data={"reason": "timeout"})
+    apply_verdict(state, token, node, now, None)
 
 
 def accept(state: State, actor_id: int, now: datetime, task_seq: int, comment: str = "") -> None:

@@ -122,6 +122,25 @@ MESSAGES: dict[str, str] = {
     "stale": N_("Someone else changed this application at the same time; reload and try again"),
     "delegation_window": N_("The delegation must end after it starts"),
     "start_twice": N_("This application's flow has already started"),
+    # Deadlines (tongban.workflow.deadlines)
+    "no_deadline": N_("There is no time limit %(deadline)s running in this application"),
+    "deadline_finished": N_("The time limit %(deadline)s has ended; its clock can no longer change"),
+    "not_clock_holder": N_("Only a person handling this application's current step can do this"),
+    "clock_already_paused": N_("The clock is already stopped"),
+    "clock_not_paused": N_("The clock is running; only a stopped clock can be restarted"),
+    "pause_reason_unknown": N_("Choose why the clock stops: hearing, inspection, expert review, "
+                               "testing, quarantine or other"),
+    "pause_note_required": N_("Say why the clock stops"),
+    "expected_days_invalid": N_("The expected number of days must be a whole number above zero"),
+    "extension_pending": N_("An extension has already been requested and waits for its approver"),
+    "extension_units": N_("Ask for a whole number of days (or hours) above zero"),
+    "extension_over_limit": N_("At most %(left)s more can be granted on this time limit; "
+                               "%(units)s were asked for"),
+    "extension_needs_approver": N_("Name who approves the extension: a person in charge of this "
+                                   "department or its administrator"),
+    "no_extension_pending": N_("No extension is waiting for a decision"),
+    "not_the_approver": N_("Only the person named to approve this extension can decide it"),
+    "calendar_not_published": N_("The working-day calendar does not reach that far: %(message)s"),
 }
 
 

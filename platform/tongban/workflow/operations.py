@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ..models import FlowTask
 from . import errors
 from .engine import (
     WORK_OPEN,
@@ -39,7 +40,7 @@ from .engine import (
 )
 from .who import excluded
 
-__all__ = ["add_signer", "move_to", "request_correction", "resubmit", "return_to",
+__all__ = ["add_signer", "move_to", "request_correction", "resubmit", "return_by_system", "return_to",
            "submit_correction", "transfer", "withdraw", "withdraw_action"]
 
 
@@ -133,7 +134,25 @@ def return_to(state: State, actor_id: int, now: datetime, task_seq: int, target:
             raise errors.invalid("never_ran", node=target)
         if _in_sibling_branch(state, task.token_seq, node.id, target_node.id, ran):
             raise errors.invalid("other_branch", node=target)
-    if task.assignee_id is None:
+    _return(state, task, target, now, actor_id, text)
+
+
+def return_by_system(state: State, task: FlowTask, now: datetime) -> None:
+    """The deadline of ``task`` ran out and its node says ``auto_return``: back to the previous
+    step when there is one, else to the applicant (event ``auto_returned``, no actor)."""
+    ensure_live(state)
+    target = _previous(state, task.token_seq, task.node) or "applicant"
+    if target != "applicant" and _in_sibling_branch(
+            state, task.token_seq, task.node, target,
+            [entry for entry in state.vars.get("trail", []) if entry.get("node") == target]):
+        target = "applicant"
+    _return(state, task, target, now, None, "", event="auto_returned")
+
+
+def _return(state: State, task: FlowTask, target: str, now: datetime, actor_id: int | None,
+            text: str, event: str = "returned") -> None:
+    node = state.flow.nodes[task.node]
+    if task.assignee_id is None and actor_id is not None:
         task.assignee_id = actor_id
     task.state = "done"
     task.outcome = "returned"
@@ -144,7 +163,7 @@ def return_to(state: State, actor_id: int, now: datetime, task_seq: int, target:
     set_var(state, "straight_back", None)
     if target == "applicant":
         set_status(state, "returned")
-        emit(state, "returned", now, task=task, actor_id=actor_id, on_behalf_of=task.on_behalf_of,
+        emit(state, event, now, task=task, actor_id=actor_id, on_behalf_of=task.on_behalf_of,
              data={"to": "applicant", "comment": text})
         # The root token keeps the lineage (``previous`` after a resubmission still finds
         # the nodes before); everything else of the instance is cancelled.
@@ -160,7 +179,7 @@ def return_to(state: State, actor_id: int, now: datetime, task_seq: int, target:
         set_var(state, "returned", {"from": node.id, "straight_back": straight,
                                     "token": root.seq, "at": now.isoformat()})
         return
-    emit(state, "returned", now, task=task, actor_id=actor_id, on_behalf_of=task.on_behalf_of,
+    emit(state, event, now, task=task, actor_id=actor_id, on_behalf_of=task.on_behalf_of,
          data={"to": target, "comment": text})
     if straight:
         set_var(state, "straight_back", {"at": target, "to": node.id})

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .admin_ops import cc, comment, migrate, read_cc, remind, repair
+from .deadlines import decide_extension, pause_clock, request_extension, resume_clock
 from .engine import (
     accept,
     approve,
@@ -32,9 +33,11 @@ from .operations import (
 )
 
 __all__ = ["BY_NAME", "TASK_OPERATIONS", "accept", "add_signer", "approve", "cc", "claim",
-           "comment", "deliver_message", "migrate", "read_cc", "refuse_intake", "reject", "release",
-           "remind", "repair", "request_correction", "resubmit", "return_to", "service_done",
-           "service_failed", "start", "submit_correction", "transfer", "vote", "withdraw", "withdraw_action"]
+           "comment", "decide_extension", "deliver_message", "migrate", "pause_clock", "read_cc",
+           "refuse_intake", "reject", "release", "remind", "repair", "request_correction",
+           "request_extension", "resubmit", "resume_clock", "return_to", "service_done",
+           "service_failed", "start", "submit_correction", "transfer", "vote", "withdraw",
+           "withdraw_action"]
 
 BY_NAME: dict[str, Callable[..., Any]] = {
     "start": start, "claim": claim, "release": release, "accept": accept,
@@ -45,6 +48,8 @@ BY_NAME: dict[str, Callable[..., Any]] = {
     "withdraw_action": withdraw_action, "service_done": service_done,
     "service_failed": service_failed, "deliver_message": deliver_message,
     "comment": comment, "cc": cc, "read_cc": read_cc, "remind": remind, "repair": repair, "migrate": migrate,
+    "pause_clock": pause_clock, "resume_clock": resume_clock,
+    "request_extension": request_extension, "decide_extension": decide_extension,
 }
 
 # Operations whose first argument after ``now`` is a task seq (the rest act on the instance).

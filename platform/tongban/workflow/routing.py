@@ -16,6 +16,7 @@ from typing import Any
 from ..forms.logic import RuleError, evaluate
 from ..models import FlowOutbox, FlowTask, FlowToken
 from . import errors
+from .deadlines import open_task_deadline
 from .definition import NODE_OPERATIONS, Node
 from .rows import build, put
 from .state import (
@@ -219,6 +220,10 @@ def make_task(state: State, token: FlowToken, node: Node, now: datetime, *,
         details["assignee"] = assignee
     if group:
         details.update(role=group[0], department=group[1])
+    deadline = open_task_deadline(state, task, node, now)
+    if deadline is not None:
+        details.update(deadline=deadline.seq,
+                       due_at=deadline.due_at.isoformat() if deadline.due_at else None)
     emit(state, "task_created", now, task=task, on_behalf_of=on_behalf_of, actor_id=added_by,
          data=details)
     return task
@@ -417,7 +422,9 @@ def task_for(state: State, task_seq: int, actor_id: int, *, operation: str,
         for entry in state.vars.get("trail", ()):
             if entry.get("node") in node.exclusive_with and actor_id in entry.get("actors", ()):
                 raise errors.not_yours("four_eyes", node=entry["node"])
-    if task.assignee_id is not None:
+    if actor_id in task.data.get("escalated_to", ()):
+        pass  # 督办: the task was offered to this administrator as well when it ran out of time
+    elif task.assignee_id is not None:
         if task.assignee_id != actor_id:
             raise errors.not_yours("claimed_by_other" if task.candidate_role else "task_not_yours")
     else:

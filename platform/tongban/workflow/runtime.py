@@ -14,11 +14,11 @@ import copy
 import json
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,11 +29,13 @@ from ..models import (
     AnswerVersion,
     Application,
     DefinitionVersion,
+    FlowDeadline,
     FlowEvent,
     FlowInstance,
     FlowMessage,
     FlowOutbox,
     FlowTask,
+    FlowTimer,
     FlowToken,
     Role,
     User,
@@ -41,6 +43,7 @@ from ..models import (
     utcnow,
 )
 from ..policy import Actor, DepartmentTree, holds
+from . import deadlines as flow_deadlines
 from . import ops as flow_ops
 from .definition import Flow, compile_flow
 from .directory import DbDirectory
@@ -55,6 +58,23 @@ from .errors import (
 )
 from .state import State
 
+
+def calendar_for(session: Session, calendar_id: str) -> tuple[Any, int | None]:
+    """The latest published version of the calendar ``calendar_id`` and its definition
+    version's id; while none is published (a fresh database, before ``tongban definitions
+    publish``) the calendar file shipped with the code (workflow_definitions/calendars/,
+    tests/calendars/) and None."""
+    from ..worktime import calendar_for as published
+    from ..worktime import file_calendar
+    from ..worktime.calendars import UnknownCalendar
+    from ..worktime.store import latest_version
+    try:
+        calendar = published(session, calendar_id)
+    except UnknownCalendar:
+        return file_calendar(calendar_id), None
+    row = latest_version(session, calendar_id)
+    return calendar, row.id if row is not None else None
+
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
     "claim", "release", "accept", "refuse_intake", "approve", "reject", "return_to",
@@ -62,7 +82,7 @@ TASK_OPERATIONS = frozenset({
     "remind", "vote", "read_cc"})
 APPLICATION_OPERATIONS = frozenset({
     "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
-    "migrate"})
+    "migrate", "pause_clock", "resume_clock", "request_extension", "decide_extension"})
 ADMIN_OPERATIONS = frozenset({"repair", "migrate"})
 APPLICANT_OPERATIONS = frozenset({"withdraw", "resubmit", "submit_correction"})
 ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
@@ -130,6 +150,7 @@ class Loaded:
     instance: FlowInstance
     tokens: list[FlowToken]
     tasks: list[FlowTask]
+    deadlines: list[FlowDeadline] = field(default_factory=list)
 
 
 def _fresh(statement: Any) -> Any:
@@ -151,7 +172,10 @@ def load_instance(session: Session, instance_id: int) -> Loaded:
     tasks = list(session.scalars(_fresh(select(FlowTask)
                                         .where(col(FlowTask.instance_id) == instance_id)
                                         .order_by(col(FlowTask.seq)))))
-    return Loaded(application, instance, tokens, tasks)
+    deadlines = list(session.scalars(_fresh(select(FlowDeadline)
+                                            .where(col(FlowDeadline.instance_id) == instance_id)
+                                            .order_by(col(FlowDeadline.seq)))))
+    return Loaded(application, instance, tokens, tasks, deadlines)
 
 
 def load_for_application(session: Session, application_id: int) -> Loaded:
@@ -162,12 +186,32 @@ def load_for_application(session: Session, application_id: int) -> Loaded:
     return load_instance(session, instance_id)
 
 
+DEFAULT_CALENDAR = "shanghai"
+
+
+def service_calendar_id(session: Session, application: Application) -> str:
+    """The calendar the application's service names (``calendar:``), ``shanghai`` if none."""
+    service = session.get(DefinitionVersion, application.service_version_id)
+    value = (service.content if service is not None else {}).get("calendar")
+    return str(value) if value else DEFAULT_CALENDAR
+
+
+def _keeps_time(flow: Flow) -> bool:
+    """Whether the flow has any clock (a node's ``deadline:`` or an application deadline)."""
+    return bool(flow.deadlines) or any(node.deadline is not None for node in flow.nodes.values())
+
+
 def _state(session: Session, loaded: Loaded, flow: Flow) -> State:
+    calendar, version_id = None, None
+    if _keeps_time(flow) or loaded.deadlines:
+        calendar, version_id = calendar_for(session,
+                                            service_calendar_id(session, loaded.application))
     return State(
         flow=flow, instance=loaded.instance, tokens=loaded.tokens, tasks=loaded.tasks,
         answers=copy.deepcopy(loaded.application.answers),
         applicant_id=loaded.instance.applicant_id, directory=DbDirectory(session),
-        new_rows=[], events=[])
+        new_rows=[], events=[], deadlines=loaded.deadlines, calendar=calendar,
+        calendar_version_id=version_id)
 
 
 def _json_snapshot(rows: Iterable[FlowToken | FlowTask]) -> list[tuple[Any, Any]]:
@@ -186,6 +230,7 @@ def _run(session: Session, loaded: Loaded, flow: Flow,
         # The engine's directory reads must not flush half-changed rows.
         with session.no_autoflush:
             call(state)
+            flow_deadlines.sync(state, now)
     except AlreadyHandled:
         if task_id is None:
             raise
@@ -212,6 +257,13 @@ def _store(session: Session, loaded: Loaded, state: State,
     # transition that read the same version fails (optimistic lock) before it adds a thing.
     flag_modified(instance, "vars")
     session.flush()
+    if state.cancelled_timers:
+        # A clock that changed cancels its pending timers; the new ones are among new_rows.
+        session.execute(update(FlowTimer).where(
+            col(FlowTimer.instance_id) == instance_id,
+            col(FlowTimer.deadline_seq).in_(sorted(state.cancelled_timers)),
+            col(FlowTimer.state) == "pending").values(state="cancelled"),
+            execution_options={"synchronize_session": "fetch"})
     for row in state.new_rows:
         if getattr(row, "instance_id", 0) is None:
             row.instance_id = instance_id
@@ -416,6 +468,30 @@ def service_result(session: Session, row: FlowOutbox, *, ok: bool,
                 now=now, actor_name="worker", request_id="")
 
 
+def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> str:
+    """Fire one due timer (the worker, in its transaction; the caller commits): the engine's
+    effect (``deadlines.fire_timer``) on the timer's instance, its rows stored, the timer
+    marked done. ``"stale"``: the clock changed or closed since, nothing else changed. Two
+    workers firing the same timer: the second's optimistic lock fails (Stale)."""
+    now = now or utcnow()
+    timer = session.scalars(_fresh(select(FlowTimer).where(col(FlowTimer.id) == timer_id))).first()
+    if timer is None or timer.instance_id is None:
+        raise FlowNotFound(f"no timer {timer_id}")
+    if timer.state in ("done", "cancelled"):
+        return "stale"
+    loaded = load_instance(session, timer.instance_id)
+    flow = flow_for(session, _pinned(loaded))
+    outcome: list[str] = []
+    _run(session, loaded, flow,
+         lambda state: outcome.append(flow_deadlines.fire_timer(state, timer, now)),
+         now=now, actor_name="timer", request_id="")
+    timer.state = "done"
+    timer.fired_at = now
+    session.add(timer)
+    session.flush()
+    return outcome[0]
+
+
 @dataclass(frozen=True)
 class Delivered:
     duplicate: bool
@@ -473,5 +549,5 @@ def expects_message(flow: Flow, name: str) -> bool:
 
 __all__ = ["ADMIN_OPERATIONS", "APPLICATION_OPERATIONS", "TASK_OPERATIONS", "Delivered",
            "FlowNotFound", "Loaded", "act", "act_on_application", "current_flow_version",
-           "deliver_message", "expects_message", "flow_for", "load_for_application", "load_instance",
-           "service_result", "start_flow"]
+           "deliver_message", "expects_message", "fire_timer", "flow_for", "load_for_application",
+           "load_instance", "service_calendar_id", "service_result", "start_flow"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..models import FlowEvent, FlowInstance, FlowTask, FlowToken
+from ..models import FlowDeadline, FlowEvent, FlowInstance, FlowTask, FlowToken
 from ..policy import DepartmentTree
 from . import errors
 from .definition import Flow, Node
@@ -49,6 +49,14 @@ class State:
     directory: Directory
     new_rows: list[Any] = field(default_factory=list)
     events: list[FlowEvent] = field(default_factory=list)
+    # Time (tongban.workflow.deadlines): the instance's clocks, the service's calendar (a
+    # tongban.worktime.Calendar; None: no clocks at all), the deadlines whose pending timers
+    # the caller cancels, and how many of ``events`` deadlines.sync has looked at.
+    deadlines: list[FlowDeadline] = field(default_factory=list)
+    calendar: Any = None
+    calendar_version_id: int | None = None
+    cancelled_timers: set[int] = field(default_factory=set)
+    synced_events: int = 0
 
     def __post_init__(self) -> None:
         self._tokens = {token.seq: token for token in self.tokens}

@@ -30,8 +30,9 @@ from .. import PROJECT_ROOT
 from ..definitions.loader import meta_validator, schema_problems
 from ..definitions.problems import Problem
 from ..definitions.yamlpos import Document, ReadError, read_yaml
-from ..models import FlowInstance, FlowOutbox, FlowTask, FlowToken
+from ..models import FlowDeadline, FlowInstance, FlowOutbox, FlowTask, FlowTimer, FlowToken
 from ..policy import EVERYWHERE_ROLES, DepartmentTree
+from .deadlines import fire_timer, sync
 
 ZONE = ZoneInfo("Asia/Shanghai")  # C1: script times are local times in Shanghai
 DEFINITIONS = PROJECT_ROOT / "workflow_definitions"
@@ -153,14 +154,17 @@ def _meaning_problems(script: Script) -> list[Problem]:
         where: list[str | int] = ["actions", index]
         need_user([*where, "actor"], action.get("actor"))
         need_user([*where, "to"], action.get("to"))
+        need_user([*where, "approver"], action.get("approver"))
         for position, username in enumerate(action.get("users", [])):
             need_user([*where, "users", position], username)
+        if "at" not in action:  # an advance step: the clock moves on from the last time
+            continue
         at = parse_time(action["at"])
         if at < previous:
             problems.append(script.problem([*where, "at"], "actions must be in time order; this "
                                            f"one is before {show_time(previous)}"))
         previous = max(previous, at)
-        if action["action"] not in {"run_outbox", "deliver"} and "actor" not in action:
+        if action["action"] not in {"run_outbox", "deliver", "advance"} and "actor" not in action:
             problems.append(script.problem(where, f'"{action["action"]}" needs an "actor"'))
     return problems
 
@@ -376,7 +380,7 @@ def _modules() -> list[ModuleType]:
     """Where the operations live: the engine core, its operations, the admin operations."""
     found = []
     for name in ("tongban.workflow.engine", "tongban.workflow.operations",
-                 "tongban.workflow.admin_ops"):
+                 "tongban.workflow.admin_ops", "tongban.workflow.deadlines"):
         try:
             found.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:
@@ -403,7 +407,8 @@ def _is_refusal(exc: Exception) -> bool:
 
 def _snapshot(bench: Bench) -> Any:
     return (bench.instance.model_dump(), [t.model_dump() for t in bench.tokens],
-            [t.model_dump() for t in bench.tasks], copy.deepcopy(bench.answers))
+            [t.model_dump() for t in bench.tasks], copy.deepcopy(bench.answers),
+            [d.model_dump() for d in bench.deadlines], [t.model_dump() for t in bench.timers])
 
 
 class Bench:
@@ -438,6 +443,12 @@ class Bench:
         self.number_of: dict[int, int] = {}
         self.seq_of: dict[int, int] = {}
         self.calls: dict[str, int] = {}  # successful hook calls per service node
+        # Time: the calendar (the script's, else the service's, else shanghai), the clocks and
+        # the timers the worker would fire, and the virtual clock (the last action's time).
+        self.calendar = _calendar(script)
+        self.deadlines: list[FlowDeadline] = []
+        self.timers: list[FlowTimer] = []
+        self.clock = self.start_at
 
     # -- helpers
 
@@ -445,11 +456,31 @@ class Bench:
         return None if user_id is None else self.directory.usernames.get(user_id, f"#{user_id}")
 
     def _line(self, at: datetime, event: str, node: str | None, actor: int | None,
-              task: int | None, status: str, **extra: Any) -> dict[str, Any]:
+              task: int | None, status: str, task_seq: int | None = None,
+              **extra: Any) -> dict[str, Any]:
         line: dict[str, Any] = {"at": show_time(at), "event": event, "node": node,
                                 "actor": self.username(actor), "task": task, "status": status}
         line.update({k: v for k, v in extra.items() if v is not None})
+        line.update(self._clocks(task_seq))
         return line
+
+    def _clocks(self, task_seq: int | None) -> dict[str, Any]:
+        """The trace's time fields: ``due`` (the line's task's due instant), ``app_due`` (the
+        application deadline's) and ``paused: true`` while the application's clock stands."""
+        found: dict[str, Any] = {}
+        task = next((t for t in self.tasks if t.seq == task_seq), None) \
+            if task_seq is not None else None
+        if task is not None and task.due_at is not None:
+            found["due"] = show_time(task.due_at)
+        application = [d for d in self.deadlines if d.scope == "application"
+                       and d.state in ("running", "paused")]
+        if application:
+            first = min(application, key=lambda d: d.seq)
+            if first.due_at is not None:
+                found["app_due"] = show_time(first.due_at)
+            if first.state == "paused":
+                found["paused"] = True
+        return found
 
     def _number_tasks(self) -> None:
         for task in sorted(self.tasks, key=lambda t: t.seq):
@@ -467,8 +498,12 @@ class Bench:
             task = None if event.task_seq is None else self.number_of.get(event.task_seq,
                                                                              event.task_seq)
             self.trace.append(self._line(event.at, event.type, event.node, event.actor_id,
-                                         task, event.status, **extra))
+                                         task, event.status, task_seq=event.task_seq, **extra))
         self.outbox.extend(row for row in state.new_rows if isinstance(row, FlowOutbox))
+        for timer in self.timers:  # a changed clock's pending timers give way to its new ones
+            if timer.state == "pending" and timer.deadline_seq in state.cancelled_timers:
+                timer.state = "cancelled"
+        self.timers.extend(row for row in state.new_rows if isinstance(row, FlowTimer))
 
     def _state(self) -> Any:
         """A fresh State over the instance's rows for one operation, as the runtime builds one
@@ -476,7 +511,8 @@ class Bench:
         from .engine import State
         return State(flow=self.flow, instance=self.instance, tokens=self.tokens, tasks=self.tasks,
                      answers=self.answers, applicant_id=self.applicant_id,
-                     directory=self.directory, new_rows=[], events=[])
+                     directory=self.directory, new_rows=[], events=[],
+                     deadlines=self.deadlines, calendar=self.calendar)
 
     def call(self, name: str, actor: int | None, now: datetime, /, *,
              shown_node: str | None = None, shown_task: int | None = None, **args: Any) -> None:
@@ -486,6 +522,7 @@ class Bench:
         state = self._state()
         try:
             function(state, actor, now, **args)
+            sync(state, now)
         except Exception as exc:
             if not _is_refusal(exc):
                 raise
@@ -493,7 +530,8 @@ class Bench:
             self.trace.append(self._line(now, "refused", shown_node, actor, shown_task,
                                          self.instance.status,
                                          error=str(getattr(exc, "code", "")),
-                                         changed=True if changed else None))
+                                         changed=True if changed else None,
+                                         task_seq=args.get("task_seq")))
             return
         self.answers, self.flow = state.answers, state.flow  # a correction, a migration
         self._collect(state)
@@ -547,12 +585,20 @@ class Bench:
 
     def do(self, where: list[str | int], action: Mapping[str, Any]) -> None:
         name = action["action"]
+        if name == "advance":
+            self.advance(where, action)
+            return
         wanted = {"return": "return_to", "deliver": "deliver_message", "run_outbox": "service_done"}
         try:
             operation(wanted.get(name, name))
         except LookupError as exc:
             raise ScriptError([self.script.problem([*where, "action"], str(exc))]) from None
         now = parse_time(action["at"])
+        if now < self.clock:
+            raise ScriptError([self.script.problem([*where, "at"], "this action is before the "
+                                                   "virtual clock, advanced to "
+                                                   f"{show_time(self.clock)}")])
+        self.clock = now
         actor = self.ids.get(action.get("actor", ""))
         if name == "run_outbox":
             self.run_outbox(now)
@@ -602,9 +648,46 @@ class Bench:
         elif name == "migrate":
             self.migrate(where, actor, now, action)
             return
+        elif name in CLOCK_ACTIONS:
+            args.update(_clock_args(self, name, action))
         function = {"return": "return_to"}.get(name, name)
         self.call(function, actor, now, shown_node=node,
                   shown_task=number if "task" in action else None, **args)
+
+    def advance(self, where: list[str | int], action: Mapping[str, Any]) -> None:
+        """The virtual clock moves on (``by`` working days, natural days or hours, or
+        ``until`` a time); every timer due on the way fires in due order, each on a fresh
+        State through deadlines.fire_timer, as the worker would."""
+        if "until" in action:
+            target = parse_time(action["until"])
+        else:
+            ((unit, amount),) = action["by"].items()
+            if unit == "hours":
+                target = self.clock + timedelta(hours=amount)
+            else:
+                from ..worktime import add_working_days, local_day
+                day = local_day(self.clock)
+                later = add_working_days(self.calendar, day, amount) \
+                    if unit == "working_days" else day + timedelta(days=amount)
+                target = self.clock + timedelta(days=(later - day).days)
+        if target < self.clock:
+            raise ScriptError([self.script.problem(where, "the clock cannot go back to "
+                                                   f"{show_time(target)}")])
+        while (timer := self.next_timer(target)) is not None:
+            self.fire(timer, max(_aware(timer.due_at), self.clock))
+        self.clock = target
+
+    def next_timer(self, until: datetime) -> FlowTimer | None:
+        """The first pending timer due by ``until`` (by due time, then creation)."""
+        due = [t for t in self.timers if t.state == "pending" and _aware(t.due_at) <= until]
+        return min(due, key=lambda t: (_aware(t.due_at), self.timers.index(t))) if due else None
+
+    def fire(self, timer: FlowTimer, now: datetime) -> None:
+        state = self._state()
+        fire_timer(state, timer, now)
+        sync(state, now)
+        timer.state, timer.fired_at = "done", now
+        self._collect(state)
 
     def migrate(self, where: list[str | int], actor: int | None, now: datetime,
                 action: Mapping[str, Any]) -> None:
@@ -658,6 +741,37 @@ class Bench:
                 row.next_attempt_at = now + timedelta(seconds=backoff * 2 ** (row.attempts - 1))
             self.call("service_failed", None, now, shown_node=row.node, token_seq=row.token_seq,
                       error=error, final=final)
+
+
+CLOCK_ACTIONS = frozenset({"pause_clock", "resume_clock", "request_extension", "decide_extension"})
+
+
+def _clock_args(bench: Bench, name: str, action: Mapping[str, Any]) -> dict[str, Any]:
+    """A clock action's arguments: ``deadline`` (a seq; default the governing clock)."""
+    args: dict[str, Any] = {"deadline_seq": action.get("deadline")}
+    if name == "pause_clock":
+        args.update(reason=action.get("reason", ""), note=action.get("note", ""),
+                    expected_days=action.get("expected_days"))
+    elif name == "request_extension":
+        args.update(units=action.get("units"), reason=action.get("reason", ""),
+                    approver_id=bench.ids.get(action["approver"]) if "approver" in action
+                    else None)
+    elif name == "decide_extension":
+        args.update(approve=action.get("approve", True), comment=action.get("comment", ""))
+    return args
+
+
+def _calendar(script: Script) -> Any:
+    """The script's ``calendar:``, else its service's, else ``shanghai`` (a file calendar)."""
+    from ..worktime import file_calendar
+    name = script.data.get("calendar")
+    if name is None and "service" in script.data:
+        path = (script.path.parent / script.data["service"]).resolve()
+        if not path.is_file():
+            path = DEFINITIONS / f"{script.data['service']}.yaml"
+        service = _read_shared(path, str(path)).data
+        name = service.get("calendar") if isinstance(service, dict) else None
+    return file_calendar(str(name or "shanghai"))
 
 
 def _merged(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
