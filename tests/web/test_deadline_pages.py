@@ -310,11 +310,11 @@ def test_the_timeline_says_why_a_clock_paused_in_words(demo) -> None:  # type: i
     run = review_world.build(demo.extensions["tongban.engine"], reference="2611-RSJ2-TL1")
     review_world.add_event(run, "clock_paused", node="review", actor="reviewer",
                            status="in_progress", minutes=90,
-                           data={"reason": "inspection", "note": "送检样品"})
+                           data={"reason": "testing", "note": "送检样品"})
     citizen = _text(Personas(demo.test_client()).as_("citizen").get(
         f"/my/applications/{run.reference}").get_data(as_text=True))
     assert "暂停计时 · 初审" in citizen and "检验检测 · 送检样品" in citizen
-    assert "inspection" not in citizen
+    assert "testing" not in citizen
     with db.new_session(demo.extensions["tongban.engine"]) as session:
         assert session.scalars(select(FlowEvent).where(
-            col(FlowEvent.type) == "clock_paused")).one().data["reason"] == "inspection"
+            col(FlowEvent.type) == "clock_paused")).one().data["reason"] == "testing"

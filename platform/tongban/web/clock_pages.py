@@ -10,7 +10,7 @@ task page. Bad input is answered on the task page in the user's language, with n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, redirect, request, url_for
@@ -32,16 +32,23 @@ bp = Blueprint("clock", __name__, url_prefix="/review/tasks")
 
 OPERATIONS = ("pause_clock", "resume_clock", "request_extension", "decide_extension")
 MAX_EXPECTED_DAYS = 365
-APPROVER_ROLES = (Role.DEPARTMENT_ADMIN, Role.PLATFORM_ADMIN)
+APPROVER_ROLES = (Role.DEPARTMENT_ADMIN,)
 """Who may be asked to grant an extension (负责人): the department's administrators."""
 
-# The engine's error codes that belong beside a field of the clock forms.
-FIELD_OF_CODE = {"extension_over_limit": "units", "extension_needs_approver": "approver",
-                 "reason_required": "reason", "comment_required": "comment"}
+# The engine's error codes that belong beside a field of the clock forms (by form).
+FIELD_OF_CODE = {
+    "pause_clock": {"pause_reason_unknown": "reason", "reason_required": "note",
+                    "expected_days_invalid": "expected_days"},
+    "request_extension": {"extension_units": "units", "extension_over_limit": "units",
+                          "extension_needs_approver": "approver",
+                          "reason_required": "extension_reason"},
+    "decide_extension": {"reason_required": "decision_comment",
+                         "extension_over_limit": "decision"},
+}
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return deadline_views.now()
 
 
 def engine_has(operation: str) -> bool:
@@ -67,17 +74,21 @@ class PanelClock:
         return str(self.view.seq)
 
 
-def panel(session: Session, run: flow_views.Run, task: FlowTask, user_id: int | None
-          ) -> list[PanelClock]:
-    """The task's own clock and the application's statutory ones, each with its actions."""
+def panel(session: Session, run: flow_views.Run, task: FlowTask, user_id: int | None,
+          candidate: bool = False) -> list[PanelClock]:
+    """The task's own clock and the application's statutory ones, each with its actions.
+    The person handling the task (its assignee, or a candidate of its group while nobody has
+    taken it) may stop, restart and ask to extend them; the person an extension waits for
+    decides it. The engine checks the same again."""
     own = deadline_views.for_task(session, saved_id(task))
     views = ([own] if own is not None else []) + [
         v for v in deadline_views.application_deadlines(
             session, run.instance.id if run.instance else None) if v.live]
     calendars = deadline_views.Calendars(session)
     at = deadline_views.now()
-    holder = task.state in ("open", "claimed") and task.assignee_id == user_id \
-        and task.kind != "cc"
+    holder = user_id is not None and user_id != run.application.submitter_id \
+        and task.state in ("open", "claimed") and task.kind != "cc" \
+        and (task.assignee_id == user_id or (task.assignee_id is None and candidate))
     asked = flow_views.Names(session, [(v.pending_extension or {}).get("approver_id")
                                        for v in views])
     clocks = []
@@ -106,14 +117,13 @@ def _actions(view: DeadlineView, holder: bool, user_id: int | None) -> tuple[str
 
 def approvers(session: Session, department: str, exclude: set[int | None]
               ) -> list[tuple[int, str]]:
-    """People who may grant an extension: administrators of the application's department and
-    the platform's, by name and where they work."""
+    """People who may grant an extension: administrators of the application's department
+    (as the engine's ``deadlines.approvers``), by name and where they work."""
     found = session.execute(
         select(col(Membership.user_id), col(Membership.role), col(Department.code))
         .outerjoin(Department, col(Department.id) == col(Membership.department_id))
         .where(col(Membership.role).in_([r.value for r in APPROVER_ROLES]))).all()
-    ids = {m.user_id for m in found if m.user_id not in exclude and (
-        m.role == Role.PLATFORM_ADMIN.value or m.code == department)}
+    ids = {m.user_id for m in found if m.user_id not in exclude and m.code == department}
     active = set(session.scalars(select(col(User.id)).where(col(User.id).in_(ids),
                                                              col(User.is_active))))
     people = flow_views.Names(session, active)
@@ -179,12 +189,8 @@ def arguments(op: str, form: Any, view: DeadlineView | None, approver_ids: set[i
     return args, errors
 
 
-def _field(code: str, seq: int) -> str:
-    field = FIELD_OF_CODE.get(code)
-    if field == "reason":
-        return f"extension_reason-{seq}" if code == "reason_required" else f"reason-{seq}"
-    if field == "comment":
-        return f"decision_comment-{seq}"
+def _field(op: str, code: str, seq: int) -> str:
+    field = FIELD_OF_CODE.get(op, {}).get(code)
     return f"{field}-{seq}" if field else "op"
 
 
@@ -201,12 +207,13 @@ def act(task_id: int) -> ResponseReturnValue:
     session = request_session()
     seq = _whole(request.form.get("deadline", ""))
     run = flow_views.load_run(session, application)
-    clocks = {c.view.seq: c for c in panel(session, run, found, current_user.id)}
+    clocks = {c.view.seq: c for c in panel(session, run, found, current_user.id,
+                                           review._candidate(found))}
     chosen = clocks.get(seq) if seq is not None else None
     if chosen is not None and not chosen.view.live:
         chosen = None
     ids = {i for i, _label in approvers(session, application.department_code,
-                                         {current_user.id})}
+                                         {current_user.id, application.submitter_id})}
     args, errors = arguments(op, request.form, chosen.view if chosen else None, ids)
     form = {k: request.form.get(k, "") for k in (
         "reason", "note", "expected_days", "units", "approver", "decision", "comment")}
@@ -229,7 +236,7 @@ def act(task_id: int) -> ResponseReturnValue:
         content = flow_views.flow_content(session, application.flow_version_id)
         if int(getattr(exc, "status", 409)) == 422:
             found, application = review._task_or_404(task_id)
-            field = _field(str(getattr(exc, "code", "")), args["deadline_seq"])
+            field = _field(op, str(getattr(exc, "code", "")), args["deadline_seq"])
             return review._task_page(found, application,
                                      errors={field: review.flow_message(exc, content)},
                                      form=form, open_op=open_op, status=422)

@@ -9,6 +9,7 @@ told by colour alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -31,14 +32,18 @@ DEFAULT_CALENDAR = "shanghai"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 """Working days are days in Shanghai (the calendars' zone), whatever zone the pages show."""
 
-# Why a clock stops (行政许可法 §45: time not counted). The codes are what the engine stores.
+# Why a clock stops (行政许可法 §45: time not counted), by the engine's codes
+# (tongban.workflow.deadlines.PAUSE_REASONS, and "correction" while the applicant corrects).
 PAUSE_REASONS = {
     "hearing": N_("Hearing"),
-    "inspection": N_("Inspection or testing"),
+    "inspection": N_("On-site inspection"),
     "expert_review": N_("Expert review"),
+    "testing": N_("Inspection or testing"),
+    "quarantine": N_("Quarantine"),
     "other": N_("Other reason"),
 }
-TOLD_IN_WRITING = frozenset({"hearing", "inspection", "expert_review"})
+CORRECTION = "correction"
+TOLD_IN_WRITING = frozenset({"hearing", "inspection", "expert_review", "testing", "quarantine"})
 """Reasons §45 names: the applicant is told the time needed, in writing."""
 
 DAY_UNITS = frozenset({"working_days", "natural_days"})
@@ -91,7 +96,22 @@ class DeadlineView:
 
     @property
     def basis(self) -> str:
-        return str(self.data.get("basis") or "")
+        """The legal basis: the row's own, else its statutory preset's (行政许可法第四十二条)."""
+        from ..workflow.presets import load_presets
+
+        if self.data.get("basis"):
+            return str(self.data["basis"])
+        preset = load_presets().get(self.purpose)
+        return (preset.spec.basis or "") if preset is not None else ""
+
+    @property
+    def unknown(self) -> str:
+        """Why the due day is not known (the engine's words name the year), in the page's."""
+        words = self.data.get("unknown")
+        if not isinstance(words, str) or not words:
+            return ""
+        year = re.search(r"\b(\d{4})\b", words)
+        return missing_words(int(year.group(1))) if year else words
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -111,13 +131,6 @@ def view_of(row: FlowDeadline) -> DeadlineView:
         elapsed=row.elapsed, data=dict(row.data or {}))
 
 
-def _governing_order(view: DeadlineView) -> tuple[int, int, datetime]:
-    """Application clocks first, then running before paused, then the earliest due."""
-    far = datetime.max.replace(tzinfo=UTC)
-    return (0 if view.scope == "application" else 1, 0 if view.state == "running" else 1,
-            view.due_at or far)
-
-
 def live_deadlines(session: Session, instance_ids: Iterable[int]) -> list[DeadlineView]:
     """The running and paused clocks of these instances, in one query."""
     ids = sorted(set(instance_ids))
@@ -130,14 +143,19 @@ def live_deadlines(session: Session, instance_ids: Iterable[int]) -> list[Deadli
 
 
 def current(session: Session, application_id: int) -> DeadlineView | None:
-    """The application's governing deadline: its statutory clock if one runs, else the
-    earliest running task clock (a paused one when every clock is paused)."""
+    """The application's governing clock, chosen as the engine chooses it
+    (:func:`tongban.workflow.deadlines.governing`: its statutory clock if one runs, else the
+    earliest due task clock), with what the pages show of it."""
+    from ..workflow.deadlines import governing
+
     instance_id = session.scalars(select(col(FlowInstance.id)).where(
         col(FlowInstance.application_id) == application_id)).first()
     if instance_id is None:
         return None
-    found = live_deadlines(session, [instance_id])
-    return min(found, key=_governing_order) if found else None
+    found = governing(session.scalars(select(FlowDeadline).where(
+        col(FlowDeadline.instance_id) == instance_id,
+        col(FlowDeadline.state).in_(LIVE_STATES))).all())
+    return view_of(found) if found is not None else None
 
 
 def for_task(session: Session, task_id: int) -> DeadlineView | None:
@@ -175,55 +193,54 @@ def extensions_for(session: Session, approver_id: int) -> list[DeadlineView]:
 
 # --- counting ---------------------------------------------------------------------------------
 
-class CalendarMissing(Exception):
-    """The calendar has no data for a day the count needs."""
+class Uncounted(Exception):
+    """The days cannot be counted: the calendar lacks the year (or is unknown). ``year`` is
+    set for a year not yet published."""
 
-    def __init__(self, year: int):
-        super().__init__(year)
+    def __init__(self, message: str, year: int | None = None):
+        super().__init__(message)
         self.year = year
 
 
 class Days:
-    """Working days of one calendar (:mod:`tongban.worktime`); Monday to Friday when that
-    package is not installed, so the pages still count before the calendars land."""
+    """Working days of one calendar (:mod:`tongban.worktime`), or of none: a calendar that
+    could not be found counts nothing rather than guess."""
 
-    def __init__(self, calendar: Any = None):
+    def __init__(self, calendar: Any = None, problem: str = ""):
         self.calendar = calendar
+        self.problem = problem
 
     def between(self, a: date, b: date) -> int:
         """Working days in (a, b]; 0 when b is not after a."""
+        from ..worktime import CalendarNotPublished, working_days_between
+
+        if self.calendar is None:
+            raise Uncounted(self.problem)
         if b <= a:
             return 0
-        if self.calendar is not None:
-            from .. import worktime  # type: ignore[attr-defined, unused-ignore]
-
-            try:
-                return int(worktime.working_days_between(self.calendar, a, b))
-            except worktime.CalendarNotPublished as exc:
-                raise CalendarMissing(int(getattr(exc, "year", b.year))) from exc
-        count, day = 0, a
-        while day < b:
-            day += timedelta(days=1)
-            count += day.weekday() < 5
-        return count
+        try:
+            return working_days_between(self.calendar, a, b)
+        except CalendarNotPublished as exc:
+            raise Uncounted(str(exc), exc.year) from exc
 
 
 class Calendars:
-    """Calendars by id, looked up once per page."""
+    """Calendars by id, looked up once per page (the published version, else the shipped
+    file, as the engine reads them)."""
 
     def __init__(self, session: Session):
         self.session = session
         self.found: dict[str, Days] = {}
 
     def days(self, calendar_id: str | None) -> Days:
+        from ..workflow.runtime import calendar_for
+
         key = calendar_id or DEFAULT_CALENDAR
         if key not in self.found:
             try:
-                from ..worktime import calendar_for  # type: ignore[attr-defined, unused-ignore]
-            except ImportError:
-                self.found[key] = Days()
-            else:
-                self.found[key] = Days(calendar_for(self.session, key))
+                self.found[key] = Days(calendar_for(self.session, key)[0])
+            except LookupError as exc:
+                self.found[key] = Days(None, str(exc))
         return self.found[key]
 
 
@@ -242,7 +259,7 @@ class Clock:
     used: int | None = None
     remaining: int | None = None
     overdue_by: int | None = None
-    missing_year: int | None = None
+    uncounted: str = ""  # why the days are not counted (a calendar year not yet published)
 
     @property
     def words(self) -> str:
@@ -288,8 +305,9 @@ def clock(deadline: DeadlineView | None, at: datetime, days: Days, *,
             used = max(deadline.total - remaining, 0) if deadline is not None else None
             return Clock(deadline, due_at, unit, "due_soon" if remaining <= 1 else "running",
                          used, remaining)
-    except CalendarMissing as exc:
-        return Clock(deadline, due_at, unit, "running", missing_year=exc.year)
+    except Uncounted as exc:
+        words = missing_words(exc.year) if exc.year is not None else str(exc)
+        return Clock(deadline, due_at, unit, "running", uncounted=words)
     left = due_at - at
     period = timedelta(hours=deadline.total) if deadline is not None else None
     soon = period is not None and left * 4 <= period
@@ -331,6 +349,8 @@ def due_words(due_at: datetime | None, unit: str) -> str:
 
 
 def pause_reason_words(code: str | None) -> str:
+    if code == CORRECTION:
+        return _("Waiting for the applicant's corrections")
     return _(PAUSE_REASONS[code]) if code in PAUSE_REASONS else (code or "")
 
 

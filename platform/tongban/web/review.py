@@ -412,7 +412,7 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
                  if fields and fields[0].widget == "file"}
     ops = _operations(run, task)
     uid = current_user.id
-    clocks = clock_pages.panel(session, run, task, uid)
+    clocks = clock_pages.panel(session, run, task, uid, _candidate(task))
     page = render_template(
         "review/task.html", task=task, application=application, run=run,
         service=pinned_defs.service.content, rows=rows, uploads=uploads,
@@ -424,7 +424,8 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         staff=_staff_choices({uid, application.submitter_id})
         if {"transfer", "add_signer", "cc"} & set(ops) else [],
         signer_places=SIGNER_PLACES, clocks=clocks, time=deadline_views,
-        approvers=clock_pages.approvers(session, application.department_code, {uid})
+        approvers=clock_pages.approvers(session, application.department_code,
+                                        {uid, application.submitter_id})
         if any("request_extension" in c.actions for c in clocks) else [],
         timeline=run.timeline(staff=True, label=flow_views.question_label(pinned_defs.form)),
         node_name=flow_views.node_name, status_name=flow_views.status_name,
