@@ -318,3 +318,131 @@ def test_the_timeline_says_why_a_clock_paused_in_words(demo) -> None:  # type: i
     with db.new_session(demo.extensions["tongban.engine"]) as session:
         assert session.scalars(select(FlowEvent).where(
             col(FlowEvent.type) == "clock_paused")).one().data["reason"] == "testing"
+
+
+# --- Through the engine: a flow that keeps time, started on Monday 2026-11-16 ------------------
+
+START = datetime(2026, 11, 16, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)
+TIMED: dict[str, Any] = {
+    "code": "web-timed", "name": {"zh": "限时审批", "en": "Timed approval"},
+    "deadlines": [{"id": "decision", "preset": "licence_decision", "starts_on": "submitted",
+                   "ends_on": "decided"}],
+    "nodes": {
+        "start": {"type": "start", "next": "review"},
+        "review": {"type": "task", "name": {"zh": "初审", "en": "Initial review"},
+                   "who": {"user": "reviewer"}, "deadline": {"working_days": 5},
+                   "next": "done"},
+        "done": {"type": "end", "outcome": "approved"},
+    },
+}
+
+
+def start_timed(demo: Any, reference: str = "2611-RSJ2-TIME") -> review_world.Run:
+    """An application of the citizen's whose flow the runtime started at :data:`START`."""
+    import secrets
+
+    from tongban.definitions.publish import current_version
+    from tongban.models import Application, saved_id
+    from tongban.workflow import runtime
+
+    engine = demo.extensions["tongban.engine"]
+    review_world.FLOWS.setdefault("web-timed", TIMED)
+    review_world.forget_compiled_flows()
+    review_world.publish_flow(engine, "web-timed")
+    run = review_world.Run(engine, reference=reference)
+    with db.new_session(engine) as session, db.unit_of_work(session):
+        run.users = review_world.user_ids(session)
+        service = current_version(session, "service", "residence-points")
+        form = current_version(session, "form", "residence-points")
+        assert service is not None and form is not None
+        application = run.add(session, Application(
+            reference=reference, idempotency_key=secrets.token_hex(8),
+            service_code="residence-points", service_version_id=saved_id(service),
+            form_version_id=saved_id(form), answers=review_world.ANSWERS, status="submitted",
+            submitter_id=run.users["citizen"], department_code="sh-rsj", submitted_at=START))
+        run.application_id = saved_id(application)
+        instance = runtime.start_flow(session, application, now=START)
+        assert instance is not None
+        run.instance_id = saved_id(instance)
+    run.tasks["review"] = review_world.open_task(run, "review").id  # type: ignore[assignment]
+    return run
+
+
+def _seqs(demo: Any, run: review_world.Run) -> dict[str, int]:
+    with db.new_session(demo.extensions["tongban.engine"]) as session:
+        return {row.scope: row.seq for row in session.scalars(select(FlowDeadline).where(
+            col(FlowDeadline.instance_id) == run.instance_id))}
+
+
+def _events(demo: Any, run: review_world.Run) -> list[str]:
+    with db.new_session(demo.extensions["tongban.engine"]) as session:
+        return [e.type for e in session.scalars(select(FlowEvent).where(
+            col(FlowEvent.instance_id) == run.instance_id).order_by(col(FlowEvent.seq)))]
+
+
+def test_pause_restart_and_an_approved_extension_through_the_pages(demo) -> None:  # type: ignore[no-untyped-def]
+    run = start_timed(demo)
+    seqs = _seqs(demo, run)
+    reviewer = Personas(demo.test_client()).as_("reviewer")
+    url = f"/review/tasks/{run.tasks['review']}"
+    page = reviewer.get(url).get_data(as_text=True)
+    panel = _text(page.split('id="time-limit"', 1)[1].split("</section>", 1)[0])
+    assert "本环节 规则 5 个工作日 开始计时 2026-11-16 10:00 截止时间 2026-11-23" in panel
+    assert "已用 2 个工作日，剩余 3 个工作日" in panel
+    assert "20 个工作日 · 经批准最多可再延长 10 个工作日 · 行政许可法第四十二条" in panel
+    assert f'id="op-pause_clock-{seqs["application"]}"' in page
+    # Stop the statutory clock for an expert review (the applicant is told in writing).
+    audits = _audits(demo)
+    response = reviewer.post(f"{url}/clock", data={
+        "csrf_token": csrf(page), "op": "pause_clock", "deadline": str(seqs["application"]),
+        "reason": "expert_review", "note": "请省专家库评审", "expected_days": "10"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"{url}?done=pause_clock#time-limit")
+    assert _clock(demo, run, seqs["application"])["state"] == "paused"
+    assert "clock_paused" in _events(demo, run) and _audits(demo) > audits
+    citizen = Personas(demo.test_client()).as_("citizen")
+    mine = _text(citizen.get(f"/my/applications/{run.reference}").get_data(as_text=True))
+    assert "办理时限 已暂停计时 自 2026-11-18 起 · 专家评审 · 请省专家库评审" in mine
+    assert "您的申请自 2026-11-18 起因“专家评审”暂停计时，预计需要 10 个工作日。" in mine
+    assert "已暂停计时 2026-11-18 10:00 · 上海市人力资源和社会保障局 审核人员 专家评审" in mine
+    assert "撤回申请" not in mine  # someone is working on it
+    # A second pause is the engine's to refuse: said on the page, nothing changed.
+    page = reviewer.get(url).get_data(as_text=True)
+    assert f'id="op-pause_clock-{seqs["application"]}"' not in page
+    assert f'id="op-resume_clock-{seqs["application"]}"' in page
+    before = _clock(demo, run, seqs["application"])
+    again = reviewer.post(f"{url}/clock", data={
+        "csrf_token": csrf(page), "op": "pause_clock", "deadline": str(seqs["application"]),
+        "reason": "hearing", "expected_days": "5"})
+    assert again.status_code == 422 and "已经暂停计时" in again.get_data(as_text=True)
+    assert _clock(demo, run, seqs["application"]) == before
+    # Restart it, then ask the department's administrator for five more days.
+    assert reviewer.post(f"{url}/clock", data={
+        "csrf_token": csrf(page), "op": "resume_clock",
+        "deadline": str(seqs["application"])}).status_code == 302
+    assert _clock(demo, run, seqs["application"])["state"] == "running"
+    page = reviewer.get(url).get_data(as_text=True)
+    assert "赵管理（上海市人力资源和社会保障局 部门管理员）" in page  # the approver to choose
+    assert reviewer.post(f"{url}/clock", data={
+        "csrf_token": csrf(page), "op": "request_extension",
+        "deadline": str(seqs["application"]), "units": "5", "reason": "需组织专家论证",
+        "approver": str(run.users["deptadmin"])}).status_code == 302
+    admin = Personas(demo.test_client()).as_("deptadmin")
+    inbox = _text(admin.get("/review").get_data(as_text=True))
+    assert f"等待您审批的延期 {run.reference} · 再延长 5 个工作日，申请人 王审核" in inbox
+    page = admin.get(url).get_data(as_text=True)
+    refused = admin.post(f"{url}/clock", data={
+        "csrf_token": csrf(page), "op": "decide_extension",
+        "deadline": str(seqs["application"]), "decision": "refuse"})
+    assert refused.status_code == 422
+    assert f'<a href="#decision_comment-{seqs["application"]}-error">请填写不同意延期的理由</a>' \
+        in refused.get_data(as_text=True)
+    assert admin.post(f"{url}/clock", data={
+        "csrf_token": csrf(page), "op": "decide_extension",
+        "deadline": str(seqs["application"]), "decision": "approve"}).status_code == 302
+    row = _clock(demo, run, seqs["application"])
+    assert row["extended"] == 5 and not row["pending_extension"]
+    panel = _text(reviewer.get(url).get_data(as_text=True))
+    assert "20 个工作日（+5，经批准） · 经批准最多可再延长 5 个工作日" in panel
+    mine = _text(citizen.get(f"/my/applications/{run.reference}").get_data(as_text=True))
+    assert "办理时限已延长" in mine and "申请延期" not in mine

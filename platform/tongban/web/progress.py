@@ -34,7 +34,8 @@ from .review import flow_error_page, flow_error_types
 bp = Blueprint("progress", __name__, url_prefix="/my/applications")
 
 ACTED = frozenset({"accepted", "intake_refused", "approved", "rejected", "returned",
-                   "correction_requested", "transferred", "signer_added", "task_claimed"})
+                   "correction_requested", "transferred", "signer_added", "task_claimed",
+                   "clock_paused", "extension_requested"})
 """Events that mean someone has acted: the applicant may no longer withdraw."""
 
 
