@@ -4,7 +4,7 @@ after a change of the trace format, and check that the change is only what it cl
     PYTHONPATH=platform .venv/bin/python scripts/regenerate_traces.py --only-new-keys due app_due paused
 
 With ``--only-new-keys K …`` every existing expected trace must equal the new one once the keys
-K are left out of the new lines (same lines, same order, same values): the script then writes
+K are left out of both (same lines, same order, same values): the script then writes
 the new traces; otherwise it lists the scripts that differ in more and writes nothing. Scripts
 without an expected trace yet get one written (review it by hand before committing).
 """
@@ -34,10 +34,10 @@ def main() -> int:
         expected = script.with_name(script.name.removesuffix(".yaml") + ".expected.jsonl")
         trace = run_script(script)
         if expected.is_file() and args.only_new_keys is not None:
-            old = read_expected(expected)
-            stripped = [{k: v for k, v in line.items() if k not in args.only_new_keys}
-                        for line in trace]
-            if stripped != old:
+            def strip(lines: list[dict[str, object]]) -> list[dict[str, object]]:
+                return [{k: v for k, v in line.items() if k not in args.only_new_keys}
+                        for line in lines]
+            if strip(trace) != strip(read_expected(expected)):
                 bad.append(script.name)
                 continue
         written[expected] = trace_text(trace)

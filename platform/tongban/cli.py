@@ -1,4 +1,5 @@
-"""The `tongban` command line: one group per concern (db, defs, audit, users, sessions, demo)."""
+"""The `tongban` command line: one group per concern (db, defs, calendar, audit, users, sessions,
+demo, flow)."""
 
 from __future__ import annotations
 
@@ -107,6 +108,11 @@ def defs_publish(path: Path | None, author: str, comment: str) -> None:
     """Store each changed definition as a new immutable version (all or nothing)."""
     root = path or Path(current_app.config["DEFINITIONS_DIR"])
     publish_directory(root, author, comment)
+
+
+from .worktime.cli import calendar_group  # noqa: E402 - the group is defined in its package
+
+main.add_command(calendar_group)
 
 
 @main.group("audit")

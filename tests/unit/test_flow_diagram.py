@@ -262,3 +262,20 @@ def test_a_branch_label_stands_for_its_condition_in_the_drawing_and_the_steps() 
     assert any("if Kind A" in step for step in steps_en)
     assert not any("answers.kind" in step for step in steps_zh + steps_en)
     assert "甲类事项" in str(diagram_svg(flow, lang="zh"))
+
+
+def test_a_step_with_a_deadline_shows_its_period_in_the_drawing() -> None:
+    from tongban.workflow.diagram import deadline_words
+
+    assert deadline_words({"deadline": {"working_days": 5}}, "zh") == "5 个工作日"
+    assert deadline_words({"deadline": {"preset": "licence_decision"}}, "en") == \
+        "20 working days (+10)"
+    assert deadline_words({"deadline": {"preset": "no_such_preset"}}, "en") == ""
+    assert deadline_words({"type": "task"}, "en") == ""
+    flow = {"code": "timed", "name": {"zh": "计时", "en": "Timed"}, "nodes": {
+        "start": {"type": "start", "next": "review"},
+        "review": {"type": "task", "name": {"zh": "审核", "en": "Review"},
+                   "who": {"role": "reviewer", "department": "sh-rsj"},
+                   "deadline": {"preset": "urban_verify"}, "next": "done"},
+        "done": {"type": "end", "outcome": "approved"}}}
+    assert "4 working hours" in diagram_svg(flow, lang="en")

@@ -17,8 +17,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ..forms.definition import load_form
-from .flowcheck import DepartmentInfo, check_departments, check_flow, check_flow_answers, department_infos
 from .deadlinecheck import PRESETS_FILE
+from .flowcheck import DepartmentInfo, check_departments, check_flow, check_flow_answers, department_infos
 from .formcheck import check_form_document
 from .materials import check_materials
 from .problems import Problem
@@ -29,12 +29,13 @@ SERVICE_DIR = "workflow_definitions"
 FORM_DIR = "form_definitions"
 FLOW_DIR = "workflow_definitions/flows"
 DEPARTMENTS_FILE = "workflow_definitions/departments.yaml"
+CALENDAR_DIR = "workflow_definitions/calendars"
 CATALOGUE_CODE = "departments"
 
 
 @dataclass
 class LoadedDefinition:
-    kind: str  # "service" | "form" | "flow" | "departments"
+    kind: str  # "service" | "form" | "flow" | "departments" | "calendar"
     code: str
     path: str
     content: dict[str, Any]
@@ -46,6 +47,7 @@ class DefinitionSet:
     forms: dict[str, LoadedDefinition] = field(default_factory=dict)
     flows: dict[str, LoadedDefinition] = field(default_factory=dict)
     departments: LoadedDefinition | None = None  # the catalogue, when the folder has one
+    calendars: dict[str, LoadedDefinition] = field(default_factory=dict)  # parents first
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -53,9 +55,11 @@ class DefinitionSet:
         return not self.problems
 
     def all(self) -> list[LoadedDefinition]:
-        """Publishing order: the catalogue first (departments exist before services name them)."""
+        """Publishing order: the catalogue first (departments exist before services name them),
+        then the calendars (a calendar after the one it extends)."""
         catalogue = [self.departments] if self.departments is not None else []
-        return [*catalogue, *self.forms.values(), *self.flows.values(), *self.services.values()]
+        return [*catalogue, *self.calendars.values(), *self.forms.values(),
+                *self.flows.values(), *self.services.values()]
 
 
 @cache
@@ -246,6 +250,29 @@ def _load_presets(root: Path, result: DefinitionSet) -> dict[str, Any]:
     return {key: preset.raw for key, preset in presets.items()}
 
 
+def _load_calendars(root: Path, result: DefinitionSet,
+                    departments: dict[str, DepartmentInfo]) -> None:
+    """The calendars of workflow_definitions/calendars/ (kind "calendar", code = id = the file
+    name), checked together so that one may extend another."""
+    from ..worktime.check import check_documents
+
+    documents = []
+    for path in sorted([*(root / CALENDAR_DIR).glob("*.yaml"), *(root / CALENDAR_DIR).glob("*.yml")]):
+        file = str(path.relative_to(root))
+        document = _read(path, read_yaml, file, result.problems)
+        if document is not None:
+            documents.append((file, path.stem, document))
+    regions = {info.region for info in departments.values() if info.region}
+    compiled, problems = check_documents(documents, regions=regions)
+    result.problems.extend(problems)
+    by_id = {document.data["id"]: (file, document) for file, _, document in documents
+             if isinstance(document.data, dict) and document.data.get("id") in compiled}
+    for calendar_id in compiled:  # compiled in dependency order
+        file, document = by_id[calendar_id]
+        result.calendars[calendar_id] = LoadedDefinition("calendar", calendar_id, file,
+                                                         document.data)
+
+
 def load_directory(root: Path | str, form_checker: FormChecker | None = None) -> DefinitionSet:
     """Load every form JSON, the department catalogue, every flow and every service YAML under
     root; collect every problem."""
@@ -265,6 +292,7 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
 
     departments = _load_catalogue(root, result)
     presets = _load_presets(root, result)
+    _load_calendars(root, result, departments)
 
     services: list[tuple[str, Document, list[Problem]]] = []
     service_paths = [*(root / SERVICE_DIR).glob("*.yaml"), *(root / SERVICE_DIR).glob("*.yml")]
@@ -314,12 +342,28 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
             elif data["form"] in result.forms:
                 found.extend(_material_problems(document, file, result.forms[data["form"]]))
             found.extend(_flow_problems(root, document, file, result, flow_documents))
+            found.extend(_calendar_problems(root, document, file))
             seen_codes.setdefault(code, file)
         result.problems.extend(found)
         if not found:
             result.services[document.data["code"]] = LoadedDefinition(
                 "service", document.data["code"], file, document.data)
     return result
+
+
+def _calendar_problems(root: Path, document: Document, file: str) -> list[Problem]:
+    """The service's `calendar:` names a calendar file."""
+    calendar = document.data.get("calendar")
+    if calendar is None:
+        return []
+    folder = root / CALENDAR_DIR
+    if (folder / f"{calendar}.yaml").exists() or (folder / f"{calendar}.yml").exists():
+        return []
+    line, column = document.position(["calendar"])
+    known = ", ".join(sorted(p.stem for p in folder.glob("*.y*ml"))) or "none"
+    return [Problem(file, line, column, "/calendar",
+                    f'the calendar "{calendar}" does not exist: expected {CALENDAR_DIR}/'
+                    f"{calendar}.yaml (calendars: {known})")]
 
 
 def _flow_problems(root: Path, document: Document, file: str, result: DefinitionSet,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from io import StringIO
@@ -12,7 +13,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.events import AliasEvent, NodeEvent
+from ruamel.yaml.events import AliasEvent, NodeEvent, ScalarEvent
+
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$")  # what YAML would read as a date
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ class Document:
                 line, column = node.lc.value(part) if _is_scalar(node[part]) else node.lc.key(part)
                 line, column = line + 1, column + 1
                 node = node[part]
+            elif isinstance(node, CommentedMap) and isinstance(part, str) and part.isdigit() \
+                    and int(part) in node:  # a number key (a year) read as text by _plain
+                key = int(part)
+                line, column = node.lc.value(key) if _is_scalar(node[key]) else node.lc.key(key)
+                line, column = line + 1, column + 1
+                node = node[key]
             elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
                 line, column = node.lc.item(part)
                 line, column = line + 1, column + 1
@@ -83,6 +92,14 @@ def read_yaml(text: str) -> Document:
                 mark = event.start_mark
                 raise ReadError(mark.line + 1, mark.column + 1,
                                 "YAML anchors and aliases (& and *) are not allowed")
+            if isinstance(event, ScalarEvent) and event.style is None \
+                    and _DAY.match(event.value):
+                try:
+                    date.fromisoformat(event.value)
+                except ValueError:
+                    mark = event.start_mark
+                    raise ReadError(mark.line + 1, mark.column + 1,
+                                    f'"{event.value}" is not a date; expected YYYY-MM-DD') from None
             tag = getattr(event, "tag", None)
             if tag and not str(tag).startswith("tag:yaml.org,2002:"):
                 mark = event.start_mark

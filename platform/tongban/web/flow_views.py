@@ -105,6 +105,7 @@ EVENT_WORDS = {
     "auto_returned": N_("Returned automatically when the time limit passed"),
     "deemed_accepted": N_("Deemed accepted (no answer in time)"),
     "deadline_unknown": N_("The working-day calendar does not reach the due day yet"),
+    "deadline_closed": N_("Time limit ended"),
 }
 
 # Why a task was closed (the engine's reason codes), in words; an unknown code is not shown.
@@ -127,7 +128,7 @@ QUIET_EVENTS = frozenset({"node_entered", "task_created", "gateway_taken", "spli
 # the time limit itself, a pause and an extension granted).
 STAFF_ONLY_EVENTS = frozenset({"task_claimed", "task_released", "cc_sent", "deadline_set",
                                "due_soon", "reminded", "escalated", "extension_requested",
-                               "extension_refused", "deadline_unknown"})
+                               "extension_refused", "deadline_unknown", "deadline_closed"})
 
 # Clock events whose words say the new due day.
 NEW_DUE_EVENTS = frozenset({"clock_resumed", "clock_restarted", "extension_approved"})

@@ -481,8 +481,9 @@ def approvers(state: State, deadline: FlowDeadline) -> list[int]:
     return [user for user in dict.fromkeys(found) if user != state.applicant_id]
 
 
-def request_extension(state: State, actor_id: int | None, now: datetime, deadline_seq: int | None,
-                      units: int, reason: str, approver_id: int | None) -> None:
+def request_extension(state: State, actor_id: int | None, now: datetime,
+                      deadline_seq: int | None = None, units: int = 0, reason: str = "",
+                      approver_id: int | None = None) -> None:
     """延长: ask the named approver for ``units`` more (at most the spec's limit in all)."""
     deadline = _live(state, actor_id, deadline_seq)
     if deadline.pending_extension:
@@ -504,8 +505,9 @@ def request_extension(state: State, actor_id: int | None, now: datetime, deadlin
                "approver": approver_id})
 
 
-def decide_extension(state: State, actor_id: int | None, now: datetime, deadline_seq: int | None,
-                     approve: bool, comment: str = "") -> None:
+def decide_extension(state: State, actor_id: int | None, now: datetime,
+                     deadline_seq: int | None = None, approve: bool = False,
+                     comment: str = "") -> None:
     """The named approver grants or refuses a requested extension (a refusal says why)."""
     ensure_live(state)
     deadline = deadline_of(state, deadline_seq)

@@ -28,6 +28,7 @@ from babel.support import NullTranslations, Translations
 from markupsafe import Markup, escape
 
 from ..i18n import N_, TRANSLATIONS_DIR, compile_catalogues
+from .presets import compile_deadline, describe
 
 CACHE_SIZE = 512
 """Drawings kept per process (flow version × language × current nodes)."""
@@ -138,6 +139,19 @@ def _mode_words(node: dict[str, Any], lang: str) -> str:
         sign = node.get("sign") or {}
         return _t(N_("%(count)s different people sign"), lang) % {"count": sign.get("distinct", 2)}
     return ""
+
+
+def deadline_words(node: dict[str, Any], lang: str) -> str:
+    """The step's period in words ("5 个工作日", "20 working days (+10)"), or "" when it has none
+    or names a preset this platform does not ship (a drawing never fails on a deadline)."""
+    block = node.get("deadline")
+    if not isinstance(block, dict):
+        return ""
+    try:
+        spec = compile_deadline(block)
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return describe(spec, lang) if spec else ""
 
 
 def _literal(value: Any) -> str:
@@ -340,6 +354,9 @@ def _dot_source(flow_content: dict[str, Any], current: frozenset[str], lang: str
             mode = _mode_words(node, lang)
             if mode:
                 label += f"\n{mode}"
+        period = deadline_words(node, lang)
+        if period:
+            label += f"\n{period}"
         if kind == "end" and node.get("outcome") in OUTCOMES:
             label += "\n" + _t(OUTCOMES[node["outcome"]], lang)
         classes = ["tb-flow-node", f"tb-flow-node--{kind}"]

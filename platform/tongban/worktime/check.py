@@ -9,7 +9,7 @@ from the file name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -51,7 +51,13 @@ def check_calendar(document: Document, file: str, *, regions: Collection[str],
     if expected_id is not None and cal_id != expected_id:
         add(["id"], f'the id "{cal_id}" differs from the file name "{expected_id}"; '
                     "expected the same")
-    if not region_allowed(data["region"], regions):
+    if not regions:  # no department catalogue: any current administrative code
+        from ..forms import regions as codes
+
+        if data["region"] != "CN" and not codes.is_current(data["region"]):
+            add(["region"], f'unknown region "{data["region"]}"; expected "CN" or a current '
+                            "administrative region code")
+    elif not region_allowed(data["region"], regions):
         add(["region"], f'unknown region "{data["region"]}"; expected "CN" or a region code of '
                         "the department catalogue (workflow_definitions/departments.yaml) or "
                         "a province or city containing one")
@@ -192,3 +198,46 @@ def _check_extra(data: dict[str, Any], numbers: list[int], parent: Calendar | No
             add(path, f"extra days off are not in date order: {day.isoformat()} is listed "
                       f"after {last.isoformat()}")
         last = day
+
+
+def check_documents(documents: Sequence[tuple[str, str | None, Document]], *,
+                    regions: Collection[str], known: Mapping[str, Calendar] | None = None
+                    ) -> tuple[dict[str, Calendar], list[Problem]]:
+    """Check and compile several calendar documents together, each (file, expected id or None,
+    document): a calendar may extend another of them or one of `known`. Parents are compiled
+    before the calendars that extend them. Returns the compiled calendars and the problems."""
+    from .calendars import build
+
+    compiled: dict[str, Calendar] = {}
+    problems: list[Problem] = []
+    pending = list(documents)
+    ids = {d.data.get("id") for _, _, d in documents if isinstance(d.data, dict)}
+    while pending:
+        ready = [item for item in pending if not _waits(item[2], ids, compiled)]
+        if not ready:  # extends in a circle (or on a calendar with problems): report as unknown
+            ready = pending
+        for file, expected, document in ready:
+            pending.remove((file, expected, document))
+            available = {**(known or {}), **compiled}
+            own_id = document.data.get("id") if isinstance(document.data, dict) else None
+            if isinstance(own_id, str):
+                available.pop(own_id, None)
+            found = check_calendar(document, file, regions=regions, calendars=available,
+                                   expected_id=expected)
+            problems.extend(found)
+            if not found:
+                data = document.data
+                parent = available[data["extends"]] if data.get("extends") else None
+                compiled[data["id"]] = build(data, parent=parent)
+            elif isinstance(own_id, str):
+                ids.discard(own_id)
+    return compiled, problems
+
+
+def _waits(document: Document, ids: set[Any], compiled: Mapping[str, Calendar]) -> bool:
+    data = document.data
+    if not isinstance(data, dict):
+        return False
+    extends = data.get("extends")
+    return isinstance(extends, str) and extends in ids and extends not in compiled \
+        and extends != data.get("id")
