@@ -80,6 +80,7 @@ def test_the_overdue_filter_keeps_only_tasks_past_their_due_time(demo) -> None: 
     html = client.get("/review?overdue=1").get_data(as_text=True)
     assert [r.split(" ")[0] for r in _rows(html)] == ["2611-RSJ2-OVER"]
     assert 'id="filter-overdue" name="overdue" value="1" checked' in html
+    assert "只看已超期（我的待办中有 1 项）" in html
 
 
 def test_a_task_without_a_clock_row_is_marked_from_its_due_time(demo) -> None:  # type: ignore[no-untyped-def]
@@ -217,7 +218,19 @@ def test_clock_forms_with_bad_input_say_why_beside_the_field_and_change_nothing(
         assert response.status_code == 422, (op, form)
         html = response.get_data(as_text=True)
         assert f'<a href="#{field}-{seq}-error">{message}</a>' in html, (op, form)
+        inline = re.search(rf'<p id="{field}-{seq}-error" class="tb-error-message">(.*?)</p>',
+                           html, re.S)  # the same words beside the field, its form open
+        assert inline and message in inline.group(1), (op, form)
+        assert f'id="op-{op}-{seq}" open' in html
         assert _clock(demo, run, seq) == before and _audits(demo) == audits
+    english = _english(client, url)  # the same refusal in the user's language
+    response = client.post(f"{url}/clock", data={
+        "csrf_token": csrf(english), "op": "pause_clock", "deadline": str(seq),
+        "reason": "hearing", "expected_days": "400"})
+    assert response.status_code == 422
+    assert "Enter the working days needed as a whole number from 1 to 365" in \
+        response.get_data(as_text=True)
+    assert _clock(demo, run, seq) == before and _audits(demo) == audits
 
 
 def test_a_clock_form_for_a_finished_clock_or_an_unknown_action_is_refused(demo) -> None:  # type: ignore[no-untyped-def]

@@ -207,6 +207,7 @@ def index() -> ResponseReturnValue:
         page_number=page_number, more=more, bulk_limit=BULK_LIMIT,
         marks=deadline_views.inbox_marks(session, rows) if tab != "done" else {},
         extensions=extensions, units=deadline_views.units,
+        overdue=inbox.overdue_count(session, current_user.id, deadline_views.now()),
         results=None), 422 if errors else 200
 
 
