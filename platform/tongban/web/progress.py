@@ -35,7 +35,8 @@ bp = Blueprint("progress", __name__, url_prefix="/my/applications")
 
 ACTED = frozenset({"accepted", "intake_refused", "approved", "rejected", "returned",
                    "correction_requested", "transferred", "signer_added", "task_claimed",
-                   "clock_paused", "extension_requested"})
+                   "clock_paused", "extension_requested", "deemed_accepted", "auto_approved",
+                   "auto_returned"})
 """Events that mean someone has acted: the applicant may no longer withdraw."""
 
 
