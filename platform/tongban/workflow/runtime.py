@@ -485,11 +485,17 @@ def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> 
     _run(session, loaded, flow,
          lambda state: outcome.append(flow_deadlines.fire_timer(state, timer, now)),
          now=now, actor_name="timer", request_id="")
-    timer.state = "done"
+    timer.state = "done" if outcome[0] == "done" else "cancelled"
     timer.fired_at = now
     session.add(timer)
     session.flush()
     return outcome[0]
+
+
+def timer_handler(session: Session, timer: FlowTimer, now: datetime) -> str:
+    """:func:`fire_timer` with the signature of the durable timers' handlers
+    (``tongban.workflow.timers.HANDLERS["deadline.*"]``)."""
+    return fire_timer(session, saved_id(timer), now)
 
 
 @dataclass(frozen=True)
@@ -550,4 +556,4 @@ def expects_message(flow: Flow, name: str) -> bool:
 __all__ = ["ADMIN_OPERATIONS", "APPLICATION_OPERATIONS", "TASK_OPERATIONS", "Delivered",
            "FlowNotFound", "Loaded", "act", "act_on_application", "current_flow_version",
            "deliver_message", "expects_message", "fire_timer", "flow_for", "load_for_application",
-           "load_instance", "service_calendar_id", "service_result", "start_flow"]
+           "load_instance", "service_calendar_id", "service_result", "start_flow", "timer_handler"]

@@ -665,10 +665,13 @@ class Bench:
             if unit == "hours":
                 target = self.clock + timedelta(hours=amount)
             else:
-                from ..worktime import add_working_days, local_day
+                from ..worktime import CalendarNotPublished, add_working_days, local_day
                 day = local_day(self.clock)
-                later = add_working_days(self.calendar, day, amount) \
-                    if unit == "working_days" else day + timedelta(days=amount)
+                try:
+                    later = add_working_days(self.calendar, day, amount) \
+                        if unit == "working_days" else day + timedelta(days=amount)
+                except CalendarNotPublished as exc:
+                    raise ScriptError([self.script.problem([*where, "by"], str(exc))]) from None
                 target = self.clock + timedelta(days=(later - day).days)
         if target < self.clock:
             raise ScriptError([self.script.problem(where, "the clock cannot go back to "
