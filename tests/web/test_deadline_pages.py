@@ -90,6 +90,19 @@ def test_a_task_without_a_clock_row_is_marked_from_its_due_time(demo) -> None:  
     assert "2026-10-14 10:00 已超期 25 个工作日" in rows[0]  # Oct 15 to Nov 18, weekdays
 
 
+def test_a_due_day_past_the_published_calendar_is_said_not_guessed(demo) -> None:  # type: ignore[no-untyped-def]
+    run, = world(demo, ("2612-RSJ2-2027", {
+        "due": None, "data": {"unknown": "calendar for 2027 not yet published"}}))
+    reviewer = Personas(demo.test_client()).as_("reviewer")
+    rows = _rows(reviewer.get("/review").get_data(as_text=True))
+    assert "2027 年的工作日历尚未发布" in rows[0] and "无截止时间" not in rows[0]
+    panel = _text(reviewer.get(f"/review/tasks/{run.tasks['review']}").get_data(as_text=True))
+    assert "截止时间 2027 年的工作日历尚未发布" in panel
+    citizen = Personas(demo.test_client()).as_("citizen")
+    page = _text(citizen.get(f"/my/applications/{run.reference}").get_data(as_text=True))
+    assert "办理时限 2027 年的工作日历尚未发布" in page
+
+
 def test_the_task_page_shows_the_rule_the_days_used_and_left_and_the_pause(demo) -> None:  # type: ignore[no-untyped-def]
     run, = world(demo, ("2611-RSJ2-TASK", {
         "due": date(2026, 11, 24), "started_at": datetime(2026, 11, 17, 2, 0, tzinfo=UTC)}))

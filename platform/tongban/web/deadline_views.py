@@ -387,6 +387,10 @@ def inbox_marks(session: Session, rows: Iterable[Any], at: datetime | None = Non
         state = clock(deadline, at, days, due_at=row.due_at)
         if state.mark != "paused" and row.instance_id in paused_instances:
             state = Clock(deadline, state.due_at, state.unit, "paused")
+        elif state.mark == "none" and deadline is not None and deadline.unknown:
+            # The calendar does not reach the due day: said, not guessed.
+            marks[row.task_id] = RowMark("", "unknown", deadline.unknown)
+            continue
         # A clock row says its unit; a bare due instant is shown to the minute.
         unit = deadline.unit if deadline else "hours"
         marks[row.task_id] = RowMark(due_words(row.due_at, unit), state.mark, state.words)
