@@ -90,6 +90,22 @@ EVENT_WORDS = {
     "repaired": N_("Moved by an administrator"),
     "migrated": N_("Moved to a newer version of the process"),
     "ended": N_("Finished"),
+    # Time (issue 12): the clocks' events, written by the engine's deadline code.
+    "deadline_set": N_("Time limit started"),
+    "clock_paused": N_("Clock paused"),
+    "clock_resumed": N_("Clock restarted after a pause"),
+    "clock_restarted": N_("Time limit counted again from the corrections"),
+    "extension_requested": N_("Extension asked for"),
+    "extension_approved": N_("Time limit extended"),
+    "extension_refused": N_("Extension refused"),
+    "due_soon": N_("Due soon"),
+    "overdue": N_("Time limit passed"),
+    "escalated": N_("Escalated for supervision"),
+    "auto_approved": N_("Approved automatically when the time limit passed"),
+    "auto_returned": N_("Returned automatically when the time limit passed"),
+    "deemed_accepted": N_("Deemed accepted (no answer in time)"),
+    "deadline_unknown": N_("The working-day calendar does not reach the due day yet"),
+    "deadline_closed": N_("Time limit ended"),
 }
 
 # Why a task was closed (the engine's reason codes), in words; an unknown code is not shown.
@@ -107,8 +123,15 @@ CANCEL_REASONS = {
 # Engine bookkeeping the timeline leaves out: it says nothing a person did or must know.
 QUIET_EVENTS = frozenset({"node_entered", "task_created", "gateway_taken", "split", "joined",
                           "service_queued", "message_duplicate", "cc_read"})
-# The office's own housekeeping: staff see it, the applicant's timeline leaves it out.
-STAFF_ONLY_EVENTS = frozenset({"task_claimed", "task_released", "cc_sent"})
+# The office's own housekeeping: staff see it, the applicant's timeline leaves it out (the
+# office's reminders and supervision among it, and the clocks' internal steps: the applicant sees
+# the time limit itself, a pause and an extension granted).
+STAFF_ONLY_EVENTS = frozenset({"task_claimed", "task_released", "cc_sent", "deadline_set",
+                               "due_soon", "reminded", "escalated", "extension_requested",
+                               "extension_refused", "deadline_unknown", "deadline_closed"})
+
+# Clock events whose words say the new due day.
+NEW_DUE_EVENTS = frozenset({"clock_resumed", "clock_restarted", "extension_approved"})
 
 GATEWAYS = frozenset({"parallel", "inclusive", "exclusive", "join"})
 
@@ -298,6 +321,8 @@ class Run:
             reason = event.data.get("reason")
             if event.type == "task_cancelled":  # a code of the engine's, not a person's words
                 reason = _(CANCEL_REASONS[reason]) if reason in CANCEL_REASONS else ""
+            if event.type == "clock_paused" or event.type in NEW_DUE_EVENTS:
+                reason = clock_words(event.type, event.data)
             decided = task is not None and event.type in (
                 "approved", "rejected", "returned", "accepted", "intake_refused")
             comment = str(event.data.get("comment") or reason
@@ -312,6 +337,24 @@ class Run:
                 who=(person.name if person and show_names else ""), where=where,
                 on_behalf_of=behalf if show_names else "", comment=comment, items=items))
         return steps
+
+
+def clock_words(kind: str, data: dict[str, Any]) -> str:
+    """A clock event's particulars in words: why it paused, or the new due day."""
+    from datetime import datetime
+
+    from ..localtime import local_time
+    from .deadline_views import pause_reason_words
+
+    if kind == "clock_paused":
+        words = [pause_reason_words(data.get("reason")), str(data.get("note") or "")]
+        return " · ".join(w for w in words if w)
+    due = data.get("due_at")
+    try:
+        when = datetime.fromisoformat(due) if isinstance(due, str) else None
+    except ValueError:
+        when = None
+    return _("Now due by %(day)s", day=local_time(when, "date")) if when else ""
 
 
 def load_run(session: Session, application: Application) -> Run:

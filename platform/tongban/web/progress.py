@@ -26,7 +26,7 @@ from ..i18n import current_lang
 from ..intake import Pinned, pinned, upload_policy
 from ..models import Application, StoredUpload, saved_id
 from ..who_looked import record_application_read
-from . import flow_views
+from . import deadline_views, flow_views
 from .access import current_actor
 from .database import request_session, request_transaction
 from .review import flow_error_page, flow_error_types
@@ -34,7 +34,9 @@ from .review import flow_error_page, flow_error_types
 bp = Blueprint("progress", __name__, url_prefix="/my/applications")
 
 ACTED = frozenset({"accepted", "intake_refused", "approved", "rejected", "returned",
-                   "correction_requested", "transferred", "signer_added", "task_claimed"})
+                   "correction_requested", "transferred", "signer_added", "task_claimed",
+                   "clock_paused", "extension_requested", "deemed_accepted", "auto_approved",
+                   "auto_returned"})
 """Events that mean someone has acted: the applicant may no longer withdraw."""
 
 
@@ -89,12 +91,17 @@ def application(reference: str) -> ResponseReturnValue:
     run = flow_views.load_run(session, found)
     pinned_defs = pinned(session, found.service_version_id, found.form_version_id)
     fix, labels = _fix_list(run, pinned_defs.form)
+    deadline = deadline_views.current(session, saved_id(found))
+    state = deadline_views.clock(deadline, deadline_views.now(),
+                                 deadline_views.Calendars(session).days(
+                                     deadline.calendar_id)) if deadline else None
     page = render_template(
         "progress/application.html", application=found, run=run,
         service=pinned_defs.service.content,
         timeline=run.timeline(staff=False, label=flow_views.question_label(pinned_defs.form)),
         status_name=flow_views.status_name, fix=fix, fix_labels=labels,
-        may_withdraw=nobody_has_acted(run),
+        may_withdraw=nobody_has_acted(run), deadline=deadline, clock=state,
+        time=deadline_views,
         clerk=run.names.person(found.clerk_id) if found.clerk_id == current_user.id else None)
     with request_transaction() as tx:
         record_application_read(tx, found, page="progress", actor_id=current_user.id,

@@ -35,7 +35,7 @@ from ..policy import REVIEW_ROLES, Action, Role, departments, review_filter
 from ..services import current_services, names_of_versions
 from ..who_looked import record_application_read
 from ..workflow import inbox
-from . import flow_views, form_pages
+from . import clock_pages, deadline_views, flow_views, form_pages
 from .access import allowed, current_actor, department_tree, require_role
 from .database import request_session, request_transaction
 from .errors import render_error
@@ -142,7 +142,7 @@ def _filters(args: Any) -> tuple[inbox.InboxFilter, dict[str, str], dict[str, st
     """The inbox's GET form: service, status and "due by" (a day in the page's zone)."""
     errors: dict[str, str] = {}
     values = {"service": args.get("service", "").strip(), "status": args.get("status", ""),
-              "due": args.get("due", "").strip()}
+              "due": args.get("due", "").strip(), "overdue": "1" if args.get("overdue") else ""}
     if values["status"] and values["status"] not in APPLICATION_STATUSES:
         errors["status"] = _("Choose a status from the list")
     due_before: datetime | None = None
@@ -154,6 +154,9 @@ def _filters(args: Any) -> tuple[inbox.InboxFilter, dict[str, str], dict[str, st
         else:
             due_before = datetime.combine(day + timedelta(days=1), datetime.min.time(),
                                           tzinfo=_zone()).astimezone(UTC)
+    if values["overdue"]:  # due before now: the list's first rows, in the same order
+        moment = deadline_views.now()
+        due_before = moment if due_before is None else min(due_before, moment)
     filters = inbox.InboxFilter(service=values["service"] or None,
                                 status=None if "status" in errors else values["status"] or None,
                                 due_before=due_before)
@@ -191,8 +194,10 @@ def index() -> ResponseReturnValue:
     names = names_of_versions(session, {r.service_version_id for r in rows})
     flows = {r.flow_version_id: flow_views.flow_content(session, r.flow_version_id)
              for r in rows}
+    extensions = deadline_views.waiting_extensions(session, current_user.id)
     people = flow_views.Names(session, [r.assignee_id for r in rows] +
-                              [r.on_behalf_of for r in rows],
+                              [r.on_behalf_of for r in rows] +
+                              [x.requested_by for x in extensions],
                               [r.candidate_department for r in rows])
     return render_template(
         "review/inbox.html", tab=tab, tabs=TABS, rows=rows, names=names, flows=flows,
@@ -200,6 +205,9 @@ def index() -> ResponseReturnValue:
         counts=inbox_counts(), filters=values, filter_errors=errors,
         services=current_services(session), statuses=APPLICATION_STATUSES,
         page_number=page_number, more=more, bulk_limit=BULK_LIMIT,
+        marks=deadline_views.inbox_marks(session, rows) if tab != "done" else {},
+        extensions=extensions, units=deadline_views.units,
+        overdue=inbox.overdue_count(session, current_user.id, deadline_views.now()),
         results=None), 422 if errors else 200
 
 
@@ -405,6 +413,7 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
                  if fields and fields[0].widget == "file"}
     ops = _operations(run, task)
     uid = current_user.id
+    clocks = clock_pages.panel(session, run, task, uid, _candidate(task))
     page = render_template(
         "review/task.html", task=task, application=application, run=run,
         service=pinned_defs.service.content, rows=rows, uploads=uploads,
@@ -415,7 +424,10 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         targets=_return_targets(run, task) if "return" in ops else [],
         staff=_staff_choices({uid, application.submitter_id})
         if {"transfer", "add_signer", "cc"} & set(ops) else [],
-        signer_places=SIGNER_PLACES,
+        signer_places=SIGNER_PLACES, clocks=clocks, time=deadline_views,
+        approvers=clock_pages.approvers(session, application.department_code,
+                                        {uid, application.submitter_id})
+        if any("request_extension" in c.actions for c in clocks) else [],
         timeline=run.timeline(staff=True, label=flow_views.question_label(pinned_defs.form)),
         node_name=flow_views.node_name, status_name=flow_views.status_name,
         task_state_names=flow_views.TASK_STATE_NAMES,

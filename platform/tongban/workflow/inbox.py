@@ -307,6 +307,12 @@ def _count_groups(session: Session, actor: Actor, tree: DepartmentTree) -> int:
     return int(session.execute(select(func.count()).select_from(inner)).scalar_one())
 
 
+def overdue_count(session: Session, user_id: int, now: datetime) -> int:
+    """How many of my open tasks are past their due time (capped like the other counts): read
+    from ``ix_flow_task_assignee_open`` (assignee, state, due)."""
+    return _count(session, and_(_mine(user_id), col(FlowTask.due_at) < now))
+
+
 def counts(session: Session, actor: Actor, tree: DepartmentTree) -> dict[str, int]:
     """How many tasks are mine, my groups' and unread cc's, each capped at :data:`COUNT_CAP`."""
     if actor.user_id is None:
