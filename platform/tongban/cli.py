@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from . import create_app, db
 from .worktime import (
+    DEFAULT_CALENDAR,
     TZ,
     UNITS,
     Calendar,
@@ -134,9 +135,6 @@ def defs_publish(path: Path | None, author: str, comment: str) -> None:
 # `due`, `days` and `list` use the published calendars of the configured database when it is
 # initialised and has them, else the files (stderr says which). Bad input is one line on
 # stderr and exit status 2.
-
-DEFAULT_CALENDAR = "shanghai"
-
 
 def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)

@@ -151,3 +151,24 @@ def test_a_calendar_extending_another_in_the_same_set():
     assert found == []
     assert list(compiled) == ["local", "child"]
     assert compiled["child"].holidays[__import__("datetime").date(2026, 7, 20)] == "台风停工"
+
+
+def test_file_calendars_follow_their_files(tmp_path):
+    import os
+    import shutil
+
+    from tongban import PROJECT_ROOT
+    from tongban.worktime import DEFAULT_CALENDAR, calendar_id_of
+
+    shutil.copytree(PROJECT_ROOT / "workflow_definitions", tmp_path / "workflow_definitions")
+    shanghai = file_calendar("shanghai", root=tmp_path)
+    assert file_calendar("shanghai", root=tmp_path) is shanghai  # compiled once
+    cn = tmp_path / "workflow_definitions/calendars/cn.yaml"
+    cn.write_text(cn.read_text("utf-8") + "extra_days_off:\n  - {date: 2026-07-20, name: 停工}\n",
+                  "utf-8")
+    os.utime(cn, ns=(cn.stat().st_atime_ns, cn.stat().st_mtime_ns + 10**9))
+    changed = file_calendar("shanghai", root=tmp_path)
+    assert changed is not shanghai
+    assert __import__("datetime").date(2026, 7, 20) in changed.holidays
+    assert DEFAULT_CALENDAR == "shanghai" == calendar_id_of({"code": "x"})
+    assert calendar_id_of({"calendar": "cn"}) == "cn"

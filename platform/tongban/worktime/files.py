@@ -4,6 +4,7 @@ line without a database use these; the platform uses the published versions (`st
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,20 @@ def read_document(text: str, file: str) -> tuple[Document | None, list[Problem]]
         return None, [Problem(file, exc.line, exc.column, "", exc.message)]
 
 
-_cache: dict[tuple[str, str], tuple[tuple[int, ...], Calendar]] = {}
+@dataclass(frozen=True)
+class _Cached:
+    mtime_ns: int
+    parent: Calendar | None  # the parent object it was built on
+    calendar: Calendar
+
+
+_cache: dict[tuple[str, str], _Cached] = {}
 
 
 def file_calendar(calendar_id: str, root: Path | None = None) -> Calendar:
     """The calendar `calendar_id` compiled from its file (and the files it extends), checked.
-    Raises UnknownCalendar for an unknown id and CalendarFileError for a file with problems."""
+    Raises UnknownCalendar for an unknown id and CalendarFileError for a file with problems.
+    Compiled once while the file (and its parent's) stay the same: a call is a few stat()s."""
     return _file_calendar(calendar_id, root or _project_root(), ())
 
 
@@ -87,8 +96,16 @@ def _file_calendar(calendar_id: str, root: Path, seen: tuple[str, ...]) -> Calen
     path = calendar_path(calendar_id, root)
     if path is None:
         raise UnknownCalendar(calendar_id, file_calendar_ids(root))
-    text = path.read_text(encoding="utf-8")
-    document, problems = read_document(text, str(path.relative_to(root)))
+    key = (str(root), calendar_id)
+    mtime = path.stat().st_mtime_ns
+    cached = _cache.get(key)
+    if cached is not None and cached.mtime_ns == mtime:
+        if cached.parent is None:
+            return cached.calendar
+        if _file_calendar(cached.parent.id, root, (*seen, calendar_id)) is cached.parent:
+            return cached.calendar
+    document, problems = read_document(path.read_text(encoding="utf-8"),
+                                       str(path.relative_to(root)))
     if document is None:
         raise CalendarFileError(problems)
     data: dict[str, Any] = document.data
@@ -96,17 +113,12 @@ def _file_calendar(calendar_id: str, root: Path, seen: tuple[str, ...]) -> Calen
     extends = data.get("extends") if isinstance(data, dict) else None
     if isinstance(extends, str) and extends != calendar_id and calendar_path(extends, root):
         parents[extends] = _file_calendar(extends, root, (*seen, calendar_id))
-    # A cached calendar is reused while its file and the parent object it was built on stand.
-    stamp = (path.stat().st_mtime_ns, *(id(p) for p in parents.values()))
-    key = (str(root), calendar_id)
-    cached = _cache.get(key)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
     problems = check_calendar(document, str(path.relative_to(root)),
                               schema=calendar_schema_problems, regions=catalogue_regions(root),
                               calendars=parents, expected_id=calendar_id)
     if problems:
         raise CalendarFileError(problems)
-    calendar = build(data, version=0, parent=parents.get(extends) if extends else None)
-    _cache[key] = (stamp, calendar)
+    parent = parents.get(extends) if isinstance(extends, str) else None
+    calendar = build(data, version=0, parent=parent)
+    _cache[key] = _Cached(mtime, parent, calendar)
     return calendar
