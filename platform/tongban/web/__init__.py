@@ -17,7 +17,7 @@ def init_web(app: Flask) -> None:
         admin,
         apply,
         auth,
-        clock_pages,
+        clock_actions,
         database,
         errors,
         files,
@@ -57,7 +57,7 @@ def init_web(app: Flask) -> None:
     flow_diagram.init_app(app)  # fails the start when Graphviz is missing
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
     headers.init_app(app)
-    for module in (auth, portal, apply, progress, review, clock_pages, files, admin, settings,
+    for module in (auth, portal, apply, progress, review, clock_actions, files, admin, settings,
                    health, regions, flow_api):
         app.register_blueprint(module.bp)
     ratelimits.init_app(app)

@@ -13,22 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, redirect, request, url_for
-from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from ..models import Department, FlowTask, Membership, Role, User, saved_id
 from . import deadline_views, flow_views
-from .access import current_actor, require_role
-from .database import request_session, request_transaction
 from .deadline_views import Clock, DeadlineView
-from .errors import render_error
-from .inbox_counts import STAFF
-
-bp = Blueprint("clock", __name__, url_prefix="/review/tasks")
 
 OPERATIONS = ("pause_clock", "resume_clock", "request_extension", "decide_extension")
 MAX_EXPECTED_DAYS = 365
@@ -192,53 +183,3 @@ def arguments(op: str, form: Any, view: DeadlineView | None, approver_ids: set[i
 def _field(op: str, code: str, seq: int) -> str:
     field = FIELD_OF_CODE.get(op, {}).get(code)
     return f"{field}-{seq}" if field else "op"
-
-
-@bp.post("/<int:task_id>/clock")
-@require_role(*STAFF)
-def act(task_id: int) -> ResponseReturnValue:
-    from ..workflow import runtime
-    from . import review
-
-    found, application = review._task_or_404(task_id)
-    op = request.form.get("op", "")
-    if op not in OPERATIONS:
-        return render_error(400, _("Choose one of the task's buttons."))
-    session = request_session()
-    seq = _whole(request.form.get("deadline", ""))
-    run = flow_views.load_run(session, application)
-    clocks = {c.view.seq: c for c in panel(session, run, found, current_user.id,
-                                           review._candidate(found))}
-    chosen = clocks.get(seq) if seq is not None else None
-    if chosen is not None and not chosen.view.live:
-        chosen = None
-    ids = {i for i, _label in approvers(session, application.department_code,
-                                         {current_user.id, application.submitter_id})}
-    args, errors = arguments(op, request.form, chosen.view if chosen else None, ids)
-    form = {k: request.form.get(k, "") for k in (
-        "reason", "note", "expected_days", "units", "approver", "decision", "comment")}
-    open_op = f"{op}-{seq}"
-    if errors:
-        return review._task_page(found, application, errors=errors, form=form,
-                                 open_op=open_op, status=422)
-    if not engine_has(op):
-        return render_error(409, _("Time limits cannot be changed here yet."))
-    try:
-        with request_transaction() as tx:
-            if op in runtime.TASK_OPERATIONS:
-                runtime.act(tx, current_actor(), task_id, op, version=None, now=_now(),
-                            request_id=g.request_id, **args)
-            else:
-                runtime.act_on_application(tx, current_actor(), saved_id(application), op,
-                                           now=_now(), request_id=g.request_id, **args)
-    except review.flow_error_types() as exc:
-        session.expire_all()
-        content = flow_views.flow_content(session, application.flow_version_id)
-        if int(getattr(exc, "status", 409)) == 422:
-            found, application = review._task_or_404(task_id)
-            field = _field(op, str(getattr(exc, "code", "")), args["deadline_seq"])
-            return review._task_page(found, application,
-                                     errors={field: review.flow_message(exc, content)},
-                                     form=form, open_op=open_op, status=422)
-        return review.flow_error_page(exc, content)
-    return redirect(url_for("review.task", task_id=task_id, done=op) + "#time-limit")
