@@ -1,0 +1,116 @@
+"""Timer handlers for the tests and the benchmark: each makes one visible effect on a real flow
+instance (a ``timer_test`` flow event naming the timer, and a counter in the instance's vars),
+guarded by the instance's optimistic version like every transition."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, col
+
+from tongban import db
+from tongban.models import FlowEvent, FlowInstance, FlowTimer, saved_id
+from tongban.workflow import timers
+
+from .flow_world import World, submit
+
+EFFECT = "timer_test"
+
+
+def bump(session: Session, timer: FlowTimer, now: datetime) -> str:
+    """The effect, in the caller's transaction: one event, one counter step."""
+    instance = session.scalars(select(FlowInstance).where(col(FlowInstance.id) == timer.instance_id)
+                               .execution_options(populate_existing=True)).one()
+    instance.vars = {**instance.vars, "bumps": int(instance.vars.get("bumps", 0)) + 1}
+    flag_modified(instance, "vars")
+    session.add(instance)
+    session.flush()  # the version check: a concurrent change of the instance fails here
+    seq = session.execute(select(func.coalesce(func.max(col(FlowEvent.seq)), 0))
+                          .where(col(FlowEvent.instance_id) == timer.instance_id)).scalar_one()
+    session.add(FlowEvent(instance_id=timer.instance_id, seq=seq + 1, at=now, type=EFFECT,
+                          status=instance.status, data={"timer": timer.id}))
+    return "done"
+
+
+def slow(session: Session, timer: FlowTimer, now: datetime) -> str:
+    """Make the effect, then, the first time only, leave a marker file and sleep with the
+    transaction open: the kill test kills the worker here."""
+    result = bump(session, timer, now)
+    session.flush()
+    marker = Path(timer.payload["marker"])
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return result
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    time.sleep(float(timer.payload.get("sleep", 30)))
+    return result
+
+
+def fail(session: Session, timer: FlowTimer, now: datetime) -> str:
+    bump(session, timer, now)  # rolled back with the failure
+    raise RuntimeError("the handler broke")
+
+
+def gone(session: Session, timer: FlowTimer, now: datetime) -> str:
+    return "stale"
+
+
+def register() -> None:
+    timers.HANDLERS.update({"test.bump": bump, "test.slow": slow, "test.fail": fail,
+                            "test.gone": gone})
+
+
+def unregister() -> None:
+    for kind in ("test.bump", "test.slow", "test.fail", "test.gone"):
+        timers.HANDLERS.pop(kind, None)
+
+
+def instances(world: World, count: int) -> list[int]:
+    """``count`` running flow instances of the one-step flow, submitted the real way."""
+    found = []
+    for _ in range(count):
+        application_id = submit(world, "one-step")
+        with world.session() as session:
+            found.append(session.execute(select(col(FlowInstance.id)).where(
+                col(FlowInstance.application_id) == application_id)).scalar_one())
+    return found
+
+
+def schedule(world: World, instance_ids: list[int], count: int, due_at: datetime,
+             kind: str = "test.bump", payload: dict[str, Any] | None = None,
+             prefix: str = "t") -> list[int]:
+    """``count`` pending timers spread over the instances, all due at ``due_at``."""
+    with world.session() as session, db.unit_of_work(session):
+        rows = [FlowTimer(instance_id=instance_ids[i % len(instance_ids)], kind=kind,
+                          key=f"{prefix}:{i}", due_at=due_at, payload=dict(payload or {}))
+                for i in range(count)]
+        session.add_all(rows)
+        session.flush()
+        return [saved_id(row) for row in rows]
+
+
+def effects(world: World) -> dict[int, int]:
+    """How many times each timer's effect was committed, by timer id."""
+    with world.session() as session:
+        counted: dict[int, int] = {}
+        for data in session.scalars(select(col(FlowEvent.data)).where(col(FlowEvent.type) == EFFECT)):
+            counted[int(data["timer"])] = counted.get(int(data["timer"]), 0) + 1
+        return counted
+
+
+def bumps(world: World) -> int:
+    with world.session() as session:
+        return sum(int(v.get("bumps", 0)) for v in session.scalars(select(col(FlowInstance.vars))))
+
+
+def timer_rows(world: World) -> dict[int, FlowTimer]:
+    with world.session() as session:
+        return {saved_id(row): row for row in session.scalars(select(FlowTimer))}
