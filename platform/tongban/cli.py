@@ -377,6 +377,7 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
         click.echo(f"{len(fired)} timer(s) handled.")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("huey").setLevel(logging.WARNING)  # not a line per job every second
     consumer = queue.consumer(queue.build(engine, settings), workers=workers,
                               worker_type=worker_type)
     click.echo(f"Worker on {settings.url.split('@')[-1]}: {workers} {worker_type}(s); "
