@@ -111,7 +111,8 @@ def run(label: str, database_url: str, queue_url: str, count: int) -> None:
 
     queue.storage(queue_url).flush()  # a queue left over from an earlier run
     engine = db.open_database(database_url)
-    audit.use_key(engine, audit.KeySource("bench-audit-key-" + "k" * 32, Path(tempfile.gettempdir()) / "unused_key"))
+    audit.use_key(engine, audit.KeySource("bench-audit-key-" + "k" * 32,
+                                          Path(tempfile.gettempdir()) / "unused_key"))
     th.register()
     world = build(engine)
     ids = th.instances(world, INSTANCES)
@@ -170,11 +171,17 @@ def run(label: str, database_url: str, queue_url: str, count: int) -> None:
 
 
 def main() -> None:
+    global SPREAD_SECONDS, PROCESSES, THREADS
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timers", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,redis")
+    parser.add_argument("--spread", type=float, default=SPREAD_SECONDS,
+                        help="seconds over which the due times are spread")
+    parser.add_argument("--processes", type=int, default=PROCESSES)
+    parser.add_argument("--threads", type=int, default=THREADS, help="worker threads per process")
     args = parser.parse_args()
+    SPREAD_SECONDS, PROCESSES, THREADS = args.spread, args.processes, args.threads
     print(f"bench/timers.py  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  cores {os.cpu_count()}  "
           f"load {os.getloadavg()[0]:.1f}")
     backends = args.backends.split(",")

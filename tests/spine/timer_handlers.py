@@ -11,30 +11,37 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col
 
 from tongban import db
 from tongban.models import FlowEvent, FlowInstance, FlowTimer, saved_id
 from tongban.workflow import timers
+from tongban.workflow.errors import Stale
 
 from .flow_world import World, submit
 
 EFFECT = "timer_test"
 
 
+INSTANCE = FlowInstance.__table__  # type: ignore[attr-defined]
+EVENT = FlowEvent.__table__  # type: ignore[attr-defined]
+
+
 def bump(session: Session, timer: FlowTimer, now: datetime) -> str:
-    """The effect, in the caller's transaction: one event, one counter step."""
-    instance = session.scalars(select(FlowInstance).where(col(FlowInstance.id) == timer.instance_id)
-                               .execution_options(populate_existing=True)).one()
-    instance.vars = {**instance.vars, "bumps": int(instance.vars.get("bumps", 0)) + 1}
-    flag_modified(instance, "vars")
-    session.add(instance)
-    session.flush()  # the version check: a concurrent change of the instance fails here
-    seq = session.execute(select(func.coalesce(func.max(col(FlowEvent.seq)), 0))
-                          .where(col(FlowEvent.instance_id) == timer.instance_id)).scalar_one()
-    session.add(FlowEvent(instance_id=timer.instance_id, seq=seq + 1, at=now, type=EFFECT,
-                          status=instance.status, data={"timer": timer.id}))
+    """The effect, in the caller's transaction: the instance's version moves on (guarded:
+    a concurrent change of the instance makes this Stale, as it does a transition) and one
+    flow event names the timer."""
+    version, status = session.execute(select(INSTANCE.c.version, INSTANCE.c.status)
+                                      .where(INSTANCE.c.id == timer.instance_id)).one()
+    moved = session.execute(INSTANCE.update().where(INSTANCE.c.id == timer.instance_id,
+                                                    INSTANCE.c.version == version)
+                            .values(version=version + 1))
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise Stale("stale", "the instance changed meanwhile")
+    seq = session.execute(select(func.coalesce(func.max(EVENT.c.seq), 0))
+                          .where(EVENT.c.instance_id == timer.instance_id)).scalar_one()
+    session.execute(EVENT.insert().values(instance_id=timer.instance_id, seq=seq + 1, at=now,
+                                          type=EFFECT, status=status, data={"timer": timer.id}))
     return "done"
 
 
@@ -107,8 +114,10 @@ def effects(world: World) -> dict[int, int]:
 
 
 def bumps(world: World) -> int:
+    """The instances' versions moved on by the effects (each starts at 1 and the submission
+    moves it on; the count is taken against ``baseline_versions``)."""
     with world.session() as session:
-        return sum(int(v.get("bumps", 0)) for v in session.scalars(select(col(FlowInstance.vars))))
+        return int(session.execute(select(func.sum(INSTANCE.c.version))).scalar_one() or 0)
 
 
 def timer_rows(world: World) -> dict[int, FlowTimer]:

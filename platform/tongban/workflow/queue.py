@@ -102,9 +102,8 @@ def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None) -> 
 
     @app.task()
     def fire_timers(claims: list[tuple[int, str, int]]) -> None:
-        for timer_id, claimed_by, attempt in claims:
-            timers.fire(engine, timers.Claim(timer_id, claimed_by, attempt),
-                        max_attempts=settings.max_attempts)
+        timers.fire_many(engine, [timers.Claim(*claim) for claim in claims],
+                         max_attempts=settings.max_attempts)
 
     @app.periodic_task(_every_second)
     def dispatch_timers() -> None:
