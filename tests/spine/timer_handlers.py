@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session, col
 
 from tongban import db
@@ -27,21 +27,27 @@ INSTANCE = FlowInstance.__table__  # type: ignore[attr-defined]
 EVENT = FlowEvent.__table__  # type: ignore[attr-defined]
 
 
+_READ = select(INSTANCE.c.version, INSTANCE.c.status).where(INSTANCE.c.id == bindparam("instance"))
+_MOVE = (INSTANCE.update().where(INSTANCE.c.id == bindparam("instance"),
+                                 INSTANCE.c.version == bindparam("seen"))
+         .values(version=bindparam("seen") + 1))
+_LAST = select(func.coalesce(func.max(EVENT.c.seq), 0)).where(EVENT.c.instance_id == bindparam("instance"))
+_ADD = EVENT.insert()
+
+
 def bump(session: Session, timer: FlowTimer, now: datetime) -> str:
     """The effect, in the caller's transaction: the instance's version moves on (guarded:
     a concurrent change of the instance makes this Stale, as it does a transition) and one
     flow event names the timer."""
-    version, status = session.execute(select(INSTANCE.c.version, INSTANCE.c.status)
-                                      .where(INSTANCE.c.id == timer.instance_id)).one()
-    moved = session.execute(INSTANCE.update().where(INSTANCE.c.id == timer.instance_id,
-                                                    INSTANCE.c.version == version)
-                            .values(version=version + 1))
+    version, status = session.execute(_READ, {"instance": timer.instance_id}).one()
+    moved = session.execute(_MOVE, {"instance": timer.instance_id, "seen": version})
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         raise Stale("stale", "the instance changed meanwhile")
-    seq = session.execute(select(func.coalesce(func.max(EVENT.c.seq), 0))
-                          .where(EVENT.c.instance_id == timer.instance_id)).scalar_one()
-    session.execute(EVENT.insert().values(instance_id=timer.instance_id, seq=seq + 1, at=now,
-                                          type=EFFECT, status=status, data={"timer": timer.id}))
+    seq = session.execute(_LAST, {"instance": timer.instance_id}).scalar_one()
+    session.execute(_ADD, {"instance_id": timer.instance_id, "seq": seq + 1, "at": now,
+                           "type": EFFECT, "status": status, "data": {"timer": timer.id},
+                           "node": None, "task_seq": None, "actor_id": None,
+                           "on_behalf_of": None})
     return "done"
 
 

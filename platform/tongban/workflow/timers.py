@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
@@ -126,6 +126,16 @@ def _held(claim: Claim) -> ColumnElement[bool]:
 
 
 TIMER = FlowTimer.__table__  # type: ignore[attr-defined]
+# Built once: a worker runs these for every timer, and building the expression costs more
+# than running it.
+_GUARD = (TIMER.update()
+          .where(TIMER.c.id == bindparam("timer_id"), TIMER.c.state == "claimed",
+                 TIMER.c.claimed_by == bindparam("token"),
+                 TIMER.c.attempts == bindparam("attempt"))
+          .values(claimed_by=bindparam("token")).returning(*TIMER.c))
+_FIRED = (TIMER.update().where(TIMER.c.id == bindparam("timer_id"))
+          .values(state=bindparam("outcome"), fired_at=bindparam("now"), lease_until=None,
+                  last_error=bindparam("error")))
 
 
 def fire_claimed(session: Session, claim: Claim, now: datetime) -> Outcome:
@@ -134,17 +144,16 @@ def fire_claimed(session: Session, claim: Claim, now: datetime) -> Outcome:
     statements: the hot path of a worker firing thousands of timers a minute."""
     # The guard: an update that matches only while the claim still holds, returning the row.
     # On PostgreSQL it row-locks the timer, so the reaper cannot hand it on until we end.
-    row = session.execute(TIMER.update().where(_held(claim))
-                          .values(claimed_by=claim.claimed_by).returning(*TIMER.c)).first()
+    row = session.execute(_GUARD, {"timer_id": claim.timer_id, "token": claim.claimed_by,
+                                   "attempt": claim.attempt}).first()
     if row is None:
         return Outcome(claim.timer_id, "lost", claim.attempt)
     timer = FlowTimer(**row._asdict())  # the handler's copy, not attached to the session
     result = handler_for(timer.kind)(session, timer, now)
     state = "done" if result == "done" else "cancelled"
     session.flush()
-    session.execute(TIMER.update().where(TIMER.c.id == claim.timer_id)
-                    .values(state=state, fired_at=now, lease_until=None,
-                            last_error="" if result == "done" else f"not fired: {result}"))
+    session.execute(_FIRED, {"timer_id": claim.timer_id, "outcome": state, "now": now,
+                             "error": "" if result == "done" else f"not fired: {result}"})
     return Outcome(claim.timer_id, state, claim.attempt)
 
 
