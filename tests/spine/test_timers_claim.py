@@ -4,7 +4,7 @@ the reaper, backoff after a failing handler, failure for good, and the queue's d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from huey import MemoryHuey
@@ -18,6 +18,7 @@ from . import timer_handlers as th
 from .flow_world import T0, World, build
 
 NOW = T0 + timedelta(minutes=5)
+PAST = datetime(2020, 1, 1, tzinfo=UTC)  # due whatever the real clock says
 LEASE = timedelta(seconds=60)
 
 
@@ -150,26 +151,30 @@ def test_a_lost_optimistic_lock_is_retried_at_once_without_counting(world: World
     assert th.effects(world) == {timer_id: 1}
 
 
-def test_the_dispatcher_fills_the_queue_a_few_batches_ahead(world: World) -> None:
+def test_the_dispatcher_fills_the_queue_a_few_batches_ahead_and_each_job_refills_it(
+        world: World) -> None:
     [instance] = th.instances(world, 1)
-    ids = th.schedule(world, [instance], 5, NOW)
+    ids = th.schedule(world, [instance], 7, PAST)
     huey = MemoryHuey("test-timers", results=False, utc=True)
     jobs = queue.build(world.engine, queue.QueueSettings(url="sqlite:///unused", batch=2, workers=1,
                                                          outbox=False), huey=huey)
-    assert jobs.dispatch(NOW) == 4  # two batches of two: the fill level of one worker
+    assert jobs.dispatch() == 4  # two batches of two: the fill level of one worker
     assert jobs.backlog() == 2
-    assert jobs.dispatch(NOW) == 0  # full: nothing more is claimed
+    assert jobs.dispatch() == 0  # full: nothing more is claimed
+    huey.execute(huey.dequeue())  # fires two, then claims the next batch into the free place
+    assert sorted(th.effects(world)) == ids[:2]
+    assert jobs.backlog() == 2
+    assert [row.state for row in th.timer_rows(world).values()] \
+        == ["done"] * 2 + ["claimed"] * 4 + ["pending"]
     while (task := huey.dequeue()) is not None:
         huey.execute(task)
-    assert sorted(th.effects(world)) == ids[:4]
-    assert jobs.dispatch(NOW) == 1
-    huey.execute(huey.dequeue())
     assert th.effects(world) == {i: 1 for i in ids}
+    assert jobs.dispatch() == 0
 
 
 def test_the_work_command_once_fires_due_timers(world: World, cli) -> None:  # type: ignore[no-untyped-def]
     [instance] = th.instances(world, 1)
-    [timer_id] = th.schedule(world, [instance], 1, datetime(2020, 1, 1, tzinfo=NOW.tzinfo))
+    [timer_id] = th.schedule(world, [instance], 1, PAST)
     result = cli("flow", "work", "--once")
     assert result.exit_code == 0, result.output
     assert f"timer {timer_id} attempt 1 done" in result.output

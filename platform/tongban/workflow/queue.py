@@ -7,7 +7,8 @@ default, one machine) or Redis (several worker machines sharing one queue). Peri
 checked every second by each consumer's scheduler:
 
 - ``dispatch_timers``: claim due timers in batches and enqueue ``fire_timers`` jobs, keeping
-  only a few batches queued so that a claim's lease is never spent waiting in the queue;
+  only a few batches queued so that a claim's lease is never spent waiting in the queue (each
+  ``fire_timers`` job refills the queue when it ends, so a burst does not wait for the tick);
 - ``reap_timers``: hand claimed timers whose lease ran out back to pending;
 - ``work_outbox`` (every 5 s): make the queued service calls (``worker.run_due``).
 """
@@ -104,6 +105,7 @@ def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None) -> 
     def fire_timers(claims: list[tuple[int, str, int]]) -> None:
         timers.fire_many(engine, [timers.Claim(*claim) for claim in claims],
                          max_attempts=settings.max_attempts)
+        holder[0].dispatch()  # refill now rather than at the next tick: a burst goes on at speed
 
     @app.periodic_task(_every_second)
     def dispatch_timers() -> None:
