@@ -177,7 +177,7 @@ def run(label: str, database_url: str, queue_url: str, count: int,
     line("lost / doubled", f"{lost:,} / {doubled:,}", "", "MET" if ok else "MISSED")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     global SPREAD_SECONDS
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -187,7 +187,7 @@ def main() -> None:
                         help="seconds over which the due times are spread")
     parser.add_argument("--shape", help="worker processes×threads for every backend, e.g. 2x4 "
                         "(default: 1x2 on SQLite, 2x4 on PostgreSQL)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     SPREAD_SECONDS = args.spread
     if args.shape:
         processes, threads = (int(n) for n in args.shape.split("x"))
