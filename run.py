@@ -29,7 +29,7 @@ def start_worker(instance_path: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-c", "from tongban.cli import main; main()", "flow", "work"],
         env={**os.environ, "TONGBAN_INSTANCE_PATH": instance_path},
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None)
 
 
 def stop_worker(worker: subprocess.Popen[bytes]) -> None:

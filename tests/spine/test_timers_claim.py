@@ -164,7 +164,8 @@ def test_the_dispatcher_fills_the_queue_a_few_batches_ahead_and_each_job_refills
     huey.execute(huey.dequeue())  # fires two, then claims the next batch into the free place
     assert sorted(th.effects(world)) == ids[:2]
     assert jobs.backlog() == 2
-    assert [row.state for row in th.timer_rows(world).values()] \
+    rows = th.timer_rows(world)
+    assert [rows[i].state for i in ids] \
         == ["done"] * 2 + ["claimed"] * 4 + ["pending"]
     while (task := huey.dequeue()) is not None:
         huey.execute(task)
