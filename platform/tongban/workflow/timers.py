@@ -98,6 +98,14 @@ def _factory(target: Engine | SessionFactory) -> SessionFactory:
     return target
 
 
+def _turns(session: Session) -> contextlib.AbstractContextManager[object]:
+    """SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps
+    of up to 100 ms: the threads of one worker process take turns here instead."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _SQLITE_TURNS
+    return contextlib.nullcontext()
+
+
 def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -195,12 +203,8 @@ def fire_many(target: Engine | SessionFactory, claims: list[Claim], now: datetim
     (a failure recorded in a second one)."""
     outcomes = []
     with _factory(target)() as session:
-        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
-        # steps of up to 100 ms: the threads of one worker take turns here instead.
-        turns = _SQLITE_TURNS if session.get_bind().dialect.name == "sqlite" \
-            else contextlib.nullcontext()
         for claim in claims:
-            with turns:
+            with _turns(session):
                 outcomes.append(_fire_one(session, claim, now, max_attempts))
             session.expunge_all()
     return outcomes
@@ -244,14 +248,14 @@ def claim_batch(target: Engine | SessionFactory, now: datetime | None = None, *,
                 limit: int = BATCH, lease: timedelta = LEASE,
                 claimed_by: str | None = None) -> list[Claim]:
     """Claim up to ``limit`` due timers in one short transaction."""
-    with _factory(target)() as session, db.unit_of_work(session):
+    with _factory(target)() as session, _turns(session), db.unit_of_work(session):
         return claim_due(session, now or utcnow(), claimed_by or claimant(), limit=limit,
                          lease=lease)
 
 
 def reap_expired(target: Engine | SessionFactory, now: datetime | None = None, *,
                  max_attempts: int = MAX_ATTEMPTS) -> tuple[int, int]:
-    with _factory(target)() as session, db.unit_of_work(session):
+    with _factory(target)() as session, _turns(session), db.unit_of_work(session):
         return reap(session, now or utcnow(), max_attempts=max_attempts)
 
 
