@@ -1,29 +1,45 @@
-"""Start Tongban on the embedded default: SQLite in instance/, demo services and accounts."""
+"""Start Tongban on the embedded default: SQLite in instance/, demo services and accounts, and
+the background worker (timers, service calls) as a process of its own beside the web server."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import subprocess
 import sys
-import threading
 from pathlib import Path
-
-from sqlalchemy import Engine
 
 from tongban import create_app
 from tongban.demo import DemoRefused, load_demo
 
-WORKER_INTERVAL_SECONDS = 5.0
+PR_SET_PDEATHSIG = 1
 
 
-def work_in_background(engine: Engine, stop: threading.Event) -> None:
-    """The embedded default's worker: service-step calls queued in the outbox, made in this
-    process every few seconds (production runs `tongban flow work` as its own process)."""
-    from tongban.workflow.worker import run_due
+def _die_with_parent() -> None:
+    """In the worker child: the kernel sends it SIGTERM when run.py dies, however it dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: run.py's finally still stops it
+        pass
 
-    while not stop.wait(WORKER_INTERVAL_SECONDS):
+
+def start_worker(instance_path: str) -> subprocess.Popen[bytes]:
+    """`tongban flow work` on the same instance folder (so the same settings and queue)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from tongban.cli import main; main()", "flow", "work"],
+        env={**os.environ, "TONGBAN_INSTANCE_PATH": instance_path},
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGINT)  # graceful: finish the jobs in hand
         try:
-            run_due(engine)
-        except Exception as exc:  # noqa: BLE001 - a leased row is picked again; keep serving
-            print(f"worker error, retrying: {exc}", file=sys.stderr)
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def main() -> None:
@@ -33,15 +49,13 @@ def main() -> None:
             print(line)
     except DemoRefused as exc:  # an instance with real accounts: serve it as it is
         print(f"Demo data not loaded: {exc}", file=sys.stderr)
-    stop = threading.Event()
-    threading.Thread(target=work_in_background, args=(app.extensions["tongban.engine"], stop),
-                     name="flow-worker", daemon=True).start()
+    worker = start_worker(app.instance_path)
     host, port = app.config["HOST"], app.config["PORT"]
     print(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
     try:
         app.run(host=host, port=port, debug=False, threaded=True)
     finally:
-        stop.set()
+        stop_worker(worker)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Flow engine speed, each figure against a baseline measured in the same run (issue 11, item 10).
 
-    .venv/bin/python bench/flow.py [--parts a,b,c,d,e] [--instances 300] [--open-tasks 1000000]
+    .venv/bin/python bench/flow.py [--parts a,b,c,d,e,f] [--instances 300] [--open-tasks 1000000]
+                                   [--timers 100000]
 
 (a) Task completions/s in process, no database, for the 6-step flow of workflow-anchors §3.2
     (intake → review → amount > 100 → countersign by 3 people, all must approve → head → end):
@@ -18,6 +19,11 @@
     instances, open and finished tasks. Baseline: one task read by primary key.
 (e) Working-day arithmetic (issue 12): `add_working_days` and `working_days_between` calls/s on
     the shanghai calendar against a naive day-by-day count (bench/worktime.py).
+
+(f) Durable timers through the job queue (`bench/timers.py`): 100,000 timers due over a minute
+    fired by real worker processes killed half-way, on SQLite + SQLite queue and on PostgreSQL
+    + Redis queue. Goal: each within 60 s of its due time, none lost, none doubled. Baseline:
+    a plain loop firing the same handler without the queue.
 
 Needs the `bench` extra (SpiffWorkflow) and, for (d), PostgreSQL at TONGBAN_BENCH_POSTGRES
 (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres, as the tests use).
@@ -345,14 +351,24 @@ def part_e(calls: int) -> None:
     worktime.report(calls, line)
 
 
+# --- (f) durable timers ---------------------------------------------------------------------
+
+def part_f(count: int) -> None:
+    print(f"\n(f) {count:,} durable timers through the job queue, the workers killed half-way")
+    import timers
+
+    timers.main(["--timers", str(count)])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", default="a,b,c,d,e")
+    parser.add_argument("--parts", default="a,b,c,d,e,f")
     parser.add_argument("--instances", type=int, default=300, help="instances per figure in (a)-(c)")
     parser.add_argument("--open-tasks", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200, help="timed queries per kind in (d)")
     parser.add_argument("--calls", type=int, default=200_000, help="calls per function in (e)")
+    parser.add_argument("--timers", type=int, default=100_000, help="timers in (f)")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     sys.path.insert(0, str(ROOT / "bench"))
@@ -375,6 +391,8 @@ def main() -> None:
         part_d(args.open_tasks, args.queries)
     if "e" in parts:
         part_e(args.calls)
+    if "f" in parts:
+        part_f(args.timers)
     print(f"\nload at the end {os.getloadavg()[0]:.1f} (2-core machines are shared: compare the"
           " ratios, which are measured in the same run)")
 

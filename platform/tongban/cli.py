@@ -569,32 +569,40 @@ def flow_run(script: Path, out: Path | None, expected: Path | None) -> None:
 
 
 @flow_group.command("work")
-@click.option("--once", is_flag=True, help="Work through what is due now, then stop")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
-              help="Seconds to sleep when nothing is due")
+@click.option("--once", is_flag=True,
+              help="Work through what is due now in this process (no queue), then stop")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Worker threads (or processes) firing timers and making service calls")
+@click.option("--worker-type", type=click.Choice(["thread", "process"]), default="thread",
+              show_default=True, help="Run the workers as threads or as processes")
 @with_appcontext
-def flow_work(once: bool, interval: float) -> None:
-    """Make the calls of service nodes queued in the outbox (retries, backoff, incidents)."""
-    import time
+def flow_work(once: bool, workers: int, worker_type: str) -> None:
+    """Run the background worker: durable timers and the service calls queued in the outbox,
+    on the job queue QUEUE_URL names (a SQLite file by default, Redis for several machines)."""
+    import logging
 
+    from .workflow import queue, timers
     from .workflow.worker import run_due
 
     engine = current_app.extensions["tongban.engine"]
-    while True:
-        try:
-            outcomes = run_due(engine)
-        except Exception as exc:  # the database went away, say: a leased row is picked again
-            if once:
-                raise
-            click.echo(f"worker error, retrying in {interval} s: {exc}", err=True)
-            time.sleep(interval)
-            continue
+    settings = queue.QueueSettings.from_config(current_app.config, workers=workers)
+    if once:
+        outcomes = run_due(engine)
         for outcome in outcomes:
             suffix = f": {outcome.error}" if outcome.error else ""
             click.echo(f"outbox {outcome.row_id} attempt {outcome.attempt} "
                        f"{outcome.state}{suffix}")
-        if once:
-            click.echo(f"{len(outcomes)} service call(s) handled.")
-            return
-        if not outcomes:
-            time.sleep(interval)
+        fired = timers.run_due(engine, lease=settings.lease, max_attempts=settings.max_attempts)
+        for fire in fired:
+            suffix = f": {fire.error}" if fire.error else ""
+            click.echo(f"timer {fire.timer_id} attempt {fire.attempt} {fire.state}{suffix}")
+        click.echo(f"{len(outcomes)} service call(s) handled.")
+        click.echo(f"{len(fired)} timer(s) handled.")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("huey").setLevel(logging.WARNING)  # not a line per job every second
+    consumer = queue.consumer(queue.build(engine, settings), workers=workers,
+                              worker_type=worker_type)
+    click.echo(f"Worker on {settings.url.split('@')[-1]}: {workers} {worker_type}(s); "
+               "Ctrl+C stops it after the jobs in hand")
+    consumer.run()

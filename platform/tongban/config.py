@@ -81,6 +81,16 @@ def _base_url(value: Any) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
+def _queue_url(value: Any) -> str:
+    text = _str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme == "sqlite" and text.startswith("sqlite:///") and len(text) > len("sqlite:///"):
+        return text
+    if parts.scheme in ("redis", "rediss") and parts.hostname:
+        return text
+    raise ValueError('expected "sqlite:///path/to/queue.db" or "redis://HOST:PORT/DB"')
+
+
 def _host_list(value: Any) -> list[str]:
     names = value.split(",") if isinstance(value, str) else list(value)
     hosts = [_str(name).strip().lower() for name in names if _str(name).strip()]
@@ -174,6 +184,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY", 200 * 1024 * 1024, _positive_int,
             "Most bytes of files visitors who are not signed in may store from one address "
             "in 24 hours"),
+    Setting("QUEUE_URL", None, _queue_url,
+            "The background job queue (timers, service calls): sqlite:///FILE (one machine) or "
+            "redis://HOST:PORT/DB (several worker machines); default: SQLite file queue.db in "
+            "the instance folder"),
+    Setting("TIMER_LEASE_SECONDS", 60, _positive_int,
+            "Seconds a worker holds a claimed timer; a timer still claimed after that (its "
+            "worker died) is handed to another worker"),
+    Setting("TIMER_MAX_ATTEMPTS", 5, _positive_int,
+            "Tries of a timer whose handler fails before it is marked failed (an incident)"),
     Setting("SQL_ECHO", False, _bool, "Log every SQL statement"),
     Setting("FLOW_MESSAGE_TOKENS", {}, _token_map,
             "Bearer tokens of the systems that may post flow messages, with the sender each "
@@ -233,6 +252,9 @@ def load(instance_path: Path, project_root: Path,
     if resolved["DATABASE_URL"] is None:
         instance_path.mkdir(parents=True, exist_ok=True)
         resolved["DATABASE_URL"] = f"sqlite:///{instance_path / 'tongban.sqlite3'}"
+    if resolved["QUEUE_URL"] is None:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        resolved["QUEUE_URL"] = f"sqlite:///{instance_path / 'queue.db'}"
     if resolved["SECRET_KEY"] is None:
         resolved["SECRET_KEY"] = _secret_key(instance_path)
     if resolved["DEFINITIONS_DIR"] is None:

@@ -52,13 +52,17 @@ def _incident_page(*, retried: str = "", error: str = "", status: int = 200) -> 
 @require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
 def incident_retry() -> ResponseReturnValue:
     kind = request.form.get("kind", "")
-    if kind not in ("service", "no_approvers"):
+    if kind not in ("service", "timer", "no_approvers"):
         abort(400)
     try:
         with request_transaction() as tx:
             if kind == "service":
                 incidents.retry_service_call(
                     tx, current_actor(), department_tree(), _form_int("outbox"), now=utcnow(),
+                    actor_name=current_user.username, request_id=g.request_id)
+            elif kind == "timer":
+                incidents.retry_timer(
+                    tx, current_actor(), department_tree(), _form_int("timer"), now=utcnow(),
                     actor_name=current_user.username, request_id=g.request_id)
             else:
                 incidents.retry_stopped(

@@ -1,5 +1,6 @@
-"""Incidents: service calls that spent their retries, and instances stopped because a step
-found nobody to act on it. Administrators see those of their departments and retry them."""
+"""Incidents: service calls that spent their retries, timers whose handler failed for good, and
+instances stopped because a step found nobody to act on it. Administrators see those of their
+departments and retry them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from sqlalchemy import ColumnElement, func, select, true
 from sqlmodel import Session, col
 
 from .. import audit
-from ..models import Application, FlowEvent, FlowInstance, FlowOutbox, FlowToken, Role
+from ..models import (
+    Application,
+    FlowEvent,
+    FlowInstance,
+    FlowOutbox,
+    FlowTimer,
+    FlowToken,
+    Role,
+)
 from ..policy import Actor, DepartmentTree, departments
 from .errors import N_, Invalid, not_yours
 from .runtime import act_on_application
@@ -24,7 +33,7 @@ MESSAGES = {
 
 @dataclass(frozen=True)
 class Incident:
-    kind: str                  # service | no_approvers
+    kind: str                  # service | timer | no_approvers
     reference: str
     application_id: int
     service_code: str
@@ -35,6 +44,7 @@ class Incident:
     outbox_id: int | None = None
     attempts: int = 0
     retryable: bool = True     # False: a fallback task took over the failed call's step
+    timer_id: int | None = None
 
 
 def _scope(actor: Actor, tree: DepartmentTree) -> ColumnElement[bool] | None:
@@ -72,9 +82,50 @@ def list_incidents(session: Session, actor: Actor, tree: DepartmentTree,
                               row.node, row.last_error, row.done_at or row.created_at,
                               outbox_id=row.id, attempts=row.attempts,
                               retryable=(row.instance_id, row.token_seq, row.node) in standing))
+    found.extend(failed_timers(session, scope, limit))
     found.extend(stopped_instances(session, scope, limit))
     found.sort(key=lambda incident: incident.at, reverse=True)
     return found
+
+
+def failed_timers(session: Session, scope: ColumnElement[bool], limit: int) -> list[Incident]:
+    """Timers of running instances whose handler failed on every try (or whose worker died on
+    every try): their effect (a reminder, a timeout action) never happened."""
+    rows = session.execute(
+        select(FlowTimer, col(Application.reference), col(Application.service_code),
+               col(FlowInstance.department_code), col(Application.id))
+        .join(FlowInstance, col(FlowInstance.id) == col(FlowTimer.instance_id))
+        .join(Application, col(Application.id) == col(FlowInstance.application_id))
+        .where(col(FlowTimer.state) == "failed", col(FlowInstance.status).not_in(FINAL_STATUSES),
+               scope)
+        .order_by(col(FlowTimer.due_at).desc()).limit(limit)).all()
+    return [Incident("timer", reference, application_id, service, department, timer.kind,
+                     timer.last_error, timer.due_at, attempts=timer.attempts,
+                     timer_id=timer.id)
+            for timer, reference, service, department, application_id in rows]
+
+
+def retry_timer(session: Session, actor: Actor, tree: DepartmentTree, timer_id: int, *,
+                now: datetime, actor_name: str, request_id: str = "") -> FlowTimer:
+    """Make a failed timer due again now, its attempts counted from zero."""
+    timer = session.get(FlowTimer, timer_id)
+    instance = session.get(FlowInstance, timer.instance_id) if timer and timer.instance_id \
+        else None
+    if timer is None or instance is None or timer.state != "failed" \
+            or instance.status in FINAL_STATUSES:
+        raise Invalid("incident_gone", MESSAGES["incident_gone"])
+    if not may_handle(actor, tree, instance.department_code):
+        raise not_yours()
+    before = {"state": timer.state, "attempts": timer.attempts, "last_error": timer.last_error}
+    timer.state, timer.attempts, timer.lease_until, timer.claimed_by = "pending", 0, None, None
+    session.add(timer)
+    reference = session.execute(select(col(Application.reference)).where(
+        col(Application.id) == instance.application_id)).scalar_one()
+    audit.record(session, action="flow.incident_retried", object_type="application",
+                 object_id=reference, actor_id=actor.user_id, actor_name=actor_name,
+                 before=before, after={"timer": timer_id, "kind": timer.kind, "state": "pending"},
+                 request_id=request_id)
+    return timer
 
 
 def _standing(session: Session, instance_ids: set[int | None]) -> set[tuple[int | None, int, str]]:

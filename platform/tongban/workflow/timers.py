@@ -1,0 +1,280 @@
+"""Durable timers: the rows of ``flow_timer`` are the truth, the job queue only carries work.
+
+A dispatcher claims a batch of due rows in one short transaction (``pending`` → ``claimed``:
+``lease_until`` = now + lease, ``claimed_by`` = a claim token, ``attempts`` + 1; PostgreSQL
+``FOR UPDATE SKIP LOCKED``, SQLite the write lock) and hands the claims to workers. Firing one
+timer is ONE transaction: a guarded update re-checks the claim (same state, token and attempt:
+a claim that was reaped and taken again elsewhere no longer matches), the handler makes the
+effect, the row becomes ``done`` (or ``cancelled`` when the handler found it no longer
+applies), all committed together. So an effect happens once, whoever dies when:
+
+- a worker killed mid-transaction commits nothing; the row stays ``claimed`` until its lease
+  runs out, then the reaper puts it back to ``pending`` and it is claimed again;
+- two workers holding the same row (a stale claim) cannot both pass the guard;
+- a handler that raises is rolled back; the attempt counts and the row waits out a doubling
+  backoff (a ``pending`` row whose ``lease_until`` is in the future is not due before then),
+  and after ``max_attempts`` it is ``failed``: an incident on /admin/incidents;
+- a handler that lost the instance's optimistic lock (``Stale``: someone acted on the
+  application meanwhile) is retried at once without counting the attempt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, or_, select, update
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col
+
+from .. import db
+from ..models import FlowTimer, utcnow
+from .errors import Stale
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+BACKOFF = timedelta(seconds=10)        # after the first failure; doubles each time
+MAX_BACKOFF = timedelta(hours=1)
+STALE_RETRY = timedelta(seconds=1)     # a lost optimistic lock: try again almost at once
+BATCH = 200
+log = logging.getLogger(__name__)
+_SQLITE_TURNS = threading.Lock()
+
+Handler = Callable[[Session, FlowTimer, datetime], str]
+SessionFactory = Callable[[], Session]
+
+# Handlers by timer kind, or by family ("deadline.*"). A handler makes the timer's effect in the
+# caller's transaction and returns "done", or "stale" when the timer no longer applies (the
+# deadline moved on): the row is then "cancelled". It receives the row still "claimed".
+HANDLERS: dict[str, Handler] = {}
+
+
+class NoHandler(LookupError):
+    """No handler is registered for a timer's kind."""
+
+
+def handler_for(kind: str) -> Handler:
+    found = HANDLERS.get(kind) or HANDLERS.get(kind.split(".", 1)[0] + ".*")
+    if found is None and kind.startswith("deadline."):
+        # The engine's deadlines: runtime.timer_handler (loads the instance, applies the
+        # timer's effect, stores its rows). Looked up late: runtime is the heavier module.
+        from . import runtime
+
+        found = getattr(runtime, "timer_handler", None)
+    if found is None:
+        raise NoHandler(f"no handler for timer kind {kind!r}")
+    return found
+
+
+@dataclass(frozen=True)
+class Claim:
+    timer_id: int
+    claimed_by: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    timer_id: int
+    state: str  # done | cancelled | pending (will retry) | failed | lost (the claim was stale)
+    attempt: int
+    error: str = ""
+
+
+def claimant() -> str:
+    """A claim token: names the host and process that claimed, unique per call."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def backoff(attempt: int) -> timedelta:
+    """The wait after the ``attempt``-th failure: 10 s, 20 s, 40 s … at most an hour."""
+    return min(BACKOFF * 2 ** max(attempt - 1, 0), MAX_BACKOFF)
+
+
+def _factory(target: Engine | SessionFactory) -> SessionFactory:
+    if isinstance(target, Engine):
+        return lambda: db.new_session(target)
+    return target
+
+
+def _turns(session: Session) -> contextlib.AbstractContextManager[object]:
+    """SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps
+    of up to 100 ms: the threads of one worker process take turns here instead."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _SQLITE_TURNS
+    return contextlib.nullcontext()
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def claim_due(session: Session, now: datetime, claimed_by: str, *, limit: int = BATCH,
+              lease: timedelta = LEASE) -> list[Claim]:
+    """Lease up to ``limit`` due pending timers, oldest due first; the caller commits."""
+    query = (select(col(FlowTimer.id), col(FlowTimer.attempts))
+             .where(col(FlowTimer.state) == "pending", col(FlowTimer.due_at) <= now,
+                    or_(col(FlowTimer.lease_until).is_(None), col(FlowTimer.lease_until) <= now))
+             .order_by(col(FlowTimer.due_at), col(FlowTimer.id)).limit(limit))
+    if _postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    session.execute(update(FlowTimer)
+                    .where(col(FlowTimer.id).in_([row[0] for row in rows]))
+                    .values(state="claimed", lease_until=now + lease, claimed_by=claimed_by,
+                            attempts=col(FlowTimer.attempts) + 1)
+                    .execution_options(synchronize_session=False))
+    return [Claim(row[0], claimed_by, row[1] + 1) for row in rows]
+
+
+def _held(claim: Claim) -> ColumnElement[bool]:
+    return and_(col(FlowTimer.id) == claim.timer_id, col(FlowTimer.state) == "claimed",
+                col(FlowTimer.claimed_by) == claim.claimed_by,
+                col(FlowTimer.attempts) == claim.attempt)
+
+
+TIMER = FlowTimer.__table__  # type: ignore[attr-defined]
+# Built once: a worker runs these for every timer, and building the expression costs more
+# than running it.
+_GUARD = (TIMER.update()
+          .where(TIMER.c.id == bindparam("timer_id"), TIMER.c.state == "claimed",
+                 TIMER.c.claimed_by == bindparam("token"),
+                 TIMER.c.attempts == bindparam("attempt"))
+          .values(claimed_by=bindparam("token")).returning(*TIMER.c))
+_FIRED = (TIMER.update().where(TIMER.c.id == bindparam("timer_id"))
+          .values(state=bindparam("outcome"), fired_at=bindparam("now"), lease_until=None,
+                  last_error=bindparam("error")))
+
+
+def fire_claimed(session: Session, claim: Claim, now: datetime) -> Outcome:
+    """Fire one claimed timer in the caller's transaction; the caller commits (or rolls back
+    when this raises: then nothing of the effect remains). The bookkeeping is two plain
+    statements: the hot path of a worker firing thousands of timers a minute."""
+    # The guard: an update that matches only while the claim still holds, returning the row.
+    # On PostgreSQL it row-locks the timer, so the reaper cannot hand it on until we end.
+    row = session.execute(_GUARD, {"timer_id": claim.timer_id, "token": claim.claimed_by,
+                                   "attempt": claim.attempt}).first()
+    if row is None:
+        return Outcome(claim.timer_id, "lost", claim.attempt)
+    timer = FlowTimer(**row._asdict())  # the handler's copy, not attached to the session
+    result = handler_for(timer.kind)(session, timer, now)
+    state = "done" if result == "done" else "cancelled"
+    session.flush()
+    session.execute(_FIRED, {"timer_id": claim.timer_id, "outcome": state, "now": now,
+                             "error": "" if result == "done" else f"not fired: {result}"})
+    return Outcome(claim.timer_id, state, claim.attempt)
+
+
+def record_failure(session: Session, claim: Claim, now: datetime, error: str, *,
+                   stale: bool = False, max_attempts: int = MAX_ATTEMPTS) -> Outcome:
+    """After a rolled-back firing: back to pending (at once for a lost race, after a backoff
+    for an error) or, the attempts spent, failed. The caller commits."""
+    query = select(FlowTimer).where(_held(claim)).execution_options(populate_existing=True)
+    if _postgres(session):
+        query = query.with_for_update()
+    timer = session.scalars(query).first()
+    if timer is None:
+        return Outcome(claim.timer_id, "lost", claim.attempt, error)
+    timer.claimed_by, timer.last_error = None, error[:2000]
+    if stale:  # not the timer's fault: the attempt does not count
+        timer.state, timer.lease_until, timer.attempts = "pending", now + STALE_RETRY, \
+            timer.attempts - 1
+    elif timer.attempts >= max_attempts:
+        timer.state, timer.lease_until = "failed", None
+    else:
+        timer.state, timer.lease_until = "pending", now + backoff(timer.attempts)
+    session.add(timer)
+    return Outcome(claim.timer_id, timer.state, claim.attempt, error)
+
+
+def fire(target: Engine | SessionFactory, claim: Claim, now: datetime | None = None, *,
+         max_attempts: int = MAX_ATTEMPTS) -> Outcome:
+    """Fire one claimed timer in its own transaction, recording a failure in a second one."""
+    [outcome] = fire_many(target, [claim], now, max_attempts=max_attempts)
+    return outcome
+
+
+def fire_many(target: Engine | SessionFactory, claims: list[Claim], now: datetime | None = None,
+              *, max_attempts: int = MAX_ATTEMPTS) -> list[Outcome]:
+    """Fire claimed timers one after the other on one session, each in its own transaction
+    (a failure recorded in a second one)."""
+    outcomes = []
+    with _factory(target)() as session:
+        for claim in claims:
+            with _turns(session):
+                outcomes.append(_fire_one(session, claim, now, max_attempts))
+            session.expunge_all()
+    return outcomes
+
+
+def _fire_one(session: Session, claim: Claim, now: datetime | None,
+              max_attempts: int) -> Outcome:
+    try:
+        with db.unit_of_work(session):
+            return fire_claimed(session, claim, now or utcnow())
+    except (Stale, StaleDataError) as exc:
+        error, stale = f"the instance changed meanwhile ({type(exc).__name__})", True
+    except Exception as exc:  # any failure of the handler is counted and retried
+        error, stale = f"{type(exc).__name__}: {exc}", False
+    with db.unit_of_work(session):
+        outcome = record_failure(session, claim, now or utcnow(), error, stale=stale,
+                                 max_attempts=max_attempts)
+    if outcome.state in ("pending", "failed") and not stale:
+        log.warning("timer %s attempt %s %s: %s", claim.timer_id, claim.attempt,
+                    "failed for good" if outcome.state == "failed" else "failed", error)
+    return outcome
+
+
+def reap(session: Session, now: datetime, *, max_attempts: int = MAX_ATTEMPTS) -> tuple[int, int]:
+    """Hand back the timers whose lease ran out (their worker died or hangs): (returned to
+    pending, failed because their tries are spent). The caller commits."""
+    expired = and_(col(FlowTimer.state) == "claimed", col(FlowTimer.lease_until) < now)
+    failed = session.execute(
+        update(FlowTimer).where(expired, col(FlowTimer.attempts) >= max_attempts)
+        .values(state="failed", lease_until=None, claimed_by=None,
+                last_error="the lease ran out on every try (the worker died or hung)")
+        .execution_options(synchronize_session=False))
+    returned = session.execute(
+        update(FlowTimer).where(expired)
+        .values(state="pending", lease_until=None, claimed_by=None)
+        .execution_options(synchronize_session=False))
+    return returned.rowcount, failed.rowcount  # type: ignore[attr-defined]
+
+
+def claim_batch(target: Engine | SessionFactory, now: datetime | None = None, *,
+                limit: int = BATCH, lease: timedelta = LEASE,
+                claimed_by: str | None = None) -> list[Claim]:
+    """Claim up to ``limit`` due timers in one short transaction."""
+    with _factory(target)() as session, _turns(session), db.unit_of_work(session):
+        return claim_due(session, now or utcnow(), claimed_by or claimant(), limit=limit,
+                         lease=lease)
+
+
+def reap_expired(target: Engine | SessionFactory, now: datetime | None = None, *,
+                 max_attempts: int = MAX_ATTEMPTS) -> tuple[int, int]:
+    with _factory(target)() as session, _turns(session), db.unit_of_work(session):
+        return reap(session, now or utcnow(), max_attempts=max_attempts)
+
+
+def run_due(target: Engine | SessionFactory, now: datetime | None = None, *,
+            limit: int = 1000, lease: timedelta = LEASE,
+            max_attempts: int = MAX_ATTEMPTS) -> list[Outcome]:
+    """Reap, claim and fire what is due at ``now`` in this process, without the queue
+    (``tongban flow work --once``, the tests' virtual clock)."""
+    reap_expired(target, now, max_attempts=max_attempts)
+    outcomes: list[Outcome] = []
+    while len(outcomes) < limit:
+        claims = claim_batch(target, now, limit=min(BATCH, limit - len(outcomes)), lease=lease)
+        if not claims:
+            break
+        outcomes.extend(fire_many(target, claims, now, max_attempts=max_attempts))
+    return outcomes

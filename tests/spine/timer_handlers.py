@@ -1,0 +1,131 @@
+"""Timer handlers for the tests and the benchmark: each makes one visible effect on a real flow
+instance (a ``timer_test`` flow event naming the timer, and a counter in the instance's vars),
+guarded by the instance's optimistic version like every transition."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+from sqlmodel import Session, col
+
+from tongban import db
+from tongban.models import FlowEvent, FlowInstance, FlowTimer, saved_id
+from tongban.workflow import timers
+from tongban.workflow.errors import Stale
+
+from .flow_world import World, submit
+
+EFFECT = "timer_test"
+
+
+INSTANCE = FlowInstance.__table__  # type: ignore[attr-defined]
+EVENT = FlowEvent.__table__  # type: ignore[attr-defined]
+
+
+_READ = select(INSTANCE.c.version, INSTANCE.c.status).where(INSTANCE.c.id == bindparam("instance"))
+_MOVE = (INSTANCE.update().where(INSTANCE.c.id == bindparam("instance"),
+                                 INSTANCE.c.version == bindparam("seen"))
+         .values(version=bindparam("seen") + 1))
+_LAST = select(func.coalesce(func.max(EVENT.c.seq), 0)).where(EVENT.c.instance_id == bindparam("instance"))
+_ADD = EVENT.insert()
+
+
+def bump(session: Session, timer: FlowTimer, now: datetime) -> str:
+    """The effect, in the caller's transaction: the instance's version moves on (guarded:
+    a concurrent change of the instance makes this Stale, as it does a transition) and one
+    flow event names the timer."""
+    version, status = session.execute(_READ, {"instance": timer.instance_id}).one()
+    moved = session.execute(_MOVE, {"instance": timer.instance_id, "seen": version})
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise Stale("stale", "the instance changed meanwhile")
+    seq = session.execute(_LAST, {"instance": timer.instance_id}).scalar_one()
+    session.execute(_ADD, {"instance_id": timer.instance_id, "seq": seq + 1, "at": now,
+                           "type": EFFECT, "status": status, "data": {"timer": timer.id},
+                           "node": None, "task_seq": None, "actor_id": None,
+                           "on_behalf_of": None})
+    return "done"
+
+
+def slow(session: Session, timer: FlowTimer, now: datetime) -> str:
+    """Make the effect, then, the first time only, leave a marker file and sleep with the
+    transaction open: the kill test kills the worker here."""
+    result = bump(session, timer, now)
+    session.flush()
+    marker = Path(timer.payload["marker"])
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return result
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    time.sleep(float(timer.payload.get("sleep", 30)))
+    return result
+
+
+def fail(session: Session, timer: FlowTimer, now: datetime) -> str:
+    bump(session, timer, now)  # rolled back with the failure
+    raise RuntimeError("the handler broke")
+
+
+def gone(session: Session, timer: FlowTimer, now: datetime) -> str:
+    return "stale"
+
+
+def register() -> None:
+    timers.HANDLERS.update({"test.bump": bump, "test.slow": slow, "test.fail": fail,
+                            "test.gone": gone})
+
+
+def unregister() -> None:
+    for kind in ("test.bump", "test.slow", "test.fail", "test.gone"):
+        timers.HANDLERS.pop(kind, None)
+
+
+def instances(world: World, count: int) -> list[int]:
+    """``count`` running flow instances of the one-step flow, submitted the real way."""
+    found = []
+    for _ in range(count):
+        application_id = submit(world, "one-step")
+        with world.session() as session:
+            found.append(session.execute(select(col(FlowInstance.id)).where(
+                col(FlowInstance.application_id) == application_id)).scalar_one())
+    return found
+
+
+def schedule(world: World, instance_ids: list[int], count: int, due_at: datetime,
+             kind: str = "test.bump", payload: dict[str, Any] | None = None,
+             prefix: str = "t") -> list[int]:
+    """``count`` pending timers spread over the instances, all due at ``due_at``."""
+    with world.session() as session, db.unit_of_work(session):
+        rows = [FlowTimer(instance_id=instance_ids[i % len(instance_ids)], kind=kind,
+                          key=f"{prefix}:{i}", due_at=due_at, payload=dict(payload or {}))
+                for i in range(count)]
+        session.add_all(rows)
+        session.flush()
+        return [saved_id(row) for row in rows]
+
+
+def effects(world: World) -> dict[int, int]:
+    """How many times each timer's effect was committed, by timer id."""
+    with world.session() as session:
+        counted: dict[int, int] = {}
+        for data in session.scalars(select(col(FlowEvent.data)).where(col(FlowEvent.type) == EFFECT)):
+            counted[int(data["timer"])] = counted.get(int(data["timer"]), 0) + 1
+        return counted
+
+
+def bumps(world: World) -> int:
+    """The instances' versions moved on by the effects (each starts at 1 and the submission
+    moves it on; the count is taken against ``baseline_versions``)."""
+    with world.session() as session:
+        return int(session.execute(select(func.sum(INSTANCE.c.version))).scalar_one() or 0)
+
+
+def timer_rows(world: World) -> dict[int, FlowTimer]:
+    with world.session() as session:
+        return {saved_id(row): row for row in session.scalars(select(FlowTimer))}
