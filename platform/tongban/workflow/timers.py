@@ -67,7 +67,7 @@ def handler_for(kind: str) -> Handler:
         # timer's effect, stores its rows). Looked up late: runtime is the heavier module.
         from . import runtime
 
-        found = getattr(runtime, "timer_handler", None)
+        found = runtime.timer_handler
     if found is None:
         raise NoHandler(f"no handler for timer kind {kind!r}")
     return found
