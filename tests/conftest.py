@@ -25,6 +25,7 @@ from tongban import PROJECT_ROOT, create_app
 from tongban.migrate import upgrade
 
 from .demo_snapshot import DemoSnapshot, take_postgres, take_sqlite
+from .template_code import SharedTemplateCode, share_compiled_templates
 
 POSTGRES_ADMIN_URL = os.environ.get("TONGBAN_TEST_POSTGRES",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -156,9 +157,16 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, object]:
     }
 
 
+@pytest.fixture(scope="session")
+def template_code() -> SharedTemplateCode:
+    return SharedTemplateCode()
+
+
 @pytest.fixture
-def app(app_config: dict[str, object], tmp_path: Path) -> Iterator[Flask]:
+def app(app_config: dict[str, object], tmp_path: Path,
+        template_code: SharedTemplateCode) -> Iterator[Flask]:
     application = create_app(app_config, instance_path=tmp_path / "instance")
+    share_compiled_templates(application.jinja_env, template_code)
     yield application
     application.extensions["tongban.engine"].dispose()
 
