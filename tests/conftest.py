@@ -25,6 +25,7 @@ from tongban import PROJECT_ROOT, create_app
 from tongban.migrate import upgrade
 
 from .demo_snapshot import DemoSnapshot, take_postgres, take_sqlite
+from .parsed_text import definitions_parsed_once
 from .template_code import SharedTemplateCode, share_compiled_templates
 
 POSTGRES_ADMIN_URL = os.environ.get("TONGBAN_TEST_POSTGRES",
@@ -40,6 +41,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"tongban test database: {config.getoption('--db')}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _definitions_parsed_once() -> Iterator[None]:
+    """tests/parsed_text.py"""
+    with definitions_parsed_once():
+        yield
 
 
 @pytest.fixture(scope="session")
