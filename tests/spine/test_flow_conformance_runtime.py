@@ -1,7 +1,14 @@
 """The conformance suite once more, through the runtime on the database: every script in
 tests/flows/ replayed with `tongban.workflow.runtime` (rows loaded per operation, one transaction
 each, status copied to the application, audit events written), and its trace read back from the
-flow_event rows. It must equal the same hand-written expectation as the pure bench's."""
+flow_event rows. It must equal the same hand-written expectation as the pure bench's.
+
+Every script runs on SQLite. The PostgreSQL run (scripts/run-tests.sh) replays only a few, one
+for each kind of database work that differs most (parallel tokens, countersign with a return,
+returning to an earlier step, transfer, a message kept until its step, a service call through
+the outbox): the scripts differ in engine logic, which the SQLite run and tests/unit already
+check, not in the SQL the runtime sends. The rest are not collected there (no skips shown);
+all 81 on PostgreSQL took ~40 s of its run."""
 
 from __future__ import annotations
 
@@ -51,6 +58,8 @@ from tongban.workflow.testbench import (
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((ROOT / "tests" / "flows").glob("*.yaml"))
+ON_POSTGRESQL = ("combo-nested-parallel", "combo-return-under-countersign", "op-return-previous",
+                 "op-transfer", "wcp-24-persistent-trigger-early", "service-retry")
 DEFAULT_RETRIES, DEFAULT_BACKOFF = 3, 60
 
 
@@ -305,7 +314,14 @@ def _compiled_flows_of_this_database() -> None:
     runtime._compiled.clear()
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.stem)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    scripts = SCRIPTS
+    if metafunc.config.getoption("--db") == "postgresql":
+        scripts = [path for path in SCRIPTS if path.stem in ON_POSTGRESQL]
+        assert len(scripts) == len(ON_POSTGRESQL), "a script named in ON_POSTGRESQL is missing"
+    metafunc.parametrize("script", scripts, ids=lambda path: path.stem)
+
+
 def test_the_runtime_gives_the_expected_trace(script: Path, app: Flask) -> None:
     bench = RuntimeBench(load_script(script), app.extensions["tongban.engine"])
     try:
