@@ -142,6 +142,7 @@ def _held(claim: Claim) -> ColumnElement[bool]:
                 col(FlowTimer.attempts) == claim.attempt)
 
 
+# SQLModel sets __table__ on table models at class creation; the model's type does not declare it.
 TIMER = FlowTimer.__table__  # type: ignore[attr-defined]
 # Built once: a worker runs these for every timer, and building the expression costs more
 # than running it.
@@ -247,6 +248,8 @@ def reap(session: Session, now: datetime, *, max_attempts: int = MAX_ATTEMPTS) -
         update(FlowTimer).where(expired)
         .values(state="pending", lease_until=None, claimed_by=None)
         .execution_options(synchronize_session=False))
+    # An UPDATE's result is a CursorResult at run time, which has rowcount; Session.execute is
+    # typed as returning the base Result.
     return returned.rowcount, failed.rowcount  # type: ignore[attr-defined]
 
 
