@@ -76,6 +76,33 @@ def gone(session: Session, timer: FlowTimer, now: datetime) -> str:
     return "stale"
 
 
+def slow_deadline_handler(marker: Path, sleep: float = 60) -> timers.Handler:
+    """The engine's own deadline handler (``runtime.timer_handler``), which, the first time it
+    fires a ``deadline.timeout``, makes the effect, leaves ``marker`` (naming the timer) and
+    sleeps with the transaction open: the deadline kill test kills the worker there."""
+    from tongban.workflow import runtime
+
+    def slow_deadline(session: Session, timer: FlowTimer, now: datetime) -> str:
+        result = runtime.timer_handler(session, timer, now)
+        if timer.kind != "deadline.timeout":
+            return result
+        session.flush()
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            return result
+        os.write(fd, str(timer.id).encode())
+        os.close(fd)
+        time.sleep(sleep)
+        return result
+
+    return slow_deadline
+
+
+def register_slow_deadline(marker: Path) -> None:
+    timers.HANDLERS["deadline.*"] = slow_deadline_handler(marker)
+
+
 def register() -> None:
     timers.HANDLERS.update({"test.bump": bump, "test.slow": slow, "test.fail": fail,
                             "test.gone": gone})
