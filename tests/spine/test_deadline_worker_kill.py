@@ -10,81 +10,36 @@ deemed acceptance, and the worker is SIGKILLed there. One or two successors carr
 
 from __future__ import annotations
 
-import copy
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlmodel import col
 
-from tongban import PROJECT_ROOT, audit, db
-from tongban.applications import new_reference
+from tongban import PROJECT_ROOT, audit
 from tongban.models import Application, AuditEvent, FlowEvent, FlowInstance, FlowTask, FlowTimer, saved_id
 from tongban.workflow import runtime
 from tongban.workflow.state import WORK_OPEN
 
-from .flow_world import World, _version, build
+from . import timer_handlers as th
+from .flow_world import World, build
 
 LEASE_SECONDS = 3
 APPLICATIONS = 60
-SH = ZoneInfo("Asia/Shanghai")
-STARTED = datetime(2026, 10, 12, 9, 0, tzinfo=SH).astimezone(UTC)  # due 2026-10-19, long past
-
-FLOW: dict[str, Any] = {
-    "code": "intake-kill", "name": {"zh": "受理超期", "en": "Intake overdue"},
-    "nodes": {
-        "start": {"type": "start", "next": "intake"},
-        "intake": {"type": "task", "kind": "intake", "name": {"zh": "受理", "en": "Intake"},
-                   "who": {"role": "reviewer", "department": "d1"},
-                   "operations": ["accept", "refuse_intake"],
-                   "deadline": {"preset": "intake_answer"}, "next": "review"},
-        "review": {"type": "task", "name": {"zh": "审查", "en": "Review"},
-                   "who": {"user": "rev1"}, "next": "done"},
-        "done": {"type": "end", "outcome": "approved"},
-    },
-}
 
 
 @pytest.fixture
 def world(app: Flask) -> World:
     runtime._compiled.clear()
     return build(app.extensions["tongban.engine"])
-
-
-def _overdue_applications(world: World, count: int) -> dict[int, str]:
-    """``count`` applications whose flow started at STARTED: instance id → reference."""
-    found: dict[int, str] = {}
-    with world.session() as session, db.unit_of_work(session):
-        flow_id = _version(session, "flow", FLOW["code"], copy.deepcopy(FLOW))
-        service_id = _version(session, "service", "svc-intake-kill", {
-            "code": "svc-intake-kill", "flow": FLOW["code"], "department": {"code": "d1"},
-            "calendar": "cal-t"})
-        for _ in range(count):
-            application = Application(
-                reference=new_reference(STARTED), idempotency_key=secrets.token_hex(16),
-                service_code="svc-intake-kill", service_version_id=service_id,
-                form_version_id=world.form_version_id, answers={"name": "张三"},
-                status="submitted", flow_version_id=flow_id,
-                submitter_id=world.users["citizen"], department_code="d1", submitted_at=STARTED)
-            session.add(application)
-            session.flush()
-            runtime.start_flow(session, application, now=STARTED)
-            instance_id = session.execute(select(col(FlowInstance.id)).where(
-                col(FlowInstance.application_id) == saved_id(application))).scalar_one()
-            found[instance_id] = application.reference
-    return found
 
 
 class Workers:
@@ -139,7 +94,7 @@ def _versions(world: World) -> dict[int, int]:
 
 
 def _kill_mid_firing(world: World, workers: Workers, tmp_path: Path, successors: int) -> None:
-    references = _overdue_applications(world, APPLICATIONS)
+    references = th.overdue_intakes(world, APPLICATIONS)
     before = _timers(world)
     assert Counter(row.kind for row in before.values()) == {
         "deadline.due_soon": APPLICATIONS, "deadline.timeout": APPLICATIONS}
