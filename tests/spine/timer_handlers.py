@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select
 from sqlmodel import Session, col
 
 from tongban import db
-from tongban.models import Application, FlowEvent, FlowInstance, FlowTimer, saved_id
+from tongban.models import Application, DefinitionVersion, FlowEvent, FlowInstance, FlowTimer, saved_id
 from tongban.workflow import timers
 from tongban.workflow.errors import Stale
 
@@ -144,10 +144,15 @@ def overdue_intakes(world: World, count: int, chunk: int = 200) -> dict[int, str
 
     found: dict[int, str] = {}
     with world.session() as session, db.unit_of_work(session):
-        flow_id = _version(session, "flow", INTAKE_FLOW["code"], copy.deepcopy(INTAKE_FLOW))
-        service_id = _version(session, "service", "svc-intake-overdue", {
-            "code": "svc-intake-overdue", "flow": INTAKE_FLOW["code"],
-            "department": {"code": "d1"}, "calendar": "cal-t"})
+        published = dict(session.execute(select(col(DefinitionVersion.code),
+                                                col(DefinitionVersion.id)).where(
+            col(DefinitionVersion.code).in_((INTAKE_FLOW["code"], "svc-intake-overdue")))).all())
+        flow_id = published.get(INTAKE_FLOW["code"]) or _version(
+            session, "flow", INTAKE_FLOW["code"], copy.deepcopy(INTAKE_FLOW))
+        service_id = published.get("svc-intake-overdue") or _version(
+            session, "service", "svc-intake-overdue", {
+                "code": "svc-intake-overdue", "flow": INTAKE_FLOW["code"],
+                "department": {"code": "d1"}, "calendar": "cal-t"})
     for first in range(0, count, chunk):
         with world.session() as session, db.unit_of_work(session):
             for _ in range(min(chunk, count - first)):

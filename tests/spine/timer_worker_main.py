@@ -5,8 +5,9 @@
 
 Test-only settings from the environment (the product's code is untouched):
 
-- ``TONGBAN_TEST_AUDIT_KEY_FILE``: the audit key file of the test's app, so that the events the
-  engine writes here join the same signed chain;
+- ``TONGBAN_TEST_AUDIT_KEY_FILE`` (the test's app) or ``TONGBAN_TEST_AUDIT_KEY`` (the
+  benchmark's key): the audit key, so that the events the engine writes here join the same
+  signed chain;
 - ``TONGBAN_TEST_SLOW_DEADLINE``: a marker path; the engine's deadline timers then go through
   :func:`timer_handlers.slow_deadline`, which sleeps with the transaction open once, after the
   real effect of the first ``deadline.timeout`` it fires (the deadline kill test kills it there).
@@ -29,9 +30,9 @@ def main(argv: list[str]) -> None:
     database_url, queue_url, lease, workers = argv[0], argv[1], int(argv[2]), int(argv[3])
     timer_handlers.register()
     engine = db.open_database(database_url)
-    key_file = os.environ.get("TONGBAN_TEST_AUDIT_KEY_FILE")
-    if key_file:
-        audit.use_key(engine, audit.KeySource(None, Path(key_file)))
+    key_file, key = (os.environ.get(f"TONGBAN_TEST_AUDIT_KEY{end}") for end in ("_FILE", ""))
+    if key_file or key:
+        audit.use_key(engine, audit.KeySource(key, Path(key_file or "unused_key")))
     if os.environ.get("TONGBAN_TEST_SLOW_DEADLINE"):
         timer_handlers.register_slow_deadline(Path(os.environ["TONGBAN_TEST_SLOW_DEADLINE"]))
     settings = queue.QueueSettings(url=queue_url, lease=timedelta(seconds=lease),
