@@ -4,7 +4,7 @@ runs it: 1 process of 2 threads on SQLite, 2 of 4 on PostgreSQL), every worker S
 half-way and new ones started.
 
     .venv/bin/python bench/timers.py [--timers 100000] [--backends sqlite,redis] [--spread 60]
-                                     [--shape 2x4]
+                                     [--shape 2x4] [--handler bump|deadline]
 
 Backends: "sqlite" is the embedded default (database SQLite, queue a SQLite file); "redis" is
 the production shape (database PostgreSQL in a scratch database, queue Redis at
@@ -13,6 +13,13 @@ suite's `test.bump`: one flow event on a real flow instance whose version it mov
 optimistic lock every transition takes), in the timer's own transaction. Goal: every timer fired within 60 s
 of its due time, none lost, none doubled. Baseline, measured in the same run: a plain loop
 firing the same handler directly (one transaction per timer, no claim, no queue).
+
+``--handler deadline`` fires the engine's own deadline timers instead (``runtime.timer_handler``:
+load the instance, run ``timeouts.fire_timer``, store its rows and audit events): real
+applications whose intake answer (preset ``intake_answer``) ran out, started through the
+runtime in the past, two timers each (due soon, timeout); their timers' due times are moved to
+the spread window. Each must end deemed accepted once; a timer whose deadline had closed when
+it came up (a due-soon after the acceptance) is cancelled as stale, which counts as fired.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ sys.path.insert(0, str(ROOT / "platform"))
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import bindparam, func, insert, select  # noqa: E402
 from sqlmodel import col  # noqa: E402
 from tests.spine import timer_handlers as th  # noqa: E402
 from tests.spine.flow_world import build  # noqa: E402
@@ -43,6 +50,7 @@ from tests.spine.flow_world import build  # noqa: E402
 from tongban import audit, db  # noqa: E402
 from tongban.migrate import upgrade  # noqa: E402
 from tongban.models import FlowEvent, FlowTimer, utcnow  # noqa: E402
+from tongban.workflow import runtime  # noqa: E402
 
 REDIS_URL = os.environ.get("TONGBAN_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 INSTANCES = 200
@@ -52,6 +60,8 @@ LEASE_SECONDS = 10
 # waiting on the lock. PostgreSQL gains from more, each waiting on its own round trips.
 SHAPES = {"sqlite": (1, 2), "redis": (2, 4)}
 BASELINE_TIMERS = 3000
+BASELINE_DEADLINE_TIMERS = 1000   # the deadline handler: 500 applications, two timers each
+AUDIT_KEY = "bench-audit-key-" + "k" * 32
 GOAL_SECONDS = 60
 
 
@@ -96,48 +106,114 @@ def baseline(engine, ids: list[int]) -> float:  # type: ignore[no-untyped-def]
     return len(todo) / (time.perf_counter() - began)
 
 
+def baseline_deadline(world) -> float:  # type: ignore[no-untyped-def]
+    """Fired/s of a plain loop over the engine's deadline handler: one transaction per timer."""
+    first = min(th.overdue_intakes(world, BASELINE_DEADLINE_TIMERS // 2))
+    with world.session() as session:
+        todo = list(session.scalars(select(col(FlowTimer.id)).where(
+            col(FlowTimer.instance_id) >= first, col(FlowTimer.state) == "pending")
+            .order_by(col(FlowTimer.due_at), col(FlowTimer.id))))
+    began = time.perf_counter()
+    for timer_id in todo:
+        with world.session() as session, db.unit_of_work(session):
+            timer = session.get(FlowTimer, timer_id)
+            assert timer is not None
+            runtime.timer_handler(session, timer, utcnow())
+    return len(todo) / (time.perf_counter() - began)
+
+
+def _schedule_deadlines(world, count: int, spread: float) -> int:  # type: ignore[no-untyped-def]
+    """``count`` deadline timers (count / 2 overdue intakes), due over the spread window (from
+    5 s after the intakes are ready) in the order they would have come due; returns the first
+    instance id of the lot."""
+    first = min(th.overdue_intakes(world, count // 2))
+    first_due = utcnow() + timedelta(seconds=5)
+    with world.session() as session, db.unit_of_work(session):
+        ids = list(session.scalars(select(col(FlowTimer.id)).where(
+            col(FlowTimer.instance_id) >= first).order_by(col(FlowTimer.instance_id),
+                                                          col(FlowTimer.due_at))))
+        table = FlowTimer.__table__  # type: ignore[attr-defined]
+        session.execute(table.update().where(table.c.id == bindparam("timer"))
+                        .values(due_at=bindparam("due")),
+                        [{"timer": timer_id, "due": first_due + timedelta(
+                            seconds=spread * i / len(ids))} for i, timer_id in enumerate(ids)])
+    return first
+
+
 def _start(database_url: str, queue_url: str, shape: tuple[int, int]) -> list[subprocess.Popen[bytes]]:
     processes, threads = shape
     return [subprocess.Popen(
         [sys.executable, "-m", "tests.spine.timer_worker_main", database_url, queue_url,
          str(LEASE_SECONDS), str(threads)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+                       "TONGBAN_TEST_AUDIT_KEY": AUDIT_KEY},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(processes)]
 
 
-def _done(engine) -> int:  # type: ignore[no-untyped-def]
+def _mine(first_instance: int | None):  # type: ignore[no-untyped-def]
+    """The benchmark's timers: the test.bump ones by key, the deadline ones by instance."""
+    if first_instance is None:
+        return col(FlowTimer.key).like("t:%")
+    return col(FlowTimer.instance_id) >= first_instance
+
+
+def _done(engine, first_instance: int | None = None) -> int:  # type: ignore[no-untyped-def]
     with db.new_session(engine) as session:
         return int(session.execute(select(func.count()).select_from(FlowTimer).where(
-            col(FlowTimer.key).like("t:%"), col(FlowTimer.state) == "done")).scalar_one())
+            _mine(first_instance), col(FlowTimer.state).in_(("done", "cancelled")))).scalar_one())
+
+
+def _deadline_effects(engine, first_instance: int) -> tuple[set[int], int, int]:  # type: ignore[no-untyped-def]
+    """(the timers fired, lost, doubled) of the deadline run: a timeout not done or an
+    instance not deemed accepted is lost; a second acceptance of an instance is doubled."""
+    with db.new_session(engine) as session:
+        rows = session.execute(select(col(FlowTimer.id), col(FlowTimer.instance_id),
+                                      col(FlowTimer.kind), col(FlowTimer.state)).where(
+            _mine(first_instance))).all()
+        accepted: dict[int, int] = {}
+        for instance_id in session.scalars(select(col(FlowEvent.instance_id)).where(
+                col(FlowEvent.instance_id) >= first_instance,
+                col(FlowEvent.type) == "deemed_accepted")):
+            accepted[instance_id] = accepted.get(instance_id, 0) + 1
+    fired = {row[0] for row in rows if row[3] in ("done", "cancelled")}
+    timeouts = {row[1]: row[3] for row in rows if row[2] == "deadline.timeout"}
+    lost = len(rows) - len(fired) + sum(1 for instance_id, state in timeouts.items()
+                                        if state != "done" or instance_id not in accepted)
+    return fired, lost, sum(1 for n in accepted.values() if n > 1)
 
 
 def run(label: str, database_url: str, queue_url: str, count: int,
-        shape: tuple[int, int]) -> None:
+        shape: tuple[int, int], handler: str = "bump") -> None:
     from tongban.workflow import queue
 
     queue.storage(queue_url).flush()  # a queue left over from an earlier run
     engine = db.open_database(database_url)
-    audit.use_key(engine, audit.KeySource("bench-audit-key-" + "k" * 32,
-                                          Path(tempfile.gettempdir()) / "unused_key"))
+    audit.use_key(engine, audit.KeySource(AUDIT_KEY, Path(tempfile.gettempdir()) / "unused_key"))
     th.register()
+    runtime._compiled.clear()
     world = build(engine)
-    ids = th.instances(world, INSTANCES)
-    base = baseline(engine, ids)
-    first_due = utcnow() + timedelta(seconds=5)
-    _schedule(engine, ids, count, first_due, SPREAD_SECONDS, "t")
+    first_instance: int | None = None
+    if handler == "deadline":
+        count -= count % 2
+        base = baseline_deadline(world)
+        first_instance = _schedule_deadlines(world, count, SPREAD_SECONDS)
+    else:
+        ids = th.instances(world, INSTANCES)
+        base = baseline(engine, ids)
+        _schedule(engine, ids, count, utcnow() + timedelta(seconds=5), SPREAD_SECONDS, "t")
     started = time.perf_counter()
     workers = _start(database_url, queue_url, shape)
     restarted_at = None
     try:
-        while _done(engine) < count // 2:
+        while _done(engine, first_instance) < count // 2:
             time.sleep(0.2)
         for process in workers:
             process.send_signal(signal.SIGKILL)
             process.wait()
-        restarted_at = _done(engine)
+        restarted_at = _done(engine, first_instance)
         workers = _start(database_url, queue_url, shape)
         give_up = time.monotonic() + SPREAD_SECONDS + 5 + 600
-        while _done(engine) < count and time.monotonic() < give_up:
+        while _done(engine, first_instance) < count and time.monotonic() < give_up:
             time.sleep(0.2)
         elapsed = time.perf_counter() - started
     finally:
@@ -151,22 +227,29 @@ def run(label: str, database_url: str, queue_url: str, count: int,
     with db.new_session(engine) as session:
         fired = session.execute(select(col(FlowTimer.id), col(FlowTimer.due_at),
                                        col(FlowTimer.fired_at)).where(
-            col(FlowTimer.key).like("t:%"), col(FlowTimer.state) == "done")).all()
+            _mine(first_instance), col(FlowTimer.state).in_(("done", "cancelled")),
+            col(FlowTimer.fired_at).is_not(None))).all()
         effects: dict[int, int] = {}
         for data in session.scalars(select(col(FlowEvent.data)).where(
                 col(FlowEvent.type) == th.EFFECT)):
             effects[int(data["timer"])] = effects.get(int(data["timer"]), 0) + 1
         fired_ids = {row[0] for row in fired}
+    if first_instance is not None:
+        # Due-soon timers cancelled unfired by the acceptance's transaction have no fired_at.
+        fired_ids, lost, doubled = _deadline_effects(engine, first_instance)
+    else:
+        lost = count - len(fired_ids & set(effects))
+        doubled = sum(1 for n in effects.values() if n > 1)
     engine.dispose()
     lateness = sorted((row[2] - row[1]).total_seconds() for row in fired)
-    lost = count - len(fired_ids & set(effects))
-    doubled = sum(1 for n in effects.values() if n > 1)
-    rate = len(fired) / elapsed
+    rate = len(fired_ids) / elapsed
     p50 = statistics.median(lateness) if lateness else float("nan")
     p99 = lateness[int(len(lateness) * 0.99) - 1] if lateness else float("nan")
     late = sum(1 for s in lateness if s > GOAL_SECONDS)
-    ok = lost == 0 and doubled == 0 and late == 0 and len(fired) == count
-    print(f"\n  {label}: {count:,} timers due over {SPREAD_SECONDS} s, "
+    ok = lost == 0 and doubled == 0 and late == 0 and len(fired_ids) == count
+    what = "deadline timers (runtime.timer_handler)" if first_instance is not None \
+        else "timers (test.bump)"
+    print(f"\n  {label}: {count:,} {what} due over {SPREAD_SECONDS} s, "
           f"{shape[0]}×{shape[1]} workers, all SIGKILLed at {restarted_at:,} fired, lease "
           f"{LEASE_SECONDS} s")
     line("baseline: plain loop, same handler, no queue", f"{base:,.0f}/s", "1.00×")
@@ -186,6 +269,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", default="sqlite,redis")
     parser.add_argument("--spread", type=float, default=SPREAD_SECONDS,
                         help="seconds over which the due times are spread")
+    parser.add_argument("--handler", choices=["bump", "deadline"], default="bump",
+                        help="the timers' effect: the test handler (default) or the engine's "
+                        "deadline handler on real overdue intakes (deemed acceptance)")
     parser.add_argument("--shape", help="worker processes×threads for every backend, e.g. 2x4 "
                         "(default: 1x2 on SQLite, 2x4 on PostgreSQL)")
     args = parser.parse_args(argv)
@@ -199,13 +285,13 @@ def main(argv: list[str] | None = None) -> None:
     if "sqlite" in backends:
         with tempfile.TemporaryDirectory() as scratch, sqlite_database(Path(scratch)) as url:
             run("SQLite database, SQLite queue (embedded default)", url,
-                f"sqlite:///{Path(scratch) / 'queue.db'}", args.timers, SHAPES["sqlite"])
+                f"sqlite:///{Path(scratch) / 'queue.db'}", args.timers, SHAPES["sqlite"], args.handler)
     if "redis" in backends:
         import flow_db
 
         with flow_db.scratch_postgres() as url:
             run("PostgreSQL database, Redis queue (production shape)", url, REDIS_URL,
-                args.timers, SHAPES["redis"])
+                args.timers, SHAPES["redis"], args.handler)
 
 
 if __name__ == "__main__":

@@ -4,21 +4,24 @@ guarded by the instance's optimistic version like every transition."""
 
 from __future__ import annotations
 
+import copy
 import os
+import secrets
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select
 from sqlmodel import Session, col
 
 from tongban import db
-from tongban.models import FlowEvent, FlowInstance, FlowTimer, saved_id
+from tongban.models import Application, DefinitionVersion, FlowEvent, FlowInstance, FlowTimer, saved_id
 from tongban.workflow import timers
 from tongban.workflow.errors import Stale
 
-from .flow_world import World, submit
+from .flow_world import World, _version, submit
 
 EFFECT = "timer_test"
 
@@ -76,6 +79,33 @@ def gone(session: Session, timer: FlowTimer, now: datetime) -> str:
     return "stale"
 
 
+def slow_deadline_handler(marker: Path, sleep: float = 60) -> timers.Handler:
+    """The engine's own deadline handler (``runtime.timer_handler``), which, the first time it
+    fires a ``deadline.timeout``, makes the effect, leaves ``marker`` (naming the timer) and
+    sleeps with the transaction open: the deadline kill test kills the worker there."""
+    from tongban.workflow import runtime
+
+    def slow_deadline(session: Session, timer: FlowTimer, now: datetime) -> str:
+        result = runtime.timer_handler(session, timer, now)
+        if timer.kind != "deadline.timeout":
+            return result
+        session.flush()
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            return result
+        os.write(fd, str(timer.id).encode())
+        os.close(fd)
+        time.sleep(sleep)
+        return result
+
+    return slow_deadline
+
+
+def register_slow_deadline(marker: Path) -> None:
+    timers.HANDLERS["deadline.*"] = slow_deadline_handler(marker)
+
+
 def register() -> None:
     timers.HANDLERS.update({"test.bump": bump, "test.slow": slow, "test.fail": fail,
                             "test.gone": gone})
@@ -84,6 +114,62 @@ def register() -> None:
 def unregister() -> None:
     for kind in ("test.bump", "test.slow", "test.fail", "test.gone"):
         timers.HANDLERS.pop(kind, None)
+
+
+# A flow whose intake answer (preset ``intake_answer``: five working days, on timeout
+# ``accept``, 行政许可法 §32) the deadline kill test and ``bench/timers.py --handler deadline``
+# let run out: applications started on OVERDUE_START were due on 2026-10-19.
+OVERDUE_START = datetime(2026, 10, 12, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+INTAKE_FLOW: dict[str, Any] = {
+    "code": "intake-overdue", "name": {"zh": "受理超期", "en": "Intake overdue"},
+    "nodes": {
+        "start": {"type": "start", "next": "intake"},
+        "intake": {"type": "task", "kind": "intake", "name": {"zh": "受理", "en": "Intake"},
+                   "who": {"role": "reviewer", "department": "d1"},
+                   "operations": ["accept", "refuse_intake"],
+                   "deadline": {"preset": "intake_answer"}, "next": "review"},
+        "review": {"type": "task", "name": {"zh": "审查", "en": "Review"},
+                   "who": {"user": "rev1"}, "next": "done"},
+        "done": {"type": "end", "outcome": "approved"},
+    },
+}
+
+
+def overdue_intakes(world: World, count: int, chunk: int = 200) -> dict[int, str]:
+    """``count`` applications to a service on the test calendar CAL-T whose flow the runtime
+    started at OVERDUE_START (its timers: a due-soon and a timeout each, both long due):
+    instance id → application reference."""
+    from tongban.applications import new_reference
+    from tongban.workflow import runtime
+
+    found: dict[int, str] = {}
+    with world.session() as session, db.unit_of_work(session):
+        published = dict(session.execute(select(col(DefinitionVersion.code),
+                                                col(DefinitionVersion.id)).where(
+            col(DefinitionVersion.code).in_((INTAKE_FLOW["code"], "svc-intake-overdue")))).all())
+        flow_id = published.get(INTAKE_FLOW["code"]) or _version(
+            session, "flow", INTAKE_FLOW["code"], copy.deepcopy(INTAKE_FLOW))
+        service_id = published.get("svc-intake-overdue") or _version(
+            session, "service", "svc-intake-overdue", {
+                "code": "svc-intake-overdue", "flow": INTAKE_FLOW["code"],
+                "department": {"code": "d1"}, "calendar": "cal-t"})
+    for first in range(0, count, chunk):
+        with world.session() as session, db.unit_of_work(session):
+            for _ in range(min(chunk, count - first)):
+                application = Application(
+                    reference=new_reference(OVERDUE_START), idempotency_key=secrets.token_hex(16),
+                    service_code="svc-intake-overdue", service_version_id=service_id,
+                    form_version_id=world.form_version_id, answers={"name": "张三"},
+                    status="submitted", flow_version_id=flow_id,
+                    submitter_id=world.users["citizen"], department_code="d1",
+                    submitted_at=OVERDUE_START)
+                session.add(application)
+                session.flush()
+                runtime.start_flow(session, application, now=OVERDUE_START)
+                instance_id = session.execute(select(col(FlowInstance.id)).where(
+                    col(FlowInstance.application_id) == saved_id(application))).scalar_one()
+                found[instance_id] = application.reference
+    return found
 
 
 def instances(world: World, count: int) -> list[int]:
