@@ -86,6 +86,28 @@ def test_problems_are_shown_with_line_numbers_in_the_users_language_and_nothing_
     assert counts(session) == before
 
 
+def test_a_mistyped_date_or_a_yaml_slip_is_told_in_chinese_with_its_line(
+        personas: Personas, session) -> None:  # type: ignore[no-untyped-def]
+    """Errors found while reading the YAML (before the calendar checks) are translated too."""
+    client = personas.as_("admin")
+    before = counts(session)
+    cn = (PROJECT_ROOT / "workflow_definitions/calendars/cn.yaml").read_text("utf-8")
+    typo = cn.replace("to: 2026-01-03}", "to: 2026-01-33}")
+    html = client.post("/admin/calendars", data={
+        "csrf_token": csrf_token(client, "/admin/calendars"), "text": typo}).get_data(as_text=True)
+    assert "第 28 行第 42 列：“2026-01-33”不是日期；应为 YYYY-MM-DD" in html
+    assert "is not a date" not in html
+    html = client.post("/admin/calendars", data={
+        "csrf_token": csrf_token(client, "/admin/calendars"),
+        "text": cn + "region: CN\n"}).get_data(as_text=True)
+    assert "第 36 行第 1 列：键“region”重复（首次出现在第 7 行）" in html
+    html = client.post("/admin/calendars", data={
+        "csrf_token": csrf_token(client, "/admin/calendars"),
+        "text": "id: [unclosed"}).get_data(as_text=True)
+    assert "第 1 行第" in html and "YAML 语法错误：" in html
+    assert counts(session) == before
+
+
 def test_only_platform_administrators_and_only_with_csrf(personas: Personas, session) -> None:  # type: ignore[no-untyped-def]
     client = personas.as_("deptadmin")
     assert client.get("/admin/calendars").status_code == 403
