@@ -109,6 +109,9 @@ EVENT_WORDS = {
 }
 
 # Why a task was closed (the engine's reason codes), in words; an unknown code is not shown.
+# Steps the engine decided by itself when a time limit passed; their data's "reason" is a code.
+SYSTEM_DECISIONS = frozenset({"deemed_accepted", "auto_approved", "auto_returned"})
+
 CANCEL_REASONS = {
     "approved": N_("The application was finished"),
     "completed": N_("The application was finished"),
@@ -321,6 +324,8 @@ class Run:
             reason = event.data.get("reason")
             if event.type == "task_cancelled":  # a code of the engine's, not a person's words
                 reason = _(CANCEL_REASONS[reason]) if reason in CANCEL_REASONS else ""
+            if event.type in SYSTEM_DECISIONS:  # "timeout": the event's words say it all
+                reason = ""
             if event.type == "clock_paused" or event.type in NEW_DUE_EVENTS:
                 reason = clock_words(event.type, event.data)
             decided = task is not None and event.type in (
