@@ -276,3 +276,40 @@ def test_two_workers_firing_one_timer_at_once_fire_it_once(world: World) -> None
     with world.session() as session:
         assert events(session, application_id, "overdue") == 1
         assert_in_step(session, application_id)
+
+
+def test_a_clock_past_the_calendar_gets_its_due_day_when_the_next_year_is_published(
+        world: World) -> None:
+    """20 working days from 2026-12-15 run into 2027, which CAL-T lacks: the clock says so and
+    has no timers. Publishing CAL-T with 2027 counts it again in the same transaction: due
+    2027-01-12, its timers scheduled, one ``deadline_known`` event; counting again changes
+    nothing."""
+    from tongban import PROJECT_ROOT
+    from tongban.worktime.store import publish_text
+
+    application_id = start(world, "2026-12-15T09:00")
+    with world.session() as session:
+        application_clock = clocks(session, application_id)[1]
+        assert application_clock.due_at is None
+        assert application_clock.data["unknown"] == "calendar for 2027 not yet published"
+        assert [x.deadline_seq for x in timers(session, application_id)] == [
+            clocks(session, application_id)[0].seq] * 2
+    text = (PROJECT_ROOT / "tests/calendars/cal-t.yaml").read_text("utf-8") + (
+        "  2027:\n    source: test\n    holidays: []\n    workdays: []\n")
+    with world.session() as session, db.unit_of_work(session):
+        outcome = publish_text(session, text, file="cal-t.yaml", author="admin")
+        assert not outcome.problems and outcome.version is not None
+    with world.session() as session:
+        application_clock = clocks(session, application_id)[1]
+        assert local(application_clock.due_at) == "2027-01-12 23:59:59"
+        assert "unknown" not in application_clock.data
+        assert [(x.kind, local(x.due_at)) for x in timers(session, application_id)
+                if x.deadline_seq == application_clock.seq] == [
+            ("deadline.due_soon", "2027-01-11 23:59:59"),
+            ("deadline.timeout", "2027-01-12 23:59:59")]
+        assert events(session, application_id, "deadline_known") == 1
+        assert_in_step(session, application_id)
+    with world.session() as session, db.unit_of_work(session):
+        assert runtime.recount_unknown_deadlines(session) == 0
+    with world.session() as session:
+        assert events(session, application_id, "deadline_known") == 1

@@ -97,6 +97,7 @@ EVENT_WORDS = {
     "clock_restarted": N_("Time limit counted again from the corrections"),
     "extension_requested": N_("Extension asked for"),
     "extension_approved": N_("Time limit extended"),
+    "deadline_known": N_("Due date set now the working-day calendar is published"),
     "extension_refused": N_("Extension refused"),
     "due_soon": N_("Due soon"),
     "overdue": N_("Time limit passed"),
@@ -134,7 +135,8 @@ STAFF_ONLY_EVENTS = frozenset({"task_claimed", "task_released", "cc_sent", "dead
                                "extension_refused", "deadline_unknown", "deadline_closed"})
 
 # Clock events whose words say the new due day.
-NEW_DUE_EVENTS = frozenset({"clock_resumed", "clock_restarted", "extension_approved"})
+NEW_DUE_EVENTS = frozenset({"clock_resumed", "clock_restarted", "extension_approved",
+                            "deadline_known"})
 
 GATEWAYS = frozenset({"parallel", "inclusive", "exclusive", "join"})
 

@@ -255,6 +255,30 @@ def open_application_deadline(state: State, entry: ApplicationDeadline, now: dat
     return deadline
 
 
+def recount(state: State, now: datetime) -> int:
+    """Running clocks whose due day ran past the calendar's data (``deadline_unknown``) counted
+    again, now that a calendar version with more data may be published: each one that is now
+    known gets its due instant, its timers and the event ``deadline_known``. How many."""
+    known = 0
+    for deadline in [d for d in state.deadlines if d.state == "running" and d.due_at is None
+                     and d.data.get("unknown")]:
+        try:
+            _compute_due(state, deadline)
+        except CalendarNotPublished:
+            continue  # still past the data: already said, nothing changes
+        _set_due(state, deadline, now)
+        reschedule(state, deadline, now)
+        emit(state, "deadline_known", now, node=deadline.node,
+             task=state.task(deadline.task_seq),
+             data={"deadline": deadline.seq, "due_at": iso(deadline.due_at),
+                   "calendar": state.calendar.id if state.calendar is not None else "",
+                   "calendar_version": state.calendar.version
+                   if state.calendar is not None else None})
+        known += 1
+    refresh_flags(state)
+    return known
+
+
 def close(state: State, deadline: FlowDeadline, now: datetime, cancelled: bool = False) -> None:
     """The clock stops for good: ``done`` (its task was done, its end event came) or
     ``cancelled``. An overdue deadline stays marked overdue."""
