@@ -118,3 +118,39 @@ def test_only_platform_administrators_and_only_with_csrf(personas: Personas, ses
     before = counts(session)
     assert client.post("/admin/calendars", data={"text": TYPHOON}).status_code == 400
     assert counts(session) == before
+
+
+def test_a_year_published_on_the_page_survives_the_next_publish_of_the_shipped_files(
+        personas: Personas, session) -> None:  # type: ignore[no-untyped-def]
+    """`make run` and `tongban defs publish` publish the shipped files again: the 2027 notice an
+    administrator pasted must not be replaced by the file that lacks it; a file that knows a
+    later year still wins."""
+    from tongban.definitions import load_directory, publish
+
+    client = personas.as_("admin")
+    cn = (PROJECT_ROOT / "workflow_definitions/calendars/cn.yaml").read_text("utf-8")
+    with_2027 = cn + ("  2027:\n    source: 2027 notice\n    holidays:\n"
+                      "      - {name: 元旦, from: 2027-01-01, to: 2027-01-03}\n    workdays: []\n")
+    assert client.post("/admin/calendars", data={
+        "csrf_token": csrf_token(client, "/admin/calendars"), "text": with_2027,
+        "comment": "2027"}).status_code == 302
+    session.rollback()
+    assert calendar_for(session, "cn").last_day == date(2027, 12, 31)
+    before = counts(session)
+    result = publish(session, load_directory(PROJECT_ROOT), author="demo")
+    session.commit()
+    assert [kept.split(":")[0] for kept in result.kept] == ["calendar cn"]
+    assert "kept version 2" in result.kept[0] and "tongban calendar publish" in result.kept[0]
+    assert counts(session) == before
+    assert calendar_for(session, "cn").last_day == date(2027, 12, 31)
+    assert add_working_days(calendar_for(session, "shanghai"), date(2026, 12, 31), 1) \
+        == date(2027, 1, 4)
+    from types import SimpleNamespace
+
+    from tongban.definitions.publish import _keeps_published_calendar, current_version
+
+    latest = current_version(session, "calendar", "cn")
+    assert latest is not None
+    later = SimpleNamespace(path="workflow_definitions/calendars/cn.yaml",
+                            content={"years": {"2026": {}, "2028": {}}})
+    assert not _keeps_published_calendar(latest, later)
