@@ -281,6 +281,11 @@ def test_the_approver_finds_the_extensions_waiting_for_them_in_the_inbox(demo) -
     assert "等待您审批的延期 2611-RSJ2-EXT1 · 再延长 10 个工作日，申请人 王审核 · 需组织专家论证" \
         in inbox
     assert "2611-RSJ2-EXT2" not in inbox
+    # The header's count includes the decision waiting for them.
+    tabs = [int(n) for n in re.findall(r"(?:我的待办|小组待办) \((\d+)\)", inbox)]
+    header = re.search(r'tb-header__count" aria-label="[^"]*">(\d+)<',
+                       admin.get("/review").get_data(as_text=True))
+    assert len(tabs) == 2 and header is not None and int(header.group(1)) == sum(tabs) + 1
     reviewer = _text(Personas(demo.test_client()).as_("reviewer").get("/review")
                      .get_data(as_text=True))
     assert "等待您审批的延期" not in reviewer
