@@ -103,8 +103,9 @@ def test_working_hours_are_counted_in_office_time_not_wall_clock() -> None:
     assert (monday.mark, monday.remaining) == ("due_soon", 3)
 
 
-def test_the_last_hour_of_an_hour_sla_is_less_than_an_hour_not_a_whole_one_gone() -> None:
+def test_the_last_hour_of_an_hour_sla_is_counted_in_minutes_not_as_no_hours() -> None:
     start = at(date(2026, 12, 3), 2)
     sla = view(unit="hours", amount=1, due_at=start + timedelta(hours=1))
-    first_minute = clock(sla, start + timedelta(minutes=1), DAYS)
-    assert (first_minute.mark, first_minute.remaining) == ("running", 0)
+    first_minute = clock(sla, start + timedelta(seconds=61), DAYS)
+    assert (first_minute.mark, first_minute.remaining, first_minute.minutes_left) == \
+        ("running", 0, 59)

@@ -274,6 +274,12 @@ class Clock:
     remaining: int | None = None
     overdue_by: int | None = None
     uncounted: str = ""  # why the days are not counted (a calendar year not yet published)
+    left_seconds: int | None = None  # hour units: (office) seconds left
+
+    @property
+    def minutes_left(self) -> int:
+        """Whole minutes left, rounded up (the last hour of an hour SLA is told in minutes)."""
+        return -(-(self.left_seconds or 0) // 60)
 
     @property
     def words(self) -> str:
@@ -330,7 +336,7 @@ def clock(deadline: DeadlineView | None, at: datetime, days: Days, *,
         return Clock(deadline, due_at, unit, "running", uncounted=words)
     soon = deadline is not None and left * 4 <= deadline.total * 3600
     return Clock(deadline, due_at, unit, "due_soon" if soon else "running",
-                 remaining=left // 3600)  # whole hours left; 0 is "less than an hour"
+                 remaining=left // 3600, left_seconds=left)  # under an hour: in minutes
 
 
 def _natural(a: date, b: date) -> int:
