@@ -313,3 +313,47 @@ def test_a_clock_past_the_calendar_gets_its_due_day_when_the_next_year_is_publis
         assert runtime.recount_unknown_deadlines(session) == 0
     with world.session() as session:
         assert events(session, application_id, "deadline_known") == 1
+
+
+def test_a_deemed_acceptance_starts_the_decision_period_on_the_day_the_application_arrived(
+        world: World) -> None:
+    """行政许可法 §32: no answer at intake within 5 working days and the application is accepted
+    as of the day it arrived, so the 20 working days run from Monday 2026-10-12 (due 11-09 on
+    CAL-T), not from the timer that deemed it accepted on 10-20 (which would give 11-17)."""
+    flow = copy.deepcopy(FLOW)
+    flow["code"] = "timed-intake"
+    flow["deadlines"][0]["starts_on"] = "accepted"
+    flow["nodes"]["start"]["next"] = "intake"
+    flow["nodes"]["intake"] = {
+        "type": "task", "kind": "intake", "name": {"zh": "受理", "en": "Intake"},
+        "who": {"user": "rev1"}, "operations": ["accept", "refuse_intake"],
+        "deadline": {"preset": "intake_answer"}, "next": "review"}
+    at = t("2026-10-12T09:00")
+    with world.session() as session, db.unit_of_work(session):
+        flow_id = _version(session, "flow", "timed-intake", flow)
+        service_id = _version(session, "service", "svc-timed-intake", {
+            "code": "svc-timed-intake", "flow": "timed-intake", "department": {"code": "d1"},
+            "calendar": "cal-t"})
+        application = Application(
+            reference=new_reference(at), idempotency_key=secrets.token_hex(16),
+            service_code="svc-timed-intake", service_version_id=service_id,
+            form_version_id=world.form_version_id, answers={"name": "张三"}, status="submitted",
+            flow_version_id=flow_id, submitter_id=world.users["citizen"], department_code="d1",
+            submitted_at=at)
+        session.add(application)
+        session.flush()
+        runtime.start_flow(session, application, now=at)
+        application_id = saved_id(application)
+    with world.session() as session:
+        [intake_clock] = clocks(session, application_id)
+        assert local(intake_clock.due_at) == "2026-10-19 23:59:59"
+        timeout = next(x for x in timers(session, application_id) if x.kind == "deadline.timeout")
+    with world.session() as session, db.unit_of_work(session):
+        assert runtime.fire_timer(session, saved_id(timeout), t("2026-10-20T00:00:05")) == "done"
+    with world.session() as session:
+        assert events(session, application_id, "deemed_accepted") == 1
+        application_clock = next(c for c in clocks(session, application_id)
+                                 if c.scope == "application")
+        assert local(application_clock.started_at) == "2026-10-12 09:00:00"
+        assert local(application_clock.due_at) == "2026-11-09 23:59:59"
+        assert_in_step(session, application_id)
