@@ -115,6 +115,8 @@ def publish_directory(root: Path, author: str, comment: str) -> int:
         outcome = publish(tx, result, author=author, comment=comment)
     for version in outcome.created:
         click.echo(f"published {version.kind} {version.code} version {version.version}")
+    for kept in outcome.kept:
+        click.echo(kept)
     click.echo(f"{len(outcome.created)} new version(s), {len(outcome.unchanged)} unchanged.")
     return len(outcome.created)
 

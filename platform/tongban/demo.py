@@ -88,6 +88,7 @@ def _load(session: Session, definitions_dir: Path, *, force: bool) -> list[str]:
         result = publish(tx, definitions, author="demo", comment="demo services")
     lines.append(f"Definitions: {len(result.created)} new version(s), "
                  f"{len(result.unchanged)} unchanged.")
+    lines.extend(result.kept)
     with db.unit_of_work(session) as tx:
         existing = set(tx.scalars(select(col(User.username))
                                   .where(col(User.username).in_(demo_names))))

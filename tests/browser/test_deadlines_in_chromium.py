@@ -69,6 +69,10 @@ def test_marks_in_the_inbox_a_pause_typed_by_the_reviewer_and_seen_by_the_applic
     expect(rows.nth(0)).to_contain_text("已超期 3 个工作日")
     expect(rows.nth(1)).to_contain_text("即将到期")
     expect(rows.nth(2).locator(".tb-tag")).to_have_count(0)
+    # The due-date filter shows a whole date, not only its picker icon (a percentage width
+    # of a shrink-to-fit box collapsed it to 40 px).
+    box = page.locator("#filter-due").bounding_box()
+    assert box is not None and box["width"] >= 140, box
     _clean(page)
     with page.expect_event("load"):
         page.click(f"main a:text-is('{run.reference}')")

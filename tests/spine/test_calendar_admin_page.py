@@ -86,6 +86,28 @@ def test_problems_are_shown_with_line_numbers_in_the_users_language_and_nothing_
     assert counts(session) == before
 
 
+def test_a_mistyped_date_or_a_yaml_slip_is_told_in_chinese_with_its_line(
+        personas: Personas, session) -> None:  # type: ignore[no-untyped-def]
+    """Errors found while reading the YAML (before the calendar checks) are translated too."""
+    client = personas.as_("admin")
+    before = counts(session)
+    cn = (PROJECT_ROOT / "workflow_definitions/calendars/cn.yaml").read_text("utf-8")
+    typo = cn.replace("to: 2026-01-03}", "to: 2026-01-33}")
+    html = client.post("/admin/calendars", data={
+        "csrf_token": csrf_token(client, "/admin/calendars"), "text": typo}).get_data(as_text=True)
+    assert "第 28 行第 42 列：“2026-01-33”不是日期；应为 YYYY-MM-DD" in html
+    assert "is not a date" not in html
+    html = client.post("/admin/calendars", data={
+        "csrf_token": csrf_token(client, "/admin/calendars"),
+        "text": cn + "region: CN\n"}).get_data(as_text=True)
+    assert "第 36 行第 1 列：键“region”重复（首次出现在第 7 行）" in html
+    html = client.post("/admin/calendars", data={
+        "csrf_token": csrf_token(client, "/admin/calendars"),
+        "text": "id: [unclosed"}).get_data(as_text=True)
+    assert "第 1 行第" in html and "YAML 语法错误：" in html
+    assert counts(session) == before
+
+
 def test_only_platform_administrators_and_only_with_csrf(personas: Personas, session) -> None:  # type: ignore[no-untyped-def]
     client = personas.as_("deptadmin")
     assert client.get("/admin/calendars").status_code == 403
@@ -96,3 +118,39 @@ def test_only_platform_administrators_and_only_with_csrf(personas: Personas, ses
     before = counts(session)
     assert client.post("/admin/calendars", data={"text": TYPHOON}).status_code == 400
     assert counts(session) == before
+
+
+def test_a_year_published_on_the_page_survives_the_next_publish_of_the_shipped_files(
+        personas: Personas, session) -> None:  # type: ignore[no-untyped-def]
+    """`make run` and `tongban defs publish` publish the shipped files again: the 2027 notice an
+    administrator pasted must not be replaced by the file that lacks it; a file that knows a
+    later year still wins."""
+    from tongban.definitions import load_directory, publish
+
+    client = personas.as_("admin")
+    cn = (PROJECT_ROOT / "workflow_definitions/calendars/cn.yaml").read_text("utf-8")
+    with_2027 = cn + ("  2027:\n    source: 2027 notice\n    holidays:\n"
+                      "      - {name: 元旦, from: 2027-01-01, to: 2027-01-03}\n    workdays: []\n")
+    assert client.post("/admin/calendars", data={
+        "csrf_token": csrf_token(client, "/admin/calendars"), "text": with_2027,
+        "comment": "2027"}).status_code == 302
+    session.rollback()
+    assert calendar_for(session, "cn").last_day == date(2027, 12, 31)
+    before = counts(session)
+    result = publish(session, load_directory(PROJECT_ROOT), author="demo")
+    session.commit()
+    assert [kept.split(":")[0] for kept in result.kept] == ["calendar cn"]
+    assert "kept version 2" in result.kept[0] and "tongban calendar publish" in result.kept[0]
+    assert counts(session) == before
+    assert calendar_for(session, "cn").last_day == date(2027, 12, 31)
+    assert add_working_days(calendar_for(session, "shanghai"), date(2026, 12, 31), 1) \
+        == date(2027, 1, 4)
+    from types import SimpleNamespace
+
+    from tongban.definitions.publish import _keeps_published_calendar, current_version
+
+    latest = current_version(session, "calendar", "cn")
+    assert latest is not None
+    later = SimpleNamespace(path="workflow_definitions/calendars/cn.yaml",
+                            content={"years": {"2026": {}, "2028": {}}})
+    assert not _keeps_published_calendar(latest, later)

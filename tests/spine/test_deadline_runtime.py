@@ -276,3 +276,84 @@ def test_two_workers_firing_one_timer_at_once_fire_it_once(world: World) -> None
     with world.session() as session:
         assert events(session, application_id, "overdue") == 1
         assert_in_step(session, application_id)
+
+
+def test_a_clock_past_the_calendar_gets_its_due_day_when_the_next_year_is_published(
+        world: World) -> None:
+    """20 working days from 2026-12-15 run into 2027, which CAL-T lacks: the clock says so and
+    has no timers. Publishing CAL-T with 2027 counts it again in the same transaction: due
+    2027-01-12, its timers scheduled, one ``deadline_known`` event; counting again changes
+    nothing."""
+    from tongban import PROJECT_ROOT
+    from tongban.worktime.store import publish_text
+
+    application_id = start(world, "2026-12-15T09:00")
+    with world.session() as session:
+        application_clock = clocks(session, application_id)[1]
+        assert application_clock.due_at is None
+        assert application_clock.data["unknown"] == "calendar for 2027 not yet published"
+        assert [x.deadline_seq for x in timers(session, application_id)] == [
+            clocks(session, application_id)[0].seq] * 2
+    text = (PROJECT_ROOT / "tests/calendars/cal-t.yaml").read_text("utf-8") + (
+        "  2027:\n    source: test\n    holidays: []\n    workdays: []\n")
+    with world.session() as session, db.unit_of_work(session):
+        outcome = publish_text(session, text, file="cal-t.yaml", author="admin")
+        assert not outcome.problems and outcome.version is not None
+    with world.session() as session:
+        application_clock = clocks(session, application_id)[1]
+        assert local(application_clock.due_at) == "2027-01-12 23:59:59"
+        assert "unknown" not in application_clock.data
+        assert [(x.kind, local(x.due_at)) for x in timers(session, application_id)
+                if x.deadline_seq == application_clock.seq] == [
+            ("deadline.due_soon", "2027-01-11 23:59:59"),
+            ("deadline.timeout", "2027-01-12 23:59:59")]
+        assert events(session, application_id, "deadline_known") == 1
+        assert_in_step(session, application_id)
+    with world.session() as session, db.unit_of_work(session):
+        assert runtime.recount_unknown_deadlines(session) == 0
+    with world.session() as session:
+        assert events(session, application_id, "deadline_known") == 1
+
+
+def test_a_deemed_acceptance_starts_the_decision_period_on_the_day_the_application_arrived(
+        world: World) -> None:
+    """行政许可法 §32: no answer at intake within 5 working days and the application is accepted
+    as of the day it arrived, so the 20 working days run from Monday 2026-10-12 (due 11-09 on
+    CAL-T), not from the timer that deemed it accepted on 10-20 (which would give 11-17)."""
+    flow = copy.deepcopy(FLOW)
+    flow["code"] = "timed-intake"
+    flow["deadlines"][0]["starts_on"] = "accepted"
+    flow["nodes"]["start"]["next"] = "intake"
+    flow["nodes"]["intake"] = {
+        "type": "task", "kind": "intake", "name": {"zh": "受理", "en": "Intake"},
+        "who": {"user": "rev1"}, "operations": ["accept", "refuse_intake"],
+        "deadline": {"preset": "intake_answer"}, "next": "review"}
+    at = t("2026-10-12T09:00")
+    with world.session() as session, db.unit_of_work(session):
+        flow_id = _version(session, "flow", "timed-intake", flow)
+        service_id = _version(session, "service", "svc-timed-intake", {
+            "code": "svc-timed-intake", "flow": "timed-intake", "department": {"code": "d1"},
+            "calendar": "cal-t"})
+        application = Application(
+            reference=new_reference(at), idempotency_key=secrets.token_hex(16),
+            service_code="svc-timed-intake", service_version_id=service_id,
+            form_version_id=world.form_version_id, answers={"name": "张三"}, status="submitted",
+            flow_version_id=flow_id, submitter_id=world.users["citizen"], department_code="d1",
+            submitted_at=at)
+        session.add(application)
+        session.flush()
+        runtime.start_flow(session, application, now=at)
+        application_id = saved_id(application)
+    with world.session() as session:
+        [intake_clock] = clocks(session, application_id)
+        assert local(intake_clock.due_at) == "2026-10-19 23:59:59"
+        timeout = next(x for x in timers(session, application_id) if x.kind == "deadline.timeout")
+    with world.session() as session, db.unit_of_work(session):
+        assert runtime.fire_timer(session, saved_id(timeout), t("2026-10-20T00:00:05")) == "done"
+    with world.session() as session:
+        assert events(session, application_id, "deemed_accepted") == 1
+        application_clock = next(c for c in clocks(session, application_id)
+                                 if c.scope == "application")
+        assert local(application_clock.started_at) == "2026-10-12 09:00:00"
+        assert local(application_clock.due_at) == "2026-11-09 23:59:59"
+        assert_in_step(session, application_id)

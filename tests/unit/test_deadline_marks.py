@@ -86,3 +86,26 @@ def test_an_unknown_calendar_counts_nothing() -> None:
     state = clock(view(due_at=end_of(date(2026, 11, 20))), at(date(2026, 11, 18)),
                   Days(None, 'unknown calendar "mars"'))
     assert (state.remaining, state.uncounted) == (None, 'unknown calendar "mars"')
+
+
+def test_working_hours_are_counted_in_office_time_not_wall_clock() -> None:
+    # 24 working hours from Thursday 2026-12-03 02:29 (before the office opens): 7 office
+    # hours a day (09-12, 13-17) -> due Tuesday 12-08 12:00. Just after the start all 24 are
+    # left, not the 129 wall-clock hours to the due time.
+    start = datetime(2026, 12, 3, 2, 29, tzinfo=SHANGHAI).astimezone(UTC)
+    due = datetime(2026, 12, 8, 12, 0, tzinfo=SHANGHAI).astimezone(UTC)
+    sla = view(unit="working_hours", amount=24, due_at=due)
+    fresh = clock(sla, start, DAYS)
+    assert (fresh.mark, fresh.remaining) == ("running", 24)
+    # Monday 12-07 17:00: three office hours left (Tuesday 09-12), 3 * 4 <= 24: due soon,
+    # though 19 wall-clock hours remain.
+    monday = clock(sla, datetime(2026, 12, 7, 17, 0, tzinfo=SHANGHAI).astimezone(UTC), DAYS)
+    assert (monday.mark, monday.remaining) == ("due_soon", 3)
+
+
+def test_the_last_hour_of_an_hour_sla_is_counted_in_minutes_not_as_no_hours() -> None:
+    start = at(date(2026, 12, 3), 2)
+    sla = view(unit="hours", amount=1, due_at=start + timedelta(hours=1))
+    first_minute = clock(sla, start + timedelta(seconds=61), DAYS)
+    assert (first_minute.mark, first_minute.remaining, first_minute.minutes_left) == \
+        ("running", 0, 59)

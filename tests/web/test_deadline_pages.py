@@ -141,7 +141,8 @@ def test_the_applicant_sees_the_deadline_and_not_the_offices_reminders(demo) -> 
     run, = world(demo, ("2611-RSJ2-CITZ", {"due": date(2026, 11, 24)}))
     clock_row(run, scope="application", due=date(2026, 12, 1), amount=20,
               data={"basis": "行政许可法第四十二条"})
-    for kind, actor, data in (("deemed_accepted", None, {}), ("due_soon", None, {}),
+    for kind, actor, data in (("deemed_accepted", None, {"reason": "timeout"}),
+                              ("due_soon", None, {}),
                               ("reminded", None, {}), ("escalated", None, {}),
                               ("extension_requested", "reviewer", {"units": 5}),
                               ("extension_approved", "deptadmin",
@@ -152,6 +153,7 @@ def test_the_applicant_sees_the_deadline_and_not_the_offices_reminders(demo) -> 
     page = _text(citizen.get(f"/my/applications/{run.reference}").get_data(as_text=True))
     assert "办理时限 应于 2026-12-01 前办结 20 个工作日 · 行政许可法第四十二条" in page
     assert "视为受理（逾期未答复）" in page
+    assert "timeout" not in page  # the engine's code for why, not words for the applicant
     assert "办理时限已延长" in page and "新的截止日期：2026-12-08" in page
     for staff_only in ("即将到期", "已催办", "督办", "申请延期"):
         assert staff_only not in page, staff_only
@@ -279,6 +281,11 @@ def test_the_approver_finds_the_extensions_waiting_for_them_in_the_inbox(demo) -
     assert "等待您审批的延期 2611-RSJ2-EXT1 · 再延长 10 个工作日，申请人 王审核 · 需组织专家论证" \
         in inbox
     assert "2611-RSJ2-EXT2" not in inbox
+    # The header's count includes the decision waiting for them.
+    tabs = [int(n) for n in re.findall(r"(?:我的待办|小组待办) \((\d+)\)", inbox)]
+    header = re.search(r'tb-header__count" aria-label="[^"]*">(\d+)<',
+                       admin.get("/review").get_data(as_text=True))
+    assert len(tabs) == 2 and header is not None and int(header.group(1)) == sum(tabs) + 1
     reviewer = _text(Personas(demo.test_client()).as_("reviewer").get("/review")
                      .get_data(as_text=True))
     assert "等待您审批的延期" not in reviewer

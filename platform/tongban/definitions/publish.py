@@ -27,6 +27,25 @@ def content_hash(content: dict[str, Any]) -> str:
 class PublishResult:
     created: list[DefinitionVersion] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Calendars whose latest version came from elsewhere (the admin page, `tongban calendar
+    # publish` of another file) and is not older than the file: kept, each with why.
+    kept: list[str] = field(default_factory=list)
+
+
+def _last_year(content: dict[str, Any]) -> int | None:
+    years = [int(year) for year in (content.get("years") or {})]
+    return max(years) if years else None
+
+
+def _keeps_published_calendar(latest: DefinitionVersion, loaded: Any) -> bool:
+    """A calendar an administrator published (e.g. the 2027 notice pasted on /admin/calendars)
+    is not replaced by the shipped file on the next `defs publish` or `make run`, which would
+    silently drop the year: the file wins only when it is the source of the latest version or
+    knows a later year than it."""
+    if latest.source_path == loaded.path:
+        return False
+    mine, theirs = _last_year(loaded.content), _last_year(latest.content)
+    return not (mine is not None and (theirs is None or mine > theirs))
 
 
 def current_version(session: Session, kind: str, code: str) -> DefinitionVersion | None:
@@ -103,6 +122,13 @@ def publish(session: Session, definitions: DefinitionSet, *, author: str, commen
         latest = current_version(session, loaded.kind, loaded.code)
         if latest is not None and latest.content_hash == digest:
             result.unchanged.append(f"{loaded.kind}:{loaded.code}")
+            continue
+        if loaded.kind == "calendar" and latest is not None \
+                and _keeps_published_calendar(latest, loaded):
+            result.kept.append(
+                f"calendar {loaded.code}: kept version {latest.version} (from "
+                f"{latest.source_path or '?'}, by {latest.author}); {loaded.path} differs but "
+                "knows no later year. To replace it: tongban calendar publish FILE")
             continue
         version = DefinitionVersion(
             kind=loaded.kind, code=loaded.code, version=(latest.version + 1) if latest else 1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from io import StringIO
 from typing import Any
@@ -15,6 +15,8 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.events import AliasEvent, NodeEvent, ScalarEvent
 
+from ..i18n import N_
+
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$")  # what YAML would read as a date
 
 
@@ -23,6 +25,14 @@ class ReadError(Exception):
     line: int
     column: int
     message: str
+    # The message as an N_-marked template and its values (message == template % params), so
+    # pages can show it translated; empty when the message is English only.
+    template: str = ""
+    params: dict[str, Any] | None = field(default=None, hash=False)
+
+
+def _error(line: int, column: int, template: str, **params: Any) -> ReadError:
+    return ReadError(line, column, template % params, template, params)
 
 
 @dataclass
@@ -90,38 +100,58 @@ def read_yaml(text: str) -> Document:
             if isinstance(event, AliasEvent) or (
                     isinstance(event, NodeEvent) and event.anchor is not None):
                 mark = event.start_mark
-                raise ReadError(mark.line + 1, mark.column + 1,
-                                "YAML anchors and aliases (& and *) are not allowed")
+                raise _error(mark.line + 1, mark.column + 1,
+                             N_("YAML anchors and aliases (& and *) are not allowed"))
             if isinstance(event, ScalarEvent) and event.style is None \
                     and _DAY.match(event.value):
                 try:
                     date.fromisoformat(event.value)
                 except ValueError:
                     mark = event.start_mark
-                    raise ReadError(mark.line + 1, mark.column + 1,
-                                    f'"{event.value}" is not a date; expected YYYY-MM-DD') from None
+                    raise _error(mark.line + 1, mark.column + 1,
+                                 N_('"%(value)s" is not a date; expected YYYY-MM-DD'),
+                                 value=event.value) from None
             tag = getattr(event, "tag", None)
             if tag and not str(tag).startswith("tag:yaml.org,2002:"):
                 mark = event.start_mark
-                raise ReadError(mark.line + 1, mark.column + 1,
-                                f"YAML tags such as {tag} are not allowed")
+                raise _error(mark.line + 1, mark.column + 1,
+                             N_("YAML tags such as %(tag)s are not allowed"), tag=str(tag))
         tree = yaml.load(text)
     except DuplicateKeyError as exc:
         mark = exc.problem_mark
         key = str(exc.problem).split('"')[1] if '"' in str(exc.problem) else ""
-        first = exc.context_mark
-        message = f'duplicate key "{key}"' if key else "duplicate key"
-        if first is not None:
-            message += f" (first defined on line {first.line + 1})"
-        raise ReadError(mark.line + 1, mark.column + 1, message) from None
+        first = _first_definition(text, key, exc.context_mark, mark)
+        if key and first is not None:
+            raise _error(mark.line + 1, mark.column + 1,
+                         N_('duplicate key "%(key)s" (first defined on line %(first)s)'),
+                         key=key, first=first) from None
+        if key:
+            raise _error(mark.line + 1, mark.column + 1, N_('duplicate key "%(key)s"'),
+                         key=key) from None
+        raise _error(mark.line + 1, mark.column + 1, N_("duplicate key")) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = (exc.problem or exc.context or "invalid YAML").strip()
-        raise ReadError((mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1,
-                        f"YAML syntax error: {reason}") from None
+        raise _error((mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1,
+                     N_("YAML syntax error: %(reason)s"), reason=reason) from None
     if tree is None:
-        raise ReadError(1, 1, "the file is empty")
+        raise _error(1, 1, N_("the file is empty"))
     return Document(_plain(tree), tree)
+
+
+def _first_definition(text: str, key: str, mapping: Any, duplicate: Any) -> int | None:
+    """The 1-based line where `key` was first written in the block mapping holding the
+    duplicate. ruamel's context mark is where the mapping starts, not the first key, so the
+    lines between are searched for the key at the duplicate's indentation."""
+    if not key or mapping is None or duplicate is None:
+        return None
+    name = re.escape(key)
+    written = re.compile(" " * duplicate.column + f"""({name}|"{name}"|'{name}')\\s*:""")
+    lines = text.splitlines()
+    for number in range(mapping.line, min(duplicate.line, len(lines))):
+        if written.match(lines[number]):
+            return number + 1
+    return None
 
 
 def read_json(text: str) -> Document:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -224,6 +224,20 @@ class Days:
             raise Uncounted(str(exc), exc.year) from exc
 
 
+    def office_seconds(self, a: datetime, b: datetime) -> int:
+        """Office seconds of working days in [a, b]; 0 when b is not after a."""
+        from ..worktime import CalendarNotPublished, used
+
+        if self.calendar is None:
+            raise Uncounted(self.problem)
+        if b <= a:
+            return 0
+        try:
+            return used(self.calendar, "working_hours", a, b)
+        except CalendarNotPublished as exc:
+            raise Uncounted(str(exc), exc.year) from exc
+
+
 class Calendars:
     """Calendars by id, looked up once per page (the published version, else the shipped
     file, as the engine reads them)."""
@@ -260,6 +274,12 @@ class Clock:
     remaining: int | None = None
     overdue_by: int | None = None
     uncounted: str = ""  # why the days are not counted (a calendar year not yet published)
+    left_seconds: int | None = None  # hour units: (office) seconds left
+
+    @property
+    def minutes_left(self) -> int:
+        """Whole minutes left, rounded up (the last hour of an hour SLA is told in minutes)."""
+        return -(-(self.left_seconds or 0) // 60)
 
     @property
     def words(self) -> str:
@@ -308,11 +328,15 @@ def clock(deadline: DeadlineView | None, at: datetime, days: Days, *,
     except Uncounted as exc:
         words = missing_words(exc.year) if exc.year is not None else str(exc)
         return Clock(deadline, due_at, unit, "running", uncounted=words)
-    left = due_at - at
-    period = timedelta(hours=deadline.total) if deadline is not None else None
-    soon = period is not None and left * 4 <= period
+    try:  # hours: wall clock; working hours: office time of the calendar's working days
+        left = days.office_seconds(at, due_at) if unit == "working_hours" \
+            else int((due_at - at).total_seconds())
+    except Uncounted as exc:
+        words = missing_words(exc.year) if exc.year is not None else str(exc)
+        return Clock(deadline, due_at, unit, "running", uncounted=words)
+    soon = deadline is not None and left * 4 <= deadline.total * 3600
     return Clock(deadline, due_at, unit, "due_soon" if soon else "running",
-                 remaining=int(left.total_seconds() // 3600))
+                 remaining=left // 3600, left_seconds=left)  # under an hour: in minutes
 
 
 def _natural(a: date, b: date) -> int:

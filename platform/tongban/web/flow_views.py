@@ -97,6 +97,7 @@ EVENT_WORDS = {
     "clock_restarted": N_("Time limit counted again from the corrections"),
     "extension_requested": N_("Extension asked for"),
     "extension_approved": N_("Time limit extended"),
+    "deadline_known": N_("Due date set now the working-day calendar is published"),
     "extension_refused": N_("Extension refused"),
     "due_soon": N_("Due soon"),
     "overdue": N_("Time limit passed"),
@@ -109,6 +110,9 @@ EVENT_WORDS = {
 }
 
 # Why a task was closed (the engine's reason codes), in words; an unknown code is not shown.
+# Steps the engine decided by itself when a time limit passed; their data's "reason" is a code.
+SYSTEM_DECISIONS = frozenset({"deemed_accepted", "auto_approved", "auto_returned"})
+
 CANCEL_REASONS = {
     "approved": N_("The application was finished"),
     "completed": N_("The application was finished"),
@@ -131,7 +135,8 @@ STAFF_ONLY_EVENTS = frozenset({"task_claimed", "task_released", "cc_sent", "dead
                                "extension_refused", "deadline_unknown", "deadline_closed"})
 
 # Clock events whose words say the new due day.
-NEW_DUE_EVENTS = frozenset({"clock_resumed", "clock_restarted", "extension_approved"})
+NEW_DUE_EVENTS = frozenset({"clock_resumed", "clock_restarted", "extension_approved",
+                            "deadline_known"})
 
 GATEWAYS = frozenset({"parallel", "inclusive", "exclusive", "join"})
 
@@ -321,6 +326,8 @@ class Run:
             reason = event.data.get("reason")
             if event.type == "task_cancelled":  # a code of the engine's, not a person's words
                 reason = _(CANCEL_REASONS[reason]) if reason in CANCEL_REASONS else ""
+            if event.type in SYSTEM_DECISIONS:  # "timeout": the event's words say it all
+                reason = ""
             if event.type == "clock_paused" or event.type in NEW_DUE_EVENTS:
                 reason = clock_words(event.type, event.data)
             decided = task is not None and event.type in (

@@ -14,8 +14,15 @@ STAFF = (Role.COUNTER_CLERK, Role.REVIEWER, Role.DEPARTMENT_ADMIN, Role.PLATFORM
 
 
 def inbox_counts() -> dict[str, int]:
-    """The header's counts, once per request."""
+    """The header's counts, once per request; ``extensions``: the clock extensions waiting
+    for this person's decision (a department administrator's work too)."""
     if "tb_inbox_counts" not in g:
-        g.tb_inbox_counts = inbox.counts(request_session(), current_actor(), department_tree())
+        from .deadline_views import extensions_for
+
+        session, actor = request_session(), current_actor()
+        found = dict(inbox.counts(session, actor, department_tree()))
+        found["extensions"] = len(extensions_for(session, actor.user_id)) \
+            if actor.user_id is not None else 0
+        g.tb_inbox_counts = found
     counts: dict[str, int] = g.tb_inbox_counts
     return counts

@@ -80,7 +80,7 @@ def _nav() -> Markup:
     links = []
     if current_user.has_role(*STAFF):
         counts = inbox_counts()
-        work = counts["mine"] + counts["group"]
+        work = counts["mine"] + counts["group"] + counts.get("extensions", 0)
         shown = str(work) if work < 100 else "99+"
         links.append(Markup(
             '<a class="tb-header__link" href="{}">{}<span class="tb-header__count" '

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..models import FlowDeadline, FlowTask, FlowTimer
@@ -208,14 +208,16 @@ def reschedule(state: State, deadline: FlowDeadline, now: datetime) -> None:
 
 def _new(state: State, *, scope: str, spec: DeadlineSpec, now: datetime, purpose: str,
          task: FlowTask | None = None, node: str | None = None,
-         data: Mapping[str, Any] | None = None) -> FlowDeadline:
+         data: Mapping[str, Any] | None = None, started: datetime | None = None) -> FlowDeadline:
     calendar = state.calendar
+    begin = started or now
     deadline = build(FlowDeadline, instance_id=state.instance.id, seq=take_seq(state), scope=scope,
                      task_seq=task.seq if task is not None else None, node=node, purpose=purpose,
                      unit=spec.period.unit, amount=spec.period.amount,
                      extension_limit=spec.extension_limit, extended=0,
                      calendar_id=calendar.id, calendar_version_id=state.calendar_version_id,
-                     started_at=now, segment_start=now, elapsed=0, due_at=None, state="running",
+                     started_at=begin, segment_start=begin, elapsed=0, due_at=None,
+                     state="running",
                      overdue=False, restarts=0, paused_at=None, pause_reason=None, pause_note="",
                      pending_extension=None,
                      data={"generation": 0, "calendar_version": calendar.version, **(data or {})},
@@ -239,12 +241,15 @@ def open_task_deadline(state: State, task: FlowTask, node: Any, now: datetime) -
     return deadline
 
 
-def open_application_deadline(state: State, entry: ApplicationDeadline, now: datetime) -> FlowDeadline:
-    """A statutory period starts (event ``deadline_set``)."""
+def open_application_deadline(state: State, entry: ApplicationDeadline, now: datetime,
+                              started: datetime | None = None) -> FlowDeadline:
+    """A statutory period starts (event ``deadline_set``), at ``started`` when it counts from
+    an earlier instant than now (a deemed acceptance: from the day the application arrived)."""
     spec = entry.spec
     deadline = _new(state, scope="application", spec=spec, now=now,
                     purpose=spec.preset or entry.id,
-                    data={"id": entry.id, **({"basis": spec.basis} if spec.basis else {})})
+                    data={"id": entry.id, **({"basis": spec.basis} if spec.basis else {})},
+                    started=started)
     known = _set_due(state, deadline, now)
     reschedule(state, deadline, now)
     emit(state, "deadline_set", now,
@@ -253,6 +258,30 @@ def open_application_deadline(state: State, entry: ApplicationDeadline, now: dat
                **({"basis": spec.basis} if spec.basis else {}),
                **({} if known else {"unknown": True})})
     return deadline
+
+
+def recount(state: State, now: datetime) -> int:
+    """Running clocks whose due day ran past the calendar's data (``deadline_unknown``) counted
+    again, now that a calendar version with more data may be published: each one that is now
+    known gets its due instant, its timers and the event ``deadline_known``. How many."""
+    known = 0
+    for deadline in [d for d in state.deadlines if d.state == "running" and d.due_at is None
+                     and d.data.get("unknown")]:
+        try:
+            _compute_due(state, deadline)
+        except CalendarNotPublished:
+            continue  # still past the data: already said, nothing changes
+        _set_due(state, deadline, now)
+        reschedule(state, deadline, now)
+        emit(state, "deadline_known", now, node=deadline.node,
+             task=state.task(deadline.task_seq),
+             data={"deadline": deadline.seq, "due_at": iso(deadline.due_at),
+                   "calendar": state.calendar.id if state.calendar is not None else "",
+                   "calendar_version": state.calendar.version
+                   if state.calendar is not None else None})
+        known += 1
+    refresh_flags(state)
+    return known
 
 
 def close(state: State, deadline: FlowDeadline, now: datetime, cancelled: bool = False) -> None:
@@ -279,6 +308,21 @@ def refresh_flags(state: State) -> None:
         put(state.instance, overdue=overdue)
     if state.instance.clock_paused != paused:
         put(state.instance, clock_paused=paused)
+
+
+def _counts_from(state: State, event: Any) -> datetime | None:
+    """行政许可法 §32: an intake not answered in time is accepted "自收到申请材料之日起" — as
+    of the day the materials arrived, so a period starting on acceptance counts from when the
+    intake's own clock started (the submission, or the corrected application that restarted
+    it), not from the timer that deemed it accepted five working days later."""
+    if event.type != "deemed_accepted":
+        return None
+    intake = next((d for d in state.deadlines if d.scope == "task"
+                   and d.task_seq == event.task_seq), None)
+    if intake is None:
+        return None
+    started = intake.started_at
+    return started if started.tzinfo is not None else started.replace(tzinfo=UTC)
 
 
 def _triggers(event: Any) -> list[str]:
@@ -319,7 +363,7 @@ def sync(state: State, now: datetime) -> None:
                         close(state, deadline, now)
                     running = []
                 if entry.starts_on == trigger and not running:
-                    open_application_deadline(state, entry, now)
+                    open_application_deadline(state, entry, now, _counts_from(state, event))
         if event.type == "correction_requested":
             for deadline in [d for d in state.deadlines
                              if d.state == "running" and _restartable(state, d)]:

@@ -493,6 +493,31 @@ def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> 
     return outcome[0]
 
 
+def recount_unknown_deadlines(session: Session, now: datetime | None = None, *,
+                              request_id: str = "") -> int:
+    """After a calendar version is published (the caller's transaction): every running clock
+    whose due day ran past the data it was counted on is counted again on the calendars as
+    they are now (``deadlines.recount``); those now known get their due instant, timers and a
+    ``deadline_known`` event. Returns how many clocks became known."""
+    now = now or utcnow()
+    waiting = session.scalars(select(FlowDeadline).where(
+        col(FlowDeadline.state) == "running", col(FlowDeadline.due_at).is_(None))).all()
+    instance_ids = sorted({row.instance_id for row in waiting
+                           if row.instance_id is not None and (row.data or {}).get("unknown")})
+    counted: list[int] = []
+
+    def recount(state: State) -> None:
+        counted.append(flow_deadlines.recount(state, now))
+
+    for instance_id in instance_ids:
+        loaded = load_instance(session, instance_id)
+        if loaded.instance.ended_at is not None:
+            continue
+        _run(session, loaded, flow_for(session, _pinned(loaded)), recount, now=now,
+             actor_name="calendar", request_id=request_id)
+    return sum(counted)
+
+
 def timer_handler(session: Session, timer: FlowTimer, now: datetime) -> str:
     """:func:`fire_timer` with the signature of the durable timers' handlers
     (``tongban.workflow.timers.HANDLERS["deadline.*"]``)."""

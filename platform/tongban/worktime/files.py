@@ -66,7 +66,8 @@ def read_document(text: str, file: str) -> tuple[Document | None, list[Problem]]
     try:
         return read_yaml(text), []
     except ReadError as exc:
-        return None, [Problem(file, exc.line, exc.column, "", exc.message)]
+        return None, [Problem(file, exc.line, exc.column, "", exc.message, exc.template,
+                              exc.params)]
 
 
 @dataclass(frozen=True)

@@ -148,4 +148,8 @@ def publish_text(session: Session, text: str, *, file: str, author: str, comment
                         "first_day": calendar.first_day.isoformat(),
                         "last_day": calendar.last_day.isoformat()},
                  request_id=request_id)
+    # Clocks that ran past the old data ("calendar for 2027 not yet published") are counted
+    # again now, in this transaction (the engine above this package: imported here only).
+    from ..workflow.runtime import recount_unknown_deadlines
+    recount_unknown_deadlines(session, request_id=request_id)
     return Outcome(version=row, calendar=calendar)
