@@ -111,8 +111,12 @@ def publish_directory(root: Path, author: str, comment: str) -> int:
             click.echo(str(problem), err=True)
         click.echo(f"{len(result.problems)} problem(s) found; nothing was published.", err=True)
         sys.exit(1)
+    from .workflow.runtime import recount_unknown_deadlines
+
     with db.unit_of_work(command_session()) as tx:
         outcome = publish(tx, result, author=author, comment=comment)
+        if any(version.kind == "calendar" for version in outcome.created):
+            recount_unknown_deadlines(tx)
     for version in outcome.created:
         click.echo(f"published {version.kind} {version.code} version {version.version}")
     for kept in outcome.kept:
@@ -289,13 +293,13 @@ def calendar_check(files: tuple[Path, ...]) -> None:
 def calendar_publish(file: Path, author: str, comment: str) -> None:
     """Check a calendar file and publish it as the calendar's next version (no release
     needed); prints the version. Exit 1 with the problems when it has any."""
-    from .worktime.store import publish_text
+    from .workflow.runtime import publish_calendar
 
     with _database() as session:
         if session is None:
             fail("the database is not initialised; run `tongban db upgrade` first")
         with db.unit_of_work(session) as tx:
-            outcome = publish_text(tx, file.read_text(encoding="utf-8"), file=str(file),
+            outcome = publish_calendar(tx, file.read_text(encoding="utf-8"), file=str(file),
                                    author=author, comment=comment)
     for problem in outcome.problems:
         click.echo(str(problem), err=True)

@@ -285,7 +285,7 @@ def test_a_clock_past_the_calendar_gets_its_due_day_when_the_next_year_is_publis
     2027-01-12, its timers scheduled, one ``deadline_known`` event; counting again changes
     nothing."""
     from tongban import PROJECT_ROOT
-    from tongban.worktime.store import publish_text
+    from tongban.workflow.runtime import publish_calendar
 
     application_id = start(world, "2026-12-15T09:00")
     with world.session() as session:
@@ -297,7 +297,7 @@ def test_a_clock_past_the_calendar_gets_its_due_day_when_the_next_year_is_publis
     text = (PROJECT_ROOT / "tests/calendars/cal-t.yaml").read_text("utf-8") + (
         "  2027:\n    source: test\n    holidays: []\n    workdays: []\n")
     with world.session() as session, db.unit_of_work(session):
-        outcome = publish_text(session, text, file="cal-t.yaml", author="admin")
+        outcome = publish_calendar(session, text, file="cal-t.yaml", author="admin")
         assert not outcome.problems and outcome.version is not None
     with world.session() as session:
         application_clock = clocks(session, application_id)[1]

@@ -346,7 +346,7 @@ def calendars() -> ResponseReturnValue:
 @bp.post("/calendars")
 @require_role(Role.PLATFORM_ADMIN)
 def calendar_publish() -> ResponseReturnValue:
-    from ..worktime.store import publish_text
+    from ..workflow.runtime import publish_calendar
 
     text = request.form.get("text", "")
     comment = request.form.get("comment", "").strip()[:500]
@@ -363,7 +363,7 @@ def calendar_publish() -> ResponseReturnValue:
         return _calendar_page(comment=comment, status=400,
                               error=_("Paste a calendar in YAML or choose a file."))
     with request_transaction() as tx:
-        outcome = publish_text(tx, text, file=file, author=current_user.username,
+        outcome = publish_calendar(tx, text, file=file, author=current_user.username,
                                comment=comment, actor_id=current_actor().user_id,
                                request_id=g.request_id)
     if outcome.problems:

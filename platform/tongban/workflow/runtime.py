@@ -43,6 +43,8 @@ from ..models import (
     utcnow,
 )
 from ..policy import Actor, DepartmentTree, holds
+from ..worktime.store import Outcome as CalendarOutcome
+from ..worktime.store import publish_text
 from . import deadlines as flow_deadlines
 from . import ops as flow_ops
 from . import timeouts
@@ -491,6 +493,18 @@ def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> 
     session.add(timer)
     session.flush()
     return outcome[0]
+
+
+def publish_calendar(session: Session, text: str, *, file: str, author: str, comment: str = "",
+                     actor_id: int | None = None, request_id: str = "") -> CalendarOutcome:
+    """Publish a calendar text (:func:`tongban.worktime.store.publish_text`) and, when a new
+    version was stored, count again in the same transaction the clocks that ran past the old
+    data ("calendar for 2027 not yet published")."""
+    outcome = publish_text(session, text, file=file, author=author, comment=comment,
+                           actor_id=actor_id, request_id=request_id)
+    if outcome.version is not None:
+        recount_unknown_deadlines(session, request_id=request_id)
+    return outcome
 
 
 def recount_unknown_deadlines(session: Session, now: datetime | None = None, *,

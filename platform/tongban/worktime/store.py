@@ -126,7 +126,8 @@ def check_text(session: Session, text: str, file: str) -> tuple[Document | None,
 def publish_text(session: Session, text: str, *, file: str, author: str, comment: str = "",
                  actor_id: int | None = None, request_id: str = "") -> Outcome:
     """Check a calendar text and store it as the calendar's next version, with its audit event
-    (the caller commits: one transaction). Problems store nothing."""
+    (the caller commits: one transaction). Problems store nothing. Running clocks are the
+    engine's: :func:`tongban.workflow.runtime.publish_calendar` publishes and recounts them."""
     document, problems = check_text(session, text, file)
     if document is None or problems:
         return Outcome(problems=problems)
@@ -148,8 +149,4 @@ def publish_text(session: Session, text: str, *, file: str, author: str, comment
                         "first_day": calendar.first_day.isoformat(),
                         "last_day": calendar.last_day.isoformat()},
                  request_id=request_id)
-    # Clocks that ran past the old data ("calendar for 2027 not yet published") are counted
-    # again now, in this transaction (the engine above this package: imported here only).
-    from ..workflow.runtime import recount_unknown_deadlines
-    recount_unknown_deadlines(session, request_id=request_id)
     return Outcome(version=row, calendar=calendar)
