@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, Text, UniqueConstraint, text
@@ -139,6 +139,7 @@ class Draft(SQLModel, table=True):
     service_version_id: int = Field(foreign_key="definition_version.id")
     form_version_id: int = Field(foreign_key="definition_version.id")
     flow_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
+    rules_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     visited_pages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     submit_key: str = Field(max_length=64)
@@ -167,6 +168,7 @@ class Application(SQLModel, table=True):
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(default="submitted", max_length=32)
     flow_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
+    rules_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
     answers_version: int = Field(default=1)
     submitter_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
@@ -501,3 +503,41 @@ class FlowTimer(SQLModel, table=True):
     fired_at: datetime | None = Field(default=None)
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- Points (see docs/points.md). ----------------------------------------------------------------
+
+class PointsEvaluation(SQLModel, table=True):
+    """One scoring of an application's answers by its pinned rule-set version. Rows are never
+    changed: a new score (answers corrected, an appeal upheld, a reviewer's recount) is a new row
+    naming the one it supersedes and why; the latest row of an application is its score.
+    ``result`` is :meth:`tongban.points.Evaluation.to_json` (total, eligibility, grade and every
+    indicator with its points, inputs and explanation)."""
+
+    __tablename__ = "points_evaluation"
+    __table_args__ = (Index("ix_points_evaluation_application", "application_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")
+    rules_version_id: int = Field(foreign_key="definition_version.id")
+    rule_set: str = Field(max_length=100)
+    as_of: date
+    total: float
+    eligible: bool
+    grade: str | None = Field(default=None, max_length=16)
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    answers_version: int = Field(default=1)
+    reason: str = Field(default="submitted", max_length=32)  # submitted | answers_changed | appeal | recount
+    reason_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    supersedes_id: int | None = Field(default=None, foreign_key="points_evaluation.id")
+    actor_name: str = Field(default="", max_length=150)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- Points: appeals and integrity flags (kept apart from the ledgers below). ----------------------
+
+
+
+# --- Points: ledgers (civic and green points: accounts, postings, rewards). ------------------------
+
+
