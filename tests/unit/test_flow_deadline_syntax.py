@@ -186,7 +186,8 @@ def test_a_compiled_flow_carries_deadline_specs_with_presets_filled_in():
     flow = compile_flow(read_yaml(GOOD).data)
     assert flow.nodes["intake"].deadline == DeadlineSpec(
         period=Span("working_days", 5), preset="intake_answer", basis="行政许可法第三十二条",
-        due_soon=Span("working_days", 1), on_timeout=("accept",), tell_applicant=True)
+        basis_en="Administrative Licensing Law, Art. 32", due_soon=Span("working_days", 1),
+        on_timeout=("accept",), tell_applicant=True)
     assert flow.nodes["review"].deadline == DeadlineSpec(
         period=Span("working_days", 5), due_soon=Span("working_days", 1),
         on_timeout=("remind", "escalate"), remind=Remind(every=Span("working_days", 1), times=3),
@@ -209,7 +210,8 @@ def test_the_blocks_own_fields_win_over_its_presets():
                              "extension": {"limit": 5, "approver": "reviewer"},
                              "tell_applicant": False})
     assert spec == DeadlineSpec(period=Span("working_days", 20), preset="licence_decision",
-                                basis="行政许可法第四十二条", extension_limit=5,
+                                basis="行政许可法第四十二条",
+                                basis_en="Administrative Licensing Law, Art. 42", extension_limit=5,
                                 extension_approver="reviewer", on_timeout=("remind",),
                                 remind=Remind(), tell_applicant=False)
 
@@ -242,6 +244,7 @@ def test_the_shipped_presets_hold_the_statutory_periods():
             for p in presets.values()} == set(STATUTE)
     for preset in presets.values():
         assert preset.name["zh"] and preset.name["en"]
+        assert preset.spec.basis_en, f"{preset.id}: the legal basis in English"
         assert preset.spec.preset == preset.id
         assert (preset.spec.extension_approver is not None) == bool(preset.spec.extension_limit)
     licences = ("licence_decision", "joint_licence_decision", "lower_level_review",

@@ -108,7 +108,8 @@ def test_the_task_page_shows_the_rule_the_days_used_and_left_and_the_pause(demo)
         "due": date(2026, 11, 24), "started_at": datetime(2026, 11, 17, 2, 0, tzinfo=UTC)}))
     clock_row(run, scope="application", due=date(2026, 11, 30), amount=20,
               extension_limit=10, purpose="licence_decision",
-              data={"basis": "行政许可法第四十二条"})
+              data={"basis": "行政许可法第四十二条",
+                    "basis_en": "Administrative Licensing Law, Art. 42"})
     client = Personas(demo.test_client()).as_("reviewer")
     html = client.get(f"/review/tasks/{run.tasks['review']}").get_data(as_text=True)
     panel = _text(html.split('id="time-limit"', 1)[1].split("</section>", 1)[0])
@@ -123,6 +124,7 @@ def test_the_task_page_shows_the_rule_the_days_used_and_left_and_the_pause(demo)
     english = _text(_english(client, f"/review/tasks/{run.tasks['review']}"))
     assert "4 working days left" in english and "up to 10 working days more with approval" \
         in english
+    assert "Administrative Licensing Law, Art. 42" in english and "行政许可法" not in english
 
 
 def test_a_paused_clock_says_since_when_why_and_how_long_it_should_take(demo) -> None:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from flask_babel import ngettext
 from sqlalchemy import String, cast, select
 from sqlmodel import Session, col
 
-from ..i18n import N_
+from ..i18n import N_, current_lang
 from ..localtime import local_time
 from ..models import FlowDeadline, FlowInstance, FlowTask
 
@@ -99,10 +99,13 @@ class DeadlineView:
         """The legal basis: the row's own, else its statutory preset's (行政许可法第四十二条)."""
         from ..workflow.presets import load_presets
 
+        english = current_lang() == "en"
         if self.data.get("basis"):
-            return str(self.data["basis"])
+            return str(english and self.data.get("basis_en") or self.data["basis"])
         preset = load_presets().get(self.purpose)
-        return (preset.spec.basis or "") if preset is not None else ""
+        if preset is None:
+            return ""
+        return (english and preset.spec.basis_en) or preset.spec.basis or ""
 
     @property
     def unknown(self) -> str:

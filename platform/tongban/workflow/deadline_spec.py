@@ -49,6 +49,7 @@ class DeadlineSpec:
     period: Span
     preset: str | None = None           # the statutory preset the period came from
     basis: str | None = None            # legal basis shown to people, e.g. 行政许可法第四十二条
+    basis_en: str | None = None         # the same in English (Administrative Licensing Law, Art. 42)
     extension_limit: int = 0            # most extra units an approver may grant (0: none)
     extension_approver: str | None = None  # role that approves an extension (负责人)
     due_soon: Span | None = None        # lead time for the "due soon" mark and reminder

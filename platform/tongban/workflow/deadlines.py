@@ -241,6 +241,12 @@ def open_task_deadline(state: State, task: FlowTask, node: Any, now: datetime) -
     return deadline
 
 
+def _basis(spec: DeadlineSpec) -> dict[str, str]:
+    """The legal basis a row and its event carry: Chinese, and English when the preset has it."""
+    found = {"basis": spec.basis, "basis_en": spec.basis_en}
+    return {key: value for key, value in found.items() if value}
+
+
 def open_application_deadline(state: State, entry: ApplicationDeadline, now: datetime,
                               started: datetime | None = None) -> FlowDeadline:
     """A statutory period starts (event ``deadline_set``), at ``started`` when it counts from
@@ -248,14 +254,14 @@ def open_application_deadline(state: State, entry: ApplicationDeadline, now: dat
     spec = entry.spec
     deadline = _new(state, scope="application", spec=spec, now=now,
                     purpose=spec.preset or entry.id,
-                    data={"id": entry.id, **({"basis": spec.basis} if spec.basis else {})},
+                    data={"id": entry.id, **_basis(spec)},
                     started=started)
     known = _set_due(state, deadline, now)
     reschedule(state, deadline, now)
     emit(state, "deadline_set", now,
          data={"deadline": deadline.seq, "id": entry.id, "due_at": iso(deadline.due_at),
                "unit": deadline.unit, "amount": deadline.amount,
-               **({"basis": spec.basis} if spec.basis else {}),
+               **_basis(spec),
                **({} if known else {"unknown": True})})
     return deadline
 

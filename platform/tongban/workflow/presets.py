@@ -72,10 +72,20 @@ def _spec(block: Mapping[str, Any], base: DeadlineSpec | None, preset: Preset | 
     if "extension" in block:
         limit = int(block["extension"]["limit"])
         approver = block["extension"].get("approver")
+    raw = block.get("basis")
+    basis: str | None
+    basis_en: str | None
+    if isinstance(raw, Mapping):     # {zh, en}
+        basis, basis_en = str(raw["zh"]), str(raw["en"])
+    elif raw is not None:
+        basis, basis_en = str(raw), None
+    else:
+        basis, basis_en = (base.basis, base.basis_en) if base else (None, None)
     return DeadlineSpec(
         period=period,
         preset=preset.id if preset else None,
-        basis=block.get("basis", base.basis if base else None),
+        basis=basis,
+        basis_en=basis_en,
         extension_limit=limit,
         extension_approver=approver,
         due_soon=span(block["due_soon"]) if "due_soon" in block else (
