@@ -39,6 +39,11 @@ class Input:
     derived: MappingProxyType[str, Any] | None  # {"age_on_reference_date": "birth_date"} ...
     default: Any = None
     unit: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    parts: tuple[str, ...] = ()  # path split at its dots
+
+    def __post_init__(self) -> None:
+        if self.path and not self.parts:
+            object.__setattr__(self, "parts", tuple(self.path.split(".")))
 
 
 @dataclass(frozen=True)
