@@ -38,6 +38,7 @@ from .engine import (
     task_for,
     visit_tasks,
 )
+from .state import replace_answers
 from .who import excluded
 
 __all__ = ["add_signer", "move_to", "request_correction", "resubmit", "return_by_system", "return_to",
@@ -201,7 +202,7 @@ def resubmit(state: State, actor_id: int, now: datetime,
     old = None
     if answers is not None:
         old = state.answers
-        state.answers = copy.deepcopy(answers)
+        replace_answers(state, answers)
     set_var(state, "returned", None)
     set_status(state, "submitted")
     emit(state, "resubmitted", now, actor_id=actor_id,
@@ -284,7 +285,7 @@ def submit_correction(state: State, actor_id: int, now: datetime,
     if outside:
         raise errors.invalid("correction_question_unknown", questions=", ".join(outside))
     old = state.answers
-    state.answers = copy.deepcopy(answers)
+    replace_answers(state, answers)
     set_var(state, "correction", None)
     set_status(state, request.get("status_before") or "submitted")
     emit(state, "corrected", now, node=request.get("node"), actor_id=actor_id,
