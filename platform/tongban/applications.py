@@ -177,9 +177,8 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
         reference=new_reference(now), idempotency_key=draft.submit_key, draft_id=draft.id,
         service_code=draft.service_code, service_version_id=draft.service_version_id,
         form_version_id=draft.form_version_id, flow_version_id=draft.flow_version_id,
-        rules_version_id=rules_version_id, answers=answers, submitter_id=draft.user_id, clerk_id=draft.clerk_id,
-        department_code=department_code,
-        submitted_at=now,
+        rules_version_id=rules_version_id, answers=answers, submitter_id=draft.user_id,
+        clerk_id=draft.clerk_id, department_code=department_code, submitted_at=now,
     )
     session.add(application)
     session.flush()  # raises IntegrityError when a concurrent submit got there first

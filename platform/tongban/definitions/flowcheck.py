@@ -7,9 +7,9 @@ without a way out), gateways with a default, joins naming the split they close (
 closed by one join), fallbacks naming task nodes, roles among the platform's staff roles,
 departments in the catalogue, and JsonLogic conditions the forms' engine can parse, reading only
 `answers.`, `vars.` and `points.` (total, eligible, grade) paths, and the time the flow sets
-(deadline blocks, application deadlines and the presets they name; see deadlinecheck). `check_flow_answers` then checks the answer paths
-against the form of each service that uses the flow, and `check_flow_points` refuses `points.`
-to a service that names no rule set.
+(deadline blocks, application deadlines and the presets they name; see deadlinecheck).
+`check_flow_answers` then checks the answer paths against the form of each service that uses the
+flow, and `check_flow_points` refuses `points.` to a service that names no rule set.
 """
 
 from __future__ import annotations

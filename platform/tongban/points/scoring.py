@@ -4,8 +4,9 @@ score supersedes the last) with an audit event in the caller's transaction.
 
 A score belongs to one set of answers (``answers_version``): when a correction or a
 resubmission replaces the answers the application is scored again. A required answer missing
-(``MissingInput``) never becomes zero points: nothing is stored as the score, the reason is
-audited (``points.not_scored``) and shown to the reviewer, and the application goes on.
+(``MissingInput``) or unreadable (``BadInput``) never becomes zero points: nothing is stored as
+the score, the reason is audited (``points.not_scored``) and shown to the reviewer, and the
+application goes on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from sqlmodel import Session, col
 
 from .. import audit
 from ..models import Application, AuditEvent, DefinitionVersion, PointsEvaluation, saved_id
-from . import MissingInput, evaluate, rules_for
+from . import BadInput, MissingInput, evaluate
+from .store import compile_version
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SCORED = "points.scored"
@@ -75,7 +77,7 @@ def _rule_set(session: Session, version_id: int) -> Any:
     version = session.get(DefinitionVersion, version_id)
     if version is None or version.kind != "rules":
         raise LookupError(f"no rules definition version {version_id}")
-    return rules_for(session, version.code, version_id)
+    return compile_version(version)
 
 
 def summary(row: PointsEvaluation | None) -> dict[str, Any] | None:
@@ -123,7 +125,7 @@ def score(session: Session, application: Application, *, reason: str = SUBMITTED
     day = as_of(application)
     try:
         result = evaluate(rule_set, application.answers, day).to_json()
-    except MissingInput as exc:
+    except (MissingInput, BadInput) as exc:
         audit.record(session, action=NOT_SCORED, object_type="application",
                      object_id=application.reference, actor_id=actor_id, actor_name=actor_name,
                      after={"reason": reason, "rules_version_id": application.rules_version_id,
@@ -164,7 +166,7 @@ def answers_scorer(session: Session, application: Application
     def score_answers(answers: dict[str, Any]) -> dict[str, Any] | None:
         try:
             result = evaluate(rule_set, answers, day).to_json()
-        except MissingInput:
+        except (MissingInput, BadInput):
             return None
         return {"total": result["total"], "eligible": result["eligible"],
                 "grade": result.get("grade")}

@@ -10,7 +10,6 @@ return out of a parallel region, to the applicant, a withdrawal) cancels every o
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any

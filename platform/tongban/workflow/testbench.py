@@ -381,7 +381,7 @@ def _scorer(script: Script, start_at: datetime
     rules = service.get("rules") if isinstance(service, dict) else None
     if not isinstance(rules, str):
         return None
-    from ..points import MissingInput, compile_rules, evaluate
+    from ..points import BadInput, MissingInput, compile_rules, evaluate
     rules_path = DEFINITIONS / "rules" / f"{rules}.yaml"
     rule_set = compile_rules(_read_shared(rules_path, str(rules_path)).data)
     day = start_at.astimezone(ZONE).date()
@@ -389,7 +389,7 @@ def _scorer(script: Script, start_at: datetime
     def score(answers: dict[str, Any]) -> dict[str, Any] | None:
         try:
             result = evaluate(rule_set, answers, day).to_json()
-        except MissingInput:
+        except (MissingInput, BadInput):
             return None
         return {"total": result["total"], "eligible": result["eligible"],
                 "grade": result.get("grade")}
