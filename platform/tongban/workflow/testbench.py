@@ -366,11 +366,9 @@ def application_department(script: Script) -> str:
     return str(rows[0]["code"]) if rows else ""
 
 
-def _scorer(script: Script, start_at: datetime
-            ) -> Callable[[dict[str, Any]], dict[str, Any] | None] | None:
-    """What conditions read of answers scored by the rule set the script's service names
-    (``rules:``, the file workflow_definitions/rules/<id>.yaml) on the start date; None for a
-    flow without such a service. A required answer missing gives no score (None), never 0."""
+def service_rules(script: Script) -> tuple[str, dict[str, Any]] | None:
+    """The rule set the script's service names (``rules:``): its id and the content of
+    workflow_definitions/rules/<id>.yaml; None for a flow without such a service."""
     data = script.data
     if "service" not in data:
         return None
@@ -381,9 +379,16 @@ def _scorer(script: Script, start_at: datetime
     rules = service.get("rules") if isinstance(service, dict) else None
     if not isinstance(rules, str):
         return None
-    from ..points import BadInput, MissingInput, compile_rules, evaluate
     rules_path = DEFINITIONS / "rules" / f"{rules}.yaml"
-    rule_set = compile_rules(_read_shared(rules_path, str(rules_path)).data)
+    return rules, _read_shared(rules_path, str(rules_path)).data
+
+
+def _scorer(content: dict[str, Any], start_at: datetime
+            ) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """What conditions read of answers scored by a rule set on the start date. A required
+    answer missing gives no score (None), never 0 points."""
+    from ..points import BadInput, MissingInput, compile_rules, evaluate
+    rule_set = compile_rules(content)
     day = start_at.astimezone(ZONE).date()
 
     def score(answers: dict[str, Any]) -> dict[str, Any] | None:
@@ -470,7 +475,9 @@ class Bench:
         self.answers: dict[str, Any] = copy.deepcopy(data.get("answers", {}))
         # The score gateways read: the script's double, else the service's rules over the
         # answers on the start date (scored again when a correction replaces the answers).
-        self.score = None if "points" in data else _scorer(script, self.start_at)
+        self.rules = service_rules(script)
+        self.score = None if "points" in data or self.rules is None else \
+            _scorer(self.rules[1], self.start_at)
         self.points: dict[str, Any] | None = data.get("points") or (
             self.score(self.answers) if self.score is not None else None)
         self.outbox: list[FlowOutbox] = []
