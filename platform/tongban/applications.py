@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from . import audit
 from .fragments import refuse_in_shared_draw
 from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
+from .points import scoring
 from .policy import Action, Actor, may_use_draft
 from .workflow.runtime import start_flow
 
@@ -61,14 +62,15 @@ def current_flow_version(session: Session, service_content: dict[str, Any]) -> i
 def start_draft(session: Session, service_version: DefinitionVersion,
                 form_version: DefinitionVersion, *, user_id: int | None,
                 clerk_id: int | None = None, answers: dict[str, Any] | None = None) -> Draft:
-    """A new draft pinned to the service, form and flow versions current now: publishing later
-    never changes what this draft (and the application it becomes) runs on."""
+    """A new draft pinned to the service, form, flow and rule-set versions current now:
+    publishing later never changes what this draft (and the application it becomes) runs on."""
     now = utcnow()
     draft = Draft(
         token=secrets.token_urlsafe(24), user_id=user_id, clerk_id=clerk_id,
         service_code=service_version.code, service_version_id=saved_id(service_version),
         form_version_id=saved_id(form_version),
         flow_version_id=current_flow_version(session, service_version.content),
+        rules_version_id=scoring.current_rules_version(session, service_version.content),
         answers=answers or {}, visited_pages=[],
         submit_key=secrets.token_urlsafe(24), created_at=now, updated_at=now,
         expires_at=now + timedelta(days=draft_days(service_version.content)),
@@ -166,13 +168,17 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
     if earlier is not None:
         return Submitted(earlier, created=False)
     now = utcnow()
+    rules_version_id = draft.rules_version_id
+    if rules_version_id is None:  # a draft begun before its service had rules
+        service = session.get(DefinitionVersion, draft.service_version_id)
+        rules_version_id = scoring.current_rules_version(
+            session, service.content if service is not None else {})
     application = Application(
         reference=new_reference(now), idempotency_key=draft.submit_key, draft_id=draft.id,
         service_code=draft.service_code, service_version_id=draft.service_version_id,
         form_version_id=draft.form_version_id, flow_version_id=draft.flow_version_id,
-        answers=answers, submitter_id=draft.user_id, clerk_id=draft.clerk_id,
-        department_code=department_code,
-        submitted_at=now,
+        rules_version_id=rules_version_id, answers=answers, submitter_id=draft.user_id,
+        clerk_id=draft.clerk_id, department_code=department_code, submitted_at=now,
     )
     session.add(application)
     session.flush()  # raises IntegrityError when a concurrent submit got there first
@@ -187,8 +193,12 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
                         "service_version_id": draft.service_version_id,
                         "form_version_id": draft.form_version_id,
                         "flow_version_id": draft.flow_version_id,
+                        "rules_version_id": rules_version_id,
                         "on_behalf": draft.clerk_id is not None},
                  request_id=request_id)
+    # Scored before the flow starts: its first gateway may route on the score.
+    scoring.score(session, application, reason=scoring.SUBMITTED, actor_id=actor_id,
+                  actor_name=actor_name, request_id=request_id)
     start_flow(session, application, now=now, actor_id=actor_id, actor_name=actor_name,
                request_id=request_id)
     return Submitted(application, created=True)

@@ -1,14 +1,16 @@
 """The conformance suite once more, through the runtime on the database: every script in
-tests/flows/ replayed with `tongban.workflow.runtime` (rows loaded per operation, one transaction
-each, status copied to the application, audit events written), and its trace read back from the
-flow_event rows. It must equal the same hand-written expectation as the pure bench's.
+tests/flows/ replayed with `tongban.workflow.runtime` (rows loaded per operation, one
+transaction each, status copied to the application, audit events written), and its trace read
+back from the flow_event rows. It must equal the same hand-written expectation as the pure
+bench's.
 
 Every script runs on SQLite. The PostgreSQL run (scripts/run-tests.sh) replays only a few, one
 for each kind of database work that differs most (parallel tokens, countersign with a return,
 returning to an earlier step, transfer, a message kept until its step, a service call through
-the outbox): the scripts differ in engine logic, which the SQLite run and tests/unit already
-check, not in the SQL the runtime sends. The rest are not collected there (no skips shown);
-all 81 on PostgreSQL took ~40 s of its run."""
+the outbox, an application scored and scored again by its rule set): the scripts differ in
+engine logic, which the SQLite run and tests/unit already check, not in the SQL the runtime
+sends. The rest are not collected there (no skips shown); all 81 on PostgreSQL took ~40 s of its
+run."""
 
 from __future__ import annotations
 
@@ -39,10 +41,12 @@ from tongban.models import (
     FlowTimer,
     FlowToken,
     Membership,
+    PointsEvaluation,
     Role,
     User,
     saved_id,
 )
+from tongban.points import scoring
 from tongban.policy import Actor
 from tongban.workflow import runtime
 from tongban.workflow.testbench import (
@@ -59,7 +63,8 @@ from tongban.workflow.testbench import (
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((ROOT / "tests" / "flows").glob("*.yaml"))
 ON_POSTGRESQL = ("combo-nested-parallel", "combo-return-under-countersign", "op-return-previous",
-                 "op-transfer", "wcp-24-persistent-trigger-early", "service-retry")
+                 "op-transfer", "wcp-24-persistent-trigger-early", "service-retry",
+                 "demo-residence-points-scored")
 DEFAULT_RETRIES, DEFAULT_BACKOFF = 3, 60
 
 
@@ -132,15 +137,28 @@ class RuntimeBench(Bench):
             **({"calendar": self.script.data["calendar"]} if "calendar" in self.script.data
                else {})})
         form = self._definition("form", "f", {"code": "f", "pages": []})
+        # A service with rules: its rule set pinned, and the application scored as submission
+        # does (or given the script's score double).
+        rules = self._definition("rules", self.rules[0], self.rules[1]) if self.rules else None
         application = Application(
             reference=new_reference(self.start_at), idempotency_key=secrets.token_hex(16),
             service_code="svc", service_version_id=service, form_version_id=form,
             answers=copy.deepcopy(self.answers), status="submitted",
-            flow_version_id=self.flow_version_id, submitter_id=self.applicant_id,
-            department_code=department, submitted_at=self.start_at)
+            flow_version_id=self.flow_version_id, rules_version_id=rules,
+            submitter_id=self.applicant_id, department_code=department,
+            submitted_at=self.start_at)
         session.add(application)
         session.flush()
         self.application_id = saved_id(application)
+        double = self.script.data.get("points")
+        if rules is not None and double is not None:
+            session.add(PointsEvaluation(
+                application_id=self.application_id, rules_version_id=rules,
+                rule_set=self.rules[0] if self.rules else "", as_of=self.start_at.date(),
+                total=double.get("total", 0), eligible=bool(double.get("eligible")),
+                grade=double.get("grade"), result=dict(double)))
+        elif rules is not None:
+            scoring.score(session, application)
 
     def _definition(self, kind: str, code: str, content: dict[str, Any]) -> int:
         version = 1 + (self.session.execute(

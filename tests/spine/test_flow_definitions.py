@@ -123,11 +123,12 @@ def test_every_role_the_demo_flows_need_has_a_demo_user_in_xuhui() -> None:
 
 BAD_FLOWS = [
     # (what, old, new, line needle, expected problem without the file and line)
-    ("dangling edge", "    next: initial_review\n", "    next: initial_reveiw\n",
-     "next: initial_reveiw",
-     ':11: at /nodes/intake/next node "intake" leads to "initial_reveiw", which is not a node of '
+    ("dangling edge", "    next: score_reached\n", "    next: score_reachd\n",
+     "next: score_reachd",
+     ':11: at /nodes/intake/next node "intake" leads to "score_reachd", which is not a node of '
      "this flow; expected one of: completed, initial_review, intake, municipal_review, "
-     "objection_raised, objection_review, publicity, start"),
+     "objection_raised, objection_review, publicity, refusal_review, refused, score_reached, "
+     "start"),
     ("unreachable node", "  completed: {type: end",
      "  orphan: {type: end, outcome: rejected}\n  completed: {type: end", "orphan:",
      ':3: at /nodes/orphan node "orphan" cannot be reached from the start node "start": no path '
@@ -214,7 +215,18 @@ MORE_GRAPH_PROBLEMS = [
      "{var: answers.event.category}, environment", "{var: event.category}, environment",
      "{var: event.category}, environment",
      'the condition of branch 1 of "dispatch" reads "event.category"; expected a path under '
-     "answers. (a form answer) or vars. (flow data)"),
+     "answers. (a form answer), vars. (flow data) or points. (the score of a service with "
+     "rules)"),
+    ("a part of the score that does not exist", "residence-points",
+     "{var: points.eligible}", "{var: points.passed}", "points.passed",
+     'the condition of branch 1 of "score_reached" reads "points.passed"; expected one of: '
+     "points.total, points.eligible, points.grade"),
+    ("the score in the flow of a service without rules", "urban-event-report",
+     "{var: answers.event.category}, environment", "{var: points.total}, 100",
+     "{var: points.total}, 100",
+     'the condition reads "points.total", but service "urban-event-report" names no rule set, '
+     'so its applications have no score; expected "rules: <rule set id>" in the service or a '
+     "condition without points"),
     ("a var naming a question the form does not have", "urban-event-report",
      "{var: answers.event.category}, environment", "{var: answers.event.categry}, environment",
      "answers.event.categry",

@@ -6,9 +6,10 @@ and at least one end, every node reachable from the start and able to reach an e
 without a way out), gateways with a default, joins naming the split they close (and every split
 closed by one join), fallbacks naming task nodes, roles among the platform's staff roles,
 departments in the catalogue, and JsonLogic conditions the forms' engine can parse, reading only
-`answers.` and `vars.` paths, and the time the flow sets (deadline blocks, application deadlines
-and the presets they name; see deadlinecheck). `check_flow_answers` then checks the answer paths
-against the form of each service that uses the flow.
+`answers.`, `vars.` and `points.` (total, eligible, grade) paths, and the time the flow sets
+(deadline blocks, application deadlines and the presets they name; see deadlinecheck).
+`check_flow_answers` then checks the answer paths against the form of each service that uses the
+flow, and `check_flow_points` refuses `points.` to a service that names no rule set.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .yamlpos import Document
 SPLITS = ("parallel", "inclusive")
 GATEWAYS = ("exclusive", "inclusive")
 DEPARTMENTS_FILE = "workflow_definitions/departments.yaml"
+# What a condition may read of the application's latest score (tongban.workflow.routing).
+POINTS_FIELDS = ("total", "eligible", "grade")
 
 Path = list[str | int]
 
@@ -247,12 +250,16 @@ class _Checker:
             return
         for path in sorted(referenced_vars(rule)):
             head, _, rest = path.partition(".")
-            if head not in ("answers", "vars") or not rest:
+            if head not in ("answers", "vars", "points") or not rest:
                 self.add(here, f"the condition of {what} reads {_quote(path)}; expected a path "
-                               "under answers. (a form answer) or vars. (flow data)")
+                               "under answers. (a form answer), vars. (flow data) or points. "
+                               "(the score of a service with rules)")
                 continue
             if head == "vars":
                 self.check_vars_path(rest, here, what)
+            elif head == "points" and rest not in POINTS_FIELDS:
+                self.add(here, f"the condition of {what} reads {_quote(path)}; expected one of: "
+                               + ", ".join(f"points.{name}" for name in POINTS_FIELDS))
 
     def check_vars_path(self, rest: str, here: Path, what: str) -> None:
         area, _, tail = rest.partition(".")
@@ -380,6 +387,34 @@ def check_flow_answers(document: Document, file: str, form: FormDefinition, form
                                 f"the answer {_quote(path)}{hint} is not a question of the form "
                                 f"{_quote(form_name)} that service {_quote(service_code)} uses; "
                                 "expected a question key of that form"))
+    return problems
+
+
+def points_paths(content: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    """(where, path) for every ``points.`` path a flow's conditions read."""
+    for node_id, node in content["nodes"].items():
+        for index, branch in enumerate(node.get("branches", [])):
+            if check_rule(branch["when"]):
+                continue
+            for path in sorted(referenced_vars(branch["when"])):
+                if path.partition(".")[0] == "points":
+                    yield ["nodes", node_id, "branches", index, "when"], path
+
+
+def check_flow_points(document: Document, file: str, service_code: str,
+                      rules: str | None) -> list[Problem]:
+    """A flow that reads the score (``points.``) serves only services that name a rule set
+    (``rules:``): another service's applications have no score to route on."""
+    if rules:
+        return []
+    problems = []
+    for where, path in points_paths(document.data):
+        line, column = document.position(where)
+        problems.append(Problem(file, line, column, "/" + "/".join(str(p) for p in where),
+                                f"the condition reads {_quote(path)}, but service "
+                                f"{_quote(service_code)} names no rule set, so its applications "
+                                "have no score; expected \"rules: <rule set id>\" in the "
+                                "service or a condition without points"))
     return problems
 
 

@@ -13,7 +13,14 @@ from typing import Any
 
 from ..forms.definition import load_form
 from .deadlinecheck import PRESETS_FILE
-from .flowcheck import DepartmentInfo, check_departments, check_flow, check_flow_answers, department_infos
+from .flowcheck import (
+    DepartmentInfo,
+    check_departments,
+    check_flow,
+    check_flow_answers,
+    check_flow_points,
+    department_infos,
+)
 from .formcheck import check_form_document
 from .materials import check_materials
 from .problems import Problem
@@ -299,6 +306,7 @@ def _flow_problems(root: Path, document: Document, file: str, result: Definition
     flow_document, flow_file = flow_documents[flow]
     compiled = load_form(result.forms[data["form"]].content, name=data["form"])
     found = check_flow_answers(flow_document, flow_file, compiled, data["form"], data["code"])
+    found += check_flow_points(flow_document, flow_file, data["code"], data.get("rules"))
     if found:
         result.flows.pop(flow, None)
         result.problems.extend(found)

@@ -25,6 +25,7 @@ from ..forms.uploads import Quota, UploadRejected, draft_full, store_upload
 from ..i18n import current_lang
 from ..intake import Pinned, pinned, upload_policy
 from ..models import Application, StoredUpload, saved_id
+from ..points import scoring
 from ..who_looked import record_application_read
 from . import deadline_views, flow_views
 from .access import current_actor
@@ -101,7 +102,7 @@ def application(reference: str) -> ResponseReturnValue:
         timeline=run.timeline(staff=False, label=flow_views.question_label(pinned_defs.form)),
         status_name=flow_views.status_name, fix=fix, fix_labels=labels,
         may_withdraw=nobody_has_acted(run), deadline=deadline, clock=state,
-        time=deadline_views,
+        time=deadline_views, score=scoring.view(session, found),
         clerk=run.names.person(found.clerk_id) if found.clerk_id == current_user.id else None)
     with request_transaction() as tx:
         record_application_read(tx, found, page="progress", actor_id=current_user.id,

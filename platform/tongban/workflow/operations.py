@@ -10,7 +10,6 @@ return out of a parallel region, to the applicant, a withdrawal) cancels every o
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -38,6 +37,7 @@ from .engine import (
     task_for,
     visit_tasks,
 )
+from .state import replace_answers
 from .who import excluded
 
 __all__ = ["add_signer", "move_to", "request_correction", "resubmit", "return_by_system", "return_to",
@@ -201,7 +201,7 @@ def resubmit(state: State, actor_id: int, now: datetime,
     old = None
     if answers is not None:
         old = state.answers
-        state.answers = copy.deepcopy(answers)
+        replace_answers(state, answers)
     set_var(state, "returned", None)
     set_status(state, "submitted")
     emit(state, "resubmitted", now, actor_id=actor_id,
@@ -284,7 +284,7 @@ def submit_correction(state: State, actor_id: int, now: datetime,
     if outside:
         raise errors.invalid("correction_question_unknown", questions=", ".join(outside))
     old = state.answers
-    state.answers = copy.deepcopy(answers)
+    replace_answers(state, answers)
     set_var(state, "correction", None)
     set_status(state, request.get("status_before") or "submitted")
     emit(state, "corrected", now, node=request.get("node"), actor_id=actor_id,

@@ -47,7 +47,9 @@ def _truthy(rule: Any, data: Mapping[str, Any]) -> bool:
 
 
 def _rule_data(state: State) -> dict[str, Any]:
-    return {"answers": state.answers, "vars": state.instance.vars}
+    """What a condition reads: the answers, the flow's data and (a service with rules) the
+    latest score, ``points.total`` / ``points.eligible`` / ``points.grade`` (empty unscored)."""
+    return {"answers": state.answers, "vars": state.instance.vars, "points": state.points or {}}
 
 
 def enter(state: State, token: FlowToken, node_id: str, now: datetime,

@@ -42,6 +42,7 @@ from ..models import (
     saved_id,
     utcnow,
 )
+from ..points import scoring
 from ..policy import Actor, DepartmentTree, holds
 from ..worktime.store import Outcome as CalendarOutcome
 from ..worktime.store import publish_text
@@ -214,7 +215,9 @@ def _state(session: Session, loaded: Loaded, flow: Flow) -> State:
         answers=copy.deepcopy(loaded.application.answers),
         applicant_id=loaded.instance.applicant_id, directory=DbDirectory(session),
         new_rows=[], events=[], deadlines=loaded.deadlines, calendar=calendar,
-        calendar_version_id=version_id)
+        calendar_version_id=version_id,
+        points=scoring.summary(scoring.current(session, loaded.application)),
+        score=scoring.answers_scorer(session, loaded.application))
 
 
 def _json_snapshot(rows: Iterable[FlowToken | FlowTask]) -> list[tuple[Any, Any]]:
@@ -281,6 +284,10 @@ def _store(session: Session, loaded: Loaded, state: State,
         application.answers = copy.deepcopy(state.answers)
         application.answers_version += 1
         flag_modified(application, "answers")
+        session.add(application)
+        scoring.score(session, application, reason=scoring.ANSWERS_CHANGED,
+                      actor_name=actor_name, request_id=request_id,
+                      reason_text=answers_reason)
     session.add(application)
     session.flush()
     _cancel_dead_calls(session, instance_id, state.tokens)

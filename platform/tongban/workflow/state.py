@@ -8,7 +8,8 @@ and the admin operations build on them; :mod:`~tongban.workflow.engine` re-expor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import copy
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -57,6 +58,11 @@ class State:
     calendar_version_id: int | None = None
     cancelled_timers: set[int] = field(default_factory=set)
     synced_events: int = 0
+    # Points (a service with ``rules:``): the application's latest score as gateways read it
+    # (``points.total``, ``points.eligible``, ``points.grade``; None while it has no score), and
+    # how to score answers that an operation replaces (None: the service has no rules).
+    points: dict[str, Any] | None = None
+    score: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
 
     def __post_init__(self) -> None:
         self._tokens = {token.seq: token for token in self.tokens}
@@ -110,6 +116,14 @@ def set_var(state: State, key: str, value: Any) -> None:
     else:
         values[key] = value
     put(state.instance, vars=values)
+
+
+def replace_answers(state: State, answers: Mapping[str, Any]) -> None:
+    """The application's answers become ``answers`` (a correction, a resubmission); a service
+    with rules is scored again at once, so a gateway further on reads the new score."""
+    state.answers = copy.deepcopy(dict(answers))
+    if state.score is not None:
+        state.points = state.score(state.answers)
 
 
 def set_data(row: FlowToken | FlowTask, **changes: Any) -> None:

@@ -366,6 +366,42 @@ def application_department(script: Script) -> str:
     return str(rows[0]["code"]) if rows else ""
 
 
+def service_rules(script: Script) -> tuple[str, dict[str, Any]] | None:
+    """The rule set the script's service names (``rules:``): its id and the content of
+    workflow_definitions/rules/<id>.yaml; None for a flow without such a service."""
+    data = script.data
+    if "service" not in data:
+        return None
+    path = (script.path.parent / data["service"]).resolve()
+    if not path.is_file():
+        path = DEFINITIONS / f"{data['service']}.yaml"
+    service = _read_shared(path, str(path)).data
+    rules = service.get("rules") if isinstance(service, dict) else None
+    if not isinstance(rules, str):
+        return None
+    rules_path = DEFINITIONS / "rules" / f"{rules}.yaml"
+    return rules, _read_shared(rules_path, str(rules_path)).data
+
+
+def _scorer(content: dict[str, Any], start_at: datetime
+            ) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """What conditions read of answers scored by a rule set on the start date. A required
+    answer missing gives no score (None), never 0 points."""
+    from ..points import BadInput, MissingInput, compile_rules, evaluate
+    rule_set = compile_rules(content)
+    day = start_at.astimezone(ZONE).date()
+
+    def score(answers: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            result = evaluate(rule_set, answers, day).to_json()
+        except (MissingInput, BadInput):
+            return None
+        return {"total": result["total"], "eligible": result["eligible"],
+                "grade": result.get("grade")}
+
+    return score
+
+
 def compile_content(script: Script, content: dict[str, Any], where: list[str | int]) -> Any:
     from .definition import compile_flow
     try:
@@ -437,6 +473,13 @@ class Bench:
         self.tokens: list[FlowToken] = []
         self.tasks: list[FlowTask] = []
         self.answers: dict[str, Any] = copy.deepcopy(data.get("answers", {}))
+        # The score gateways read: the script's double, else the service's rules over the
+        # answers on the start date (scored again when a correction replaces the answers).
+        self.rules = service_rules(script)
+        self.score = None if "points" in data or self.rules is None else \
+            _scorer(self.rules[1], self.start_at)
+        self.points: dict[str, Any] | None = data.get("points") or (
+            self.score(self.answers) if self.score is not None else None)
         self.outbox: list[FlowOutbox] = []
         self.trace: list[dict[str, Any]] = []
         # Tasks are shown and named by their number in creation order (1, 2, …), whatever
@@ -513,7 +556,8 @@ class Bench:
         return State(flow=self.flow, instance=self.instance, tokens=self.tokens, tasks=self.tasks,
                      answers=self.answers, applicant_id=self.applicant_id,
                      directory=self.directory, new_rows=[], events=[],
-                     deadlines=self.deadlines, calendar=self.calendar)
+                     deadlines=self.deadlines, calendar=self.calendar, points=self.points,
+                     score=self.score)
 
     def call(self, name: str, actor: int | None, now: datetime, /, *,
              shown_node: str | None = None, shown_task: int | None = None, **args: Any) -> None:
@@ -535,6 +579,7 @@ class Bench:
                                          task_seq=args.get("task_seq")))
             return
         self.answers, self.flow = state.answers, state.flow  # a correction, a migration
+        self.points = state.points
         self._collect(state)
 
     def task_seq(self, where: list[str | int], ref: int | str, actor: int | None,
