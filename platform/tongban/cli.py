@@ -612,3 +612,17 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
     click.echo(f"Worker on {settings.url.split('@')[-1]}: {workers} {worker_type}(s); "
                "Ctrl+C stops it after the jobs in hand")
     consumer.run()
+
+
+@main.group("points")
+def points_group() -> None:
+    """Points rules: simulation and synthetic populations."""
+
+
+def _attach_simulation() -> None:
+    from .points.commands import add_commands
+
+    add_commands(points_group, command_session)
+
+
+_attach_simulation()
