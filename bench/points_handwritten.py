@@ -30,6 +30,12 @@ def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
+def _years_before(day: date, years: int) -> date:
+    if day.month == 2 and day.day == 29:
+        return date(day.year - years, 2, 28)
+    return day.replace(year=day.year - years)
+
+
 def age_points(age: int) -> int:
     if age <= 43:
         return 30
@@ -41,7 +47,8 @@ def age_points(age: int) -> int:
 
 
 def score(answers: dict[str, Any], as_of: date, *, si_years_cap: int | None = None,
-          investment_cap: int = 100) -> tuple[int, bool, list[str]]:
+          investment_cap: int = 100, deduction_window_years: int = 3
+          ) -> tuple[int, bool, list[str]]:
     """(total, eligible, veto ids) of one application on ``as_of``."""
     applicant = answers.get("applicant") or {}
     if not applicant.get("birth_date"):
@@ -89,8 +96,13 @@ def score(answers: dict[str, Any], as_of: date, *, si_years_cap: int | None = No
         total += min(40, 4 * (family.get("marriage_years") or 0))
 
     record = answers.get("record") or {}
-    total -= 150 * (record.get("false_materials") or 0)
-    total -= 50 * (record.get("detentions") or 0)
-    total -= 150 * (record.get("criminal_records") or 0)
+    if "serious_crime" not in record:
+        raise Missing("record.serious_crime")
+    window_start = _years_before(as_of, deduction_window_years)
+    for key, points in (("false_material_dates", 150), ("detention_dates", 50),
+                        ("criminal_record_dates", 150)):
+        for day in record.get(key) or ():
+            if window_start <= date.fromisoformat(day) <= as_of:
+                total -= points
     vetoes = ["serious_crime"] if record.get("serious_crime") else []
     return total, total >= THRESHOLD and not vetoes, vetoes

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import TextIO
 
 import click
 from sqlmodel import Session
@@ -53,9 +54,9 @@ def population_form(session: Session) -> FormDefinition:
 class ProgressBar:
     """A bar on standard error, drawn only when it is a terminal (never in logs or pipes)."""
 
-    def __init__(self, stream: object = None) -> None:
-        self.stream = stream or sys.stderr
-        self.shown = bool(getattr(self.stream, "isatty", lambda: False)())
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream: TextIO = stream or sys.stderr
+        self.shown = self.stream.isatty()
         self.began = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
@@ -64,11 +65,11 @@ class ProgressBar:
         share = done / total
         filled = round(share * 30)
         seconds = time.monotonic() - self.began
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:6.1%} "  # type: ignore[attr-defined]  # any text stream
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:6.1%} "
                           f"{done:,}/{total:,} {seconds:5.1f}s")
         if done >= total:
-            self.stream.write("\n")  # type: ignore[attr-defined]  # any text stream
-        self.stream.flush()  # type: ignore[attr-defined]  # any text stream
+            self.stream.write("\n")
+        self.stream.flush()
 
 
 def add_commands(group: click.Group, session: Callable[[], Session]) -> None:
@@ -173,7 +174,8 @@ def _crossing(c: Crossing) -> str:
     def side(total: float | None, eligible: bool, vetoed: bool) -> str:
         if total is None:
             return "missing input"
-        return f"{total:g}{' vetoed' if vetoed else ''}"
+        verdict = "vetoed" if vetoed else "pass" if eligible else "fail"
+        return f"{total:g} ({verdict})"
 
     return (f"    {c.label}: {side(c.before.total, c.before.eligible, c.before.vetoed)} → "
             f"{side(c.after.total, c.after.eligible, c.after.vetoed)}")

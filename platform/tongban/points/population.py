@@ -92,6 +92,13 @@ def _uscc(rng: random.Random) -> str:
     return body + uscc_check_character(body)
 
 
+def _event_dates(rng: random.Random, as_of: date, count: int) -> list[str]:
+    """Days of deductible events within the six years before ``as_of``: some fall inside a
+    look-back window of a few years, some before it."""
+    return sorted((as_of - timedelta(days=rng.randrange(1, 6 * 365))).isoformat()
+                  for _ in range(count))
+
+
 def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
@@ -150,11 +157,19 @@ def person(seed: int, index: int, *, as_of: date = DEFAULT_AS_OF, mix: Mix = Mix
     if award != "none":
         awards["award_name"] = rng.choice(("上海市劳动模范", "上海市三八红旗手", "上海市青年五四奖章",
                                            "全国先进工作者"))
+    false_materials = _event_dates(rng, as_of, 1 if rng.random() < mix.false_materials_rate
+                                   else 0)
+    detentions = _event_dates(rng, as_of, rng.choice((1, 1, 1, 2))
+                              if rng.random() < mix.detention_rate else 0)
+    criminal = _event_dates(rng, as_of, 1 if rng.random() < mix.criminal_rate else 0)
     record = {
         "serious_crime": rng.random() < mix.veto_rate,
-        "false_materials": 1 if rng.random() < mix.false_materials_rate else 0,
-        "detentions": rng.choice((1, 1, 1, 2)) if rng.random() < mix.detention_rate else 0,
-        "criminal_records": 1 if rng.random() < mix.criminal_rate else 0,
+        "false_materials": len(false_materials),
+        "detentions": len(detentions),
+        "criminal_records": len(criminal),
+        "false_material_dates": false_materials,
+        "detention_dates": detentions,
+        "criminal_record_dates": criminal,
     }
     stamp = f"{seed:x}{index:x}".rjust(12, "0")
     materials = {"id_card": f"syn-{stamp}-id", "residence_permit": f"syn-{stamp}-permit"}

@@ -29,8 +29,9 @@ from tongban.forms.definition import FormDefinition
 from tongban.forms.state import evaluate as form_state
 from tongban.models import Application, DefinitionVersion
 from tongban.points import chart
-from tongban.points.evaluate import MissingInput, evaluate
-from tongban.points.rules import RuleSet, RulesError, compile_rules
+from tongban.points.evaluate import BadInput, MissingInput, evaluate
+from tongban.points.rules import RulesError, RuleSet, compile_rules
+from tongban.points.store import compile_version
 
 Progress = Callable[[int, int], None]
 
@@ -153,7 +154,7 @@ def published_version(session: Session, rule_set_id: str, version: int | None = 
         if version is None:
             raise SimulationError(f'no rule set "{rule_set_id}" is published')
         raise SimulationError(f'rule set "{rule_set_id}" has no published version {version}')
-    return compile_rules(dict(row.content), version=row.version)
+    return compile_version(row)
 
 
 def draft_rules(text: str, file: str) -> RuleSet:
@@ -252,6 +253,8 @@ def score(rule_set: RuleSet, answers: Mapping[str, Any], as_of: date) -> Score:
         result = evaluate(rule_set, dict(answers), as_of)
     except MissingInput as missing:
         return Score(None, False, False, missing.input_id)
+    except BadInput as bad:
+        return Score(None, False, False, f"{bad.input_id} (unreadable)")
     return Score(result.total, result.eligible, bool(result.vetoes))
 
 
@@ -275,7 +278,7 @@ def simulate(rule_set: RuleSet, people: Iterable[Person], as_of: date, *,
             if before.total is not None:
                 report.baseline_totals.append(before.total)
             report.baseline_passed += before.eligible
-            if before.total != after.total or before.eligible != after.eligible:
+            if before.total != after.total:
                 report.changed += 1
             if before.eligible != after.eligible:
                 report.crossings.append(Crossing(person.label, before, after))
