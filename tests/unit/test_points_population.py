@@ -61,7 +61,7 @@ def test_the_mix_is_realistic() -> None:
     assert levels["bachelor_degree"] > levels["doctor"]
     assert all(p["social_insurance"]["months"] >= 6 for p in people)
     assert 0 < sum(p["record"]["serious_crime"] for p in people) < 30
-    assert 0 < sum(bool(p["record"]["detention_dates"]) for p in people) < 150
+    assert 0 < sum("detention_dates" in p["record"] for p in people) < 150
 
 
 def test_the_engine_and_the_hand_written_function_agree_on_three_thousand_people() -> None:

@@ -162,15 +162,11 @@ def person(seed: int, index: int, *, as_of: date = DEFAULT_AS_OF, mix: Mix = Mix
     detentions = _event_dates(rng, as_of, rng.choice((1, 1, 1, 2))
                               if rng.random() < mix.detention_rate else 0)
     criminal = _event_dates(rng, as_of, 1 if rng.random() < mix.criminal_rate else 0)
-    record = {
-        "serious_crime": rng.random() < mix.veto_rate,
-        "false_materials": len(false_materials),
-        "detentions": len(detentions),
-        "criminal_records": len(criminal),
-        "false_material_dates": false_materials,
-        "detention_dates": detentions,
-        "criminal_record_dates": criminal,
-    }
+    record: dict[str, Any] = {"serious_crime": rng.random() < mix.veto_rate}
+    for key, dates in (("false_material_dates", false_materials),
+                       ("detention_dates", detentions), ("criminal_record_dates", criminal)):
+        if dates:  # a form post without dates stores no key, not an empty list
+            record[key] = dates
     stamp = f"{seed:x}{index:x}".rjust(12, "0")
     materials = {"id_card": f"syn-{stamp}-id", "residence_permit": f"syn-{stamp}-permit"}
     if level != "none":
@@ -203,6 +199,8 @@ def _flatten(answers: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            flat.update(_flatten({str(i): item for i, item in enumerate(value)}, f"{name}."))
         else:
             flat[name] = value
     return flat
