@@ -29,9 +29,10 @@ from tongban.forms.definition import FormDefinition
 from tongban.forms.state import evaluate as form_state
 from tongban.models import Application, DefinitionVersion
 from tongban.points import chart
-from tongban.points.evaluate import BadInput, MissingInput, evaluate
+from tongban.points.evaluate import BadInput, MissingInput
 from tongban.points.rules import RulesError, RuleSet, compile_rules
 from tongban.points.store import compile_version
+from tongban.points.totals import totals_scorer
 
 Progress = Callable[[int, int], None]
 
@@ -249,8 +250,10 @@ def stored_applications(session: Session, rule_set_id: str, *,
 
 
 def score(rule_set: RuleSet, answers: Mapping[str, Any], as_of: date) -> Score:
+    """One person's total and outcome: the engine's totals without the sentences (see
+    points/totals.py; a test holds it equal to `evaluate`)."""
     try:
-        result = evaluate(rule_set, dict(answers), as_of)
+        result = totals_scorer(rule_set)(answers, as_of)
     except MissingInput as missing:
         return Score(None, False, False, missing.input_id)
     except BadInput as bad:
