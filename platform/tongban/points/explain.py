@@ -18,6 +18,10 @@ _CENT = Decimal("0.01")
 
 def number(value: float | int) -> float | int:
     """Points as stored: an int when whole, else rounded to 2 decimals (half up)."""
+    if isinstance(value, int):
+        return value
+    if value.is_integer():
+        return int(value)
     rounded = float(Decimal(repr(float(value))).quantize(_CENT, rounding=ROUND_HALF_UP))
     return int(rounded) if rounded.is_integer() else rounded
 
