@@ -701,3 +701,12 @@ def points_list() -> None:
             continue
         click.echo(f"{rule_set.id}\tfile\t{rule_set.name.get('zh', '')}\t"
                    f"{rule_set.name.get('en', '')}")
+
+
+def _attach_simulation() -> None:
+    from .points.commands import add_commands
+
+    add_commands(points_group, command_session)
+
+
+_attach_simulation()
