@@ -1,0 +1,1 @@
+"""The points engine (issue 13)."""
