@@ -27,6 +27,7 @@ _WORDS: dict[str, dict[str, str]] = {
     "zh": {
         "points": "{n} 分", "exact": "{v}{u}", "or_under": "{v}{u}及以下",
         "or_over": "{v}{u}及以上", "range": "{a}–{b}{u}", "band": "{range} {points}",
+        "range_below": "{a}{u}至不足 {b}{u}",
         "band_bare": "{range}：{points}",
         "band_sep": "；", "table_item": "{label}：{points}",
         "per_unit": "每满 {per}{u}得 {points}", "cap": "，最高 {cap}", "no_cap": "，不设上限",
@@ -36,6 +37,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "veto": "一票否决：{condition}的，不论积分多少，均不符合条件。",
         "veto_plain": "一票否决：有此情形的，不论积分多少，均不符合条件。",
         "weight": "权重 {share}%：本项得分（0–100 分）乘以 {share}% 计入总分。",
+        "weighted": "由以下各项加权计算，满分 100 分：",
+        "component_up": "{input}（权重 {share}%）：{low}得 0，{high}{u}及以上得满分，其间按比例",
+        "or_less": "{v}{u}及以下",
+        "component_down": "{input}（权重 {share}%）：{low}得满分，{high}{u}及以上得 0，其间按比例",
+        "below": "不足 {v}{u}",
         "normalise": "按{input}折算：{low}{u}及以下得 0 分，{high}{u}及以上得满分 100 分，其间按比例计分。",
         "normalise_zero": "按{input}折算：{high}{u}及以上得满分 100 分，不足的按比例计分。",
         "grade_bottom": "{grade} 级{title}：不足 {upper} 分",
@@ -53,6 +59,7 @@ _WORDS: dict[str, dict[str, str]] = {
     "en": {
         "points": "{n} points", "exact": "{v}{u}", "or_under": "{v}{u} or under",
         "or_over": "{v}{u} or over", "range": "{a} to {b}{u}", "band": "{range}: {points}",
+        "range_below": "{a}{u} to under {b}{u}",
         "band_bare": "{range}: {points}",
         "band_sep": "; ", "table_item": "{label}: {points}",
         "per_unit": "{points} for each full {per}{u}", "cap": ", up to {cap}",
@@ -64,6 +71,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "veto_plain": "Veto: if this applies, the result is ineligible whatever the points.",
         "weight": "Weight {share}%: this indicator's score (0 to 100) times {share}% counts "
                   "towards the total.",
+        "weighted": "Weighted from the following, out of 100:",
+        "or_less": "{v}{u} or less",
+        "component_up": "{input} (weight {share}%): {low} scores nothing, {high}{u} or "
+                        "more scores in full, in proportion in between",
+        "component_down": "{input} (weight {share}%): {low} scores in full, {high}{u} "
+                          "or more scores nothing, in proportion in between",
+        "below": "under {v}{u}",
         "normalise": "Scored on {input}: {low}{u} or less scores 0, {high}{u} or more scores the "
                      "full 100, in proportion in between.",
         "normalise_zero": "Scored on {input}: {high}{u} or more scores the full 100, less in "
@@ -200,7 +214,11 @@ class _Describer:
         parts = []
         for band in bands:
             low, high = self.value(band.get("min")), self.value(band.get("max"))
-            if low is not None and low == high:
+            if band.get("below") is not None:
+                high = self.value(band["below"])
+                where = (self.w("below", v=number(high), u=u) if low is None or low == lowest
+                         else self.w("range_below", a=number(low), b=number(high), u=u))
+            elif low is not None and low == high:
                 where = self.w("exact", v=number(low), u=u)
             elif high is not None and (low is None or low == lowest == 0):
                 where = self.w("or_under", v=number(high), u=u)
@@ -294,6 +312,11 @@ class _Describer:
                 sentences.append(self.bands(spec["bands"], input_id, "score"))
             if spec.get("table"):
                 items = self.table(spec["table"], "score")
+            components = spec.get("components") or []
+            if components:
+                sentences = [self.w("weighted")]
+                weights = sum(float(c.get("weight") or 0) for c in components)
+                items = tuple(self.component(c, weights) for c in components)
             if spec.get("normalise"):
                 scale = spec["normalise"]
                 low = self.value(scale.get("min", 0))
@@ -309,6 +332,17 @@ class _Describer:
                               sentences=tuple(s for s in sentences if s), items=items,
                               reads=reads)
 
+    def component(self, spec: Mapping[str, Any], weights: float) -> str:
+        input_id = spec.get("input")
+        u = self.unit(input_id) or (" " if self.lang == "zh" else "")
+        share = number(float(spec.get("weight") or 0) * 100 / weights) if weights else "0"
+        key = "component_up" if spec.get("higher_is_better", True) else "component_down"
+        low = self.value(spec.get("min"))
+        low_text = (f"{number(low)}{u}".strip() if low == 0
+                    else self.w("or_less", v=number(low), u=u))
+        return self.w(key, input=self.input_name(input_id), share=share, u=u, low=low_text,
+                      high=number(self.value(spec.get("max")))).replace("  ", " ")
+
     def outcome(self) -> tuple[str, ...]:
         outcome = self.content.get("outcome") or {}
         lines = []
@@ -317,7 +351,7 @@ class _Describer:
         grades = sorted(outcome.get("grades") or [], key=lambda g: -float(self.value(g["min"])))
         upper = None
         for index, grade in enumerate(grades):
-            name = text(grade.get("name"), self.lang)
+            name = text(grade.get("label") or grade.get("name"), self.lang)
             title = self.w("grade_title", name=name) if name else ""
             low = number(self.value(grade["min"]))
             if upper is None:
@@ -365,7 +399,7 @@ def _window_years(window: Any) -> Any:
 def _reads(spec: Mapping[str, Any]) -> list[str]:
     if spec.get("input"):
         return [spec["input"]]
-    found: list[str] = []
+    found: list[str] = [c["input"] for c in spec.get("components") or [] if c.get("input")]
 
     def walk(node: Any) -> None:
         if isinstance(node, Mapping):
