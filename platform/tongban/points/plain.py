@@ -55,6 +55,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "at_least": "{name}达到 {value}", "more_than": "{name}超过 {value}",
         "at_most": "{name}不超过 {value}", "less_than": "{name}不足 {value}",
         "and": "且", "or": "或", "no_value": "不设",
+        "when": "{condition}的，", "off": "此项暂不启用（由政策参数关闭）。",
     },
     "en": {
         "points": "{n} points", "exact": "{v}{u}", "or_under": "{v}{u} or under",
@@ -95,6 +96,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "no": "no", "at_least": "{name} is {value} or more", "more_than": "{name} is over {value}",
         "at_most": "{name} is {value} or less", "less_than": "{name} is under {value}",
         "and": " and ", "or": " or ", "no_value": "none",
+        "when": "If {condition}: ", "off": "Not in force: switched off by a policy choice.",
     },
 }
 
@@ -129,6 +131,7 @@ class PlainRules:
     name: str
     kind: str
     example: bool
+    description: str
     version: int | None
     version_text: str
     effective: str
@@ -216,7 +219,7 @@ class _Describer:
             low, high = self.value(band.get("min")), self.value(band.get("max"))
             if band.get("below") is not None:
                 high = self.value(band["below"])
-                where = (self.w("below", v=number(high), u=u) if low is None or low == lowest
+                where = (self.w("below", v=number(high), u=u) if low is None
                          else self.w("range_below", a=number(low), b=number(high), u=u))
             elif low is not None and low == high:
                 where = self.w("exact", v=number(low), u=u)
@@ -286,8 +289,14 @@ class _Describer:
         elif kind == "table":
             items = self.table(spec.get("table") or {}, "points")
         elif kind == "per_unit":
-            sentences.append(self.w("per_unit", per=number(self.value(spec.get("per", 1))),
-                                    u=self.unit(input_id), points=self.points(spec.get("points")))
+            per = self.value(spec.get("per", 1))
+            u = self.unit(input_id)
+            if per == 1 and self.lang == "en" and u.endswith("s"):
+                u = u[:-1]  # "for each full year", not "each full 1 years"
+            sentences.append(self.w("per_unit", per="" if per == 1 and self.lang == "en"
+                                    else number(per), u=u.strip() if per == 1 and
+                                    self.lang == "en" else u,
+                                    points=self.points(spec.get("points")))
                              + self.cap(spec.get("cap")))
         elif kind == "group_max":
             names = [self.indicator_name(i) for i in spec.get("of") or []]
@@ -326,6 +335,17 @@ class _Describer:
                     input=self.input_name(input_id), u=u,
                     low=number(self.value(scale.get("min", 0))),
                     high=number(self.value(scale.get("max")))))
+        said = self.condition(spec.get("when")) if kind != "veto" and spec.get("when") else None
+        if said and sentences:
+            first = sentences[0]
+            if self.lang == "en":
+                first = first[:1].lower() + first[1:]
+            sentences[0] = self.w("when", condition=said) + first
+        if spec.get("note"):
+            sentences.append(text(spec["note"], self.lang))
+        enabled = self.value(spec.get("enabled", True))
+        if enabled is False:
+            sentences.append(self.w("off"))
         reads = tuple(self.input_name(i) for i in _reads(spec))
         return PlainIndicator(id=spec.get("id", ""), group=spec.get("group", ""), type=kind,
                               name=text(spec.get("name"), self.lang) or spec.get("id", ""),
@@ -338,8 +358,9 @@ class _Describer:
         share = number(float(spec.get("weight") or 0) * 100 / weights) if weights else "0"
         key = "component_up" if spec.get("higher_is_better", True) else "component_down"
         low = self.value(spec.get("min"))
-        low_text = (f"{number(low)}{u}".strip() if low == 0
+        low_text = (f"{number(low)}{u}" if low == 0
                     else self.w("or_less", v=number(low), u=u))
+        low_text = low_text.strip() + (" " if self.lang == "zh" and not u.strip() else "")
         return self.w(key, input=self.input_name(input_id), share=share, u=u, low=low_text,
                       high=number(self.value(spec.get("max")))).replace("  ", " ")
 
@@ -380,8 +401,11 @@ class _Describer:
         for name, spec in self.parameters.items():
             spec = spec if isinstance(spec, Mapping) else {"value": spec}
             value = spec.get("value")
+            shown = (self.w("no_value") if value is None
+                     else self.w("yes" if value else "no") if isinstance(value, bool)
+                     else number(value))
             found.append(PlainParameter(
-                id=name, value=self.w("no_value") if value is None else number(value),
+                id=name, value=shown,
                 note=text(spec.get("note"), self.lang)))
         return tuple(found)
 
@@ -436,6 +460,7 @@ def describe(content: Mapping[str, Any], lang: str = "zh", *, version: int | Non
     return PlainRules(
         id=str(content.get("id", "")), name=text(content.get("name"), d.lang),
         kind=str(content.get("kind", "")), example=bool(content.get("example")),
+        description=text(content.get("description"), d.lang),
         version=version, version_text=d.w("version", n=version) if version is not None else "",
         effective=d.effective(), indicators=indicators, parameters=d.parameter_list(),
         outcome=d.outcome(), groups=groups)

@@ -19,6 +19,7 @@ from tongban.forms.definition import FormDefinition, load_form
 from tongban.forms.errors import FieldError
 
 PAGE_ID = "check"
+PAGE_TITLE = {"zh": "回答积分规则用到的问题", "en": "Answer the questions the rules use"}
 
 _TYPES: dict[str, dict[str, Any]] = {
     "date": {"type": "string", "format": "date"},
@@ -35,11 +36,40 @@ def answer_paths(rules: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, 
     """(input id, dotted answer path, input spec) of each input read from the answers, in the
     rule set's order. Derived inputs and other sources (``connector.…``) are not asked."""
     found = []
+    used = used_inputs(rules)
     for input_id, spec in (rules.get("inputs") or {}).items():
         path = spec.get("from") if isinstance(spec, Mapping) else None
-        if isinstance(path, str) and path and not spec.get("derive") \
+        if input_id in used and isinstance(path, str) and path and not spec.get("derive") \
                 and not path.startswith(("connector.", "extra.")):
             found.append((input_id, path, spec))
+    return found
+
+
+def used_inputs(rules: Mapping[str, Any]) -> set[str]:
+    """The inputs an indicator that is switched on reads, and what those are derived from."""
+    inputs: Mapping[str, Any] = rules.get("inputs") or {}
+    parameters: Mapping[str, Any] = rules.get("parameters") or {}
+    found: set[str] = set()
+    for indicator in rules.get("indicators") or []:
+        enabled = indicator.get("enabled", True)
+        if isinstance(enabled, Mapping):
+            enabled = (parameters.get(enabled.get("param")) or {}).get("value")
+        if enabled is False:
+            continue
+        if indicator.get("input"):
+            found.add(indicator["input"])
+        found |= {c["input"] for c in indicator.get("components") or [] if c.get("input")}
+        found |= _reads(indicator.get("when"))
+    queue = list(found)
+    while queue:
+        derive = (inputs.get(queue.pop()) or {}).get("derive") or {}
+        for kind, source in derive.items():
+            reads = _reads(source) if kind == "logic" else {
+                source[0] if isinstance(source, list) else source}
+            for name in reads:
+                if isinstance(name, str) and name not in found:
+                    found.add(name)
+                    queue.append(name)
     return found
 
 
@@ -200,7 +230,7 @@ def question_document(rules: Mapping[str, Any], service_form: FormDefinition | N
     document: dict[str, Any] = {
         "title": name, "schema": schema,
         "ui": {"fields": ui_fields,
-               "pages": [{"id": PAGE_ID, "title": name, "fields": tops}]}}
+               "pages": [{"id": PAGE_ID, "title": PAGE_TITLE, "fields": tops}]}}
     if kept_rules:
         document["logic"] = kept_rules
     return document, required
