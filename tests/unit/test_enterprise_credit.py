@@ -91,8 +91,10 @@ def test_the_credit_rules_in_plain_chinese_name_each_weight_and_grade(content) -
     assert credit.sentences == ("由以下各项加权计算，满分 100 分：",)
     assert credit.items[1] == "近三年行政处罚次数（权重 25%）：0 次得满分，4 次及以上得 0，其间按比例"
     assert credit.items[4] == "经营年限（权重 10%）：0 年得 0，10 年及以上得满分，其间按比例"
-    assert described.outcome == ("A 级（守信）：90 分及以上", "B 级（基本守信）：75 分及以上，不足 90 分",
-                                 "C 级（失信风险）：60 分及以上，不足 75 分", "D 级（严重失信风险）：不足 60 分")
+    assert described.outcome == ("A 级（守信）：90 分及以上",
+                                 "B 级（基本守信）：75 分及以上，不足 90 分",
+                                 "C 级（失信风险）：60 分及以上，不足 75 分",
+                                 "D 级（严重失信风险）：不足 60 分")
 
 
 def test_the_credit_rules_in_plain_english(content) -> None:

@@ -25,12 +25,16 @@ parameters:
   strict: {value: false, note: {zh: 是否启用严格否决, en: Whether the strict veto is on}}
 inputs:
   birth_date: {type: date, from: person.birth_date, required: true, name: {zh: 出生日期, en: Date of birth}}
-  age: {type: integer, derive: {age_on_reference_date: birth_date}, unit: {zh: 周岁, en: years}, name: {zh: 年龄, en: Age}}
-  income: {type: number, from: money.income, required: true, unit: {zh: 万元, en: "10k CNY"}, name: {zh: 年收入, en: Income}}
+  age: {type: integer, derive: {age_on_reference_date: birth_date}, unit: {zh: 周岁, en: years},
+        name: {zh: 年龄, en: Age}}
+  income: {type: number, from: money.income, required: true, unit: {zh: 万元, en: "10k CNY"},
+           name: {zh: 年收入, en: Income}}
   level: {type: string, from: person.level, required: true, name: {zh: 学历, en: Education}}
   title: {type: string, from: person.title, required: true, name: {zh: 职称, en: Title}}
-  years: {type: integer, from: work.years, required: true, unit: {zh: 年, en: years}, name: {zh: 工作年限, en: Years worked}}
-  local_spouse: {type: boolean, from: family.local, required: true, name: {zh: 配偶为本市户籍, en: Local spouse}}
+  years: {type: integer, from: work.years, required: true, unit: {zh: 年, en: years},
+          name: {zh: 工作年限, en: Years worked}}
+  local_spouse: {type: boolean, from: family.local, required: true,
+                 name: {zh: 配偶为本市户籍, en: Local spouse}}
   fines: {type: dates, from: record.fines, default: [], name: {zh: 罚款日期, en: Dates of fines}}
   crime: {type: boolean, from: record.crime, required: true, name: {zh: 严重犯罪, en: Serious crime}}
   other: {type: boolean, from: record.other, default: false, name: {zh: 其他情形, en: Other}}
@@ -128,7 +132,8 @@ def _by_id(content: dict, lang: str) -> dict:
 
 def test_bands_read_as_one_sentence_with_the_unit(content) -> None:
     zh, en = _by_id(content, "zh"), _by_id(content, "en")
-    assert zh["age"].sentences == ("43 周岁及以下 30 分；44 周岁 29 分；45–55 周岁 10 分；56 周岁及以上 0 分",)
+    assert zh["age"].sentences == (
+        "43 周岁及以下 30 分；44 周岁 29 分；45–55 周岁 10 分；56 周岁及以上 0 分",)
     assert en["age"].sentences == ("43 years or under: 30 points; 44 years: 29 points; "
                                    "45 to 55 years: 10 points; 56 years or over: 0 points",)
     assert zh["income"].sentences == ("不足 10 万元 0 分；10 万元至不足 20 万元 5 分；20 万元及以上 10 分",)

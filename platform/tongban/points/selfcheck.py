@@ -53,7 +53,7 @@ def used_inputs(rules: Mapping[str, Any]) -> set[str]:
     for indicator in rules.get("indicators") or []:
         enabled = indicator.get("enabled", True)
         if isinstance(enabled, Mapping):
-            enabled = (parameters.get(enabled.get("param")) or {}).get("value")
+            enabled = (parameters.get(str(enabled.get("param"))) or {}).get("value")
         if enabled is False:
             continue
         if indicator.get("input"):
@@ -263,7 +263,14 @@ def read_answers(found: Questions, formdata: Any) -> Answered:
     """The posted answers, typed by the form engine, with every error a form page would show
     (a missing required answer among them)."""
     result = coerce.coerce_page(found.form, PAGE_ID, formdata, state.initial_answers(found.form))
-    current = state.evaluate(found.form, result.answers)
+    answers = result.answers if isinstance(result.answers, dict) else {}
+    for path in found.required:  # an unanswered group is named by its unanswered questions
+        node = answers
+        for segment in path.split(".")[:-1]:
+            if not isinstance(node.get(segment), dict):
+                node[segment] = {}
+            node = node[segment]
+    current = state.evaluate(found.form, answers)
     errors = [*result.errors,
               *state.validate_page(found.form, PAGE_ID, current.answers, current)]
     seen: set[str] = set()

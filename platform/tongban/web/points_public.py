@@ -20,8 +20,16 @@ from ..forms.definition import FormDefinition, load_form
 from ..forms.errors import FieldError
 from ..i18n import current_lang
 from ..models import DefinitionVersion
-from ..points import MissingInput, RuleSet, UnknownRuleSet, evaluate, published_rule_sets, rules_for
-from ..points import plain, selfcheck
+from ..points import (
+    MissingInput,
+    RuleSet,
+    UnknownRuleSet,
+    evaluate,
+    plain,
+    published_rule_sets,
+    rules_for,
+    selfcheck,
+)
 from ..services import current_services
 from .database import request_session
 
