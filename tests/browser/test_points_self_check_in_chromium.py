@@ -73,3 +73,27 @@ def test_a_citizen_checks_residence_points_on_a_phone_without_signing_in(
     _no_sideways_scroll(page)
     # The answers stay on the page to change and work out again.
     expect(page.locator('[name="education.level"][value="master"]')).to_be_checked()
+
+
+def test_the_public_points_pages_have_no_axe_violations(demo, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        from .test_accessibility import Scanner
+    except ImportError:
+        from test_accessibility import Scanner  # type: ignore[no-redef]
+
+    base, scanner = live_server.url, Scanner(page)
+    for path in ("/points", "/points/sh-residence-points", "/points/enterprise-credit",
+                 "/points/enterprise-credit/check"):
+        page.goto(base + path)
+        scanner.scan(path)
+    page.click("form[data-tb-form] button[value=continue]")
+    scanner.scan("self-check with missing answers")
+    flows.fill(page, {"enterprise.established_on:year": "2019",
+                      "enterprise.established_on:month": "4",
+                      "enterprise.established_on:day": "1", "compliance.tax_rating": "A",
+                      "compliance.penalties": "0", "compliance.enforcement_records": "0",
+                      "compliance.si_arrears_months": "0"})
+    flows.send(page)
+    expect(page.locator("#result")).to_be_visible()
+    scanner.scan("self-check result")
+    scanner.assert_clean()
