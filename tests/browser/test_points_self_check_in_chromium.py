@@ -6,13 +6,14 @@ engine's `evaluate`, with nothing sticking out sideways."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tongban.forms.formats import id_number_check_character
 from tongban.points import evaluate, rules_for
+from tongban.worktime import TZ, local_day
 
 try:  # tests/browser as a package, or rootdir-relative imports (pytest's default)
     from . import flows, helpers
@@ -64,7 +65,7 @@ def test_a_citizen_checks_residence_points_on_a_phone_without_signing_in(
                "education": {"level": "master"}, "qualification": {"kind": "none"},
                "social_insurance": {"months": 60, "base_band": "1_to_2", "base_months": 48},
                "record": {"serious_crime": False}}
-    expected = evaluate(rules_for(session, "sh-residence-points"), answers, date.today())
+    expected = evaluate(rules_for(session, "sh-residence-points"), answers, local_day(datetime.now(TZ)))
     result = page.locator("#result")
     expect(result).to_be_visible()
     expect(result.locator(".tb-points-total")).to_have_text(f"总分：{expected.total} 分")

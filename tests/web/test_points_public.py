@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from tongban import create_app
 from tongban.forms.formats import id_number_check_character
 from tongban.models import Application, AuditEvent, Draft
 from tongban.points import evaluate, rules_for
+from tongban.worktime import TZ, local_day
 
 CHECK = "/points/{}/check"
 ID_17 = "31010419900307201"
@@ -128,7 +129,7 @@ def test_the_calculator_gives_the_same_total_as_evaluate_and_stores_nothing(
                                     ("sh-residence-points", RESIDENCE_POST, RESIDENCE_ANSWERS)):
         response = _post(client, rule_set, post)
         assert response.status_code == 200, _text(response.get_data(as_text=True))[:2000]
-        expected = evaluate(rules_for(session, rule_set), answers, date.today()).to_json()
+        expected = evaluate(rules_for(session, rule_set), answers, local_day(datetime.now(TZ))).to_json()
         page = _text(response.get_data(as_text=True))
         assert f"总分：{expected['total']} 分" in page
         for indicator in expected["indicators"]:

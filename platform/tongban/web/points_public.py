@@ -5,7 +5,7 @@ as an application, storing nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
@@ -21,6 +21,7 @@ from ..forms.errors import FieldError
 from ..i18n import current_lang
 from ..models import DefinitionVersion
 from ..points import (
+    BadInput,
     MissingInput,
     RuleSet,
     UnknownRuleSet,
@@ -31,6 +32,7 @@ from ..points import (
     selfcheck,
 )
 from ..services import current_services
+from ..worktime import TZ, local_day
 from .database import request_session
 
 bp = Blueprint("points_public", __name__, url_prefix="/points")
@@ -95,7 +97,8 @@ def rules(rule_set_id: str) -> str:
 
 
 def _as_of() -> date:
-    return date.today()
+    """Today in Shanghai: ages and look-back windows count on the day the citizen sees."""
+    return local_day(datetime.now(TZ))
 
 
 @bp.route("/<rule_set_id>/check", methods=["GET", "POST"])
@@ -119,6 +122,9 @@ def check(rule_set_id: str) -> ResponseReturnValue:
                 result = evaluate(rule_set, answers, as_of).to_json()
             except MissingInput as exc:
                 errors = [selfcheck.missing_error(found, exc.path or "")]
+            except BadInput as exc:  # an answer the form accepted but the rules cannot read
+                errors = [FieldError(exc.path, exc.path if exc.path in found.form.fields
+                                     else None, "type", {})]
     action = url_for("points_public.check", rule_set_id=rule_set.id)
     body = render.render_page(
         found.form, selfcheck.PAGE_ID, answers, errors, lang=lang, raw=raw,
