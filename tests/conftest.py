@@ -162,6 +162,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, object]:
         "LOGIN_RATE_LIMIT_ACCOUNT": "10000 per minute",
         "START_RATE_LIMIT": "10000 per minute",
         "SUBMIT_RATE_LIMIT": "10000 per minute",
+        "SELF_CHECK_RATE_LIMIT": "10000 per minute",
     }
 
 

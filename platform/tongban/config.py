@@ -176,6 +176,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Applications started by one account (or one address when signed out)"),
     Setting("SUBMIT_RATE_LIMIT", "30 per minute;300 per hour", _rate_limit,
             "Applications submitted by one account (or one address when signed out)"),
+    Setting("SELF_CHECK_RATE_LIMIT", "30 per minute;300 per hour", _rate_limit,
+            "Points self-checks (public calculator) from one account or address"),
     Setting("DEFINITIONS_DIR", None, _str,
             "Folder holding workflow_definitions/ and form_definitions/; default: the checkout"),
     Setting("UPLOAD_DIR", None, _str, "Where uploaded files are stored; default: instance/uploads"),

@@ -24,7 +24,8 @@ def _line_of(root: Path, relative: str, needle: str) -> int:
 def test_shipped_definitions_have_no_problems() -> None:
     result = load_directory(PROJECT_ROOT)
     assert result.problems == []
-    assert set(result.services) == {"residence-points", "urban-event-report", "household-transfer"}
+    assert set(result.services) == {"residence-points", "urban-event-report", "household-transfer",
+                                    "enterprise-credit"}
 
 
 BAD_FILES = [

@@ -39,7 +39,8 @@ def _problems(root: Path) -> list[str]:
 def test_every_demo_service_names_a_checked_flow() -> None:
     result = load_directory(PROJECT_ROOT)
     assert result.problems == []
-    assert set(result.flows) == {"residence-points", "urban-event-report", "household-transfer"}
+    assert set(result.flows) == {"residence-points", "urban-event-report", "household-transfer",
+                                 "enterprise-credit"}
     for code, service in result.services.items():
         assert service.content["flow"] == code
     assert result.departments is not None
@@ -355,8 +356,8 @@ def test_a_service_naming_an_unknown_flow_is_an_error_at_its_flow_line(defs_copy
     line = _line_of(defs_copy, service, "flow: urban-events")
     assert [str(p) for p in result.problems] == [
         f'{service}:{line}:7: at /flow the flow "urban-events" does not exist: expected '
-        "workflow_definitions/flows/urban-events.yaml (flows: household-transfer, "
-        "residence-points, urban-event-report)"]
+        "workflow_definitions/flows/urban-events.yaml (flows: enterprise-credit, "
+        "household-transfer, residence-points, urban-event-report)"]
     assert "urban-event-report" not in result.services
 
 
@@ -459,7 +460,7 @@ def test_a_folder_without_catalogue_or_flows_still_publishes(tmp_path: Path,
     publish(session, result, author="ops")
     session.commit()
     codes = set(session.scalars(select(Department.code)))
-    assert codes == {"sh-rsj", "sh-cgj", "sh-gaj"}
+    assert codes == {"sh-rsj", "sh-cgj", "sh-gaj", "sh-scjgj"}
 
 
 def _start_and_submit(session: Session, service_code: str) -> tuple[Draft, Application]:

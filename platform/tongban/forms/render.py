@@ -160,7 +160,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
                 errors: Iterable[FieldError] = (), *, lang: str = "zh",
                 urls: Mapping[str, str] | None = None, raw: Mapping[str, list[str]] | None = None,
                 state: FormState | None = None, files: Mapping[str, str] | None = None,
-                csrf_token: str, templates: Environment) -> Markup:
+                csrf_token: str, templates: Environment, submit: str | None = None) -> Markup:
     """A whole page of questions inside ``<form method="post">``, with the error summary.
 
     ``urls``: ``action`` (where the form posts), optionally ``validate`` (the field endpoint
@@ -170,6 +170,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
     the file its answer names, by name, and nothing for an id not among them.
     ``csrf_token``: the token the form posts back (the web layer's, e.g. Flask-WTF's).
     ``templates``: the Jinja environment that holds ``forms/*.html`` (the app's).
+    ``submit``: the words on the submit button (default "Continue").
     A page that shows no answer and no error is drawn once per shape and kept (see below).
     """
     page = form.page_by_id[page_id]
@@ -197,13 +198,14 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
             form=form, page=page, lang=lang, nodes=nodes, summary=summary, blocks=blocks,
             urls=urls, title=text_for(page.title, lang) or text_for(form.title, lang),
             form_title=text_for(form.title, lang), page_hint=text_for(page.hint, lang),
-            heading_node=heading_node, multipart=_has_file(nodes), client=client, csrf=csrf)
+            heading_node=heading_node, multipart=_has_file(nodes), client=client, csrf=csrf,
+            submit=submit)
 
     shape = None if summary else _blank_shape(nodes)
     if shape is None:  # answers or errors to show: drawn for this request only
         return Markup(draw(ctx.urls, values["csrf"], client))
     key = (page_id, lang, current_lang(), ctx.urls.get("regions"), tuple(sorted(values)),
-           tuple(blocks), shape)
+           tuple(blocks), shape, submit)
     fragment = _blank_pages(form).get(key, lambda: draw(
         {**ctx.urls, **{name: marker(name) for name in values if name in _URL_SLOTS}},
         marker("csrf"), marker("client") if client is not None else None),

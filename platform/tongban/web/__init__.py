@@ -32,6 +32,7 @@ def init_web(app: Flask) -> None:
         links,
         login,
         points_admin,
+        points_public,
         portal,
         progress,
         ratelimits,
@@ -62,5 +63,6 @@ def init_web(app: Flask) -> None:
                    health, regions, flow_api):
         app.register_blueprint(module.bp)
     app.register_blueprint(points_admin.bp)
+    app.register_blueprint(points_public.bp)  # issue 13: public rules and self-check
     ratelimits.init_app(app)
     errors.init_app(app)
