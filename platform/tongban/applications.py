@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from . import audit
 from .fragments import refuse_in_shared_draw
 from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
+from .points import integrity
 from .policy import Action, Actor, may_use_draft
 from .workflow.runtime import start_flow
 
@@ -102,6 +103,7 @@ def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
     if page_id and page_id not in visited:
         visited.append(page_id)
     session.add(draft)
+    integrity.record_draft_changes(session, draft.id, draft.answers, answers, now)
     draft.answers = answers
     draft.visited_pages = visited
     # JSON columns do not track changes made inside their values: a caller that changed
@@ -189,6 +191,7 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
                         "flow_version_id": draft.flow_version_id,
                         "on_behalf": draft.clerk_id is not None},
                  request_id=request_id)
+    integrity.check_application(session, application, actor_name=actor_name, request_id=request_id)
     start_flow(session, application, now=now, actor_id=actor_id, actor_name=actor_name,
                request_id=request_id)
     return Submitted(application, created=True)

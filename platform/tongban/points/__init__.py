@@ -1,0 +1,1 @@
+"""The rules engine: scorecards, ledgers, explanation, simulation (see docs/points.md)."""
