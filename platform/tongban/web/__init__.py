@@ -31,6 +31,7 @@ def init_web(app: Flask) -> None:
         layout,
         links,
         login,
+        points_appeals,
         portal,
         progress,
         ratelimits,
@@ -60,5 +61,7 @@ def init_web(app: Flask) -> None:
     for module in (auth, portal, apply, progress, review, clock_actions, files, admin, settings,
                    health, regions, flow_api):
         app.register_blueprint(module.bp)
+    app.register_blueprint(points_appeals.bp)
+    points_appeals.init_app(app)
     ratelimits.init_app(app)
     errors.init_app(app)
