@@ -25,12 +25,13 @@ FORM_DIR = "form_definitions"
 FLOW_DIR = "workflow_definitions/flows"
 DEPARTMENTS_FILE = "workflow_definitions/departments.yaml"
 CALENDAR_DIR = "workflow_definitions/calendars"
+RULES_DIR = "workflow_definitions/rules"
 CATALOGUE_CODE = "departments"
 
 
 @dataclass
 class LoadedDefinition:
-    kind: str  # "service" | "form" | "flow" | "departments" | "calendar"
+    kind: str  # "service" | "form" | "flow" | "departments" | "calendar" | "rules"
     code: str
     path: str
     content: dict[str, Any]
@@ -43,6 +44,7 @@ class DefinitionSet:
     flows: dict[str, LoadedDefinition] = field(default_factory=dict)
     departments: LoadedDefinition | None = None  # the catalogue, when the folder has one
     calendars: dict[str, LoadedDefinition] = field(default_factory=dict)  # parents first
+    rules: dict[str, LoadedDefinition] = field(default_factory=dict)  # points rule sets
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -51,9 +53,10 @@ class DefinitionSet:
 
     def all(self) -> list[LoadedDefinition]:
         """Publishing order: the catalogue first (departments exist before services name them),
-        then the calendars (a calendar after the one it extends)."""
+        then the calendars (a calendar after the one it extends), the rule sets before the
+        services that name them."""
         catalogue = [self.departments] if self.departments is not None else []
-        return [*catalogue, *self.calendars.values(), *self.forms.values(),
+        return [*catalogue, *self.calendars.values(), *self.rules.values(), *self.forms.values(),
                 *self.flows.values(), *self.services.values()]
 
 
@@ -133,6 +136,22 @@ def _load_calendars(root: Path, result: DefinitionSet,
                                                          document.data)
 
 
+def _load_rules(root: Path, result: DefinitionSet) -> None:
+    """The points rule sets of workflow_definitions/rules/ (kind "rules", code = id = the file
+    name), each checked on its own (docs/points.md)."""
+    from ..points.check import check_document
+
+    for path in sorted([*(root / RULES_DIR).glob("*.yaml"), *(root / RULES_DIR).glob("*.yml")]):
+        file = str(path.relative_to(root))
+        document = _read(path, read_yaml, file, result.problems)
+        if document is None:
+            continue
+        found = check_document(document, file, expected_id=path.stem)
+        result.problems.extend(found)
+        if not found:
+            result.rules[path.stem] = LoadedDefinition("rules", path.stem, file, document.data)
+
+
 def _load_presets(root: Path, result: DefinitionSet) -> dict[str, Any]:
     """The deadline presets flows may name: the tree's own file when it has one (its problems
     reported with the rest), else the platform's."""
@@ -165,6 +184,7 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
 
     departments = _load_catalogue(root, result)
     _load_calendars(root, result, departments)
+    _load_rules(root, result)
     presets = _load_presets(root, result)
 
     services: list[tuple[str, Document, list[Problem]]] = []
@@ -216,6 +236,7 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
                 found.extend(_material_problems(document, file, result.forms[data["form"]]))
             found.extend(_flow_problems(root, document, file, result, flow_documents))
             found.extend(_calendar_problems(root, document, file))
+            found.extend(_rules_problems(root, document, file))
             seen_codes.setdefault(code, file)
         result.problems.extend(found)
         if not found:
@@ -237,6 +258,21 @@ def _calendar_problems(root: Path, document: Document, file: str) -> list[Proble
     return [Problem(file, line, column, "/calendar",
                     f'the calendar "{calendar}" does not exist: expected {CALENDAR_DIR}/'
                     f"{calendar}.yaml (calendars: {known})")]
+
+
+def _rules_problems(root: Path, document: Document, file: str) -> list[Problem]:
+    """The service's `rules:` names a rule set file."""
+    rules = document.data.get("rules")
+    if rules is None:
+        return []
+    folder = root / RULES_DIR
+    if (folder / f"{rules}.yaml").exists() or (folder / f"{rules}.yml").exists():
+        return []
+    line, column = document.position(["rules"])
+    known = ", ".join(sorted(p.stem for p in folder.glob("*.y*ml"))) or "none"
+    return [Problem(file, line, column, "/rules",
+                    f'the rule set "{rules}" does not exist: expected {RULES_DIR}/'
+                    f"{rules}.yaml (rule sets: {known})")]
 
 
 def _flow_problems(root: Path, document: Document, file: str, result: DefinitionSet,
