@@ -150,6 +150,7 @@ def test_the_applicant_contests_an_item_and_a_reviewer_upholds_it_with_a_new_sco
     assert "社保年限" in page and "等待审核人员处理" in page
 
     reviewer = Personas(demo.test_client()).as_("rsj_city")
+    assert "等待处理的积分复核申请：1" in _text(_form(reviewer, "/review"))
     queue = _text(_form(reviewer, "/review/appeals"))
     assert scored.reference in queue and "社保年限" in queue
     html = _form(reviewer, f"/review/appeals/{appeal.id}")
@@ -299,6 +300,7 @@ def test_someone_else_cannot_appeal_or_decide(scored: review_world.Run, demo: Fl
     other_department = Personas(demo.test_client()).as_("cgj_xuhui")
     assert other_department.get(f"/review/appeals/{appeal.id}").status_code == 404
     assert scored.reference not in _form(other_department, "/review/appeals")
+    assert "积分复核申请" not in _text(_form(other_department, "/review"))
 
 
 @pytest.mark.parametrize(("data", "field_message"), [

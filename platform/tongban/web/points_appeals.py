@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from ..forms.uploads import Quota, UploadPolicy, UploadRejected, draft_full, store_upload
@@ -45,6 +45,7 @@ def init_app(app: Any) -> None:
     app.add_template_global(flags_for, "points_flags")
     app.add_template_global(flag_message, "points_flag_message")
     app.add_template_global(points_number, "points_number")
+    app.add_template_global(appeals_waiting, "points_appeals_waiting")
     app.add_template_global(appeal_panel, "points_appeal_panel")
 
 
@@ -242,6 +243,20 @@ def _my_departments() -> frozenset[str] | None:
     return departments(current_actor(), REVIEW_ROLES, department_tree())
 
 
+def _in_my_departments(query: Any) -> Any:
+    mine = _my_departments()
+    return query if mine is None else query.where(col(PointsAppeal.department_code).in_(mine))
+
+
+def appeals_waiting() -> int:
+    """Open appeals the signed-in reviewer's departments decide (0 for anyone else)."""
+    if not current_user.is_authenticated or not current_user.has_role(*REVIEW_ROLES):
+        return 0
+    query = select(func.count()).select_from(PointsAppeal).where(
+        col(PointsAppeal.status) == "open")
+    return int(request_session().execute(_in_my_departments(query)).scalar_one())
+
+
 @bp.get("/review/appeals")
 @require_role(*REVIEW_ROLES)
 def queue() -> ResponseReturnValue:
@@ -250,10 +265,7 @@ def queue() -> ResponseReturnValue:
              .join(Application, col(Application.id) == col(PointsAppeal.application_id))
              .where(col(PointsAppeal.status) == "open")
              .order_by(col(PointsAppeal.created_at), col(PointsAppeal.id)).limit(200))
-    mine = _my_departments()
-    if mine is not None:
-        query = query.where(col(PointsAppeal.department_code).in_(mine))
-    rows = session.execute(query).all()
+    rows = session.execute(_in_my_departments(query)).all()
     evaluations = {e.id: e for e in session.scalars(select(PointsEvaluation).where(
         col(PointsEvaluation.id).in_([a.evaluation_id for a, _app in rows])))}
     lang = current_lang()
