@@ -16,6 +16,7 @@ from . import audit
 from .fragments import refuse_in_shared_draw
 from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
 from .points import scoring
+from .points import integrity
 from .policy import Action, Actor, may_use_draft
 from .workflow.runtime import start_flow
 
@@ -104,6 +105,7 @@ def save_answers(session: Session, draft: Draft, answers: dict[str, Any],
     if page_id and page_id not in visited:
         visited.append(page_id)
     session.add(draft)
+    integrity.record_draft_changes(session, draft.id, draft.answers, answers, now)
     draft.answers = answers
     draft.visited_pages = visited
     # JSON columns do not track changes made inside their values: a caller that changed
@@ -199,6 +201,7 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
     # Scored before the flow starts: its first gateway may route on the score.
     scoring.score(session, application, reason=scoring.SUBMITTED, actor_id=actor_id,
                   actor_name=actor_name, request_id=request_id)
+    integrity.check_application(session, application, actor_name=actor_name, request_id=request_id)
     start_flow(session, application, now=now, actor_id=actor_id, actor_name=actor_name,
                request_id=request_id)
     return Submitted(application, created=True)

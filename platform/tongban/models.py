@@ -536,6 +536,88 @@ class PointsEvaluation(SQLModel, table=True):
 
 # --- Points: appeals and integrity flags (kept apart from the ledgers below). ----------------------
 
+FLAG_KINDS = ("duplicate_id", "contradicts_verified", "implausible", "repeated_edits")
+FLAG_STATES = ("open", "cleared")
+APPEAL_STATES = ("open", "upheld", "dismissed")
+
+
+class PointsFlag(SQLModel, table=True):
+    """Something in an application a reviewer should look at before trusting its score (the
+    same ID number in another open application, an answer that contradicts verified data, an
+    implausible combination, a field changed again and again before submit). A flag never
+    blocks the application or changes its score; a reviewer clears it with a reason."""
+
+    __tablename__ = "points_flag"
+    __table_args__ = (_one_of("kind", FLAG_KINDS, "ck_points_flag_kind"),
+                      _one_of("status", FLAG_STATES, "ck_points_flag_status"),
+                      Index("ix_points_flag_application", "application_id", "id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")
+    kind: str = Field(max_length=32)
+    field: str = Field(max_length=200)  # the answer's dotted path (or paths, comma-separated)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    message_zh: str = Field(sa_column=Column(Text, nullable=False))
+    message_en: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="open", max_length=16)
+    cleared_by: int | None = Field(default=None, foreign_key="user_account.id")
+    cleared_by_name: str = Field(default="", max_length=150)
+    cleared_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    cleared_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DraftFieldChange(SQLModel, table=True):
+    """One change of a draft answer's value on save (a draft keeps only its latest answers):
+    what the "edited again and again before submit" flag counts. The first answer to a
+    question is not a change."""
+
+    __tablename__ = "draft_field_change"
+    __table_args__ = (Index("ix_draft_field_change_draft", "draft_id", "field"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id")
+    field: str = Field(max_length=200)
+    changed_at: datetime = Field(default_factory=utcnow)
+
+
+_OPEN_APPEAL = text("status = 'open'")
+
+
+class PointsAppeal(SQLModel, table=True):
+    """An applicant contesting one indicator of a score (复核/申诉), and its outcome: upheld
+    (a new evaluation supersedes the contested one, which is kept) or dismissed with a reason.
+    One open appeal per application and indicator (a partial unique index)."""
+
+    __tablename__ = "points_appeal"
+    __table_args__ = (
+        _one_of("status", APPEAL_STATES, "ck_points_appeal_status"),
+        UniqueConstraint("submit_key", name="uq_points_appeal_submit_key"),
+        Index("ix_points_appeal_application", "application_id", "id"),
+        Index("ix_points_appeal_queue", "status", "department_code", "created_at"),
+        Index("uq_points_appeal_open", "application_id", "indicator", unique=True,
+              postgresql_where=_OPEN_APPEAL, sqlite_where=_OPEN_APPEAL),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")
+    evaluation_id: int = Field(foreign_key="points_evaluation.id")  # the contested score
+    indicator: str = Field(max_length=100)
+    reasons: str = Field(sa_column=Column(Text, nullable=False))
+    materials: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    department_code: str = Field(max_length=64)  # whose reviewers decide it
+    submit_key: str = Field(max_length=64)  # a repeated POST finds this row
+    submitted_by: int | None = Field(default=None, foreign_key="user_account.id")
+    status: str = Field(default="open", max_length=16)
+    corrections: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    decided_by: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_by_name: str = Field(default="", max_length=150)
+    decided_at: datetime | None = Field(default=None)
+    new_evaluation_id: int | None = Field(default=None, foreign_key="points_evaluation.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 
 
 # --- Points: ledgers (civic and green points: accounts, postings, rewards). ------------------------

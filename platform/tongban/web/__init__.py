@@ -33,6 +33,7 @@ def init_web(app: Flask) -> None:
         login,
         points_admin,
         points_public,
+        points_appeals,
         portal,
         progress,
         ratelimits,
@@ -64,5 +65,7 @@ def init_web(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(points_admin.bp)
     app.register_blueprint(points_public.bp)  # issue 13: public rules and self-check
+    app.register_blueprint(points_appeals.bp)
+    points_appeals.init_app(app)
     ratelimits.init_app(app)
     errors.init_app(app)
