@@ -1,0 +1,1 @@
+"""The rules engine: scorecards and grades (rules), civic and green points ledgers (ledger/)."""
