@@ -54,11 +54,14 @@ class Caller:
 
 
 def both(template: str, params: dict[str, Any]) -> dict[str, str]:
-    """A message in English and Chinese, whatever the request's language."""
+    """A message in English and Chinese, whatever the request's language (a parameter given
+    as ``{"zh": ..., "en": ...}`` in the message's own)."""
     said = {}
-    for key, locale in (("message", "en"), ("message_zh", "zh_CN")):
+    for key, locale, lang in (("message", "en", "en"), ("message_zh", "zh_CN", "zh")):
+        values = {name: value[lang] if isinstance(value, dict) else value
+                  for name, value in params.items()}
         with force_locale(locale):
-            said[key] = _(template, **params) if params else _(template)
+            said[key] = _(template, **values) if values else _(template)
     return said
 
 

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from ..i18n import pick
+from ..i18n import current_lang, pick
 from ..models import LedgerAccount, LedgerEntry, LedgerPerson, Role, utcnow
 from ..points import ledger as points_ledger
 from .access import require_role
@@ -129,7 +129,8 @@ def redeem(ledger_id: str) -> ResponseReturnValue:
     except points_ledger.LedgerRefused as exc:
         field = "count" if exc.code in ("insufficient_balance", "out_of_stock", "bad_count") \
             else "reward"
-        return _statement_page(ledger.id, errors={field: _(exc.template, **exc.params)},
+        said = _(exc.template, **exc.params_in(current_lang()))
+        return _statement_page(ledger.id, errors={field: said},
                                values=values, status=422)
     return redirect(url_for("ledger_pages.statement", ledger=ledger.id, done=posted.entry.id))
 

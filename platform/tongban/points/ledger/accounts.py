@@ -17,11 +17,17 @@ SYSTEM_HOLDERS = {"issuance": "@issuance", "redemption": "@redemption", "expiry"
 
 class LedgerRefused(ValueError):
     """Bad input or a refusal; ``template % params`` is the English message (an ``N_`` msgid,
-    shown translated), ``code`` names the case for machines. Nothing was changed."""
+    shown translated; a parameter given as ``{"zh": ..., "en": ...}`` is shown in the message's
+    language, see :meth:`params_in`), ``code`` names the case for machines. Nothing was
+    changed."""
 
     def __init__(self, code: str, template: str, status: int = 422, **params: Any):
-        super().__init__(template % params)
         self.code, self.template, self.params, self.status = code, template, params, status
+        super().__init__(template % self.params_in("en"))
+
+    def params_in(self, lang: str) -> dict[str, Any]:
+        return {key: value.get(lang, value.get("en")) if isinstance(value, dict) else value
+                for key, value in self.params.items()}
 
 
 def insert_ignoring_conflict(session: Session, model: Any, values: dict[str, Any],

@@ -9,7 +9,7 @@ The flow engine's timer worker runs it: ``workflow.timers.handler_for`` finds
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,7 +23,7 @@ KIND = "ledger.expire"
 
 
 def timer_key(ledger_id: str, at: datetime) -> str:
-    return f"{KIND}:{ledger_id}:{at.isoformat()}"
+    return f"{KIND}:{ledger_id}:{at.astimezone(UTC).isoformat()}"
 
 
 def schedule(session: Session, ledger_id: str, at: datetime, now: datetime) -> None:
@@ -57,7 +57,7 @@ def expire(session: Session, ledger_id: str, at: datetime, *, now: datetime,
             lot.remaining = 0
             session.add(lot)
         entry = LedgerEntry(ledger=ledger_id, ledger_version=0, kind="expire",
-                            event_id=f"expire:{at.isoformat()}:{account_id}",
+                            event_id=f"expire:{at.astimezone(UTC).isoformat()}:{account_id}",
                             account_id=account_id, requested=points, points=points,
                             source="timer", reason=f"lapsed at {at.isoformat()}",
                             occurred_at=at, created_at=now)

@@ -211,7 +211,7 @@ def _reward_row(session: Session, ledger: Ledger, code: str) -> None:
 def stock_left(session: Session, ledger: Ledger) -> dict[str, int]:
     """Each reward's stock now (its initial stock while nobody has redeemed it)."""
     rows = dict(session.execute(select(col(LedgerReward.code), col(LedgerReward.stock))
-                                .where(col(LedgerReward.ledger) == ledger.id)).tuples().all())
+                                .where(col(LedgerReward.ledger) == ledger.id)).all())
     return {code: rows.get(code, reward.stock) for code, reward in ledger.rewards.items()}
 
 
@@ -274,7 +274,7 @@ def redeem(session: Session, ledger: Ledger, *, id_number: str, reward_code: str
     if sold.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
         raise LedgerRefused("out_of_stock",
                             N_('Not enough "%(reward)s" left: %(asked)s asked, %(left)s in stock'),
-                            reward=reward.name["en"], asked=count,
+                            reward=dict(reward.name), asked=count,
                             left=stock_left(session, ledger)[reward_code])
     _take_from_lots(session, saved_id(mine), cost)
     entry = LedgerEntry(ledger=ledger.id, ledger_version=ledger.version, kind="redeem",

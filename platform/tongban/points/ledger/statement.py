@@ -56,14 +56,14 @@ def statement(session: Session, ledger: Ledger, id_number: str) -> Statement:
     result.balance = mine.balance
     sums = dict(session.execute(
         select(col(LedgerEntry.kind), func.sum(col(LedgerEntry.points)))
-        .where(col(LedgerEntry.account_id) == mine.id).group_by(col(LedgerEntry.kind))).tuples().all())
+        .where(col(LedgerEntry.account_id) == mine.id).group_by(col(LedgerEntry.kind))).all())
     result.earned, result.redeemed, result.expired = (int(sums.get(kind) or 0) for kind in
                                                       ("earn", "redeem", "expire"))
     by_day: dict[date, int] = {}
     for lapse, remaining in session.execute(
             select(col(LedgerLot.expires_at), col(LedgerLot.remaining))
             .where(col(LedgerLot.account_id) == mine.id, col(LedgerLot.remaining) > 0,
-                   col(LedgerLot.expires_at).is_not(None))).tuples():
+                   col(LedgerLot.expires_at).is_not(None))):
         last_day = lapse.astimezone(TZ).date() - timedelta(days=1)
         by_day[last_day] = by_day.get(last_day, 0) + remaining
     result.expiring = sorted(by_day.items())
@@ -73,7 +73,7 @@ def statement(session: Session, ledger: Ledger, id_number: str) -> Statement:
         .where(col(LedgerEntry.account_id) == mine.id,
                (col(LedgerPosting.account_id) == mine.id) | col(LedgerPosting.id).is_(None))
         .order_by(col(LedgerEntry.occurred_at).desc(), col(LedgerEntry.id).desc())
-        .limit(RECENT)).tuples().all()
+        .limit(RECENT)).all()
     result.lines = [Line(entry, amount or 0) for entry, amount in rows]
     return result
 
@@ -116,7 +116,7 @@ def totals(session: Session, ledger: Ledger) -> Totals:
     balances = dict(session.execute(
         select(col(LedgerAccount.holder), col(LedgerAccount.balance))
         .where(col(LedgerAccount.ledger) == ledger.id, col(LedgerAccount.kind) != "person"))
-        .tuples().all())
+        .all())
     outstanding, people = session.execute(
         select(func.coalesce(func.sum(col(LedgerAccount.balance)), 0), func.count())
         .where(col(LedgerAccount.ledger) == ledger.id, col(LedgerAccount.kind) == "person")).one()
@@ -124,11 +124,11 @@ def totals(session: Session, ledger: Ledger) -> Totals:
         select(col(LedgerEntry.event_type), func.count(),
                func.coalesce(func.sum(col(LedgerEntry.points)), 0))
         .where(col(LedgerEntry.ledger) == ledger.id, col(LedgerEntry.kind) == "earn")
-        .group_by(col(LedgerEntry.event_type))).tuples()}
+        .group_by(col(LedgerEntry.event_type)))}
     flagged_counts = dict(session.execute(
         select(col(LedgerEntry.event_type), func.count())
         .where(col(LedgerEntry.ledger) == ledger.id, col(LedgerEntry.flagged))
-        .group_by(col(LedgerEntry.event_type))).tuples().all())
+        .group_by(col(LedgerEntry.event_type))).all())
     by_type = [TypeTotal(type_id, int(per_type[type_id][1]) if type_id in per_type else 0,
                          int(per_type[type_id][2]) if type_id in per_type else 0,
                          int(flagged_counts.get(type_id, 0)))
