@@ -84,8 +84,9 @@ def fire(session: Session, timer: FlowTimer, now: datetime) -> str:
     return "done"
 
 
-def pending_expiries(session: Session, ledger_id: str) -> int:
-    """How many expiry timers of the ledger wait to fire."""
-    return int(session.scalar(select(func.count()).select_from(FlowTimer).where(
-        col(FlowTimer.kind) == KIND, col(FlowTimer.state) == "pending",
-        col(FlowTimer.key).startswith(f"{KIND}:{ledger_id}:"))) or 0)
+def timer_counts(session: Session, ledger_id: str) -> dict[str, int]:
+    """The ledger's expiry timers by state (pending, claimed, done, failed ...)."""
+    return {state: int(count) for state, count in session.execute(
+        select(col(FlowTimer.state), func.count()).where(
+            col(FlowTimer.kind) == KIND, col(FlowTimer.key).startswith(f"{KIND}:{ledger_id}:"))
+        .group_by(col(FlowTimer.state))).all()}

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from ...models import LedgerAccount, LedgerEntry, LedgerLot, LedgerPerson, LedgerPosting
 from ...worktime.calendars import TZ
+from . import expiry
 from .definition import Ledger
 from .posting import stock_left
 
@@ -108,6 +109,7 @@ class Totals:
     by_type: list[TypeTotal]
     rewards: list[RewardTotal]
     flagged: list[LedgerEntry]
+    expiry_timers: dict[str, int]   # by state: pending ones wait, failed ones need a look
 
 
 def totals(session: Session, ledger: Ledger) -> Totals:
@@ -141,7 +143,8 @@ def totals(session: Session, ledger: Ledger) -> Totals:
     return Totals(ledger, issued=-int(balances.get("@issuance", 0)),
                   redeemed=int(balances.get("@redemption", 0)),
                   expired=int(balances.get("@expiry", 0)), outstanding=int(outstanding),
-                  people=int(people), by_type=by_type, rewards=rewards, flagged=flagged)
+                  people=int(people), by_type=by_type, rewards=rewards, flagged=flagged,
+                  expiry_timers=expiry.timer_counts(session, ledger.id))
 
 
 def statement_day(moment: datetime) -> date:
