@@ -163,3 +163,16 @@ def test_admins_see_the_ledger_totals(personas: Personas) -> None:
 def test_the_totals_page_is_refused_to_citizens(personas: Personas) -> None:
     client = personas.as_("citizen")
     assert client.get("/admin/points/ledgers").status_code == 403
+
+
+def test_the_command_line_links_an_id_number_to_an_account(personas: Personas, cli) -> None:  # type: ignore[no-untyped-def]
+    refused = cli("users", "link-id", "enterprise", "310115198506124562")
+    assert refused.exit_code == 2
+    assert "The ID number's check character is wrong" in refused.output
+    result = cli("users", "link-id", "enterprise", "310115198506124561")
+    assert result.exit_code == 0, result.output
+    assert result.output == "Linked enterprise to ID number 310115198506124561.\n"
+    client = personas.as_("enterprise")
+    html = client.get(STATEMENT).get_data(as_text=True)
+    assert re.search(r'id="balance">0<', html)
+    assert "暂无积分记录" in text_of(html)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -64,8 +64,12 @@ def person(session: Session, id_number: str) -> LedgerPerson:
 
 
 def link_user(session: Session, id_number: str, user_id: int) -> LedgerPerson:
-    """Link a person (by ID number) to the user account they sign in with."""
+    """Link a person (by ID number) to the user account they sign in with; a user has one ID
+    number, so a link the user had to another is moved."""
     found = person(session, valid_id_number(id_number))
+    session.execute(update(LedgerPerson)
+                    .where(col(LedgerPerson.user_id) == user_id, col(LedgerPerson.id) != found.id)
+                    .values(user_id=None).execution_options(synchronize_session=False))
     found.user_id = user_id
     session.add(found)
     session.flush()
