@@ -437,6 +437,29 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], passw
     click.echo(f"Created {username}.")
 
 
+@users_group.command("link-id")
+@click.argument("username")
+@click.argument("id_number")
+@with_appcontext
+def users_link_id(username: str, id_number: str) -> None:
+    """Link a citizen ID number to an account: their points ledgers show at /my/points."""
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from .models import User
+    from .points import ledger
+
+    with db.unit_of_work(command_session()) as tx:
+        user_id = tx.scalars(select(col(User.id)).where(col(User.username) == username)).first()
+        if user_id is None:
+            fail(f"There is no account {username}.")
+        try:
+            ledger.link_user(tx, id_number, user_id)
+        except ledger.LedgerRefused as exc:
+            fail(f"{id_number}: {exc}")
+    click.echo(f"Linked {username} to ID number {id_number.upper()}.")
+
+
 @users_group.command("list")
 @with_appcontext
 def users_list() -> None:

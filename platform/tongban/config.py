@@ -199,6 +199,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FLOW_MESSAGE_TOKENS", {}, _token_map,
             "Bearer tokens of the systems that may post flow messages, with the sender each "
             "names: {token: sender} (JSON in the environment; tokens of at least 32 characters)"),
+    Setting("LEDGER_TOKENS", {}, _token_map,
+            "Bearer tokens of the systems that post points-ledger events or redeem rewards, "
+            "with the ledger source each is: {token: source} (JSON in the environment; tokens "
+            "of at least 32 characters)"),
 )
 
 

@@ -622,4 +622,125 @@ class PointsAppeal(SQLModel, table=True):
 
 # --- Points: ledgers (civic and green points: accounts, postings, rewards). ------------------------
 
+LEDGER_ACCOUNT_KINDS = ("person", "issuance", "redemption", "expiry")
+LEDGER_ENTRY_KINDS = ("earn", "redeem", "expire")
+LEDGER_ENTRY_STATUSES = ("posted", "capped", "refused")
 
+
+class LedgerPerson(SQLModel, table=True):
+    """A person who holds points, by citizen ID number; linked to their user account when they
+    have one (the statement page finds them by it)."""
+
+    __tablename__ = "ledger_person"
+    __table_args__ = (UniqueConstraint("id_number", name="uq_ledger_person_id_number"),
+                      UniqueConstraint("user_id", name="uq_ledger_person_user"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_number: str = Field(max_length=18)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LedgerAccount(SQLModel, table=True):
+    """One account of a ledger: a person's (``holder`` = the ID number) or one of the ledger's
+    system accounts (``holder`` = ``@issuance``, ``@redemption``, ``@expiry``). Every posting
+    moves ``balance``; a person's never goes below zero (the CHECK, and the conditional UPDATE
+    of a redemption)."""
+
+    __tablename__ = "ledger_account"
+    __table_args__ = (
+        UniqueConstraint("ledger", "holder", name="uq_ledger_account_holder"),
+        _one_of("kind", LEDGER_ACCOUNT_KINDS, "ck_ledger_account_kind"),
+        CheckConstraint("kind <> 'person' OR balance >= 0", name="ck_ledger_account_balance"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ledger: str = Field(max_length=100)
+    kind: str = Field(max_length=16)
+    holder: str = Field(max_length=20)
+    person_id: int | None = Field(default=None, foreign_key="ledger_person.id", index=True)
+    balance: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One journal entry: an event earning points, a redemption or an expiry; its postings sum
+    to zero. ``event_id`` is unique per ledger, which makes posting idempotent. An event over a
+    cap is kept as ``capped`` (part accepted) or ``refused`` (none) with its reason and
+    ``flagged`` for an administrator."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        UniqueConstraint("ledger", "event_id", name="uq_ledger_entry_event"),
+        _one_of("kind", LEDGER_ENTRY_KINDS, "ck_ledger_entry_kind"),
+        _one_of("status", LEDGER_ENTRY_STATUSES, "ck_ledger_entry_status"),
+        Index("ix_ledger_entry_account", "account_id", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ledger: str = Field(max_length=100)
+    ledger_version: int
+    kind: str = Field(max_length=16)
+    event_id: str = Field(max_length=100)
+    event_type: str | None = Field(default=None, max_length=60)
+    account_id: int = Field(foreign_key="ledger_account.id")
+    quantity: float | None = Field(default=None)
+    requested: int = Field(default=0)   # the points the event would earn without caps
+    points: int = Field(default=0)      # the points posted
+    status: str = Field(default="posted", max_length=16)
+    flagged: bool = Field(default=False)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    source: str = Field(max_length=100)
+    reward_code: str | None = Field(default=None, max_length=60)
+    reward_count: int | None = Field(default=None)
+    occurred_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LedgerPosting(SQLModel, table=True):
+    """One side of an entry: an amount to one account (the amounts of an entry sum to zero)."""
+
+    __tablename__ = "ledger_posting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="ledger_entry.id", index=True)
+    account_id: int = Field(foreign_key="ledger_account.id", index=True)
+    amount: int
+
+
+class LedgerLot(SQLModel, table=True):
+    """Points earned by one entry, with when they lapse; redemptions take from the oldest
+    lots first, expiry takes what is left at ``expires_at`` (None: never)."""
+
+    __tablename__ = "ledger_lot"
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= points", name="ck_ledger_lot_remaining"),
+        Index("ix_ledger_lot_account", "account_id", "expires_at"),
+        Index("ix_ledger_lot_expiry", "ledger", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ledger: str = Field(max_length=100)
+    entry_id: int = Field(foreign_key="ledger_entry.id")
+    account_id: int = Field(foreign_key="ledger_account.id")
+    points: int
+    remaining: int
+    earned_at: datetime
+    expires_at: datetime | None = Field(default=None)
+
+
+class LedgerReward(SQLModel, table=True):
+    """A reward's stock, made from the definition's initial stock on first use; a redemption
+    takes from it with ``UPDATE ... WHERE stock >= n``, so it never oversells."""
+
+    __tablename__ = "ledger_reward"
+    __table_args__ = (
+        UniqueConstraint("ledger", "code", name="uq_ledger_reward_code"),
+        CheckConstraint("stock >= 0", name="ck_ledger_reward_stock"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ledger: str = Field(max_length=100)
+    code: str = Field(max_length=60)
+    initial: int
+    stock: int

@@ -33,12 +33,13 @@ FLOW_DIR = "workflow_definitions/flows"
 DEPARTMENTS_FILE = "workflow_definitions/departments.yaml"
 CALENDAR_DIR = "workflow_definitions/calendars"
 RULES_DIR = "workflow_definitions/rules"
+LEDGER_DIR = "workflow_definitions/ledgers"
 CATALOGUE_CODE = "departments"
 
 
 @dataclass
 class LoadedDefinition:
-    kind: str  # "service" | "form" | "flow" | "departments" | "calendar" | "rules"
+    kind: str  # "service" | "form" | "flow" | "departments" | "calendar" | "rules" | "ledger"
     code: str
     path: str
     content: dict[str, Any]
@@ -55,6 +56,7 @@ class DefinitionSet:
     departments: LoadedDefinition | None = None  # the catalogue, when the folder has one
     calendars: dict[str, LoadedDefinition] = field(default_factory=dict)  # parents first
     rules: dict[str, LoadedDefinition] = field(default_factory=dict)  # points rule sets
+    ledgers: dict[str, LoadedDefinition] = field(default_factory=dict)  # points ledgers
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -67,7 +69,7 @@ class DefinitionSet:
         services that name them."""
         catalogue = [self.departments] if self.departments is not None else []
         return [*catalogue, *self.calendars.values(), *self.rules.values(), *self.forms.values(),
-                *self.flows.values(), *self.services.values()]
+                *self.flows.values(), *self.services.values(), *self.ledgers.values()]
 
 
 def _read(path: Path, reader: Callable[[str], Document], file: str,
@@ -163,6 +165,23 @@ def _load_rules(root: Path, result: DefinitionSet) -> None:
                                                        document)
 
 
+def _load_ledgers(root: Path, result: DefinitionSet) -> None:
+    """The points ledgers of workflow_definitions/ledgers/ (kind "ledger", code = the file name)."""
+    from ..points.ledger.definition import check_ledger
+
+    for path in sorted([*(root / LEDGER_DIR).glob("*.yaml"), *(root / LEDGER_DIR).glob("*.yml")]):
+        file = str(path.relative_to(root))
+        document = _read(path, read_yaml, file, result.problems)
+        if document is None:
+            continue
+        found = schema_problems(document, meta_validator("ledger"), file)
+        if not found:
+            found = check_ledger(document, file, path.stem)
+        result.problems.extend(found)
+        if not found:
+            result.ledgers[path.stem] = LoadedDefinition("ledger", path.stem, file, document.data)
+
+
 def _load_presets(root: Path, result: DefinitionSet) -> dict[str, Any]:
     """The deadline presets flows may name: the tree's own file when it has one (its problems
     reported with the rest), else the platform's."""
@@ -197,6 +216,7 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
     _load_calendars(root, result, departments)
     _load_rules(root, result)
     presets = _load_presets(root, result)
+    _load_ledgers(root, result)
 
     services: list[tuple[str, Document, list[Problem]]] = []
     service_paths = [*(root / SERVICE_DIR).glob("*.yaml"), *(root / SERVICE_DIR).glob("*.yml")]

@@ -1,5 +1,5 @@
 """The points engine: rule sets in YAML (scorecards and gradings) compiled once, evaluated with a
-sentence for every indicator. See docs/points.md."""
+sentence for every indicator; civic and green points ledgers in ledger/. See docs/points.md."""
 
 from .check import check_document
 from .evaluate import BadInput, Evaluation, IndicatorResult, MissingInput, evaluate, full_years

@@ -29,6 +29,8 @@ def init_web(app: Flask) -> None:
         inline_script,
         json_bodies,
         layout,
+        ledger_api,
+        ledger_pages,
         links,
         login,
         points_admin,
@@ -56,6 +58,8 @@ def init_web(app: Flask) -> None:
     app.session_interface = sessions.DatabaseSessionInterface()
     csrf.init_app(app)  # templates' csrf_token() is Flask-WTF's generate_csrf
     csrf.exempt(flow_api.post_message)  # token-authenticated machine route, no cookie
+    for view in (ledger_api.post_event, ledger_api.post_redemption):
+        csrf.exempt(view)  # checks the CSRF token itself when a cookie, not a token, signs in
     login.init_app(app)
     flow_diagram.init_app(app)  # fails the start when Graphviz is missing
     layout.init_app(app)  # after Flask-WTF and Flask-Login: it guards what they give templates
@@ -67,5 +71,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(points_public.bp)  # issue 13: public rules and self-check
     app.register_blueprint(points_appeals.bp)
     points_appeals.init_app(app)
+    for module in (ledger_api, ledger_pages):
+        app.register_blueprint(module.bp)
     ratelimits.init_app(app)
     errors.init_app(app)

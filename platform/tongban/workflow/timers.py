@@ -68,6 +68,12 @@ def handler_for(kind: str) -> Handler:
         from . import runtime
 
         found = runtime.timer_handler
+    if found is None and kind.startswith("ledger."):
+        # Points ledgers' expiry: the points package registers nothing here (it must not
+        # import the workflow package), so it is looked up by its kind's family.
+        from ..points.ledger import expiry
+
+        found = expiry.fire
     if found is None:
         raise NoHandler(f"no handler for timer kind {kind!r}")
     return found
