@@ -5,7 +5,7 @@ redemption and expiry accounts), journal entries with their postings (double ent
 lots with their expiry, and reward stock.
 
 Revision ID: 0011_ledger
-Revises: 0010_points
+Revises: 0011_preview
 Create Date: 2026-12-02 21:11:46.311215
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0011_ledger'
-down_revision = '0010_points'
+down_revision = '0011_preview'
 branch_labels = None
 depends_on = None
 

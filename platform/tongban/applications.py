@@ -15,8 +15,7 @@ from sqlmodel import Session, col
 from . import audit
 from .fragments import refuse_in_shared_draw
 from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
-from .points import scoring
-from .points import integrity
+from .points import integrity, scoring
 from .policy import Action, Actor, may_use_draft
 from .workflow.runtime import start_flow
 
