@@ -55,7 +55,7 @@ def shanghai_answers(draw: st.DrawFn) -> dict[str, Any]:
 as_of_days = st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(shanghai_answers(), as_of_days, st.booleans())
 def test_the_total_is_the_sum_of_the_counted_parts(answers: dict[str, Any], as_of: date,
                                                     other: bool) -> None:
@@ -66,7 +66,7 @@ def test_the_total_is_the_sum_of_the_counted_parts(answers: dict[str, Any], as_o
     assert result.eligible == (result.total >= 120 and not result.vetoes)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(shanghai_answers(), as_of_days, st.sampled_from(
     ["false_material_dates", "detention_dates", "criminal_record_dates"]),
     st.integers(0, 3000))
@@ -80,7 +80,7 @@ def test_a_further_deduction_never_raises_the_total(answers: dict[str, Any], as_
     assert after.eligible <= before.eligible
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(shanghai_answers(), as_of_days)
 def test_an_evaluation_is_deterministic_and_its_json_round_trips(answers: dict[str, Any],
                                                                   as_of: date) -> None:
