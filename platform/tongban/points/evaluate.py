@@ -196,10 +196,12 @@ class _Values(dict[str, Any]):
     def __init__(self, rule_set: RuleSet) -> None:
         super().__init__()
         self.scope: dict[str, Any] = {PARAM_PREFIX.rstrip("."): dict(rule_set.parameters)}
+        self.read_by_logic = rule_set.logic_reads
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
-        self.scope[key] = _plain(value)
+        if key in self.read_by_logic:
+            self.scope[key] = _plain(value)
 
 
 def _logic_data(values: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
@@ -270,10 +272,10 @@ def _score(indicator: Indicator, rule_set: RuleSet, values: Mapping[str, Any],
     if indicator.type == "veto":
         triggered = indicator.enabled and _applies(indicator, rule_set, values)
         return 0, lambda: explain.veto(indicator, triggered), triggered
-    if indicator.type == "weighted":
-        return _weighted(indicator, rule_set, values)
     if not _applies(indicator, rule_set, values):
         return 0, lambda: explain.not_applicable(indicator), False
+    if indicator.type == "weighted":
+        return _weighted(indicator, rule_set, values)
     assert indicator.input is not None
     item = rule_set.input(indicator.input)
     value: Any = values.get(item.id)
