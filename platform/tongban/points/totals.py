@@ -105,7 +105,11 @@ def _reader(rule_set: RuleSet, item: Input) -> Reader:
     def read(answers: Mapping[str, Any], values: Values, _as_of: date) -> None:
         node: Any = answers
         for part in segments:
-            if (type(node) is dict or isinstance(node, Mapping)) and part in node:
+            if type(node) is dict:
+                node = node.get(part, _MISSING)
+                if node is _MISSING:
+                    break
+            elif isinstance(node, Mapping) and part in node:
                 node = node[part]
             else:
                 node = _MISSING
@@ -375,7 +379,8 @@ def _compile(rule_set: RuleSet) -> Callable[[Mapping[str, Any], date], Total]:
         points: dict[str, float] = {}
         for indicator_id, counted, indicator_points in scored:
             got, vetoed = indicator_points(values, as_of)
-            got = _points(got)
+            if type(got) is not int:
+                got = number(got)
             points[indicator_id] = got
             if counted:
                 total += got
