@@ -90,6 +90,7 @@ class Report:
     totals: list[float] = field(default_factory=list)
     baseline_totals: list[float] | None = None
     baseline_passed: int | None = None
+    baseline_threshold: float | None = None
     changed: int = 0
     crossings: list[Crossing] = field(default_factory=list)
 
@@ -131,7 +132,8 @@ class Report:
                            **({} if b.baseline is None else {"baseline": b.baseline})}
                           for b in self.histogram()],
             "against": None if self.against_version is None else {
-                "version": self.against_version, "passed": self.baseline_passed,
+                "version": self.against_version, "threshold": self.baseline_threshold,
+                "passed": self.baseline_passed,
                 "changed": self.changed,
                 "gained": [{"label": c.label, "before": score(c.before), "after": score(c.after)}
                            for c in self.gained],
@@ -271,6 +273,7 @@ def simulate(rule_set: RuleSet, people: Iterable[Person], as_of: date, *,
     if against is not None:
         report.baseline_totals = []
         report.baseline_passed = 0
+        report.baseline_threshold = against.threshold
     every = max(1, (total or 0) // 200)
     for done, person in enumerate(people, start=1):
         after = score(rule_set, person.answers, as_of)
