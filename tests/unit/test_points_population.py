@@ -148,3 +148,26 @@ def test_the_totals_scorer_refuses_what_evaluate_refuses(changed: dict[str, dict
         total_of(shanghai(), answers_, AS_OF)
     assert type(engine.value).__name__ == type(fast.value).__name__ == error
     assert str(engine.value) == str(fast.value)
+
+
+def test_the_totals_scorer_gives_what_evaluate_gives_for_every_indicator_kind() -> None:
+    from tests.unit.test_points_format import GRADING, SMALL
+
+    from tongban.definitions.yamlpos import read_yaml
+    from tongban.points import compile_rules
+
+    small = compile_rules(read_yaml(SMALL).data)
+    grading = compile_rules(read_yaml(GRADING).data)
+    cases = [(small, {"work": work}) for work in (
+        {"hours": 12, "level": "a", "fines": ["2025-06-01", "2024-11-30"], "warnings": 2},
+        {"hours": 1.5, "level": "c"}, {"hours": "33.5", "level": "b", "banned": True},
+        {"hours": 19.99, "level": "b", "warnings": "3", "banned": "false"},
+        {"hours": 0, "level": "a", "fines": [{"date": "2026-01-01"}]})]
+    cases += [(grading, {"tax": tax}) for tax in (
+        {"on_time_share": "0.9", "overdue_days": 30}, {"on_time_share": 0.333, "overdue_days": 7},
+        {"on_time_share": 1, "overdue_days": 500})]
+    for rule_set, answers_ in cases:
+        ours = evaluate(rule_set, answers_, date(2026, 11, 30))
+        fast = total_of(rule_set, answers_, date(2026, 11, 30))
+        assert (fast.total, fast.eligible, fast.grade, fast.vetoes) == (
+            ours.total, ours.eligible, ours.grade, tuple(v.id for v in ours.vetoes)), answers_

@@ -32,6 +32,7 @@ from .evaluate import (
 )
 from .explain import number
 from .rules import Indicator, Input, RuleSet
+from .totals_source import NotGenerated, generate
 
 Values = dict[str, Any]
 Reader = Callable[[Mapping[str, Any], Values, date], None]
@@ -365,6 +366,11 @@ def _compile(rule_set: RuleSet) -> Callable[[Mapping[str, Any], date], Total]:
             return Total(result.total, result.eligible, result.grade,
                          tuple(v.id for v in result.vetoes))
         return engine
+    try:
+        return generate(rule_set, lambda rule: _logic(rule_set, rule), _value_points,
+                        lambda indicator: _weighted(rule_set, indicator), Total)
+    except NotGenerated:
+        pass  # the closures below do the same, a call at a time
     groups = [indicator.of for indicator in rule_set.indicators
               if indicator.type == "group_max"]
     threshold = rule_set.threshold
