@@ -5,13 +5,13 @@ on the same generated applicants; then the time to re-score a large synthetic po
     .venv/bin/python bench/points.py [--calls 20000] [--rescore 1000000] [--workers N]
 
 (a) One process, the same N applicants: `evaluate` (every indicator explained in zh and en, as
-    an application's score is stored), the totals scorer (points/totals.py: the rule set
-    compiled once into closures, the same checks, no sentences; what a simulation uses) and the
+    an application's score is stored), `score` (points/fast.py: the rule set compiled once into
+    a Python function, the same checks, no sentences; what a simulation uses) and the
     hand-written function. All must give the same totals; the run stops if they do not.
 (b) Re-scoring: the population is split into slices; each worker process makes its slice
     (person i of a seed depends on (seed, i) only, so nothing is sent to the workers but the
     slice bounds), compiles the rule set once and scores its people with `simulate.score` (the
-    totals scorer), the function `tongban points simulate` uses. This is how a real re-score
+    engine's `score`), the function `tongban points simulate` uses. This is how a real re-score
     of stored applications would run: a worker per core, each reading its own range of rows.
     The time includes making the people; their share of it is shown.
 Goals: (a) engine ≥ 0.5× hand-written; (b) 1,000,000 applicants in under 60 s.
@@ -48,7 +48,7 @@ def measure(calls: int) -> dict[str, float]:
 
     from tongban.points import evaluate
     from tongban.points import population as pop
-    from tongban.points.totals import totals_scorer
+    from tongban.points.fast import compile_scorer
 
     rule_set = _rule_set()
     people = pop.generate(calls, SEED)
@@ -56,14 +56,14 @@ def measure(calls: int) -> dict[str, float]:
         ours = evaluate(rule_set, answers, AS_OF)
         total, eligible, _vetoes = hand.score(answers, AS_OF)
         assert (ours.total, ours.eligible) == (total, eligible), answers
-    totals = totals_scorer(rule_set)
+    compiled = compile_scorer(rule_set)
     for answers in people[:2000]:
-        assert totals(answers, AS_OF).total == hand.score(answers, AS_OF)[0], answers
+        assert compiled(answers, AS_OF, None).total == hand.score(answers, AS_OF)[0], answers
 
     # The functions take turns on slices of the same people, so a machine whose load changes
     # during the run slows them alike and the ratios stay fair.
     functions = {"engine": lambda a: evaluate(rule_set, a, AS_OF),
-                 "totals": lambda a: totals(a, AS_OF),
+                 "totals": lambda a: compiled(a, AS_OF, None),
                  "hand-written": lambda a: hand.score(a, AS_OF)}
     spent = dict.fromkeys(functions, 0.0)
     step = max(1, len(people) // 20)
@@ -120,7 +120,7 @@ def main() -> None:
     print(f"  {'evaluate (every indicator explained in zh and en)':<52} {ours:>14,.0f}/s "
           f"{ours / hand:>7.3f}×")
     fast = figures["totals"]
-    print(f"  {'totals scorer (compiled once, no sentences)':<52} {fast:>14,.0f}/s "
+    print(f"  {'score (compiled to a Python function, no sentences)':<52} {fast:>14,.0f}/s "
           f"{fast / hand:>7.3f}×  goal ≥ 0.5×")
     if args.rescore:
         result = rescore(args.rescore, args.workers)

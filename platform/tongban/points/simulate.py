@@ -30,9 +30,9 @@ from tongban.forms.state import evaluate as form_state
 from tongban.models import Application, DefinitionVersion
 from tongban.points import chart
 from tongban.points.evaluate import BadInput, MissingInput
+from tongban.points.fast import score as fast_score
 from tongban.points.rules import RulesError, RuleSet, compile_rules
 from tongban.points.store import compile_version
-from tongban.points.totals import totals_scorer
 
 Progress = Callable[[int, int], None]
 
@@ -252,15 +252,15 @@ def stored_applications(session: Session, rule_set_id: str, *,
 
 
 def score(rule_set: RuleSet, answers: Mapping[str, Any], as_of: date) -> Score:
-    """One person's total and outcome: the engine's totals without the sentences (see
-    points/totals.py; a test holds it equal to `evaluate`)."""
+    """One person's total and outcome: the engine's `score`, the rule set compiled once into a
+    Python function that gives `evaluate`'s points without the sentences (points/fast.py)."""
     try:
-        result = totals_scorer(rule_set)(answers, as_of)
+        result = fast_score(rule_set, answers, as_of)
     except MissingInput as missing:
         return Score(None, False, False, missing.input_id)
     except BadInput as bad:
         return Score(None, False, False, f"{bad.input_id} (unreadable)")
-    return Score(result.total, result.eligible, bool(result.vetoes))
+    return Score(result.total, result.eligible, bool(result.vetoed))
 
 
 def simulate(rule_set: RuleSet, people: Iterable[Person], as_of: date, *,
