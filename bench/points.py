@@ -77,8 +77,9 @@ def measure(calls: int) -> dict[str, float]:
     return {name: len(people) / seconds for name, seconds in spent.items()}
 
 
-def _slice(bounds: tuple[int, int]) -> tuple[int, int, float, float]:
-    """Make and score people [start, stop): (scored, passed, seconds making, seconds total)."""
+def _slice(bounds: tuple[int, int]) -> tuple[int, int, float, float, int]:
+    """Make and score people [start, stop): (scored, passed, seconds making, seconds total,
+    the worker's process id)."""
     from tongban.points import population as pop
     from tongban.points.simulate import score
 
@@ -88,7 +89,7 @@ def _slice(bounds: tuple[int, int]) -> tuple[int, int, float, float]:
     people = list(pop.people(stop - start, SEED, start=start))
     made = time.perf_counter() - began
     passed = sum(score(rule_set, answers, AS_OF).eligible for answers in people)
-    return len(people), passed, made, time.perf_counter() - began
+    return len(people), passed, made, time.perf_counter() - began, os.getpid()
 
 
 def rescore(count: int, workers: int, chunk: int = 5000) -> dict[str, float]:
@@ -96,13 +97,16 @@ def rescore(count: int, workers: int, chunk: int = 5000) -> dict[str, float]:
     began = time.perf_counter()
     scored = passed = 0
     making = busy = 0.0
+    scoring: dict[int, float] = {}  # worker -> seconds spent scoring
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for n, p, made, took in pool.map(_slice, slices):
+        for n, p, made, took, pid in pool.map(_slice, slices):
             scored, passed, making, busy = scored + n, passed + p, making + made, busy + took
+            scoring[pid] = scoring.get(pid, 0.0) + took - made
     wall = time.perf_counter() - began
     assert scored == count
+    # The workers score side by side: the busiest one's scoring time is the re-score's.
     return {"wall": wall, "passed": passed, "making share": making / busy if busy else 0.0,
-            "scoring wall": wall * (1 - making / busy) if busy else wall}
+            "scoring wall": max(scoring.values())}
 
 
 def main() -> None:
@@ -128,7 +132,7 @@ def main() -> None:
         print(f"  {f're-score {args.rescore:,} generated applicants':<52} "
               f"{result['wall']:>13,.1f} s {rate:>10,.0f}/s  goal < 60 s for 1,000,000")
         print(f"  {'  of which making the people':<52} {result['making share']:>14.0%}")
-        print(f"  {'  scoring alone (wall time less the making share)':<52} "
+        print(f"  {'  scoring alone (the busiest worker)':<52} "
               f"{result['scoring wall']:>13,.1f} s")
         print(f"  {'  passed':<52} {result['passed']:>14,.0f}")
 
