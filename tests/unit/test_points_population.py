@@ -10,8 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from tests.unit.points_world import BASE, born, shanghai
-from tests.unit.points_world import answers as hand_worked
+from tests.unit.points_world import shanghai
 
 from tongban import PROJECT_ROOT
 from tongban.forms.definition import load_form
@@ -20,9 +19,9 @@ from tongban.forms.state import validate_submission
 from tongban.points import evaluate
 from tongban.points import population as pop
 from tongban.points.chart import bins, svg, terminal
+from tongban.points.fast import score
 from tongban.points.files import file_rules
 from tongban.points.simulate import SimulationError, read_population
-from tongban.points.totals import total_of
 
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 import points_handwritten as hand  # noqa: E402  (bench/ is not a package)
@@ -113,38 +112,11 @@ def test_the_svg_chart_has_a_title_and_a_description_and_no_script() -> None:
     assert "<script" not in drawn and "pass mark 120" in drawn
 
 
-def test_the_totals_scorer_gives_what_evaluate_gives_on_generated_and_hand_worked_people(
-        ) -> None:
-    people = pop.generate(2000, 17) + [
-        born("1982-12-02"), born("1982-12-03"), born("1966-01-01"), born("1960-02-29"),
-        hand_worked(qualification={"kind": "skill", "skill_level": "2"}),
-        hand_worked(qualification={"kind": "title", "title_level": "senior"},
-                education={"level": "doctor", "shortage_major": True}),
-        hand_worked(social_insurance={"months": "61", "base_band": "3_or_more", "base_months": 24,
-                                  "average_annual_tax": "1234567.89"}),
-        hand_worked(family={"spouse_local": True, "marriage_years": 15}),
-        hand_worked(record={"detention_dates": ["2023-12-02", "2023-12-01", "2027-01-01"]}),
-        hand_worked(record={"serious_crime": True}, awards={"level": "national"})]
+def test_the_compiled_score_gives_what_evaluate_gives_on_generated_people() -> None:
     for rule_set in (shanghai(), shanghai(si_years_cap=30, deduction_window_years=5,
                                           family_planning_veto=True)):
-        for answers_ in people:
-            ours = evaluate(rule_set, answers_, AS_OF)
-            fast = total_of(rule_set, answers_, AS_OF)
-            assert (fast.total, fast.eligible, fast.grade, fast.vetoes) == (
+        for answers in pop.generate(1500, 17):
+            ours = evaluate(rule_set, answers, AS_OF)
+            fast = score(rule_set, answers, AS_OF)
+            assert (fast.total, fast.eligible, fast.grade, fast.vetoed) == (
                 ours.total, ours.eligible, ours.grade, tuple(v.id for v in ours.vetoes))
-
-
-@pytest.mark.parametrize(("changed", "error"), [
-    ({"education": {}}, "MissingInput"),
-    ({"social_insurance": {"months": "many", "base_band": "1_to_2"}}, "BadInput"),
-    ({"applicant": {"birth_date": "1990-02-30"}}, "BadInput"),
-])
-def test_the_totals_scorer_refuses_what_evaluate_refuses(changed: dict[str, dict[str, str]],
-                                                         error: str) -> None:
-    answers_ = {**BASE, **changed}
-    with pytest.raises(Exception) as engine:
-        evaluate(shanghai(), answers_, AS_OF)
-    with pytest.raises(Exception) as fast:
-        total_of(shanghai(), answers_, AS_OF)
-    assert type(engine.value).__name__ == type(fast.value).__name__ == error
-    assert str(engine.value) == str(fast.value)

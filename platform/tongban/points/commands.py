@@ -188,7 +188,9 @@ def render(report: Report, rules: str, *, list_all: bool = False) -> str:
     if report.threshold is not None:
         lines.append(f"Pass mark: {report.threshold:g}")
     if report.against_version is not None:
-        lines.append(f"Compared with version {report.against_version} "
+        mark = (f", pass mark {report.baseline_threshold:g}"
+                if report.baseline_threshold is not None else "")
+        lines.append(f"Compared with version {report.against_version}{mark} "
                      "(its counts in brackets in the histogram)")
     lines += ["", terminal(report.histogram(), report.threshold), ""]
     lines.append(f"Scored:        {report.scored:,}")

@@ -11,8 +11,10 @@ stops those at the door (a ``block`` rule), the rules veto them, and a simulatio
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
+import itertools
 import json
 import random
 from collections.abc import Iterator, Mapping
@@ -64,9 +66,19 @@ class Mix:
     spouse_local_rate: float = 0.22
 
 
+_CUMULATIVE: dict[int, tuple[tuple[Any, ...], list[float]]] = {}
+
+
 def _choose(rng: random.Random, table: tuple[tuple[Any, float], ...]) -> Any:
-    values, weights = zip(*table, strict=True)
-    return rng.choices(values, weights)[0]
+    """A value drawn by weight: what ``rng.choices(values, weights)[0]`` draws (the same one
+    random number), with the running totals worked out once per table."""
+    found = _CUMULATIVE.get(id(table))
+    if found is None:
+        values, weights = zip(*table, strict=True)
+        found = _CUMULATIVE[id(table)] = (values, list(itertools.accumulate(weights)))
+    values, cumulative = found
+    return values[bisect.bisect(cumulative, rng.random() * cumulative[-1], 0,
+                                len(cumulative) - 1)]
 
 
 def _birth_date(rng: random.Random, as_of: date) -> date:

@@ -30,9 +30,9 @@ from tongban.forms.state import evaluate as form_state
 from tongban.models import Application, DefinitionVersion
 from tongban.points import chart
 from tongban.points.evaluate import BadInput, MissingInput
+from tongban.points.fast import score as fast_score
 from tongban.points.rules import RulesError, RuleSet, compile_rules
 from tongban.points.store import compile_version
-from tongban.points.totals import totals_scorer
 
 Progress = Callable[[int, int], None]
 
@@ -90,6 +90,7 @@ class Report:
     totals: list[float] = field(default_factory=list)
     baseline_totals: list[float] | None = None
     baseline_passed: int | None = None
+    baseline_threshold: float | None = None
     changed: int = 0
     crossings: list[Crossing] = field(default_factory=list)
 
@@ -131,7 +132,8 @@ class Report:
                            **({} if b.baseline is None else {"baseline": b.baseline})}
                           for b in self.histogram()],
             "against": None if self.against_version is None else {
-                "version": self.against_version, "passed": self.baseline_passed,
+                "version": self.against_version, "threshold": self.baseline_threshold,
+                "passed": self.baseline_passed,
                 "changed": self.changed,
                 "gained": [{"label": c.label, "before": score(c.before), "after": score(c.after)}
                            for c in self.gained],
@@ -250,15 +252,15 @@ def stored_applications(session: Session, rule_set_id: str, *,
 
 
 def score(rule_set: RuleSet, answers: Mapping[str, Any], as_of: date) -> Score:
-    """One person's total and outcome: the engine's totals without the sentences (see
-    points/totals.py; a test holds it equal to `evaluate`)."""
+    """One person's total and outcome: the engine's `score`, the rule set compiled once into a
+    Python function that gives `evaluate`'s points without the sentences (points/fast.py)."""
     try:
-        result = totals_scorer(rule_set)(answers, as_of)
+        result = fast_score(rule_set, answers, as_of)
     except MissingInput as missing:
         return Score(None, False, False, missing.input_id)
     except BadInput as bad:
         return Score(None, False, False, f"{bad.input_id} (unreadable)")
-    return Score(result.total, result.eligible, bool(result.vetoes))
+    return Score(result.total, result.eligible, bool(result.vetoed))
 
 
 def simulate(rule_set: RuleSet, people: Iterable[Person], as_of: date, *,
@@ -271,6 +273,7 @@ def simulate(rule_set: RuleSet, people: Iterable[Person], as_of: date, *,
     if against is not None:
         report.baseline_totals = []
         report.baseline_passed = 0
+        report.baseline_threshold = against.threshold
     every = max(1, (total or 0) // 200)
     for done, person in enumerate(people, start=1):
         after = score(rule_set, person.answers, as_of)

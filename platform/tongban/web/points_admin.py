@@ -139,7 +139,7 @@ def simulate_run() -> ResponseReturnValue:
         found = _whole(values["count"], 1, MAX_GENERATED)
         if found is None:
             errors["count"] = _("Enter a whole number of people from 1 to %(max)s.",
-                                max=f"{MAX_GENERATED:,}")
+                                max=format(MAX_GENERATED, ","))
         count = found or 0
         found_seed = _whole(values["seed"], 0, 2 ** 31)
         if found_seed is None:
@@ -154,7 +154,7 @@ def simulate_run() -> ResponseReturnValue:
     against = _against(rule_set, values["against"])
     if values["people"] == "generated":
         people = _generated(count, seed)
-        source = _("%(count)s generated people (seed %(seed)s)", count=f"{count:,}", seed=seed)
+        source = _("%(count)s generated people (seed %(seed)s)", count=format(count, ","), seed=seed)
     else:
         actor, tree = current_actor(), department_tree()
         people = stored_applications(
@@ -187,16 +187,16 @@ def _chart(report: Report) -> str:
             else _("the draft"))
     description = _("Totals of %(count)s people in bins of 10 points. %(passed)s pass, "
                     "%(vetoed)s vetoed, %(missing)s missing an input.",
-                    count=f"{report.scored:,}", passed=f"{report.passed:,}",
-                    vetoed=f"{report.vetoed:,}", missing=f"{report.missing_count:,}")
+                    count=format(report.scored, ","), passed=format(report.passed, ","),
+                    vetoed=format(report.vetoed, ","), missing=format(report.missing_count, ","))
     before = ""
     if report.against_version is not None:
         before = _("version %(version)s", version=report.against_version)
         description += " " + _("Outlines show %(version)s, under which %(passed)s pass.",
-                               version=before, passed=f"{report.baseline_passed:,}")
+                               version=before, passed=format(report.baseline_passed, ","))
     return svg(report.histogram(),
                title=_("Distribution of totals: %(what)s", what=what),
                description=description, threshold=report.threshold,
-               threshold_label=_("pass mark %(points)s", points=f"{report.threshold:g}")
+               threshold_label=_("pass mark %(points)s", points=format(report.threshold, "g"))
                if report.threshold is not None else "",
                series=(what, before))
