@@ -260,7 +260,12 @@ def test_an_appeal_after_the_window_is_refused(demo: Flask) -> None:
     citizen = Personas(demo.test_client()).as_("citizen")
     page = _text(_form(citizen, f"/my/applications/{run.reference}"))
     assert "申请复核的期限已于 2026-09-21 届满" in page
-    response = _lodge(citizen, run.reference, indicator="age", reasons="理由")
+    form_page = _form(citizen, f"/my/applications/{run.reference}/appeal")
+    assert 'name="reasons"' not in form_page and "2026-09-21 届满" in _text(form_page)
+    path = f"/my/applications/{run.reference}/appeal"  # a post all the same (an old tab)
+    response = citizen.post(path, data={"csrf_token": csrf(form_page),
+                                        "submit_key": "s" * 24, "indicator": "age",
+                                        "reasons": "理由"})
     assert response.status_code == 422
     assert _errors(response.get_data(as_text=True)) == ["申请复核的期限已于 2026-09-21 届满"]
     assert _rows(demo, PointsAppeal) == []
