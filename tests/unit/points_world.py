@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from functools import cache
 from typing import Any
 
 from tongban import PROJECT_ROOT
@@ -16,8 +17,14 @@ SHANGHAI_FILE = PROJECT_ROOT / "workflow_definitions/rules/sh-residence-points.y
 AS_OF = date(2026, 12, 2)
 
 
-def shanghai_content() -> dict[str, Any]:
+@cache
+def _shanghai_text_data() -> dict[str, Any]:
     return read_yaml(SHANGHAI_FILE.read_text(encoding="utf-8")).data
+
+
+def shanghai_content() -> dict[str, Any]:
+    """The file's data, a copy of its own (parsed once: ruamel is slow)."""
+    return copy.deepcopy(_shanghai_text_data())
 
 
 def shanghai(**parameters: Any) -> RuleSet:

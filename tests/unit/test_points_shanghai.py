@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from points_world import AS_OF, answers, born, shanghai
 
 from tongban.points import evaluate
-
-from points_world import AS_OF, answers, born, shanghai
 
 RULES = shanghai()
 
