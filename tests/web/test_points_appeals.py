@@ -398,3 +398,19 @@ def test_the_english_page_shows_the_flag_in_english(demo: Flask) -> None:
                                               "next": path})
     page = _text(_form(reviewer, path))
     assert "Integrity flags" in page and "Married 17 years, more than age 36 minus 20" in page
+
+
+def test_saving_a_draft_page_records_each_change_of_an_answer(personas: Personas,
+                                                              demo: Flask) -> None:
+    from tongban.models import DraftFieldChange
+
+    from .journey import Journey
+
+    journey = Journey(personas.as_("citizen"), "residence-points")
+    for months in ("36", "48", "48", "60", "72"):
+        response = journey.post("social-insurance", {
+            "social_insurance.months": months, "social_insurance.base_band": "1_to_2",
+            "social_insurance.base_months": "12"})
+        assert response.status_code == 302, response.get_data(as_text=True)[-800:]
+    assert [row.field for row in _rows(demo, DraftFieldChange)] == [
+        "social_insurance.months"] * 3  # 36 -> 48, 48 -> 60, 60 -> 72; the first is no change
