@@ -125,3 +125,31 @@ def test_the_default_window_is_15_working_days_because_the_format_has_no_appeal_
     assert appeals.working_days(db, first) == appeals.DEFAULT_WORKING_DAYS == 15
     first.created_at = utcnow().replace(year=2026, month=12, day=2, hour=2)
     assert appeals.last_day(db, application, first) == date(2026, 12, 23)
+
+
+def test_a_corrected_value_the_rules_cannot_read_is_refused_with_the_engines_words(
+        db: Session) -> None:
+    application, _first = _scored(db, answers())
+    appeal = _lodge(db, application, "age", "k" * 20)
+    with pytest.raises(appeals.AppealRefused) as refused:
+        appeals.uphold(db, saved_id(appeal), {"applicant.birth_date": "1990-13-45"}, "核对",
+                       actor_id=_reviewer(db), actor_name="rsj_city")
+    assert refused.value.field == "corrections" and refused.value.words is not None
+    assert refused.value.words["zh"] == (
+        "答案 applicant.birth_date 的值 '1990-13-45' 不能作为“birth_date”读取："
+        "应为日期（YYYY-MM-DD）")
+    db.rollback()
+    assert len(db.scalars(select(PointsEvaluation)).all()) == 1
+    assert db.scalars(select(PointsAppeal)).one().status == "open"
+
+
+def test_nobody_decides_an_appeal_on_their_own_application(db: Session) -> None:
+    application, _first = _scored(db, answers())
+    reviewer = _reviewer(db)
+    application.submitter_id = reviewer
+    db.add(application)
+    db.commit()
+    appeal = _lodge(db, application, "age", "k" * 20)
+    with pytest.raises(appeals.AppealRefused) as refused:
+        appeals.dismiss(db, saved_id(appeal), "无误", actor_id=reviewer, actor_name="rsj_city")
+    assert str(refused.value) == "You cannot decide an appeal on your own application"

@@ -260,7 +260,12 @@ def test_an_appeal_after_the_window_is_refused(demo: Flask) -> None:
     citizen = Personas(demo.test_client()).as_("citizen")
     page = _text(_form(citizen, f"/my/applications/{run.reference}"))
     assert "申请复核的期限已于 2026-09-21 届满" in page
-    response = _lodge(citizen, run.reference, indicator="age", reasons="理由")
+    form_page = _form(citizen, f"/my/applications/{run.reference}/appeal")
+    assert 'name="reasons"' not in form_page and "2026-09-21 届满" in _text(form_page)
+    path = f"/my/applications/{run.reference}/appeal"  # a post all the same (an old tab)
+    response = citizen.post(path, data={"csrf_token": csrf(form_page),
+                                        "submit_key": "s" * 24, "indicator": "age",
+                                        "reasons": "理由"})
     assert response.status_code == 422
     assert _errors(response.get_data(as_text=True)) == ["申请复核的期限已于 2026-09-21 届满"]
     assert _rows(demo, PointsAppeal) == []
@@ -393,3 +398,19 @@ def test_the_english_page_shows_the_flag_in_english(demo: Flask) -> None:
                                               "next": path})
     page = _text(_form(reviewer, path))
     assert "Integrity flags" in page and "Married 17 years, more than age 36 minus 20" in page
+
+
+def test_saving_a_draft_page_records_each_change_of_an_answer(personas: Personas,
+                                                              demo: Flask) -> None:
+    from tongban.models import DraftFieldChange
+
+    from .journey import Journey
+
+    journey = Journey(personas.as_("citizen"), "residence-points")
+    for months in ("36", "48", "48", "60", "72"):
+        response = journey.post("social-insurance", {
+            "social_insurance.months": months, "social_insurance.base_band": "1_to_2",
+            "social_insurance.base_months": "12"})
+        assert response.status_code == 302, response.get_data(as_text=True)[-800:]
+    assert [row.field for row in _rows(demo, DraftFieldChange)] == [
+        "social_insurance.months"] * 3  # 36 -> 48, 48 -> 60, 60 -> 72; the first is no change

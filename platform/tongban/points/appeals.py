@@ -34,6 +34,7 @@ from ..worktime import (
     file_calendar,
     local_day,
 )
+from .evaluate import BadInput, MissingInput
 
 DEFAULT_WORKING_DAYS = 15
 """The appeal window when the rule set has no ``appeal: {working_days: N}``."""
@@ -53,6 +54,7 @@ class AppealRefused(ValueError):
     message: str
     field: str = ""
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    words: dict[str, str] | None = None  # already in zh and en (the engine's own messages)
 
     def __str__(self) -> str:
         return self.message % self.params if self.params else self.message
@@ -71,6 +73,7 @@ ENTER_CORRECTION = N_("Enter at least one corrected answer that differs from the
 WHOLE_NUMBER = N_("Enter a whole number for %(field)s")
 YES_OR_NO = N_("Enter true or false for %(field)s")
 NOT_AN_INPUT = N_("%(field)s is not an answer this item reads")
+OWN_APPLICATION = N_("You cannot decide an appeal on your own application")
 
 
 @dataclass(frozen=True)
@@ -189,13 +192,16 @@ def _open_on(session: Session, application_id: int, indicator: str) -> bool:
         col(PointsAppeal.status) == "open")).first() is not None
 
 
-def _open_appeal(session: Session, appeal_id: int) -> PointsAppeal:
+def _open_appeal(session: Session, appeal_id: int, actor_id: int) -> PointsAppeal:
     appeal = session.scalars(select(PointsAppeal).where(col(PointsAppeal.id) == appeal_id)
                              .with_for_update()).first()
     if appeal is None:
         raise LookupError(appeal_id)
     if appeal.status != "open":
         raise AppealRefused(DECIDED)
+    application = session.get(Application, appeal.application_id)
+    if actor_id in (appeal.submitted_by, application.submitter_id if application else None):
+        raise AppealRefused(OWN_APPLICATION)  # four eyes: nobody decides their own appeal
     return appeal
 
 
@@ -214,7 +220,7 @@ def _decided(session: Session, appeal: PointsAppeal, status: str, reason: str,
 
 def dismiss(session: Session, appeal_id: int, reason: str, *, actor_id: int, actor_name: str,
             request_id: str = "") -> PointsAppeal:
-    appeal = _open_appeal(session, appeal_id)
+    appeal = _open_appeal(session, appeal_id, actor_id)
     text = _reason(reason, empty=ENTER_DECISION, too_long=DECISION_TOO_LONG,
                    limit=DECISION_MAX, name="reason")
     application = _decided(session, appeal, "dismissed", text, actor_id, actor_name)
@@ -289,7 +295,7 @@ def uphold(session: Session, appeal_id: int, corrections: Mapping[str, str], rea
            request_id: str = "") -> PointsEvaluation:
     """Correct the answers the contested indicator read and score again: a new evaluation
     (reason ``appeal``) supersedes the application's latest one, which is kept."""
-    appeal = _open_appeal(session, appeal_id)
+    appeal = _open_appeal(session, appeal_id, actor_id)
     text = _reason(reason, empty=ENTER_DECISION, too_long=DECISION_TOO_LONG,
                    limit=DECISION_MAX, name="reason")
     application = session.get(Application, appeal.application_id)
@@ -312,7 +318,11 @@ def uphold(session: Session, appeal_id: int, corrections: Mapping[str, str], rea
         _set(answers, path, value)
     latest = latest_evaluation(session, saved_id(application))
     assert latest is not None  # the contested one at least
-    result = (scorer or _default_scorer)(session, contested, answers)
+    try:
+        result = (scorer or _default_scorer)(session, contested, answers)
+    except (MissingInput, BadInput) as exc:  # a corrected value the rules cannot read
+        raise AppealRefused(str(exc), "corrections",
+                            words={"zh": exc.message("zh"), "en": exc.message("en")}) from None
     evaluation = PointsEvaluation(
         application_id=saved_id(application), rules_version_id=contested.rules_version_id,
         rule_set=contested.rule_set, as_of=contested.as_of, total=result["total"],

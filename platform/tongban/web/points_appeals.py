@@ -56,6 +56,8 @@ def points_number(value: float) -> str:
 
 
 def _message(exc: appeals.AppealRefused) -> str:
+    if exc.words:
+        return exc.words.get(current_lang()) or exc.words["zh"]
     return _(exc.message, **exc.params) if exc.params else _(exc.message)
 
 
