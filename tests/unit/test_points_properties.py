@@ -13,6 +13,7 @@ from points_world import shanghai
 
 from tongban.points import evaluate
 from tongban.points.explain import number
+from tongban.points.fast import score
 
 RULES = shanghai()
 FIVE_YEARS = shanghai(deduction_window_years=5, si_years_cap=30, investment_cap=120,
@@ -55,7 +56,7 @@ def shanghai_answers(draw: st.DrawFn) -> dict[str, Any]:
 as_of_days = st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(shanghai_answers(), as_of_days, st.booleans())
 def test_the_total_is_the_sum_of_the_counted_parts(answers: dict[str, Any], as_of: date,
                                                     other: bool) -> None:
@@ -66,7 +67,7 @@ def test_the_total_is_the_sum_of_the_counted_parts(answers: dict[str, Any], as_o
     assert result.eligible == (result.total >= 120 and not result.vetoes)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(shanghai_answers(), as_of_days, st.sampled_from(
     ["false_material_dates", "detention_dates", "criminal_record_dates"]),
     st.integers(0, 3000))
@@ -80,7 +81,7 @@ def test_a_further_deduction_never_raises_the_total(answers: dict[str, Any], as_
     assert after.eligible <= before.eligible
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(shanghai_answers(), as_of_days)
 def test_an_evaluation_is_deterministic_and_its_json_round_trips(answers: dict[str, Any],
                                                                   as_of: date) -> None:
@@ -88,3 +89,15 @@ def test_an_evaluation_is_deterministic_and_its_json_round_trips(answers: dict[s
     again = evaluate(shanghai(), json.loads(json.dumps(answers)), as_of).to_json()
     assert first == again
     assert json.loads(json.dumps(first, ensure_ascii=False)) == first
+
+
+@settings(max_examples=150, deadline=None)
+@given(shanghai_answers(), as_of_days, st.booleans())
+def test_the_fast_scorer_gives_what_evaluate_gives(answers: dict[str, Any], as_of: date,
+                                                   other: bool) -> None:
+    rules = FIVE_YEARS if other else RULES
+    slow = evaluate(rules, answers, as_of)
+    fast = score(rules, answers, as_of)
+    assert (fast.total, fast.eligible, fast.grade) == (slow.total, slow.eligible, slow.grade)
+    assert fast.points == {item.id: item.points for item in slow.indicators}
+    assert fast.vetoed == tuple(item.id for item in slow.vetoes)

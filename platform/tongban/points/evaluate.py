@@ -103,22 +103,27 @@ class Evaluation:
 # --- reading the inputs ---------------------------------------------------------------------
 
 
-def _lookup(source: Any, path: str) -> Any:
+def _lookup(source: Any, parts: tuple[str, ...]) -> Any:
     node = source
-    for part in path.split("."):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
+    for part in parts:
+        if type(node) is dict or isinstance(node, Mapping):  # the plain case first: it is fast
+            node = node.get(part, _MISSING)
+            if node is _MISSING:
+                return _MISSING
         else:
             return _MISSING
     return node
 
 
-def _read(answers: Mapping[str, Any], extra: Mapping[str, Any] | None, path: str) -> Any:
-    """`path` in the answers, or in an `extra` source when its first part names one."""
-    head = path.split(".", 1)[0]
-    if extra and head in extra:
-        return _lookup(extra, path)
-    return _lookup(answers, path)
+def _read(answers: Mapping[str, Any], extra: Mapping[str, Any] | None,
+          parts: tuple[str, ...]) -> Any:
+    """The answer at `parts`, or the value in an `extra` source when the first part names one."""
+    if extra and parts[0] in extra:
+        return _lookup(extra, parts)
+    return _lookup(answers, parts)
+
+
+_EXACT = {"integer": int, "string": str, "boolean": bool}
 
 
 def _day(value: Any) -> date:
@@ -128,6 +133,10 @@ def _day(value: Any) -> date:
 
 
 def _coerce(item: Input, value: Any) -> Any:
+    if type(value) is _EXACT.get(item.type):  # already of its type (int is not bool here)
+        return value
+    if item.type == "number" and type(value) in (int, float) and math.isfinite(value):
+        return float(value)
     path = item.path or item.id
     try:
         if item.type == "date":
@@ -187,10 +196,12 @@ class _Values(dict[str, Any]):
     def __init__(self, rule_set: RuleSet) -> None:
         super().__init__()
         self.scope: dict[str, Any] = {PARAM_PREFIX.rstrip("."): dict(rule_set.parameters)}
+        self.read_by_logic = rule_set.logic_reads
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
-        self.scope[key] = _plain(value)
+        if key in self.read_by_logic:
+            self.scope[key] = _plain(value)
 
 
 def _logic_data(values: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
@@ -234,7 +245,7 @@ def read_inputs(rule_set: RuleSet, answers: Mapping[str, Any], as_of: date,
             values[item.id] = _derive(item, values, rule_set, as_of)
             continue
         assert item.path is not None
-        raw = _read(answers, extra, item.path)
+        raw = _read(answers, extra, item.parts)
         if raw is _MISSING or raw is None or raw == "":
             if item.required:
                 raise MissingInput(item.id, item.path, item.name)
@@ -261,10 +272,10 @@ def _score(indicator: Indicator, rule_set: RuleSet, values: Mapping[str, Any],
     if indicator.type == "veto":
         triggered = indicator.enabled and _applies(indicator, rule_set, values)
         return 0, lambda: explain.veto(indicator, triggered), triggered
-    if indicator.type == "weighted":
-        return _weighted(indicator, rule_set, values)
     if not _applies(indicator, rule_set, values):
         return 0, lambda: explain.not_applicable(indicator), False
+    if indicator.type == "weighted":
+        return _weighted(indicator, rule_set, values)
     assert indicator.input is not None
     item = rule_set.input(indicator.input)
     value: Any = values.get(item.id)

@@ -14,8 +14,6 @@ from ..definitions.yamlpos import Document
 from ..forms.logic import referenced_vars
 from .check import PARAM_PREFIX, check_document, derive_order
 
-Text = MappingProxyType  # {"zh": ..., "en": ...}, read-only
-
 
 class RulesError(ValueError):
     """A rules document with problems; .problems lists them, str() one a line."""
@@ -39,6 +37,11 @@ class Input:
     derived: MappingProxyType[str, Any] | None  # {"age_on_reference_date": "birth_date"} ...
     default: Any = None
     unit: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    parts: tuple[str, ...] = ()  # path split at its dots
+
+    def __post_init__(self) -> None:
+        if self.path and not self.parts:
+            object.__setattr__(self, "parts", tuple(self.path.split(".")))
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,9 @@ class RuleSet:
     # derived values by their id, each after what it is derived from.
     reads: MappingProxyType[str, tuple[tuple[str, str], ...]] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+    # The inputs some JsonLogic rule reads (derived values, `when`): only these are also kept
+    # as JsonLogic data during an evaluation.
+    logic_reads: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def input(self, input_id: str) -> Input:
         return self._inputs[input_id]
@@ -237,4 +243,10 @@ def compile_rules(content: dict[str, Any], *, version: int | None = None,
         _inputs=MappingProxyType(by_input), _indicators=MappingProxyType(by_indicator),
         reads=MappingProxyType({item.id: _reads(item, by_input, by_indicator)
                                 for item in indicators}),
+        logic_reads=frozenset(
+            name.split(".")[0]
+            for rule in [*(item.when for item in indicators if item.when is not None),
+                         *(item.derived["logic"] for item in inputs
+                           if item.derived is not None and "logic" in item.derived)]
+            for name in referenced_vars(rule)),
     )
