@@ -46,7 +46,9 @@ def test_eval_uses_the_published_version(cli, session, tmp_path: Path) -> None: 
     assert json.loads(result.stdout)["total"] == 119
 
     listed = cli("points", "list")
-    assert listed.stdout == ("sh-residence-points\tv1\t上海市居住证积分\t"
+    assert listed.stdout == ("enterprise-credit\tv1\t企业信用评价（示例）\t"
+                             "Enterprise credit grading (example)\n"
+                             "sh-residence-points\tv1\t上海市居住证积分\t"
                              "Shanghai residence permit points\n")
     assert listed.stderr == "published rule sets (database):\n"
 
@@ -76,7 +78,8 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path: Path) -> None:  # type:
         (("sh-residence-points", "--inputs", write(tmp_path, ANSWERS), "--as-of", "2026-02-30"),
          'error: --as-of "2026-02-30" is not a date; expected YYYY-MM-DD'),
         (("sh-points", "--inputs", write(tmp_path, ANSWERS)),
-         'error: unknown rule set "sh-points"; rule set files: sh-residence-points'),
+         'error: unknown rule set "sh-points"; rule set files: enterprise-credit, '
+         "sh-residence-points"),
         (("sh-residence-points", "--inputs",
           write(tmp_path, {**ANSWERS, "social_insurance": {"months": "many",
                                                            "base_band": "1_to_2"}},

@@ -32,7 +32,8 @@ def line_of(root: Path, relative: str, needle: str) -> int:
 
 def rule_versions(session) -> int:  # type: ignore[no-untyped-def]
     return session.scalar(select(func.count()).select_from(DefinitionVersion)
-                          .where(DefinitionVersion.kind == "rules"))
+                          .where(DefinitionVersion.kind == "rules",
+                                 DefinitionVersion.code == "sh-residence-points"))
 
 
 def test_publishing_stores_the_rule_set_and_rules_for_compiles_it_once(
@@ -43,11 +44,12 @@ def test_publishing_stores_the_rule_set_and_rules_for_compiles_it_once(
     assert (rule_set.id, rule_set.version, rule_set.threshold) == ("sh-residence-points", 1, 120)
     assert rules_for(session, "sh-residence-points") is rule_set
     assert [(r.id, r.versions, r.name["zh"]) for r in published_rule_sets(session)] == [
+        ("enterprise-credit", [1], "企业信用评价（示例）"),
         ("sh-residence-points", [1], "上海市居住证积分")]
     with pytest.raises(UnknownRuleSet) as caught:
         rules_for(session, "sh-credit")
     assert str(caught.value) == ('unknown rule set "sh-credit"; published rule sets: '
-                                 "sh-residence-points")
+                                 "enterprise-credit, sh-residence-points")
 
 
 def test_a_later_version_never_changes_a_result_scored_with_an_earlier_one(
@@ -56,7 +58,7 @@ def test_a_later_version_never_changes_a_result_scored_with_an_earlier_one(
     session.commit()
     first = rules_for(session, "sh-residence-points")
     first_id = session.scalars(select(DefinitionVersion.id).where(
-        DefinitionVersion.kind == "rules")).one()
+        DefinitionVersion.kind == "rules", DefinitionVersion.code == "sh-residence-points")).one()
     stored = json.loads(json.dumps(evaluate(first, ANSWERS, date(2026, 12, 2)).to_json()))
     assert stored["total"] == 30 + 90 + 15 + 50
 
@@ -106,7 +108,7 @@ def test_a_service_naming_an_unknown_rule_set_is_refused(defs_copy: Path) -> Non
     assert problems == [
         f"workflow_definitions/residence-points.yaml:{line}:8: at /rules the rule set \"sh-points\" "
         "does not exist: expected workflow_definitions/rules/sh-points.yaml (rule sets: "
-        "sh-residence-points)"]
+        "enterprise-credit, sh-residence-points)"]
 
 
 def test_a_rules_file_whose_id_is_not_its_name_is_refused(defs_copy: Path) -> None:
@@ -115,7 +117,7 @@ def test_a_rules_file_whose_id_is_not_its_name_is_refused(defs_copy: Path) -> No
     assert [str(p) for p in result.problems] == [
         f'{RULES}:4:5: at /id the id "sh-points" differs from the file name '
         '"sh-residence-points"; expected the same']
-    assert result.rules == {}
+    assert set(result.rules) == {"enterprise-credit"}
 
 
 def test_defs_check_reports_a_bad_rules_file(defs_copy: Path, cli) -> None:  # type: ignore[no-untyped-def]
