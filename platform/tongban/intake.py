@@ -320,7 +320,9 @@ def without_paths(answers: Any, failed: list[str]) -> Any:
     if not failed:
         return answers
     result = copy.deepcopy(answers)
-    for path in failed:
+    # Items of a list go last first, so removing one does not move the next one to remove.
+    for path in sorted(failed, key=lambda p: [int(s) if s.isdigit() else -1 for s in p.split(".")],
+                       reverse=True):
         segments = path.split(".")
         parent = result
         for segment in segments[:-1]:
@@ -331,6 +333,9 @@ def without_paths(answers: Any, failed: list[str]) -> Any:
                 break
         if isinstance(parent, dict):
             parent.pop(segments[-1], None)
+        elif isinstance(parent, list) and segments[-1].isdigit() \
+                and int(segments[-1]) < len(parent):  # a refused item of a repeatable question
+            del parent[int(segments[-1])]
     return result
 
 

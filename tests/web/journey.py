@@ -76,6 +76,5 @@ RESIDENCE_PAGES: list[tuple[str, dict[str, Any]]] = [
     ("social-insurance", {"social_insurance.months": "36", "social_insurance.base_band": "1_to_2",
                           "social_insurance.base_months": "36"}),
     ("family-awards", {"family.spouse_local": "false", "awards.level": "none"}),
-    ("record", {"record.serious_crime": "false", "record.false_materials": "0",
-                "record.detentions": "0", "record.criminal_records": "0"}),
+    ("record", {"record.serious_crime": "false"}),
 ]

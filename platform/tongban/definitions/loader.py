@@ -42,6 +42,9 @@ class LoadedDefinition:
     code: str
     path: str
     content: dict[str, Any]
+    # The parsed file with its positions, kept where publishing checks it again (rule sets'
+    # effective ranges against the database).
+    document: Document | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -156,7 +159,8 @@ def _load_rules(root: Path, result: DefinitionSet) -> None:
         found = check_document(document, file, expected_id=path.stem)
         result.problems.extend(found)
         if not found:
-            result.rules[path.stem] = LoadedDefinition("rules", path.stem, file, document.data)
+            result.rules[path.stem] = LoadedDefinition("rules", path.stem, file, document.data,
+                                                       document)
 
 
 def _load_presets(root: Path, result: DefinitionSet) -> dict[str, Any]:

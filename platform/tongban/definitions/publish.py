@@ -149,7 +149,7 @@ def publish(session: Session, definitions: DefinitionSet, *, author: str, commen
                          "nothing was published")
     clashes = [problem for loaded in definitions.rules.values()
                for problem in rules_range_problems(session, loaded.code, loaded.content,
-                                                   loaded.path)]
+                                                   loaded.path, loaded.document)]
     if clashes:
         raise PublishRefused(clashes)
     result = PublishResult()

@@ -5,7 +5,7 @@ the same rule set, answers and day give the same result."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -13,11 +13,13 @@ from typing import Any
 
 from ..forms import logic
 from . import explain
+from . import explain as explain_  # `explain` is also evaluate()'s keyword
 from .check import PARAM_PREFIX
 from .explain import number
 from .rules import Indicator, Input, RuleSet
 
 _MISSING: Any = object()
+Say = Callable[[], dict[str, str]]
 
 
 class MissingInput(ValueError):
@@ -101,22 +103,27 @@ class Evaluation:
 # --- reading the inputs ---------------------------------------------------------------------
 
 
-def _lookup(source: Any, path: str) -> Any:
+def _lookup(source: Any, parts: tuple[str, ...]) -> Any:
     node = source
-    for part in path.split("."):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
+    for part in parts:
+        if type(node) is dict or isinstance(node, Mapping):  # the plain case first: it is fast
+            node = node.get(part, _MISSING)
+            if node is _MISSING:
+                return _MISSING
         else:
             return _MISSING
     return node
 
 
-def _read(answers: Mapping[str, Any], extra: Mapping[str, Any] | None, path: str) -> Any:
-    """`path` in the answers, or in an `extra` source when its first part names one."""
-    head = path.split(".", 1)[0]
-    if extra and head in extra:
-        return _lookup(extra, path)
-    return _lookup(answers, path)
+def _read(answers: Mapping[str, Any], extra: Mapping[str, Any] | None,
+          parts: tuple[str, ...]) -> Any:
+    """The answer at `parts`, or the value in an `extra` source when the first part names one."""
+    if extra and parts[0] in extra:
+        return _lookup(extra, parts)
+    return _lookup(answers, parts)
+
+
+_EXACT = {"integer": int, "string": str, "boolean": bool}
 
 
 def _day(value: Any) -> date:
@@ -126,6 +133,10 @@ def _day(value: Any) -> date:
 
 
 def _coerce(item: Input, value: Any) -> Any:
+    if type(value) is _EXACT.get(item.type):  # already of its type (int is not bool here)
+        return value
+    if item.type == "number" and type(value) in (int, float) and math.isfinite(value):
+        return float(value)
     path = item.path or item.id
     try:
         if item.type == "date":
@@ -178,7 +189,24 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+class _Values(dict[str, Any]):
+    """Input values by id, with the same values as JsonLogic data (dates as text, the
+    parameters under "param"), kept in step as each value is read."""
+
+    def __init__(self, rule_set: RuleSet) -> None:
+        super().__init__()
+        self.scope: dict[str, Any] = {PARAM_PREFIX.rstrip("."): dict(rule_set.parameters)}
+        self.read_by_logic = rule_set.logic_reads
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        if key in self.read_by_logic:
+            self.scope[key] = _plain(value)
+
+
 def _logic_data(values: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
+    if isinstance(values, _Values):
+        return values.scope
     data: dict[str, Any] = {key: _plain(value) for key, value in values.items()}
     data[PARAM_PREFIX.rstrip(".")] = dict(rule_set.parameters)
     return data
@@ -211,13 +239,13 @@ def _derive(item: Input, values: Mapping[str, Any], rule_set: RuleSet, as_of: da
 def read_inputs(rule_set: RuleSet, answers: Mapping[str, Any], as_of: date,
                 extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every input's value (None when absent and not required). Raises MissingInput."""
-    values: dict[str, Any] = {}
+    values = _Values(rule_set)
     for item in rule_set.inputs:
         if item.derived is not None:
             values[item.id] = _derive(item, values, rule_set, as_of)
             continue
         assert item.path is not None
-        raw = _read(answers, extra, item.path)
+        raw = _read(answers, extra, item.parts)
         if raw is _MISSING or raw is None or raw == "":
             if item.required:
                 raise MissingInput(item.id, item.path, item.name)
@@ -230,27 +258,6 @@ def read_inputs(rule_set: RuleSet, answers: Mapping[str, Any], as_of: date,
 # --- the indicators -------------------------------------------------------------------------
 
 
-def _used(rule_set: RuleSet, input_id: str | None, values: Mapping[str, Any],
-          seen: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The inputs an indicator read, by answer path for answers and by id for derived values
-    (with what they were derived from)."""
-    seen = {} if seen is None else seen
-    if input_id is None:
-        return seen
-    item = rule_set.input(input_id)
-    if item.derived is not None:
-        ((how, arg),) = item.derived.items()
-        sources = ([arg[0]] if how == "floor_div" else
-                   sorted({name.split(".")[0] for name in logic.referenced_vars(arg)
-                           if not name.startswith(PARAM_PREFIX)}) if how == "logic" else [arg])
-        for source in sources:
-            _used(rule_set, source, values, seen)
-        seen[item.id] = _plain(values.get(item.id))
-    else:
-        seen[item.path or item.id] = _plain(values.get(item.id))
-    return seen
-
-
 def _applies(indicator: Indicator, rule_set: RuleSet, values: Mapping[str, Any]) -> bool:
     if indicator.when is None:
         return True
@@ -259,15 +266,16 @@ def _applies(indicator: Indicator, rule_set: RuleSet, values: Mapping[str, Any])
 
 
 def _score(indicator: Indicator, rule_set: RuleSet, values: Mapping[str, Any],
-           as_of: date) -> tuple[float, dict[str, str], bool]:
-    """(points, explanation, vetoed) of one indicator that is not a group_max."""
+           as_of: date) -> tuple[float, Say, bool]:
+    """(points, its explanation when asked for, vetoed) of one indicator that is not a
+    group_max. Explanations are made only when wanted: they are most of the work."""
     if indicator.type == "veto":
         triggered = indicator.enabled and _applies(indicator, rule_set, values)
-        return 0, explain.veto(indicator, triggered), triggered
+        return 0, lambda: explain.veto(indicator, triggered), triggered
     if indicator.type == "weighted":
         return _weighted(indicator, rule_set, values)
     if not _applies(indicator, rule_set, values):
-        return 0, explain.not_applicable(indicator), False
+        return 0, lambda: explain.not_applicable(indicator), False
     assert indicator.input is not None
     item = rule_set.input(indicator.input)
     value: Any = values.get(item.id)
@@ -275,15 +283,16 @@ def _score(indicator: Indicator, rule_set: RuleSet, values: Mapping[str, Any],
         if indicator.type == "deduction":
             value = [] if item.type == "dates" else 0
         else:
-            return 0, explain.not_answered(indicator, item), False
+            return 0, lambda: explain.not_answered(indicator, item), False
     if indicator.type == "bands":
         chosen = next((band for band in indicator.bands if band.holds(value)), None)
         points = chosen.points if chosen else 0
-        return points, explain.band(indicator, item, value, chosen, points), False
+        return points, lambda: explain.band(indicator, item, value, chosen, points), False
     if indicator.type == "table":
         entry = indicator.table.get(str(value).lower() if isinstance(value, bool) else str(value))
         points = entry[0] if entry else 0
-        return points, explain.table(indicator, value, entry[1] if entry else None, points), False
+        return points, lambda: explain.table(indicator, value, entry[1] if entry else None,
+                                             points), False
     if indicator.type == "per_unit":
         units = max(0, int(math.floor(value / indicator.per)))
         points = units * indicator.points
@@ -291,7 +300,8 @@ def _score(indicator: Indicator, rule_set: RuleSet, values: Mapping[str, Any],
         if capped:
             assert indicator.cap is not None
             points = indicator.cap
-        return points, explain.per_unit(indicator, item, value, units, points, capped), False
+        return points, lambda: explain.per_unit(indicator, item, value, units, points,
+                                                capped), False
     # deduction
     if isinstance(value, list):
         if indicator.window_years is not None:
@@ -303,11 +313,12 @@ def _score(indicator: Indicator, rule_set: RuleSet, values: Mapping[str, Any],
     else:
         start, counted, ignored = None, max(0, int(value)), 0
     points = counted * indicator.points
-    return points, explain.deduction(indicator, counted, ignored, start, as_of, points), False
+    return points, lambda: explain.deduction(indicator, counted, ignored, start, as_of,
+                                             points), False
 
 
 def _weighted(indicator: Indicator, rule_set: RuleSet,
-              values: Mapping[str, Any]) -> tuple[float, dict[str, str], bool]:
+              values: Mapping[str, Any]) -> tuple[float, Say, bool]:
     total_weight = sum(c.weight for c in indicator.components)
     score = 0.0
     parts = []
@@ -315,7 +326,7 @@ def _weighted(indicator: Indicator, rule_set: RuleSet,
         item = rule_set.input(component.input)
         value = values.get(item.id)
         if value is None:
-            return 0, explain.not_answered(indicator, item), False
+            return 0, lambda missing=item: explain.not_answered(indicator, missing), False
         share = (min(max(value, component.low), component.high) - component.low) \
             / (component.high - component.low)
         if not component.higher_is_better:
@@ -323,46 +334,40 @@ def _weighted(indicator: Indicator, rule_set: RuleSet,
         score += component.weight * share
         parts.append((item, value, component.weight))
     points = 100 * score / total_weight
-    return points, explain.weighted(indicator, parts, number(points)), False
+    return points, lambda: explain.weighted(indicator, parts, number(points)), False
 
 
 def evaluate(rule_set: RuleSet, answers: Mapping[str, Any], as_of: date, *,
-             extra: Mapping[str, Any] | None = None) -> Evaluation:
+             extra: Mapping[str, Any] | None = None, explain: bool = True) -> Evaluation:
     """Score `answers` (an application's answers as stored) on `as_of` (ages and look-back
     windows count to that day). Raises MissingInput for a required input that is absent and
-    BadInput for one that cannot be read."""
+    BadInput for one that cannot be read. `explain=False` leaves the sentences and the inputs
+    read empty (bulk re-scoring, where only the points matter)."""
     values = read_inputs(rule_set, answers, as_of, extra)
-    scored: dict[str, tuple[float, dict[str, str], bool]] = {}
+    scored: dict[str, tuple[float, Say, bool]] = {}
     for indicator in rule_set.indicators:
         if indicator.type != "group_max":
             scored[indicator.id] = _score(indicator, rule_set, values, as_of)
     results: list[IndicatorResult] = []
     for indicator in rule_set.indicators:
+        reads = rule_set.reads[indicator.id]
+        inputs = {key: _plain(values[input_id]) for key, input_id in reads} if explain else {}
         if indicator.type == "group_max":
             members = [(rule_set.indicator(member), scored[member][0]) for member in indicator.of]
             points = max(points for _, points in members)
-            explanation = explain.group_max(indicator, members, points)
-            used: dict[str, Any] = {}
-            for member, _ in members:
-                _used(rule_set, member.input, values, used)
-            results.append(IndicatorResult(indicator.id, indicator.group, indicator.name,
-                                           number(points), True, used, explanation))
+            results.append(IndicatorResult(
+                indicator.id, indicator.group, indicator.name, number(points), True, inputs,
+                explain_.group_max(indicator, members, points) if explain else {}))
             continue
-        points, explanation, vetoed = scored[indicator.id]
-        counted = indicator.in_group is None
-        if indicator.in_group is not None:
+        points, say, vetoed = scored[indicator.id]
+        explanation = say() if explain else {}
+        if explain and indicator.in_group is not None:
             group = rule_set.indicator(indicator.in_group)
             others = [rule_set.indicator(m) for m in group.of if m != indicator.id]
-            explanation = explain.with_group_note(explanation, explain.group_note(others))
-        inputs = _used(rule_set, indicator.input, values)
-        for component in indicator.components:
-            _used(rule_set, component.input, values, inputs)
-        if indicator.when is not None:
-            for name in sorted(logic.referenced_vars(indicator.when)):
-                if not name.startswith(PARAM_PREFIX) and name.split(".")[0] in values:
-                    _used(rule_set, name.split(".")[0], values, inputs)
+            explanation = explain_.with_group_note(explanation, explain_.group_note(others))
         results.append(IndicatorResult(indicator.id, indicator.group, indicator.name,
-                                       number(points), counted, inputs, explanation, vetoed))
+                                       number(points), indicator.in_group is None, inputs,
+                                       explanation, vetoed))
     total = number(sum(result.points for result in results if result.counted))
     vetoes = tuple(result for result in results if result.vetoed)
     threshold = rule_set.threshold

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .rules import Band, Indicator, Input
 
 Text = dict[str, str]
+_CENT = Decimal("0.01")
 
 
 def number(value: float | int) -> float | int:
-    """Points as stored: an int when whole, else rounded to 2 decimals."""
-    rounded = round(float(value), 2)
+    """Points as stored: an int when whole, else rounded to 2 decimals (half up)."""
+    if isinstance(value, int):
+        return value
+    if value.is_integer():
+        return int(value)
+    rounded = float(Decimal(repr(float(value))).quantize(_CENT, rounding=ROUND_HALF_UP))
     return int(rounded) if rounded.is_integer() else rounded
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from ..definitions.problems import Problem
 from ..definitions.yamlpos import Document
-from .check import check_document, derive_order
+from ..forms.logic import referenced_vars
+from .check import PARAM_PREFIX, check_document, derive_order
 
 Text = MappingProxyType  # {"zh": ..., "en": ...}, read-only
 
@@ -38,6 +39,11 @@ class Input:
     derived: MappingProxyType[str, Any] | None  # {"age_on_reference_date": "birth_date"} ...
     default: Any = None
     unit: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    parts: tuple[str, ...] = ()  # path split at its dots
+
+    def __post_init__(self) -> None:
+        if self.path and not self.parts:
+            object.__setattr__(self, "parts", tuple(self.path.split(".")))
 
 
 @dataclass(frozen=True)
@@ -114,12 +120,24 @@ class RuleSet:
     parameters: MappingProxyType[str, Any]  # name -> value
     parameter_notes: MappingProxyType[str, MappingProxyType[str, str]]
     content: MappingProxyType[str, Any]  # the document it was compiled from
+    # Worked out once here so that an evaluation only looks things up.
+    _inputs: MappingProxyType[str, Input] = field(default_factory=lambda: MappingProxyType({}),
+                                                  repr=False, compare=False)
+    _indicators: MappingProxyType[str, Indicator] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+    # indicator id -> ((key shown in the result, input id), ...): the answers by their path,
+    # derived values by their id, each after what it is derived from.
+    reads: MappingProxyType[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+    # The inputs some JsonLogic rule reads (derived values, `when`): only these are also kept
+    # as JsonLogic data during an evaluation.
+    logic_reads: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def input(self, input_id: str) -> Input:
-        return next(item for item in self.inputs if item.id == input_id)
+        return self._inputs[input_id]
 
     def indicator(self, indicator_id: str) -> Indicator:
-        return next(item for item in self.indicators if item.id == indicator_id)
+        return self._indicators[indicator_id]
 
 
 def _resolve(value: Any, parameters: dict[str, Any]) -> tuple[Any, str | None]:
@@ -152,6 +170,41 @@ def _indicator(spec: dict[str, Any], parameters: dict[str, Any],
     )
 
 
+def _sources(item: Input) -> list[str]:
+    """The inputs a derived input is worked out from."""
+    if item.derived is None:
+        return []
+    ((how, arg),) = item.derived.items()
+    if how == "logic":
+        return sorted({name.split(".")[0] for name in referenced_vars(arg)
+                       if not name.startswith(PARAM_PREFIX)})
+    return [arg[0]] if how == "floor_div" else [arg]
+
+
+def _reads(indicator: Indicator, inputs: dict[str, Input],
+           indicators: dict[str, Indicator]) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+
+    def add(input_id: str) -> None:
+        item = inputs.get(input_id)
+        if item is None:
+            return
+        for source in _sources(item):
+            add(source)
+        found.setdefault(item.path if item.derived is None and item.path else item.id, item.id)
+
+    names = [indicator.input] if indicator.input else []
+    names += [component.input for component in indicator.components]
+    for member in indicator.of:
+        names += [indicators[member].input or ""]
+    if indicator.when is not None:
+        names += sorted({name.split(".")[0] for name in referenced_vars(indicator.when)
+                         if not name.startswith(PARAM_PREFIX)})
+    for name in names:
+        add(name)
+    return tuple(found.items())
+
+
 def compile_rules(content: dict[str, Any], *, version: int | None = None,
                   document: Document | None = None, file: str = "<rules>") -> RuleSet:
     """Check a rules document and compile it. Raises RulesError listing every problem (placed
@@ -172,6 +225,9 @@ def compile_rules(content: dict[str, Any], *, version: int | None = None,
         for name in derive_order(specs))
     outcome = content["outcome"]
     effective = content["effective"]
+    indicators = tuple(_indicator(spec, parameters, groups) for spec in content["indicators"])
+    by_input = {item.id: item for item in inputs}
+    by_indicator = {item.id: item for item in indicators}
     return RuleSet(
         id=content["id"], version=version, name=_text(content["name"]), kind=content["kind"],
         example=bool(content.get("example", False)),
@@ -181,9 +237,18 @@ def compile_rules(content: dict[str, Any], *, version: int | None = None,
         grades=tuple(Grade(g["min"], g["grade"], _text(g.get("label")))
                      for g in outcome.get("grades") or ()),
         inputs=inputs,
-        indicators=tuple(_indicator(spec, parameters, groups) for spec in content["indicators"]),
+        indicators=indicators,
         parameters=MappingProxyType(parameters),
         parameter_notes=MappingProxyType({name: _text(spec["note"]) for name, spec
                                           in (content.get("parameters") or {}).items()}),
         content=MappingProxyType(content),
+        _inputs=MappingProxyType(by_input), _indicators=MappingProxyType(by_indicator),
+        reads=MappingProxyType({item.id: _reads(item, by_input, by_indicator)
+                                for item in indicators}),
+        logic_reads=frozenset(
+            name.split(".")[0]
+            for rule in [*(item.when for item in indicators if item.when is not None),
+                         *(item.derived["logic"] for item in inputs
+                           if item.derived is not None and "logic" in item.derived)]
+            for name in referenced_vars(rule)),
     )

@@ -15,9 +15,9 @@ from .rules import RuleSet, compile_rules
 
 KIND = "rules"
 
-# (DefinitionVersion id, content hash) -> compiled rule set. The hash keeps two databases in
-# one process (tests) from sharing an entry.
-_compiled: dict[tuple[int, str], RuleSet] = {}
+# (DefinitionVersion id, version, content hash) -> compiled rule set. The version and hash keep
+# two databases in one process (tests) from sharing an entry.
+_compiled: dict[tuple[int, int, str], RuleSet] = {}
 
 
 class UnknownRuleSet(LookupError):
@@ -39,7 +39,7 @@ class PublishedRuleSet:
 
 def compile_version(row: DefinitionVersion) -> RuleSet:
     assert row.id is not None
-    key = (row.id, row.content_hash)
+    key = (row.id, row.version, row.content_hash)
     found = _compiled.get(key)
     if found is None:
         found = _compiled[key] = compile_rules(dict(row.content), version=row.version,
