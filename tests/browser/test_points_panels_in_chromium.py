@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
-
 from tests.conftest import Personas
 from tests.web.journey import csrf
 from tests.web.test_points_in_applications import LOW_PAGES, _apply, _open_task, _post
+
 from tongban import db
 from tongban.models import saved_id
 
