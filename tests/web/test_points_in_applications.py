@@ -326,3 +326,24 @@ def test_as_of_is_the_local_date_of_submission() -> None:
 
     late = Application(submitted_at=datetime(2026, 12, 31, 16, 30, tzinfo=UTC))  # 00:30 in Shanghai
     assert as_of(late) == date(2027, 1, 1)
+
+
+def test_a_draft_pins_the_version_in_effect_on_its_day_not_one_published_ahead(
+        demo, session) -> None:  # type: ignore[no-untyped-def]
+    from tongban.points.scoring import current_rules_version
+
+    engine = demo.extensions["tongban.engine"]
+    with db.new_session(engine) as tx, db.unit_of_work(tx):
+        old = _rules_version(tx)
+        tx.add(DefinitionVersion(kind="rules", code=old.code, version=old.version + 1,
+                                 content={**old.content, "effective": {"from": "2027-01-01"}},
+                                 content_hash=secrets.token_hex(8),
+                                 source_path=old.source_path, author="test"))
+    session.rollback()
+    first = session.scalars(select(DefinitionVersion).where(
+        DefinitionVersion.kind == "rules", DefinitionVersion.version == 1)).one()
+    ahead = _rules_version(session)
+    service = current_version(session, "service", "residence-points").content
+    assert current_rules_version(session, service, on=date(2026, 12, 31)) == first.id
+    assert current_rules_version(session, service, on=date(2027, 1, 1)) == ahead.id
+    assert current_rules_version(session, {"code": "x"}) is None  # a service without rules
