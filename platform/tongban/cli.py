@@ -100,7 +100,8 @@ def defs_check(path: Path | None) -> None:
     if result.problems:
         click.echo(f"{len(result.problems)} problem(s) found; fix them before publishing.", err=True)
         sys.exit(1)
-    click.echo(f"OK: {len(result.services)} service(s) and {len(result.forms)} form(s) in {root}.")
+    click.echo(f"OK: {len(result.services)} service(s), {len(result.forms)} form(s) and "
+               f"{len(result.rules)} rule set(s) in {root}.")
 
 
 def publish_directory(root: Path, author: str, comment: str) -> int:

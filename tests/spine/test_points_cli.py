@@ -89,3 +89,11 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path: Path) -> None:  # type:
         assert result.exit_code == 2, (args, result.output)
         assert result.stdout == ""
         assert result.stderr.splitlines()[-1] == message
+
+
+def test_defs_check_counts_the_rule_sets(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("defs", "check")
+    assert result.exit_code == 0, result.output
+    rule_sets = len(list((PROJECT_ROOT / "workflow_definitions/rules").glob("*.yaml")))
+    assert rule_sets >= 1
+    assert result.stdout.endswith(f"form(s) and {rule_sets} rule set(s) in {PROJECT_ROOT}.\n")

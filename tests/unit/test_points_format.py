@@ -254,3 +254,23 @@ def test_compile_rules_refuses_a_document_with_problems() -> None:
     assert str(caught.value) == (
         '<rules>:1:1: at /indicators/2/input unknown input "triple"; expected one of: banned, '
         "double, fines, hours, level, warnings")
+
+
+def test_the_fast_scorer_agrees_on_the_small_rule_sets() -> None:
+    from tongban.points.fast import score
+
+    for answers, day in [(WORK, date(2026, 11, 30)),
+                         ({"work": {"hours": 100, "level": "b", "banned": True}}, date(2026, 1, 1)),
+                         ({"work": {"hours": 1.5, "level": "c"}}, date(2026, 1, 1))]:
+        slow = evaluate(small(), answers, day)
+        fast = score(small(), answers, day)
+        assert (fast.total, fast.eligible) == (slow.total, slow.eligible)
+        assert fast.points == {item.id: item.points for item in slow.indicators}
+    grading = compile_rules(read_yaml(GRADING).data)
+    for share, overdue in [("0.9", 30), (0.333, 7), (1, 0), (0, 200)]:
+        answers = {"tax": {"on_time_share": share, "overdue_days": overdue}}
+        slow = evaluate(grading, answers, date(2026, 5, 1))
+        fast = score(grading, answers, date(2026, 5, 1))
+        assert (fast.total, fast.grade, fast.eligible) == (slow.total, slow.grade, slow.eligible)
+    with pytest.raises(MissingInput, match='"hours"'):
+        score(small(), {"work": {"level": "a"}}, date(2026, 1, 1))

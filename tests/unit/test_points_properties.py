@@ -13,6 +13,7 @@ from points_world import shanghai
 
 from tongban.points import evaluate
 from tongban.points.explain import number
+from tongban.points.fast import score
 
 RULES = shanghai()
 FIVE_YEARS = shanghai(deduction_window_years=5, si_years_cap=30, investment_cap=120,
@@ -88,3 +89,15 @@ def test_an_evaluation_is_deterministic_and_its_json_round_trips(answers: dict[s
     again = evaluate(shanghai(), json.loads(json.dumps(answers)), as_of).to_json()
     assert first == again
     assert json.loads(json.dumps(first, ensure_ascii=False)) == first
+
+
+@settings(max_examples=150, deadline=None)
+@given(shanghai_answers(), as_of_days, st.booleans())
+def test_the_fast_scorer_gives_what_evaluate_gives(answers: dict[str, Any], as_of: date,
+                                                   other: bool) -> None:
+    rules = FIVE_YEARS if other else RULES
+    slow = evaluate(rules, answers, as_of)
+    fast = score(rules, answers, as_of)
+    assert (fast.total, fast.eligible, fast.grade) == (slow.total, slow.eligible, slow.grade)
+    assert fast.points == {item.id: item.points for item in slow.indicators}
+    assert fast.vetoed == tuple(item.id for item in slow.vetoes)

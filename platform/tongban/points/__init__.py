@@ -3,11 +3,12 @@ sentence for every indicator. See docs/points.md."""
 
 from .check import check_document
 from .evaluate import BadInput, Evaluation, IndicatorResult, MissingInput, evaluate, full_years
+from .fast import Score, score
 from .rules import Indicator, Input, RulesError, RuleSet, compile_rules
 from .store import PublishedRuleSet, UnknownRuleSet, published_rule_sets, rules_for
 
 __all__ = [
     "BadInput", "Evaluation", "Indicator", "IndicatorResult", "Input", "MissingInput",
-    "PublishedRuleSet", "RuleSet", "RulesError", "UnknownRuleSet", "check_document",
-    "compile_rules", "evaluate", "full_years", "published_rule_sets", "rules_for",
+    "PublishedRuleSet", "RuleSet", "RulesError", "Score", "UnknownRuleSet", "check_document",
+    "compile_rules", "evaluate", "full_years", "published_rule_sets", "rules_for", "score",
 ]

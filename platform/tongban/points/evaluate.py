@@ -272,10 +272,10 @@ def _score(indicator: Indicator, rule_set: RuleSet, values: Mapping[str, Any],
     if indicator.type == "veto":
         triggered = indicator.enabled and _applies(indicator, rule_set, values)
         return 0, lambda: explain.veto(indicator, triggered), triggered
-    if indicator.type == "weighted":
-        return _weighted(indicator, rule_set, values)
     if not _applies(indicator, rule_set, values):
         return 0, lambda: explain.not_applicable(indicator), False
+    if indicator.type == "weighted":
+        return _weighted(indicator, rule_set, values)
     assert indicator.input is not None
     item = rule_set.input(indicator.input)
     value: Any = values.get(item.id)

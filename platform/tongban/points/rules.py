@@ -14,8 +14,6 @@ from ..definitions.yamlpos import Document
 from ..forms.logic import referenced_vars
 from .check import PARAM_PREFIX, check_document, derive_order
 
-Text = MappingProxyType  # {"zh": ..., "en": ...}, read-only
-
 
 class RulesError(ValueError):
     """A rules document with problems; .problems lists them, str() one a line."""
