@@ -278,19 +278,11 @@ def test_the_applicant_reads_the_explanation_in_english(demo, session) -> None: 
 
 def test_a_missing_required_answer_keeps_the_application_unscored_with_a_note(
         demo, session) -> None:  # type: ignore[no-untyped-def]
-    engine = demo.extensions["tongban.engine"]
-    answers = {"applicant": {"name": "张三", "birth_date": "1990-03-07"},
-               "education": {"level": "master"}, "qualification": {"kind": "none"},
-               "social_insurance": {"months": 36, "base_band": "1_to_2", "base_months": 36},
-               "record": {}}  # serious_crime not answered
-    with db.new_session(engine) as tx, db.unit_of_work(tx):
-        users = review_world.user_ids(tx)
-        service = current_version(tx, "service", "residence-points")
-        form = current_version(tx, "form", "residence-points")
-        draft = start_draft(tx, service, form, user_id=users["citizen"], answers=answers)
-        made = submit(tx, draft, answers, department_code="sh-rsj", actor_id=users["citizen"],
-                      actor_name="citizen").application
-        app_id, reference = saved_id(made), made.reference
+    app_id, reference = _submit_directly(demo, {
+        "applicant": {"name": "张三", "birth_date": "1990-03-07"},
+        "education": {"level": "master"}, "qualification": {"kind": "none"},
+        "social_insurance": {"months": 36, "base_band": "1_to_2", "base_months": 36},
+        "record": {}})  # serious_crime not answered
     session.rollback()
     application = session.get(Application, app_id)
     assert application is not None and application.status == "submitted"  # kept, flow started
@@ -326,3 +318,61 @@ def test_as_of_is_the_local_date_of_submission() -> None:
 
     late = Application(submitted_at=datetime(2026, 12, 31, 16, 30, tzinfo=UTC))  # 00:30 in Shanghai
     assert as_of(late) == date(2027, 1, 1)
+
+
+def test_a_draft_pins_the_version_in_effect_on_its_day_not_one_published_ahead(
+        demo, session) -> None:  # type: ignore[no-untyped-def]
+    from tongban.points.scoring import current_rules_version
+
+    engine = demo.extensions["tongban.engine"]
+    with db.new_session(engine) as tx, db.unit_of_work(tx):
+        old = _rules_version(tx)
+        tx.add(DefinitionVersion(kind="rules", code=old.code, version=old.version + 1,
+                                 content={**old.content, "effective": {"from": "2027-01-01"}},
+                                 content_hash=secrets.token_hex(8),
+                                 source_path=old.source_path, author="test"))
+    session.rollback()
+    first = session.scalars(select(DefinitionVersion).where(
+        DefinitionVersion.kind == "rules", DefinitionVersion.version == 1)).one()
+    ahead = _rules_version(session)
+    service = current_version(session, "service", "residence-points").content
+    assert current_rules_version(session, service, on=date(2026, 12, 31)) == first.id
+    assert current_rules_version(session, service, on=date(2027, 1, 1)) == ahead.id
+    assert current_rules_version(session, {"code": "x"}) is None  # a service without rules
+
+
+def _submit_directly(demo: Any, answers: dict[str, Any]) -> tuple[int, str]:
+    """An application submitted through ``applications.submit`` with answers the form's pages
+    would not let through (the core must stand without them)."""
+    with db.new_session(demo.extensions["tongban.engine"]) as tx, db.unit_of_work(tx):
+        users = review_world.user_ids(tx)
+        service = current_version(tx, "service", "residence-points")
+        form = current_version(tx, "form", "residence-points")
+        draft = start_draft(tx, service, form, user_id=users["citizen"], answers=answers)
+        made = submit(tx, draft, answers, department_code="sh-rsj", actor_id=users["citizen"],
+                      actor_name="citizen").application
+        return saved_id(made), made.reference
+
+
+def test_a_veto_refuses_whatever_the_points_and_both_pages_say_why(
+        demo, session) -> None:  # type: ignore[no-untyped-def]
+    # The form refuses a serious criminal record on its page; an application taken in another
+    # way (the counter, an import) is still refused by the rule set's veto.
+    app_id, reference = _submit_directly(demo, {
+        "applicant": {"name": "张三", "birth_date": "1990-03-07"},
+        "education": {"level": "master"}, "qualification": {"kind": "none"},
+        "social_insurance": {"months": 36, "base_band": "1_to_2", "base_months": 36},
+        "record": {"serious_crime": True}})
+    [row] = _rows(session, app_id)
+    assert row.total >= 120 and row.eligible is False
+    [veto] = row.result["vetoes"]
+    application = session.get(Application, app_id)
+    _accept(demo, session, application)
+    refusal = _open_task(session, app_id, "refusal_review")
+    assert refusal is not None
+    staff = _text(_as(demo, "deptadmin").get(f"/review/tasks/{refusal.id}").get_data(as_text=True))
+    assert "一票否决，不符合条件" in staff
+    assert f"一票否决 {veto['explanation']['zh']}" in staff
+    mine = _text(_as(demo, "citizen").get(f"/my/applications/{reference}").get_data(as_text=True))
+    assert "由于下列原因，无论积分多少，您的申请都不能通过。" in mine
+    assert veto["explanation"]["zh"] in mine
