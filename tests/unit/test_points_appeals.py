@@ -119,7 +119,7 @@ def test_the_database_keeps_one_open_appeal_per_item_even_past_the_check(db: Ses
     db.rollback()
 
 
-def test_the_default_window_is_15_working_days_because_the_format_has_no_appeal_key(
+def test_the_shipped_rule_sets_window_is_15_working_days(
         db: Session) -> None:
     application, first = _scored(db, answers())
     assert appeals.working_days(db, first) == appeals.DEFAULT_WORKING_DAYS == 15
