@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from points_world import AS_OF, answers
+from points_world import answers
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -24,7 +24,7 @@ from tongban.models import (
     saved_id,
     utcnow,
 )
-from tongban.points import appeals, evaluate, rules_for
+from tongban.points import appeals
 
 
 @pytest.fixture
@@ -41,13 +41,10 @@ def _scored(session: Session, given: dict[str, Any]) -> tuple[Application, Point
     draft = start_draft(session, service, form, user_id=None)
     application = submit(session, draft, given, department_code="sh-rsj", actor_id=None,
                          actor_name="citizen").application
-    result = evaluate(rules_for(session, "sh-residence-points", saved_id(rules)), given,
-                      AS_OF).to_json()
-    evaluation = PointsEvaluation(
-        application_id=saved_id(application), rules_version_id=saved_id(rules),
-        rule_set="sh-residence-points", as_of=AS_OF, total=result["total"],
-        eligible=result["eligible"], result=result)
-    session.add(evaluation)
+    # The submit scored it (points.scoring): that row is the score an appeal contests.
+    evaluation = session.scalars(select(PointsEvaluation).where(
+        col(PointsEvaluation.application_id) == saved_id(application))).one()
+    assert evaluation.rules_version_id == saved_id(rules)
     session.commit()
     return application, evaluation
 
@@ -79,7 +76,7 @@ def test_an_upheld_appeal_rescored_by_the_pinned_rules_supersedes_and_keeps_the_
         (45, "submitted", None), (51, "appeal", first.id)]
     si = next(i for i in new.result["indicators"] if i["id"] == "si_years")
     assert si["points"] == 21 and si["inputs"]["social_insurance.months"] == 84
-    assert new.rules_version_id == first.rules_version_id and new.as_of == AS_OF
+    assert new.rules_version_id == first.rules_version_id and new.as_of == first.as_of
     assert application.answers["social_insurance"]["months"] == 60  # the answers as submitted
 
     # A later appeal on another item starts from the corrected answers.
