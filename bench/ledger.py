@@ -50,7 +50,7 @@ def main() -> None:
     from tongban import audit, db
     from tongban.definitions import load_directory, publish
     from tongban.migrate import upgrade
-    from tongban.models import LedgerAccount, LedgerReward
+    from tongban.models import LedgerAccount
     from tongban.points import ledger
 
     folder = Path(tempfile.mkdtemp())
@@ -111,8 +111,7 @@ def main() -> None:
     with db.new_session(engine) as session:
         lowest = session.scalar(select(func.min(col(LedgerAccount.balance)))
                                 .where(col(LedgerAccount.kind) == "person"))
-        stock = session.scalars(select(col(LedgerReward.stock))
-                                .where(col(LedgerReward.code) == "reusable-bag")).one()
+        stock = ledger.stock_left(session, book)["reusable-bag"]
     assert lowest is not None and lowest >= 0, lowest
     assert stock == 500 - done, (stock, done)
     print(f"lowest balance {lowest}; reusable-bag stock {stock} = 500 - {done}")
