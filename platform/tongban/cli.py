@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from . import create_app, db
+from .points import RuleSet
 from .worktime import (
     DEFAULT_CALENDAR,
     TZ,
@@ -32,6 +33,7 @@ from .worktime import (
     due_at,
     file_calendar,
     file_calendar_ids,
+    local_day,
     working_days_between,
 )
 from .worktime.files import CalendarFileError
@@ -635,3 +637,90 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
     click.echo(f"Worker on {settings.url.split('@')[-1]}: {workers} {worker_type}(s); "
                "Ctrl+C stops it after the jobs in hand")
     consumer.run()
+
+
+# --- tongban points: evaluate a rule set from the shell, list the rule sets -------------------
+# Like `tongban calendar`: the published version when the database has it, else the file
+# (stderr says which). Bad input is one line on stderr and exit status 2.
+
+@main.group("points")
+def points_group() -> None:
+    """Points rule sets (scorecards and gradings): evaluate answers, list the rule sets."""
+
+
+def load_rule_set(rule_set_id: str) -> RuleSet:
+    """The latest published version when the database has it, else the file; says which."""
+    from .points import RulesError, published_rule_sets, rules_for
+    from .points.files import file_rules
+
+    with _database() as session:
+        if session is not None and rule_set_id in {r.id for r in published_rule_sets(session)}:
+            rule_set = rules_for(session, rule_set_id)
+            click.echo(f"rule set {rule_set_id} version {rule_set.version} from the database",
+                       err=True)
+            return rule_set
+        where = "not initialised" if session is None else f"without a published {rule_set_id}"
+    try:
+        rule_set = file_rules(rule_set_id)
+    except LookupError as exc:
+        fail(str(exc).strip("'\""))
+    except RulesError as exc:
+        fail(f"rule set {rule_set_id} has problems: {exc.problems[0]}")
+    click.echo(f"rule set {rule_set_id} from its file (database {where})", err=True)
+    return rule_set
+
+
+@points_group.command("eval")
+@click.argument("rule_set_id")
+@click.option("--inputs", "inputs_file", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The answers as an application of the service stores them (JSON)")
+@click.option("--as-of", "as_of", help="The reference day (ages, look-back windows); default today")
+def points_eval(rule_set_id: str, inputs_file: Path, as_of: str | None) -> None:
+    """Evaluate RULE_SET_ID on the answers in FILE.json; print the result as JSON."""
+    import json
+
+    from .points import BadInput, MissingInput, evaluate
+
+    day = parse_day(as_of, "--as-of") if as_of is not None \
+        else local_day(datetime.now(TZ))
+    try:
+        answers = json.loads(inputs_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{inputs_file}: no such file")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{inputs_file} is not JSON: {exc}")
+    if not isinstance(answers, dict):
+        fail(f"{inputs_file}: expected a JSON object (the answers), found {type(answers).__name__}")
+    rule_set = load_rule_set(rule_set_id)
+    try:
+        evaluation = evaluate(rule_set, answers, day)
+    except (MissingInput, BadInput) as exc:
+        fail(str(exc))
+    click.echo(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2))
+
+
+@points_group.command("list")
+def points_list() -> None:
+    """The rule sets: id, versions, name."""
+    from .points import RulesError, published_rule_sets
+    from .points.files import file_rule_set_ids, file_rules
+
+    with _database() as session:
+        published = published_rule_sets(session) if session is not None else []
+    if published:
+        click.echo("published rule sets (database):", err=True)
+        for entry in published:
+            versions = ",".join(f"v{v}" for v in entry.versions)
+            click.echo(f"{entry.id}\t{versions}\t{entry.name.get('zh', '')}\t"
+                       f"{entry.name.get('en', '')}")
+        return
+    click.echo("rule set files (no rule set published in the database):", err=True)
+    for rule_set_id in file_rule_set_ids():
+        try:
+            rule_set = file_rules(rule_set_id)
+        except RulesError as exc:
+            click.echo(f"{rule_set_id}: {exc.problems[0]}", err=True)
+            continue
+        click.echo(f"{rule_set.id}\tfile\t{rule_set.name.get('zh', '')}\t"
+                   f"{rule_set.name.get('en', '')}")

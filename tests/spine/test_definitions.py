@@ -100,11 +100,12 @@ def test_publish_makes_versions_once_and_again_only_for_changed_files(
         defs_copy: Path, session) -> None:  # type: ignore[no-untyped-def]
     first = publish(session, load_directory(defs_copy), author="ops", comment="first")
     session.commit()
-    # 3 forms, 3 flows, 3 services, the catalogue, 2 calendars, the green-points ledger
-    assert len(first.created) == 13
+    # 3 forms, 3 flows, 3 services, the catalogue, 2 calendars, 1 points rule set, the
+    # green-points ledger
+    assert len(first.created) == 14
     again = publish(session, load_directory(defs_copy), author="ops")
     session.commit()
-    assert again.created == [] and len(again.unchanged) == 13
+    assert again.created == [] and len(again.unchanged) == 14
 
     edit(defs_copy, SERVICE, "promised_days: 15", "promised_days: 12")
     third = publish(session, load_directory(defs_copy), author="ops", comment="faster")
@@ -116,7 +117,7 @@ def test_publish_makes_versions_once_and_again_only_for_changed_files(
         DefinitionVersion.version == 1)).one()
     assert old.content["guide"]["promised_days"] == 15  # earlier versions never change
     assert session.scalar(select(func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.action == "definition.publish")) == 14
+                          .where(AuditEvent.action == "definition.publish")) == 15
 
 
 def test_a_set_with_any_problem_publishes_nothing(defs_copy: Path, cli, session) -> None:  # type: ignore[no-untyped-def]
@@ -132,6 +133,6 @@ def test_a_set_with_any_problem_publishes_nothing(defs_copy: Path, cli, session)
 def test_publish_command_reports_new_and_unchanged(defs_copy: Path, cli) -> None:  # type: ignore[no-untyped-def]
     first = cli("defs", "publish", str(defs_copy), "--author", "ops")
     assert first.exit_code == 0, first.output
-    assert "13 new version(s), 0 unchanged." in first.output
+    assert "14 new version(s), 0 unchanged." in first.output
     second = cli("defs", "publish", str(defs_copy), "--author", "ops")
-    assert "0 new version(s), 13 unchanged." in second.output
+    assert "0 new version(s), 14 unchanged." in second.output

@@ -26,12 +26,13 @@ FLOW_DIR = "workflow_definitions/flows"
 DEPARTMENTS_FILE = "workflow_definitions/departments.yaml"
 CALENDAR_DIR = "workflow_definitions/calendars"
 LEDGER_DIR = "workflow_definitions/ledgers"
+RULES_DIR = "workflow_definitions/rules"
 CATALOGUE_CODE = "departments"
 
 
 @dataclass
 class LoadedDefinition:
-    kind: str  # "service" | "form" | "flow" | "departments" | "calendar" | "ledger"
+    kind: str  # "service" | "form" | "flow" | "departments" | "calendar" | "rules" | "ledger"
     code: str
     path: str
     content: dict[str, Any]
@@ -45,6 +46,7 @@ class DefinitionSet:
     departments: LoadedDefinition | None = None  # the catalogue, when the folder has one
     calendars: dict[str, LoadedDefinition] = field(default_factory=dict)  # parents first
     ledgers: dict[str, LoadedDefinition] = field(default_factory=dict)
+    rules: dict[str, LoadedDefinition] = field(default_factory=dict)  # points rule sets
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -53,9 +55,10 @@ class DefinitionSet:
 
     def all(self) -> list[LoadedDefinition]:
         """Publishing order: the catalogue first (departments exist before services name them),
-        then the calendars (a calendar after the one it extends)."""
+        then the calendars (a calendar after the one it extends), the rule sets before the
+        services that name them."""
         catalogue = [self.departments] if self.departments is not None else []
-        return [*catalogue, *self.calendars.values(), *self.forms.values(),
+        return [*catalogue, *self.calendars.values(), *self.rules.values(), *self.forms.values(),
                 *self.flows.values(), *self.services.values(), *self.ledgers.values()]
 
 
@@ -152,6 +155,22 @@ def _load_ledgers(root: Path, result: DefinitionSet) -> None:
             result.ledgers[path.stem] = LoadedDefinition("ledger", path.stem, file, document.data)
 
 
+def _load_rules(root: Path, result: DefinitionSet) -> None:
+    """The points rule sets of workflow_definitions/rules/ (kind "rules", code = id = the file
+    name), each checked on its own (docs/points.md)."""
+    from ..points.check import check_document
+
+    for path in sorted([*(root / RULES_DIR).glob("*.yaml"), *(root / RULES_DIR).glob("*.yml")]):
+        file = str(path.relative_to(root))
+        document = _read(path, read_yaml, file, result.problems)
+        if document is None:
+            continue
+        found = check_document(document, file, expected_id=path.stem)
+        result.problems.extend(found)
+        if not found:
+            result.rules[path.stem] = LoadedDefinition("rules", path.stem, file, document.data)
+
+
 def _load_presets(root: Path, result: DefinitionSet) -> dict[str, Any]:
     """The deadline presets flows may name: the tree's own file when it has one (its problems
     reported with the rest), else the platform's."""
@@ -184,6 +203,7 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
 
     departments = _load_catalogue(root, result)
     _load_calendars(root, result, departments)
+    _load_rules(root, result)
     presets = _load_presets(root, result)
     _load_ledgers(root, result)
 
@@ -236,6 +256,7 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
                 found.extend(_material_problems(document, file, result.forms[data["form"]]))
             found.extend(_flow_problems(root, document, file, result, flow_documents))
             found.extend(_calendar_problems(root, document, file))
+            found.extend(_rules_problems(root, document, file))
             seen_codes.setdefault(code, file)
         result.problems.extend(found)
         if not found:
@@ -257,6 +278,21 @@ def _calendar_problems(root: Path, document: Document, file: str) -> list[Proble
     return [Problem(file, line, column, "/calendar",
                     f'the calendar "{calendar}" does not exist: expected {CALENDAR_DIR}/'
                     f"{calendar}.yaml (calendars: {known})")]
+
+
+def _rules_problems(root: Path, document: Document, file: str) -> list[Problem]:
+    """The service's `rules:` names a rule set file."""
+    rules = document.data.get("rules")
+    if rules is None:
+        return []
+    folder = root / RULES_DIR
+    if (folder / f"{rules}.yaml").exists() or (folder / f"{rules}.yml").exists():
+        return []
+    line, column = document.position(["rules"])
+    known = ", ".join(sorted(p.stem for p in folder.glob("*.y*ml"))) or "none"
+    return [Problem(file, line, column, "/rules",
+                    f'the rule set "{rules}" does not exist: expected {RULES_DIR}/'
+                    f"{rules}.yaml (rule sets: {known})")]
 
 
 def _flow_problems(root: Path, document: Document, file: str, result: DefinitionSet,

@@ -1,7 +1,8 @@
 """Publish a checked definition set as immutable versions, all or nothing.
 
-Kinds: `form`, `flow`, `service`, and `departments` (the catalogue, one code `departments`),
-whose publication also brings the `department` rows in line with it."""
+Kinds: `form`, `flow`, `service`, `calendar`, `rules` (points rule sets, whose effective ranges
+must not overlap another version's), and `departments` (the catalogue, one code
+`departments`), whose publication also brings the `department` rows in line with it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ from sqlmodel import Session, col
 from .. import audit
 from ..models import DefinitionVersion, Department
 from .loader import DefinitionSet
+from .problems import Problem
+from .yamlpos import Document
+
+
+class PublishRefused(ValueError):
+    """Definitions that are sound on their own but clash with what is published; nothing of
+    them is stored. .problems lists the clashes."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -107,6 +119,25 @@ def _apply_catalogue(session: Session, content: dict[str, Any]) -> dict[str, int
     return counts
 
 
+def rules_range_problems(session: Session, code: str, content: dict[str, Any],
+                         file: str, document: Document | None = None) -> list[Problem]:
+    """A rule set's effective range against its published versions. Of the versions that start
+    on the same day only the latest counts (a later one corrected it), and a version that starts
+    on the same day as this one is the one this corrects."""
+    from ..points.check import overlap_problems
+
+    rows = session.scalars(
+        select(DefinitionVersion)
+        .where(col(DefinitionVersion.kind) == "rules", col(DefinitionVersion.code) == code)
+        .order_by(col(DefinitionVersion.version))).all()
+    latest_by_start: dict[str, DefinitionVersion] = {}
+    for row in rows:
+        latest_by_start[row.content["effective"]["from"]] = row
+    others = [(f"published version {row.version}", start, row.content["effective"].get("to"))
+              for start, row in sorted(latest_by_start.items())]
+    return overlap_problems(document or Document(content, None), file, others)
+
+
 def publish(session: Session, definitions: DefinitionSet, *, author: str, comment: str = "",
             actor_id: int | None = None, request_id: str = "") -> PublishResult:
     """Store every changed definition as a new version. The caller commits (one transaction).
@@ -116,6 +147,11 @@ def publish(session: Session, definitions: DefinitionSet, *, author: str, commen
     if not definitions.ok:
         raise ValueError(f"{len(definitions.problems)} problem(s) in the definitions; "
                          "nothing was published")
+    clashes = [problem for loaded in definitions.rules.values()
+               for problem in rules_range_problems(session, loaded.code, loaded.content,
+                                                   loaded.path)]
+    if clashes:
+        raise PublishRefused(clashes)
     result = PublishResult()
     for loaded in definitions.all():
         digest = content_hash(loaded.content)
