@@ -4,6 +4,7 @@ redemption refuses beyond the balance or the stock, and a caller needs a token o
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -275,3 +276,23 @@ def test_an_unknown_ledger_is_404(demo: Flask, client: FlaskClient) -> None:
     response = post(client, event("x"), url="/api/ledgers/nope/events")
     assert response.status_code == 404
     assert response.get_json()["message"] == 'There is no ledger "nope"'
+
+
+def test_the_same_event_sent_at_once_by_several_connections_is_stored_once(
+        demo: Flask, session: Session) -> None:
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def send() -> None:
+        client = demo.test_client()
+        barrier.wait(10)
+        statuses.append(post(client, event("station-7:burst")).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [200] * 5 + [201]
+    assert entries(session) == 1
+    assert balance(session) == 10

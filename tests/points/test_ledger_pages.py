@@ -55,7 +55,7 @@ def test_the_statement_shows_balance_expiry_and_postings(personas: Personas) -> 
     assert re.search(r'id="balance">132<', html)
     assert "上海绿色账户积分（示例）" in page and "示例政策：并非实际规则" in page
     assert "垃圾分类正确投放" in page and "可回收物交投" in page and "志愿服务" in page
-    assert "+62" in page
+    assert "可回收物交投 12.5 千克 +62" in page
     assert "兑换礼品" in page and "环保购物袋：100 分 剩余 500" in page
 
 

@@ -68,6 +68,8 @@ def _describe(entry: Any, ledger: points_ledger.Ledger) -> str:
     if entry.kind == "earn":
         event_type = ledger.event_types.get(entry.event_type or "")
         name = pick(event_type.name) if event_type else entry.event_type
+        if event_type is not None and event_type.unit is not None and entry.quantity:
+            name = f"{name} {entry.quantity:g} {pick(event_type.unit)}"
         reason = points_ledger.reason_message(entry)
         return f"{name} ({_(reason[0], **reason[1])})" if reason else str(name)
     if entry.kind == "redeem":
