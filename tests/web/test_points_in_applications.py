@@ -333,7 +333,8 @@ def test_a_draft_pins_the_version_in_effect_on_its_day_not_one_published_ahead(
                                  source_path=old.source_path, author="test"))
     session.rollback()
     first = session.scalars(select(DefinitionVersion).where(
-        DefinitionVersion.kind == "rules", DefinitionVersion.version == 1)).one()
+        DefinitionVersion.kind == "rules", DefinitionVersion.code == "sh-residence-points",
+        DefinitionVersion.version == 1)).one()
     ahead = _rules_version(session)
     service = current_version(session, "service", "residence-points").content
     assert current_rules_version(session, service, on=date(2026, 12, 31)) == first.id
