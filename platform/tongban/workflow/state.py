@@ -112,7 +112,7 @@ def set_var(state: State, key: str, value: Any) -> None:
     put(state.instance, vars=values)
 
 
-def set_data(row: FlowToken | FlowTask, **changes: Any) -> None:
+def set_data(row: FlowToken | FlowTask | FlowDeadline, **changes: Any) -> None:
     """Change keys of a row's ``data`` (a new dict; a None value removes the key)."""
     data = dict(row.data)
     for key, value in changes.items():
