@@ -81,7 +81,7 @@ def _kill_mid_firing(world: World, workers: Workers, tmp_path: Path, successors:
     def settled() -> bool:
         return all(row.state in ("done", "cancelled") for row in _timers(world).values())
 
-    wait_for(settled, 60, "every timer to be done or cancelled")
+    wait_for(settled, 120, "every timer to be done or cancelled")
     after = _timers(world)
     with world.session() as session:
         events = session.execute(select(col(FlowEvent.instance_id), col(FlowEvent.seq),
