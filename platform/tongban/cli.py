@@ -618,6 +618,11 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
 
     engine = current_app.extensions["tongban.engine"]
     settings = queue.QueueSettings.from_config(current_app.config, workers=workers)
+    if not once and worker_type == "thread" and workers + 1 > db.POOL_SIZE:
+        # Each worker thread holds a connection while it fires a batch, and the scheduler's
+        # dispatcher takes one more: a pool that fits them keeps its connections open.
+        engine = db.open_database(current_app.config["DATABASE_URL"],
+                                  echo=current_app.config["SQL_ECHO"], pool_size=workers + 1)
     if once:
         outcomes = run_due(engine)
         for outcome in outcomes:

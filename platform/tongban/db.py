@@ -24,11 +24,11 @@ POOL_SIZE = 5
 POOL_MAX_OVERFLOW = 10
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, pool_size: int = POOL_SIZE) -> Engine:
     if url.startswith("sqlite"):
         # A small pool keeps connections (and their PRAGMAs) across requests.
         engine = create_engine(
-            url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_MAX_OVERFLOW,
+            url, echo=echo, pool_size=pool_size, max_overflow=POOL_MAX_OVERFLOW,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
 
@@ -52,16 +52,18 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE,
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size,
                          max_overflow=POOL_MAX_OVERFLOW)
 
 
-def open_database(url: str, echo: bool = False) -> Engine:
+def open_database(url: str, echo: bool = False, pool_size: int = POOL_SIZE) -> Engine:
     """The engine for ``url``, with the SQLite file's folder made and the models set up now
-    rather than on their first query."""
+    rather than on their first query. ``pool_size``: the connections kept open; a process
+    whose threads each hold one (a worker) needs one per thread, or every checkout beyond the
+    pool opens a connection and closes it again."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url, echo=echo)
+    engine = make_engine(url, echo=echo, pool_size=pool_size)
     from . import models  # noqa: F401
 
     configure_mappers()
@@ -78,6 +80,14 @@ def init_app(app: Any) -> None:
 def new_session(engine: Engine) -> Session:
     """A session whose objects stay readable after commit (pages render after the write)."""
     return Session(engine, expire_on_commit=False)
+
+
+@contextmanager
+def held_session(engine: Engine) -> Iterator[Session]:
+    """A session that keeps one pooled connection across its transactions: a worker's run of
+    short transactions checks a connection out (and pings it) once, not once per commit."""
+    with engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
+        yield session
 
 
 @contextmanager

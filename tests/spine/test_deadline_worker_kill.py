@@ -10,11 +10,7 @@ deemed acceptance, and the worker is SIGKILLed there. One or two successors carr
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,15 +20,15 @@ from flask import Flask
 from sqlalchemy import select
 from sqlmodel import col
 
-from tongban import PROJECT_ROOT, audit
+from tongban import audit
 from tongban.models import Application, AuditEvent, FlowEvent, FlowInstance, FlowTask, FlowTimer, saved_id
 from tongban.workflow import runtime
 from tongban.workflow.state import WORK_OPEN
 
 from . import timer_handlers as th
 from .flow_world import World, build
+from .worker_processes import Workers, wait_for
 
-LEASE_SECONDS = 3
 APPLICATIONS = 60
 
 
@@ -42,30 +38,6 @@ def world(app: Flask) -> World:
     return build(app.extensions["tongban.engine"])
 
 
-class Workers:
-    def __init__(self, database_url: str, queue_url: str, env: dict[str, str]):
-        self.database_url, self.queue_url, self.env = database_url, queue_url, env
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def start(self, *, slow_marker: Path | None = None) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(sys.path)}
-        env.pop("TONGBAN_TEST_SLOW_DEADLINE", None)
-        if slow_marker is not None:
-            env["TONGBAN_TEST_SLOW_DEADLINE"] = str(slow_marker)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.spine.timer_worker_main", self.database_url,
-             self.queue_url, str(LEASE_SECONDS), "2"],
-            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.started.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
-
-
 @pytest.fixture
 def workers(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Workers]:
     key_file = Path(app.instance_path) / audit.KEY_FILE
@@ -73,14 +45,6 @@ def workers(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Workers]:
                     {"TONGBAN_TEST_AUDIT_KEY_FILE": str(key_file)})
     yield found
     found.stop_all()
-
-
-def _wait_for(check, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _timers(world: World) -> dict[int, FlowTimer]:
@@ -101,8 +65,8 @@ def _kill_mid_firing(world: World, workers: Workers, tmp_path: Path, successors:
     versions = _versions(world)
     marker = tmp_path / "slow-marker"
     first = workers.start(slow_marker=marker)
-    _wait_for(marker.exists, 60, "a deemed acceptance to be in flight")
-    _wait_for(lambda: marker.read_text() != "", 5, "the marker to name its timer")
+    wait_for(marker.exists, 60, "a deemed acceptance to be in flight")
+    wait_for(lambda: marker.read_text() != "", 5, "the marker to name its timer")
     first.send_signal(signal.SIGKILL)  # the acceptance is written, not committed
     first.wait(timeout=30)
     killed_timer = int(marker.read_text())
@@ -117,7 +81,7 @@ def _kill_mid_firing(world: World, workers: Workers, tmp_path: Path, successors:
     def settled() -> bool:
         return all(row.state in ("done", "cancelled") for row in _timers(world).values())
 
-    _wait_for(settled, 60, "every timer to be done or cancelled")
+    wait_for(settled, 120, "every timer to be done or cancelled")
     after = _timers(world)
     with world.session() as session:
         events = session.execute(select(col(FlowEvent.instance_id), col(FlowEvent.seq),

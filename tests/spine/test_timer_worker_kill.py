@@ -8,23 +8,18 @@ and the reaper hands its claim on when the lease runs out."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tongban import PROJECT_ROOT
 from tongban.models import utcnow
 
 from . import timer_handlers as th
 from .flow_world import World, build
+from .worker_processes import Workers, wait_for
 
-LEASE_SECONDS = 3
 TIMERS = 240
 
 
@@ -35,40 +30,11 @@ def world(app) -> Iterator[World]:  # type: ignore[no-untyped-def]
     th.unregister()
 
 
-class Workers:
-    def __init__(self, database_url: str, queue_url: str):
-        self.database_url, self.queue_url = database_url, queue_url
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def start(self, threads: int = 2) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.spine.timer_worker_main", self.database_url,
-             self.queue_url, str(LEASE_SECONDS), str(threads)],
-            cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.started.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
-
-
 @pytest.fixture
 def workers(database_url: str, tmp_path: Path) -> Iterator[Workers]:
     found = Workers(database_url, f"sqlite:///{tmp_path / 'queue.db'}")
     yield found
     found.stop_all()
-
-
-def _wait_for(check, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _run_and_kill(world: World, workers: Workers, tmp_path: Path, successors: int) -> None:
@@ -80,7 +46,7 @@ def _run_and_kill(world: World, workers: Workers, tmp_path: Path, successors: in
     ids = [slow, *th.schedule(world, instance_ids, TIMERS - 1, now)]
     versions = th.bumps(world)
     first = workers.start()
-    _wait_for(marker.exists, 60, "the slow handler to start")
+    wait_for(marker.exists, 60, "the slow handler to start")
     first.send_signal(signal.SIGKILL)  # mid-transaction: its effect is written, not committed
     first.wait(timeout=30)
     killed_at = utcnow()
@@ -90,7 +56,7 @@ def _run_and_kill(world: World, workers: Workers, tmp_path: Path, successors: in
     def all_done() -> bool:
         return all(row.state == "done" for row in th.timer_rows(world).values())
 
-    _wait_for(all_done, 120, "every timer to fire")
+    wait_for(all_done, 120, "every timer to fire")
     effects = th.effects(world)
     assert sorted(effects) == sorted(ids)                       # none lost
     assert [i for i, n in effects.items() if n != 1] == []      # none doubled

@@ -29,7 +29,7 @@ from . import timer_handlers
 def main(argv: list[str]) -> None:
     database_url, queue_url, lease, workers = argv[0], argv[1], int(argv[2]), int(argv[3])
     timer_handlers.register()
-    engine = db.open_database(database_url)
+    engine = db.open_database(database_url, pool_size=max(db.POOL_SIZE, workers + 1))
     key_file, key = (os.environ.get(f"TONGBAN_TEST_AUDIT_KEY{end}") for end in ("_FILE", ""))
     if key_file or key:
         audit.use_key(engine, audit.KeySource(key, Path(key_file or "unused_key")))

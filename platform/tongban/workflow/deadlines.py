@@ -36,7 +36,7 @@ from ..worktime import (
 from . import errors
 from .deadline_spec import ApplicationDeadline, DeadlineSpec, Span
 from .rows import build, put
-from .state import WORK_OPEN, State, emit, ensure_live, is_work, require_text, take_seq
+from .state import WORK_OPEN, State, emit, ensure_live, is_work, require_text, set_data, take_seq
 from .who import in_group
 
 if TYPE_CHECKING:
@@ -109,12 +109,12 @@ def _set_due(state: State, deadline: FlowDeadline, now: datetime) -> bool:
         due: datetime | None = _compute_due(state, deadline)
     except CalendarNotPublished as exc:
         due = None
-        _put_data(deadline, unknown=str(exc))
+        set_data(deadline, unknown=str(exc))
         emit(state, "deadline_unknown", now, node=deadline.node,
              task=state.task(deadline.task_seq),
              data={"deadline": deadline.seq, "message": str(exc)})
     else:
-        _put_data(deadline, unknown=None)
+        set_data(deadline, unknown=None)
     put(deadline, due_at=due)
     if due is not None:
         put(deadline, overdue=deadline.overdue and due <= now)
@@ -126,16 +126,6 @@ def _task_due(state: State, deadline: FlowDeadline) -> None:
     task = state.task(deadline.task_seq) if deadline.scope == "task" else None
     if task is not None and task.due_at != deadline.due_at:
         put(task, due_at=deadline.due_at)
-
-
-def _put_data(deadline: FlowDeadline, **changes: Any) -> None:
-    data = dict(deadline.data)
-    for key, value in changes.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    put(deadline, data=data)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -192,7 +182,7 @@ def reschedule(state: State, deadline: FlowDeadline, now: datetime) -> None:
     """A new generation: the deadline's pending timers are cancelled (the runtime and the bench
     do that from ``state.cancelled_timers``) and, while the clock runs with a known due
     instant, its due-soon and timeout timers are scheduled."""
-    _put_data(deadline, generation=deadline.data.get("generation", 0) + 1)
+    set_data(deadline, generation=deadline.data.get("generation", 0) + 1)
     state.cancelled_timers.add(deadline.seq)
     if deadline.state != "running" or deadline.due_at is None:
         return
@@ -449,7 +439,7 @@ def _pause(state: State, deadline: FlowDeadline, actor_id: int | None, now: date
     elapsed = used(state.calendar, deadline.unit, deadline.segment_start, now)
     put(deadline, elapsed=deadline.elapsed + elapsed, state="paused", paused_at=now,
         due_at=None, pause_reason=reason, pause_note=note)
-    _put_data(deadline, expected_days=expected_days)
+    set_data(deadline, expected_days=expected_days)
     _task_due(state, deadline)
     reschedule(state, deadline, now)
     emit(state, "clock_paused", now, node=deadline.node, task=state.task(deadline.task_seq),
@@ -490,7 +480,7 @@ def resume(state: State, actor_id: int | None, now: datetime, deadline_seq: int 
         raise errors.not_actionable("awaiting_correction")
     put(deadline, state="running", segment_start=now, paused_at=None, pause_reason=None,
         pause_note="")
-    _put_data(deadline, expected_days=None)
+    set_data(deadline, expected_days=None)
     _set_due(state, deadline, now)
     reschedule(state, deadline, now)
     emit(state, "clock_resumed", now, node=deadline.node, task=state.task(deadline.task_seq),

@@ -479,26 +479,35 @@ def service_result(session: Session, row: FlowOutbox, *, ok: bool,
 
 
 def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> str:
-    """Fire one due timer (the worker, in its transaction; the caller commits): the engine's
-    effect (``timeouts.fire_timer``) on the timer's instance, its rows stored, the timer
-    marked done. ``"stale"``: the clock changed or closed since, nothing else changed. Two
-    workers firing the same timer: the second's optimistic lock fails (Stale)."""
+    """Fire one due timer (the test bench and tests, in the caller's transaction; the caller
+    commits): the engine's effect (``timeouts.fire_timer``) on the timer's instance, its rows
+    stored, the timer marked done. ``"stale"``: the clock changed or closed since, nothing
+    else changed. Two callers firing the same timer: the second's optimistic lock fails
+    (Stale)."""
     now = now or utcnow()
     timer = session.scalars(_fresh(select(FlowTimer).where(col(FlowTimer.id) == timer_id))).first()
     if timer is None or timer.instance_id is None:
         raise FlowNotFound(f"no timer {timer_id}")
     if timer.state in ("done", "cancelled"):
         return "stale"
+    outcome = _fire(session, timer, now)
+    timer.state = "done" if outcome == "done" else "cancelled"
+    timer.fired_at = now
+    session.add(timer)
+    session.flush()
+    return outcome
+
+
+def _fire(session: Session, timer: FlowTimer, now: datetime) -> str:
+    """The timer's effect on its instance, stored; the timer's own row is the caller's."""
+    if timer.instance_id is None:
+        raise FlowNotFound(f"timer {timer.id} belongs to no instance")
     loaded = load_instance(session, timer.instance_id)
     flow = flow_for(session, _pinned(loaded))
     outcome: list[str] = []
     _run(session, loaded, flow,
          lambda state: outcome.append(timeouts.fire_timer(state, timer, now)),
          now=now, actor_name="timer", request_id="")
-    timer.state = "done" if outcome[0] == "done" else "cancelled"
-    timer.fired_at = now
-    session.add(timer)
-    session.flush()
     return outcome[0]
 
 
@@ -540,9 +549,10 @@ def recount_unknown_deadlines(session: Session, now: datetime | None = None, *,
 
 
 def timer_handler(session: Session, timer: FlowTimer, now: datetime) -> str:
-    """:func:`fire_timer` with the signature of the durable timers' handlers
-    (``tongban.workflow.timers.HANDLERS["deadline.*"]``)."""
-    return fire_timer(session, saved_id(timer), now)
+    """The durable timers' handler of the engine's deadlines
+    (``tongban.workflow.timers.HANDLERS["deadline.*"]``): ``timer`` is the claimed row the
+    worker's guard returned, so it is not read again, and the worker marks it."""
+    return _fire(session, timer, now)
 
 
 @dataclass(frozen=True)

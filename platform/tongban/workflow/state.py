@@ -126,7 +126,7 @@ def replace_answers(state: State, answers: Mapping[str, Any]) -> None:
         state.points = state.score(state.answers)
 
 
-def set_data(row: FlowToken | FlowTask, **changes: Any) -> None:
+def set_data(row: FlowToken | FlowTask | FlowDeadline, **changes: Any) -> None:
     """Change keys of a row's ``data`` (a new dict; a None value removes the key)."""
     data = dict(row.data)
     for key, value in changes.items():

@@ -110,6 +110,12 @@ def _factory(target: Engine | SessionFactory) -> SessionFactory:
     return target
 
 
+def _batch_session(target: Engine | SessionFactory) -> contextlib.AbstractContextManager[Session]:
+    if isinstance(target, Engine):
+        return db.held_session(target)
+    return target()
+
+
 def _turns(session: Session) -> contextlib.AbstractContextManager[object]:
     """SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps
     of up to 100 ms: the threads of one worker process take turns here instead."""
@@ -124,22 +130,27 @@ def _postgres(session: Session) -> bool:
 
 def claim_due(session: Session, now: datetime, claimed_by: str, *, limit: int = BATCH,
               lease: timedelta = LEASE) -> list[Claim]:
-    """Lease up to ``limit`` due pending timers, oldest due first; the caller commits."""
-    query = (select(col(FlowTimer.id), col(FlowTimer.attempts))
-             .where(col(FlowTimer.state) == "pending", col(FlowTimer.due_at) <= now,
-                    or_(col(FlowTimer.lease_until).is_(None), col(FlowTimer.lease_until) <= now))
-             .order_by(col(FlowTimer.due_at), col(FlowTimer.id)).limit(limit))
+    """Lease up to ``limit`` due pending timers, oldest due first; the caller commits.
+
+    One statement: an UPDATE of the rows a sub-select picks, RETURNING what the claims need.
+    On PostgreSQL the sub-select locks its rows ``FOR UPDATE SKIP LOCKED``, so concurrent
+    dispatchers take disjoint batches without waiting; SQLite's writer holds the write lock."""
+    due = (select(col(FlowTimer.id))
+           .where(col(FlowTimer.state) == "pending", col(FlowTimer.due_at) <= now,
+                  or_(col(FlowTimer.lease_until).is_(None), col(FlowTimer.lease_until) <= now))
+           .order_by(col(FlowTimer.due_at), col(FlowTimer.id)).limit(limit))
     if _postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    rows = session.execute(query).all()
-    if not rows:
-        return []
-    session.execute(update(FlowTimer)
-                    .where(col(FlowTimer.id).in_([row[0] for row in rows]))
-                    .values(state="claimed", lease_until=now + lease, claimed_by=claimed_by,
-                            attempts=col(FlowTimer.attempts) + 1)
-                    .execution_options(synchronize_session=False))
-    return [Claim(row[0], claimed_by, row[1] + 1) for row in rows]
+        due = due.with_for_update(skip_locked=True)
+    rows = session.execute(update(FlowTimer)
+                           .where(col(FlowTimer.id).in_(due.scalar_subquery()))
+                           .values(state="claimed", lease_until=now + lease,
+                                   claimed_by=claimed_by, attempts=col(FlowTimer.attempts) + 1)
+                           .returning(col(FlowTimer.id), col(FlowTimer.attempts),
+                                      col(FlowTimer.due_at))
+                           .execution_options(synchronize_session=False)).all()
+    # RETURNING comes in no promised order: fire the oldest due first.
+    return [Claim(row[0], claimed_by, row[1])
+            for row in sorted(rows, key=lambda row: (row[2], row[0]))]
 
 
 def _held(claim: Claim) -> ColumnElement[bool]:
@@ -151,34 +162,37 @@ def _held(claim: Claim) -> ColumnElement[bool]:
 # SQLModel sets __table__ on table models at class creation; the model's type does not declare it.
 TIMER = FlowTimer.__table__  # type: ignore[attr-defined]
 # Built once: a worker runs these for every timer, and building the expression costs more
-# than running it.
+# than running it. The guard matches only while the claim still holds and marks the row done
+# in the same statement (the firing's transaction commits both or neither), returning it.
 _GUARD = (TIMER.update()
           .where(TIMER.c.id == bindparam("timer_id"), TIMER.c.state == "claimed",
                  TIMER.c.claimed_by == bindparam("token"),
                  TIMER.c.attempts == bindparam("attempt"))
-          .values(claimed_by=bindparam("token")).returning(*TIMER.c))
-_FIRED = (TIMER.update().where(TIMER.c.id == bindparam("timer_id"))
-          .values(state=bindparam("outcome"), fired_at=bindparam("now"), lease_until=None,
-                  last_error=bindparam("error")))
+          .values(state="done", fired_at=bindparam("now"), lease_until=None, last_error="")
+          .returning(*TIMER.c))
+_NOT_FIRED = (TIMER.update().where(TIMER.c.id == bindparam("timer_id"))
+              .values(state="cancelled", last_error=bindparam("error")))
 
 
 def fire_claimed(session: Session, claim: Claim, now: datetime) -> Outcome:
     """Fire one claimed timer in the caller's transaction; the caller commits (or rolls back
-    when this raises: then nothing of the effect remains). The bookkeeping is two plain
-    statements: the hot path of a worker firing thousands of timers a minute."""
-    # The guard: an update that matches only while the claim still holds, returning the row.
-    # On PostgreSQL it row-locks the timer, so the reaper cannot hand it on until we end.
+    when this raises: then nothing of the effect, and not the row's ``done``, remains). The
+    bookkeeping is one statement (two when the handler finds the timer no longer applies):
+    the hot path of a worker firing thousands of timers a minute."""
+    # On PostgreSQL the guard row-locks the timer, so the reaper cannot hand it on until we end.
     row = session.execute(_GUARD, {"timer_id": claim.timer_id, "token": claim.claimed_by,
-                                   "attempt": claim.attempt}).first()
+                                   "attempt": claim.attempt, "now": now}).first()
     if row is None:
         return Outcome(claim.timer_id, "lost", claim.attempt)
-    timer = FlowTimer(**row._asdict())  # the handler's copy, not attached to the session
+    # The handler's copy, not attached to the session, as it was claimed (the row the guard
+    # returned is already marked done).
+    timer = FlowTimer(**{**row._asdict(), "state": "claimed", "fired_at": None})
     result = handler_for(timer.kind)(session, timer, now)
-    state = "done" if result == "done" else "cancelled"
+    if result == "done":
+        return Outcome(claim.timer_id, "done", claim.attempt)
     session.flush()
-    session.execute(_FIRED, {"timer_id": claim.timer_id, "outcome": state, "now": now,
-                             "error": "" if result == "done" else f"not fired: {result}"})
-    return Outcome(claim.timer_id, state, claim.attempt)
+    session.execute(_NOT_FIRED, {"timer_id": claim.timer_id, "error": f"not fired: {result}"})
+    return Outcome(claim.timer_id, "cancelled", claim.attempt)
 
 
 def record_failure(session: Session, claim: Claim, now: datetime, error: str, *,
@@ -215,7 +229,7 @@ def fire_many(target: Engine | SessionFactory, claims: list[Claim], now: datetim
     """Fire claimed timers one after the other on one session, each in its own transaction
     (a failure recorded in a second one)."""
     outcomes = []
-    with _factory(target)() as session:
+    with _batch_session(target) as session:
         for claim in claims:
             with _turns(session):
                 outcomes.append(_fire_one(session, claim, now, max_attempts))
