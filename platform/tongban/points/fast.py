@@ -2,9 +2,13 @@
 many applicants (simulation, benchmarks). `score` gives the same points, total, eligibility and
 grade as `evaluate` (a property test holds them equal); `evaluate` stays the reference.
 
-The function is generated as Python source from the compiled rule set. JsonLogic is turned into
-calls of the forms' own operator functions, so conditions keep the forms' (JavaScript) coercion
-rules; operators the translation does not know fall back to the forms' evaluator."""
+The function is generated as Python source from the compiled rule set, once per rule-set
+version. Its JsonLogic (derived inputs, conditions) is compiled by `LogicCompiler`: control flow
+and comparisons whose operands' kinds are known from the input types become plain Python where
+Python and JavaScript provably agree; other operators call the forms' own operator functions, so
+conditions keep the forms' (JavaScript) coercion rules; operators it does not know fall back to
+the forms' evaluator. Inputs are read with one lookup per form section, and an answer already of
+its input's type is taken as it is (the checks run on anything else)."""
 
 from __future__ import annotations
 
@@ -509,14 +513,19 @@ def _body(source: _Source, with_extra: bool) -> None:
         if indicator.type == "group_max":
             source.emit(f"p_{indicator.id} = max({', '.join(f'p_{m}' for m in indicator.of)})")
     ids = [indicator.id for indicator in rule_set.indicators]
+    whole = _whole_points(rule_set)
     for indicator_id in ids:  # points as stored: int when whole, else 2 decimals
-        source.emit(f"n_{indicator_id} = p_{indicator_id} if p_{indicator_id}.__class__ is int "
-                    f"else NUMBER(p_{indicator_id})")
+        if indicator_id in whole:
+            source.emit(f"n_{indicator_id} = p_{indicator_id}")
+        else:
+            source.emit(f"n_{indicator_id} = p_{indicator_id} if p_{indicator_id}.__class__ "
+                        f"is int else NUMBER(p_{indicator_id})")
     counted = [f"n_{indicator.id}" for indicator in rule_set.indicators
                if indicator.in_group is None]
     source.emit(f"total = {' + '.join(counted) or '0'}")
-    source.emit("if total.__class__ is not int:")
-    source.emit("total = NUMBER(total)", 2)
+    if not all(indicator.id in whole for indicator in rule_set.indicators):
+        source.emit("if total.__class__ is not int:")
+        source.emit("total = NUMBER(total)", 2)
     if rule_set.threshold is None:
         source.emit("eligible = not vetoed")
     else:
@@ -527,6 +536,29 @@ def _body(source: _Source, with_extra: bool) -> None:
         source.emit(f"grade = {grade.grade!r}", 2)
     points = ", ".join(f"{indicator_id!r}: n_{indicator_id}" for indicator_id in ids)
     source.emit(f"return Score(total, eligible, grade, {{{points}}}, tuple(vetoed))")
+
+
+def _integer(value: Any) -> bool:
+    return type(value) is int
+
+
+def _whole_points(rule_set: RuleSet) -> set[str]:
+    """Indicators whose points are an int whatever the answers (every amount in the rule set is
+    one), so they need no rounding."""
+    whole: set[str] = set()
+    for indicator in rule_set.indicators:
+        if indicator.type == "veto" or (
+                indicator.type == "bands" and all(_integer(b.points) for b in indicator.bands)) \
+                or (indicator.type == "table" and
+                    all(_integer(entry[0]) for entry in indicator.table.values())) \
+                or (indicator.type == "per_unit" and _integer(indicator.points) and
+                    (indicator.cap is None or _integer(indicator.cap))) \
+                or (indicator.type == "deduction" and _integer(indicator.points)):
+            whole.add(indicator.id)
+    for indicator in rule_set.indicators:  # group_max after the members are known
+        if indicator.type == "group_max" and all(member in whole for member in indicator.of):
+            whole.add(indicator.id)
+    return whole
 
 
 def scorer_source(rule_set: RuleSet) -> tuple[str, dict[str, Any]]:
