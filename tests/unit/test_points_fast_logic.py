@@ -6,6 +6,7 @@ kind declared as an input type would declare it (which turns on the plain-Python
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from hypothesis import given, settings
@@ -13,6 +14,9 @@ from hypothesis import strategies as st
 from tests.unit.test_jsonlogic_conformance import OFFICIAL, _canonical, _load_cases
 
 from tongban.forms.logic import RuleError, evaluate
+from tongban.points import evaluate as points_evaluate
+from tongban.points import score
+from tongban.points import population as pop
 from tongban.points.fast import compile_logic, scorer_source
 from tongban.points.files import file_rules
 
@@ -112,3 +116,18 @@ def test_a_generated_rule_gives_the_evaluators_result(rule: Any, x: int, y: floa
     assert _canonical(_outcome(typed, data)) == wanted
     assert _canonical(_outcome(compile_logic(rule), data)) == wanted
 
+
+
+def test_the_scorer_reads_extra_sources_as_evaluate_does() -> None:
+    rules = file_rules("sh-residence-points")
+    as_of = date(2026, 12, 2)
+    extra = {"education": {"level": "doctor"}, "qualification": {"kind": "none"}}
+    totals = []
+    for answers in pop.generate(200, 3):
+        slow = points_evaluate(rules, answers, as_of, extra=extra)
+        fast = score(rules, answers, as_of, extra=extra)
+        assert (fast.total, fast.eligible, fast.vetoed) == (
+            slow.total, slow.eligible, tuple(v.id for v in slow.vetoes))
+        assert fast.points["education"] == 110  # the extra source's doctorate, not the answer
+        totals.append(fast.total)
+    assert totals != [score(rules, a, as_of).total for a in pop.generate(200, 3)]
