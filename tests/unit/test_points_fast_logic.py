@@ -15,8 +15,8 @@ from tests.unit.test_jsonlogic_conformance import OFFICIAL, _canonical, _load_ca
 
 from tongban.forms.logic import RuleError, evaluate
 from tongban.points import evaluate as points_evaluate
-from tongban.points import score
 from tongban.points import population as pop
+from tongban.points import score
 from tongban.points.fast import compile_logic, scorer_source
 from tongban.points.files import file_rules
 
