@@ -35,6 +35,10 @@ def _pts(points: float) -> Text:
     return {"zh": f"{_n(points)} 分", "en": f"{_n(points)} point{'' if points in (1, -1) else 's'}"}
 
 
+def _years_en(years: int) -> str:
+    return "year" if years == 1 else f"{years} years"
+
+
 def _unit(item: Input, lang: str) -> str:
     return item.unit.get(lang, "")
 
@@ -150,20 +154,21 @@ def deduction(indicator: Indicator, counted: int, ignored: int, start: date | No
     if counted == 0:
         return {"zh": f"{indicator.name['zh']}：近 {years} 年内（{start.isoformat()} 至 "
                       f"{as_of.isoformat()}）没有记录{left_zh}：0 分",
-                "en": f"{indicator.name['en']}: none in the last {years} years ({start.isoformat()} "
+                "en": f"{indicator.name['en']}: none in the last {_years_en(years)} ({start.isoformat()} "
                       f"to {as_of.isoformat()}){left_en}: 0 points"}
     return {"zh": f"{indicator.name['zh']}：近 {years} 年内（{start.isoformat()} 至 "
                   f"{as_of.isoformat()}）{counted} 次，每次 {each} 分{left_zh}：{_pts(points)['zh']}",
-            "en": f"{indicator.name['en']}: {counted} in the last {years} years "
+            "en": f"{indicator.name['en']}: {counted} in the last {_years_en(years)} "
                   f"({start.isoformat()} to {as_of.isoformat()}), {each} each{left_en}: "
                   f"{_pts(points)['en']}"}
 
 
 def veto(indicator: Indicator, triggered: bool) -> Text:
     if not indicator.enabled:
-        return {"zh": f"{indicator.name['zh']}：参数 {indicator.enabled_by} 未启用此项，不适用",
-                "en": f"{indicator.name['en']}: not applied (the parameter "
-                      f"{indicator.enabled_by} is off)"}
+        # The parameter's name is for rule authors (docs, `points eval`'s rule id); the
+        # applicant reads only that the current rules do not apply this item.
+        return {"zh": f"{indicator.name['zh']}：现行规则未启用此项，不适用",
+                "en": f"{indicator.name['en']}: not applied under the current rules"}
     if triggered:
         return {"zh": f"{indicator.name['zh']}：一票否决，无论积分多少均不符合条件",
                 "en": f"{indicator.name['en']}: veto; not eligible whatever the points"}

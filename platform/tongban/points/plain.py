@@ -67,7 +67,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "no_cap": ", with no upper limit",
         "group_max": "Only the higher of {names} counts (they do not add up)",
         "name_sep": ", ", "deduction": "{points} taken off for each one",
-        "window": " in the last {years} years", "no_window": ", however long ago",
+        "window": " in the last {years} years", "window_one": " in the last year",
+        "points_one": "{n} point", "no_window": ", however long ago",
         "veto": "Veto: if {condition}, the result is ineligible whatever the points.",
         "veto_plain": "Veto: if this applies, the result is ineligible whatever the points.",
         "weight": "Weight {share}%: this indicator's score (0 to 100) times {share}% counts "
@@ -182,6 +183,11 @@ class _Describer:
         self.by_id = {i.get("id"): i for i in content.get("indicators") or []}
 
     def w(self, key: str, **values: Any) -> str:
+        """The wording ``key`` with ``values``; a language with a singular form (``key_one``)
+        uses it when the one value is 1 ("1 point", "the last year")."""
+        if (len(values) == 1 and str(next(iter(values.values()))) in ("1", "-1")
+                and f"{key}_one" in self.words):
+            key = f"{key}_one"
         return self.words[key].format(**values)
 
     def value(self, raw: Any) -> Any:
