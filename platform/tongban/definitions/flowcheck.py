@@ -367,7 +367,7 @@ def answer_paths(content: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
                 yield [*here, *where, "field"], holder["field"]
 
 
-def _form_key(path: str) -> str:
+def form_key(path: str) -> str:
     """An answer path as a form field key: list indexes dropped (members.0.name → members.name)."""
     return ".".join(part for part in path.split(".") if not part.isdigit())
 
@@ -377,9 +377,9 @@ def check_flow_answers(document: Document, file: str, form: FormDefinition, form
     """Answer paths of the flow that the service's form does not ask."""
     problems = []
     for where, path in answer_paths(document.data):
-        if _form_key(path) in form.fields:
+        if form_key(path) in form.fields:
             continue
-        close = difflib.get_close_matches(_form_key(path), list(form.fields), n=1)
+        close = difflib.get_close_matches(form_key(path), list(form.fields), n=1)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
         line, column = document.position(where)
         pointer = "/" + "/".join(str(p) for p in where)
