@@ -235,11 +235,7 @@ class _Checker:
         return False
 
     def covered(self, code: str) -> set[str]:
-        children: dict[str, set[str]] = {}
-        for info in self.departments.values():
-            if info.parent:
-                children.setdefault(info.parent, set()).add(info.code)
-        return _walk([code], {k: sorted(v) for k, v in children.items()})
+        return covered(code, self.departments)
 
     def check_condition(self, rule: Any, here: Path, what: str) -> None:
         shape = check_rule(rule)
@@ -310,6 +306,15 @@ class _Checker:
                 self.add(["nodes", node_id, "type"],
                          f"{node['type']} gateway {_quote(node_id)} is never closed; expected a "
                          f"join node with \"split: {node_id}\"")
+
+
+def covered(code: str, departments: Mapping[str, DepartmentInfo]) -> set[str]:
+    """The department and every department below it in the catalogue."""
+    children: dict[str, set[str]] = {}
+    for info in departments.values():
+        if info.parent:
+            children.setdefault(info.parent, set()).add(info.code)
+    return _walk([code], {k: sorted(v) for k, v in children.items()})
 
 
 def _walk(starts: list[str], successors: Mapping[str, list[str]]) -> set[str]:

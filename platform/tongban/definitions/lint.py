@@ -11,13 +11,13 @@ blocks publishing, "warning" is shown and does not. docs/definitions.md lists ev
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..forms import paths
 from ..forms.definition import FormDefinition
 from ..forms.fields import Field
-from .flowcheck import DepartmentInfo, form_key
+from .flowcheck import DepartmentInfo, covered, form_key
 from .formcheck import segments
 from .materials import always_required
 from .problems import Problem, Severity
@@ -241,6 +241,11 @@ class _FormLint:
             self.length(fld, "hint", HINT_MAX)
             self.colour_cue(_text_path(self.data, fld, "hint", None), fld.hint,
                             f"the hint of {name}")
+        if fld.placeholder:
+            self.out.add(["ui", "fields", fld.key, "placeholder"], "placeholder-text",
+                         f"{name} has placeholder text, which disappears as people type and is "
+                         "too faint for many to read: put it in the hint instead",
+                         severity="warning")
         self.options(fld, name)
         if fld.widget == "repeatable" and fld.max_items is not None \
                 and fld.max_items > REPEAT_MAX:
@@ -291,7 +296,7 @@ class _FormLint:
         for option in fld.options:
             if option.msgid is None and option.label is not None \
                     and not str(option.label.get("en") or "").strip():
-                where = ["ui", "fields", fld.key, "options"] if "options" in \
+                where: Path = ["ui", "fields", fld.key, "options"] if "options" in \
                     _ui_field(self.data, fld.key) else here
                 self.out.add(where, "text-missing-language",
                              f"option {_quote(option.token)} of {name} has no English text; add "
@@ -361,20 +366,6 @@ def lint_service(document: Document, file: str) -> list[Problem]:
 # --- flows ------------------------------------------------------------------------------------
 
 
-def _covered(code: str, departments: Mapping[str, DepartmentInfo]) -> set[str]:
-    children: dict[str, list[str]] = {}
-    for info in departments.values():
-        if info.parent:
-            children.setdefault(info.parent, []).append(info.code)
-    seen, stack = {code}, [code]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return seen
-
-
 class _FlowLint:
     def __init__(self, document: Document, file: str, form: FormDefinition, service: str,
                  departments: Mapping[str, DepartmentInfo]) -> None:
@@ -406,7 +397,7 @@ class _FlowLint:
         """A department picked by an answer: every answer the form allows must find one."""
         if "district_of" in department and department.get("under") in self.departments:
             under = department["under"]
-            regions = {self.departments[c].region for c in _covered(under, self.departments)
+            regions = {self.departments[c].region for c in covered(under, self.departments)
                        if c in self.departments and self.departments[c].region}
             self.choice(node_id, [*here, "district_of"], department["district_of"], fallback,
                         lambda value: value in regions,
@@ -418,7 +409,7 @@ class _FlowLint:
                         "no department of the catalogue is", "the department")
 
     def choice(self, node_id: str, here: Path, path: str, fallback: bool,
-               covered: Any, missing: str, remedy: str) -> None:
+               serves: Callable[[Any], bool], missing: str, remedy: str) -> None:
         if fallback:
             return
         fld = self.answer(path)
@@ -428,7 +419,7 @@ class _FlowLint:
         advice = ('or set "when_empty: department_admin" on the task so the department\'s '
                   "administrator takes those")
         if fld.options:
-            lost = [str(o.value) for o in fld.options if not covered(o.value)]
+            lost = [str(o.value) for o in fld.options if not serves(o.value)]
             if lost:
                 self.out.add(here, "task-without-actor",
                              f"nobody can act on {task} for the answers {', '.join(lost)} of "
