@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from tongban import PROJECT_ROOT
 from tongban.cli import main
 from tongban.definitions import load_directory
 from tongban.definitions.flowcheck import DepartmentInfo
-from tongban.definitions.lint import lint_flow, lint_form, lint_service
+from tongban.definitions.lint import RULES, lint_flow, lint_form, lint_service
 from tongban.definitions.problems import Problem
 from tongban.definitions.yamlpos import read_json, read_yaml
 from tongban.forms.definition import load_form
@@ -416,3 +417,11 @@ def test_a_problem_reads_as_before_and_a_warning_says_so() -> None:
     assert error.severity == "error"
     warning = Problem("f.json", 3, 5, "/x", "meh", severity="warning", rule="r")
     assert str(warning) == "f.json:3:5: at /x warning: meh [r]"
+
+
+def test_every_rule_is_documented_with_its_severity() -> None:
+    text = (PROJECT_ROOT / "docs" / "definitions.md").read_text("utf-8")
+    section = text[text.index("## Design-time lint"):]
+    section = section[:section.index("\n## ", 5)] if "\n## " in section[5:] else section
+    rows = dict(re.findall(r"^\| `([a-z-]+)` \| (error|warning)", section, re.M))
+    assert rows == RULES

@@ -47,6 +47,25 @@ PAGE_QUESTIONS_MAX = 10
 an address or a contact block), but a page past ten is a wall of inputs for a 长辈版 user who
 reads at 18 px and more, and one error summary per page grows with it (our number)."""
 
+RULES: dict[str, Severity] = {
+    "label-missing": "error",
+    "label-too-long": "error",
+    "hint-too-long": "error",
+    "text-missing-language": "error",
+    "colour-only-cue": "error",
+    "choices-need-autocomplete": "error",
+    "too-many-choices": "error",
+    "duplicate-label": "error",
+    "too-many-answers": "warning",
+    "page-too-many-questions": "warning",
+    "placeholder-text": "warning",
+    "promised-over-statutory": "error",
+    "guide-without-contact": "warning",
+    "material-not-collected": "error",  # found by materials.py, tagged by the loader
+    "task-without-actor": "error",  # a warning when the answer is free text
+}
+"""Every rule and its usual severity, as docs/definitions.md ("Design-time lint") lists them."""
+
 LANGUAGES = ("zh", "en")
 LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
 
@@ -75,6 +94,8 @@ class _Findings:
         self.problems: list[Problem] = []
 
     def add(self, path: Path, rule: str, message: str, severity: Severity = "error") -> None:
+        if rule not in RULES:
+            raise ValueError(f"lint rule {rule!r} is not in RULES (and so not documented)")
         line, column = self.document.position(path) if self.document.tree is not None \
             else (1, 1)
         problem = Problem(self.file, line, column, pointer_of(path), message,
