@@ -15,7 +15,7 @@ from tongban import PROJECT_ROOT
 from tongban.cli import main
 from tongban.definitions import load_directory
 from tongban.definitions.flowcheck import DepartmentInfo
-from tongban.definitions.lint import RULES, lint_flow, lint_form, lint_service
+from tongban.definitions.lint import RULES, lint_flow, lint_form, lint_materials, lint_service
 from tongban.definitions.problems import Problem
 from tongban.definitions.yamlpos import read_json, read_yaml
 from tongban.forms.definition import load_form
@@ -120,7 +120,8 @@ FIX = 'ui.fields["name"].label = {"zh": ..., "en": ...} with both texts'
                           "section": "s"}]}),
      "/ui/sections/0/title",
      'the title of section "s" has no English text; add "en": the English wording'),
-    (_form({"pet": {"title": "宠物", "oneOf": [{"const": "cat", "title": "猫"}]}},
+    (_form({"pet": {"title": "宠物", "oneOf": [{"const": "cat", "title": "猫"},
+                                               {"const": "dog", "title": "狗"}]}},
            {"pet": {"label": {"zh": "宠物", "en": "Pet"}}}), "/schema/properties/pet",
      'option "cat" of question "pet" has no English text; add '
      'ui.fields["pet"].options["cat"] = {"zh": ..., "en": ...}'),
@@ -200,6 +201,15 @@ def test_a_single_choice_over_3000_options_is_refused() -> None:
          "narrow the list with an earlier question")]
 
 
+def test_a_single_choice_of_one_option_is_refused() -> None:
+    assert lint(_choice(1)) == [
+        ("/schema/properties/pick", "error", "too-few-choices",
+         'question "pick" offers 1 option, so there is nothing to choose: add the other answers, '
+         'or drop the question (a box that must be ticked is "type": "boolean", "const": true)')]
+    assert lint(_choice(2)) == []
+    assert lint(_choice(1, many=True)) == []  # one box to tick among checkboxes is a choice
+
+
 # --- repeats, placeholders, pages ------------------------------------------------------------
 
 @pytest.mark.parametrize(("most", "found"), [(50, False), (51, True)])
@@ -212,6 +222,17 @@ def test_a_list_of_more_than_50_answers_is_a_warning(most: int, found: bool) -> 
                  "on a phone: expected maxItems of 50 or fewer (GOV.UK Forms' limit), or an "
                  "upload of a list instead")]
     assert lint(form) == (expected if found else [])
+
+
+def test_a_list_without_a_limit_is_a_warning() -> None:
+    form = _form({"dates": {"type": "array", "title": "日期",
+                            "items": {"type": "string", "format": "date"}}},
+                 {"dates": {"label": {"zh": "日期", "en": "Dates"}}})
+    assert lint(form) == [
+        ("/schema/properties/dates", "warning", "too-many-answers",
+         'question "dates" allows any number of answers; people can\'t check a list that long '
+         "on a phone: expected maxItems of 50 or fewer (GOV.UK Forms' limit), or an upload of a "
+         "list instead")]
 
 
 def test_placeholder_text_is_a_warning() -> None:
@@ -311,6 +332,27 @@ def test_a_guide_without_contact_is_a_warning() -> None:
         ("/guide", "warning", "guide-without-contact",
          "the guide has no contact; GOV.UK Forms asks for contact details before a form goes "
          "live: add contact: {zh: ..., en: ...} (a telephone number or a counter)")]
+
+
+UPLOAD_FORM = {"title": {"zh": "测", "en": "T"}, "schema": {
+    "type": "object", "required": ["scan"],
+    "properties": {"scan": {"type": "string", "title": "扫描件", "contentMediaType": "image/png"},
+                   "extra": {"type": "string", "title": "其他", "contentMediaType": "image/png"}}}}
+
+
+@pytest.mark.parametrize(("field", "required", "found"), [
+    ("scan", "false", True), ("scan", "true", False), ("extra", "false", False)])
+def test_an_optional_material_the_form_insists_on_is_refused(field: str, required: str,
+                                                            found: bool) -> None:
+    text = (f"code: t\nmaterials:\n  - code: scan\n    name: {{zh: 扫描件, en: Scan}}\n"
+            f"    required: {required}\n    form_field: {field}\n")
+    problems = lint_materials(read_yaml(text), SERVICE, load_form(UPLOAD_FORM, name=FORM))
+    expected = [Problem(SERVICE, 5, 15, "/materials/0/required",
+                        'material "scan" is optional in the guide, but the form question "scan" '
+                        "must always be answered: make the material required: true, or take the "
+                        'question out of the schema\'s "required"')]
+    assert problems == (expected if found else [])
+    assert [p.rule for p in problems] == (["optional-material-required"] if found else [])
 
 
 # --- the flow: a task nobody can act on ----------------------------------------------------

@@ -55,6 +55,7 @@ RULES: dict[str, Severity] = {
     "colour-only-cue": "error",
     "choices-need-autocomplete": "error",
     "too-many-choices": "error",
+    "too-few-choices": "error",
     "duplicate-label": "error",
     "too-many-answers": "warning",
     "page-too-many-questions": "warning",
@@ -62,6 +63,7 @@ RULES: dict[str, Severity] = {
     "promised-over-statutory": "error",
     "guide-without-contact": "warning",
     "material-not-collected": "error",  # found by materials.py, tagged by the loader
+    "optional-material-required": "error",
     "task-without-actor": "error",  # a warning when the answer is free text
 }
 """Every rule and its usual severity, as docs/definitions.md ("Design-time lint") lists them."""
@@ -268,10 +270,11 @@ class _FormLint:
                          "too faint for many to read: put it in the hint instead",
                          severity="warning")
         self.options(fld, name)
-        if fld.widget == "repeatable" and fld.max_items is not None \
-                and fld.max_items > REPEAT_MAX:
-            self.out.add([*segments(fld.pointer), "maxItems"], "too-many-answers",
-                         f"{name} allows {fld.max_items} answers; people can't check a list that "
+        if fld.widget == "repeatable" and (fld.max_items is None or fld.max_items > REPEAT_MAX):
+            allows = "any number of" if fld.max_items is None else str(fld.max_items)
+            where = segments(fld.pointer) + (["maxItems"] if fld.max_items else [])
+            self.out.add(where, "too-many-answers",
+                         f"{name} allows {allows} answers; people can't check a list that "
                          f"long on a phone: expected maxItems of {REPEAT_MAX} or fewer "
                          "(GOV.UK Forms' limit), or an upload of a list instead",
                          severity="warning")
@@ -308,6 +311,11 @@ class _FormLint:
             self.out.add(here, "too-many-choices",
                          f"{name} has {count} options; expected {SINGLE_CHOICE_MAX} or fewer "
                          "(GOV.UK Forms' limit): narrow the list with an earlier question")
+        elif fld.widget in ("radios", "select", "autocomplete") and count < 2:
+            self.out.add(here, "too-few-choices",
+                         f"{name} offers {count} option, so there is nothing to choose: add the "
+                         "other answers, or drop the question (a box that must be ticked is "
+                         '"type": "boolean", "const": true)')
         elif fld.widget in ("radios", "select") and count > AUTOCOMPLETE_OVER:
             self.out.add(["ui", "fields", fld.key, "widget"] if "widget" in
                          _ui_field(self.data, fld.key) else here, "choices-need-autocomplete",
@@ -381,6 +389,22 @@ def lint_service(document: Document, file: str) -> list[Problem]:
                 "the guide has no contact; GOV.UK Forms asks for contact details before a form "
                 "goes live: add contact: {zh: ..., en: ...} (a telephone number or a counter)",
                 severity="warning")
+    return out.problems
+
+
+def lint_materials(document: Document, file: str, form: FormDefinition) -> list[Problem]:
+    """An optional material whose upload question the form insists on: the service page says
+    "if it applies to you" while the form will not go on without it."""
+    out = _Findings(document, file)
+    for index, material in enumerate(document.data.get("materials") or []):
+        key = material.get("form_field")
+        if material.get("required") or key not in form.file_keys \
+                or not always_required(form, key):
+            continue
+        out.add(["materials", index, "required"], "optional-material-required",
+                f'material "{material["code"]}" is optional in the guide, but the form question '
+                f'"{key}" must always be answered: make the material required: true, or take '
+                'the question out of the schema\'s "required"')
     return out.problems
 
 

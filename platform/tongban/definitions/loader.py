@@ -24,7 +24,7 @@ from .flowcheck import (
     department_infos,
 )
 from .formcheck import check_form_document
-from .lint import lint_flow, lint_form, lint_service
+from .lint import lint_flow, lint_form, lint_materials, lint_service
 from .materials import check_materials
 from .problems import Problem
 from .schemacheck import meta_validator, pointer_of, schema_problems
@@ -292,7 +292,10 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
                                      f'the form "{data["form"]}" does not exist: expected '
                                      f"{FORM_DIR}/{data['form']}.json"))
             elif data["form"] in result.forms:
-                found.extend(_material_problems(document, file, result.forms[data["form"]]))
+                form = result.forms[data["form"]]
+                found.extend(_material_problems(document, file, form)
+                             or lint_materials(document, file,
+                                               load_form(form.content, name=form.path)))
             found.extend(_flow_problems(root, document, file, result, flow_documents,
                                         departments))
             found.extend(result.keep(lint_service(document, file)))
