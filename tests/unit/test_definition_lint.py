@@ -133,9 +133,13 @@ def test_a_text_missing_a_language_is_refused(form: dict[str, Any], pointer: str
     assert lint(form) == [(pointer, "error", "text-missing-language", message)]
 
 
-def test_yes_no_options_come_translated_from_the_catalogue() -> None:
-    form = _form({"ok": {"type": "boolean", "title": "同意"}},
-                 {"ok": {"label": {"zh": "同意", "en": "Agree"}}})
+def test_yes_no_options_and_options_in_digits_need_no_english() -> None:
+    form = _form({"ok": {"type": "boolean", "title": "同意"},
+                  "year": {"title": "年份", "enum": [2025, 2026]},
+                  "band": {"title": "档次", "enum": ["1-5", "6-10"]}},
+                 {"ok": {"label": {"zh": "同意", "en": "Agree"}},
+                  "year": {"label": {"zh": "年份", "en": "Year"}},
+                  "band": {"label": {"zh": "档次", "en": "Band"}}})
     assert lint(form) == []
 
 

@@ -84,6 +84,10 @@ COLOUR_CUES = (
                rf"outlined|coloured|colored)\s+(?:in\s+)?(?:{_COLOURS_EN})\b", re.IGNORECASE),
 )
 
+# An option shown as its own value in digits and signs (a year, 310101, 1-5) reads the same in
+# both languages: no English needed.
+_NEUTRAL = re.compile(r"^[\d\s.,:/%+\-–~]+$")
+
 Path = list[str | int]
 
 
@@ -324,7 +328,8 @@ class _FormLint:
                          f'"widget": "autocomplete" in ui.fields[{_quote(fld.key)}]')
         for option in fld.options:
             if option.msgid is None and option.label is not None \
-                    and not str(option.label.get("en") or "").strip():
+                    and not str(option.label.get("en") or "").strip() \
+                    and not _NEUTRAL.match(str(option.label.get("zh") or "")):
                 where: Path = ["ui", "fields", fld.key, "options"] if "options" in \
                     _ui_field(self.data, fld.key) else here
                 self.out.add(where, "text-missing-language",
