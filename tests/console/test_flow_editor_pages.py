@@ -146,7 +146,9 @@ def test_removing_the_only_step_left_is_refused(admin: FlaskClient, session: Ses
 def test_an_unreachable_step_is_shown_at_the_step_draft_kept_live_untouched(
         admin: FlaskClient, session: Session) -> None:
     html = _page(admin, "?view=text")
-    text = unescape(re.search(r'<textarea[^>]*>(.*?)</textarea>', html, re.S).group(1))
+    found = re.search(r'<textarea[^>]*>(.*?)</textarea>', html, re.S)
+    assert found is not None
+    text = unescape(found.group(1))
     broken = text.replace("    next: review\n", "    next: graded\n")
     assert broken != text
     response = admin.post(EDITOR + "/text", data={**_fields(html), "text": broken})
@@ -155,9 +157,10 @@ def test_an_unreachable_step_is_shown_at_the_step_draft_kept_live_untouched(
     page = _page(admin)
     message = ('node "review" cannot be reached from the start node "start": no path leads to '
                'it; expected every node on a path from the start')
-    step = page[page.index('id="step-review"'):page.index('id="step-graded"')]
+    start = page.index('id="step-review"')
+    step = page[start:page.index("</li>", start)]
     assert message in _errors(step)
-    assert "Line 19: " + message in unescape(page) or "第 19 行：" + message in unescape(page)
+    assert re.search(r"第\d+行：" + re.escape(message), unescape(page))
     live = current_version(session, "flow", CODE)
     assert live is not None and live.content["nodes"]["intake"]["next"] == "review"
 
@@ -190,7 +193,7 @@ def test_a_branch_condition_is_built_from_the_form_s_choices(
     client = personas.as_("admin")
     editor = "/admin/services/household-transfer/flow"
     html = client.get(editor + "?step=reason").get_data(as_text=True)
-    option = re.search(r'<option value="(transfer\.reason\x1f\d+)"[^>]*>([^<]*)</option>', html)
+    option = re.search(r'<option value="(transfer\.reason#\d+)"[^>]*>([^<]*)</option>', html)
     assert option is not None
     response = client.post(editor + "/step/reason/branch/0",
                            data={**_fields(html), "operator": "!=", "answer": option.group(1)})
@@ -199,7 +202,9 @@ def test_a_branch_condition_is_built_from_the_form_s_choices(
     draft = workspace.get_draft(session, "household-transfer")
     assert draft is not None
     text = draft.files["workflow_definitions/flows/household-transfer.yaml"]
-    assert "- when: {'!=': [{var: answers.transfer.reason}, " in text
+    branch = parse("x.yaml", text)["nodes"]["reason"]["branches"][0]
+    assert branch["when"] == {"!=": [{"var": "answers.transfer.reason"}, "family"]}
+    assert branch["to"] == "kinship"
 
 
 def test_a_citizen_cannot_open_the_editor(personas: Personas) -> None:

@@ -146,7 +146,7 @@ def _questions(view: FlowView, form_text: str | None, form_name: str) -> None:
             for index, option in enumerate(question.options):
                 ozh, oen = _label(option.label)
                 value = json.dumps(option.value, ensure_ascii=False)
-                options.append(Choice(f"{key}\x1f{index}", ozh or value, oen or ozh or value,
+                options.append(Choice(f"{key}#{index}", ozh or value, oen or ozh or value,
                                       option.value))
             view.answers.append((name, options))
 
@@ -256,7 +256,7 @@ def _revision() -> int:
 
 
 def _back(code: str, step: str | None) -> ResponseReturnValue:
-    values = _state()
+    values: dict[str, Any] = dict(_state())
     if step:
         values["step"] = step
     anchor = f"#step-{step}" if step else ""
@@ -327,7 +327,7 @@ def branch(code: str, node_id: str, index: int) -> ResponseReturnValue:
     form = request.form
 
     def change(text: str, draft: ServiceDraft, tx: Session) -> tuple[str, str | None]:
-        key, _sep, number = form.get("answer", "").partition("\x1f")
+        key, _sep, number = form.get("answer", "").partition("#")
         value = _option_value(tx, draft, key, number)
         return flow_edit.set_branch(text, node_id, index, key, form.get("operator", ""),
                                     value), node_id
