@@ -3,6 +3,8 @@ edges reconnected, refusals with their message."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tongban import PROJECT_ROOT
@@ -13,8 +15,8 @@ TEXT = (PROJECT_ROOT / "workflow_definitions/flows/enterprise-credit.yaml").read
 PRESETS = ("intake_answer", "licence_decision")
 
 
-def nodes(text: str) -> dict:  # type: ignore[type-arg]  # plain YAML data
-    return parse("f.yaml", text)["nodes"]  # type: ignore[no-any-return]  # a mapping
+def nodes(text: str) -> Any:
+    return parse("f.yaml", text)["nodes"]
 
 
 def edit(**values: str) -> fe.StepEdit:
