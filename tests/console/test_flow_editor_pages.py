@@ -209,3 +209,38 @@ def test_a_branch_condition_is_built_from_the_form_s_choices(
 
 def test_a_citizen_cannot_open_the_editor(personas: Personas) -> None:
     assert personas.as_("citizen").get(EDITOR).status_code in (302, 403)
+
+
+def test_a_department_admin_edits_only_their_department_s_services(
+        personas: Personas, session: Session) -> None:
+    """cgjadmin runs 城管 (urban-event-report), not the credit service of 市场监管."""
+    other = personas.as_("cgjadmin")
+    assert other.get(EDITOR).status_code == 403
+    own = other.get("/admin/services/urban-event-report/flow")
+    assert own.status_code == 200
+    html = own.get_data(as_text=True)
+    response = other.post(EDITOR + "/step/review", data={**_fields(html), **STEP})
+    assert response.status_code == 403
+    session.rollback()
+    assert workspace.get_draft(session, CODE) is None  # nothing made or changed
+
+
+def test_a_value_the_lists_do_not_hold_is_shown_and_kept(
+        admin: FlaskClient, session: Session) -> None:
+    """A department missing from the catalogue stays selected (the check names it), so saving
+    the panel for another field never swaps it silently for the first of the list."""
+    html = _page(admin, "?view=text")
+    found = re.search(r'<textarea[^>]*>(.*?)</textarea>', html, re.S)
+    assert found is not None
+    text = unescape(found.group(1))
+    moved = text.replace("      role: reviewer\n      department: sh-scjgj\n",
+                         "      role: reviewer\n      department: sh-nowhere\n")
+    assert moved != text
+    assert admin.post(EDITOR + "/text", data={**_fields(html), "text": moved}).status_code == 303
+    panel = _page(admin, "?step=review")
+    assert '<option value="sh-nowhere" selected>sh-nowhere</option>' in panel
+    start = panel.index('id="step-review"')
+    assert [e for e in _errors(panel[start:]) if e.startswith('unknown department "sh-nowhere"')]
+    response = _post(admin, "/step/review", {**STEP, "department": "sh-nowhere"})
+    assert response.status_code == 303
+    assert parse(FLOW, _flow(session))["nodes"]["review"]["who"]["department"] == "sh-nowhere"
