@@ -92,8 +92,9 @@ def test_an_administrator_adds_a_third_step_with_its_actors_and_time_limit(
 def test_the_editor_fits_360_px(demo: Any, live_server: Any, narrow_page: Page) -> None:
     base = live_server.url
     flows.sign_in(narrow_page, base, "admin")
-    for query in ("", "?step=review", "?view=text"):
-        narrow_page.goto(base + EDITOR + query)
+    for editor in (EDITOR, EDITOR + "?step=review", EDITOR + "?view=text",
+                   "/admin/services/household-transfer/flow?step=reason"):  # a decision
+        narrow_page.goto(base + editor)
         expect(narrow_page.locator("h1")).to_have_text("流程编辑")
-        assert narrow_page.evaluate(OVERFLOW)["extra"] == 0, query
+        assert narrow_page.evaluate(OVERFLOW)["extra"] == 0, editor
         clean(narrow_page)

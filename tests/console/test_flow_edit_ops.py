@@ -108,3 +108,38 @@ def test_refused_edits_say_why(call: object, message: str) -> None:
     with pytest.raises(fe.FlowEditError) as caught:
         call()  # type: ignore[operator]  # a lambda of the table
     assert str(caught.value) == message
+
+
+GATEWAY = (PROJECT_ROOT / "workflow_definitions/flows/household-transfer.yaml").read_text("utf-8")
+
+
+def test_a_branch_is_added_after_the_others_and_removed_again() -> None:
+    text = fe.add_branch(GATEWAY, "reason", "joint_review", "transfer.reason", "==", "talent")
+    branches = nodes(text)["reason"]["branches"]
+    assert branches[-1] == {"when": {"==": [{"var": "answers.transfer.reason"}, "talent"]},
+                            "to": "joint_review"}
+    assert fe.remove_branch(text, "reason", 1) == GATEWAY  # comments and labels kept
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: fe.add_branch(GATEWAY, "reason", "start", "transfer.reason", "==", "x"),
+     "Choose the step the branch leads to."),
+    (lambda: fe.add_branch(GATEWAY, "reason", "kinship", "", "==", "x"),
+     "Choose the answer the branch depends on."),
+    (lambda: fe.add_branch(GATEWAY, "reason", "kinship", "transfer.reason", "<", "x"),
+     "Choose whether the answer is or is not the value."),
+    (lambda: fe.remove_branch(GATEWAY, "reason", 0),
+     '"reason" needs at least one branch besides its default: change the branch instead.'),
+    (lambda: fe.remove_branch(GATEWAY, "reason", 5), 'There is no such branch of "reason".'),
+])
+def test_refused_branch_edits_say_why(call: object, message: str) -> None:
+    with pytest.raises(fe.FlowEditError) as caught:
+        call()  # type: ignore[operator]  # a lambda of the table
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("flow", sorted(
+    path.name for path in (PROJECT_ROOT / "workflow_definitions/flows").glob("*.yaml")))
+def test_every_repository_flow_comes_back_byte_for_byte(flow: str) -> None:
+    text = (PROJECT_ROOT / "workflow_definitions/flows" / flow).read_text("utf-8")
+    assert fe.dump(fe.load(text)) == text

@@ -244,3 +244,34 @@ def test_a_value_the_lists_do_not_hold_is_shown_and_kept(
     response = _post(admin, "/step/review", {**STEP, "department": "sh-nowhere"})
     assert response.status_code == 303
     assert parse(FLOW, _flow(session))["nodes"]["review"]["who"]["department"] == "sh-nowhere"
+
+
+def test_a_branch_is_added_and_removed_from_dropdowns(
+        personas: Personas, session: Session) -> None:
+    client = personas.as_("admin")
+    editor = "/admin/services/household-transfer/flow"
+    html = client.get(editor + "?step=reason").get_data(as_text=True)
+    assert '<option value="joint_review">' in html
+    talent = re.search(r'<option value="(transfer\.reason#\d+)">人才引进</option>', html)
+    assert talent is not None
+    response = client.post(editor + "/step/reason/branch", data={
+        **_fields(html), "to": "joint_review", "operator": "==", "answer": talent.group(1)})
+    assert response.status_code == 303
+    session.rollback()
+    draft = workspace.get_draft(session, "household-transfer")
+    assert draft is not None
+    path = "workflow_definitions/flows/household-transfer.yaml"
+    branches = parse(path, draft.files[path])["nodes"]["reason"]["branches"]
+    assert branches[1] == {"when": {"==": [{"var": "answers.transfer.reason"}, "talent"]},
+                           "to": "joint_review"}
+    html = client.get(editor + "?step=reason").get_data(as_text=True)
+    refused = client.post(editor + "/step/reason/branch", data={
+        **_fields(html), "to": "", "operator": "==", "answer": talent.group(1)})
+    assert refused.status_code == 400
+    assert "请选择分支指向的步骤。" in _errors(refused.get_data(as_text=True))
+    removed = client.post(editor + "/step/reason/branch/1/remove", data=_fields(html))
+    assert removed.status_code == 303
+    session.rollback()
+    draft = workspace.get_draft(session, "household-transfer")
+    assert draft is not None
+    assert len(parse(path, draft.files[path])["nodes"]["reason"]["branches"]) == 1

@@ -18,6 +18,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..definitions.deadlinecheck import STAFF_ROLES
 from ..i18n import N_
@@ -48,6 +49,7 @@ def _yaml() -> YAML:
     yaml.width = 100
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.preserve_quotes = True
+    yaml.brace_single_entry_mapping_in_flow_sequence = True  # [{var: x}, 1], not [var: x, 1]
     return yaml
 
 
@@ -440,12 +442,51 @@ def set_branch(text: str, gateway: str, index: int, question: str, operator: str
     if node.get("type") not in ("exclusive", "inclusive") or not isinstance(branches, list) \
             or not 0 <= index < len(branches):
         raise FlowEditError(N_('There is no such branch of "%(step)s".'), step=gateway)
+    branches[index]["when"] = _condition(question, operator, value)
+    return dump(doc)
+
+
+def _condition(question: str, operator: str, value: Any) -> CommentedMap:
     if operator not in OPERATORS:
         raise FlowEditError(N_("Choose whether the answer is or is not the value."))
     if not question:
         raise FlowEditError(N_("Choose the answer the branch depends on."))
-    var = _small(var=f"answers.{question}")
-    args = CommentedSeq([var, value])
+    args = CommentedSeq([_small(var=f"answers.{question}"), value])
     args.fa.set_flow_style()
-    branches[index]["when"] = _small(**{operator: args})
+    return _small(**{DoubleQuotedScalarString(operator): args})  # as the files write it
+
+
+def add_branch(text: str, gateway: str, to: str, question: str, operator: str,
+               value: Any) -> str:
+    """A new branch of a decision, after its others (checked before the default): to node
+    ``to`` when the answer to ``question`` is (or is not) ``value``."""
+    doc = load(text)
+    node = _node(doc, gateway)
+    if node.get("type") not in ("exclusive", "inclusive"):
+        raise FlowEditError(N_('There is no such branch of "%(step)s".'), step=gateway)
+    if to == gateway or to not in doc["nodes"] or doc["nodes"][to].get("type") == "start":
+        raise FlowEditError(N_("Choose the step the branch leads to."))
+    branch = CommentedMap()
+    branch["when"] = _condition(question, operator, value)
+    branch["to"] = to
+    branches = node.get("branches")
+    if not isinstance(branches, list):
+        branches = CommentedSeq()
+        _put(node, "branches", branches, before=("default",))
+    branches.append(branch)
+    return dump(doc)
+
+
+def remove_branch(text: str, gateway: str, index: int) -> str:
+    """Branch ``index`` of a decision removed (its default stays); a decision keeps one."""
+    doc = load(text)
+    node = _node(doc, gateway)
+    branches = node.get("branches")
+    if node.get("type") not in ("exclusive", "inclusive") or not isinstance(branches, list) \
+            or not 0 <= index < len(branches):
+        raise FlowEditError(N_('There is no such branch of "%(step)s".'), step=gateway)
+    if len(branches) == 1:
+        raise FlowEditError(N_('"%(step)s" needs at least one branch besides its default: '
+                               'change the branch instead.'), step=gateway)
+    del branches[index]
     return dump(doc)

@@ -198,6 +198,10 @@ def _state() -> dict[str, str]:
     return {name: value for name, value in found.items() if value}
 
 
+def _step_name(step: flow_edit.Step, lang: str) -> str:
+    return (step.name_en if lang == "en" and step.name_en else step.name_zh) or step.id
+
+
 def _choices(view: FlowView, lang: str) -> dict[str, list[tuple[str, str]]]:
     """The panel's dropdowns as (value, label) pairs in the page's language."""
     return {
@@ -210,6 +214,9 @@ def _choices(view: FlowView, lang: str) -> dict[str, list[tuple[str, str]]]:
         "presets": [("", _("Choose a time limit"))] + [
             (p.value, f"{p.label(lang)} ({p.value})") for p in view.presets],
         "actions": [(action, _(ACTION_NAMES[action])) for action in flow_edit.TIMEOUT_ACTIONS],
+        "targets": [("", _("Choose a step"))] + [
+            (step.id, f"{_step_name(step, lang)} ({step.id})")
+            for step in view.steps if step.type != "start"],
     }
 
 
@@ -331,6 +338,27 @@ def branch(code: str, node_id: str, index: int) -> ResponseReturnValue:
         value = _option_value(tx, draft, key, number)
         return flow_edit.set_branch(text, node_id, index, key, form.get("operator", ""),
                                     value), node_id
+    return _save(code, change, at=node_id)
+
+
+@bp.post("/step/<node_id>/branch")
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def add_branch(code: str, node_id: str) -> ResponseReturnValue:
+    form = request.form
+
+    def change(text: str, draft: ServiceDraft, tx: Session) -> tuple[str, str | None]:
+        key, _sep, number = form.get("answer", "").partition("#")
+        value = _option_value(tx, draft, key, number)
+        return flow_edit.add_branch(text, node_id, form.get("to", ""), key,
+                                    form.get("operator", ""), value), node_id
+    return _save(code, change, at=node_id)
+
+
+@bp.post("/step/<node_id>/branch/<int:index>/remove")
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def remove_branch(code: str, node_id: str, index: int) -> ResponseReturnValue:
+    def change(text: str, _draft: ServiceDraft, _tx: Session) -> tuple[str, str | None]:
+        return flow_edit.remove_branch(text, node_id, index), node_id
     return _save(code, change, at=node_id)
 
 
