@@ -63,6 +63,12 @@ def test_an_administrator_adds_a_third_step_with_its_actors_and_time_limit(
     assert _diagram(page) != before  # redrawn with the new step
 
     expect(page.locator("#role-step_4")).to_be_visible()  # the new step's panel is open
+    # A refusal comes back in place (htmx swaps the 400 page): the message at the step.
+    page.select_option("#deadline-step_4", "working_days")
+    page.fill("#days-step_4", "0")
+    page.click("#step-step_4 button:has-text('保存步骤')")
+    expect(page.locator("#step-step_4 .tb-error-message")).to_have_text(
+        "错误： 请以工作日整数输入办理时限，范围为 1 至 999。")
     page.select_option("#role-step_4", "department_admin")
     page.select_option("#department-step_4", "sh-scjgj")
     page.select_option("#mode-step_4", "all")

@@ -107,7 +107,7 @@ def test_a_bad_step_edit_is_refused_with_its_message_and_nothing_changes(
         admin: FlaskClient, session: Session, change: dict[str, str], message: str) -> None:
     before = _flow(session) if workspace.get_draft(session, CODE) else None
     response = _post(admin, "/step/review", {**STEP, **change})
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert message in _errors(html)
     assert message in unescape(html)  # in the error summary too
@@ -137,7 +137,7 @@ def test_removing_the_only_step_left_is_refused(admin: FlaskClient, session: Ses
     assert _post(admin, "/step/intake/remove", {}).status_code == 303
     before = _flow(session)
     response = _post(admin, "/step/review/remove", {})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "流程至少需要一个步骤：请先添加另一个步骤，再移除此步骤。" \
         in _errors(response.get_data(as_text=True))
     assert _flow(session) == before
@@ -267,7 +267,7 @@ def test_a_branch_is_added_and_removed_from_dropdowns(
     html = client.get(editor + "?step=reason").get_data(as_text=True)
     refused = client.post(editor + "/step/reason/branch", data={
         **_fields(html), "to": "", "operator": "==", "answer": talent.group(1)})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert "请选择分支指向的步骤。" in _errors(refused.get_data(as_text=True))
     removed = client.post(editor + "/step/reason/branch/1/remove", data=_fields(html))
     assert removed.status_code == 303

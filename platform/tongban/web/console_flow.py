@@ -4,7 +4,8 @@ undo and redo, and the text view of the same file (docs/console.md, "Flow editor
 
 Every change is one plain form post: it reads the working copy's flow file, applies one edit of
 :mod:`tongban.console.flow_edit` and saves the text with the revision the page was drawn from
-(the optimistic lock). A refusal or a stale revision draws the page again with the message.
+(the optimistic lock). A refusal draws the page again with the message (422, as the site's
+forms answer a post with mistakes); a stale revision does so with 409.
 With htmx the editor is swapped in place; without JavaScript the browser follows the redirect.
 """
 
@@ -281,12 +282,12 @@ def _save(code: str, change: Callable[[str, ServiceDraft, Session], tuple[str, s
             workspace.save_file(tx, draft, path, text, expected_revision=revision, user=user)
     except flow_edit.FlowEditError as exc:
         return _draw(code, error=_(exc.template, **exc.params), error_at=at,
-                     posted=request.form.to_dict(), status=400)
+                     posted=request.form.to_dict(), status=422)
     except workspace.StaleDraft as exc:
         return _draw(code, stale=exc.current_revision, error_at=at,
                      posted=request.form.to_dict(), status=409)
     except workspace.WorkspaceRefused as exc:
-        return _draw(code, error=_(exc.message, **exc.params), error_at=at, status=400)
+        return _draw(code, error=_(exc.message, **exc.params), error_at=at, status=422)
     return _back(code, step)
 
 
@@ -399,7 +400,7 @@ def _history(code: str, step: Callable[..., ServiceDraft]) -> ResponseReturnValu
     except workspace.StaleDraft as exc:
         return _draw(code, stale=exc.current_revision, status=409)
     except workspace.WorkspaceRefused as exc:
-        return _draw(code, error=_(exc.message, **exc.params), status=400)
+        return _draw(code, error=_(exc.message, **exc.params), status=422)
     return _back(code, request.form.get("step") or None)
 
 
