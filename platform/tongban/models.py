@@ -802,8 +802,8 @@ class PublishRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="service_workspace.id", index=True)
     revision: int
-    # kind -> live version number when it was asked for (what the approver's diff is against)
-    live_versions: dict[str, int | None] = Field(sa_column=Column(JSON, nullable=False))
+    # path -> live version number when it was asked for (what the approver's diff is against)
+    live_versions: dict[str, int] = Field(sa_column=Column(JSON, nullable=False))
     effective_from: datetime | None = Field(default=None)
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     status: str = Field(default="pending", max_length=16)

@@ -1,4 +1,4 @@
-"""Published services as the portal sees them: the current version of each definition."""
+"""Published services as the portal sees them: the version of each definition in effect now."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from .definitions.publish import in_effect
 from .models import DefinitionVersion
 
 
@@ -24,7 +25,8 @@ class PublishedService:
 
 def current_services(session: Session) -> list[PublishedService]:
     latest = (select(col(DefinitionVersion.code), func.max(DefinitionVersion.version).label("v"))
-              .where(col(DefinitionVersion.kind) == "service").group_by(col(DefinitionVersion.code))
+              .where(col(DefinitionVersion.kind) == "service", in_effect())
+              .group_by(col(DefinitionVersion.code))
               .subquery())
     rows = session.scalars(
         select(DefinitionVersion)
@@ -38,7 +40,7 @@ def get_service(session: Session, code: str, version: int | None = None) -> Publ
     query = select(DefinitionVersion).where(col(DefinitionVersion.kind) == "service",
                                             col(DefinitionVersion.code) == code)
     if version is None:
-        query = query.order_by(col(DefinitionVersion.version).desc()).limit(1)
+        query = query.where(in_effect()).order_by(col(DefinitionVersion.version).desc()).limit(1)
     else:
         query = query.where(col(DefinitionVersion.version) == version)
     row = session.scalars(query).first()

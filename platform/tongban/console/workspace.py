@@ -93,7 +93,7 @@ def live_files(session: Session, code: str) -> dict[str, str]:
             for path, row in live_versions(session, code).items()}
 
 
-def _ensure_workspace(session: Session, code: str, user: User) -> ServiceWorkspace:
+def ensure_workspace(session: Session, code: str, user: User) -> ServiceWorkspace:
     workspace = get_workspace(session, code)
     if workspace is not None:
         return workspace
@@ -109,7 +109,7 @@ def _ensure_workspace(session: Session, code: str, user: User) -> ServiceWorkspa
 
 def open_draft(session: Session, code: str, user: User) -> ServiceDraft:
     """The service's working copy, made from its live versions when it has none."""
-    workspace = _ensure_workspace(session, code, user)
+    workspace = ensure_workspace(session, code, user)
     draft = session.scalars(select(ServiceDraft)
                             .where(col(ServiceDraft.workspace_id) == workspace.id)).first()
     if draft is not None:
@@ -316,33 +316,35 @@ def _published_context(session: Session, draft_files: Mapping[str, str],
     return files
 
 
-def load_draft(session: Session, draft: ServiceDraft) -> tuple[DefinitionSet, list[Problem]]:
-    """The draft's service files loaded over what is published, and every problem of them."""
-    workspace = workspace_of(session, draft)
-    code = workspace.code
-    named = named_files(code, draft.files.get(path_of("service", code)))
-    draft_files = {path: text for path, text in draft.files.items() if path in named}
-    tree = {**_published_context(session, draft_files, code), **draft_files}
-    loaded = load_directory(MemoryTree(tree))
+def load_files(session: Session, code: str,
+               files: Mapping[str, str]) -> tuple[DefinitionSet, list[Problem]]:
+    """A service's files loaded over what is published, and every problem of them."""
+    named = named_files(code, files.get(path_of("service", code)))
+    own = {path: text for path, text in files.items() if path in named}
+    loaded = load_directory(MemoryTree({**_published_context(session, own, code), **own}))
     problems = list(loaded.problems)
     service_file = path_of("service", code)
-    if service_file not in draft_files:
+    if service_file not in own:
         problems.append(Problem(service_file, 1, 1, "", f"the service file {service_file} is "
                                 "missing"))
     else:
-        data = parse(service_file, draft_files[service_file])
+        data = parse(service_file, own[service_file])
         if isinstance(data, dict) and data.get("code") != code:
             problems.append(Problem(service_file, 1, 1, "/code",
                                     f'the service code must stay "{code}" (the file says '
                                     f'"{data.get("code")}")'))
     for path, (kind, name) in named.items():
-        if kind == "rules" and name in loaded.rules:
+        if kind == "rules" and path in own and name in loaded.rules:
             latest = current_version(session, "rules", name)
             rules = loaded.rules[name]
             if latest is None or latest.content_hash != content_hash(rules.content):
                 problems.extend(rules_range_problems(session, name, rules.content, path,
                                                      rules.document))
     return loaded, problems
+
+
+def load_draft(session: Session, draft: ServiceDraft) -> tuple[DefinitionSet, list[Problem]]:
+    return load_files(session, workspace_of(session, draft).code, draft.files)
 
 
 def check_draft(session: Session, draft: ServiceDraft) -> list[Problem]:
