@@ -205,7 +205,7 @@ def test_a_rollback_to_another_services_version_is_refused(demo: Flask, session:
     before = versions(session)
     with pytest.raises(ws.WorkspaceRefused) as refused:
         pub.rollback(session, SERVICE, other.id or 0, admin, comment="")
-    assert str(refused.value) == ('That is version 1 of service "household-transfer", not a '
+    assert str(refused.value) == ('That is version 1 of "household-transfer", not a '
                                   f'version of service "{SERVICE}"; nothing was rolled back.')
     assert versions(session) == before
 

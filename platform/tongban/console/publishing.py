@@ -302,10 +302,9 @@ def rollback(session: Session, code: str, snapshot_id: int, user: User, *, comme
         if other is None:
             raise WorkspaceRefused(N_('There is no version %(id)s; nothing was rolled back.'),
                                    id=snapshot_id)
-        raise WorkspaceRefused(N_('That is version %(version)s of %(kind)s "%(other)s", not a '
-                                  'version of service "%(code)s"; nothing was rolled back.'),
-                               version=other.version, kind=other.kind, other=other.code,
-                               code=code)
+        raise WorkspaceRefused(N_('That is version %(version)s of "%(other)s", not a version '
+                                  'of service "%(code)s"; nothing was rolled back.'),
+                               version=other.version, other=other.code, code=code)
     files = {path: render(row.kind, row.content) for path, row in found.versions.items()}
     note = comment or f"rollback to the state of {found.at:%Y-%m-%d %H:%M}"
     return publish_files(session, code, files, user, comment=note, effective_from=None,
