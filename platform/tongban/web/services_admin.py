@@ -4,6 +4,7 @@ export and import, and publishing with its checks and diff (docs/console.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -247,16 +248,41 @@ def file(code: str, path: str) -> ResponseReturnValue:
                            problem_text=problem_text)
 
 
-def _act(code: str, action: Any, done: str) -> ResponseReturnValue:
-    """Run one change of the service in a transaction; a refusal shows the service page with
-    its message and changes nothing."""
+@dataclass
+class Outcome:
+    """What a change of a service came to: done, or refused with a message or a conflict."""
+
+    done: str = ""
+    error: str = ""
+    conflict: publishing.PublishConflict | None = None
+
+
+def attempt(code: str, run: Callable[[Session, User], str]) -> Outcome:
+    """Run one change of the service in a transaction (``run`` returns what was done); a
+    refusal rolls it all back and says why."""
     guard(code)
     try:
         with request_transaction() as tx:
-            action(tx, signed_in_user())
+            return Outcome(done=run(tx, signed_in_user()))
     except ws.WorkspaceRefused as exc:
-        return service_page(code, error=refused_text(exc), status=422)
-    return redirect(url_for("services_admin.service", code=code, done=done))
+        return Outcome(error=refused_text(exc))
+    except publishing.ProblemsFound:
+        return Outcome(error=_("The service has problems; nothing was published."))
+    except publishing.PublishConflict as conflict:
+        return Outcome(conflict=conflict)
+
+
+def _act(code: str, run: Callable[[Session, User], object], done: str) -> ResponseReturnValue:
+    """A change made from the service page: back to it, with the refusal if there is one."""
+    def then(tx: Session, user: User) -> str:
+        run(tx, user)
+        return done
+
+    outcome = attempt(code, then)
+    if outcome.done:
+        return redirect(url_for("services_admin.service", code=code, done=outcome.done))
+    return service_page(code, error=outcome.error or _(
+        "Someone else published this service since you opened this page"), status=422)
 
 
 @bp.post("/<code>/archive")
@@ -364,6 +390,15 @@ def publish(code: str) -> ResponseReturnValue:
     return _publish_page(code)
 
 
+def _publish_outcome(code: str, outcome: Outcome,
+                     form: dict[str, str] | None = None) -> ResponseReturnValue:
+    if outcome.done:
+        return redirect(url_for("services_admin.service", code=code, done=outcome.done))
+    if outcome.conflict is not None:
+        return _publish_page(code, form=form, conflict=outcome.conflict, status=409)
+    return _publish_page(code, form=form, errors={"publish": outcome.error}, status=422)
+
+
 @bp.post("/<code>/publish")
 @require_role(*ADMINS)
 def publish_post(code: str) -> ResponseReturnValue:
@@ -374,44 +409,26 @@ def publish_post(code: str) -> ResponseReturnValue:
         effective = _effective_from(form["effective_from"])
     except ValueError as exc:
         return _publish_page(code, form=form, errors={"effective_from": str(exc)}, status=422)
-    user = signed_in_user()
-    try:
+
+    def run(tx: Session, user: User) -> str:
         seen = publishing.parse_marks(form["marks"])
-        with request_transaction() as tx:
-            draft = ws.open_draft(tx, code, user)
-            if ws.workspace_of(tx, draft).four_eyes:
-                publishing.request_publish(tx, draft, user, seen=seen, comment=form["comment"],
-                                           effective_from=effective, request_id=g.request_id)
-                done = "requested"
-            else:
-                publishing.publish_draft(tx, draft, user, seen=seen, comment=form["comment"],
-                                         effective_from=effective, request_id=g.request_id)
-                done = "published"
-    except ws.WorkspaceRefused as exc:
-        return _publish_page(code, form=form, errors={"publish": refused_text(exc)},
-                             status=422)
-    except publishing.ProblemsFound:
-        return _publish_page(code, form=form, errors={"publish": _(
-            "The service has problems; nothing was published.")}, status=422)
-    except publishing.PublishConflict as conflict:
-        return _publish_page(code, form=form, conflict=conflict, status=409)
-    return redirect(url_for("services_admin.service", code=code, done=done))
+        draft = ws.open_draft(tx, code, user)
+        if ws.workspace_of(tx, draft).four_eyes:
+            publishing.request_publish(tx, draft, user, seen=seen, comment=form["comment"],
+                                       effective_from=effective, request_id=g.request_id)
+            return "requested"
+        publishing.publish_draft(tx, draft, user, seen=seen, comment=form["comment"],
+                                 effective_from=effective, request_id=g.request_id)
+        return "published"
+
+    return _publish_outcome(code, attempt(code, run), form)
 
 
 @bp.post("/<code>/approve")
 @require_role(*ADMINS)
 def approve(code: str) -> ResponseReturnValue:
-    guard(code)
-    user = signed_in_user()
-    try:
-        with request_transaction() as tx:
-            draft = ws.open_draft(tx, code, user)
-            publishing.approve(tx, draft, user, request_id=g.request_id)
-    except ws.WorkspaceRefused as exc:
-        return _publish_page(code, errors={"publish": refused_text(exc)}, status=422)
-    except publishing.ProblemsFound:
-        return _publish_page(code, errors={"publish": _(
-            "The service has problems; nothing was published.")}, status=422)
-    except publishing.PublishConflict as conflict:
-        return _publish_page(code, conflict=conflict, status=409)
-    return redirect(url_for("services_admin.service", code=code, done="published"))
+    def run(tx: Session, user: User) -> str:
+        publishing.approve(tx, ws.open_draft(tx, code, user), user, request_id=g.request_id)
+        return "published"
+
+    return _publish_outcome(code, attempt(code, run))
