@@ -20,7 +20,7 @@ from tongban.console import publishing as pub
 from tongban.console import workspace as ws
 from tongban.console.layout import path_of
 from tongban.definitions.publish import current_version
-from tongban.models import DefinitionVersion, ServiceWorkspace, User
+from tongban.models import DefinitionVersion, Draft, ServiceWorkspace, User
 
 from ..conftest import Personas, csrf_token
 
@@ -309,3 +309,71 @@ def test_archiving_stops_publishing(personas: Personas, session: Session, demo: 
                     {"marks": _marks(client, SERVICE), "comment": "", "effective_from": ""})
     assert response.status_code == 422
     assert "服务“urban-event-report”已归档；未发布任何内容。" in text_of(response)
+
+
+def test_an_archived_service_is_no_longer_offered_and_can_come_back(
+        personas: Personas, session: Session) -> None:
+    client = personas.as_("cgjadmin")
+    assert post(client, f"/admin/services/{SERVICE}/archive", {}).status_code == 302
+    assert client.get(f"/services/{SERVICE}").status_code == 404
+    assert SERVICE not in client.get("/").get_data(as_text=True)
+    assert post(client, f"/services/{SERVICE}/start", {}, "/").status_code == 404
+    assert "已归档" in text_of(client.get("/admin/services"))
+    assert post(client, f"/admin/services/{SERVICE}/restore", {}).headers[
+        "Location"].endswith("?done=restored")
+    assert client.get(f"/services/{SERVICE}").status_code == 200
+
+
+def test_only_a_platform_administrator_turns_four_eyes_off(
+        personas: Personas, session: Session) -> None:
+    client = personas.as_("cgjadmin")
+    post(client, f"/admin/services/{SERVICE}/four-eyes", {"on": "1"})
+    refused = post(client, f"/admin/services/{SERVICE}/four-eyes", {"on": "0"})
+    assert refused.status_code == 422
+    assert "只有平台管理员可以关闭双人复核。" in text_of(refused)
+    session.rollback()
+    workspace = ws.get_workspace(session, SERVICE)
+    assert workspace is not None and workspace.four_eyes
+    admin = personas.as_("admin")
+    assert post(admin, f"/admin/services/{SERVICE}/four-eyes", {"on": "0"}).status_code == 302
+    session.rollback()
+    session.refresh(workspace)
+    assert not workspace.four_eyes
+
+
+def test_a_rollback_on_a_four_eyes_service_waits_in_the_working_copy(
+        personas: Personas, session: Session) -> None:
+    client = personas.as_("admin")
+    _edit_form(session, "admin")
+    post(client, f"/admin/services/{SERVICE}/publish",
+         {"marks": _marks(client, SERVICE), "comment": "", "effective_from": ""})
+    post(client, f"/admin/services/{SERVICE}/four-eyes", {"on": "1"})
+    session.rollback()
+    first = pub.history(session, SERVICE)[-1]
+    before = versions(session)
+    done = post(client, f"/admin/services/{SERVICE}/rollback", {"version": str(first.id)})
+    assert done.headers["Location"].endswith("?done=state_restored")
+    assert versions(session) == before  # nothing published yet
+    draft = ws.get_draft(session, SERVICE)
+    assert draft is not None
+    assert draft.files[path_of("form", SERVICE)] == ws.live_files(session, SERVICE)[
+        path_of("form", SERVICE)].replace('"问题种类"', '"问题类别"', 1)
+
+
+def test_an_application_started_before_the_effective_date_uses_the_previous_version(
+        personas: Personas, session: Session) -> None:
+    client = personas.as_("cgjadmin")
+    _edit_form(session, "cgjadmin")
+    response = post(client, f"/admin/services/{SERVICE}/publish",
+                    {"marks": _marks(client, SERVICE), "comment": "",
+                     "effective_from": "2099-01-01"})
+    assert response.status_code == 302
+    started = post(client, f"/services/{SERVICE}/start", {}, f"/services/{SERVICE}")
+    assert started.status_code == 302
+    session.rollback()
+    draft = session.scalars(select(Draft).order_by(col(Draft.id).desc())).first()
+    assert draft is not None
+    form = session.get(DefinitionVersion, draft.form_version_id)
+    assert form is not None and form.version == 1
+    latest = current_version(session, "form", SERVICE)
+    assert latest is not None and latest.version == 2

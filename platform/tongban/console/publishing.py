@@ -26,8 +26,11 @@ from .workspace import (
     WorkspaceRefused,
     ensure_workspace,
     get_draft,
+    is_platform_admin,
     live_versions,
     load_files,
+    open_draft,
+    replace_all,
     workspace_of,
 )
 
@@ -222,9 +225,13 @@ def approve(session: Session, draft: ServiceDraft, user: User, *, request_id: st
 
 def set_four_eyes(session: Session, code: str, on: bool, user: User,
                   request_id: str = "") -> None:
+    """Any administrator of the service turns four-eyes on; only a platform administrator
+    turns it off (else an editor could turn it off to publish alone)."""
     workspace = ensure_workspace(session, code, user)
     if workspace.four_eyes == on:
         return
+    if not on and not is_platform_admin(session, user):
+        raise WorkspaceRefused(N_("Only a platform administrator can turn four-eyes off."))
     workspace.four_eyes = on
     session.add(workspace)
     audit.record(session, action="workspace.four_eyes", object_type="service_workspace",
@@ -293,9 +300,11 @@ def history(session: Session, code: str) -> list[Snapshot]:
 
 
 def rollback(session: Session, code: str, snapshot_id: int, user: User, *, comment: str,
-             request_id: str = "") -> PublishResult:
+             request_id: str = "") -> PublishResult | None:
     """Publish an earlier state of the service again, as new versions: nothing is lost, and
-    the working copy is kept as it is."""
+    the working copy is kept as it is. On a four-eyes service the earlier state goes into the
+    working copy instead (the copy before stays on the undo stack), to be approved like any
+    publish; None then."""
     found = next((s for s in history(session, code) if s.id == snapshot_id), None)
     if found is None:
         other = session.get(DefinitionVersion, snapshot_id)
@@ -306,6 +315,10 @@ def rollback(session: Session, code: str, snapshot_id: int, user: User, *, comme
                                   'of service "%(code)s"; nothing was rolled back.'),
                                version=other.version, other=other.code, code=code)
     files = {path: render(row.kind, row.content) for path, row in found.versions.items()}
+    if ensure_workspace(session, code, user).four_eyes:
+        replace_all(session, open_draft(session, code, user), files, user=user,
+                    action="workspace.restore_state", details={"state": snapshot_id})
+        return None
     note = comment or f"rollback to the state of {found.at:%Y-%m-%d %H:%M}"
     return publish_files(session, code, files, user, comment=note, effective_from=None,
                          request_id=request_id, action="workspace.rollback")

@@ -128,6 +128,27 @@ def open_draft(session: Session, code: str, user: User) -> ServiceDraft:
     return draft
 
 
+def set_status(session: Session, code: str, user: User, *, archived: bool,
+               request_id: str = "") -> ServiceWorkspace:
+    """Archive a service (no longer offered to new applicants; applications in progress go
+    on), or bring it back: live again when it was ever published, else a draft."""
+    workspace = ensure_workspace(session, code, user)
+    before = workspace.status
+    if archived:
+        workspace.status = "archived"
+    elif before == "archived":
+        published = current_version(session, "service", code) is not None
+        workspace.status = "live" if published else "draft"
+    if workspace.status != before:
+        workspace.updated_at = utcnow()
+        session.add(workspace)
+        audit.record(session, action="workspace.archive" if archived else "workspace.restore",
+                     object_type="service_workspace", object_id=code, actor_id=user.id,
+                     actor_name=user.username, request_id=request_id,
+                     before={"status": before}, after={"status": workspace.status})
+    return workspace
+
+
 def check_code(session: Session, code: str) -> None:
     """A new service's code: well formed and not used by a service, published or not."""
     if not re.fullmatch(SERVICE_CODE_PATTERN, code) or code in RESERVED_CODES:
@@ -274,13 +295,18 @@ def replace_all(session: Session, draft: ServiceDraft, files: dict[str, str], *,
     return draft
 
 
+def is_platform_admin(session: Session, user: User) -> bool:
+    return user.id is not None and user.is_active and holds(
+        Actor.of(user.id, roles_of(session, user.id)), [Role.PLATFORM_ADMIN])
+
+
 def can_edit(session: Session, user: User, code: str) -> bool:
     """A platform admin, or a department admin of the service's department or a parent."""
     if user.id is None or not user.is_active:
         return False
-    actor = Actor.of(user.id, roles_of(session, user.id))
-    if holds(actor, [Role.PLATFORM_ADMIN]):
+    if is_platform_admin(session, user):
         return True
+    actor = Actor.of(user.id, roles_of(session, user.id))
     workspace = get_workspace(session, code)
     if workspace is not None:
         department = workspace.department_code

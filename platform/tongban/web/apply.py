@@ -76,7 +76,7 @@ def _upload_message(exc: UploadRejected) -> str:
 @bp.post("/services/<code>/start")
 def start(code: str) -> ResponseReturnValue:
     session_ = request_session()
-    service = get_service(session_, code)
+    service = get_service(session_, code, offered=True)
     if service is None:
         abort(404)
     target = ServiceTarget.of(service.content)

@@ -27,7 +27,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from .. import audit
 from ..console import archive, publishing, starters
 from ..console import workspace as ws
 from ..console.diff import diff_files
@@ -214,8 +213,12 @@ def service_page(code: str, *, error: str = "", status: int = 200) -> ResponseRe
     problems = ws.check_draft(session, draft) if draft else []
     data = parse(path_of("service", code), files.get(path_of("service", code), ""))
     owner = session.get(User, workspace.owner_id) if workspace and workspace.owner_id else None
+    department_code = workspace.department_code if workspace else (
+        data.get("department", {}).get("code") if isinstance(data, dict) else None)
+    department = session.scalars(select(Department).where(
+        col(Department.code) == department_code)).first() if department_code else None
     return render_template(
-        "admin/service.html", code=code, workspace=workspace, draft=draft,
+        "admin/service.html", code=code, workspace=workspace, draft=draft, department=department,
         name=data.get("name") if isinstance(data, dict) else code,
         status=workspace.status if workspace else "live", owner=owner,
         files=_file_links(code, list(files)), problems=problems, problem_text=problem_text,
@@ -288,15 +291,15 @@ def _act(code: str, run: Callable[[Session, User], object], done: str) -> Respon
 @bp.post("/<code>/archive")
 @require_role(*ADMINS)
 def archive_service(code: str) -> ResponseReturnValue:
-    def run(tx: Session, user: User) -> None:
-        workspace = ws.ensure_workspace(tx, code, user)
-        workspace.status = "archived"
-        tx.add(workspace)
-        audit.record(tx, action="workspace.archive", object_type="service_workspace",
-                     object_id=code, actor_id=user.id, actor_name=user.username,
-                     request_id=g.request_id)
+    return _act(code, lambda tx, user: ws.set_status(tx, code, user, archived=True,
+                                                      request_id=g.request_id), "archived")
 
-    return _act(code, run, "archived")
+
+@bp.post("/<code>/restore")
+@require_role(*ADMINS)
+def restore_service(code: str) -> ResponseReturnValue:
+    return _act(code, lambda tx, user: ws.set_status(tx, code, user, archived=False,
+                                                      request_id=g.request_id), "restored")
 
 
 @bp.post("/<code>/four-eyes")
@@ -315,8 +318,16 @@ def rollback(code: str) -> ResponseReturnValue:
     if not version.isdigit():
         abort(400)
     comment = request.form.get("comment", "").strip()[:500]
-    return _act(code, lambda tx, user: publishing.rollback(
-        tx, code, int(version), user, comment=comment, request_id=g.request_id), "rolled_back")
+
+    def run(tx: Session, user: User) -> str:
+        published = publishing.rollback(tx, code, int(version), user, comment=comment,
+                                        request_id=g.request_id)
+        return "rolled_back" if published is not None else "state_restored"
+
+    outcome = attempt(code, run)
+    if outcome.done:
+        return redirect(url_for("services_admin.service", code=code, done=outcome.done))
+    return service_page(code, error=outcome.error, status=422)
 
 
 @bp.get("/<code>/export.zip")
