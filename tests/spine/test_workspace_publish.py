@@ -4,6 +4,8 @@ applications untouched, optimistic concurrency, four-eyes, history and rollback.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -16,6 +18,7 @@ from tongban.console import publishing as pub
 from tongban.console import workspace as ws
 from tongban.console.diff import diff_files
 from tongban.console.layout import path_of, render
+from tongban.db import unit_of_work
 from tongban.definitions.publish import current_version, effective_version
 from tongban.models import AuditEvent, DefinitionVersion, User, utcnow
 
@@ -234,3 +237,43 @@ def test_rendered_files_read_back_to_the_same_content(demo: Flask, session: Sess
 
     for path, row in ws.live_versions(session, "household-transfer").items():
         assert parse(path, render(row.kind, row.content)) == row.content
+
+
+def test_two_publishes_at_once_one_wins_and_the_other_sees_a_conflict(
+        demo: Flask, session: Session) -> None:
+    engine = demo.extensions["tongban.engine"]
+    admin = user(session, "admin")
+    draft = draft_with_form_edit(session, admin)
+    seen = pub.live_marks(session, SERVICE)
+    session.commit()
+    first_holds_the_lock = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        first_holds_the_lock.wait(10)
+        with Session(engine, expire_on_commit=False) as other:
+            try:
+                with unit_of_work(other):
+                    mine = ws.get_draft(other, SERVICE)
+                    assert mine is not None
+                    pub.publish_draft(other, mine, user(other, "cgjadmin"), seen=seen,
+                                      comment="second")
+                outcome["second"] = "published"
+            except pub.PublishConflict as conflict:
+                outcome["second"] = conflict.authors
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with Session(engine, expire_on_commit=False) as first, unit_of_work(first):
+        mine = ws.get_draft(first, SERVICE)
+        assert mine is not None
+        pub.publish_draft(first, mine, user(first, "admin"), seen=seen, comment="first")
+        first_holds_the_lock.set()
+        time.sleep(0.5)  # the second publish is waiting for this transaction now
+    thread.join(20)
+    assert outcome == {"second": ["admin"]}
+    session.rollback()
+    assert session.scalars(select(col(DefinitionVersion.comment)).where(
+        col(DefinitionVersion.code) == SERVICE, col(DefinitionVersion.version) > 1)).all() \
+        == ["first"]
+    assert draft.id is not None

@@ -26,6 +26,7 @@ from .workspace import (
     WorkspaceRefused,
     ensure_workspace,
     get_draft,
+    get_workspace,
     is_platform_admin,
     live_versions,
     load_files,
@@ -93,6 +94,11 @@ def files_at(session: Session, marks: Marks) -> dict[str, str]:
 
 
 def _check_unchanged_since(session: Session, code: str, seen: Marks) -> None:
+    """PublishConflict unless live is still what ``seen`` says. The workspace row is locked
+    first, so of two publishes at once the second waits and then sees the first's versions."""
+    workspace = get_workspace(session, code)
+    if workspace is not None:
+        session.refresh(workspace, with_for_update=True)
     now = live_marks(session, code)
     if now == seen:
         return
