@@ -377,3 +377,52 @@ def test_an_application_started_before_the_effective_date_uses_the_previous_vers
     assert form is not None and form.version == 1
     latest = current_version(session, "form", SERVICE)
     assert latest is not None and latest.version == 2
+
+
+def _revision(client: FlaskClient, path: str) -> str:
+    found = re.search(r'name="revision" value="(\d*)"', client.get(path).get_data(as_text=True))
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_file_is_edited_as_text_and_undone(personas: Personas, session: Session) -> None:
+    client = personas.as_("cgjadmin")
+    path = f"/admin/services/{SERVICE}/files/{path_of('service', SERVICE)}"
+    text = ws.live_files(session, SERVICE)[path_of("service", SERVICE)]
+    changed = text.replace("promised_days: 3", "promised_days: 2")
+    saved = post(client, path, {"text": changed.replace("\n", "\r\n"), "revision": ""}, path)
+    assert saved.headers["Location"].endswith("?saved=1")
+    session.rollback()
+    draft = ws.get_draft(session, SERVICE)
+    assert draft is not None and draft.files[path_of("service", SERVICE)] == changed
+    assert post(client, f"/admin/services/{SERVICE}/undo", {"step": "undo"}).status_code == 302
+    session.rollback()
+    session.refresh(draft)
+    assert draft.files[path_of("service", SERVICE)] == text
+    assert "撤销" in text_of(client.get(f"/admin/services/{SERVICE}"))
+
+
+def test_a_text_saved_behind_another_save_is_a_409_and_keeps_the_text(
+        personas: Personas, session: Session) -> None:
+    client = personas.as_("cgjadmin")
+    path = f"/admin/services/{SERVICE}/files/{path_of('form', SERVICE)}"
+    ws.open_draft(session, SERVICE, user(session, "admin"))
+    session.commit()
+    revision = _revision(client, path)  # the page is opened
+    _edit_form(session, "admin")  # someone saves meanwhile
+    response = post(client, path, {"text": "{\"mine\": 1}", "revision": revision}, path)
+    assert response.status_code == 409
+    assert "您打开此页面后，其他人保存了此服务，因此您的文本未保存。" in text_of(response)
+    assert "{&#34;mine&#34;: 1}" in response.get_data(as_text=True)
+    session.rollback()
+    draft = ws.get_draft(session, SERVICE)
+    assert draft is not None and '"问题种类"' in draft.files[path_of("form", SERVICE)]
+
+
+def test_a_file_outside_the_service_cannot_be_saved(personas: Personas, session: Session) -> None:
+    client = personas.as_("cgjadmin")
+    path = f"/admin/services/{SERVICE}/files/form_definitions/household-transfer.json"
+    assert post(client, path, {"text": "{}", "revision": ""}).status_code == 404
+    session.rollback()
+    draft = ws.get_draft(session, SERVICE)
+    assert draft is None or "form_definitions/household-transfer.json" not in draft.files

@@ -234,12 +234,8 @@ def service(code: str) -> ResponseReturnValue:
     return service_page(code)
 
 
-@bp.get("/<code>/files/<path:path>")
-@require_role(*ADMINS)
-def file(code: str, path: str) -> ResponseReturnValue:
-    """A file of the working copy (or of the live service) with numbered lines: where the
-    problems link to."""
-    guard(code)
+def _file_page(code: str, path: str, *, text: str | None = None, error: str = "",
+               status: int = 200) -> ResponseReturnValue:
     session = request_session()
     draft = ws.get_draft(session, code)
     files = draft.files if draft else ws.live_files(session, code)
@@ -248,7 +244,47 @@ def file(code: str, path: str) -> ResponseReturnValue:
     problems = [p for p in (ws.check_draft(session, draft) if draft else []) if p.file == path]
     return render_template("admin/service_file.html", code=code, path=path,
                            lines=files[path].splitlines(), problems=problems,
-                           problem_text=problem_text)
+                           problem_text=problem_text, draft=draft,
+                           text=files[path] if text is None else text,
+                           saved=request.args.get("saved", ""), error=error), status
+
+
+@bp.get("/<code>/files/<path:path>")
+@require_role(*ADMINS)
+def file(code: str, path: str) -> ResponseReturnValue:
+    """A file of the working copy (or of the live service) with numbered lines, where the
+    problems link to, and its text to edit for who prefers it."""
+    guard(code)
+    return _file_page(code, path)
+
+
+@bp.post("/<code>/files/<path:path>")
+@require_role(*ADMINS)
+def file_save(code: str, path: str) -> ResponseReturnValue:
+    guard(code)
+    text = request.form.get("text", "").replace("\r\n", "\n")
+    revision = request.form.get("revision", "")
+    user = signed_in_user()
+    try:
+        with request_transaction() as tx:
+            draft = ws.open_draft(tx, code, user)
+            expected = int(revision) if revision.isdigit() else draft.revision
+            ws.save_file(tx, draft, path, text, expected_revision=expected, user=user)
+    except ws.StaleDraft:
+        return _file_page(code, path, text=text, status=409, error=_(
+            "Someone saved this service after you opened the page, so your text was not "
+            "saved. It is kept below; the numbered lines show the file as it is now."))
+    except ws.WorkspaceRefused as exc:
+        return _file_page(code, path, text=text, error=refused_text(exc), status=422)
+    return redirect(url_for("services_admin.file", code=code, path=path, saved="1"))
+
+
+@bp.post("/<code>/undo")
+@require_role(*ADMINS)
+def undo(code: str) -> ResponseReturnValue:
+    back = request.form.get("step") != "redo"
+    return _act(code, lambda tx, user: (ws.undo if back else ws.redo)(
+        tx, ws.open_draft(tx, code, user), user), "undone" if back else "redone")
 
 
 @dataclass
