@@ -222,3 +222,18 @@ def test_undo_keeps_only_the_files_a_step_changed_and_brings_back_a_removed_file
     with pytest.raises(ws.WorkspaceRefused) as refused:
         ws.redo(session, draft, admin)
     assert str(refused.value) == "There is nothing to redo."
+
+
+def test_a_rendered_version_is_kept_by_its_content_not_its_row_id() -> None:
+    from tongban.console.layout import render_version
+    from tongban.definitions.publish import content_hash
+    from tongban.models import DefinitionVersion
+
+    def version(content: dict[str, object]) -> DefinitionVersion:
+        return DefinitionVersion(id=1, kind="flow", code="f", version=1, source_path="",
+                                 author="t", content=content,
+                                 content_hash=content_hash(content))
+
+    # another database (or the same one reset) gives the same id to another content
+    assert render_version(version({"code": "a"})) == "code: a\n"
+    assert render_version(version({"code": "b"})) == "code: b\n"

@@ -14,12 +14,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ..definitions.loader import FLOW_DIR, FORM_DIR, RULES_DIR, SERVICE_DIR
-from ..models import DefinitionVersion, saved_id
+from ..models import DefinitionVersion
 
 SERVICE_CODE_PATTERN = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"  # service.schema.json /code
 # What a service file names, in publishing order (a rule set before the service naming it).
 NAMED_KINDS = ("rules", "form", "flow")
-_RENDERED: dict[int, str] = {}  # definition version id -> its text
+_RENDERED: dict[tuple[str, str], str] = {}  # (kind, content hash) -> the text
 
 
 def path_of(kind: str, code: str) -> str:
@@ -49,9 +49,10 @@ def _yaml() -> YAML:
 
 
 def render_version(row: DefinitionVersion) -> str:
-    """A published version's text. Versions never change, so each is rendered once: checking a
-    working copy renders what is published on every save."""
-    key = saved_id(row)
+    """A published version's text, rendered once per content: checking a working copy renders
+    what is published on every save. (Keyed by the content's hash, not the row's id: another
+    database, or the same one reset, reuses ids.)"""
+    key = (row.kind, row.content_hash)
     text = _RENDERED.get(key)
     if text is None:
         text = render(row.kind, row.content)
