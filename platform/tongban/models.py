@@ -781,10 +781,12 @@ class ServiceDraft(SQLModel, table=True):
     # path -> the published version number the file started from (None: a new file)
     base_versions: dict[str, int | None] = Field(sa_column=Column(JSON, nullable=False))
     revision: int = Field(default=1)
-    undo_stack: list[dict[str, str]] = Field(default_factory=list,
-                                             sa_column=Column(JSON, nullable=False))
-    redo_stack: list[dict[str, str]] = Field(default_factory=list,
-                                             sa_column=Column(JSON, nullable=False))
+    # Each step back (undo) or forward (redo): the files that differ, path -> text (None where
+    # the file was not there), newest last, at most 100.
+    undo_stack: list[dict[str, str | None]] = Field(default_factory=list,
+                                                    sa_column=Column(JSON, nullable=False))
+    redo_stack: list[dict[str, str | None]] = Field(default_factory=list,
+                                                    sa_column=Column(JSON, nullable=False))
     updated_by: int | None = Field(default=None, foreign_key="user_account.id")
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -802,8 +804,8 @@ class PublishRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="service_workspace.id", index=True)
     revision: int
-    # kind -> live version number when it was asked for (what the approver's diff is against)
-    live_versions: dict[str, int | None] = Field(sa_column=Column(JSON, nullable=False))
+    # path -> live version number when it was asked for (what the approver's diff is against)
+    live_versions: dict[str, int] = Field(sa_column=Column(JSON, nullable=False))
     effective_from: datetime | None = Field(default=None)
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     status: str = Field(default="pending", max_length=16)

@@ -176,11 +176,12 @@ def test_checking_a_hundred_question_form_takes_under_a_second(
     form["ui"]["fields"].update({f"extra.q{n}": {"label": {"zh": f"问题{n}", "en": f"Question {n}"}}
                                  for n in range(100)})
     text = json.dumps(form, ensure_ascii=False, indent=2)
-    started = time.perf_counter()
+    # CPU time, not wall time: the machine's other work must not fail this test
+    started = time.process_time()
     ws.save_file(session, draft, FORM, text, expected_revision=1, user=admin)
     session.commit()
     problems = ws.check_draft(session, draft)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert problems == []
     assert elapsed < 1.0, elapsed
 
@@ -198,3 +199,41 @@ def test_checking_a_hundred_question_form_takes_under_a_second(
 def test_who_may_edit_a_service(demo: Flask, session: Session, username: str, code: str,
                                 expected: bool) -> None:
     assert ws.can_edit(session, user(session, username), code) is expected
+
+
+def test_undo_keeps_only_the_files_a_step_changed_and_brings_back_a_removed_file(
+        demo: Flask, session: Session) -> None:
+    admin = user(session, "admin")
+    draft = ws.open_draft(session, SERVICE, admin)
+    original = dict(draft.files)
+    ws.save_file(session, draft, FORM, "{}", expected_revision=1, user=admin)
+    assert draft.undo_stack == [{FORM: original[FORM]}]
+    only_service = {SERVICE_FILE: original[SERVICE_FILE]}
+    ws.replace_all(session, draft, only_service, user=admin, action="workspace.import",
+                   details={})
+    assert draft.files == only_service
+    ws.undo(session, draft, admin)
+    assert draft.files == {**original, FORM: "{}"}
+    ws.undo(session, draft, admin)
+    assert draft.files == original
+    ws.redo(session, draft, admin)
+    ws.redo(session, draft, admin)
+    assert draft.files == only_service
+    with pytest.raises(ws.WorkspaceRefused) as refused:
+        ws.redo(session, draft, admin)
+    assert str(refused.value) == "There is nothing to redo."
+
+
+def test_a_rendered_version_is_kept_by_its_content_not_its_row_id() -> None:
+    from tongban.console.layout import render_version
+    from tongban.definitions.publish import content_hash
+    from tongban.models import DefinitionVersion
+
+    def version(content: dict[str, object]) -> DefinitionVersion:
+        return DefinitionVersion(id=1, kind="flow", code="f", version=1, source_path="",
+                                 author="t", content=content,
+                                 content_hash=content_hash(content))
+
+    # another database (or the same one reset) gives the same id to another content
+    assert render_version(version({"code": "a"})) == "code: a\n"
+    assert render_version(version({"code": "b"})) == "code: b\n"

@@ -14,10 +14,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ..definitions.loader import FLOW_DIR, FORM_DIR, RULES_DIR, SERVICE_DIR
+from ..models import DefinitionVersion
 
 SERVICE_CODE_PATTERN = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"  # service.schema.json /code
 # What a service file names, in publishing order (a rule set before the service naming it).
 NAMED_KINDS = ("rules", "form", "flow")
+_RENDERED: dict[tuple[str, str], str] = {}  # (kind, content hash) -> the text
 
 
 def path_of(kind: str, code: str) -> str:
@@ -46,6 +48,20 @@ def _yaml() -> YAML:
     return yaml
 
 
+def render_version(row: DefinitionVersion) -> str:
+    """A published version's text, rendered once per content: checking a working copy renders
+    what is published on every save. (Keyed by the content's hash, not the row's id: another
+    database, or the same one reset, reuses ids.)"""
+    key = (row.kind, row.content_hash)
+    text = _RENDERED.get(key)
+    if text is None:
+        text = render(row.kind, row.content)
+        _RENDERED[key] = text
+        while len(_RENDERED) > 256:
+            _RENDERED.pop(next(iter(_RENDERED)))
+    return text
+
+
 def render(kind: str, content: Any) -> str:
     """A published content as its file's text (JSON: 2-space indent; YAML: block style)."""
     if kind == "form":
@@ -60,7 +76,7 @@ def parse(path: str, text: str) -> Any:
     try:
         if path.endswith(".json"):
             return json.loads(text)
-        return _plain(YAML(typ="safe", pure=True).load(text))
+        return _plain(YAML(typ="safe").load(text))
     except (ValueError, YAMLError):
         return None
 

@@ -19,7 +19,7 @@ from ..accounts import roles_of
 from ..definitions.loader import CALENDAR_DIR, DEPARTMENTS_FILE, DefinitionSet, load_directory
 from ..definitions.problems import Problem
 from ..definitions.publish import content_hash, current_version, rules_range_problems
-from ..definitions.tree import MemoryTree
+from ..definitions.tree import MemoryTree, ParsedTexts
 from ..i18n import N_
 from ..models import (
     DefinitionVersion,
@@ -31,9 +31,10 @@ from ..models import (
     utcnow,
 )
 from ..policy import Actor, DepartmentTree, holds
-from .layout import SERVICE_CODE_PATTERN, kind_of, named_files, parse, path_of, render
+from .layout import SERVICE_CODE_PATTERN, named_files, parse, path_of, render_version
 
 STACK_LIMIT = 100  # undo and redo snapshots kept per working copy
+PARSED = ParsedTexts()  # the files read by earlier checks, by text (definitions/tree.py)
 RESERVED_CODES = frozenset({"departments"})  # file names the loader reads as something else
 
 
@@ -89,11 +90,10 @@ def live_versions(session: Session, code: str) -> dict[str, DefinitionVersion]:
 
 
 def live_files(session: Session, code: str) -> dict[str, str]:
-    return {path: render(row.kind, row.content)
-            for path, row in live_versions(session, code).items()}
+    return {path: render_version(row) for path, row in live_versions(session, code).items()}
 
 
-def _ensure_workspace(session: Session, code: str, user: User) -> ServiceWorkspace:
+def ensure_workspace(session: Session, code: str, user: User) -> ServiceWorkspace:
     workspace = get_workspace(session, code)
     if workspace is not None:
         return workspace
@@ -109,15 +109,14 @@ def _ensure_workspace(session: Session, code: str, user: User) -> ServiceWorkspa
 
 def open_draft(session: Session, code: str, user: User) -> ServiceDraft:
     """The service's working copy, made from its live versions when it has none."""
-    workspace = _ensure_workspace(session, code, user)
+    workspace = ensure_workspace(session, code, user)
     draft = session.scalars(select(ServiceDraft)
                             .where(col(ServiceDraft.workspace_id) == workspace.id)).first()
     if draft is not None:
         return draft
     versions = live_versions(session, code)
     draft = ServiceDraft(workspace_id=saved_id(workspace),
-                         files={path: render(row.kind, row.content)
-                                for path, row in versions.items()},
+                         files={path: render_version(row) for path, row in versions.items()},
                          base_versions={path: row.version for path, row in versions.items()},
                          updated_by=user.id)
     session.add(draft)
@@ -126,6 +125,27 @@ def open_draft(session: Session, code: str, user: User) -> ServiceDraft:
                  object_id=code, actor_id=user.id, actor_name=user.username,
                  after={"revision": draft.revision, "files": sorted(draft.files)})
     return draft
+
+
+def set_status(session: Session, code: str, user: User, *, archived: bool,
+               request_id: str = "") -> ServiceWorkspace:
+    """Archive a service (no longer offered to new applicants; applications in progress go
+    on), or bring it back: live again when it was ever published, else a draft."""
+    workspace = ensure_workspace(session, code, user)
+    before = workspace.status
+    if archived:
+        workspace.status = "archived"
+    elif before == "archived":
+        published = current_version(session, "service", code) is not None
+        workspace.status = "live" if published else "draft"
+    if workspace.status != before:
+        workspace.updated_at = utcnow()
+        session.add(workspace)
+        audit.record(session, action="workspace.archive" if archived else "workspace.restore",
+                     object_type="service_workspace", object_id=code, actor_id=user.id,
+                     actor_name=user.username, request_id=request_id,
+                     before={"status": before}, after={"status": workspace.status})
+    return workspace
 
 
 def check_code(session: Session, code: str) -> None:
@@ -170,13 +190,28 @@ def allowed_paths(code: str, files: Mapping[str, str]) -> set[str]:
     return set(named_files(code, files.get(path_of("service", code)))) | set(files)
 
 
-def _push(stack: list[dict[str, str]], files: dict[str, str]) -> list[dict[str, str]]:
-    return [*stack, dict(files)][-STACK_LIMIT:]
+Delta = dict[str, str | None]  # path -> its text then, None where the file was not there
+
+
+def _delta(target: Mapping[str, str], current: Mapping[str, str]) -> Delta:
+    """What turns ``current`` back into ``target``: only the files that differ, so a stack of
+    100 steps on a large form holds the form once per step that changed it."""
+    return {path: target.get(path) for path in sorted(set(target) | set(current))
+            if target.get(path) != current.get(path)}
+
+
+def _apply(files: Mapping[str, str], delta: Delta) -> dict[str, str]:
+    changed = {**files, **delta}
+    return {path: text for path, text in changed.items() if text is not None}
+
+
+def _push(stack: list[Delta], target: Mapping[str, str],
+          current: Mapping[str, str]) -> list[Delta]:
+    return [*stack, _delta(target, current)][-STACK_LIMIT:]
 
 
 def _replace_files(session: Session, draft: ServiceDraft, files: dict[str, str], *,
-                   undo_stack: list[dict[str, str]], redo_stack: list[dict[str, str]],
-                   user: User) -> None:
+                   undo_stack: list[Delta], redo_stack: list[Delta], user: User) -> None:
     draft.files = files
     draft.undo_stack = undo_stack
     draft.redo_stack = redo_stack
@@ -207,9 +242,7 @@ def save_file(session: Session, draft: ServiceDraft, path: str, text: str, *,
     """Write one file of the working copy. Raises StaleDraft when another save came first,
     WorkspaceRefused for a path that is not one of the service's files."""
     workspace = workspace_of(session, draft)
-    if path not in allowed_paths(workspace.code, draft.files) \
-            and path not in named_files(workspace.code, text if kind_of(path) == (
-                "service", workspace.code) else None):
+    if path not in allowed_paths(workspace.code, draft.files):
         raise WorkspaceRefused(N_('"%(path)s" is not one of the files of service "%(code)s".'),
                                path=path, code=workspace.code)
     _lock(session, draft, expected_revision)
@@ -217,7 +250,7 @@ def save_file(session: Session, draft: ServiceDraft, path: str, text: str, *,
     files = {**before, path: text}
     if path not in draft.base_versions:
         draft.base_versions = {**draft.base_versions, path: None}
-    _replace_files(session, draft, files, undo_stack=_push(draft.undo_stack, before),
+    _replace_files(session, draft, files, undo_stack=_push(draft.undo_stack, before, files),
                    redo_stack=[], user=user)
     session.flush()
     audit.record(session, action="workspace.save", object_type="service_workspace",
@@ -234,14 +267,14 @@ def _step(session: Session, draft: ServiceDraft, user: User, *, back: bool) -> S
                                else N_("There is nothing to redo."))
     workspace = workspace_of(session, draft)
     _lock(session, draft, draft.revision)
-    target = source[-1]
+    target = _apply(draft.files, source[-1])
     if back:
         stacks = {"undo_stack": draft.undo_stack[:-1],
-                  "redo_stack": _push(draft.redo_stack, draft.files)}
+                  "redo_stack": _push(draft.redo_stack, draft.files, target)}
     else:
-        stacks = {"undo_stack": _push(draft.undo_stack, draft.files),
+        stacks = {"undo_stack": _push(draft.undo_stack, draft.files, target),
                   "redo_stack": draft.redo_stack[:-1]}
-    _replace_files(session, draft, dict(target), user=user, **stacks)
+    _replace_files(session, draft, target, user=user, **stacks)
     session.flush()
     audit.record(session, action="workspace.undo" if back else "workspace.redo",
                  object_type="service_workspace", object_id=workspace.code, actor_id=user.id,
@@ -265,8 +298,9 @@ def replace_all(session: Session, draft: ServiceDraft, files: dict[str, str], *,
     _lock(session, draft, draft.revision)
     draft.base_versions = {**dict.fromkeys(files), **{
         path: version for path, version in draft.base_versions.items() if path in files}}
-    _replace_files(session, draft, files, undo_stack=_push(draft.undo_stack, draft.files),
-                   redo_stack=[], user=user)
+    _replace_files(session, draft, files,
+                   undo_stack=_push(draft.undo_stack, draft.files, files), redo_stack=[],
+                   user=user)
     session.flush()
     audit.record(session, action=action, object_type="service_workspace",
                  object_id=workspace.code, actor_id=user.id, actor_name=user.username,
@@ -274,13 +308,18 @@ def replace_all(session: Session, draft: ServiceDraft, files: dict[str, str], *,
     return draft
 
 
+def is_platform_admin(session: Session, user: User) -> bool:
+    return user.id is not None and user.is_active and holds(
+        Actor.of(user.id, roles_of(session, user.id)), [Role.PLATFORM_ADMIN])
+
+
 def can_edit(session: Session, user: User, code: str) -> bool:
     """A platform admin, or a department admin of the service's department or a parent."""
     if user.id is None or not user.is_active:
         return False
-    actor = Actor.of(user.id, roles_of(session, user.id))
-    if holds(actor, [Role.PLATFORM_ADMIN]):
+    if is_platform_admin(session, user):
         return True
+    actor = Actor.of(user.id, roles_of(session, user.id))
     workspace = get_workspace(session, code)
     if workspace is not None:
         department = workspace.department_code
@@ -295,54 +334,57 @@ def can_edit(session: Session, user: User, code: str) -> bool:
 # -- checking ---------------------------------------------------------------------------------
 
 def _published_context(session: Session, draft_files: Mapping[str, str],
-                       code: str) -> dict[str, str]:
+                       named: Mapping[str, tuple[str, str]]) -> dict[str, str]:
     """What the draft is checked against: the department catalogue, every calendar, and the
     published form, flow and rule set its service names but the draft does not hold."""
     files: dict[str, str] = {}
     catalogue = current_version(session, "departments", "departments")
     if catalogue is not None:
-        files[DEPARTMENTS_FILE] = render("departments", catalogue.content)
+        files[DEPARTMENTS_FILE] = render_version(catalogue)
     calendar_codes = session.scalars(select(col(DefinitionVersion.code)).distinct()
                                      .where(col(DefinitionVersion.kind) == "calendar")).all()
     for calendar in calendar_codes:
         row = current_version(session, "calendar", calendar)
         if row is not None:
-            files[f"{CALENDAR_DIR}/{calendar}.yaml"] = render("calendar", row.content)
-    for path, (kind, name) in named_files(code, draft_files.get(path_of("service", code))).items():
+            files[f"{CALENDAR_DIR}/{calendar}.yaml"] = render_version(row)
+    for path, (kind, name) in named.items():
         if path not in draft_files:
             row = current_version(session, kind, name)
             if row is not None:
-                files[path] = render(kind, row.content)
+                files[path] = render_version(row)
     return files
 
 
-def load_draft(session: Session, draft: ServiceDraft) -> tuple[DefinitionSet, list[Problem]]:
-    """The draft's service files loaded over what is published, and every problem of them."""
-    workspace = workspace_of(session, draft)
-    code = workspace.code
-    named = named_files(code, draft.files.get(path_of("service", code)))
-    draft_files = {path: text for path, text in draft.files.items() if path in named}
-    tree = {**_published_context(session, draft_files, code), **draft_files}
-    loaded = load_directory(MemoryTree(tree))
+def load_files(session: Session, code: str,
+               files: Mapping[str, str]) -> tuple[DefinitionSet, list[Problem]]:
+    """A service's files loaded over what is published, and every problem of them."""
+    named = named_files(code, files.get(path_of("service", code)))
+    own = {path: text for path, text in files.items() if path in named}
+    loaded = load_directory(MemoryTree({**_published_context(session, own, named), **own},
+                                       parsed=PARSED))
     problems = list(loaded.problems)
     service_file = path_of("service", code)
-    if service_file not in draft_files:
+    if service_file not in own:
         problems.append(Problem(service_file, 1, 1, "", f"the service file {service_file} is "
                                 "missing"))
     else:
-        data = parse(service_file, draft_files[service_file])
+        data = parse(service_file, own[service_file])
         if isinstance(data, dict) and data.get("code") != code:
             problems.append(Problem(service_file, 1, 1, "/code",
                                     f'the service code must stay "{code}" (the file says '
                                     f'"{data.get("code")}")'))
     for path, (kind, name) in named.items():
-        if kind == "rules" and name in loaded.rules:
+        if kind == "rules" and path in own and name in loaded.rules:
             latest = current_version(session, "rules", name)
             rules = loaded.rules[name]
             if latest is None or latest.content_hash != content_hash(rules.content):
                 problems.extend(rules_range_problems(session, name, rules.content, path,
                                                      rules.document))
     return loaded, problems
+
+
+def load_draft(session: Session, draft: ServiceDraft) -> tuple[DefinitionSet, list[Problem]]:
+    return load_files(session, workspace_of(session, draft).code, draft.files)
 
 
 def check_draft(session: Session, draft: ServiceDraft) -> list[Problem]:

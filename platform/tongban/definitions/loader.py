@@ -96,7 +96,7 @@ def _read(path: Tree, reader: Callable[[str], Document], file: str,
         problems.append(Problem(file, 1, 1, "", "the file is not UTF-8 text"))
         return None
     try:
-        return reader(text)
+        return path.read_document(reader) if isinstance(path, MemoryTree) else reader(text)
     except ReadError as exc:
         problems.append(Problem(file, exc.line, exc.column, "", exc.message))
         return None

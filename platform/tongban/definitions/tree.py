@@ -3,11 +3,50 @@ published), read by the loader exactly as it reads a directory on disk."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Union
+
+from .yamlpos import Document, ReadError
+
+Reader = Callable[[str], Document]
+
+
+class ParsedTexts:
+    """Documents already read, by reader and text, the newest ``size`` kept. A working copy is
+    checked on every save, and all its files but the one just saved, and everything published,
+    are the same text as the time before: ruamel's round-trip reading is the slow part."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._found: OrderedDict[tuple[Reader, str], Document | ReadError] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, reader: Reader, text: str) -> Document:
+        key = (reader, text)
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+        if found is None:
+            try:
+                found = reader(text)
+            except ReadError as exc:
+                found = exc
+            with self._lock:
+                self._found[key] = found
+                while len(self._found) > self.size:
+                    self._found.popitem(last=False)
+        if isinstance(found, ReadError):
+            raise ReadError(found.line, found.column, found.message, found.template,
+                            found.params)
+        # The data deep-copied (checkers may change it); the position tree is only read.
+        return Document(copy.deepcopy(found.data), found.tree)
 
 
 @dataclass(frozen=True)
@@ -17,9 +56,15 @@ class MemoryTree:
 
     files: Mapping[str, str] = field(repr=False)
     path: PurePosixPath = PurePosixPath(".")
+    parsed: ParsedTexts | None = field(default=None, repr=False, compare=False)
 
     def __truediv__(self, part: str) -> MemoryTree:
-        return MemoryTree(self.files, self.path / part)
+        return MemoryTree(self.files, self.path / part, self.parsed)
+
+    def read_document(self, reader: Reader) -> Document:
+        """The file read by ``reader``, from ``parsed`` when it has read the same text."""
+        text = self.read_text()
+        return self.parsed.read(reader, text) if self.parsed else reader(text)
 
     @property
     def name(self) -> str:
@@ -42,7 +87,7 @@ class MemoryTree:
         for path in self.files:
             candidate = PurePosixPath(path)
             if candidate.parent == self.path and fnmatchcase(candidate.name, pattern):
-                found.append(MemoryTree(self.files, candidate))
+                found.append(MemoryTree(self.files, candidate, self.parsed))
         return sorted(found, key=lambda node: str(node.path))
 
     def read_text(self, encoding: str = "utf-8") -> str:

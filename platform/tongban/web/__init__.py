@@ -42,6 +42,7 @@ def init_web(app: Flask) -> None:
         ratelimits,
         regions,
         review,
+        services_admin,
         sessions,
         settings,
         urls,
@@ -74,6 +75,7 @@ def init_web(app: Flask) -> None:
     points_appeals.init_app(app)
     for module in (ledger_api, ledger_pages):
         app.register_blueprint(module.bp)
+    app.register_blueprint(services_admin.bp)  # issue 14: the service workspace
     app.register_blueprint(console_flow.bp)  # issue 14: the flow editor
     ratelimits.init_app(app)
     errors.init_app(app)
