@@ -77,7 +77,7 @@ def test_an_administrator_adds_a_third_step_with_its_actors_and_time_limit(
     page.select_option("#timeout-step_4", "remind")
     page.click("#step-step_4 button:has-text('保存步骤')")
     expect(page.locator("#step-step_4 .tb-flow-step__meta")).to_contain_text(
-        "办理时限：certificate_delivery")
+        "办理时限：颁发、送达许可证件")
     expect(page.locator("#flow-problems")).to_have_count(0)
     clean(page)
 
@@ -90,9 +90,9 @@ def test_an_administrator_adds_a_third_step_with_its_actors_and_time_limit(
     assert step["deadline"] == {"preset": "certificate_delivery", "on_timeout": ["remind"]}
 
     page.click("button:has-text('撤销')")
-    expect(page.locator("#step-step_4 .tb-flow-step__meta")).not_to_contain_text("certificate")
+    expect(page.locator("#step-step_4 .tb-flow-step__meta")).not_to_contain_text("颁发")
     page.click("button:has-text('重做')")
-    expect(page.locator("#step-step_4 .tb-flow-step__meta")).to_contain_text("certificate")
+    expect(page.locator("#step-step_4 .tb-flow-step__meta")).to_contain_text("颁发")
 
 
 def test_the_editor_fits_360_px(demo: Any, live_server: Any, narrow_page: Page) -> None:

@@ -245,7 +245,8 @@ def _draw(code: str, *, error: str = "", error_at: str = "", stale: int | None =
         error_at=error_at, stale=stale, posted=posted or {}, csrf=generate_csrf(), lang=lang,
         options=_choices(view, lang),
         names={"roles": {k: _(v) for k, v in ROLE_NAMES.items()},
-               "modes": {k: _(v) for k, v in MODE_NAMES.items()}},
+               "modes": {k: _(v) for k, v in MODE_NAMES.items()},
+               "presets": {p.value: p.label(lang) for p in view.presets}},
         condition_words=lambda rule: diagram.condition_words(rule, lang),
         selected_answer=lambda branch: _selected_answer(view, branch)), status
 
