@@ -275,3 +275,22 @@ def test_a_branch_is_added_and_removed_from_dropdowns(
     draft = workspace.get_draft(session, "household-transfer")
     assert draft is not None
     assert len(parse(path, draft.files[path])["nodes"]["reason"]["branches"]) == 1
+
+
+def test_a_file_that_does_not_parse_is_kept_and_opens_in_the_text_view(
+        admin: FlaskClient, session: Session) -> None:
+    html = _page(admin, "?view=text")
+    response = admin.post(EDITOR + "/text", data={**_fields(html), "text": "nodes: [1\n"})
+    assert response.status_code == 303
+    assert _flow(session) == "nodes: [1\n"  # the draft keeps what was typed
+    page = _page(admin)
+    assert "流程文件不是有效的 YAML：请先在文本视图中更正。" in unescape(page)
+    assert '<textarea class="tb-textarea tb-editor-text" id="flow-text"' in page
+    assert "tb-flow-diagram__svg" not in page
+    refused = _post(admin, "/step/review", STEP)
+    assert refused.status_code == 422
+    summary = re.search(r'<ul class="tb-error-summary__list">(.*?)</ul>',
+                        refused.get_data(as_text=True), re.S)
+    assert summary is not None
+    assert "流程文件不是有效的 YAML：请先在文本视图中更正。" in unescape(summary.group(1))
+    assert _flow(session) == "nodes: [1\n"
