@@ -23,6 +23,15 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether ``password`` is the one ``password_hash`` was made from (also for old hashes
+    kept in a password history, and for recovery codes)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def roles_of(session: Session, user_id: int) -> set[tuple[str, str | None]]:
     rows = session.execute(select(col(Membership.role), col(Department.code))
                            .outerjoin(Department, col(Department.id) == Membership.department_id)

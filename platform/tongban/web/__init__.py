@@ -43,6 +43,9 @@ def init_web(app: Flask) -> None:
         review,
         sessions,
         settings,
+        staff_import,
+        staff_security,
+        staff_users,
         urls,
     )
 
@@ -72,6 +75,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(points_appeals.bp)
     points_appeals.init_app(app)
     for module in (ledger_api, ledger_pages):
+        app.register_blueprint(module.bp)
+    for module in (staff_users, staff_import, staff_security):  # issue 14 item 8
         app.register_blueprint(module.bp)
     ratelimits.init_app(app)
     errors.init_app(app)
