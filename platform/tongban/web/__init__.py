@@ -14,6 +14,7 @@ csrf = CSRFProtect()
 
 def init_web(app: Flask) -> None:
     from . import (
+        account,
         admin,
         apply,
         auth,
@@ -76,7 +77,8 @@ def init_web(app: Flask) -> None:
     points_appeals.init_app(app)
     for module in (ledger_api, ledger_pages):
         app.register_blueprint(module.bp)
-    for module in (staff_users, staff_import, staff_security):  # issue 14 item 8
+    for module in (staff_users, staff_import, staff_security, account):  # issue 14 item 8
         app.register_blueprint(module.bp)
+    account.init_app(app)
     ratelimits.init_app(app)
     errors.init_app(app)
