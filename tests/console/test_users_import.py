@@ -118,7 +118,8 @@ def test_one_bad_row_imports_nothing_and_is_named(personas, session, row, messag
 @pytest.mark.parametrize(("data", "message"), [
     (b"", "请选择 CSV 文件或粘贴其内容。"),
     (b"name,dept\nx,y\n", "第一行必须是列名：username, display_name, department_code, roles。"),
-    (b"\xff\xfe\x00\x00 not text \x80\x80", "文件不是 UTF-8 或 GB18030 编码的文本：请在表格软件中另存为 CSV 后重试。"),
+    (b"\xff\xfe\x00\x00 not text \x80\x80",
+     "文件不是 UTF-8 或 GB18030 编码的文本：请在表格软件中另存为 CSV 后重试。"),
     (b"username,display_name,department_code,roles\n", "文件在列名之下没有任何行。"),
 ])
 def test_a_file_that_is_not_a_staff_list_is_refused(personas, session, data, message) -> None:  # type: ignore[no-untyped-def]
