@@ -138,7 +138,7 @@ def test_an_admin_resets_a_lost_authenticator(app, personas, session) -> None:  
     _browser, location = _password_step(app)
     assert location == "/review"
     refused = post(admin, f"/admin/users/{target.id}/reset-two-factor")
-    assert refused.status_code == 400 and "rsj_city 尚未开启两步验证。" in text_of(refused)
+    assert refused.status_code == 422 and "rsj_city 尚未开启两步验证。" in text_of(refused)
 
 
 @pytest.mark.parametrize("path", ["/login/verify", "/account/two-step"])

@@ -120,7 +120,7 @@ def test_a_grant_with_bad_input_changes_nothing(personas, session, form, message
     target = user_named(session, "rsj_xuhui")
     before = grants(session, "rsj_xuhui")
     response = post(client, f"/admin/users/{target.id}/grants", form)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in text_of(response)
     assert grants(session, "rsj_xuhui") == before
 
@@ -130,7 +130,7 @@ def test_an_admin_cannot_remove_their_own_admin_role(personas, session) -> None:
     me = user_named(session, "deptadmin")
     grant_id = _member_grants(session, me.id)[0][0]
     response = post(client, f"/admin/users/{me.id}/grants/{grant_id}/remove")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "你不能移除自己的管理员角色：请另一位管理员操作。" in text_of(response)
 
 
@@ -168,7 +168,7 @@ def test_no_one_deactivates_themselves(personas, session) -> None:  # type: igno
     client = personas.as_("admin")
     me = user_named(session, "admin")
     response = post(client, f"/admin/users/{me.id}/deactivate")
-    assert response.status_code == 400 and "你不能停用自己的账号。" in text_of(response)
+    assert response.status_code == 422 and "你不能停用自己的账号。" in text_of(response)
     assert user_named(session, "admin").is_active
 
 

@@ -21,7 +21,7 @@ def N_(message: str) -> str:  # marks a message for pybabel; translated by the w
 class StaffRefused(Exception):
     """A refusal with a user-facing message: ``message % params`` is the English text."""
 
-    def __init__(self, message: str, *, status: int = 400, **params: Any) -> None:
+    def __init__(self, message: str, *, status: int = 422, **params: Any) -> None:
         self.message, self.status, self.params = message, status, params
         super().__init__(message % params if params else message)
 
