@@ -13,22 +13,12 @@ from playwright.sync_api import Browser, Page, expect
 
 try:  # tests/browser as a package, or rootdir-relative imports (pytest's default)
     from . import flows, helpers
+    from .test_narrow_screens import OVERFLOW
 except ImportError:
     import helpers  # type: ignore[no-redef]
+    from test_narrow_screens import OVERFLOW  # type: ignore[no-redef]  # same module, rootdir-relative
 
     import flows  # type: ignore[no-redef]
-
-# What sticks out past the right edge (see test_narrow_screens.py).
-OVERFLOW = """() => {
-  const root = document.documentElement, width = root.clientWidth;
-  const out = [...document.body.querySelectorAll('*')].filter(el => {
-    const box = el.getBoundingClientRect();
-    return box.width > 0 && box.right > width + 0.5 && !el.closest('.tb-visually-hidden');
-  }).filter((el, _, all) => !all.some(other => other !== el && el.contains(other)));
-  return {extra: root.scrollWidth - width,
-          culprits: out.slice(0, 3).map(el => el.tagName.toLowerCase() + '.' +
-            [...el.classList].join('.') + ' right=' + Math.round(el.getBoundingClientRect().right))};
-}"""
 
 
 def clean(page: Page, name: str) -> None:
