@@ -111,6 +111,7 @@ def set_password(session: Session, username: str, password: str, *,
     """Give a user a new password and end all their sessions; return how many were ended."""
     user = _user_named(session, username)
     user.password_hash, user.failed_logins = hash_password(password), 0
+    user.password_changed_at = utcnow()  # the rotation policy counts from here
     ended = end_sessions(session, saved_id(user))
     audit.record(session, action="user.set_password", object_type="user", object_id=user.id,
                  actor_name=actor_name, after={"sessions_ended": ended})
