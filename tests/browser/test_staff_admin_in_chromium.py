@@ -4,6 +4,7 @@ violations and does not scroll sideways at 360 px, in Chinese and in English."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pyotp
@@ -122,11 +123,34 @@ def _visit_everything(page: Page, base: str, check) -> None:  # type: ignore[no-
     page.click("main form button.tb-button")
     expect(page.locator(".tb-secret")).to_have_count(10)
     check(page, "recovery codes")
+    page.click("main a.tb-button")
+    check(page, "two-step status")
     page.goto(base + "/account/password")
     page.fill("#current", "wrong")
     page.click("main form button.tb-button")
     expect(page.locator(".tb-error-summary")).to_be_visible()
     check(page, "change password error")
+    page.fill("#current", flows.DEMO_PASSWORD)
+    page.fill("#new", "A-new-password-2026")
+    page.fill("#again", "A-new-password-2026")
+    page.click("main form button.tb-button")
+    expect(page.locator(".tb-panel--confirmation")).to_be_visible()
+    check(page, "password changed")
+    # Signing in again asks for the code: the second step, with an error.
+    page.click("header form[action='/logout'] button")
+    page.goto(base + "/login")
+    page.fill("#username", "admin")
+    page.fill("#password", "A-new-password-2026")
+    page.click("main form button.tb-button")
+    expect(page.locator("#code")).to_be_visible()
+    check(page, "second step")
+    page.fill("#code", "12345")
+    page.click("main form button.tb-button")
+    expect(page.locator(".tb-error-summary")).to_be_visible()
+    check(page, "second step error")
+    page.fill("#code", pyotp.TOTP(key).at(time.time() + 30))
+    page.click("main form button.tb-button")
+    expect(page.locator(".tb-header__user")).to_be_visible()
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

@@ -73,6 +73,7 @@ def test_sign_in_asks_for_the_code_and_a_code_works_once(app, demo, session) -> 
     response = post(browser, "/login/verify", {"code": code}, page="/login/verify")
     assert response.status_code == 302 and response.headers["Location"] == "/review"
     assert browser.get("/review").status_code == 200
+    assert actions(session, user_named(session, "rsj_city").id)[-1] == "user.login_second_step"
     # The same code again, in another browser: refused.
     other, _ = _password_step(app)
     replay = post(other, "/login/verify", {"code": code}, page="/login/verify")

@@ -151,3 +151,17 @@ def test_a_department_admin_imports_only_into_their_departments(personas, sessio
     response = post(client, "/admin/users/import", {"action": "import", "text": good},
                     page="/admin/users/import")
     assert response.status_code == 200 and _users(session) == users + 1
+
+
+def test_row_problems_are_named_in_english_too(personas, session) -> None:  # type: ignore[no-untyped-def]
+    from ..conftest import csrf_token
+
+    client = personas.as_("admin")
+    client.post("/settings/language", data={"locale": "en",
+                                            "csrf_token": csrf_token(client, "/admin/users")})
+    text = "username,display_name,department_code,roles\nli.ming,李明,sh-nowhere,reviewer\n"
+    response = post(client, "/admin/users/import", {"action": "dry_run", "text": text},
+                    page="/admin/users/import")
+    assert response.status_code == 422
+    assert "Row 2: There is no department with the code sh-nowhere." in text_of(response)
+    assert "Nothing was imported" in text_of(response)

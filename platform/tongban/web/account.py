@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import audit
 from ..accounts import count_failure, password_matches, roles_of
 from ..models import User, saved_id, utcnow
 from ..staff import passwords, totp
@@ -65,7 +66,11 @@ def verify() -> ResponseReturnValue:
         user = tx.get(User, user.id)
         assert user is not None
         ok = bool(code.strip()) and totp.verify(tx, user, code, request_id=g.request_id)
-        if not ok:
+        if ok:
+            audit.record(tx, action="user.login_second_step", object_type="user",
+                         object_id=user.id, actor_id=user.id, actor_name=user.username,
+                         request_id=g.request_id)
+        else:
             count_failure(tx, user, alert_after=current_app.config["LOGIN_ALERT_FAILURES"],
                           request_id=g.request_id)
         snapshot = LoginUser(user, roles_of(tx, saved_id(user))) if ok else None
