@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from .. import audit
-from ..accounts import hash_password
+from ..accounts import hash_random_secret
 from ..models import Department, Membership, Role, User, saved_id
 from .directory import Who, member
 from .passwords import load_policy, one_time_password
@@ -180,7 +180,7 @@ def apply(session: Session, who: Who, text: str) -> list[tuple[PlannedRow, str]]
         if user is None:
             password = one_time_password(policy)
             user = User(username=row.username, display_name=row.display_name,
-                        password_hash=hash_password(password), must_change_password=True)
+                        password_hash=hash_random_secret(password), must_change_password=True)
             session.add(user)
             session.flush()
             passwords.append((row, password))

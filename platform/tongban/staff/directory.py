@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session, col
 
 from .. import audit
-from ..accounts import end_sessions, hash_password
+from ..accounts import end_sessions, hash_random_secret
 from ..models import AuditEvent, Department, Membership, RecoveryCode, Role, User, saved_id
 from ..policy import Actor, DepartmentTree
 from .passwords import load_policy, one_time_password
@@ -183,7 +183,7 @@ def reset_password(session: Session, who: Who, target: StaffMember) -> str:
     _check_manages(who, target)
     password = one_time_password(load_policy(session))
     user = target.user
-    user.password_hash, user.failed_logins = hash_password(password), 0
+    user.password_hash, user.failed_logins = hash_random_secret(password), 0
     user.must_change_password = True
     ended = end_sessions(session, saved_id(user))
     audit.record(session, action="user.reset_password", object_type="user", object_id=user.id,

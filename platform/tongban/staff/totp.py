@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
 from .. import audit
-from ..accounts import hash_password, password_matches, roles_of
+from ..accounts import hash_random_secret, password_matches, roles_of
 from ..models import RecoveryCode, User, saved_id, utcnow
 from .passwords import load_policy
 from .rules import N_, StaffRefused, is_staff
@@ -87,7 +87,7 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
     session.execute(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user.id))
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
     for code in codes:
-        session.add(RecoveryCode(user_id=saved_id(user), code_hash=hash_password(code)))
+        session.add(RecoveryCode(user_id=saved_id(user), code_hash=hash_random_secret(code)))
     return codes
 
 
