@@ -36,6 +36,10 @@ def load_policy(session: Session) -> SecuritySetting:
     return session.get(SecuritySetting, 1) or SecuritySetting()
 
 
+def policy_saved(session: Session) -> bool:
+    return session.get(SecuritySetting, 1) is not None
+
+
 @dataclass(frozen=True)
 class PolicyProblem:
     field: str

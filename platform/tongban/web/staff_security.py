@@ -24,7 +24,8 @@ def policy() -> ResponseReturnValue:
         shown.update({name: "1" if getattr(stored, name) else ""
                       for name in passwords.SWITCHES})
         return render_template("admin/security.html", policy=stored, values=shown, errors={},
-                               limits=passwords.LIMITS, saved=request.args.get("saved") == "1")
+                               limits=passwords.LIMITS, saved=request.args.get("saved") == "1",
+                               stored=passwords.policy_saved(request_session()))
     values = {name: request.form.get(name, "") for name in (*passwords.LIMITS,
                                                              *passwords.SWITCHES)}
     with request_transaction() as tx:
@@ -35,5 +36,5 @@ def policy() -> ResponseReturnValue:
         errors = {p.field: _(p.message, **p.params) for p in problems}
         return render_template("admin/security.html", policy=passwords.load_policy(
             request_session()), values=values, errors=errors, limits=passwords.LIMITS,
-            saved=False), 422
+            saved=False, stored=passwords.policy_saved(request_session())), 422
     return redirect(url_for("security.policy", saved=1))
