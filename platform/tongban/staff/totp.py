@@ -46,7 +46,7 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def _matching_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:
+def matching_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:
     code = "".join(code.split())
     if len(code) != 6 or not code.isdigit():
         return None
@@ -72,7 +72,7 @@ def enable(session: Session, user: User, secret: str, code: str, *, now: datetim
            request_id: str = "") -> list[str]:
     """Confirm enrolment with a first code from the app; returns the recovery codes (shown
     once, stored hashed). StaffRefused when the code does not match."""
-    step = _matching_step(secret, code, now, None)
+    step = matching_step(secret, code, now, None)
     if step is None:
         raise StaffRefused(N_("That code is not right: enter the 6-digit code your app shows "
                               "now."))
@@ -97,7 +97,7 @@ def verify(session: Session, user: User, code: str, *, now: datetime | None = No
     now = now or utcnow()
     if user.totp_secret is None:
         return False
-    step = _matching_step(user.totp_secret, code, now, user.totp_last_step)
+    step = matching_step(user.totp_secret, code, now, user.totp_last_step)
     if step is not None:
         user.totp_last_step = step
         return True
