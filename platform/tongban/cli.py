@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 import click
 from flask import current_app
@@ -95,8 +95,9 @@ def defs_check(path: Path | None) -> None:
 
     root = path or PROJECT_ROOT
     result = load_directory(root)
-    for problem in result.problems:
+    for problem in result.findings:
         click.echo(str(problem), err=True)
+    _echo_warning_count(result.warnings)
     if result.problems:
         click.echo(f"{len(result.problems)} problem(s) found; fix them before publishing.", err=True)
         sys.exit(1)
@@ -104,14 +105,21 @@ def defs_check(path: Path | None) -> None:
                f"{len(result.rules)} rule set(s) in {root}.")
 
 
+def _echo_warning_count(warnings: list[Any]) -> None:
+    if warnings:
+        click.echo(f"{len(warnings)} warning(s): shown for the designer, they do not block "
+                   "publishing.", err=True)
+
+
 def publish_directory(root: Path, author: str, comment: str) -> int:
     """Publish all definitions under root in one transaction; return the number of new versions."""
     from .definitions import load_directory, publish
 
     result = load_directory(root)
+    for problem in result.findings if result.problems else result.warnings:
+        click.echo(str(problem), err=True)
+    _echo_warning_count(result.warnings)
     if result.problems:
-        for problem in result.problems:
-            click.echo(str(problem), err=True)
         click.echo(f"{len(result.problems)} problem(s) found; nothing was published.", err=True)
         sys.exit(1)
     from .workflow.runtime import recount_unknown_deadlines

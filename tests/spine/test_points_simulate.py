@@ -234,6 +234,10 @@ def test_the_admin_page_simulates_a_pasted_draft_on_stored_applications(
     assert response.status_code == 200, html
     assert html.count("SIM-A") == 1 and html.count("SIM-C") == 1 and "SIM-B" not in html
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and "<desc id=\"chart-desc\">" in html
+    # The pass row gives both versions' share of the same people.
+    pass_row = re.search(r"<tr><th scope=\"row\">达标</th>(.*?)</tr>", html)
+    assert pass_row is not None
+    assert len(re.findall(r"\(\d+\.\d%\)", pass_row.group(1))) == 2, pass_row.group(1)
 
 
 def test_the_admin_page_scores_generated_people(personas: Personas) -> None:

@@ -178,3 +178,17 @@ def test_a_field_added_to_a_node_becomes_part_of_the_blank_page_shape(forms_ctx)
         nodes.append(node)
     one, two = (render._blank_shape([node]) for node in nodes)
     assert one is not None and two is not None and one != two
+
+
+def test_the_add_another_button_names_the_item_in_a_sentence(forms_ctx) -> None:  # noqa: F811
+    """English headings say "Family member 1"; the button says "Add another family member"
+    (no capital mid-sentence). Chinese has no capitals to drop."""
+    form = _form("household-transfer")
+    answers = {"transfer": {"with_family": True}}
+    english = render_page(form, "members", answers, lang="en", csrf_token="t", urls=_urls("T1"),
+                          templates=current_app.jinja_env)
+    assert "Add another family member" in english
+    assert "Family member 1" in english
+    chinese = render_page(form, "members", answers, lang="zh", csrf_token="t", urls=_urls("T1"),
+                          templates=current_app.jinja_env)
+    assert "家庭成员 1" in chinese

@@ -235,11 +235,7 @@ class _Checker:
         return False
 
     def covered(self, code: str) -> set[str]:
-        children: dict[str, set[str]] = {}
-        for info in self.departments.values():
-            if info.parent:
-                children.setdefault(info.parent, set()).add(info.code)
-        return _walk([code], {k: sorted(v) for k, v in children.items()})
+        return covered(code, self.departments)
 
     def check_condition(self, rule: Any, here: Path, what: str) -> None:
         shape = check_rule(rule)
@@ -312,6 +308,15 @@ class _Checker:
                          f"join node with \"split: {node_id}\"")
 
 
+def covered(code: str, departments: Mapping[str, DepartmentInfo]) -> set[str]:
+    """The department and every department below it in the catalogue."""
+    children: dict[str, set[str]] = {}
+    for info in departments.values():
+        if info.parent:
+            children.setdefault(info.parent, set()).add(info.code)
+    return _walk([code], {k: sorted(v) for k, v in children.items()})
+
+
 def _walk(starts: list[str], successors: Mapping[str, list[str]]) -> set[str]:
     seen, stack = set(starts), list(starts)
     while stack:
@@ -367,7 +372,7 @@ def answer_paths(content: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
                 yield [*here, *where, "field"], holder["field"]
 
 
-def _form_key(path: str) -> str:
+def form_key(path: str) -> str:
     """An answer path as a form field key: list indexes dropped (members.0.name → members.name)."""
     return ".".join(part for part in path.split(".") if not part.isdigit())
 
@@ -377,9 +382,9 @@ def check_flow_answers(document: Document, file: str, form: FormDefinition, form
     """Answer paths of the flow that the service's form does not ask."""
     problems = []
     for where, path in answer_paths(document.data):
-        if _form_key(path) in form.fields:
+        if form_key(path) in form.fields:
             continue
-        close = difflib.get_close_matches(_form_key(path), list(form.fields), n=1)
+        close = difflib.get_close_matches(form_key(path), list(form.fields), n=1)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
         line, column = document.position(where)
         pointer = "/" + "/".join(str(p) for p in where)

@@ -7,7 +7,7 @@ from .problems import Problem
 from .yamlpos import Document
 
 
-def _segments(pointer: str) -> list[str | int]:
+def segments(pointer: str) -> list[str | int]:
     parts: list[str | int] = []
     for raw in pointer.split("/")[1:]:
         part = raw.replace("~1", "/").replace("~0", "~")
@@ -18,7 +18,7 @@ def _segments(pointer: str) -> list[str | int]:
 def check_form_document(document: Document, file: str) -> list[Problem]:
     problems = []
     for error in check_form(document.data, name=file):
-        line, column = document.position(_segments(error.pointer))
+        line, column = document.position(segments(error.pointer))
         if error.line and not error.pointer:
             line, column = error.line, 1
         problems.append(Problem(file, line, column, error.pointer, error.message))

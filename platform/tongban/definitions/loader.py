@@ -2,6 +2,8 @@
 
 A problem names the file, the line and column, the JSON pointer and what was expected. Nothing
 here touches the database: `tongban defs check` and `publish` both start from `load_directory`.
+The design-time lint (lint.py) runs here too: its errors join the problems (they block
+publishing), its warnings are kept apart in `warnings`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..forms.definition import load_form
+from ..forms.definition import FormDefinitionError, load_form
 from .deadlinecheck import PRESETS_FILE
 from .flowcheck import (
     DepartmentInfo,
@@ -22,6 +24,7 @@ from .flowcheck import (
     department_infos,
 )
 from .formcheck import check_form_document
+from .lint import lint_flow, lint_form, lint_materials, lint_service
 from .materials import check_materials
 from .problems import Problem
 from .schemacheck import meta_validator, pointer_of, schema_problems
@@ -57,11 +60,23 @@ class DefinitionSet:
     calendars: dict[str, LoadedDefinition] = field(default_factory=dict)  # parents first
     rules: dict[str, LoadedDefinition] = field(default_factory=dict)  # points rule sets
     ledgers: dict[str, LoadedDefinition] = field(default_factory=dict)  # points ledgers
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # errors: each blocks publishing
+    warnings: list[Problem] = field(default_factory=list)  # lint warnings: shown, never blocking
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def findings(self) -> list[Problem]:
+        """Errors and warnings together, by file and place (for a problems panel)."""
+        return sorted([*self.problems, *self.warnings],
+                      key=lambda p: (p.file, p.line, p.column))
+
+    def keep(self, found: list[Problem]) -> list[Problem]:
+        """Put a checker's warnings aside; return its errors (what stops a definition)."""
+        self.warnings.extend(p for p in found if p.severity == "warning")
+        return [p for p in found if p.severity != "warning"]
 
     def all(self) -> list[LoadedDefinition]:
         """Publishing order: the catalogue first (departments exist before services name them),
@@ -96,8 +111,19 @@ def _material_problems(document: Document, file: str,
     problems = []
     for path, message in check_materials(document.data, compiled):
         line, column = document.position(path)
-        problems.append(Problem(file, line, column, pointer_of(path), message))
+        # A required material with neither a question nor a counter check is the one finding
+        # placed at the material's code: the lint rule material-not-collected.
+        rule = "material-not-collected" if path[-1] == "code" else ""
+        problems.append(Problem(file, line, column, pointer_of(path), message, rule=rule))
     return problems
+
+
+def _form_lint(document: Document, file: str) -> list[Problem]:
+    try:
+        compiled = load_form(document.data, name=file)
+    except FormDefinitionError:
+        return []  # a custom form checker let through what the engine refuses: nothing to lint
+    return lint_form(document, file, compiled)
 
 
 def _load_catalogue(root: Path, result: DefinitionSet) -> dict[str, DepartmentInfo]:
@@ -208,6 +234,8 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
         if document is None:
             continue
         found = check_form(document, file)
+        if not found:
+            found = result.keep(_form_lint(document, file))
         result.problems.extend(found)
         if not found:
             result.forms[path.stem] = LoadedDefinition("form", path.stem, file, document.data)
@@ -264,8 +292,13 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
                                      f'the form "{data["form"]}" does not exist: expected '
                                      f"{FORM_DIR}/{data['form']}.json"))
             elif data["form"] in result.forms:
-                found.extend(_material_problems(document, file, result.forms[data["form"]]))
-            found.extend(_flow_problems(root, document, file, result, flow_documents))
+                form = result.forms[data["form"]]
+                found.extend(_material_problems(document, file, form)
+                             or lint_materials(document, file,
+                                               load_form(form.content, name=form.path)))
+            found.extend(_flow_problems(root, document, file, result, flow_documents,
+                                        departments))
+            found.extend(result.keep(lint_service(document, file)))
             found.extend(_calendar_problems(root, document, file))
             found.extend(_rules_problems(root, document, file))
             seen_codes.setdefault(code, file)
@@ -307,9 +340,11 @@ def _rules_problems(root: Path, document: Document, file: str) -> list[Problem]:
 
 
 def _flow_problems(root: Path, document: Document, file: str, result: DefinitionSet,
-                   flow_documents: dict[str, tuple[Document, str]]) -> list[Problem]:
-    """The service's `flow:` names a flow file, and the flow reads only questions of the
-    service's form (those problems are placed in the flow file)."""
+                   flow_documents: dict[str, tuple[Document, str]],
+                   catalogue: dict[str, DepartmentInfo]) -> list[Problem]:
+    """The service's `flow:` names a flow file, the flow reads only questions of the
+    service's form, and every task has someone to act on it with the answers that form allows
+    (those problems are placed in the flow file)."""
     data = document.data
     flow = data.get("flow")
     if flow is None:
@@ -327,7 +362,11 @@ def _flow_problems(root: Path, document: Document, file: str, result: Definition
     compiled = load_form(result.forms[data["form"]].content, name=data["form"])
     found = check_flow_answers(flow_document, flow_file, compiled, data["form"], data["code"])
     found += check_flow_points(flow_document, flow_file, data["code"], data.get("rules"))
+    if not found:
+        found = result.keep([p for p in lint_flow(flow_document, flow_file, compiled,
+                                                  data["code"], catalogue)
+                             if p not in result.warnings])
     if found:
         result.flows.pop(flow, None)
-        result.problems.extend(found)
+        result.problems.extend(p for p in found if p not in result.problems)
     return []

@@ -17,7 +17,7 @@ Finding = tuple[list[str | int], str]
 """A problem as (path inside the service file, reason); the loader adds file and line."""
 
 
-def _always_required(form: FormDefinition, key: str) -> bool:
+def always_required(form: FormDefinition, key: str) -> bool:
     """True when the schema requires the question and every group around it, whatever the
     other answers are (a material the guide calls required can't depend on a condition)."""
     parts = paths.split(key)
@@ -64,7 +64,7 @@ def check_materials(service: dict[str, Any], form: FormDefinition) -> list[Findi
             findings.append((where + ["form_field"],
                              f'form_field "{key}" of material "{code}" already collects material '
                              f'"{claimed[key]}"'))
-        elif material["required"] and not _always_required(form, key):
+        elif material["required"] and not always_required(form, key):
             findings.append((where + ["form_field"],
                              f'material "{code}" is required but the form question "{key}" can be '
                              "left empty: list it (and each group around it) under the schema's "

@@ -4,7 +4,9 @@ was expected. Its own module so that every checker can report one without import
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,14 @@ class Problem:
     # shown translated (message == template % params); empty when the message is English only.
     template: str = field(default="", compare=False)
     params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    # "error" blocks publishing; "warning" is shown and does not (design-time lint, lint.py).
+    severity: Severity = field(default="error", compare=False)
+    # The lint rule that found it (docs/definitions.md, "Design-time lint"); empty for the
+    # format and graph checks.
+    rule: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         where = f" at {self.pointer}" if self.pointer else ""
-        return f"{self.file}:{self.line}:{self.column}:{where} {self.message}"
+        level = "warning: " if self.severity == "warning" else ""
+        rule = f" [{self.rule}]" if self.rule else ""
+        return f"{self.file}:{self.line}:{self.column}:{where} {level}{self.message}{rule}"

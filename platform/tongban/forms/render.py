@@ -80,6 +80,9 @@ class Node:
     add_action: str | None = None
     remove_action: str | None = None
     item_label: str = ""
+    # The item's name inside a sentence ("Add another family member"): English drops the
+    # capital a heading has ("Family member 1"), keeping an acronym's ("ID card").
+    item_label_inline: str = ""
     attrs: Mapping[str, str] = dataclasses.field(default_factory=dict)
     width: str | None = None
     display: str = ""
@@ -441,6 +444,12 @@ def _accept(fld: Field) -> str:
     return ""
 
 
+def _inline(name: str, lang: str) -> str:
+    if lang == "en" and len(name) > 1 and name[0].isupper() and not name[1].isupper():
+        return name[0].lower() + name[1:]
+    return name
+
+
 def _repeatable(node: Node, fld: Field, path: str, value: Any, ctx: _Ctx) -> None:
     items = value if isinstance(value, list) else []
     item = fld.item
@@ -449,6 +458,7 @@ def _repeatable(node: Node, fld: Field, path: str, value: Any, ctx: _Ctx) -> Non
     item_name = text_for(fld.ui.get("item_label"), ctx.lang) or text_for(item.label, ctx.lang) \
         or node.label
     node.item_label = item_name
+    node.item_label_inline = _inline(item_name, ctx.lang)
     for index in range(count):
         item_value = items[index] if index < len(items) else None
         item_path = paths.child(path, index)

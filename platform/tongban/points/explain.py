@@ -35,7 +35,7 @@ def _pts(points: float) -> Text:
     return {"zh": f"{_n(points)} 分", "en": f"{_n(points)} point{'' if points in (1, -1) else 's'}"}
 
 
-def _years_en(years: int) -> str:
+def _years_en(years: int | None) -> str:
     return "year" if years == 1 else f"{years} years"
 
 

@@ -107,6 +107,13 @@ class Report:
         return self.passed / self.count if self.count else 0.0
 
     @property
+    def baseline_pass_rate(self) -> float | None:
+        """The compared version's share passing, over the same people."""
+        if self.baseline_passed is None:
+            return None
+        return self.baseline_passed / self.count if self.count else 0.0
+
+    @property
     def gained(self) -> list[Crossing]:
         return [c for c in self.crossings if c.gained]
 

@@ -76,7 +76,7 @@ def _described(rule_set: RuleSet, form: FormDefinition | None) -> plain.PlainRul
     return plain.describe(content, current_lang(), version=rule_set.version, units=units)
 
 
-@bp.get("")
+@bp.get("", strict_slashes=False)
 def index() -> str:
     session = request_session()
     listed = []

@@ -177,7 +177,7 @@ def _rows_for(tab: str, filters: inbox.InboxFilter, offset: int) -> list[inbox.I
     return inbox.my_tasks(session, uid, filters, limit=PAGE_SIZE + 1, offset=offset)
 
 
-@bp.get("")
+@bp.get("", strict_slashes=False)
 @require_role(*STAFF)
 def index() -> ResponseReturnValue:
     tab = request.args.get("tab", "mine")
