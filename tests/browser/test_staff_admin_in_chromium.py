@@ -79,12 +79,27 @@ def test_a_department_admin_grants_a_role_and_deactivates_an_account(
     expect(other_page.locator(".tb-header__user")).to_have_count(0)
 
 
+def _submit(page: Page, fields: dict[str, str], button: str = "main form button.tb-button") -> None:
+    for selector, value in fields.items():
+        page.fill(selector, value)
+    page.click(button)
+
+
+def _sign_in(page: Page, base: str, password: str) -> None:
+    page.goto(base + "/login")  # by the form's button: its label changes with the language
+    _submit(page, {"#username": "admin", "#password": password})
+
+
 def _visit_everything(page: Page, base: str, check) -> None:  # type: ignore[no-untyped-def]
     """Every staff administration page, with an error state where there is one."""
-    page.goto(base + "/login")
-    page.fill("#username", "admin")
-    page.fill("#password", flows.DEMO_PASSWORD)
-    page.click("main form button.tb-button")
+
+    def refused(fields: dict[str, str], name: str, button: str = "main form button.tb-button"
+                ) -> None:
+        _submit(page, fields, button)
+        expect(page.locator(".tb-error-summary")).to_be_visible()
+        check(page, name)
+
+    _sign_in(page, base, flows.DEMO_PASSWORD)
     expect(page.locator(".tb-header__user")).to_be_visible()
     for path, name in [("/admin/users", "users"), ("/admin/departments", "departments"),
                        ("/admin/users/import", "import"), ("/admin/security", "security")]:
@@ -96,60 +111,39 @@ def _visit_everything(page: Page, base: str, check) -> None:  # type: ignore[no-
     page.click("main button:has-text('重置密码'), main button:has-text('Reset the password')")
     expect(page.locator(".tb-secret")).to_be_visible()
     check(page, "one-time password")
+    heading = "username,display_name,department_code,roles\n"
     page.goto(base + "/admin/users/import")
-    page.fill("#text", "username,display_name,department_code,roles\n"
-                       "li.ming,李明,sh-rsj-xuhui,reviewer;department_admin\n")
-    page.click("main button[value=dry_run]")
+    _submit(page, {"#text": heading + "li.ming,李明,sh-rsj-xuhui,reviewer;department_admin\n"},
+            "main button[value=dry_run]")
     expect(page.locator("main form button.tb-button")).to_be_visible()
     check(page, "import dry run")
     page.goto(base + "/admin/users/import")
-    page.fill("#text", "username,display_name,department_code,roles\nli.ming,李明,sh-x,reviewer\n")
-    page.click("main button[value=dry_run]")
-    expect(page.locator(".tb-error-summary")).to_be_visible()
-    check(page, "import bad row")
+    refused({"#text": heading + "li.ming,李明,sh-x,reviewer\n"}, "import bad row",
+            "main button[value=dry_run]")
     page.goto(base + "/admin/security")
-    page.fill("#min_length", "3")
-    page.click("main form button.tb-button")
-    expect(page.locator(".tb-error-summary")).to_be_visible()
-    check(page, "security error")
+    refused({"#min_length": "3"}, "security error")
     page.goto(base + "/account/two-step")
     check(page, "two-step enrolment")
     key = page.locator(".tb-secret").inner_text().replace(" ", "")
-    page.fill("#code", "000000")
-    page.click("main form button.tb-button")
-    expect(page.locator(".tb-error-summary")).to_be_visible()
-    check(page, "two-step enrolment error")
-    page.fill("#code", pyotp.TOTP(key).now())
-    page.click("main form button.tb-button")
+    refused({"#code": "000000"}, "two-step enrolment error")
+    _submit(page, {"#code": pyotp.TOTP(key).now()})
     expect(page.locator(".tb-secret")).to_have_count(10)
     check(page, "recovery codes")
     page.click("main a.tb-button")
     check(page, "two-step status")
     page.goto(base + "/account/password")
-    page.fill("#current", "wrong")
-    page.click("main form button.tb-button")
-    expect(page.locator(".tb-error-summary")).to_be_visible()
-    check(page, "change password error")
-    page.fill("#current", flows.DEMO_PASSWORD)
-    page.fill("#new", "A-new-password-2026")
-    page.fill("#again", "A-new-password-2026")
-    page.click("main form button.tb-button")
+    refused({"#current": "wrong"}, "change password error")
+    new = "A-new-password-2026"
+    _submit(page, {"#current": flows.DEMO_PASSWORD, "#new": new, "#again": new})
     expect(page.locator(".tb-panel--confirmation")).to_be_visible()
     check(page, "password changed")
     # Signing in again asks for the code: the second step, with an error.
     page.click("header form[action='/logout'] button")
-    page.goto(base + "/login")
-    page.fill("#username", "admin")
-    page.fill("#password", "A-new-password-2026")
-    page.click("main form button.tb-button")
+    _sign_in(page, base, new)
     expect(page.locator("#code")).to_be_visible()
     check(page, "second step")
-    page.fill("#code", "12345")
-    page.click("main form button.tb-button")
-    expect(page.locator(".tb-error-summary")).to_be_visible()
-    check(page, "second step error")
-    page.fill("#code", pyotp.TOTP(key).at(time.time() + 30))
-    page.click("main form button.tb-button")
+    refused({"#code": "12345"}, "second step error")
+    _submit(page, {"#code": pyotp.TOTP(key).at(time.time() + 30)})
     expect(page.locator(".tb-header__user")).to_be_visible()
 
 
