@@ -150,3 +150,15 @@ def test_the_second_step_without_a_password_step_goes_back_to_sign_in(client, de
         assert response.headers["Location"].startswith("/login")
     else:
         assert "登录已超时" in text_of(response)
+
+
+def test_a_password_alone_cannot_replace_an_enrolled_authenticator(app, demo, session) -> None:  # type: ignore[no-untyped-def]
+    key, _codes, _target = _enrol(signed_in(app, "rsj_city"))
+    browser, location = _password_step(app)
+    assert location == "/login/verify"
+    response = browser.get("/account/two-step")
+    assert response.status_code == 302 and response.headers["Location"] == "/login/verify"
+    attempt = post(browser, "/account/two-step", {"code": "123456"}, page="/login")
+    assert attempt.status_code == 302 and attempt.headers["Location"] == "/login/verify"
+    assert user_named(session, "rsj_city").totp_secret == key
+    assert browser.get("/review").status_code == 302

@@ -104,6 +104,10 @@ def enrol() -> ResponseReturnValue:
             return _start_again(_("Your sign-in timed out: enter your user name and password "
                                   "again"))
         return redirect(url_for("auth.login", next=request.path))
+    if signing_in and user.totp_secret is not None:
+        # Half-way through a sign-in, only the enrolled code proves the second factor: setting
+        # up a new one here would let a password alone replace it.
+        return redirect(url_for("account.verify"))
     if request.method == "GET":
         fresh = totp.new_secret()  # kept in the session only until the first code confirms it
         session[ENROL_SECRET] = fresh
