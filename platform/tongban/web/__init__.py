@@ -14,6 +14,7 @@ csrf = CSRFProtect()
 
 def init_web(app: Flask) -> None:
     from . import (
+        account,
         admin,
         apply,
         auth,
@@ -43,6 +44,9 @@ def init_web(app: Flask) -> None:
         review,
         sessions,
         settings,
+        staff_import,
+        staff_security,
+        staff_users,
         urls,
     )
 
@@ -73,5 +77,8 @@ def init_web(app: Flask) -> None:
     points_appeals.init_app(app)
     for module in (ledger_api, ledger_pages):
         app.register_blueprint(module.bp)
+    for module in (staff_users, staff_import, staff_security, account):  # issue 14 item 8
+        app.register_blueprint(module.bp)
+    account.init_app(app)
     ratelimits.init_app(app)
     errors.init_app(app)
