@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite on both databases at once (the machines have two cores), in two lanes of about the
 # same length. SQLite runs everything; PostgreSQL runs the tests that touch a database through
-# the platform (tests/spine, tests/web, tests/points, tests/console: the ledgers). The pure tests (tests/unit: engine, forms, conformance
+# the platform (tests/spine, tests/web, tests/points: the ledgers, tests/console: the admin console). The pure tests (tests/unit: engine, forms, conformance
 # scripts) give the same answer on any database, and the browser tests drive pages whose
 # database work tests/web already covers on both, so those run once, on SQLite.
 #   lane 1: SQLite, everything but the browser tests named in SECOND_LANE_BROWSER
