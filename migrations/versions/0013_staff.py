@@ -5,7 +5,7 @@ user, the forced password change, the date of the last change and the TOTP secre
 the audit trail by actor (a user's page lists what they did).
 
 Revision ID: 0013_staff
-Revises: 0011_ledger
+Revises: 0012_workspace
 Create Date: 2026-12-03 02:20:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0013_staff'
-down_revision = '0011_ledger'
+down_revision = '0012_workspace'
 branch_labels = None
 depends_on = None
 

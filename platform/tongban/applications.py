@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col
 
 from . import audit
+from .definitions.publish import effective_version
 from .fragments import refuse_in_shared_draw
 from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
 from .points import integrity, scoring
@@ -43,15 +44,12 @@ def draft_days(service_content: dict[str, Any]) -> int:
 
 
 def current_flow_version(session: Session, service_content: dict[str, Any]) -> int | None:
-    """The id of the newest published version of the service's flow; None for a service that
-    names no flow (the runtime treats that as "no flow")."""
+    """The id of the newest version of the service's flow in effect now; None for a service
+    that names no flow (the runtime treats that as "no flow")."""
     code = service_content.get("flow")
     if code is None:
         return None
-    row = session.scalars(
-        select(DefinitionVersion)
-        .where(col(DefinitionVersion.kind) == "flow", col(DefinitionVersion.code) == code)
-        .order_by(col(DefinitionVersion.version).desc()).limit(1)).first()
+    row = effective_version(session, "flow", code)
     if row is None:
         # The loader refuses a service whose flow does not exist, and they publish together.
         raise LookupError(f'service "{service_content.get("code")}" names flow "{code}", '

@@ -1,4 +1,4 @@
-"""Published services as the portal sees them: the current version of each definition."""
+"""Published services as the portal sees them: the version of each definition in effect now."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from .models import DefinitionVersion
+from .definitions.publish import in_effect
+from .models import DefinitionVersion, ServiceWorkspace
 
 
 @dataclass(frozen=True)
@@ -22,23 +23,38 @@ class PublishedService:
         return self.content["name"]
 
 
-def current_services(session: Session) -> list[PublishedService]:
+def _archived(session: Session) -> set[str]:
+    """Services archived in the admin console: no longer offered to new applicants."""
+    return set(session.scalars(select(col(ServiceWorkspace.code))
+                               .where(col(ServiceWorkspace.status) == "archived")))
+
+
+def current_services(session: Session, *, offered: bool = False) -> list[PublishedService]:
+    """Every published service in effect; with ``offered``, only those open to applicants
+    (not archived)."""
     latest = (select(col(DefinitionVersion.code), func.max(DefinitionVersion.version).label("v"))
-              .where(col(DefinitionVersion.kind) == "service").group_by(col(DefinitionVersion.code))
+              .where(col(DefinitionVersion.kind) == "service", in_effect())
+              .group_by(col(DefinitionVersion.code))
               .subquery())
     rows = session.scalars(
         select(DefinitionVersion)
         .join(latest, (col(DefinitionVersion.code) == latest.c.code)
               & (col(DefinitionVersion.version) == latest.c.v))
         .where(col(DefinitionVersion.kind) == "service").order_by(col(DefinitionVersion.code)))
-    return [PublishedService(r.code, r.version, r.content) for r in rows]
+    archived = _archived(session) if offered else set()
+    return [PublishedService(r.code, r.version, r.content) for r in rows if r.code not in archived]
 
 
-def get_service(session: Session, code: str, version: int | None = None) -> PublishedService | None:
+def get_service(session: Session, code: str, version: int | None = None, *,
+                offered: bool = False) -> PublishedService | None:
+    """A service's version (the one in effect when ``version`` is None); with ``offered``,
+    None for an archived service."""
+    if offered and code in _archived(session):
+        return None
     query = select(DefinitionVersion).where(col(DefinitionVersion.kind) == "service",
                                             col(DefinitionVersion.code) == code)
     if version is None:
-        query = query.order_by(col(DefinitionVersion.version).desc()).limit(1)
+        query = query.where(in_effect()).order_by(col(DefinitionVersion.version).desc()).limit(1)
     else:
         query = query.where(col(DefinitionVersion.version) == version)
     row = session.scalars(query).first()

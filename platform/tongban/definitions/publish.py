@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlmodel import Session, col
 
 from .. import audit
-from ..models import DefinitionVersion, Department
+from ..models import DefinitionVersion, Department, utcnow
 from .loader import DefinitionSet
 from .problems import Problem
 from .yamlpos import Document
@@ -61,9 +62,29 @@ def _keeps_published_calendar(latest: DefinitionVersion, loaded: Any) -> bool:
 
 
 def current_version(session: Session, kind: str, code: str) -> DefinitionVersion | None:
+    """The newest published version, whether or not it is in effect yet."""
     return session.scalars(
         select(DefinitionVersion)
         .where(col(DefinitionVersion.kind) == kind, col(DefinitionVersion.code) == code)
+        .order_by(col(DefinitionVersion.version).desc()).limit(1)
+    ).first()
+
+
+def in_effect(at: datetime | None = None) -> ColumnElement[bool]:
+    """Versions new applications may start on at ``at`` (now): those without an effective
+    date and those whose date has come."""
+    return or_(col(DefinitionVersion.effective_from).is_(None),
+               col(DefinitionVersion.effective_from) <= (at or utcnow()))
+
+
+def effective_version(session: Session, kind: str, code: str,
+                      at: datetime | None = None) -> DefinitionVersion | None:
+    """The newest version in effect at ``at`` (now): what a new application starts on. One
+    published with a later effective date waits; applications started before keep theirs."""
+    return session.scalars(
+        select(DefinitionVersion)
+        .where(col(DefinitionVersion.kind) == kind, col(DefinitionVersion.code) == code,
+               in_effect(at))
         .order_by(col(DefinitionVersion.version).desc()).limit(1)
     ).first()
 
@@ -139,10 +160,12 @@ def rules_range_problems(session: Session, code: str, content: dict[str, Any],
 
 
 def publish(session: Session, definitions: DefinitionSet, *, author: str, comment: str = "",
-            actor_id: int | None = None, request_id: str = "") -> PublishResult:
+            actor_id: int | None = None, request_id: str = "",
+            effective_from: datetime | None = None) -> PublishResult:
     """Store every changed definition as a new version. The caller commits (one transaction).
 
-    Refuses a set with any problem: nothing of it is stored.
+    Refuses a set with any problem: nothing of it is stored. ``effective_from``: new
+    applications start on the new versions from then on (None: at once).
     """
     if not definitions.ok:
         raise ValueError(f"{len(definitions.problems)} problem(s) in the definitions; "
@@ -153,6 +176,7 @@ def publish(session: Session, definitions: DefinitionSet, *, author: str, commen
     if clashes:
         raise PublishRefused(clashes)
     result = PublishResult()
+    published_at = utcnow()  # one instant for the whole set: history groups by it
     for loaded in definitions.all():
         digest = content_hash(loaded.content)
         latest = current_version(session, loaded.kind, loaded.code)
@@ -169,9 +193,12 @@ def publish(session: Session, definitions: DefinitionSet, *, author: str, commen
         version = DefinitionVersion(
             kind=loaded.kind, code=loaded.code, version=(latest.version + 1) if latest else 1,
             content_hash=digest, content=loaded.content, source_path=loaded.path,
-            author=author, comment=comment,
+            author=author, comment=comment, effective_from=effective_from,
+            created_at=published_at,
         )
         after: dict[str, Any] = {"hash": digest, "source": loaded.path, "comment": comment}
+        if effective_from is not None:
+            after["effective_from"] = effective_from.isoformat()
         if loaded.kind == "service":
             _ensure_department(session, loaded.content["department"])
         elif loaded.kind == "departments":

@@ -42,6 +42,7 @@ def init_web(app: Flask) -> None:
         ratelimits,
         regions,
         review,
+        services_admin,
         sessions,
         settings,
         staff_import,
@@ -77,6 +78,7 @@ def init_web(app: Flask) -> None:
     points_appeals.init_app(app)
     for module in (ledger_api, ledger_pages):
         app.register_blueprint(module.bp)
+    app.register_blueprint(services_admin.bp)  # issue 14: the service workspace
     for module in (staff_users, staff_import, staff_security, account):  # issue 14 item 8
         app.register_blueprint(module.bp)
     account.init_app(app)

@@ -19,7 +19,7 @@ from ..applications import (
     submitted_application,
     user_drafts,
 )
-from ..definitions.publish import current_version
+from ..definitions.publish import effective_version
 from ..forms import state
 from ..forms.uploads import UploadRejected
 from ..i18n import current_lang
@@ -76,7 +76,7 @@ def _upload_message(exc: UploadRejected) -> str:
 @bp.post("/services/<code>/start")
 def start(code: str) -> ResponseReturnValue:
     session_ = request_session()
-    service = get_service(session_, code)
+    service = get_service(session_, code, offered=True)
     if service is None:
         abort(404)
     target = ServiceTarget.of(service.content)
@@ -87,8 +87,8 @@ def start(code: str) -> ResponseReturnValue:
         return render_error(403, _("Your account cannot apply for this service. Check who can "
                                    "apply in the service guide, or sign in with another account."))
     with request_transaction() as tx:
-        service_row = current_version(tx, "service", code)
-        form_row = current_version(tx, "form", service.content["form"])
+        service_row = effective_version(tx, "service", code)
+        form_row = effective_version(tx, "form", service.content["form"])
         if service_row is None or form_row is None:
             abort(404)
         clerk_id = current_user.id if on_behalf else None

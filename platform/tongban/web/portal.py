@@ -13,13 +13,13 @@ bp = Blueprint("portal", __name__)
 
 @bp.get("/")
 def index() -> str:
-    return render_template("portal/index.html", services=current_services(request_session()))
+    return render_template("portal/index.html", services=current_services(request_session(), offered=True))
 
 
 @bp.get("/services/<code>")
 def service(code: str) -> str:
     session = request_session()
-    found = get_service(session, code)
+    found = get_service(session, code, offered=True)
     if found is None:
         abort(404)
     flow_code = found.content.get("flow")
