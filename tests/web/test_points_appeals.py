@@ -240,6 +240,18 @@ def test_a_bad_appeal_is_refused_with_its_message_and_nothing_is_stored(
     assert _audit(demo, "points.appeal.lodge") == []
 
 
+def test_an_empty_appeal_names_both_missing_answers_at_once(
+        scored: review_world.Run, demo: Flask) -> None:
+    """QA of issue 13: sent empty, the form named only the item; the missing reasons came
+    up only on the second try."""
+    citizen = Personas(demo.test_client()).as_("citizen")
+    response = _lodge(citizen, scored.reference)
+    assert response.status_code == 422
+    assert _errors(response.get_data(as_text=True)) == [
+        "请选择您要申请复核的积分项目", "请填写申请复核的理由"]
+    assert _rows(demo, PointsAppeal) == [] and _audit(demo, "points.appeal.lodge") == []
+
+
 def test_a_second_open_appeal_on_the_same_item_is_refused(
         scored: review_world.Run, demo: Flask) -> None:
     citizen = Personas(demo.test_client()).as_("citizen")

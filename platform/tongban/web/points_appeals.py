@@ -234,8 +234,11 @@ def lodge_appeal(reference: str) -> ResponseReturnValue:
                           lang=current_lang(), request_id=g.request_id)
     except appeals.AppealRefused as exc:
         _remove(stored)
-        return _appeal_page(application, errors={exc.field or "appeal": _message(exc)},
-                            form=request.form, status=422)
+        errors = {exc.field or "appeal": _message(exc)}
+        if exc.message == appeals.CHOOSE_INDICATOR and not request.form.get("reasons", "").strip():
+            # Both answers missing: say so at once, not one per try.
+            errors["reasons"] = _(appeals.ENTER_REASONS)
+        return _appeal_page(application, errors=errors, form=request.form, status=422)
     return redirect(url_for("progress.application", reference=reference, appealed="1"))
 
 
