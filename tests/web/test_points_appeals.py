@@ -180,6 +180,10 @@ def test_the_applicant_contests_an_item_and_a_reviewer_upholds_it_with_a_new_sco
     page = _text(_form(citizen, f"/my/applications/{scored.reference}"))
     assert "复核成立，已重新计分（总分 105 → 111）" in page
     assert "理由：核对社保记录，补缴月份属实" in page
+    # QA of issue 13: the reviewer's page called the decision 条件分支 (the flow diagram's
+    # word for a gateway).
+    decided = _text(_form(reviewer, f"/review/appeals/{appeal.id}"))
+    assert "处理结果 复核成立 · 111 分" in decided and "条件分支" not in decided
 
 
 def test_a_reviewer_dismisses_an_appeal_with_a_reason_and_the_score_stays(

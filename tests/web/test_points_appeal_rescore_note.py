@@ -1,0 +1,44 @@
+"""QA of issue 13: after an upheld appeal the applicant's score panel said the points were
+counted again because their answers changed; it now says the appeal was upheld."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from tongban import db
+from tongban.models import PointsAppeal, saved_id
+
+from .journey import csrf
+from .test_points_in_applications import LOW_PAGES, _apply, _as, _text
+
+
+def _uphold(demo: Any, application: Any) -> None:
+    citizen = _as(demo, "citizen")
+    path = f"/my/applications/{application.reference}/appeal"
+    page = citizen.get(path).get_data(as_text=True)
+    key = page.split('name="submit_key" value="', 1)[1].split('"', 1)[0]
+    assert citizen.post(path, data={"csrf_token": csrf(page), "submit_key": key,
+                                    "indicator": "education",
+                                    "reasons": "本科并有学士学位"}).status_code == 302
+    reviewer = _as(demo, "rsj_city")
+    with db.new_session(demo.extensions["tongban.engine"]) as session:
+        appeal = session.scalars(select(PointsAppeal).where(
+            col(PointsAppeal.application_id) == saved_id(application))).one()
+    form = reviewer.get(f"/review/appeals/{appeal.id}").get_data(as_text=True)
+    assert reviewer.post(f"/review/appeals/{appeal.id}", data={
+        "csrf_token": csrf(form), "op": "uphold",
+        "answer:education.level": "bachelor_degree",
+        "uphold-reason": "学位证书核实无误"}).status_code == 302
+
+
+def test_the_score_note_after_an_upheld_appeal_names_the_appeal(demo):
+    with db.new_session(demo.extensions["tongban.engine"]) as session:
+        application = _apply(demo, session, LOW_PAGES)
+    _uphold(demo, application)
+    page = _text(_as(demo, "citizen").get(
+        f"/my/applications/{application.reference}").get_data(as_text=True))
+    assert "复核成立后已重新计分；此前的积分为 83 分。" in page
+    assert "申请内容变更" not in page
