@@ -444,7 +444,7 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         assignee=run.names.person(task.assignee_id),
         on_behalf=run.names.person(task.on_behalf_of),
         score=scoring.view(session, application),
-        confirms_refusal=_confirms_refusal(run.content, task.node),
+        confirms_refusal=flow_views.confirms_refusal(run.content, task.node),
         remindable=[t for t in run.tasks if t.state in ("open", "claimed") and t.kind != "cc"
                     and t.id != task.id],
         my_done=[t for t in run.tasks if t.state == "done" and t.done_by == uid
@@ -453,15 +453,6 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         record_application_read(tx, application, page="task", actor_id=uid,
                                 actor_name=current_user.username, request_id=g.request_id)
     return page, status
-
-
-def _confirms_refusal(content: dict[str, Any], node_id: str) -> bool:
-    """Whether approving the task ends the application refused: its node leads straight to an
-    end whose outcome is rejected (a score below the standard, confirmed by a person)."""
-    nodes = content.get("nodes") or {}
-    target = nodes.get((nodes.get(node_id) or {}).get("next") or "")
-    return isinstance(target, dict) and target.get("type") == "end" \
-        and target.get("outcome") == "rejected"
 
 
 @bp.get("/tasks/<int:task_id>")

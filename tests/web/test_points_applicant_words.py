@@ -1,5 +1,7 @@
-"""QA of issue 13: after an upheld appeal the applicant's score panel said the points were
-counted again because their answers changed; it now says the appeal was upheld."""
+"""QA of issue 13, what the applicant reads after a refusal below the standard score: the
+history said 已批准 (approved) for the reviewer's confirmation of the refusal, and after an
+upheld appeal the score panel said the points were counted again because their answers
+changed."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from tongban import db
 from tongban.models import PointsAppeal, saved_id
 
 from .journey import csrf
-from .test_points_in_applications import LOW_PAGES, _apply, _as, _text
+from .test_points_in_applications import LOW_PAGES, _accept, _apply, _as, _open_task, _post, _text
 
 
 def _uphold(demo: Any, application: Any) -> None:
@@ -42,3 +44,20 @@ def test_the_score_note_after_an_upheld_appeal_names_the_appeal(demo):
         f"/my/applications/{application.reference}").get_data(as_text=True))
     assert "复核成立后已重新计分；此前的积分为 83 分。" in page
     assert "申请内容变更" not in page
+
+
+def test_the_history_says_the_refusal_was_confirmed_not_approved(demo):
+    with db.new_session(demo.extensions["tongban.engine"]) as session:
+        application = _apply(demo, session, LOW_PAGES)
+        _accept(demo, session, application)
+        refusal = _open_task(session, saved_id(application), "refusal_review")
+        assert refusal is not None
+        reference, refusal_id = application.reference, refusal.id
+    admin = _as(demo, "deptadmin")
+    assert _post(admin, refusal_id, "claim").status_code == 302
+    assert _post(admin, refusal_id, "approve", comment="未达到标准分值").status_code == 302
+    for client, path in ((_as(demo, "citizen"), f"/my/applications/{reference}"),
+                         (admin, f"/review/tasks/{refusal_id}")):
+        page = _text(client.get(path).get_data(as_text=True))
+        assert "确认不予通过 · 积分未达标审核（不予通过）" in page, path
+        assert "已批准 · 积分未达标审核" not in page, path
