@@ -19,8 +19,28 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not-a-password")
 
 
+# Machine-made secrets (one-time passwords of 14+ random characters, recovery codes) have the
+# entropy a person's password lacks, so a slow hash adds nothing but time: a 2,000-row import
+# would spend minutes in argon2 at the password cost. Still argon2id (verified like any hash).
+_secret_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def hash_random_secret(secret: str) -> str:
+    """Hash a secret the platform generated at random (never one a person chose)."""
+    return _secret_hasher.hash(secret)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether ``password`` is the one ``password_hash`` was made from (also for old hashes
+    kept in a password history, and for recovery codes)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def roles_of(session: Session, user_id: int) -> set[tuple[str, str | None]]:
@@ -102,6 +122,7 @@ def set_password(session: Session, username: str, password: str, *,
     """Give a user a new password and end all their sessions; return how many were ended."""
     user = _user_named(session, username)
     user.password_hash, user.failed_logins = hash_password(password), 0
+    user.password_changed_at = utcnow()  # the rotation policy counts from here
     ended = end_sessions(session, saved_id(user))
     audit.record(session, action="user.set_password", object_type="user", object_id=user.id,
                  actor_name=actor_name, after={"sessions_ended": ended})

@@ -63,6 +63,15 @@ class User(SQLModel, table=True):
     failed_logins: int = Field(default=0)
     last_login_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
+    # Set by an administrator's reset (the password is a one-time one) and by the rotation
+    # policy: the next sign-in asks for a new password before anything else.
+    must_change_password: bool = Field(default=False)
+    password_changed_at: datetime | None = Field(default=None)
+    # TOTP (RFC 6238) second factor: the base32 secret once enrolment is confirmed, and the
+    # last time step accepted (a code is good once: a replayed one is refused).
+    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_enabled_at: datetime | None = Field(default=None)
+    totp_last_step: int | None = Field(default=None)
 
 
 class Membership(SQLModel, table=True):
@@ -112,7 +121,8 @@ class AuditEvent(SQLModel, table=True):
     """Append-only audit trail; each row carries the hash of the row before it."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),
+                      Index("ix_audit_event_actor", "actor_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True)
@@ -813,3 +823,45 @@ class PublishRequest(SQLModel, table=True):
     requested_at: datetime = Field(default_factory=utcnow)
     decided_by: int | None = Field(default=None, foreign_key="user_account.id")
     decided_at: datetime | None = Field(default=None)
+
+
+# --- Staff administration: password policy and history, two-factor recovery codes. ------------
+
+
+class SecuritySetting(SQLModel, table=True):
+    """The password and two-factor policy: one row (id 1), edited at /admin/security."""
+
+    __tablename__ = "security_setting"
+
+    id: int = Field(default=1, primary_key=True)
+    min_length: int = Field(default=8)
+    # How many of the four character classes (lower, upper, digit, other) a password needs.
+    min_classes: int = Field(default=1)
+    history_count: int = Field(default=0)  # a new password may not be one of the last N
+    rotation_enabled: bool = Field(default=False)  # off: ASVS 6.2.10; on: 等保 2.0 8.1.4.1 a)
+    rotation_days: int = Field(default=90)
+    require_totp_for_staff: bool = Field(default=False)
+    updated_by: str = Field(default="system", max_length=150)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PasswordHistory(SQLModel, table=True):
+    """Hashes of a user's earlier passwords, for the policy's "not one of the last N"."""
+
+    __tablename__ = "password_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time code that stands in for a TOTP code when the phone is lost (argon2 hash)."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    code_hash: str = Field(max_length=255)
+    used_at: datetime | None = Field(default=None)

@@ -180,6 +180,10 @@ def test_the_applicant_contests_an_item_and_a_reviewer_upholds_it_with_a_new_sco
     page = _text(_form(citizen, f"/my/applications/{scored.reference}"))
     assert "复核成立，已重新计分（总分 105 → 111）" in page
     assert "理由：核对社保记录，补缴月份属实" in page
+    # QA of issue 13: the reviewer's page called the decision 条件分支 (the flow diagram's
+    # word for a gateway).
+    decided = _text(_form(reviewer, f"/review/appeals/{appeal.id}"))
+    assert "处理结果 复核成立 · 111 分" in decided and "条件分支" not in decided
 
 
 def test_a_reviewer_dismisses_an_appeal_with_a_reason_and_the_score_stays(
@@ -238,6 +242,18 @@ def test_a_bad_appeal_is_refused_with_its_message_and_nothing_is_stored(
     assert _errors(html) == [message]
     assert _rows(demo, PointsAppeal) == [] and _rows(demo, StoredUpload) == []
     assert _audit(demo, "points.appeal.lodge") == []
+
+
+def test_an_empty_appeal_names_both_missing_answers_at_once(
+        scored: review_world.Run, demo: Flask) -> None:
+    """QA of issue 13: sent empty, the form named only the item; the missing reasons came
+    up only on the second try."""
+    citizen = Personas(demo.test_client()).as_("citizen")
+    response = _lodge(citizen, scored.reference)
+    assert response.status_code == 422
+    assert _errors(response.get_data(as_text=True)) == [
+        "请选择您要申请复核的积分项目", "请填写申请复核的理由"]
+    assert _rows(demo, PointsAppeal) == [] and _audit(demo, "points.appeal.lodge") == []
 
 
 def test_a_second_open_appeal_on_the_same_item_is_refused(

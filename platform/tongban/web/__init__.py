@@ -14,6 +14,7 @@ csrf = CSRFProtect()
 
 def init_web(app: Flask) -> None:
     from . import (
+        account,
         admin,
         apply,
         auth,
@@ -45,6 +46,9 @@ def init_web(app: Flask) -> None:
         services_admin,
         sessions,
         settings,
+        staff_import,
+        staff_security,
+        staff_users,
         urls,
     )
 
@@ -76,6 +80,9 @@ def init_web(app: Flask) -> None:
     for module in (ledger_api, ledger_pages):
         app.register_blueprint(module.bp)
     app.register_blueprint(services_admin.bp)  # issue 14: the service workspace
+    for module in (staff_users, staff_import, staff_security, account):  # issue 14 item 8
+        app.register_blueprint(module.bp)
+    account.init_app(app)
     app.register_blueprint(console_flow.bp)  # issue 14: the flow editor
     ratelimits.init_app(app)
     errors.init_app(app)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import re
+import time
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
 
 from ..accounts import authenticate, roles_of
-from ..models import saved_id
+from ..models import saved_id, utcnow
+from ..staff import passwords, totp
 from .database import request_transaction
 from .login import LoginUser
 from .sessions import regenerate
 
 bp = Blueprint("auth", __name__)
+# Session keys: a sign-in waiting for its second step; a password to change before going on.
+PENDING = "pending_sign_in"
+PASSWORD_CHANGE_REQUIRED = "password_change_required"
 # Kept across sign-in and sign-out: the visitor's display choices, not who they are.
 _PREFERENCES = ("locale", "elder")
 # A path on this site: one "/", then no "/" or "\" (browsers read "//x" and "/\x" as another
@@ -56,18 +62,39 @@ def login() -> ResponseReturnValue:
         outcome = authenticate(tx, username, password,
                                alert_after=current_app.config["LOGIN_ALERT_FAILURES"],
                                request_id=g.request_id)
-        login_snapshot = (LoginUser(outcome.user, roles_of(tx, saved_id(outcome.user)))
-                          if outcome.user is not None else None)
+        user = outcome.user
+        login_snapshot = (LoginUser(user, roles_of(tx, saved_id(user)))
+                          if user is not None else None)
+        second_step = user is not None and totp.required(tx, user)
+        change_due = user is not None and passwords.change_due(passwords.load_policy(tx), user,
+                                                               utcnow())
     if login_snapshot is None:
         errors["password"] = _("The user name or password is not right")
         return render_template("auth/login.html", errors=errors, username=username,
                                next=next_url), 422
-    # A new session id against fixation; the display choices are kept.
+    if second_step:
+        # Not signed in yet: the session only remembers whose password was right, briefly.
+        _keep_preferences()
+        regenerate(session)
+        session[PENDING] = {"user_id": login_snapshot.id, "since": time.time(),
+                            "next": next_url or "", "failures": 0}
+        return redirect(url_for("account.verify"))
+    return finish_sign_in(login_snapshot, next_url, change_due=change_due)
+
+
+def finish_sign_in(login_snapshot: LoginUser, next_url: str | None, *,
+                   change_due: bool) -> Response:
+    """Sign in with a new session id (against fixation), the display choices kept. A password
+    that must change (a reset, or rotation) is asked for before anything else."""
     _keep_preferences()
     regenerate(session)
     session.permanent = True
     login_user(login_snapshot)
-    return redirect(safe_redirect_target(next_url, landing_page(login_snapshot)))
+    target = safe_redirect_target(next_url, landing_page(login_snapshot))
+    if change_due:
+        session[PASSWORD_CHANGE_REQUIRED] = True
+        return redirect(url_for("account.change_password", next=target))
+    return redirect(target)
 
 
 def landing_page(user: LoginUser) -> str:

@@ -54,6 +54,8 @@ STATUS_NAMES = {
     "completed": N_("Completed"),
 }
 
+REFUSAL_CONFIRMED = N_("Confirmed the refusal")
+
 EVENT_WORDS = {
     "started": N_("Application received"),
     "node_entered": N_("Reached this step"),
@@ -155,6 +157,15 @@ def flow_content(session: Session, flow_version_id: int | None) -> dict[str, Any
         return {}
     row = session.get(DefinitionVersion, flow_version_id)
     return row.content if row is not None else {}
+
+
+def confirms_refusal(content: dict[str, Any], node_id: str | None) -> bool:
+    """Whether approving the task ends the application refused: its node leads straight to an
+    end whose outcome is rejected (a score below the standard, confirmed by a person)."""
+    nodes = content.get("nodes") or {}
+    target = nodes.get((nodes.get(node_id or "") or {}).get("next") or "")
+    return isinstance(target, dict) and target.get("type") == "end" \
+        and target.get("outcome") == "rejected"
 
 
 def node_name(content: dict[str, Any], node: str | None) -> str:
@@ -338,8 +349,11 @@ class Run:
             items = [label(str(key)) if label else str(key)
                      for key in [*event.data.get("questions", []),
                                  *event.data.get("materials", [])]]
+            words = EVENT_WORDS.get(event.type, event.type)
+            if event.type == "approved" and confirms_refusal(self.content, event.node):
+                words = REFUSAL_CONFIRMED  # "approved" there ends the application refused
             steps.append(Step(
-                at=event.at, what=_(EVENT_WORDS.get(event.type, event.type)),
+                at=event.at, what=_(words),
                 node=node_name(self.content, event.node),
                 who=(person.name if person and show_names else ""), where=where,
                 on_behalf_of=behalf if show_names else "", comment=comment, items=items))

@@ -21,6 +21,8 @@ from ..i18n import current_lang
 from ..intake import DEFAULT_DOCUMENT_TYPES
 from ..models import (
     Application,
+    FlowInstance,
+    FlowTask,
     PointsAppeal,
     PointsEvaluation,
     PointsFlag,
@@ -82,9 +84,25 @@ def _flag_or_404(flag_id: int) -> tuple[PointsFlag, Application]:
     session = request_session()
     flag = session.get(PointsFlag, flag_id)
     application = session.get(Application, flag.application_id) if flag else None
-    if flag is None or application is None or not allowed(Action.REVIEW, application):
+    if flag is None or application is None or not (
+            allowed(Action.REVIEW, application) or _has_task_of(application)):
         abort(404)
     return flag, application
+
+
+def _has_task_of(application: Application) -> bool:
+    """Whether a task of the application is (or was) the reviewer's or offered to one of their
+    departments: the district that reviews an application of a city bureau's service sees
+    its flags on the task page and clears them (QA of issue 13)."""
+    mine = _my_departments()
+    tasks = request_session().scalars(
+        select(FlowTask).join(FlowInstance, col(FlowInstance.id) == col(FlowTask.instance_id))
+        .where(col(FlowInstance.application_id) == saved_id(application),
+               col(FlowTask.kind) != "cc"))
+    return any(task.assignee_id == current_user.id
+               or (task.candidate_department is not None
+                   and (mine is None or task.candidate_department in mine))
+               for task in tasks)
 
 
 @bp.get("/review/points/flags/<int:flag_id>")
@@ -234,8 +252,11 @@ def lodge_appeal(reference: str) -> ResponseReturnValue:
                           lang=current_lang(), request_id=g.request_id)
     except appeals.AppealRefused as exc:
         _remove(stored)
-        return _appeal_page(application, errors={exc.field or "appeal": _message(exc)},
-                            form=request.form, status=422)
+        errors = {exc.field or "appeal": _message(exc)}
+        if exc.message == appeals.CHOOSE_INDICATOR and not request.form.get("reasons", "").strip():
+            # Both answers missing: say so at once, not one per try.
+            errors["reasons"] = _(appeals.ENTER_REASONS)
+        return _appeal_page(application, errors=errors, form=request.form, status=422)
     return redirect(url_for("progress.application", reference=reference, appealed="1"))
 
 

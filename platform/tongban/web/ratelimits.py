@@ -58,6 +58,8 @@ _LIMITS: dict[str, list[tuple[str, Callable[[], str], Callable[[Response], bool]
     "auth.login": [("LOGIN_RATE_LIMIT_ADDRESS", get_remote_address, None, "login-address"),
                    ("LOGIN_RATE_LIMIT_ACCOUNT", _account_at_address, _failed_sign_in,
                     "login-account")],
+    # The second sign-in step: per address (a pending sign-in also ends after 5 wrong codes).
+    "account.verify": [("LOGIN_RATE_LIMIT_ADDRESS", get_remote_address, None, "verify-address")],
     "apply.start": [("START_RATE_LIMIT", _user_or_address, None, "start")],
     "apply.submit_application": [("SUBMIT_RATE_LIMIT", _user_or_address, None, "submit")],
     "points_public.check": [("SELF_CHECK_RATE_LIMIT", _user_or_address, None, "self-check")],

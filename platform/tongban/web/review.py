@@ -401,6 +401,10 @@ def _questions(application: Application) -> tuple[list[dict[str, Any]], list[Sto
     return form_pages.answer_rows(pinned_defs, application.answers, uploads), uploads
 
 
+# What a task is for, in order: the one shown unfolded once the task is claimed.
+MAIN_ACTIONS = ("accept", "approve")
+
+
 def _task_page(task: FlowTask, application: Application, *, errors: dict[str, str] | None = None,
                form: dict[str, Any] | None = None, open_op: str | None = None,
                status: int = 200) -> ResponseReturnValue:
@@ -413,6 +417,10 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
     file_keys = {k for k, fields in pinned_defs.form.fields.items()
                  if fields and fields[0].widget == "file"}
     ops = _operations(run, task)
+    if open_op is None and request.args.get("claimed"):
+        # Just claimed: the task's main action is what comes next, so it is shown unfolded
+        # (the page comes back at the actions); the others stay folded away.
+        open_op = next((op for op in MAIN_ACTIONS if op in ops), None)
     uid = current_user.id
     clocks = clock_pages.panel(session, run, task, uid, _candidate(task))
     page = render_template(
@@ -436,7 +444,7 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         assignee=run.names.person(task.assignee_id),
         on_behalf=run.names.person(task.on_behalf_of),
         score=scoring.view(session, application),
-        confirms_refusal=_confirms_refusal(run.content, task.node),
+        confirms_refusal=flow_views.confirms_refusal(run.content, task.node),
         remindable=[t for t in run.tasks if t.state in ("open", "claimed") and t.kind != "cc"
                     and t.id != task.id],
         my_done=[t for t in run.tasks if t.state == "done" and t.done_by == uid
@@ -445,15 +453,6 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         record_application_read(tx, application, page="task", actor_id=uid,
                                 actor_name=current_user.username, request_id=g.request_id)
     return page, status
-
-
-def _confirms_refusal(content: dict[str, Any], node_id: str) -> bool:
-    """Whether approving the task ends the application refused: its node leads straight to an
-    end whose outcome is rejected (a score below the standard, confirmed by a person)."""
-    nodes = content.get("nodes") or {}
-    target = nodes.get((nodes.get(node_id) or {}).get("next") or "")
-    return isinstance(target, dict) and target.get("type") == "end" \
-        and target.get("outcome") == "rejected"
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -565,7 +564,7 @@ def act(task_id: int) -> ResponseReturnValue:
     if op == "remind" and back.isdigit():
         return redirect(url_for("review.task", task_id=int(back), done=op))
     if op == "claim":
-        return redirect(url_for("review.task", task_id=task_id))
+        return redirect(url_for("review.task", task_id=task_id, claimed=1, _anchor="actions"))
     return redirect(url_for("review.task", task_id=task_id, done=op))
 
 
