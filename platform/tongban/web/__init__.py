@@ -19,6 +19,7 @@ def init_web(app: Flask) -> None:
         apply,
         auth,
         clock_actions,
+        console_flow,
         database,
         errors,
         files,
@@ -82,5 +83,6 @@ def init_web(app: Flask) -> None:
     for module in (staff_users, staff_import, staff_security, account):  # issue 14 item 8
         app.register_blueprint(module.bp)
     account.init_app(app)
+    app.register_blueprint(console_flow.bp)  # issue 14: the flow editor
     ratelimits.init_app(app)
     errors.init_app(app)

@@ -1,0 +1,106 @@
+"""The flow editor in Chromium, JavaScript on (htmx swaps the editor in place): an administrator
+makes the example credit service a 3-step flow by clicking (adds a step, picks its actors and a
+statutory time limit), sees the diagram redrawn, undoes and redoes; axe finds nothing and
+nothing scrolls sideways at 360 px."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from axe import run_axe, summarize
+from playwright.sync_api import Browser, Page, expect
+from sqlmodel import Session
+
+from tongban.console import workspace
+from tongban.console.layout import parse
+
+try:  # tests/browser as a package, or rootdir-relative imports (pytest's default)
+    from . import flows, helpers
+    from .test_narrow_screens import NARROW, OVERFLOW
+except ImportError:
+    import helpers  # type: ignore[no-redef]
+    from test_narrow_screens import NARROW, OVERFLOW  # type: ignore[no-redef]
+
+    import flows  # type: ignore[no-redef]
+
+CODE = "enterprise-credit"
+EDITOR = f"/admin/services/{CODE}/flow"
+FLOW = f"workflow_definitions/flows/{CODE}.yaml"
+
+
+@pytest.fixture
+def narrow_page(chromium: Browser, browser_errors: helpers.BrowserErrors) -> Iterator[Page]:
+    yield from helpers.new_page(chromium, browser_errors, **NARROW)
+
+
+def clean(page: Page) -> None:
+    violations = run_axe(page)
+    assert not violations, summarize(violations)
+
+
+def _diagram(page: Page) -> str:
+    return page.locator(".tb-flow-diagram__svg").get_attribute("src") or ""
+
+
+def test_an_administrator_adds_a_third_step_with_its_actors_and_time_limit(
+        demo: Any, live_server: Any, page: Page) -> None:
+    base = live_server.url
+    flows.sign_in(page, base, "admin")
+    page.goto(base + EDITOR)
+    expect(page.locator("h1")).to_have_text("流程编辑")
+    expect(page.locator(".tb-flow-step")).to_have_count(4)  # start, 2 steps, end
+    clean(page)
+    before = _diagram(page)
+
+    page.click("#step-review summary")
+    page.fill("#add-zh-review", "签发")
+    page.fill("#add-en-review", "Sign-off")
+    page.click("#step-review button:has-text('添加步骤')")
+    expect(page.locator(".tb-flow-step")).to_have_count(5)
+    expect(page.locator("#step-step_4 h3")).to_contain_text("签发")
+    assert _diagram(page) != before  # redrawn with the new step
+
+    expect(page.locator("#role-step_4")).to_be_visible()  # the new step's panel is open
+    # A refusal comes back in place (htmx swaps the 400 page): the message at the step.
+    page.select_option("#deadline-step_4", "working_days")
+    page.fill("#days-step_4", "0")
+    page.click("#step-step_4 button:has-text('保存步骤')")
+    expect(page.locator("#step-step_4 .tb-error-message")).to_have_text(
+        "错误： 请以工作日整数输入办理时限，范围为 1 至 999。")
+    page.select_option("#role-step_4", "department_admin")
+    page.select_option("#department-step_4", "sh-scjgj")
+    page.select_option("#mode-step_4", "all")
+    page.select_option("#deadline-step_4", "preset")
+    page.select_option("#preset-step_4", "certificate_delivery")
+    page.select_option("#timeout-step_4", "remind")
+    page.click("#step-step_4 button:has-text('保存步骤')")
+    expect(page.locator("#step-step_4 .tb-flow-step__meta")).to_contain_text(
+        "办理时限：颁发、送达许可证件")
+    expect(page.locator("#flow-problems")).to_have_count(0)
+    clean(page)
+
+    with Session(demo.extensions["tongban.engine"]) as session:
+        draft = workspace.get_draft(session, CODE)
+        assert draft is not None
+        step = parse(FLOW, draft.files[FLOW])["nodes"]["step_4"]
+    assert step["who"] == {"role": "department_admin", "department": "sh-scjgj"}
+    assert step["mode"] == "all"
+    assert step["deadline"] == {"preset": "certificate_delivery", "on_timeout": ["remind"]}
+
+    page.click("button:has-text('撤销')")
+    expect(page.locator("#step-step_4 .tb-flow-step__meta")).not_to_contain_text("颁发")
+    page.click("button:has-text('重做')")
+    expect(page.locator("#step-step_4 .tb-flow-step__meta")).to_contain_text("颁发")
+
+
+def test_the_editor_fits_360_px(demo: Any, live_server: Any, narrow_page: Page) -> None:
+    base = live_server.url
+    flows.sign_in(narrow_page, base, "admin")
+    for editor in (EDITOR, EDITOR + "?step=review", EDITOR + "?view=text",
+                   "/admin/services/household-transfer/flow?step=reason"):  # a decision
+        narrow_page.goto(base + editor)
+        expect(narrow_page.locator("h1")).to_have_text("流程编辑")
+        assert narrow_page.evaluate(OVERFLOW)["extra"] == 0, editor
+        clean(narrow_page)
