@@ -426,3 +426,15 @@ def test_a_file_outside_the_service_cannot_be_saved(personas: Personas, session:
     session.rollback()
     draft = ws.get_draft(session, SERVICE)
     assert draft is None or "form_definitions/household-transfer.json" not in draft.files
+
+
+def test_every_edit_link_on_a_service_page_opens_an_editor(personas: Personas) -> None:
+    """The service page links a file to its editor only where one exists (the form and the
+    flow); the service file and rules are edited in their file page's text view."""
+    admin = personas.as_("admin")
+    html = admin.get("/admin/services/residence-points").get_data(as_text=True)
+    links = re.findall(r'<a href="([^"]+)">(?:编辑|Edit)<span', html)
+    assert "/admin/services/residence-points/flow" in links
+    for link in links:
+        assert admin.get(link).status_code == 200, link
+    assert "/admin/services/residence-points/rules" not in html

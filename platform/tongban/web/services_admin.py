@@ -41,7 +41,9 @@ from .database import request_session, request_transaction
 bp = Blueprint("services_admin", __name__, url_prefix="/admin/services")
 ADMINS = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
 # The editors of the other console pages, by the kind of file they edit.
-EDITORS = {"form": "form", "flow": "flow", "rules": "rules"}
+# The editor page of each kind of file, by endpoint; a kind without one (rules, the service
+# file itself) is edited in the text view of its file page.
+EDITORS = {"form": "console_form.editor", "flow": "console_flow.editor"}
 
 
 def signed_in_user() -> User:
@@ -200,8 +202,8 @@ def _file_links(code: str, paths: list[str]) -> list[dict[str, str]]:
         editor = EDITORS.get(kind)
         links.append({"path": path, "kind": kind,
                       "view": url_for("services_admin.file", code=code, path=path),
-                      "edit": f"{url_for('services_admin.service', code=code)}/{editor}"
-                      if editor else ""})
+                      "edit": url_for(editor, code=code)
+                      if editor and editor in current_app.view_functions else ""})
     return links
 
 
