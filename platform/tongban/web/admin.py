@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import col
 
-from ..i18n import pick
+from ..i18n import N_, pick
 from ..models import Application, DefinitionVersion, FlowTask, Role, User, saved_id, utcnow
 from ..policy import holds
 from ..workflow import admin_ops, incidents, runtime
@@ -25,6 +25,36 @@ from .access import current_actor, department_tree, require_role
 from .database import request_session, request_transaction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# The administration home page: (heading, [(endpoint, link text, platform admins only)]).
+# A link whose page is not part of this build (its blueprint not registered) is left out.
+SECTIONS = (
+    (N_("Services"), (("services_admin.index", N_("Services: build, check and publish"), False),
+                      ("admin.definitions", N_("Published definitions"), False),
+                      ("admin.calendars", N_("Working-day calendars"), False))),
+    (N_("Points"), (("points_admin.simulate_form", N_("Simulate a points rule set"), False),
+                    ("ledger_pages.totals", N_("Points ledgers"), False))),
+    (N_("Staff and accounts"), (("staff.users", N_("Users and roles"), False),
+                    ("staff.departments", N_("Departments"), False),
+                    ("staff_import.bulk_import", N_("Import users from a CSV file"), False),
+                    ("security.policy", N_("Password policy and two-step verification"), True))),
+    (N_("Operations"), (("dashboards.index", N_("Dashboards"), False),
+                        ("admin.incident_list", N_("Flow incidents"), False))),
+)
+
+
+@bp.get("", strict_slashes=False)
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def home() -> str:
+    platform_admin = current_user.has_role(Role.PLATFORM_ADMIN)
+    sections = []
+    for heading, links in SECTIONS:
+        shown = [(url_for(endpoint), _(text)) for endpoint, text, only_platform in links
+                 if endpoint in current_app.view_functions
+                 and (platform_admin or not only_platform)]
+        if shown:
+            sections.append((_(heading), shown))
+    return render_template("admin/home.html", sections=sections)
 
 
 @bp.get("/definitions")

@@ -89,6 +89,8 @@ def _nav() -> Markup:
             gettext("%(count)s tasks waiting", count=shown), shown))
     if current_user.has_role("platform_admin", "department_admin"):
         links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
+            fixed_url("admin.home"), gettext("Administration")))
+        links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
             fixed_url("admin.incident_list"), gettext("Flow incidents")))
     if not current_user.has_role(*STAFF) or current_user.has_role("counter_clerk"):
         links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
