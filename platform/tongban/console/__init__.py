@@ -1,0 +1,1 @@
+"""The administrators' console: service workspaces and the editors that change them."""
