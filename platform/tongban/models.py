@@ -93,6 +93,9 @@ class DefinitionVersion(SQLModel, table=True):
     author: str = Field(max_length=150)
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
+    # From when a new application starts on this version (None: at once); an application
+    # started earlier keeps the version it started on (docs/console.md).
+    effective_from: datetime | None = Field(default=None)
 
 
 class AuditHead(SQLModel, table=True):
@@ -744,3 +747,67 @@ class LedgerReward(SQLModel, table=True):
     code: str = Field(max_length=60)
     initial: int
     stock: int
+
+
+class ServiceWorkspace(SQLModel, table=True):
+    """A service as the admin console sees it: its department, owner and status (draft until
+    first published, live, archived). docs/console.md"""
+
+    __tablename__ = "service_workspace"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'live', 'archived')", name="ck_service_workspace_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=100, unique=True)
+    department_code: str = Field(max_length=64, index=True)
+    owner_id: int | None = Field(default=None, foreign_key="user_account.id")
+    status: str = Field(default="draft", max_length=16)
+    # Four-eyes: a publish needs the approval of an administrator other than its requester.
+    four_eyes: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ServiceDraft(SQLModel, table=True):
+    """A service's working copy: its files as text in the repository layout (path -> text),
+    never half-published. ``revision`` is the optimistic lock of every save."""
+
+    __tablename__ = "service_draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="service_workspace.id", unique=True)
+    files: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    # path -> the published version number the file started from (None: a new file)
+    base_versions: dict[str, int | None] = Field(sa_column=Column(JSON, nullable=False))
+    revision: int = Field(default=1)
+    undo_stack: list[dict[str, str]] = Field(default_factory=list,
+                                             sa_column=Column(JSON, nullable=False))
+    redo_stack: list[dict[str, str]] = Field(default_factory=list,
+                                             sa_column=Column(JSON, nullable=False))
+    updated_by: int | None = Field(default=None, foreign_key="user_account.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PublishRequest(SQLModel, table=True):
+    """Four-eyes: a publish asked for by one administrator, waiting for another's approval of
+    exactly the draft revision it names."""
+
+    __tablename__ = "service_publish_request"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'withdrawn')",
+                        name="ck_service_publish_request_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="service_workspace.id", index=True)
+    revision: int
+    # kind -> live version number when it was asked for (what the approver's diff is against)
+    live_versions: dict[str, int | None] = Field(sa_column=Column(JSON, nullable=False))
+    effective_from: datetime | None = Field(default=None)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="pending", max_length=16)
+    requested_by: int = Field(foreign_key="user_account.id")
+    requested_at: datetime = Field(default_factory=utcnow)
+    decided_by: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: datetime | None = Field(default=None)

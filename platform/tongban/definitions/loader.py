@@ -25,6 +25,7 @@ from .formcheck import check_form_document
 from .materials import check_materials
 from .problems import Problem
 from .schemacheck import meta_validator, pointer_of, schema_problems
+from .tree import MemoryTree, Tree
 from .yamlpos import Document, ReadError, read_json, read_yaml
 
 SERVICE_DIR = "workflow_definitions"
@@ -72,7 +73,7 @@ class DefinitionSet:
                 *self.flows.values(), *self.services.values(), *self.ledgers.values()]
 
 
-def _read(path: Path, reader: Callable[[str], Document], file: str,
+def _read(path: Tree, reader: Callable[[str], Document], file: str,
           problems: list[Problem]) -> Document | None:
     try:
         text = path.read_text(encoding="utf-8")
@@ -100,7 +101,7 @@ def _material_problems(document: Document, file: str,
     return problems
 
 
-def _load_catalogue(root: Path, result: DefinitionSet) -> dict[str, DepartmentInfo]:
+def _load_catalogue(root: Tree, result: DefinitionSet) -> dict[str, DepartmentInfo]:
     path = root / DEPARTMENTS_FILE
     if not path.exists():
         return {}
@@ -124,7 +125,7 @@ def calendar_schema_problems(document: Document, file: str) -> list[Problem]:
     return schema_problems(document, meta_validator("calendar"), file)
 
 
-def _load_calendars(root: Path, result: DefinitionSet,
+def _load_calendars(root: Tree, result: DefinitionSet,
                     departments: dict[str, DepartmentInfo]) -> None:
     """The calendars of workflow_definitions/calendars/ (kind "calendar", code = id = the file
     name), checked together so that one may extend another."""
@@ -148,7 +149,7 @@ def _load_calendars(root: Path, result: DefinitionSet,
                                                          document.data)
 
 
-def _load_rules(root: Path, result: DefinitionSet) -> None:
+def _load_rules(root: Tree, result: DefinitionSet) -> None:
     """The points rule sets of workflow_definitions/rules/ (kind "rules", code = id = the file
     name), each checked on its own (docs/points.md)."""
     from ..points.check import check_document
@@ -165,7 +166,7 @@ def _load_rules(root: Path, result: DefinitionSet) -> None:
                                                        document)
 
 
-def _load_ledgers(root: Path, result: DefinitionSet) -> None:
+def _load_ledgers(root: Tree, result: DefinitionSet) -> None:
     """The points ledgers of workflow_definitions/ledgers/ (kind "ledger", code = the file name)."""
     from ..points.ledger.definition import check_ledger
 
@@ -182,7 +183,7 @@ def _load_ledgers(root: Path, result: DefinitionSet) -> None:
             result.ledgers[path.stem] = LoadedDefinition("ledger", path.stem, file, document.data)
 
 
-def _load_presets(root: Path, result: DefinitionSet) -> dict[str, Any]:
+def _load_presets(root: Tree, result: DefinitionSet) -> dict[str, Any]:
     """The deadline presets flows may name: the tree's own file when it has one (its problems
     reported with the rest), else the platform's."""
     from ..workflow.presets import load_presets, read_presets
@@ -195,14 +196,15 @@ def _load_presets(root: Path, result: DefinitionSet) -> dict[str, Any]:
     return {key: preset.raw for key, preset in presets.items()}
 
 
-def load_directory(root: Path | str, form_checker: FormChecker | None = None) -> DefinitionSet:
+def load_directory(root: Path | str | MemoryTree,
+                   form_checker: FormChecker | None = None) -> DefinitionSet:
     """Load every form JSON, the department catalogue, every flow and every service YAML under
-    root; collect every problem."""
-    root = Path(root)
+    root (a directory, or a :class:`MemoryTree` of files in memory); collect every problem."""
+    root = Path(root) if isinstance(root, str) else root
     result = DefinitionSet()
     check_form = form_checker or check_form_document
 
-    for path in sorted((root / FORM_DIR).glob("*.json")):
+    for path in sorted([*(root / FORM_DIR).glob("*.json")]):
         file = str(path.relative_to(root))
         document = _read(path, read_json, file, result.problems)
         if document is None:
@@ -276,7 +278,7 @@ def load_directory(root: Path | str, form_checker: FormChecker | None = None) ->
     return result
 
 
-def _calendar_problems(root: Path, document: Document, file: str) -> list[Problem]:
+def _calendar_problems(root: Tree, document: Document, file: str) -> list[Problem]:
     """The service's `calendar:` names a calendar file."""
     calendar = document.data.get("calendar")
     if calendar is None:
@@ -291,7 +293,7 @@ def _calendar_problems(root: Path, document: Document, file: str) -> list[Proble
                     f"{calendar}.yaml (calendars: {known})")]
 
 
-def _rules_problems(root: Path, document: Document, file: str) -> list[Problem]:
+def _rules_problems(root: Tree, document: Document, file: str) -> list[Problem]:
     """The service's `rules:` names a rule set file."""
     rules = document.data.get("rules")
     if rules is None:
@@ -306,7 +308,7 @@ def _rules_problems(root: Path, document: Document, file: str) -> list[Problem]:
                     f"{rules}.yaml (rule sets: {known})")]
 
 
-def _flow_problems(root: Path, document: Document, file: str, result: DefinitionSet,
+def _flow_problems(root: Tree, document: Document, file: str, result: DefinitionSet,
                    flow_documents: dict[str, tuple[Document, str]]) -> list[Problem]:
     """The service's `flow:` names a flow file, and the flow reads only questions of the
     service's form (those problems are placed in the flow file)."""

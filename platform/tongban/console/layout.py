@@ -1,0 +1,88 @@
+"""Where a service's files live in the repository layout, and their text.
+
+A working copy, an export zip and the text view of an editor all hold exactly these files:
+`workflow_definitions/<code>.yaml` (the service), the form, flow and rule set it names.
+"""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from ..definitions.loader import FLOW_DIR, FORM_DIR, RULES_DIR, SERVICE_DIR
+
+SERVICE_CODE_PATTERN = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"  # service.schema.json /code
+# What a service file names, in publishing order (a rule set before the service naming it).
+NAMED_KINDS = ("rules", "form", "flow")
+
+
+def path_of(kind: str, code: str) -> str:
+    folder, suffix = {"service": (SERVICE_DIR, "yaml"), "form": (FORM_DIR, "json"),
+                      "flow": (FLOW_DIR, "yaml"), "rules": (RULES_DIR, "yaml")}[kind]
+    return f"{folder}/{code}.{suffix}"
+
+
+def kind_of(path: str) -> tuple[str, str] | None:
+    """(kind, code) of a service's file path, None for any other path."""
+    for kind in ("service", *NAMED_KINDS):
+        folder, _, suffix = path_of(kind, "\0").partition("\0")
+        if path.startswith(folder) and path.endswith(suffix):
+            code = path[len(folder):-len(suffix)]
+            if code and "/" not in code and "\\" not in code and not code.startswith("."):
+                return kind, code
+    return None
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = False
+    yaml.allow_unicode = True
+    yaml.width = 100
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def render(kind: str, content: Any) -> str:
+    """A published content as its file's text (JSON: 2-space indent; YAML: block style)."""
+    if kind == "form":
+        return json.dumps(content, ensure_ascii=False, indent=2) + "\n"
+    out = StringIO()
+    _yaml().dump(content, out)
+    return out.getvalue()
+
+
+def parse(path: str, text: str) -> Any:
+    """The plain data of a file's text, None when it does not parse (the loader says why)."""
+    try:
+        if path.endswith(".json"):
+            return json.loads(text)
+        return _plain(YAML(typ="safe", pure=True).load(text))
+    except (ValueError, YAMLError):
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """YAML dates and numbers-as-keys as the loader's JSON-like data holds them."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def named_files(code: str, service_text: str | None) -> dict[str, tuple[str, str]]:
+    """path -> (kind, code) of the service file and the files its text names."""
+    found = {path_of("service", code): ("service", code)}
+    data = parse(path_of("service", code), service_text) if service_text else None
+    if isinstance(data, dict):
+        for kind in NAMED_KINDS:
+            name = data.get(kind)
+            if isinstance(name, str) and kind_of(path_of(kind, name)) == (kind, name):
+                found[path_of(kind, name)] = (kind, name)
+    return found
