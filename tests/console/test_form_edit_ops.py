@@ -144,9 +144,13 @@ def test_move_past_the_end_of_a_page_goes_onto_the_next_page() -> None:
     assert [p["fields"] for p in doc["ui"]["pages"]] == [["q1"], ["q2", "q3"]]
     doc = fe.move_question(doc, "q2", "up")
     assert [p["fields"] for p in doc["ui"]["pages"]] == [["q1", "q2"], ["q3"]]
-    _refused("The question is the only one on its page: remove the page instead.",
-             fe.move_question, doc, "q3", "up")
     _loads(doc)
+    alone = fe.move_question(doc, "q3", "up")  # the page it leaves empty goes with it
+    assert [p["fields"] for p in alone["ui"]["pages"]] == [["q1", "q2", "q3"]]
+    _loads(alone)
+    doc["logic"] = [{"show_page": "page-2", "when": {"!!": [{"var": "q1"}]}}]
+    _refused("The question is the only one on its page and a rule of the form names that "
+             "page: edit it in the text view.", fe.move_question, doc, "q3", "up")
 
 
 def test_a_new_question_joins_the_named_page_and_pages_merge_back() -> None:

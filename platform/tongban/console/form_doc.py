@@ -213,6 +213,8 @@ def kind_of(node: dict[str, Any], ui: dict[str, Any]) -> str | None:
         if ui.get("autocomplete") == "street-address":
             return "address"
         return "textarea" if ui.get("widget") == "textarea" else "text"
+    if node.get("type") == "object" and isinstance(node.get("properties"), dict):
+        return "group"  # a group of questions: its texts and whether it is required
     return None
 
 

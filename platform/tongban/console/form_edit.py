@@ -248,15 +248,24 @@ def move_question(doc: Doc, key: str, direction: str) -> Doc:
         other = None if page_index is None else page_index + (-1 if direction == "up" else 1)
         if other is None or not 0 <= other < len(pages):
             raise EditError(N_("The question is already the first or last one."))
-        if len(order) == 1:
-            raise EditError(N_("The question is the only one on its page: remove the page "
-                               "instead."))
+        assert page_index is not None  # ``other`` is only set for a page's list
+        if len(order) == 1 and _page_named(doc, pages[page_index].get("id")):
+            raise EditError(N_("The question is the only one on its page and a rule of the "
+                               "form names that page: edit it in the text view."))
         order.remove(key)
         fields = pages[other].setdefault("fields", [])
         fields.insert(len(fields) if direction == "up" else 0, key)
+        if not order:  # the page it left is empty: a page needs a question
+            _ui(doc)["pages"].remove(pages[page_index])
     if not pages_of(doc) and not isinstance(_ui(doc).get("order"), list):
         _reorder_properties(doc, order)
     return doc
+
+
+def _page_named(doc: Doc, page_id: Any) -> bool:
+    """Whether a rule shows, hides or blocks on this page."""
+    return any(isinstance(r, dict) and page_id in (r.get("show_page"), r.get("hide_page"),
+                                                   r.get("page")) for r in arr(doc.get("logic")))
 
 
 def _reorder_properties(doc: Doc, order: list[str]) -> None:
@@ -459,8 +468,7 @@ def merge_page(doc: Doc, page_id: str) -> Doc:
     index = pages.index(page)
     if index == 0:
         raise EditError(N_("The first page has no page before it to join."))
-    if any(isinstance(r, dict) and page_id in (r.get("show_page"), r.get("hide_page"), r.get("page"))
-           for r in doc.get("logic") or []):
+    if _page_named(doc, page_id):
         raise EditError(N_("A rule of the form names this page: edit it in the text view."))
     pages[index - 1].setdefault("fields", []).extend(page.get("fields") or [])
     _ui(doc)["pages"].remove(page)

@@ -13,6 +13,7 @@ from ..definitions.problems import Problem
 from . import workspace
 from .form_doc import Doc, EditError, PageView, dump, page_views, parse, question_of_pointer
 from .layout import named_files, path_of
+from .layout import parse as parse_file
 
 
 def form_path(code: str, files: dict[str, str]) -> str | None:
@@ -29,8 +30,6 @@ def starting_text(code: str, files: dict[str, str], path: str) -> str:
     title: Any = {"zh": code}
     service = files.get(path_of("service", code))
     if service is not None:
-        from .layout import parse as parse_file
-
         data = parse_file(path_of("service", code), service)
         if isinstance(data, dict) and isinstance(data.get("name"), dict):
             title = data["name"]

@@ -18,6 +18,7 @@ def init_web(app: Flask) -> None:
         apply,
         auth,
         clock_actions,
+        console_form,
         database,
         errors,
         files,
@@ -73,5 +74,6 @@ def init_web(app: Flask) -> None:
     points_appeals.init_app(app)
     for module in (ledger_api, ledger_pages):
         app.register_blueprint(module.bp)
+    app.register_blueprint(console_form.bp)  # issue 14: the form editor
     ratelimits.init_app(app)
     errors.init_app(app)

@@ -9,9 +9,19 @@ refusal or a stale revision draws the page again with what was posted kept.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -36,11 +46,13 @@ from ..console.form_doc import (
 from ..console.form_editing import EditorView, editor_view, form_path, starting_text
 from ..forms import coerce, render, state
 from ..forms.definition import FormDefinitionError, load_form
+from ..i18n import N_
 from ..models import Role, ServiceDraft, User
 from .access import require_role
 from .database import request_session, request_transaction
 from .urls import fixed_url
 
+FORM_SCHEMA = Path(__file__).resolve().parent.parent / "forms" / "form.schema.json"
 bp = Blueprint("console_form", __name__, url_prefix="/admin/services/<code>/form")
 
 # Query parameters the editor keeps across every post: the preview's switches, the question
@@ -61,8 +73,8 @@ def _user(tx: Session, code: str) -> User:
     return user
 
 
-def _state() -> dict[str, str]:
-    values = {name: request.values.get(name, "") for name in _STATE}
+def _state() -> dict[str, Any]:
+    values: dict[str, Any] = {name: request.values.get(name, "") for name in _STATE}
     values["lang"] = "en" if values["lang"] == "en" else "zh"
     for switch in ("elder", "phone"):
         values[switch] = "1" if values[switch] == "1" else ""
@@ -159,7 +171,7 @@ def _number(name: str, *, whole: bool) -> Any:
     try:
         value = int(text) if whole else float(text)
     except ValueError:
-        raise EditError("Enter a whole number." if whole else "Enter a number.") from None
+        raise EditError(N_("Enter a whole number.") if whole else N_("Enter a number.")) from None
     return value
 
 
@@ -175,7 +187,7 @@ def _choices() -> tuple[Choice, ...] | None:
         if zh:
             rows.append(Choice(value, zh, en))
         elif en:
-            raise EditError("Enter the Chinese text of the choice \"%(choice)s\".", choice=en)
+            raise EditError(N_("Enter the Chinese text of the choice \"%(choice)s\"."), choice=en)
     return tuple(rows)
 
 
@@ -231,14 +243,14 @@ def _posted_condition(doc: Doc) -> Condition | None:
         value: Any = request.form.get(f"clause-{index}-value", "")
         if kinds.get(question) in ("choice", "choices", "yes_no"):
             picked = request.form.get(f"clause-{index}-answer", "")
-            owner, _sep, answer = picked.partition("\x1f")
+            owner, _sep, answer = picked.partition("::")
             if picked and owner != question:
-                raise EditError("Choose one of the answers of the question the condition is "
-                                "about.")
+                raise EditError(N_("Choose one of the answers of the question the condition is "
+                                   "about."))
             value = answer or value
         clauses.append(Clause(question, operator, value))
     if not clauses:
-        raise EditError("Choose the question the condition is about.")
+        raise EditError(N_("Choose the question the condition is about."))
     return Condition(request.form.get("combine", "all"), tuple(clauses))
 
 
@@ -347,6 +359,14 @@ def preview(code: str) -> ResponseReturnValue:
                                title=render.text_for(page_def.title, lang)
                                or render.text_for(form.title, lang))
     return html, 200, _PREVIEW_HEADERS
+
+
+@bp.get("/schema.json")
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def schema(code: str) -> ResponseReturnValue:
+    """The form file format (forms/form.schema.json), for the text view's completion."""
+    del code
+    return send_file(FORM_SCHEMA, mimetype="application/json", max_age=3600)
 
 
 __all__ = ["EditorView", "bp"]
