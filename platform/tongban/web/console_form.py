@@ -106,6 +106,7 @@ def _draw(code: str, *, error: str = "", error_at: str = "", stale: int | None =
     return render_template(
         "console/form_editor.html", code=code, view=view, state=_state(), error=error,
         error_at=error_at, stale=stale, posted=posted or {}, types=QUESTION_TYPES,
+        csrf=generate_csrf(),  # once: every question carries a few small forms
         operators=OPERATORS, patterns=NAMED_PATTERNS,
         preview_url=url_for(".preview", code=code, rev=view.revision, **{
             k: v for k, v in _state().items() if k in ("lang", "elder", "page")})), status
