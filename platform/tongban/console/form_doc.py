@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..forms.schema_tree import ordered_names
 from ..i18n import N_
 
 Doc = dict[str, Any]
@@ -102,12 +103,12 @@ class Condition:
     clauses: tuple[Clause, ...]
 
 
-@dataclass
-class Question:
-    key: str
-    kind: str | None  # a key of QUESTION_TYPES, None for what only the text view edits
+@dataclass(frozen=True)
+class QuestionEdit:
+    """What an administrator sets on a question (the panel's fields); blanks as None."""
+
     label_zh: str
-    label_en: str
+    label_en: str = ""
     hint_zh: str = ""
     hint_en: str = ""
     required: bool = False
@@ -116,7 +117,15 @@ class Question:
     minimum: float | None = None
     maximum: float | None = None
     pattern: str = ""  # a key of NAMED_PATTERNS, "custom" for one typed in the text view
-    choices: list[Choice] = field(default_factory=list)
+    choices: tuple[Choice, ...] | None = None  # None: leave the choices as they are
+
+
+@dataclass(frozen=True)
+class Question(QuestionEdit):
+    """A question as the list shows it: what the panel edits, and where it stands."""
+
+    key: str = field(kw_only=True)
+    kind: str | None = field(kw_only=True)  # a key of QUESTION_TYPES, "group", None: text view
     condition: Condition | None = None
     condition_custom: bool = False  # a show/hide rule the dropdowns cannot show
     depth: int = 0  # 1 for a question inside a group
@@ -260,24 +269,15 @@ def _question(doc: Doc, key: str, depth: int, page: str,
         hint_en=_text(ui.get("hint"), "en"), required=required,
         min_length=node.get("minLength"), max_length=node.get("maxLength"),
         minimum=_number(node.get("minimum")), maximum=_number(node.get("maximum")),
-        pattern=pattern, choices=choices_of(node, ui) if kind in ("choice", "choices") else [],
+        pattern=pattern,
+        choices=tuple(choices_of(node, ui)) if kind in ("choice", "choices") else (),
         condition=condition, condition_custom=custom, depth=depth, page=page)
 
 
 def top_level_order(doc: Doc) -> list[str]:
     """The top-level question keys in the order the engine shows them without pages."""
     props = obj(obj(doc.get("schema")).get("properties"))
-    names = [escape_key(n) for n in props]
-    order = arr(obj(doc.get("ui")).get("order"))
-    if not order:
-        return names
-    listed = [n for n in order if n in names]
-    rest = [n for n in names if n not in listed]
-    if "*" in order:
-        star = order.index("*")
-        before = [n for n in order[:star] if n in names]
-        return before + rest + [n for n in order[star + 1:] if n in names]
-    return listed + rest
+    return ordered_names([escape_key(n) for n in props], obj(doc.get("ui")).get("order"))
 
 
 def pages_of(doc: Doc) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ..i18n import N_
@@ -23,6 +22,7 @@ from .form_doc import (
     Condition,
     Doc,
     EditError,
+    QuestionEdit,
     all_questions,
     arr,
     choices_of,
@@ -35,23 +35,6 @@ from .form_doc import (
 )
 
 _PAGE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-
-@dataclass(frozen=True)
-class QuestionEdit:
-    """What the question's panel posts; numbers already read, blanks as None."""
-
-    label_zh: str
-    label_en: str = ""
-    hint_zh: str = ""
-    hint_en: str = ""
-    required: bool = False
-    min_length: int | None = None
-    max_length: int | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    pattern: str = ""
-    choices: tuple[Choice, ...] | None = None  # None: leave the choices as they are
 
 
 def _ui(doc: Doc) -> dict[str, Any]:
