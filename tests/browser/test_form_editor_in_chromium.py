@@ -80,6 +80,9 @@ def test_an_administrator_builds_an_8_question_form_with_a_condition(
     flows.sign_in(page, base, "admin")
     page.goto(base + EDITOR)
     expect(page.locator("h1")).to_have_text("表单编辑")
+    page.click("button:has-text('添加此问题')")  # no Chinese question typed
+    expect(page.locator(".tb-error-summary")).to_contain_text("请填写问题的中文。")
+    clean(page)
     for kind, zh, en in QUESTIONS:
         _add(page, kind, zh, en)
     expect(page.locator(".tb-editor-question")).to_have_count(8)
@@ -119,6 +122,9 @@ def test_an_administrator_builds_an_8_question_form_with_a_condition(
     expect(page.frame_locator("[data-preview-frame]").get_by_text("Dog", exact=True)).to_be_visible()
     page.check("#preview-elder")
     expect(page.frame_locator("[data-preview-frame]").locator("body.tb-elder")).to_be_attached()
+    page.check("#preview-phone")
+    expect(page.locator("[data-preview-frame]")).to_have_class(re.compile("tb-preview-frame--phone"))
+    assert page.locator("[data-preview-frame]").bounding_box()["width"] == 360
     expect(page.locator("h1")).to_have_text("表单编辑")
 
     # Undo takes the condition away, redo brings it back.
@@ -154,3 +160,22 @@ def test_the_editor_does_not_scroll_sideways_at_360_px(new_service: str, live_se
             _add(narrow_page, "choice", "宠物种类", "Kind of pet")
         overflow = narrow_page.evaluate(OVERFLOW)
         assert overflow["extra"] <= 0, (query, overflow)
+
+
+def test_without_javascript_every_edit_is_a_plain_post(new_service: str, live_server: Any,
+                                                       page_nojs: Page) -> None:
+    page = page_nojs
+    base = live_server.url
+    flows.sign_in(page, base, "admin")
+    page.goto(base + EDITOR)
+    page.click("button:has-text('添加此问题')")  # no Chinese question typed
+    expect(page.locator(".tb-error-summary")).to_contain_text("请填写问题的中文。")
+    _add(page, "text", "宠物名字", "Pet's name")
+    _add(page, "choice", "宠物种类", "Kind of pet")
+    page.click("button:has-text('上移 宠物种类')")
+    expect(page.locator(".tb-editor-question__title").first).to_have_text("宠物种类")
+    page.click("button:has-text('撤销')")
+    expect(page.locator(".tb-editor-question__title").first).to_have_text("宠物名字")
+    page.click("a:has-text('文本视图')")
+    expect(page.locator("textarea#form-text")).to_be_visible()  # no CodeMirror: the text area
+    expect(page.frame_locator("[data-preview-frame]").get_by_label("宠物名字")).to_be_visible()

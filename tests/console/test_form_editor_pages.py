@@ -126,7 +126,7 @@ def test_bad_edits_are_refused_with_a_message_and_change_nothing(
     html = _page(admin, "?q=event.description")
     before = _form(session)
     response = _post(admin, path, data, html=html)
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in _errors(page)
     assert "<a href=\"#q-" in page or 'href="#q-add"' in page
@@ -218,7 +218,7 @@ def test_undo_and_redo_step_through_saves(admin: FlaskClient, session: Session) 
     assert "q5" in _form(session)["schema"]["properties"]
     assert _revision(session) == 4
     refused = _post(admin, "/redo", {})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert "没有可重做的操作。" in refused.get_data(as_text=True)
 
 

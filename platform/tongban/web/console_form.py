@@ -145,12 +145,12 @@ def _edit(code: str, change: Callable[[Doc], tuple[Doc, str | None]], *,
                                 user=user)
     except EditError as exc:
         return _draw(code, error=_(exc.template, **exc.params), error_at=at,
-                     posted=request.form.to_dict(), status=400)
+                     posted=request.form.to_dict(), status=422)
     except workspace.StaleDraft as exc:
         return _draw(code, stale=exc.current_revision, error_at=at,
                      posted=request.form.to_dict(), status=409)
     except workspace.WorkspaceRefused as exc:
-        return _draw(code, error=_(exc.message, **exc.params), error_at=at, status=400)
+        return _draw(code, error=_(exc.message, **exc.params), error_at=at, status=422)
     return _back(code, focus)
 
 
@@ -313,7 +313,7 @@ def _step(code: str, step: Callable[[Session, ServiceDraft, User], ServiceDraft]
     except workspace.StaleDraft as exc:
         return _draw(code, stale=exc.current_revision, status=409)
     except workspace.WorkspaceRefused as exc:
-        return _draw(code, error=_(exc.message, **exc.params), status=400)
+        return _draw(code, error=_(exc.message, **exc.params), status=422)
     return _back(code, request.values.get("q") or None)
 
 
