@@ -37,7 +37,7 @@ def _once_per_text(reader: Reader) -> Reader:
             read[text] = found
         if isinstance(found, ReadError):
             raise ReadError(found.line, found.column, found.message)
-        return Document(copy.deepcopy(found.data), found.tree)
+        return Document(copy.deepcopy(found.data), found.tree, found.text)
 
     return cached
 

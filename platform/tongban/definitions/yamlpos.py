@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from io import StringIO
@@ -41,9 +44,17 @@ class Document:
 
     data: Any
     tree: Any  # the ruamel round-trip tree, carrying .lc positions
+    # JSON: the text the tree is read from when a position is first asked for (reading JSON
+    # as YAML for its positions costs more than everything else about a form file).
+    text: str | None = None
 
     def position(self, path: list[str | int]) -> tuple[int, int]:
         """1-based (line, column) of the deepest node of path that exists."""
+        if self.tree is None and self.text is not None:
+            try:
+                self.tree = _yaml().load(self.text)
+            except Exception:  # noqa: BLE001 - positions are a convenience; the data is valid
+                self.text = None
         node, line, column = self.tree, 1, 1
         for part in path:
             if isinstance(node, CommentedMap) and part in node:
@@ -92,8 +103,31 @@ def _yaml() -> YAML:
     return yaml
 
 
+# Readings of YAML texts seen lately: the form editor checks a draft against the same published
+# files (the department catalogue, calendars) on every save, and ruamel reads ~50 KB/s.
+_READ_CACHE: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+_READ_CACHE_SIZE = 64
+_read_cache_lock = threading.Lock()
+
+
 def read_yaml(text: str) -> Document:
-    """Parse YAML, refusing anchors and aliases (no alias bombs) and duplicate keys."""
+    """Parse YAML, refusing anchors and aliases (no alias bombs) and duplicate keys. A text
+    read before gives the same positions and a fresh copy of its data."""
+    with _read_cache_lock:
+        cached = _READ_CACHE.get(text)
+        if cached is not None:
+            _READ_CACHE.move_to_end(text)
+    if cached is not None:
+        return Document(copy.deepcopy(cached[0]), cached[1])
+    document = _read_yaml(text)
+    with _read_cache_lock:
+        _READ_CACHE[text] = (copy.deepcopy(document.data), document.tree)
+        while len(_READ_CACHE) > _READ_CACHE_SIZE:
+            _READ_CACHE.popitem(last=False)
+    return document
+
+
+def _read_yaml(text: str) -> Document:
     yaml = _yaml()
     try:
         for event in yaml.parse(StringIO(text)):
@@ -155,7 +189,8 @@ def _first_definition(text: str, key: str, mapping: Any, duplicate: Any) -> int 
 
 
 def read_json(text: str) -> Document:
-    """Parse strict JSON (duplicate keys refused); positions come from a YAML reading."""
+    """Parse strict JSON (duplicate keys refused); positions come from a YAML reading, made
+    when the first one is asked for."""
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
         for key, value in pairs:
@@ -177,8 +212,4 @@ def read_json(text: str) -> Document:
         except Exception:  # noqa: BLE001 - the JSON message is the one that matters
             pass
         raise ReadError(line, column, str(exc)) from None
-    try:
-        tree = _yaml().load(text)
-    except Exception:  # positions are a convenience; the data is already valid JSON
-        tree = None
-    return Document(data, tree)
+    return Document(data, None, text)

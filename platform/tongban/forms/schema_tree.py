@@ -264,7 +264,7 @@ class TreeBuilder(BranchMixin):
                     inner.condition = None
                 branches.append(inner)
         order = ui.get("order") if key else (ui.get("order") or self._root_order)
-        ordered = _ordered(list(children), order)
+        ordered = ordered_names(list(children), order)
         result = [children[n] for n in ordered]
         # Conditional fields follow the field they depend on when that is clear, else the end.
         for fld in extra:
@@ -339,7 +339,8 @@ class TreeBuilder(BranchMixin):
         return wanted
 
 
-def _ordered(names: list[str], order: Any) -> list[str]:
+def ordered_names(names: list[str], order: Any) -> list[str]:
+    """``names`` in the order a ui ``order`` list gives (``*`` for the rest, where it stands)."""
     if not isinstance(order, list) or not order:
         return names
     listed = [n for n in order if n in names]

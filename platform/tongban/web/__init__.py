@@ -20,6 +20,7 @@ def init_web(app: Flask) -> None:
         auth,
         clock_actions,
         console_flow,
+        console_form,
         database,
         errors,
         files,
@@ -84,5 +85,6 @@ def init_web(app: Flask) -> None:
         app.register_blueprint(module.bp)
     account.init_app(app)
     app.register_blueprint(console_flow.bp)  # issue 14: the flow editor
+    app.register_blueprint(console_form.bp)  # issue 14: the form editor
     ratelimits.init_app(app)
     errors.init_app(app)
