@@ -45,8 +45,9 @@ class ParsedTexts:
         if isinstance(found, ReadError):
             raise ReadError(found.line, found.column, found.message, found.template,
                             found.params)
-        # The data deep-copied (checkers may change it); the position tree is only read.
-        return Document(copy.deepcopy(found.data), found.tree)
+        # The data deep-copied (checkers may change it); the position tree is only read (a JSON
+        # file's is read from its text when a position is first asked for).
+        return Document(copy.deepcopy(found.data), found.tree, found.text)
 
 
 @dataclass(frozen=True)
