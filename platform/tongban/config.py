@@ -195,6 +195,9 @@ SETTINGS: tuple[Setting, ...] = (
             "worker died) is handed to another worker"),
     Setting("TIMER_MAX_ATTEMPTS", 5, _positive_int,
             "Tries of a timer whose handler fails before it is marked failed (an incident)"),
+    Setting("TIMER_BATCH", 50, _positive_int,
+            "Due timers a worker claims at a time; on PostgreSQL it fires them in one "
+            "transaction (a savepoint each), so they share one commit"),
     Setting("SQL_ECHO", False, _bool, "Log every SQL statement"),
     Setting("FLOW_MESSAGE_TOKENS", {}, _token_map,
             "Bearer tokens of the systems that may post flow messages, with the sender each "
