@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,19 +20,15 @@ from tongban.workflow import timers
 from tongban.workflow.errors import Stale
 
 from . import timer_handlers as th
-from .flow_world import T0, World, build
+from .flow_world import T0, World
 
 NOW = T0 + timedelta(minutes=5)
 LEASE = timedelta(seconds=60)
 
 
 @pytest.fixture
-def world(app) -> Iterator[World]:  # type: ignore[no-untyped-def]
-    th.register()
-    yield build(app.extensions["tongban.engine"])
-    th.unregister()
-    for kind in ("test.race", "test.crash", "test.meet", "test.linger"):
-        timers.HANDLERS.pop(kind, None)
+def world(timer_world: World) -> World:
+    return timer_world  # the test handlers registered (tests/spine/conftest.py)
 
 
 def _one_each(world: World, kinds: list[str]) -> tuple[list[int], list[int]]:
