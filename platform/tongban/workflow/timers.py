@@ -3,10 +3,10 @@
 A dispatcher claims a batch of due rows in one short transaction (``pending`` → ``claimed``:
 ``lease_until`` = now + lease, ``claimed_by`` = a claim token, ``attempts`` + 1; PostgreSQL
 ``FOR UPDATE SKIP LOCKED``, SQLite the write lock) and hands the claims to workers. Firing one
-timer is ONE transaction: a guarded update re-checks the claim (same state, token and attempt:
-a claim that was reaped and taken again elsewhere no longer matches), the handler makes the
-effect, the row becomes ``done`` (or ``cancelled`` when the handler found it no longer
-applies), all committed together.
+timer is ONE transaction (on PostgreSQL one savepoint of its batch's): a guarded update
+re-checks the claim (same state, token and attempt: a claim that was reaped and taken again
+elsewhere no longer matches), the handler makes the effect, the row becomes ``done`` (or
+``cancelled`` when the handler found it no longer applies), all committed together.
 
 On PostgreSQL a worker fires a claimed batch (``FIRE_BATCH``, the ``TIMER_BATCH`` setting) in
 ONE transaction, each timer in a SAVEPOINT of its own, in the order of their instances (two
@@ -19,8 +19,9 @@ the attempt not counted. SQLite keeps one transaction per timer: its commit is c
 one writer lock, held for a whole batch, would keep web requests waiting. So an effect happens
 once, whoever dies when:
 
-- a worker killed mid-transaction (mid-batch) commits nothing; the rows stay ``claimed`` until its lease
-  runs out, then the reaper puts it back to ``pending`` and it is claimed again;
+- a worker killed mid-transaction (mid-batch) commits nothing; the rows stay ``claimed``
+  until their lease runs out, then the reaper puts them back to ``pending`` and they are
+  claimed again;
 - two workers holding the same row (a stale claim) cannot both pass the guard;
 - a handler that raises is rolled back; the attempt counts and the row waits out a doubling
   backoff (a ``pending`` row whose ``lease_until`` is in the future is not due before then),
