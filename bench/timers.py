@@ -4,13 +4,14 @@ runs it: 1 process of 2 threads on SQLite, 2 of 4 on PostgreSQL), every worker S
 half-way and new ones started.
 
     .venv/bin/python bench/timers.py [--timers 100000] [--backends sqlite,redis] [--spread 60]
-                                     [--shape 2x4] [--handler bump|deadline]
+                                     [--shape 2x4] [--handler bump|deadline] [--batch 50]
 
 Backends: "sqlite" is the embedded default (database SQLite, queue a SQLite file); "redis" is
 the production shape (database PostgreSQL in a scratch database, queue Redis at
 TONGBAN_BENCH_REDIS, default redis://127.0.0.1:6379/14). Each timer's handler is the test
 suite's `test.bump`: one flow event on a real flow instance whose version it moves on (the
-optimistic lock every transition takes), in the timer's own transaction. Goal: every timer fired within 60 s
+optimistic lock every transition takes), in the firing's transaction (on PostgreSQL the
+batch's). Goal: every timer fired within 60 s
 of its due time, none lost, none doubled. Baseline, measured in the same run: a plain loop
 firing the same handler directly (one transaction per timer, no claim, no queue).
 
@@ -21,18 +22,32 @@ runtime in the past, two timers each (due soon, timeout); their timers' due time
 the spread window. Each must end deemed accepted once; a timer whose deadline had closed when
 it came up (a due-soon after the acceptance) is cancelled as stale, which counts as fired.
 
+``--batch N``: timers a worker fires in one transaction on PostgreSQL, the ``TIMER_BATCH``
+setting (the platform's default is 1: one transaction per timer; this bench's default is 50, to
+measure batches); each queued job carries 50 claimed timers either way.
+
 Several workers: ``--shape PxT`` starts P worker processes of T threads each, as P times
 ``tongban flow work --workers T`` would (each sizes its database pool to its threads). On
 PostgreSQL a firing's cost is mostly its commit's WAL flush, which concurrent commits share:
 more threads help until the server's CPU or disk is the limit.
 
 Where a ``test.bump`` timer's time goes on PostgreSQL (statements counted with SQLAlchemy's
-cursor events, in-process ``timers.run_due``): 7 round trips, BEGIN, the guard that re-checks
-the claim and marks the row done (one UPDATE … RETURNING), the handler's four statements, and
-COMMIT; the claim is one UPDATE … RETURNING per batch of 50, the connection checked out (and
-pinged) once per batch. Before 2026-12-02 it was 9 (a checkout with its ping per timer and a
-second UPDATE marking the row done) plus two statements per claim. The engine's deadline
-handler costs 22 statements a timer (it no longer reads its timer again nor marks it twice).
+cursor events, in-process ``timers.fire_many``): 7 round trips, the guard that re-checks the
+claim and marks the row done (one UPDATE … RETURNING), the handler's four statements, and
+either BEGIN and COMMIT of its own (before 2026-12-03) or, now, a SAVEPOINT and its RELEASE
+inside the batch's one transaction: a batch of ``TIMER_BATCH`` (50) timers shares one BEGIN
+and one COMMIT, so one WAL flush instead of 50. The claim is one UPDATE … RETURNING per batch,
+the connection checked out (and pinged) once per batch. Before 2026-12-02 it was 9 (a checkout
+with its ping per timer and a second UPDATE marking the row done) plus two statements per
+claim. The engine's deadline handler costs 22 statements a timer (it no longer reads its timer
+again nor marks it twice). On SQLite every timer keeps its own transaction: its commit is no
+WAL flush (``synchronous=NORMAL``), and batching measured no faster there (see
+docs/operations.md).
+
+Several workers on PostgreSQL with batches: two batches lock their instances in instance order
+(a batch is fired sorted by instance id), so they wait for each other rather than deadlock on
+the instances; a deadlock that still happens (the engine's handler also takes the audit head's
+row lock) rolls the victim batch back whole and its timers are claimed again a second later.
 """
 
 from __future__ import annotations
@@ -76,6 +91,7 @@ BASELINE_TIMERS = 3000
 BASELINE_DEADLINE_TIMERS = 1000   # the deadline handler: 500 applications, two timers each
 AUDIT_KEY = "bench-audit-key-" + "k" * 32
 GOAL_SECONDS = 60
+BATCH = 50            # the workers' TIMER_BATCH (--batch)
 
 
 def line(label: str, value: str, ratio: str = "", goal: str = "") -> None:
@@ -155,7 +171,7 @@ def _start(database_url: str, queue_url: str, shape: tuple[int, int]) -> list[su
     processes, threads = shape
     return [subprocess.Popen(
         [sys.executable, "-m", "tests.spine.timer_worker_main", database_url, queue_url,
-         str(LEASE_SECONDS), str(threads)],
+         str(LEASE_SECONDS), str(threads), str(BATCH)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
                        "TONGBAN_TEST_AUDIT_KEY": AUDIT_KEY},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(processes)]
@@ -261,7 +277,7 @@ def run(label: str, database_url: str, queue_url: str, count: int,
     what = "deadline timers (runtime.timer_handler)" if first_instance is not None \
         else "timers (test.bump)"
     print(f"\n  {label}: {count:,} {what} due over {SPREAD_SECONDS} s, "
-          f"{shape[0]}×{shape[1]} workers, all SIGKILLed at {restarted_at:,} fired, lease "
+          f"{shape[0]}×{shape[1]} workers, batch {BATCH}, all SIGKILLed at {restarted_at:,} fired, lease "
           f"{LEASE_SECONDS} s")
     line("baseline: plain loop, same handler, no queue", f"{base:,.0f}/s", "1.00×")
     # Over the whole run: bounded by the due rate when the workers keep up (small counts).
@@ -273,7 +289,7 @@ def run(label: str, database_url: str, queue_url: str, count: int,
 
 
 def main(argv: list[str] | None = None) -> None:
-    global SPREAD_SECONDS
+    global SPREAD_SECONDS, BATCH
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timers", type=int, default=100_000)
@@ -285,8 +301,11 @@ def main(argv: list[str] | None = None) -> None:
                         "deadline handler on real overdue intakes (deemed acceptance)")
     parser.add_argument("--shape", help="worker processes×threads for every backend, e.g. 2x4 "
                         "(default: 1x2 on SQLite, 2x4 on PostgreSQL)")
+    parser.add_argument("--batch", type=int, default=BATCH,
+                        help="timers per claim and, on PostgreSQL, per transaction "
+                        "(TIMER_BATCH; 1: a transaction per timer)")
     args = parser.parse_args(argv)
-    SPREAD_SECONDS = args.spread
+    SPREAD_SECONDS, BATCH = args.spread, args.batch
     if args.shape:
         processes, threads = (int(n) for n in args.shape.split("x"))
         SHAPES.update({name: (processes, threads) for name in SHAPES})

@@ -637,7 +637,8 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
             suffix = f": {outcome.error}" if outcome.error else ""
             click.echo(f"outbox {outcome.row_id} attempt {outcome.attempt} "
                        f"{outcome.state}{suffix}")
-        fired = timers.run_due(engine, lease=settings.lease, max_attempts=settings.max_attempts)
+        fired = timers.run_due(engine, lease=settings.lease, max_attempts=settings.max_attempts,
+                               batch=settings.batch)
         for fire in fired:
             suffix = f": {fire.error}" if fire.error else ""
             click.echo(f"timer {fire.timer_id} attempt {fire.attempt} {fire.state}{suffix}")

@@ -195,6 +195,10 @@ SETTINGS: tuple[Setting, ...] = (
             "worker died) is handed to another worker"),
     Setting("TIMER_MAX_ATTEMPTS", 5, _positive_int,
             "Tries of a timer whose handler fails before it is marked failed (an incident)"),
+    Setting("TIMER_BATCH", 1, _positive_int,
+            "Timers a worker fires in one transaction on PostgreSQL (a savepoint each, one "
+            "commit); 1, the default, fires each in its own. See docs/operations.md before "
+            "raising it: a batch holds its rows' and the audit chain's locks until it commits"),
     Setting("SQL_ECHO", False, _bool, "Log every SQL statement"),
     Setting("FLOW_MESSAGE_TOKENS", {}, _token_map,
             "Bearer tokens of the systems that may post flow messages, with the sender each "

@@ -156,7 +156,7 @@ def test_the_dispatcher_fills_the_queue_a_few_batches_ahead_and_each_job_refills
     [instance] = th.instances(world, 1)
     ids = th.schedule(world, [instance], 7, PAST)
     huey = MemoryHuey("test-timers", results=False, utc=True)
-    jobs = queue.build(world.engine, queue.QueueSettings(url="sqlite:///unused", batch=2, workers=1,
+    jobs = queue.build(world.engine, queue.QueueSettings(url="sqlite:///unused", job=2, workers=1,
                                                          outbox=False), huey=huey)
     assert jobs.dispatch() == 4  # two batches of two: the fill level of one worker
     assert jobs.backlog() == 2

@@ -15,7 +15,7 @@ def test_the_queue_is_a_sqlite_file_in_the_instance_folder_by_default(tmp_path) 
     config = create_app(instance_path=tmp_path).config
     assert config["QUEUE_URL"] == f"sqlite:///{tmp_path / 'queue.db'}"
     settings = queue.QueueSettings.from_config(config)
-    assert (settings.lease.total_seconds(), settings.max_attempts) == (60, 5)
+    assert (settings.lease.total_seconds(), settings.max_attempts, settings.batch) == (60, 5, 1)
     huey = queue.storage(settings.url)
     assert isinstance(huey, SqliteHuey) and huey.storage.filename == str(tmp_path / "queue.db")
 
@@ -33,3 +33,14 @@ def test_a_queue_url_of_another_kind_is_refused_at_start(tmp_path, monkeypatch, 
         create_app(instance_path=tmp_path)
     assert str(raised.value) == ("Setting TONGBAN_QUEUE_URL (from environment) is invalid: expected "
                                  '"sqlite:///path/to/queue.db" or "redis://HOST:PORT/DB"')
+
+
+def test_the_timer_batch_comes_from_its_setting_and_must_be_above_zero(  # type: ignore[no-untyped-def]
+        tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TONGBAN_TIMER_BATCH", "20")
+    assert queue.QueueSettings.from_config(create_app(instance_path=tmp_path).config).batch == 20
+    monkeypatch.setenv("TONGBAN_TIMER_BATCH", "0")
+    with pytest.raises(ConfigError) as raised:
+        create_app(instance_path=tmp_path)
+    assert str(raised.value) == ("Setting TONGBAN_TIMER_BATCH (from environment) is invalid: "
+                                 "expected a whole number above 0")

@@ -1,7 +1,7 @@
 """A real worker process for the kill tests and the timer benchmark: the consumer that
 `tongban flow work` runs, with the test handlers registered.
 
-    python -m tests.spine.timer_worker_main DATABASE_URL QUEUE_URL LEASE_SECONDS WORKERS
+    python -m tests.spine.timer_worker_main DATABASE_URL QUEUE_URL LEASE_SECONDS WORKERS [BATCH]
 
 Test-only settings from the environment (the product's code is untouched):
 
@@ -21,13 +21,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from tongban import audit, db
-from tongban.workflow import queue
+from tongban.workflow import queue, timers
 
 from . import timer_handlers
 
 
 def main(argv: list[str]) -> None:
     database_url, queue_url, lease, workers = argv[0], argv[1], int(argv[2]), int(argv[3])
+    batch = int(argv[4]) if len(argv) > 4 else timers.FIRE_BATCH
     timer_handlers.register()
     engine = db.open_database(database_url, pool_size=max(db.POOL_SIZE, workers + 1))
     key_file, key = (os.environ.get(f"TONGBAN_TEST_AUDIT_KEY{end}") for end in ("_FILE", ""))
@@ -36,7 +37,7 @@ def main(argv: list[str]) -> None:
     if os.environ.get("TONGBAN_TEST_SLOW_DEADLINE"):
         timer_handlers.register_slow_deadline(Path(os.environ["TONGBAN_TEST_SLOW_DEADLINE"]))
     settings = queue.QueueSettings(url=queue_url, lease=timedelta(seconds=lease),
-                                   workers=workers, outbox=False)
+                                   workers=workers, batch=batch, outbox=False)
     queue.consumer(queue.build(engine, settings), workers=workers).run()
 
 

@@ -37,7 +37,8 @@ class QueueSettings:
     url: str
     lease: timedelta = timers.LEASE
     max_attempts: int = timers.MAX_ATTEMPTS
-    batch: int = 50                 # timers per fire_timers job
+    batch: int = 1  # timers fired in one transaction on PostgreSQL (the TIMER_BATCH setting)
+    job: int = timers.FIRE_BATCH  # timers claimed for one fire_timers job
     workers: int = 2                # consumers' worker count, for the queue's fill level
     outbox: bool = True             # run the outbox worker from the queue too
 
@@ -45,7 +46,8 @@ class QueueSettings:
     def from_config(cls, config: Any, **overrides: Any) -> QueueSettings:
         return cls(url=config["QUEUE_URL"],
                    lease=timedelta(seconds=config["TIMER_LEASE_SECONDS"]),
-                   max_attempts=config["TIMER_MAX_ATTEMPTS"], **overrides)
+                   max_attempts=config["TIMER_MAX_ATTEMPTS"], batch=config["TIMER_BATCH"],
+                   **overrides)
 
 
 def storage(url: str, name: str = "tongban") -> Huey:
@@ -81,11 +83,12 @@ class TimerQueue:
         settings, claimed = self.settings, 0
         room = settings.workers * QUEUED_BATCHES_PER_WORKER - self.backlog()
         while room > 0:
-            claims = timers.claim_batch(self.engine, now, limit=settings.batch,
+            claims = timers.claim_batch(self.engine, now, limit=settings.job,
                                         lease=settings.lease)
             if not claims:
                 break
-            self.fire_batch([(c.timer_id, c.claimed_by, c.attempt) for c in claims])
+            self.fire_batch([(c.timer_id, c.claimed_by, c.attempt, c.instance_id)
+                             for c in claims])
             claimed += len(claims)
             room -= 1
         return claimed
@@ -102,9 +105,10 @@ def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None) -> 
         engine.dispose(close=False)
 
     @app.task()
-    def fire_timers(claims: list[tuple[int, str, int]]) -> None:
+    def fire_timers(claims: list[tuple[int, str, int, int | None]]) -> None:
+        # A job queued by an earlier version carries no instance id: Claim's default.
         timers.fire_many(engine, [timers.Claim(*claim) for claim in claims],
-                         max_attempts=settings.max_attempts)
+                         max_attempts=settings.max_attempts, batch=settings.batch)
         holder[0].dispatch()  # refill now rather than at the next tick: a burst goes on at speed
 
     @app.periodic_task(_every_second)

@@ -3,13 +3,26 @@
 A dispatcher claims a batch of due rows in one short transaction (``pending`` → ``claimed``:
 ``lease_until`` = now + lease, ``claimed_by`` = a claim token, ``attempts`` + 1; PostgreSQL
 ``FOR UPDATE SKIP LOCKED``, SQLite the write lock) and hands the claims to workers. Firing one
-timer is ONE transaction: a guarded update re-checks the claim (same state, token and attempt:
-a claim that was reaped and taken again elsewhere no longer matches), the handler makes the
-effect, the row becomes ``done`` (or ``cancelled`` when the handler found it no longer
-applies), all committed together. So an effect happens once, whoever dies when:
+timer is ONE transaction (on PostgreSQL one savepoint of its batch's): a guarded update
+re-checks the claim (same state, token and attempt: a claim that was reaped and taken again
+elsewhere no longer matches), the handler makes the effect, the row becomes ``done`` (or
+``cancelled`` when the handler found it no longer applies), all committed together.
 
-- a worker killed mid-transaction commits nothing; the row stays ``claimed`` until its lease
-  runs out, then the reaper puts it back to ``pending`` and it is claimed again;
+On PostgreSQL a worker may fire a claimed batch (the ``TIMER_BATCH`` setting; 1, the default,
+keeps one transaction per timer until a quiet-machine measurement shows batches pay) in
+ONE transaction, each timer in a SAVEPOINT of its own, in the order of their instances (two
+batches then take their instances' row locks in the same order): a timer whose handler fails or
+finds its instance changed is rolled back to its savepoint alone and its failure recorded in
+the same transaction, and the batch commits once. A firing's cost there is mostly its commit's
+WAL flush, which the batch now shares. A deadlock or serialization failure (another batch
+holding the same rows) rolls the whole batch back and returns its timers to pending at once,
+the attempt not counted. SQLite keeps one transaction per timer: its commit is cheap and its
+one writer lock, held for a whole batch, would keep web requests waiting. So an effect happens
+once, whoever dies when:
+
+- a worker killed mid-transaction (mid-batch) commits nothing; the rows stay ``claimed``
+  until their lease runs out, then the reaper puts them back to ``pending`` and they are
+  claimed again;
 - two workers holding the same row (a stale claim) cannot both pass the guard;
 - a handler that raises is rolled back; the attempt counts and the row waits out a doubling
   backoff (a ``pending`` row whose ``lease_until`` is in the future is not due before then),
@@ -31,6 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Engine, and_, bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
@@ -43,7 +57,11 @@ MAX_ATTEMPTS = 5
 BACKOFF = timedelta(seconds=10)        # after the first failure; doubles each time
 MAX_BACKOFF = timedelta(hours=1)
 STALE_RETRY = timedelta(seconds=1)     # a lost optimistic lock: try again almost at once
-BATCH = 200
+BATCH = 200                            # timers claimed at a time by run_due
+FIRE_BATCH = 50                        # timers per queued job (one transaction each: TIMER_BATCH)
+# SQLSTATEs of a transaction the server aborted because of other transactions: deadlock
+# detected, serialization failure. The batch is rolled back and its timers go back to pending.
+CONFLICTS = frozenset({"40P01", "40001"})
 log = logging.getLogger(__name__)
 _SQLITE_TURNS = threading.Lock()
 
@@ -84,6 +102,7 @@ class Claim:
     timer_id: int
     claimed_by: str
     attempt: int
+    instance_id: int | None = None  # the order a batch fires in (None: as given)
 
 
 @dataclass(frozen=True)
@@ -146,10 +165,10 @@ def claim_due(session: Session, now: datetime, claimed_by: str, *, limit: int = 
                            .values(state="claimed", lease_until=now + lease,
                                    claimed_by=claimed_by, attempts=col(FlowTimer.attempts) + 1)
                            .returning(col(FlowTimer.id), col(FlowTimer.attempts),
-                                      col(FlowTimer.due_at))
+                                      col(FlowTimer.due_at), col(FlowTimer.instance_id))
                            .execution_options(synchronize_session=False)).all()
     # RETURNING comes in no promised order: fire the oldest due first.
-    return [Claim(row[0], claimed_by, row[1])
+    return [Claim(row[0], claimed_by, row[1], row[3])
             for row in sorted(rows, key=lambda row: (row[2], row[0]))]
 
 
@@ -225,11 +244,17 @@ def fire(target: Engine | SessionFactory, claim: Claim, now: datetime | None = N
 
 
 def fire_many(target: Engine | SessionFactory, claims: list[Claim], now: datetime | None = None,
-              *, max_attempts: int = MAX_ATTEMPTS) -> list[Outcome]:
-    """Fire claimed timers one after the other on one session, each in its own transaction
-    (a failure recorded in a second one)."""
-    outcomes = []
+              *, max_attempts: int = MAX_ATTEMPTS, batch: int = 1) -> list[Outcome]:
+    """Fire claimed timers on one session: on PostgreSQL ``batch`` at a time in one
+    transaction (see :func:`fire_batch`), on SQLite each in its own transaction (a failure
+    recorded in a second one)."""
+    outcomes: list[Outcome] = []
     with _batch_session(target) as session:
+        if _postgres(session) and batch > 1:
+            for start in range(0, len(claims), batch):
+                outcomes.extend(fire_batch(session, claims[start:start + batch], now,
+                                           max_attempts=max_attempts))
+            return outcomes
         for claim in claims:
             with _turns(session):
                 outcomes.append(_fire_one(session, claim, now, max_attempts))
@@ -237,21 +262,83 @@ def fire_many(target: Engine | SessionFactory, claims: list[Claim], now: datetim
     return outcomes
 
 
+def _failure(exc: Exception) -> tuple[str, bool]:
+    """(the error recorded, whether it was a lost race rather than the timer's fault)."""
+    if isinstance(exc, Stale | StaleDataError):
+        return f"the instance changed meanwhile ({type(exc).__name__})", True
+    return f"{type(exc).__name__}: {exc}", False
+
+
+def conflict(exc: BaseException) -> bool:
+    """Whether the server aborted the transaction because of another one (a deadlock, a
+    serialization failure): nobody's fault, the work is simply done again."""
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in CONFLICTS
+
+
+def _record(session: Session, claim: Claim, now: datetime | None, exc: Exception,
+            max_attempts: int) -> Outcome:
+    """Record a rolled-back firing in the caller's transaction, and log a real failure."""
+    error, stale = _failure(exc)
+    outcome = record_failure(session, claim, now or utcnow(), error, stale=stale,
+                             max_attempts=max_attempts)
+    if outcome.state in ("pending", "failed") and not stale:
+        log.warning("timer %s attempt %s %s: %s", claim.timer_id, claim.attempt,
+                    "failed for good" if outcome.state == "failed" else "failed", error)
+    return outcome
+
+
 def _fire_one(session: Session, claim: Claim, now: datetime | None,
               max_attempts: int) -> Outcome:
     try:
         with db.unit_of_work(session):
             return fire_claimed(session, claim, now or utcnow())
-    except (Stale, StaleDataError) as exc:
-        error, stale = f"the instance changed meanwhile ({type(exc).__name__})", True
     except Exception as exc:  # any failure of the handler is counted and retried
-        error, stale = f"{type(exc).__name__}: {exc}", False
+        failure = exc
     with db.unit_of_work(session):
-        outcome = record_failure(session, claim, now or utcnow(), error, stale=stale,
-                                 max_attempts=max_attempts)
-    if outcome.state in ("pending", "failed") and not stale:
-        log.warning("timer %s attempt %s %s: %s", claim.timer_id, claim.attempt,
-                    "failed for good" if outcome.state == "failed" else "failed", error)
+        return _record(session, claim, now, failure, max_attempts)
+
+
+def fire_batch(session: Session, claims: list[Claim], now: datetime | None = None, *,
+               max_attempts: int = MAX_ATTEMPTS) -> list[Outcome]:
+    """Fire claimed timers in ONE transaction on ``session``, each in a SAVEPOINT of its own,
+    in the order of their instances; commits once. A timer that fails is rolled back to its
+    savepoint alone and its failure recorded in the same transaction. When the server aborts
+    the transaction (a deadlock with another batch, a serialization failure), nothing of the
+    batch is kept and every timer of it goes back to pending at once, the attempt not counted
+    (outcome ``pending``, or ``lost`` for a claim that no longer held). Any other error ending
+    the transaction propagates: the claims stay ``claimed`` until the reaper hands them on."""
+    ordered = sorted(claims, key=lambda claim: claim.instance_id or 0)
+    try:
+        with _turns(session), db.unit_of_work(session):
+            outcomes = {claim.timer_id: _fire_nested(session, claim, now, max_attempts)
+                        for claim in ordered}
+    except DBAPIError as exc:
+        if not conflict(exc):
+            raise
+        session.expunge_all()
+        error = f"the batch was rolled back: {type(exc.orig).__name__}"
+        log.info("timer batch of %s rolled back (%s); returned to pending", len(claims), error)
+        with _turns(session), db.unit_of_work(session):
+            outcomes = {claim.timer_id: record_failure(session, claim, now or utcnow(), error,
+                                                       stale=True, max_attempts=max_attempts)
+                        for claim in ordered}
+    session.expunge_all()
+    return [outcomes[claim.timer_id] for claim in claims]
+
+
+def _fire_nested(session: Session, claim: Claim, now: datetime | None,
+                 max_attempts: int) -> Outcome:
+    try:
+        with session.begin_nested():
+            outcome = fire_claimed(session, claim, now or utcnow())
+    except Exception as exc:  # any failure of the handler is counted and retried ...
+        if conflict(exc):  # ... but a deadlock ends the whole batch (see fire_batch)
+            raise
+        return _record(session, claim, now, exc, max_attempts)
+    # The next timer reads its rows afresh, as in a transaction of its own (what this one
+    # changed is flushed: the transaction sees it).
+    session.expunge_all()
     return outcome
 
 
@@ -290,7 +377,7 @@ def reap_expired(target: Engine | SessionFactory, now: datetime | None = None, *
 
 def run_due(target: Engine | SessionFactory, now: datetime | None = None, *,
             limit: int = 1000, lease: timedelta = LEASE,
-            max_attempts: int = MAX_ATTEMPTS) -> list[Outcome]:
+            max_attempts: int = MAX_ATTEMPTS, batch: int = 1) -> list[Outcome]:
     """Reap, claim and fire what is due at ``now`` in this process, without the queue
     (``tongban flow work --once``, the tests' virtual clock)."""
     reap_expired(target, now, max_attempts=max_attempts)
@@ -299,5 +386,5 @@ def run_due(target: Engine | SessionFactory, now: datetime | None = None, *,
         claims = claim_batch(target, now, limit=min(BATCH, limit - len(outcomes)), lease=lease)
         if not claims:
             break
-        outcomes.extend(fire_many(target, claims, now, max_attempts=max_attempts))
+        outcomes.extend(fire_many(target, claims, now, max_attempts=max_attempts, batch=batch))
     return outcomes
