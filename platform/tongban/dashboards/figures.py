@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, select
+from sqlalchemy import Select, and_, case, exists, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
@@ -205,6 +205,14 @@ def correction_rates(session: Session, scope: Scope) -> list[CorrectionRate]:
     return [CorrectionRate(row[0], row[1], row[2]) for row in rows]
 
 
+def _returns(scope: Scope, *columns: Any) -> Select[Any]:
+    return (select(*columns).select_from(FlowEvent)
+            .join(FlowInstance, col(FlowInstance.id) == col(FlowEvent.instance_id))
+            .join(Application, _instance_join())
+            .where(col(FlowEvent.type).in_(RETURN_EVENTS), col(FlowEvent.at) >= scope.start,
+                   col(FlowEvent.at) < scope.end, *_application_filters(scope, submitted=False)))
+
+
 def return_reasons(session: Session, scope: Scope, *, limit: int = 10) -> list[ReturnReason]:
     """The commonest reasons given when a step sent an application back (退回), over returns
     made in the range; a return by a deadline (``auto_returned``) has no words of its own."""
@@ -212,15 +220,15 @@ def return_reasons(session: Session, scope: Scope, *, limit: int = 10) -> list[R
     automatic = case((col(FlowEvent.type) == "auto_returned", 1), else_=0)
     count = func.count().label("n")
     rows = session.execute(
-        select(reason.label("reason"), automatic.label("automatic"), count)
-        .select_from(FlowEvent)
-        .join(FlowInstance, col(FlowInstance.id) == col(FlowEvent.instance_id))
-        .join(Application, _instance_join())
-        .where(col(FlowEvent.type).in_(RETURN_EVENTS), col(FlowEvent.at) >= scope.start,
-               col(FlowEvent.at) < scope.end, *_application_filters(scope, submitted=False))
+        _returns(scope, reason.label("reason"), automatic.label("automatic"), count)
         .group_by(reason, automatic).order_by(count.desc(), reason, automatic)
         .limit(limit)).all()
     return [ReturnReason(row[0], bool(row[1]), row[2]) for row in rows]
+
+
+def return_count(session: Session, scope: Scope) -> int:
+    """All returns made in the range (the reasons' shares are of this)."""
+    return int(session.scalar(_returns(scope, func.count())) or 0)
 
 
 def closed_loop(session: Session, scope: Scope, services: Sequence[str]) -> list[ClosedLoop]:

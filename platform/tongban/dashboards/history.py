@@ -126,12 +126,18 @@ def _working(days: float) -> timedelta:
 
 
 def _submitted(rng: random.Random, now: datetime, days: int, office: bool) -> datetime:
-    at = now - timedelta(days=rng.uniform(0, days))
-    if office and at.weekday() >= 5 and rng.random() < 0.8:
+    earliest = now - timedelta(days=days)
+    at = earliest + timedelta(seconds=rng.uniform(0, days * 86400))
+    if office and at.weekday() >= 5 and rng.random() < 0.8:  # most come on working days
         at -= timedelta(days=at.weekday() - 4)
     hour = rng.uniform(1, 9) if office else rng.uniform(23, 38) % 24  # UTC: 09-17 / 07-22 local
-    return at.replace(hour=int(hour), minute=rng.randrange(60), second=rng.randrange(60),
-                      microsecond=0)
+    at = at.replace(hour=int(hour), minute=rng.randrange(60), second=rng.randrange(60),
+                    microsecond=0)
+    while at > now:
+        at -= timedelta(days=1)
+    while at < earliest:
+        at += timedelta(days=1)
+    return at
 
 
 def _licence(rng: random.Random, profile: Profile, submitted: datetime, now: datetime,

@@ -18,6 +18,7 @@ def init_web(app: Flask) -> None:
         apply,
         auth,
         clock_actions,
+        dashboards,
         database,
         errors,
         files,
@@ -73,5 +74,6 @@ def init_web(app: Flask) -> None:
     points_appeals.init_app(app)
     for module in (ledger_api, ledger_pages):
         app.register_blueprint(module.bp)
+    app.register_blueprint(dashboards.bp)  # issue 14 item 9
     ratelimits.init_app(app)
     errors.init_app(app)
