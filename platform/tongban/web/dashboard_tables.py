@@ -115,7 +115,7 @@ def handling(rows: Sequence[figures.HandlingTime], services: Mapping[str, str]) 
         _("Statutory time limits that ended in the range: the time they used (pauses not "
           "counted), on average and for nine in ten applications, against the limit the law "
           "sets."),
-        (_("Service"), _("Unit"), _("Closed"), _("Average"), _("90th percentile"),
+        (_("Service"), _("Unit"), _("Applications decided"), _("Average"), _("90th percentile"),
          _("Legal limit"), _("On time (%)")),
         [[services.get(row.service, row.service), unit_names.get(row.unit, row.unit),
           row.closed, row.average, row.p90, row.limit, _rate(row.on_time, row.closed)]
@@ -126,7 +126,7 @@ def handling(rows: Sequence[figures.HandlingTime], services: Mapping[str, str]) 
 def corrections(rows: Sequence[figures.CorrectionRate], services: Mapping[str, str]) -> Table:
     return Table(
         "corrections", _("Correction rate"),
-        _("Applications submitted in the range that were asked for a correction (补正) at "
+        _("Applications submitted in the range that were asked for a correction at "
           "least once."),
         (_("Service"), _("Applications"), _("Asked for a correction"), _("Correction rate (%)")),
         [[services.get(row.service, row.service), row.applications, row.corrected,
@@ -142,7 +142,7 @@ def returns(rows: Sequence[figures.ReturnReason], total: int) -> Table:
 
     return Table(
         "returns", _("Top reasons for return"),
-        _("The reasons reviewers gave most often when they sent an application back (退回), "
+        _("The reasons reviewers gave most often when they sent an application back, "
           "over the returns made in the range."),
         (_("Reason"), _("Returns"), _("Share of returns (%)")),
         [[reason(row), row.count, _rate(row.count, total)] for row in rows],
@@ -164,6 +164,6 @@ def closed_loop(rows: Sequence[figures.ClosedLoop], keys: Sequence[str], period:
         _("Event reports by the period they came in: how many were closed, the hours from "
           "report to close (average and for nine in ten), the share closed with no step late, "
           "and the share sent back by the on-site check to be handled again (reopened)."),
-        (period_label(period), _("Reports"), _("Closed"), _("Average hours to close"),
+        (period_label(period), _("Reports"), _("Cases closed"), _("Average hours to close"),
          _("90th percentile hours"), _("On time (%)"), _("Reopened (%)")),
         body if rows else [], Chart("line", (3, 4)), _("No event was reported in this range."))
