@@ -739,3 +739,12 @@ def _attach_simulation() -> None:
 
 
 _attach_simulation()
+
+
+def _attach_dashboards() -> None:
+    from .dashboards.commands import dashboards_group
+
+    main.add_command(dashboards_group(command_session))
+
+
+_attach_dashboards()

@@ -221,3 +221,19 @@ def test_the_p90_is_the_nearest_rank_one_on_a_known_handful(demo):
             (figure,) = figures.handling_times(session, scope)
             assert (figure.closed, figure.average, figure.p90) == \
                 (n, round((n + 1) / 2, 1), {10: 9, 11: 10}[n])
+
+
+def test_the_seed_command_adds_a_history_and_refuses_a_count_of_zero(demo, cli, app):
+    result = cli("dashboards", "seed", "--applications", "50", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("added 50 applications over 365 days in ")
+    rows = Rows(demo.extensions["tongban.engine"])
+    assert len(rows.apps) == 50 and len(rows.instances) == 50
+    bad = cli("dashboards", "seed", "--applications", "0")
+    assert bad.exit_code == 2 and "0 is not in the range 1<=x<=1000000" in bad.output
+
+
+def test_the_seed_command_needs_published_services(app, cli):
+    result = cli("dashboards", "seed", "--applications", "5")
+    assert result.exit_code == 1
+    assert "no published services: publish the definitions first" in result.output
