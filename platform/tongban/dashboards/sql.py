@@ -45,36 +45,31 @@ def _arguments(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) 
     return [compiler.process(argument, **kw) for argument in element.clauses]
 
 
+# {local} is the instant moved to local time; SQLite's 'weekday 0' moves to the coming Sunday
+# (or stays on one), six days back is its Monday.
+_PERIOD_SQL = {
+    "sqlite": {"day": "strftime('%Y-%m-%d', {local})", "month": "strftime('%Y-%m', {local})",
+               "week": "date({local}, 'weekday 0', '-6 days')"},
+    "postgresql": {"day": "to_char({local}, 'YYYY-MM-DD')", "month": "to_char({local}, 'YYYY-MM')",
+                   "week": "to_char(date_trunc('week', {local}), 'YYYY-MM-DD')"},
+}
+_LOCAL_SQL = {"sqlite": "{instant}, '{minutes:+d} minutes'",
+              "postgresql": "(({instant}) AT TIME ZONE 'UTC' + interval '{minutes} minutes')"}
+_HOURS_SQL = {"sqlite": "((julianday({end}) - julianday({start})) * 24.0)",
+              "postgresql": "(EXTRACT(EPOCH FROM ({end}) - ({start})) / 3600.0)"}
+
+
 @compiles(period_start, "sqlite")
-def _period_sqlite(element: period_start, compiler: SQLCompiler, **kw: Any) -> str:
-    (instant,) = _arguments(element, compiler, **kw)
-    shift = f"'{element.offset_minutes:+d} minutes'"
-    if element.period == "day":
-        return f"strftime('%Y-%m-%d', {instant}, {shift})"
-    if element.period == "month":
-        return f"strftime('%Y-%m', {instant}, {shift})"
-    # 'weekday 0' moves to the coming Sunday (or stays on one); six days back is its Monday.
-    return f"date({instant}, {shift}, 'weekday 0', '-6 days')"
-
-
 @compiles(period_start, "postgresql")
-def _period_postgresql(element: period_start, compiler: SQLCompiler, **kw: Any) -> str:
+def _period(element: period_start, compiler: SQLCompiler, **kw: Any) -> str:
     (instant,) = _arguments(element, compiler, **kw)
-    local = f"(({instant}) AT TIME ZONE 'UTC' + interval '{element.offset_minutes} minutes')"
-    if element.period == "day":
-        return f"to_char({local}, 'YYYY-MM-DD')"
-    if element.period == "month":
-        return f"to_char({local}, 'YYYY-MM')"
-    return f"to_char(date_trunc('week', {local}), 'YYYY-MM-DD')"
+    dialect = compiler.dialect.name
+    local = _LOCAL_SQL[dialect].format(instant=instant, minutes=element.offset_minutes)
+    return _PERIOD_SQL[dialect][element.period].format(local=local)
 
 
 @compiles(hours_between, "sqlite")
-def _hours_sqlite(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = _arguments(element, compiler, **kw)
-    return f"((julianday({end}) - julianday({start})) * 24.0)"
-
-
 @compiles(hours_between, "postgresql")
-def _hours_postgresql(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
+def _hours(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = _arguments(element, compiler, **kw)
-    return f"(EXTRACT(EPOCH FROM ({end}) - ({start})) / 3600.0)"
+    return _HOURS_SQL[compiler.dialect.name].format(start=start, end=end)

@@ -18,18 +18,17 @@ Cell = str | int | float | None
 @dataclass(frozen=True)
 class Chart:
     """How the page's script draws a table: ``kind`` bar or line, the category column, the
-    series' columns (a series of ``lines`` is drawn as a line over bars)."""
+    series' columns."""
 
     kind: str
     series: tuple[int, ...]
     category: int = 0
     stacked: bool = False
     horizontal: bool = False
-    lines: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "series": list(self.series), "category": self.category,
-                "stacked": self.stacked, "horizontal": self.horizontal, "lines": list(self.lines)}
+                "stacked": self.stacked, "horizontal": self.horizontal}
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ def handling(rows: Sequence[figures.HandlingTime], services: Mapping[str, str]) 
         [[services.get(row.service, row.service), unit_names.get(row.unit, row.unit),
           row.closed, row.average, row.p90, row.limit, _rate(row.on_time, row.closed)]
          for row in rows],
-        Chart("bar", (3, 4, 5), lines=(5,)), _("No statutory time limit ended in this range."))
+        Chart("bar", (3, 4, 5)), _("No statutory time limit ended in this range."))
 
 
 def corrections(rows: Sequence[figures.CorrectionRate], services: Mapping[str, str]) -> Table:

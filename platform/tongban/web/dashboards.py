@@ -58,6 +58,10 @@ class Choices:
     departments: list[tuple[str, str]]
     visible: frozenset[str] | None  # departments the reader may see; None: all
 
+    @property
+    def service_options(self) -> list[tuple[str, str]]:
+        return [(service.code, service.name) for service in self.services]
+
 
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIME_ZONE"])

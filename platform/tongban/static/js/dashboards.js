@@ -14,10 +14,9 @@
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
     var categories = rows.map(function (row) { return row.cells[spec.category].textContent.trim(); });
     var series = spec.series.map(function (index) {
-      var line = spec.lines.indexOf(index) >= 0 || spec.kind === "line";
       return {
         name: heads[index].textContent.trim(),
-        type: line ? "line" : "bar",
+        type: spec.kind,
         stack: spec.stacked ? "total" : undefined,
         connectNulls: false,
         data: rows.map(function (row) { return number(row.cells[index]); })
