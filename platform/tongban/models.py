@@ -340,7 +340,11 @@ class FlowEvent(SQLModel, table=True):
     and the test bench's trace read it; each row is also written to the audit chain."""
 
     __tablename__ = "flow_event"
-    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("instance_id", "seq"),
+        # The dashboards: events of one type (corrections, returns) in a time range.
+        Index("ix_flow_event_type_at", "type", "at", "instance_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     instance_id: int | None = Field(default=None, foreign_key="flow_instance.id", index=True)
