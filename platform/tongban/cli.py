@@ -741,10 +741,15 @@ def _attach_simulation() -> None:
 _attach_simulation()
 
 
-def _attach_dashboards() -> None:
-    from .dashboards.commands import dashboards_group
+@main.group("dashboards")
+def dashboards_group() -> None:
+    """The administrators' dashboards: a generated history to show them on."""
 
-    main.add_command(dashboards_group(command_session))
+
+def _attach_dashboards() -> None:
+    from .dashboards.commands import add_commands
+
+    add_commands(dashboards_group, command_session)
 
 
 _attach_dashboards()

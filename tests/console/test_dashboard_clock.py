@@ -5,7 +5,6 @@ counted, seconds for hour units."""
 from __future__ import annotations
 
 from tests.unit.test_flow_deadlines import END, LICENCE, REV_A, START, Run, review, t
-
 from tongban.workflow import deadlines, engine
 
 

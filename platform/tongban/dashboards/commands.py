@@ -1,6 +1,6 @@
 """`tongban dashboards seed`: fill a database with a generated year of applications so the
-dashboards have something to show (a demo, a trial, the bench). Attached by tongban.cli,
-which gives the database session."""
+dashboards have something to show (a demo, a trial, the bench). Attached to the `dashboards`
+group by tongban.cli, which gives the database session."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import click
-from flask.cli import with_appcontext
 from sqlmodel import Session
 
 from .history import seed_history
 
 
-def dashboards_group(session: Callable[[], Session]) -> click.Group:
-    @click.group("dashboards")
-    def group() -> None:
-        """The administrators' dashboards."""
+def add_commands(group: click.Group, session: Callable[[], Session]) -> None:
+    """Attach the commands to ``group`` (an app group: its commands run in the app context)."""
 
     @group.command("seed")
     @click.option("--applications", type=click.IntRange(1, 1_000_000), default=3000,
@@ -27,7 +24,6 @@ def dashboards_group(session: Callable[[], Session]) -> click.Group:
                   help="Over how many days before now they were submitted")
     @click.option("--seed", "seed", type=int, default=2026, show_default=True,
                   help="The same seed gives the same history")
-    @with_appcontext
     def seed(applications: int, days: int, seed: int) -> None:
         """Add a generated history of applications across the published demo services
         (made-up rows: for a demo or a trial database, never for one in service)."""
@@ -41,5 +37,3 @@ def dashboards_group(session: Callable[[], Session]) -> click.Group:
         tx.commit()
         click.echo(f"added {count} applications over {days} days "
                    f"in {time.perf_counter() - started:.1f} s")
-
-    return group
