@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
@@ -241,17 +241,23 @@ def closed_loop(session: Session, scope: Scope, services: Sequence[str]) -> list
     closed = case((is_closed, 1), else_=0)
     hours = case((is_closed, hours_between(col(Application.submitted_at),
                                            col(FlowInstance.ended_at))))
-    late = exists().where(col(FlowDeadline.instance_id) == instance, col(FlowDeadline.overdue))
-    sent_back = exists().where(col(FlowEvent.instance_id) == instance,
-                               col(FlowEvent.type) == "returned",
-                               FlowEvent.data["to"].as_string() != "applicant")
+    # Which instances ever had a late clock, and which were sent back to a step: each one
+    # set, joined (a hash join), not a subquery per report.
+    late = (select(col(FlowDeadline.instance_id).label("instance_id"))
+            .where(col(FlowDeadline.overdue)).distinct().subquery())
+    sent_back = (select(col(FlowEvent.instance_id).label("instance_id"))
+                 .where(col(FlowEvent.type) == "returned",
+                        FlowEvent.data["to"].as_string() != "applicant").distinct().subquery())
     bucket = period_start(col(Application.submitted_at), scope.period, scope.offset_minutes)
     inner = (
         select(*_ranked(hours, [bucket, closed], [
             bucket.label("bucket"), closed.label("closed"),
-            case((and_(is_closed, ~late), 1), else_=0).label("on_time"),
-            case((and_(is_closed, sent_back), 1), else_=0).label("reopened")]))
+            case((and_(is_closed, late.c.instance_id.is_(None)), 1), else_=0).label("on_time"),
+            case((and_(is_closed, sent_back.c.instance_id.is_not(None)), 1),
+                 else_=0).label("reopened")]))
         .select_from(Application).join(FlowInstance, _instance_join())
+        .outerjoin(late, late.c.instance_id == instance)
+        .outerjoin(sent_back, sent_back.c.instance_id == instance)
         .where(col(Application.service_code).in_(list(services)), *_application_filters(scope))
         .subquery())
     p90 = case((and_(inner.c.closed == 1, inner.c.rn * 10 >= inner.c.n * 9), inner.c.v))
