@@ -31,6 +31,7 @@ from sqlalchemy import func, select, text  # noqa: E402 - after the path is set
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from tongban import audit  # noqa: E402
 from tongban.dashboards import figures  # noqa: E402
 from tongban.dashboards.history import seed_history  # noqa: E402
 from tongban.db import new_session, open_database  # noqa: E402
@@ -96,8 +97,9 @@ def explain(engine: Engine) -> None:
                 print("    " + " | ".join(str(value) for value in row))
 
 
-def run(url: str, applications: int, runs: int, show_plans: bool) -> None:
+def run(url: str, scratch: Path, applications: int, runs: int, show_plans: bool) -> None:
     engine = open_database(url)
+    audit.use_key(engine, audit.KeySource("bench-audit-key-" + "k" * 32, scratch / "audit_key"))
     load_demo(engine, ROOT)
     with new_session(engine) as session:
         started = time.perf_counter()
@@ -130,14 +132,14 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         print("SQLite:")
-        run(f"sqlite:///{scratch}/bench.sqlite3", options.applications, options.runs,
-            options.explain)
-    if options.postgresql:
-        import flow_db
+        run(f"sqlite:///{scratch}/bench.sqlite3", Path(scratch), options.applications,
+            options.runs, options.explain)
+        if options.postgresql:
+            import flow_db
 
-        with flow_db.scratch_postgres() as url:
-            print("PostgreSQL:")
-            run(url, options.applications, options.runs, options.explain)
+            with flow_db.scratch_postgres() as url:
+                print("PostgreSQL:")
+                run(url, Path(scratch), options.applications, options.runs, options.explain)
 
 
 if __name__ == "__main__":
