@@ -449,6 +449,8 @@ class FlowDeadline(SQLModel, table=True):
         _one_of("unit", DEADLINE_UNITS, "ck_flow_deadline_unit"),
         CheckConstraint("amount > 0", name="ck_flow_deadline_amount"),
         Index("ix_flow_deadline_running_due", "state", "due_at"),
+        # The dashboards: statutory clocks that ended in a time range.
+        Index("ix_flow_deadline_closed", "scope", "state", "ended_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
