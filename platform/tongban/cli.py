@@ -748,3 +748,17 @@ def _attach_simulation() -> None:
 
 
 _attach_simulation()
+
+
+@main.group("dashboards")
+def dashboards_group() -> None:
+    """The administrators' dashboards: a generated history to show them on."""
+
+
+def _attach_dashboards() -> None:
+    from .dashboards.commands import add_commands
+
+    add_commands(dashboards_group, command_session)
+
+
+_attach_dashboards()

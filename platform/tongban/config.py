@@ -99,6 +99,12 @@ def _host_list(value: Any) -> list[str]:
     return hosts
 
 
+def _code_list(value: Any) -> tuple[str, ...]:
+    """Comma-separated codes (or a list of them); empty means none."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(code for code in (_str(name).strip() for name in names) if code)
+
+
 def _rate_limit(value: Any) -> str:
     from limits import parse_many  # Flask-Limiter's own parser: what it accepts, we accept
 
@@ -200,6 +206,9 @@ SETTINGS: tuple[Setting, ...] = (
             "commit); 1, the default, fires each in its own. See docs/operations.md before "
             "raising it: a batch holds its rows' and the audit chain's locks until it commits"),
     Setting("SQL_ECHO", False, _bool, "Log every SQL statement"),
+    Setting("DASHBOARD_CLOSED_LOOP_SERVICES", ("urban-event-report",), _code_list,
+            "Comma-separated codes of the event-report services whose closed loop (report to "
+            "close, on time, reopened) the dashboards show"),
     Setting("FLOW_MESSAGE_TOKENS", {}, _token_map,
             "Bearer tokens of the systems that may post flow messages, with the sender each "
             "names: {token: sender} (JSON in the environment; tokens of at least 32 characters)"),

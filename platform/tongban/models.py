@@ -353,7 +353,11 @@ class FlowEvent(SQLModel, table=True):
     and the test bench's trace read it; each row is also written to the audit chain."""
 
     __tablename__ = "flow_event"
-    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("instance_id", "seq"),
+        # The dashboards: events of one type (corrections, returns) in a time range.
+        Index("ix_flow_event_type_at", "type", "at", "instance_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     instance_id: int | None = Field(default=None, foreign_key="flow_instance.id", index=True)
@@ -458,6 +462,8 @@ class FlowDeadline(SQLModel, table=True):
         _one_of("unit", DEADLINE_UNITS, "ck_flow_deadline_unit"),
         CheckConstraint("amount > 0", name="ck_flow_deadline_amount"),
         Index("ix_flow_deadline_running_due", "state", "due_at"),
+        # The dashboards: statutory clocks that ended in a time range.
+        Index("ix_flow_deadline_closed", "scope", "state", "ended_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -282,9 +282,18 @@ def recount(state: State, now: datetime) -> int:
 
 def close(state: State, deadline: FlowDeadline, now: datetime, cancelled: bool = False) -> None:
     """The clock stops for good: ``done`` (its task was done, its end event came) or
-    ``cancelled``. An overdue deadline stays marked overdue."""
+    ``cancelled``. An overdue deadline stays marked overdue; ``elapsed`` becomes the time used
+    in all (working days for day units, seconds for hour units; pauses not counted)."""
     if deadline.state not in LIVE:
         return
+    if deadline.state == "running":
+        # A stopped clock keeps what it used in all (the dashboards' handling time): a paused
+        # one already holds it in ``elapsed``.
+        try:
+            put(deadline, elapsed=deadline.elapsed
+                + used(state.calendar, deadline.unit, deadline.segment_start, now))
+        except CalendarNotPublished:
+            pass
     put(deadline, state="cancelled" if cancelled else "done", ended_at=now)
     reschedule(state, deadline, now)
     if deadline.scope == "application":
