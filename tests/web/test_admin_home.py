@@ -20,7 +20,8 @@ def test_every_administrator_reaches_a_home_page_whose_links_all_open(personas: 
     html = admin.get("/admin").get_data(as_text=True)
     assert "<h1 class=\"tb-heading-l\">管理后台</h1>" in html
     links = _links(html)
-    assert {"/admin/services", "/admin/users", "/admin/incidents", "/admin/security"} <= set(links)
+    assert {"/admin/services", "/admin/users", "/admin/incidents", "/admin/security",
+            "/admin/dashboards"} <= set(links)
     for link in links:
         assert admin.get(link).status_code == 200, link
     assert admin.get("/admin/").status_code == 200
