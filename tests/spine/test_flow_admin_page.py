@@ -192,7 +192,7 @@ def test_only_the_departments_administrators_and_platform_administrators_come_in
     client.post("/logout", data={"csrf_token": token})
     _signed_in(client, "rev1")
     assert client.get(f"/admin/flows/{reference}").status_code == 403
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/review/")})
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/incidents")})
     _signed_in(client, "root")
     assert client.get("/admin/flows/NO-SUCH-REF").status_code == 404
 

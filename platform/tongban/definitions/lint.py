@@ -102,8 +102,9 @@ class _Findings:
     def add(self, path: Path, rule: str, message: str, severity: Severity = "error") -> None:
         if rule not in RULES:
             raise ValueError(f"lint rule {rule!r} is not in RULES (and so not documented)")
-        line, column = self.document.position(path) if self.document.tree is not None \
-            else (1, 1)
+        # A JSON file's position tree is read from its text when first asked for.
+        line, column = self.document.position(path) \
+            if self.document.tree is not None or self.document.text is not None else (1, 1)
         problem = Problem(self.file, line, column, pointer_of(path), message,
                           severity=severity, rule=rule)
         if problem not in self.problems:
