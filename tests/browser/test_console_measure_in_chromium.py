@@ -313,3 +313,23 @@ def test_a_department_administrator_launches_a_service_in_the_browser(
     assert sorted(task["deadline"]["preset"] for task in tasks) == sorted(p for *_, p in STEPS)
     assert versions["flow"].effective_from is not None  # type: ignore[union-attr]  # as above
     assert not s.axe, "\n".join(f"{name}:\n{report}" for name, report in s.axe.items())
+
+
+def test_every_page_the_admin_home_offers_a_department_admin_opens_clean(
+        demo: Any, live_server: Any, page: Page) -> None:
+    """The QA walk's second half: every link of /admin for ``deptadmin`` opens (no error page,
+    a heading) and axe finds nothing on it."""
+    base = live_server.url
+    flows.sign_in(page, base, "deptadmin")
+    page.goto(base + "/admin")
+    links = page.locator("main a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert "/admin/services" in links and "/admin/users" in links, links
+    found: dict[str, str] = {}
+    for href in links:
+        response = page.goto(base + href)
+        assert response is not None and response.status == 200, href
+        expect(page.locator("main h1")).to_be_visible()
+        violations = run_axe(page)
+        if violations:
+            found[href] = summarize(violations)
+    assert not found, "\n".join(f"{href}:\n{report}" for href, report in found.items())
