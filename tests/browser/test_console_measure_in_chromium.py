@@ -135,7 +135,7 @@ def _create(s: Script) -> None:
 def _guide(s: Script) -> None:
     """The finding: the guide is only editable as the YAML of the service file."""
     s.phase = "guide_yaml"
-    s.click(f"main a[href$='/files/workflow_definitions/{CODE}.yaml']")
+    s.click("main li:has-text('办事指南、材料和设置') a:has-text('编辑')")
     expect(s.page.locator("textarea#text")).to_be_visible()
     s.scan("service file")
     for placeholder, words in GUIDE:
