@@ -223,6 +223,33 @@ def test_a_question_another_condition_reads_cannot_be_deleted() -> None:
     _loads(gone)
 
 
+def test_deleting_the_last_question_of_a_group_removes_the_group_too() -> None:
+    """The blank template's one question sits in a group: deleted, the group went empty and
+    applicants were shown a required box for raw JSON labelled with the group's title."""
+    doc = _empty()
+    doc["schema"] = {"type": "object", "required": ["request"], "properties": {"request": {
+        "type": "object", "title": "申请事项", "required": ["details"],
+        "properties": {"details": {"type": "string", "title": "申请事项说明"},
+                       "note": {"type": "string", "title": "备注"}}}}}
+    doc["ui"] = {"fields": {"request": {"label": {"zh": "申请事项", "en": "Your request"}},
+                            "request.details": {"widget": "textarea"}},
+                 "pages": [{"id": "request", "title": {"zh": "申请事项", "en": "Request"},
+                            "fields": ["request"]}]}
+    doc, key = fe.add_question(doc, "text", "犬只名字", "Dog's name")
+    doc = fe.set_condition(doc, "request.note", Condition("all", (Clause(key, "answered"),)))
+    one_left = fe.delete_question(doc, "request.details")  # the group keeps its other question
+    assert list(one_left["schema"]["properties"]["request"]["properties"]) == ["note"]
+    assert "required" not in one_left["schema"]["properties"]["request"]
+    gone = fe.delete_question(one_left, "request.note")
+    assert list(gone["schema"]["properties"]) == [key]
+    assert "required" not in gone["schema"]
+    assert gone["ui"]["fields"] == {key: {"label": {"zh": "犬只名字", "en": "Dog's name"}}}
+    assert gone["ui"]["pages"][0]["fields"] == [key]
+    assert gone.get("logic", []) == []  # the deleted question's condition went with it
+    assert [q.key for q in all_questions(gone)] == [key]
+    _loads(gone)
+
+
 def test_a_rule_written_by_hand_is_kept_and_marked_for_the_text_view() -> None:
     doc = _with("integer", "text")
     doc["logic"] = [{"show": "q2", "when": {">": [{"+": [{"var": "q1"}, 1]}, 3]}}]

@@ -82,6 +82,12 @@ def test_the_editor_lists_pages_and_questions_beside_the_preview(admin: FlaskCli
     assert _revision(session) == 1  # opening the editor made the working copy
 
 
+def test_the_editor_links_back_to_the_service(admin: FlaskClient) -> None:
+    """The way back to the service page (its files, publish) is on the editor itself, as on
+    the flow editor: the measure's administrator had only the browser's back button."""
+    assert f'<a class="tb-link" href="/admin/services/{CODE}">返回服务</a>' in _page(admin)
+
+
 def test_adding_a_question_saves_the_working_copy_and_is_audited(admin: FlaskClient,
                                                                  session: Session) -> None:
     response = _post(admin, "/add", {"kind": "mobile", "label_zh": "备用电话",

@@ -33,5 +33,15 @@ def test_a_department_admin_sees_no_platform_settings(personas: Personas) -> Non
     assert "/admin/services" in links and "/admin/security" not in links
 
 
+def test_every_link_a_department_admin_is_offered_opens(personas: Personas) -> None:
+    """The measure's walk: the working-day calendars (platform administrators only) were
+    offered to a department administrator and answered 403."""
+    deptadmin = personas.as_("deptadmin")
+    main = deptadmin.get("/admin").get_data(as_text=True).split('id="main-content"', 1)[1]
+    links = re.findall(r'<li><a href="(/[^"]*)">', main)
+    assert "/admin/services" in links and "/admin/calendars" not in links
+    assert {link: deptadmin.get(link).status_code for link in links} == dict.fromkeys(links, 200)
+
+
 def test_citizens_and_reviewers_are_kept_out(personas: Personas) -> None:
     assert personas.as_("citizen").get("/admin").status_code == 403

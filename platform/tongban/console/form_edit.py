@@ -288,14 +288,8 @@ def _reads(logic: Any, key: str) -> bool:
     return False
 
 
-def delete_question(doc: Doc, key: str) -> Doc:
-    """Remove a question, its ui and the rules about it; refused while another question's
-    condition reads it."""
-    users = _uses(doc, key)
-    if users:
-        raise EditError(N_("The condition of \"%(other)s\" uses this question: change that "
-                           "condition first."), other=users[0])
-    doc = copy.deepcopy(doc)
+def _remove(doc: Doc, key: str) -> None:
+    """Take one question (or group) out of the schema, its ui, the order and the pages."""
     parent, name, _ = _editable(doc, key)
     del parent["properties"][name]
     if name in (parent.get("required") or []):
@@ -317,9 +311,31 @@ def delete_question(doc: Doc, key: str) -> Doc:
         _ui(doc)["pages"] = [p for p in pages if p.get("fields")] or None
         if not _ui(doc)["pages"]:
             del _ui(doc)["pages"]
+
+
+def delete_question(doc: Doc, key: str) -> Doc:
+    """Remove a question, its ui and the rules about it; refused while another question's
+    condition reads it."""
+    users = _uses(doc, key)
+    if users:
+        raise EditError(N_("The condition of \"%(other)s\" uses this question: change that "
+                           "condition first."), other=users[0])
+    doc = copy.deepcopy(doc)
+    _editable(doc, key)
+    removed = {key}
+    while True:
+        _remove(doc, key)
+        removed.add(key)
+        # A group left without questions goes too: an empty object has nothing to ask, and
+        # the form engine would draw it for applicants as a box for raw JSON.
+        group = key.rpartition(".")[0]
+        found = schema_node(doc, group) if group else None
+        if found is None or found[2].get("properties") or found[2].get("type") != "object":
+            break
+        key = group
     if isinstance(doc.get("logic"), list):
         doc["logic"] = [r for r in doc["logic"] if not (isinstance(r, dict) and any(
-            r.get(a) == key for a in ("show", "hide", "require", "set")))]
+            r.get(a) in removed for a in ("show", "hide", "require", "set")))]
     return doc
 
 

@@ -31,7 +31,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 SECTIONS = (
     (N_("Services"), (("services_admin.index", N_("Services: build, check and publish"), False),
                       ("admin.definitions", N_("Published definitions"), False),
-                      ("admin.calendars", N_("Working-day calendars"), False))),
+                      ("admin.calendars", N_("Working-day calendars"), True))),
     (N_("Points"), (("points_admin.simulate_form", N_("Simulate a points rule set"), False),
                     ("ledger_pages.totals", N_("Points ledgers"), False))),
     (N_("Staff and accounts"), (("staff.users", N_("Users and roles"), False),

@@ -32,6 +32,7 @@ from ..console import workspace as ws
 from ..console.diff import diff_files
 from ..console.layout import kind_of, parse, path_of
 from ..definitions.problems import Problem
+from ..i18n import N_
 from ..models import Department, Role, ServiceWorkspace, User
 from ..policy import departments
 from ..services import current_services
@@ -44,6 +45,9 @@ ADMINS = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
 # The editor page of each kind of file, by endpoint; a kind without one (rules, the service
 # file itself) is edited in the text view of its file page.
 EDITORS = {"form": "console_form.editor", "flow": "console_flow.editor"}
+# What each file of a service is, in the administrator's words (the list on the service page).
+FILE_KINDS = {"service": N_("Guide, materials and settings"), "form": N_("Form"),
+              "flow": N_("Flow"), "rules": N_("Points rules")}
 
 
 def signed_in_user() -> User:
@@ -200,10 +204,11 @@ def _file_links(code: str, paths: list[str]) -> list[dict[str, str]]:
     for path in sorted(paths):
         kind = (kind_of(path) or ("", ""))[0]
         editor = EDITORS.get(kind)
-        links.append({"path": path, "kind": kind,
-                      "view": url_for("services_admin.file", code=code, path=path),
+        view = url_for("services_admin.file", code=code, path=path)
+        # A file without an editor of its own is edited in the text box of its page.
+        links.append({"path": path, "kind": kind, "name": FILE_KINDS.get(kind, ""), "view": view,
                       "edit": url_for(editor, code=code)
-                      if editor and editor in current_app.view_functions else ""})
+                      if editor and editor in current_app.view_functions else view + "#text"})
     return links
 
 
