@@ -496,6 +496,29 @@ class FlowDeadline(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None)
 
 
+class TimerFacts(Protocol):
+    """What a timer handler reads of its timer, as it was claimed: a :class:`FlowTimer`, or
+    the worker's plain copy of the row its guard returned (building a table model costs more
+    than firing a simple timer's statements)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def instance_id(self) -> int | None: ...
+    @property
+    def deadline_seq(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def attempts(self) -> int: ...
+
+
 class FlowTimer(SQLModel, table=True):
     """Something to do at ``due_at``: remind, act on a timeout, deem an intake accepted. The
     worker claims due rows and fires each in one transaction with the instance's optimistic

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from tongban import db
-from tongban.models import FlowTimer
+from tongban.models import TimerFacts
 from tongban.workflow import timers
 from tongban.workflow.errors import Stale
 
@@ -98,7 +98,7 @@ def test_a_stale_instance_mid_batch_is_retried_at_once_without_counting(world: W
     _, [first, raced, last] = _one_each(world, ["test.bump", "test.race", "test.bump"])
     tries: list[int] = []
 
-    def race(session: Session, timer: FlowTimer, now: datetime) -> str:
+    def race(session: Session, timer: TimerFacts, now: datetime) -> str:
         th.bump(session, timer, now)
         tries.append(1)
         if len(tries) == 1:  # someone acted on the application meanwhile
@@ -125,7 +125,7 @@ def test_a_batch_that_dies_mid_way_commits_nothing_and_the_reaper_redrives_it(
     _, ids = _one_each(world, ["test.bump", "test.crash", "test.bump"])
     crashed: list[int] = []
 
-    def crash(session: Session, timer: FlowTimer, now: datetime) -> str:
+    def crash(session: Session, timer: TimerFacts, now: datetime) -> str:
         th.bump(session, timer, now)
         if not crashed:
             crashed.append(1)
@@ -194,7 +194,7 @@ def test_a_deadlock_between_two_batches_loses_and_doubles_nothing(
         return  # SQLite has one writer at a time: two batches never hold rows together
     meeting = threading.Barrier(2)
 
-    def meet(session: Session, timer: FlowTimer, now: datetime) -> str:
+    def meet(session: Session, timer: TimerFacts, now: datetime) -> str:
         result = th.bump(session, timer, now)
         if timer.key in ("a1:0", "b2:0"):  # each batch's first: both now hold one instance
             meeting.wait(timeout=20)
@@ -231,7 +231,7 @@ def test_batches_fire_in_instance_order_so_opposite_claims_do_not_deadlock(
         return  # SQLite has one writer at a time: two batches never hold rows together
     holding = threading.Event()
 
-    def linger(session: Session, timer: FlowTimer, now: datetime) -> str:
+    def linger(session: Session, timer: TimerFacts, now: datetime) -> str:
         if timer.key in ("b2:0", "a2:0"):
             holding.wait(timeout=20)  # the second batch begins once the first holds A
         result = th.bump(session, timer, now)

@@ -11,7 +11,7 @@ from huey import MemoryHuey
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from tongban.models import FlowTimer
+from tongban.models import TimerFacts
 from tongban.workflow import queue, timers
 
 from . import timer_handlers as th
@@ -131,7 +131,7 @@ def test_a_lost_optimistic_lock_is_retried_at_once_without_counting(world: World
     [timer_id] = th.schedule(world, [instance], 1, NOW, kind="test.race")
     raced: list[int] = []
 
-    def race(session: Session, timer: FlowTimer, now: datetime) -> str:
+    def race(session: Session, timer: TimerFacts, now: datetime) -> str:
         th.bump(session, timer, now)
         if not raced:
             raced.append(1)  # what the flush of a changed instance raises

@@ -17,7 +17,15 @@ from sqlalchemy import bindparam, func, select
 from sqlmodel import Session, col
 
 from tongban import db
-from tongban.models import Application, DefinitionVersion, FlowEvent, FlowInstance, FlowTimer, saved_id
+from tongban.models import (
+    Application,
+    DefinitionVersion,
+    FlowEvent,
+    FlowInstance,
+    FlowTimer,
+    TimerFacts,
+    saved_id,
+)
 from tongban.workflow import timers
 from tongban.workflow.errors import Stale
 
@@ -38,7 +46,7 @@ _LAST = select(func.coalesce(func.max(EVENT.c.seq), 0)).where(EVENT.c.instance_i
 _ADD = EVENT.insert()
 
 
-def bump(session: Session, timer: FlowTimer, now: datetime) -> str:
+def bump(session: Session, timer: TimerFacts, now: datetime) -> str:
     """The effect, in the caller's transaction: the instance's version moves on (guarded:
     a concurrent change of the instance makes this Stale, as it does a transition) and one
     flow event names the timer."""
@@ -54,7 +62,7 @@ def bump(session: Session, timer: FlowTimer, now: datetime) -> str:
     return "done"
 
 
-def slow(session: Session, timer: FlowTimer, now: datetime) -> str:
+def slow(session: Session, timer: TimerFacts, now: datetime) -> str:
     """Make the effect, then, the first time only, leave a marker file and sleep with the
     transaction open: the kill test kills the worker here."""
     result = bump(session, timer, now)
@@ -70,12 +78,12 @@ def slow(session: Session, timer: FlowTimer, now: datetime) -> str:
     return result
 
 
-def fail(session: Session, timer: FlowTimer, now: datetime) -> str:
+def fail(session: Session, timer: TimerFacts, now: datetime) -> str:
     bump(session, timer, now)  # rolled back with the failure
     raise RuntimeError("the handler broke")
 
 
-def gone(session: Session, timer: FlowTimer, now: datetime) -> str:
+def gone(session: Session, timer: TimerFacts, now: datetime) -> str:
     return "stale"
 
 
@@ -85,7 +93,7 @@ def slow_deadline_handler(marker: Path, sleep: float = 60) -> timers.Handler:
     sleeps with the transaction open: the deadline kill test kills the worker there."""
     from tongban.workflow import runtime
 
-    def slow_deadline(session: Session, timer: FlowTimer, now: datetime) -> str:
+    def slow_deadline(session: Session, timer: TimerFacts, now: datetime) -> str:
         result = runtime.timer_handler(session, timer, now)
         if timer.kind != "deadline.timeout":
             return result

@@ -38,6 +38,7 @@ from ..models import (
     FlowTimer,
     FlowToken,
     Role,
+    TimerFacts,
     User,
     saved_id,
     utcnow,
@@ -498,7 +499,7 @@ def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> 
     return outcome
 
 
-def _fire(session: Session, timer: FlowTimer, now: datetime) -> str:
+def _fire(session: Session, timer: TimerFacts, now: datetime) -> str:
     """The timer's effect on its instance, stored; the timer's own row is the caller's."""
     if timer.instance_id is None:
         raise FlowNotFound(f"timer {timer.id} belongs to no instance")
@@ -548,7 +549,7 @@ def recount_unknown_deadlines(session: Session, now: datetime | None = None, *,
     return sum(counted)
 
 
-def timer_handler(session: Session, timer: FlowTimer, now: datetime) -> str:
+def timer_handler(session: Session, timer: TimerFacts, now: datetime) -> str:
     """The durable timers' handler of the engine's deadlines
     (``tongban.workflow.timers.HANDLERS["deadline.*"]``): ``timer`` is the claimed row the
     worker's guard returned, so it is not read again, and the worker marks it."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..models import FlowDeadline, FlowTask, FlowTimer
+from ..models import FlowDeadline, FlowTask, TimerFacts
 from ..worktime import CalendarNotPublished, Period, due_at
 from .deadline_spec import DeadlineSpec, Remind, Span
 from .deadlines import DUE_SOON, REMIND, TIMEOUT, add_timer, iso, refresh_flags, spec_for, sync
@@ -92,7 +92,7 @@ def _decide_by_timeout(state: State, deadline: FlowDeadline, task: FlowTask, act
         return_by_system(state, task, now)
 
 
-def fire_timer(state: State, timer: FlowTimer, now: datetime) -> str:
+def fire_timer(state: State, timer: TimerFacts, now: datetime) -> str:
     """What a due timer does; ``"stale"`` (nothing changes) when its deadline changed or
     closed since, or its task is no longer open."""
     deadline = next((d for d in state.deadlines if d.seq == timer.deadline_seq), None)

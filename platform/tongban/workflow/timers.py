@@ -42,6 +42,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
@@ -49,7 +50,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
 from .. import db
-from ..models import FlowTimer, utcnow
+from ..models import FlowTimer, TimerFacts, utcnow
 from .errors import Stale
 
 LEASE = timedelta(seconds=60)
@@ -65,13 +66,28 @@ CONFLICTS = frozenset({"40P01", "40001"})
 log = logging.getLogger(__name__)
 _SQLITE_TURNS = threading.Lock()
 
-Handler = Callable[[Session, FlowTimer, datetime], str]
+Handler = Callable[[Session, TimerFacts, datetime], str]
 SessionFactory = Callable[[], Session]
 
 # Handlers by timer kind, or by family ("deadline.*"). A handler makes the timer's effect in the
 # caller's transaction and returns "done", or "stale" when the timer no longer applies (the
-# deadline moved on): the row is then "cancelled". It receives the row still "claimed".
+# deadline moved on): the row is then "cancelled". It receives the row's facts as claimed.
 HANDLERS: dict[str, Handler] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedTimer:
+    """A claimed timer's facts as its handler reads them (:class:`TimerFacts`), copied from
+    the row the worker's guard returned."""
+
+    id: int
+    instance_id: int | None
+    deadline_seq: int | None
+    kind: str
+    key: str
+    due_at: datetime
+    payload: dict[str, Any]
+    attempts: int
 
 
 class NoHandler(LookupError):
@@ -188,7 +204,7 @@ _GUARD = (TIMER.update()
                  TIMER.c.claimed_by == bindparam("token"),
                  TIMER.c.attempts == bindparam("attempt"))
           .values(state="done", fired_at=bindparam("now"), lease_until=None, last_error="")
-          .returning(*TIMER.c))
+          .returning(*(TIMER.c[name] for name in ClaimedTimer.__slots__)))
 _NOT_FIRED = (TIMER.update().where(TIMER.c.id == bindparam("timer_id"))
               .values(state="cancelled", last_error=bindparam("error")))
 
@@ -203,9 +219,8 @@ def fire_claimed(session: Session, claim: Claim, now: datetime) -> Outcome:
                                    "attempt": claim.attempt, "now": now}).first()
     if row is None:
         return Outcome(claim.timer_id, "lost", claim.attempt)
-    # The handler's copy, not attached to the session, as it was claimed (the row the guard
-    # returned is already marked done).
-    timer = FlowTimer(**{**row._asdict(), "state": "claimed", "fired_at": None})
+    # The handler's copy of the facts as claimed (the row itself is already marked done).
+    timer = ClaimedTimer(*row)
     result = handler_for(timer.kind)(session, timer, now)
     if result == "done":
         return Outcome(claim.timer_id, "done", claim.attempt)

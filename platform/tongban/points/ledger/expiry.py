@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from ... import audit
-from ...models import FlowTimer, LedgerAccount, LedgerEntry, LedgerLot, LedgerPosting, saved_id
+from ...models import FlowTimer, LedgerAccount, LedgerEntry, LedgerLot, LedgerPosting, TimerFacts, saved_id
 from .accounts import locked, system_account
 
 KIND = "ledger.expire"
@@ -78,7 +78,7 @@ def expire(session: Session, ledger_id: str, at: datetime, *, now: datetime,
     return total
 
 
-def fire(session: Session, timer: FlowTimer, now: datetime) -> str:
+def fire(session: Session, timer: TimerFacts, now: datetime) -> str:
     """The timer handler (see ``workflow.timers.HANDLERS``)."""
     expire(session, timer.payload["ledger"], timer.due_at, now=now, key=timer.key)
     return "done"
