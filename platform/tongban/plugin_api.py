@@ -1,0 +1,154 @@
+"""The one module plugin authors import: the hook marker and the types hooks exchange.
+
+A plugin is a module or class whose functions are marked ``@hookimpl`` and named after the
+specifications in :mod:`tongban.extend.hookspecs` (documented in docs/plugins.md). Everything
+else in ``tongban`` is private to the core and may change without notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import pluggy
+
+PROJECT = "tongban"
+ENTRY_POINT_GROUP = "tongban.plugins"   # third-party plugins announce themselves here
+
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+Texts = Mapping[str, str]   # {"zh": ..., "en": ...}
+
+
+# --- health -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HealthReport:
+    """A plugin's answer to "are you working?". ``state`` is ``ok``, ``degraded`` (working,
+    with a problem an admin should see: a source answering slowly, transient failures) or
+    ``down`` (a permanent error: wrong credentials, a missing table). ``detail`` is for the
+    administrator, in English or Chinese; never a secret."""
+
+    state: Literal["ok", "degraded", "down"]
+    detail: str = ""
+    checked_at: datetime | None = None
+
+
+# --- connectors (data exchange with other departments' systems) ---------------------------
+
+class ConnectorError(Exception):
+    """A connector call that did not succeed. ``transient`` says whether trying again later
+    may succeed (a timeout, a refused connection, HTTP 503) or not (bad credentials, a query
+    the source rejects): the core retries only transient failures, a bounded number of times,
+    and shows permanent ones in plugin health."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class QueryProblem:
+    """A problem with a connector's options or queries in a definition: ``path`` is the place
+    inside the connector's block (keys and indexes), which the core turns into file:line."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one query returned: ``rows`` as mappings of column (or JSON field) to value, at
+    most the query's row limit. ``source`` names the system in words (e.g. the department's
+    register); the core adds the time, the query id and the person asked about as provenance."""
+
+    rows: list[dict[str, Any]]
+    source: str = ""
+
+
+class Connector(Protocol):
+    """An open connection to one external system, made by :attr:`ConnectorType.open` from
+    validated options. Implementations must be safe to call from several threads."""
+
+    def fetch(self, query_id: str, query: Mapping[str, Any], params: Mapping[str, Any], *,
+              timeout: float) -> FetchResult:
+        """Run the definition's query ``query`` (already validated against
+        :attr:`ConnectorType.query_schema`) with ``params`` bound by name, never formatted
+        into the query text. Raise :class:`ConnectorError` on failure; give up after
+        ``timeout`` seconds with a transient error."""
+        ...
+
+    def health(self) -> HealthReport:
+        """A cheap check that the system answers (e.g. ``SELECT 1``)."""
+        ...
+
+    def close(self) -> None:
+        """Release pools and sockets (the app is shutting down or the options changed)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConnectorType:
+    """A kind of connector a plugin offers, named in a service's ``connectors:`` block by
+    ``id`` (``sql``, ``http``). ``options_schema`` and ``query_schema`` are JSON Schemas the
+    core validates a definition against at load; ``check`` adds what a schema cannot say
+    (a parameter the query uses but does not declare, SQL that is built from strings) and
+    returns problems, empty when all is well. ``open`` makes a :class:`Connector` from valid
+    options and the app's settings (secrets come from settings, never from definitions)."""
+
+    id: str
+    title: Texts
+    options_schema: Mapping[str, Any]
+    query_schema: Mapping[str, Any]
+    open: Callable[[Mapping[str, Any], Mapping[str, Any]], Connector]
+    check: Callable[[Mapping[str, Any], Mapping[str, Mapping[str, Any]]], list[QueryProblem]] = \
+        field(default=lambda options, queries: [])
+
+
+# --- notifications ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Notification:
+    """One message to one recipient, rendered by the core from the event's template in the
+    recipient's language. ``key`` is unique per delivery: a channel that is asked twice with
+    the same key must deliver once (the worker may retry after a crash)."""
+
+    key: str
+    channel: str
+    recipient: str          # a user id for site messages, an address or number otherwise
+    subject: str
+    body: str
+    language: str = "zh"
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotificationChannel:
+    """A way to reach people (``site``, ``email``, ``sms``): ``send`` delivers one
+    notification or raises :class:`ConnectorError` (transient or not)."""
+
+    id: str
+    title: Texts
+    send: Callable[[Notification], None]
+
+
+# --- application events -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ApplicationEvent:
+    """Something that happened to an application, told to plugins after its transaction
+    committed: ``kind`` is ``submitted``, ``task_done`` or ``completed``."""
+
+    kind: str
+    reference: str
+    service: str
+    at: datetime
+    actor: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+__all__ = ["ENTRY_POINT_GROUP", "PROJECT", "ApplicationEvent", "Connector", "ConnectorError",
+           "ConnectorType", "FetchResult", "HealthReport", "Notification", "NotificationChannel",
+           "QueryProblem", "Texts", "hookimpl"]
