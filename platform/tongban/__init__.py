@@ -18,6 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def create_app(test_config: Mapping[str, Any] | None = None,
                instance_path: str | os.PathLike[str] | None = None) -> Flask:
     from . import audit, config, db, i18n, localtime
+    from .extend import manager as plugins
     from .web import init_web
 
     instance = Path(instance_path or os.environ.get("TONGBAN_INSTANCE_PATH")
@@ -29,5 +30,6 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     audit.init_app(app)
     i18n.init_app(app)
     localtime.init_app(app)
+    plugins.init_app(app)
     init_web(app)
     return app
