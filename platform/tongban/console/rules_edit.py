@@ -374,10 +374,17 @@ def _table(rows: Sequence[Sequence[str]], old: Mapping[str, Any]) -> CommentedMa
         row = old.get(value) if isinstance(old.get(value), CommentedMap) else None
         if row is None:
             row = _small(points=points, label=_small(zh=label_zh.strip(), en=label_en.strip()))
-        else:
-            row["points"] = points
-            row["label"] = _small(zh=label_zh.strip(), en=label_en.strip())
-        table[value] = row
+        else:  # only what changed is written again, so quoting as written is kept
+            if row.get("points") != points:
+                row["points"] = points
+            label = row.get("label")
+            if not isinstance(label, CommentedMap):
+                row["label"] = _small(zh=label_zh.strip(), en=label_en.strip())
+            else:
+                for lang, words in (("zh", label_zh.strip()), ("en", label_en.strip())):
+                    if label.get(lang) != words:
+                        label[lang] = words
+        table[next((key for key in old if key == value), value)] = row  # the key as written
     if not table:
         raise RulesEditError(N_("A table needs at least one row."))
     return table
