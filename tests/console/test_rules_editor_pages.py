@@ -261,3 +261,24 @@ def test_a_department_admin_of_another_department_is_refused(
 
 def test_a_citizen_cannot_open_the_editor(personas: Personas) -> None:
     assert personas.as_("citizen").get(EDITOR).status_code in (302, 403)
+
+
+def test_a_rule_set_shared_by_a_copied_service_says_so_on_both_pages(
+        admin: FlaskClient, session: Session) -> None:
+    """A copy of a service shares its rule set (console/starters.py): each editor names the
+    other service, and the copy's first edit puts the rule set in its own working copy."""
+    token = _fields(_page(admin))["csrf_token"]
+    created = admin.post("/admin/services/new", data={
+        "csrf_token": token, "code": "residence-points-pilot", "name_zh": "积分试点",
+        "name_en": "Points pilot", "department": "sh-rsj", "start": "copy",
+        "source": CODE})
+    assert created.status_code == 302, created.get_data(as_text=True)
+    copy_editor = "/admin/services/residence-points-pilot/rules"
+    html = unescape(admin.get(copy_editor).get_data(as_text=True))
+    assert "此规则还被以下服务使用：residence-points。" in html
+    assert "此规则还被以下服务使用：residence-points-pilot。" in unescape(_page(admin))
+    response = admin.post(copy_editor + "/indicator/age", data={**_fields(html), **AGE})
+    assert response.status_code == 303
+    session.rollback()
+    copy = workspace.get_draft(session, "residence-points-pilot")
+    assert copy is not None and len(parse(RULES, copy.files[RULES])["indicators"][0]["bands"]) == 3

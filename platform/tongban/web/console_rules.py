@@ -21,13 +21,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
 from sqlmodel import Session
 
 from ..console import rules_edit, workspace
-from ..console.layout import parse, path_of
+from ..console.layout import parse, path_of, render_version
 from ..definitions.problems import Problem
+from ..definitions.publish import current_version
 from ..i18n import N_, current_lang
-from ..models import Role, ServiceDraft, User
+from ..models import Role, ServiceDraft, ServiceWorkspace, User
 from ..points import population as pop
 from ..points.simulate import (
     Report,
@@ -91,12 +93,11 @@ def _user(tx: Session, code: str) -> User:
     return user
 
 
-def _rules_path(code: str, files: dict[str, str]) -> tuple[str, str] | None:
+def _rules_name(code: str, files: dict[str, str]) -> str | None:
     data = parse(path_of("service", code), files.get(path_of("service", code), ""))
     if not isinstance(data, dict) or not isinstance(data.get("rules"), str):
         return None
-    path = path_of("rules", data["rules"])
-    return (path, data["rules"]) if path in files else None
+    return str(data["rules"])
 
 
 def _open(tx: Session, code: str) -> tuple[User, ServiceDraft, str, str]:
@@ -104,10 +105,31 @@ def _open(tx: Session, code: str) -> tuple[User, ServiceDraft, str, str]:
         abort(404)
     user = _user(tx, code)
     draft = workspace.open_draft(tx, code, user)
-    found = _rules_path(code, draft.files)
-    if found is None:
+    name = _rules_name(code, draft.files)
+    if name is None or (path_of("rules", name) not in draft.files
+                        and current_version(tx, "rules", name) is None):
         abort(404)
-    return user, draft, *found
+    return user, draft, path_of("rules", name), name
+
+
+def _text(tx: Session, draft: ServiceDraft, path: str, name: str) -> str:
+    """The rules file of the working copy; a shared rule set a copied service names but has not
+    changed yet starts as its published text (the first save puts it in the working copy)."""
+    if path in draft.files:
+        return draft.files[path]
+    row = current_version(tx, "rules", name)
+    assert row is not None  # _open checked
+    return render_version(row)
+
+
+def _sharing(tx: Session, rule_set_id: str, code: str) -> list[str]:
+    """The other services that name the rule set, published or in a working copy."""
+    found = set(services_of(tx, rule_set_id))
+    for row in tx.scalars(select(ServiceWorkspace)):
+        draft = workspace.get_draft(tx, row.code)
+        if draft is not None and _rules_name(row.code, draft.files) == rule_set_id:
+            found.add(row.code)
+    return sorted(found - {code})
 
 
 def _place(view: RulesView, problem: Problem) -> None:
@@ -132,7 +154,7 @@ def _place(view: RulesView, problem: Problem) -> None:
 
 
 def _view(tx: Session, code: str, draft: ServiceDraft, path: str, rule_set_id: str) -> RulesView:
-    text = draft.files[path]
+    text = _text(tx, draft, path, rule_set_id)
     view = RulesView(revision=draft.revision, path=path, rule_set_id=rule_set_id,
                      can_undo=bool(draft.undo_stack), can_redo=bool(draft.redo_stack))
     try:
@@ -147,7 +169,7 @@ def _view(tx: Session, code: str, draft: ServiceDraft, path: str, rule_set_id: s
             view.elsewhere.append(problem)
         else:
             _place(view, problem)
-    view.shared_with = [other for other in services_of(tx, rule_set_id) if other != code]
+    view.shared_with = _sharing(tx, rule_set_id, code)
     return view
 
 
@@ -169,7 +191,7 @@ def _simulation(tx: Session, code: str, draft: ServiceDraft, path: str,
     """The draft rule set against the live one on a sample population: the stored applications
     of the services using it when there are enough, else generated people."""
     try:
-        rule_set = draft_rules(draft.files[path], path)
+        rule_set = draft_rules(_text(tx, draft, path, rule_set_id), path)
     except SimulationError:
         return Simulation(error=_("The draft rule set has problems: fix them, then run the "
                                   "simulation again."))
@@ -246,8 +268,8 @@ def _save(code: str, change: Change, *, at: str = "", field: str = "") -> Respon
     posted["members"] = request.form.getlist("members")
     try:
         with request_transaction() as tx:
-            user, draft, path, _rule_set_id = _open(tx, code)
-            text, indicator = change(draft.files[path])
+            user, draft, path, rule_set_id = _open(tx, code)
+            text, indicator = change(_text(tx, draft, path, rule_set_id))
             workspace.save_file(tx, draft, path, text, expected_revision=revision, user=user)
     except rules_edit.RulesEditError as exc:
         return _draw(code, error=_(exc.template, **exc.params), error_at=exc.at,
