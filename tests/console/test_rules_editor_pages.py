@@ -282,3 +282,24 @@ def test_a_rule_set_shared_by_a_copied_service_says_so_on_both_pages(
     session.rollback()
     copy = workspace.get_draft(session, "residence-points-pilot")
     assert copy is not None and len(parse(RULES, copy.files[RULES])["indicators"][0]["bands"]) == 3
+
+
+def test_a_grading_shows_its_grades_and_weights_and_says_when_there_is_no_sample(
+        admin: FlaskClient, session: Session) -> None:
+    editor = "/admin/services/enterprise-credit/rules"
+    html = unescape(admin.get(editor + "?indicator=credit&simulate=1").get_data(as_text=True))
+    assert 'name="grade-1-grade" value="A"' in html and 'name="threshold"' not in html
+    assert '<option value="tax_score" selected>tax_score</option>' in html
+    assert 'name="row-5-weight" value="10"' in html
+    assert "没有可用于模拟的样本：使用该规则的服务还没有已存申请。" in html
+    response = admin.post(editor + "/outcome", data={
+        **_fields(html), "rows": "4", "action": "remove_grade-4",
+        **{f"grade-{n}-{c}": v for n, row in enumerate(
+            [("90", "A"), ("75", "B"), ("60", "C"), ("0", "D")], start=1)
+           for c, v in zip(("min", "grade"), row, strict=True)}})
+    assert response.status_code == 303
+    session.rollback()
+    draft = workspace.get_draft(session, "enterprise-credit")
+    assert draft is not None
+    rules = parse("x.yaml", draft.files["workflow_definitions/rules/enterprise-credit.yaml"])
+    assert [g["grade"] for g in rules["outcome"]["grades"]] == ["A", "B", "C"]
