@@ -25,14 +25,9 @@ from ..definitions.problems import Problem
 from ..definitions.yamlpos import Document, ReadError, read_yaml
 from ..forms.definition import load_form
 from ..forms.state import evaluate, validate_submission
-from ..workflow.testbench import (
-    Bench,
-    ScriptError,
-    Sources,
-    check_script,
-    show_time,
-)
-from .layout import case_files, case_path, path_of
+from ..workflow.testbench import Bench, Script, ScriptError, Sources, check_script, show_time
+from .layout import CASES_DIR, case_files, case_of, case_path, path_of
+from .workspace import load_files
 
 EXPECTATIONS = ("route", "status", "values", "points", "steps", "app_due")
 APPROVALS = frozenset({"approved", "accepted"})  # what counts as approving a step
@@ -91,10 +86,9 @@ def read_case(code: str, name: str, text: str) -> tuple[Document, dict[str, Any]
 
 
 def script_of(code: str, name: str, document: Document, sources: Sources | None,
-              answers: Any = None) -> Any:
+              answers: Any = None) -> Script:
     """The test-bench script inside a case (its keys but ``expect``, on the case's service,
     with ``answers`` when given), checked like a ``tongban flow run`` script."""
-    from ..workflow.testbench import Script
     data = {key: value for key, value in document.data.items() if key != "expect"}
     data["service"] = code
     if answers is not None:
@@ -175,7 +169,6 @@ def run_cases(loaded: DefinitionSet, problems: list[Problem], code: str,
 
 def run_draft_cases(session: Session, code: str, files: Mapping[str, str]) -> list[CaseResult]:
     """Every case of a working copy, against the working copy's own definitions."""
-    from .workspace import load_files
     loaded, problems = load_files(session, code, files)
     return run_cases(loaded, problems, code, files)
 
@@ -183,7 +176,6 @@ def run_draft_cases(session: Session, code: str, files: Mapping[str, str]) -> li
 def run_draft_case(session: Session, code: str, files: Mapping[str, str], name: str,
                    text: str) -> CaseResult:
     """One case (saved or not yet) against the working copy."""
-    from .workspace import load_files
     loaded, problems = load_files(session, code, files)
     if problems:
         return CaseResult(name, problems=[
@@ -323,4 +315,31 @@ def case_text(script: Mapping[str, Any], expect: Mapping[str, Any]) -> str:
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]  # ruamel option
     out = StringIO()
     yaml.dump(data, out)
-    return out.getvalue()
+    return "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
+
+
+# -- the repository's cases (tongban defs check / defs test) ---------------------------------
+
+def folder_cases(root: Path, code: str | None = None) -> dict[str, dict[str, str]]:
+    """service code -> case name -> text, of the case files under ``root``'s
+    workflow_definitions/tests/ (one service's when ``code`` is given)."""
+    found: dict[str, dict[str, str]] = {}
+    folder = root / CASES_DIR
+    for file in sorted(folder.glob("*/*.yaml")) if folder.is_dir() else []:
+        case = case_of(file.relative_to(root).as_posix())
+        if case is not None and (code is None or case[0] == code):
+            found.setdefault(case[0], {})[case[1]] = file.read_text(encoding="utf-8")
+    return found
+
+
+def case_problems(loaded: DefinitionSet, code: str, name: str, text: str) -> list[Problem]:
+    """The problems of a case file's format (nothing is run): what `tongban defs check` says."""
+    file = case_path(code, name)
+    if code not in loaded.services:
+        return [Problem(file, 1, 1, "", f'there is no service "{code}" for this test case')]
+    try:
+        document, _ = read_case(code, name, text)
+        script_of(code, name, document, sources_of(loaded, code))
+    except ScriptError as exc:
+        return exc.problems
+    return []
