@@ -89,10 +89,11 @@ def answer_fields(form: FormDefinition | None) -> list[Field]:
     if form is None:
         return []
     found = []
+    lists = [fld.key + "." for fld in form.root.walk() if fld.item is not None]
     for fld in form.root.walk():
         if fld is form.root or fld.children or fld.item is not None or fld.read_only:
             continue
-        if "*" in fld.key.split(".") or fld.is_item:
+        if fld.is_item or any(fld.key.startswith(prefix) for prefix in lists):
             continue
         found.append(fld)
     return found
@@ -230,11 +231,22 @@ def _choices(code: str, files: dict[str, str], bench: BenchForm) -> Choices:
                    ACTIONS, tasks)
 
 
+def _files(code: str) -> dict[str, str]:
+    """The working copy's files, the copy opened from live when the service has none yet (it
+    brings the repository's cases of the service)."""
+    session = request_session()
+    if ws.get_draft(session, code) is None:
+        with request_transaction() as tx:
+            ws.open_draft(tx, code, signed_in_user())
+    draft = ws.get_draft(session, code)
+    assert draft is not None
+    return dict(draft.files)
+
+
 def _page(code: str, *, bench: BenchForm | None = None, run: Any = None, case: str = "",
           errors: dict[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
     session = request_session()
-    draft = ws.get_draft(session, code)
-    files = dict(draft.files) if draft else ws.live_files(session, code)
+    files = _files(code)
     texts = case_files(code, files)
     results = service_cases.run_draft_cases(session, code, files)
     if bench is None:
@@ -247,8 +259,7 @@ def _page(code: str, *, bench: BenchForm | None = None, run: Any = None, case: s
                                "extra": ""} for _ in range(ACTION_ROWS))]
     return render_template("admin/service_bench.html", code=code, results=results,
                            bench=bench, rows=rows, choices=choices, run=run, case=case,
-                           errors=errors or {}, saved=request.args.get("saved", ""),
-                           draft=draft), status
+                           errors=errors or {}, saved=request.args.get("saved", "")), status
 
 
 @bp.get("/<code>/bench")
@@ -259,8 +270,7 @@ def bench_page(code: str) -> ResponseReturnValue:
     run = None
     if case:
         session = request_session()
-        draft = ws.get_draft(session, code)
-        files = dict(draft.files) if draft else ws.live_files(session, code)
+        files = _files(code)
         text = case_files(code, files).get(case)
         if text is not None:
             run = service_cases.run_draft_case(session, code, files, case, text)
@@ -274,8 +284,7 @@ def bench_run(code: str) -> ResponseReturnValue:
     gave as its expectations, as a new test case of the working copy."""
     guard(code)
     session = request_session()
-    draft = ws.get_draft(session, code)
-    files = dict(draft.files) if draft else ws.live_files(session, code)
+    files = _files(code)
     fields = _choices(code, files, BenchForm()).fields
     bench = form_from_request(fields)
     data, errors = script_data(bench, fields)
