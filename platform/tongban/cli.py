@@ -91,9 +91,8 @@ def defs_group() -> None:
 def defs_check(path: Path | None) -> None:
     """Check every definition file under PATH (default: the shipped ones). Never writes."""
     from . import PROJECT_ROOT
-    from .definitions import load_directory
-
     from .console.service_cases import case_problems, folder_cases
+    from .definitions import load_directory
 
     root = path or PROJECT_ROOT
     result = load_directory(root)

@@ -21,8 +21,8 @@ from ..definitions.publish import PublishResult, publish
 from ..i18n import N_
 from ..models import DefinitionVersion, PublishRequest, ServiceDraft, User, saved_id, utcnow
 from .diff import FileDiff, diff_files
-from .service_cases import CaseResult, run_cases
 from .layout import kind_of, named_files, path_of, render
+from .service_cases import CaseResult, run_cases
 from .workspace import (
     WorkspaceRefused,
     ensure_workspace,

@@ -312,7 +312,7 @@ def case_text(script: Mapping[str, Any], expect: Mapping[str, Any]) -> str:
     yaml.default_flow_style = None
     yaml.allow_unicode = True
     yaml.width = 100
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]  # ruamel option
+    yaml.representer.sort_base_mapping_type_on_output = False  # the documented key order
     out = StringIO()
     yaml.dump(data, out)
     return "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())

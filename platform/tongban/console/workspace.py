@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from .. import PROJECT_ROOT, audit
+from .. import audit
 from ..accounts import roles_of
 from ..definitions.loader import CALENDAR_DIR, DEPARTMENTS_FILE, DefinitionSet, load_directory
 from ..definitions.problems import Problem
@@ -45,6 +46,8 @@ from .layout import (
 STACK_LIMIT = 100  # undo and redo snapshots kept per working copy
 PARSED = ParsedTexts()  # the files read by earlier checks, by text (definitions/tree.py)
 RESERVED_CODES = frozenset({"departments"})  # file names the loader reads as something else
+# The checkout (tongban.PROJECT_ROOT, which this module cannot import: a cycle through the app).
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 class WorkspaceRefused(ValueError):
@@ -141,7 +144,7 @@ def open_draft(session: Session, code: str, user: User) -> ServiceDraft:
 def repository_cases(code: str) -> dict[str, str]:
     """The test cases the repository ships for a service (workflow_definitions/tests/<code>/),
     brought into its working copy when that is first opened: cases are never published."""
-    folder = PROJECT_ROOT / CASES_DIR / code
+    folder = REPOSITORY / CASES_DIR / code
     found = {}
     for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         path = case_path(code, file.stem)

@@ -26,7 +26,6 @@ from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .. import PROJECT_ROOT
 from ..definitions.loader import meta_validator, schema_problems
 from ..definitions.problems import Problem
 from ..definitions.yamlpos import Document, ReadError, read_yaml
@@ -36,7 +35,9 @@ from .deadlines import sync
 from .timeouts import fire_timer
 
 ZONE = ZoneInfo("Asia/Shanghai")  # C1: script times are local times in Shanghai
-DEFINITIONS = PROJECT_ROOT / "workflow_definitions"
+# The checkout's definitions (tongban.PROJECT_ROOT, which this module cannot import: the console
+# runs service cases on the bench, and the app imports the console).
+DEFINITIONS = Path(__file__).resolve().parents[3] / "workflow_definitions"
 OPEN_TASK_STATES = frozenset({"open", "claimed"})
 TRACE_KEYS = ("at", "event", "node", "actor", "task", "status")
 DEFAULT_RETRIES = 3
