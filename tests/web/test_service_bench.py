@@ -146,3 +146,52 @@ def test_another_departments_admin_cannot_open_the_bench(personas: Personas) -> 
     assert client.get(BENCH).status_code == 403
     assert client.post(BENCH, data={"csrf_token": csrf_token(client, "/admin/services"),
                                     "run": "1"}).status_code == 403
+
+
+def test_a_working_copy_opened_from_live_brings_the_repositorys_cases_and_exports_them(
+        demo: object, session: Session) -> None:
+    from tongban.console import archive
+
+    draft = ws.open_draft(session, SERVICE, admin(session))
+    assert CASE in draft.files and draft.base_versions[CASE] is None
+    exported = archive.read_zip(archive.export_zip(draft.files), SERVICE)
+    assert exported[CASE] == draft.files[CASE]
+    other = case_path("residence-points", "x")
+    bad = archive.export_zip({**draft.files, other: "title: x\n"})
+    try:
+        archive.import_zip(session, SERVICE, bad, admin(session))
+    except ws.WorkspaceRefused as exc:
+        assert str(exc) == f'"{other}" is not one of the files of service "{SERVICE}".'
+    else:
+        raise AssertionError("a case of another service was imported")
+    try:
+        ws.save_file(session, draft, other, "title: x\n", expected_revision=draft.revision,
+                     user=admin(session))
+    except ws.WorkspaceRefused as exc:
+        assert str(exc) == f'"{other}" is not one of the files of service "{SERVICE}".'
+    else:
+        raise AssertionError("a case of another service was saved")
+
+
+def test_publish_draft_refuses_a_failing_case_in_english_and_publishes_nothing(
+        demo: object, session: Session) -> None:
+    from tongban.console import publishing as pub
+
+    editor = admin(session)
+    draft = ws.open_draft(session, SERVICE, editor)
+    text = draft.files[CASE].replace("approved: [police_pd]", "approved: [hr_city]")
+    ws.save_file(session, draft, CASE, text, expected_revision=draft.revision, user=editor)
+    session.commit()
+    before = versions(session)
+    draft = ws.open_draft(session, SERVICE, editor)
+    try:
+        pub.publish_draft(session, draft, editor, seen=pub.live_marks(session, SERVICE),
+                          comment="")
+    except pub.CasesFailed as exc:
+        assert str(exc) == "1 test case(s) of the service failed; nothing was published."
+        assert [(c.name, c.expected, c.actual) for c in exc.failed[0].failures] == [
+            ("steps.district.approved", ["hr_city"], ["police_pd"])]
+    else:
+        raise AssertionError("published with a failing case")
+    session.rollback()
+    assert versions(session) == before
