@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from io import StringIO
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -26,6 +27,7 @@ from .services_admin import guard, refused_text, signed_in_user
 
 bp = Blueprint("service_bench", __name__, url_prefix="/admin/services")
 ACTION_ROWS = 3  # empty action rows offered below the ones already there
+MAX_ROWS = 200  # action rows read from a post at most
 # The test-bench actions a row may pick (docs/flows.md, "The script").
 ACTIONS = ("claim", "release", "accept", "refuse_intake", "approve", "reject", "vote", "return",
            "resubmit", "request_correction", "submit_correction", "transfer", "add_signer",
@@ -48,7 +50,6 @@ class BenchForm:
 
 
 def _yaml_text(value: Any) -> str:
-    from io import StringIO
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = None
     yaml.allow_unicode = True
@@ -64,7 +65,6 @@ def _flow_text(value: Any) -> str:
     yaml.default_flow_style = True
     yaml.allow_unicode = True
     yaml.width = 4096
-    from io import StringIO
     out = StringIO()
     yaml.dump(value, out)
     return out.getvalue().strip().removesuffix("...").strip()
@@ -153,7 +153,8 @@ def form_from_case(data: dict[str, Any], fields: list[Field]) -> BenchForm:
 def form_from_request(fields: list[Field]) -> BenchForm:
     posted = request.form
     rows = []
-    for index in range(int(posted.get("rows", "0") or 0) if posted.get("rows", "").isdigit() else 0):
+    count = int(posted["rows"]) if posted.get("rows", "").isdigit() else 0
+    for index in range(min(count, MAX_ROWS)):
         row = {key: posted.get(f"{key}-{index}", "").strip()[:2000]
                for key in ("at", "actor", "action", "task", "comment", "extra")}
         if row["action"]:
