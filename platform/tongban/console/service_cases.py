@@ -101,7 +101,11 @@ def script_of(code: str, name: str, document: Document, sources: Sources | None,
     return check_script(script)
 
 
-def sources_of(loaded: DefinitionSet, code: str) -> Sources:
+def sources_of(loaded: DefinitionSet, code: str) -> Sources | None:
+    """The service's definitions as the bench reads them; None when the service or its flow
+    did not load (their own problems say why)."""
+    if code not in loaded.services or loaded.services[code].content.get("flow") not in loaded.flows:
+        return None
     service = loaded.services[code].content
     rules_id = service.get("rules")
     rules = (rules_id, loaded.rules[rules_id].content) \
@@ -120,10 +124,11 @@ def run_case(loaded: DefinitionSet, code: str, name: str, text: str) -> CaseResu
     try:
         document, expect = read_case(code, name, text)
         result.title = str(document.data.get("title", ""))
-        if code not in loaded.services:
-            result.problems.append(f"the service {path_of('service', code)} does not load")
-            return result
         sources = sources_of(loaded, code)
+        if sources is None:
+            result.problems.append(f"the service {path_of('service', code)} or its flow does "
+                                   "not load")
+            return result
         form_errors, answers = _form_check(loaded, code, document.data.get("answers", {}))
         if form_errors:
             result.checks.append(Check("answers", [], form_errors))
@@ -335,11 +340,15 @@ def folder_cases(root: Path, code: str | None = None) -> dict[str, dict[str, str
 def case_problems(loaded: DefinitionSet, code: str, name: str, text: str) -> list[Problem]:
     """The problems of a case file's format (nothing is run): what `tongban defs check` says."""
     file = case_path(code, name)
-    if code not in loaded.services:
+    if code not in loaded.services and not any(problem.file == path_of("service", code)
+                                               for problem in loaded.problems):
         return [Problem(file, 1, 1, "", f'there is no service "{code}" for this test case')]
+    sources = sources_of(loaded, code)
+    if sources is None:
+        return []  # the service's own problems are reported: its cases cannot be read yet
     try:
         document, _ = read_case(code, name, text)
-        script_of(code, name, document, sources_of(loaded, code))
+        script_of(code, name, document, sources)
     except ScriptError as exc:
         return exc.problems
     return []
