@@ -91,10 +91,14 @@ def defs_group() -> None:
 def defs_check(path: Path | None) -> None:
     """Check every definition file under PATH (default: the shipped ones). Never writes."""
     from . import PROJECT_ROOT
+    from .console.service_cases import case_problems, folder_cases
     from .definitions import load_directory
 
     root = path or PROJECT_ROOT
     result = load_directory(root)
+    for code, cases in folder_cases(root).items():  # the services' test cases: their format
+        for name, text in cases.items():
+            result.problems.extend(case_problems(result, code, name, text))
     for problem in result.findings:
         click.echo(str(problem), err=True)
     _echo_warning_count(result.warnings)
@@ -103,6 +107,46 @@ def defs_check(path: Path | None) -> None:
         sys.exit(1)
     click.echo(f"OK: {len(result.services)} service(s), {len(result.forms)} form(s) and "
                f"{len(result.rules)} rule set(s) in {root}.")
+
+
+@defs_group.command("test")
+@click.argument("service", required=False)
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The repository folder (default: the shipped definitions).")
+def defs_test(service: str | None, root: Path | None) -> None:
+    """Run the test cases of SERVICE (default: of every service) under
+    workflow_definitions/tests/ against the definitions of the same folder. Exit 1 when a case
+    fails or the definitions have problems."""
+    from . import PROJECT_ROOT
+    from .console.service_cases import folder_cases, run_cases
+    from .definitions import load_directory
+
+    root = root or PROJECT_ROOT
+    loaded = load_directory(root)
+    for problem in loaded.problems:
+        click.echo(str(problem), err=True)
+    cases = folder_cases(root, service)
+    if service is not None and service not in loaded.services:
+        click.echo(f'There is no service "{service}" in {root}.', err=True)
+        sys.exit(2)
+    failed = count = 0
+    for code, texts in cases.items():
+        files = {f"workflow_definitions/tests/{code}/{name}.yaml": text
+                 for name, text in texts.items()}
+        for result in run_cases(loaded, loaded.problems, code, files):
+            count += 1
+            if result.passed:
+                click.echo(f"PASS {code}/{result.name}: {result.title}")
+                continue
+            failed += 1
+            click.echo(f"FAIL {code}/{result.name}: {result.title}")
+            for line in result.problems:
+                click.echo(f"  {line}")
+            for check in result.failures:
+                click.echo(f"  {check.name}: expected {check.expected!r}, got {check.actual!r}")
+    click.echo(f"{count - failed} of {count} test case(s) passed.")
+    if failed or loaded.problems:
+        sys.exit(1)
 
 
 def _echo_warning_count(warnings: list[Any]) -> None:

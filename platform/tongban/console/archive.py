@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from ..i18n import N_
 from ..models import ServiceDraft, User
-from .layout import kind_of, named_files, path_of
+from .layout import case_of, is_case_of, kind_of, named_files, path_of
 from .workspace import WorkspaceRefused, open_draft, replace_all
 
 MAX_MEMBERS = 50
@@ -53,7 +53,7 @@ def _strip_folder(paths: list[str]) -> dict[str, str]:
     unpacked-and-repacked export does) is read as if they did not."""
     tops = {path.split("/", 1)[0] for path in paths}
     if len(tops) == 1 and all("/" in p for p in paths) \
-            and not all(kind_of(p) for p in paths):
+            and not all(kind_of(p) or case_of(p) for p in paths):
         return {path: path.split("/", 1)[1] for path in paths}
     return {path: path for path in paths}
 
@@ -109,7 +109,7 @@ def read_zip(data: bytes, code: str) -> dict[str, str]:
         budget = MAX_TOTAL_BYTES
         for info, member_path in zip(infos, paths, strict=True):
             path = renamed[member_path]
-            if kind_of(path) is None:
+            if kind_of(path) is None and not is_case_of(path, code):
                 raise WorkspaceRefused(N_('"%(path)s" is not one of the files of service '
                                           '"%(code)s".'), path=path, code=code)
             if path in files:
@@ -134,7 +134,7 @@ def import_zip(session: Session, code: str, data: bytes, user: User) -> ServiceD
     files = read_zip(data, code)
     named = named_files(code, files[path_of("service", code)])
     for path in sorted(files):
-        if path not in named:
+        if path not in named and not is_case_of(path, code):
             raise WorkspaceRefused(N_('"%(path)s" is not one of the files of service '
                                       '"%(code)s".'), path=path, code=code)
     draft = open_draft(session, code, user)

@@ -1,12 +1,15 @@
 """Where a service's files live in the repository layout, and their text.
 
 A working copy, an export zip and the text view of an editor all hold exactly these files:
-`workflow_definitions/<code>.yaml` (the service), the form, flow and rule set it names.
+`workflow_definitions/<code>.yaml` (the service), the form, flow and rule set it names, and the
+service's test cases `workflow_definitions/tests/<code>/<case>.yaml` (never published: they
+travel with the working copy and are run before each publish, console/service_cases.py).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 from typing import Any
 
@@ -17,6 +20,8 @@ from ..definitions.loader import FLOW_DIR, FORM_DIR, RULES_DIR, SERVICE_DIR
 from ..models import DefinitionVersion
 
 SERVICE_CODE_PATTERN = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"  # service.schema.json /code
+CASES_DIR = f"{SERVICE_DIR}/tests"
+CASE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"  # a test case's file name, without .yaml
 # What a service file names, in publishing order (a rule set before the service naming it).
 NAMED_KINDS = ("rules", "form", "flow")
 _RENDERED: dict[tuple[str, str], str] = {}  # (kind, content hash) -> the text
@@ -37,6 +42,31 @@ def kind_of(path: str) -> tuple[str, str] | None:
             if code and "/" not in code and "\\" not in code and not code.startswith("."):
                 return kind, code
     return None
+
+
+def case_path(code: str, name: str) -> str:
+    return f"{CASES_DIR}/{code}/{name}.yaml"
+
+
+def case_of(path: str) -> tuple[str, str] | None:
+    """(service code, case name) of a test case's path, None for any other path."""
+    if not path.startswith(CASES_DIR + "/") or not path.endswith(".yaml"):
+        return None
+    code, _, name = path[len(CASES_DIR) + 1:-len(".yaml")].partition("/")
+    if re.fullmatch(SERVICE_CODE_PATTERN, code) and re.fullmatch(CASE_NAME_PATTERN, name):
+        return code, name
+    return None
+
+
+def is_case_of(path: str, code: str) -> bool:
+    found = case_of(path)
+    return found is not None and found[0] == code
+
+
+def case_files(code: str, files: dict[str, str]) -> dict[str, str]:
+    """name -> text of the service's test cases among ``files``, by name."""
+    return {case[1]: files[path] for path in sorted(files)
+            if (case := case_of(path)) is not None and case[0] == code}
 
 
 def _yaml() -> YAML:

@@ -22,6 +22,7 @@ from ..i18n import N_
 from ..models import DefinitionVersion, PublishRequest, ServiceDraft, User, saved_id, utcnow
 from .diff import FileDiff, diff_files
 from .layout import kind_of, named_files, path_of, render
+from .service_cases import CaseResult, run_cases
 from .workspace import (
     WorkspaceRefused,
     ensure_workspace,
@@ -44,6 +45,17 @@ class ProblemsFound(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s); nothing was published")
+
+
+class CasesFailed(Exception):
+    """A test case of the service fails on the files to publish; nothing was published.
+    ``failed`` holds each failing case's result (what differed)."""
+
+    message = N_("%(count)s test case(s) of the service failed; nothing was published.")
+
+    def __init__(self, failed: list[CaseResult]) -> None:
+        self.failed = failed
+        super().__init__(self.message % {"count": len(failed)})
 
 
 class PublishConflict(Exception):
@@ -124,8 +136,10 @@ def _own_definitions(loaded: DefinitionSet, files: dict[str, str]) -> Definition
 
 def publish_files(session: Session, code: str, files: dict[str, str], user: User, *,
                   comment: str, effective_from: datetime | None, request_id: str,
-                  action: str) -> PublishResult:
-    """Check the service's files against what is published and publish them, all or none."""
+                  action: str, cases: bool = True) -> PublishResult:
+    """Check the service's files against what is published, run its test cases among
+    ``files`` (unless ``cases`` is False: a rollback to a state that was live), and publish
+    them, all or none."""
     workspace = ensure_workspace(session, code, user)
     if workspace.status == "archived":
         raise WorkspaceRefused(N_('Service "%(code)s" is archived; nothing was published.'),
@@ -135,6 +149,8 @@ def publish_files(session: Session, code: str, files: dict[str, str], user: User
     loaded, problems = load_files(session, code, own)
     if problems:
         raise ProblemsFound(problems)
+    if cases:
+        require_passing_cases(loaded, code, files)
     result = publish(session, _own_definitions(loaded, own), author=user.username,
                      comment=comment, actor_id=user.id, request_id=request_id,
                      effective_from=effective_from)
@@ -153,6 +169,13 @@ def publish_files(session: Session, code: str, files: dict[str, str], user: User
                         "effective_from": effective_from.isoformat() if effective_from
                         else None})
     return result
+
+
+def require_passing_cases(loaded: DefinitionSet, code: str, files: dict[str, str]) -> None:
+    """CasesFailed unless every test case among ``files`` passes on ``loaded``."""
+    failed = [result for result in run_cases(loaded, [], code, files) if not result.passed]
+    if failed:
+        raise CasesFailed(failed)
 
 
 def publish_draft(session: Session, draft: ServiceDraft, user: User, *, seen: Marks,
@@ -186,9 +209,10 @@ def request_publish(session: Session, draft: ServiceDraft, user: User, *, seen: 
     files must pass the checks now; a pending request of the service is replaced."""
     workspace = workspace_of(session, draft)
     _check_unchanged_since(session, workspace.code, seen)
-    problems = load_files(session, workspace.code, draft.files)[1]
+    loaded, problems = load_files(session, workspace.code, draft.files)
     if problems:
         raise ProblemsFound(problems)
+    require_passing_cases(loaded, workspace.code, draft.files)
     earlier = pending_request(session, saved_id(workspace))
     if earlier is not None:
         earlier.status = "withdrawn"
@@ -327,5 +351,5 @@ def rollback(session: Session, code: str, snapshot_id: int, user: User, *, comme
         return None
     note = comment or f"rollback to the state of {found.at:%Y-%m-%d %H:%M}"
     return publish_files(session, code, files, user, comment=note, effective_from=None,
-                         request_id=request_id, action="workspace.rollback")
+                         request_id=request_id, action="workspace.rollback", cases=False)
 

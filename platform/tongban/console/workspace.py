@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -31,11 +32,22 @@ from ..models import (
     utcnow,
 )
 from ..policy import Actor, DepartmentTree, holds
-from .layout import SERVICE_CODE_PATTERN, named_files, parse, path_of, render_version
+from .layout import (
+    CASES_DIR,
+    SERVICE_CODE_PATTERN,
+    case_path,
+    is_case_of,
+    named_files,
+    parse,
+    path_of,
+    render_version,
+)
 
 STACK_LIMIT = 100  # undo and redo snapshots kept per working copy
 PARSED = ParsedTexts()  # the files read by earlier checks, by text (definitions/tree.py)
 RESERVED_CODES = frozenset({"departments"})  # file names the loader reads as something else
+# The checkout (tongban.PROJECT_ROOT, which this module cannot import: a cycle through the app).
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 class WorkspaceRefused(ValueError):
@@ -115,9 +127,11 @@ def open_draft(session: Session, code: str, user: User) -> ServiceDraft:
     if draft is not None:
         return draft
     versions = live_versions(session, code)
-    draft = ServiceDraft(workspace_id=saved_id(workspace),
-                         files={path: render_version(row) for path, row in versions.items()},
-                         base_versions={path: row.version for path, row in versions.items()},
+    files = {path: render_version(row) for path, row in versions.items()}
+    cases = repository_cases(code)
+    draft = ServiceDraft(workspace_id=saved_id(workspace), files={**files, **cases},
+                         base_versions={**{path: row.version for path, row in versions.items()},
+                                        **dict.fromkeys(cases)},
                          updated_by=user.id)
     session.add(draft)
     session.flush()
@@ -125,6 +139,18 @@ def open_draft(session: Session, code: str, user: User) -> ServiceDraft:
                  object_id=code, actor_id=user.id, actor_name=user.username,
                  after={"revision": draft.revision, "files": sorted(draft.files)})
     return draft
+
+
+def repository_cases(code: str) -> dict[str, str]:
+    """The test cases the repository ships for a service (workflow_definitions/tests/<code>/),
+    brought into its working copy when that is first opened: cases are never published."""
+    folder = REPOSITORY / CASES_DIR / code
+    found = {}
+    for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        path = case_path(code, file.stem)
+        if is_case_of(path, code):
+            found[path] = file.read_text(encoding="utf-8")
+    return found
 
 
 def set_status(session: Session, code: str, user: User, *, archived: bool,
@@ -165,7 +191,7 @@ def create_service(session: Session, code: str, department_code: str, files: Map
     a copied service's). ``source`` says which, for the audit trail."""
     check_code(session, code)
     allowed = named_files(code, files.get(path_of("service", code)))
-    stray = sorted(set(files) - set(allowed))
+    stray = sorted(path for path in set(files) - set(allowed) if not is_case_of(path, code))
     if stray:
         raise WorkspaceRefused(N_('"%(path)s" is not one of the files of service "%(code)s".'),
                                path=stray[0], code=code)
@@ -186,8 +212,13 @@ def create_service(session: Session, code: str, department_code: str, files: Map
 
 def allowed_paths(code: str, files: Mapping[str, str]) -> set[str]:
     """The paths a working copy may hold: the service file, the files its text names, and the
-    files it already holds (a form renamed in the service keeps its old file until publish)."""
+    files it already holds (a form renamed in the service keeps its old file until publish).
+    Any test case path of the service is allowed too (see :func:`may_hold`)."""
     return set(named_files(code, files.get(path_of("service", code)))) | set(files)
+
+
+def may_hold(code: str, files: Mapping[str, str], path: str) -> bool:
+    return path in allowed_paths(code, files) or is_case_of(path, code)
 
 
 Delta = dict[str, str | None]  # path -> its text then, None where the file was not there
@@ -242,7 +273,7 @@ def save_file(session: Session, draft: ServiceDraft, path: str, text: str, *,
     """Write one file of the working copy. Raises StaleDraft when another save came first,
     WorkspaceRefused for a path that is not one of the service's files."""
     workspace = workspace_of(session, draft)
-    if path not in allowed_paths(workspace.code, draft.files):
+    if not may_hold(workspace.code, draft.files, path):
         raise WorkspaceRefused(N_('"%(path)s" is not one of the files of service "%(code)s".'),
                                path=path, code=workspace.code)
     _lock(session, draft, expected_revision)

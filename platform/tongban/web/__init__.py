@@ -46,6 +46,7 @@ def init_web(app: Flask) -> None:
         ratelimits,
         regions,
         review,
+        service_bench,
         services_admin,
         sessions,
         settings,
@@ -83,6 +84,7 @@ def init_web(app: Flask) -> None:
     for module in (ledger_api, ledger_pages):
         app.register_blueprint(module.bp)
     app.register_blueprint(services_admin.bp)  # issue 14: the service workspace
+    app.register_blueprint(service_bench.bp)  # issue 14 item 5: its test bench and cases
     for module in (staff_users, staff_import, staff_security, account):  # issue 14 item 8
         app.register_blueprint(module.bp)
     account.init_app(app)

@@ -27,10 +27,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from ..console import archive, publishing, starters
+from ..console import archive, publishing, service_cases, starters
 from ..console import workspace as ws
 from ..console.diff import diff_files
-from ..console.layout import kind_of, named_files, parse, path_of
+from ..console.layout import case_of, kind_of, named_files, parse, path_of
+from ..console.service_cases import CaseResult
 from ..definitions.problems import Problem
 from ..i18n import N_
 from ..models import Department, Role, ServiceWorkspace, User
@@ -47,7 +48,7 @@ EDITORS = {"form": "console_form.editor", "flow": "console_flow.editor",
            "rules": "console_rules.editor"}
 # What each file of a service is, in the administrator's words (the list on the service page).
 FILE_KINDS = {"service": N_("Guide, materials and settings"), "form": N_("Form"),
-              "flow": N_("Flow"), "rules": N_("Points rules")}
+              "flow": N_("Flow"), "rules": N_("Points rules"), "case": N_("Test case")}
 
 
 def signed_in_user() -> User:
@@ -202,7 +203,7 @@ def create() -> ResponseReturnValue:
 def _file_links(code: str, paths: list[str]) -> list[dict[str, str]]:
     links = []
     for path in sorted(paths):
-        kind = (kind_of(path) or ("", ""))[0]
+        kind = (kind_of(path) or (("case", "") if case_of(path) else ("", "")))[0]
         editor = EDITORS.get(kind)
         view = url_for("services_admin.file", code=code, path=path)
         # A file without an editor of its own is edited in the text box of its page.
@@ -301,6 +302,7 @@ class Outcome:
     done: str = ""
     error: str = ""
     conflict: publishing.PublishConflict | None = None
+    failed_cases: list[CaseResult] | None = None
 
 
 def attempt(code: str, run: Callable[[Session, User], str]) -> Outcome:
@@ -316,6 +318,8 @@ def attempt(code: str, run: Callable[[Session, User], str]) -> Outcome:
         return Outcome(error=_("The service has problems; nothing was published."))
     except publishing.PublishConflict as conflict:
         return Outcome(conflict=conflict)
+    except publishing.CasesFailed as exc:
+        return Outcome(error=_(exc.message, count=len(exc.failed)), failed_cases=exc.failed)
 
 
 def _act(code: str, run: Callable[[Session, User], object], done: str) -> ResponseReturnValue:
@@ -415,6 +419,7 @@ def _effective_from(text: str) -> datetime | None:
 
 def _publish_page(code: str, *, form: dict[str, str] | None = None,
                   errors: dict[str, str] | None = None, conflict: Any = None,
+                  failed_cases: list[CaseResult] | None = None,
                   status: int = 200) -> ResponseReturnValue:
     session = request_session()
     user = signed_in_user()
@@ -428,11 +433,17 @@ def _publish_page(code: str, *, form: dict[str, str] | None = None,
     pending = publishing.pending_request(session, workspace.id or 0)
     names_rules = any(kind == "rules" for kind, _name in
                       named_files(code, draft.files.get(path_of("service", code))).values())
+    problems = ws.check_draft(session, draft)
+    cases = [] if problems else service_cases.run_draft_cases(session, code, draft.files)
+    if failed_cases is None:
+        failed_cases = [result for result in cases if not result.passed]
     return render_template(
         "admin/service_publish.html", code=code, workspace=workspace, draft=draft,
         names_rules=names_rules,
-        problems=ws.check_draft(session, draft), problem_text=problem_text,
-        diffs=diff_files(ws.live_files(session, code), draft.files),
+        problems=problems, problem_text=problem_text, cases=cases, failed_cases=failed_cases,
+        diffs=diff_files(ws.live_files(session, code),
+                         {path: text for path, text in draft.files.items()
+                          if case_of(path) is None}),
         marks=publishing.marks_text(marks), form=form or {}, errors=errors or {},
         conflict=conflict, pending=pending,
         may_approve=pending is not None and user.id not in (pending.requested_by,
@@ -453,7 +464,8 @@ def _publish_outcome(code: str, outcome: Outcome,
         return redirect(url_for("services_admin.service", code=code, done=outcome.done))
     if outcome.conflict is not None:
         return _publish_page(code, form=form, conflict=outcome.conflict, status=409)
-    return _publish_page(code, form=form, errors={"publish": outcome.error}, status=422)
+    return _publish_page(code, form=form, errors={"publish": outcome.error},
+                         failed_cases=outcome.failed_cases, status=422)
 
 
 @bp.post("/<code>/publish")

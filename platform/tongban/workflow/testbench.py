@@ -26,7 +26,6 @@ from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .. import PROJECT_ROOT
 from ..definitions.loader import meta_validator, schema_problems
 from ..definitions.problems import Problem
 from ..definitions.yamlpos import Document, ReadError, read_yaml
@@ -36,7 +35,9 @@ from .deadlines import sync
 from .timeouts import fire_timer
 
 ZONE = ZoneInfo("Asia/Shanghai")  # C1: script times are local times in Shanghai
-DEFINITIONS = PROJECT_ROOT / "workflow_definitions"
+# The checkout's definitions (tongban.PROJECT_ROOT, which this module cannot import: the console
+# runs service cases on the bench, and the app imports the console).
+DEFINITIONS = Path(__file__).resolve().parents[3] / "workflow_definitions"
 OPEN_TASK_STATES = frozenset({"open", "claimed"})
 TRACE_KEYS = ("at", "event", "node", "actor", "task", "status")
 DEFAULT_RETRIES = 3
@@ -54,11 +55,24 @@ class ScriptError(Exception):
 # --- reading and checking a script ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Sources:
+    """Definitions given in memory instead of read from workflow_definitions/: a service's
+    working copy, already loaded and checked (console/service_cases.py runs a service's test
+    cases against its draft this way)."""
+
+    service: dict[str, Any]
+    flow: dict[str, Any]
+    rules: tuple[str, dict[str, Any]] | None
+    departments: list[dict[str, Any]]
+
+
 @dataclass
 class Script:
     path: Path
     document: Document
     name: str  # the file name shown in problems
+    sources: Sources | None = None
 
     @property
     def data(self) -> dict[str, Any]:
@@ -118,7 +132,11 @@ def load_script(path: Path | str) -> Script:
     """Read and check a script: the shipped JSON Schema, then what a schema cannot say (every
     actor is a user, times never go backwards, a delegation ends after it starts)."""
     path = Path(path)
-    script = Script(path, _read_document(path, str(path)), str(path))
+    return check_script(Script(path, _read_document(path, str(path)), str(path)))
+
+
+def check_script(script: Script) -> Script:
+    """The checks of :func:`load_script` on a script already read."""
     if not isinstance(script.document.data, dict):
         raise ScriptError([script.problem([], "expected a mapping of keys at the top")])
     problems = schema_problems(script.document, meta_validator("flow-script"), script.name)
@@ -244,6 +262,8 @@ def department_rows(script: Script) -> list[dict[str, Any]]:
     """The script's departments, or the shipped catalogue."""
     if "departments" in script.data:
         return _catalogue(script.data["departments"])
+    if script.sources is not None:
+        return script.sources.departments
     path = DEFINITIONS / "departments.yaml"
     return _catalogue(_read_shared(path, str(path)).data) if path.exists() else []
 
@@ -328,10 +348,22 @@ def _flow_content(script: Script, value: Any, where: list[str | int]) -> dict[st
     return document.data
 
 
+def _service_data(script: Script) -> Any:
+    """The script's service file's data (the sources' service when given)."""
+    if script.sources is not None:
+        return script.sources.service
+    path = (script.path.parent / script.data["service"]).resolve()
+    if not path.is_file():
+        path = DEFINITIONS / f"{script.data['service']}.yaml"
+    return _read_shared(path, str(path)).data
+
+
 def flow_content(script: Script) -> dict[str, Any]:
     data = script.data
     if "flow" in data:
         return _flow_content(script, data["flow"], ["flow"])
+    if script.sources is not None:
+        return script.sources.flow
     service = data["service"]
     path = (script.path.parent / service).resolve()
     if not path.is_file():
@@ -355,10 +387,7 @@ def application_department(script: Script) -> str:
     if "department" in data:
         return str(data["department"])
     if "service" in data:
-        path = (script.path.parent / data["service"]).resolve()
-        if not path.is_file():
-            path = DEFINITIONS / f"{data['service']}.yaml"
-        service = _read_shared(path, str(path)).data
+        service = _service_data(script)
         department = service.get("department", {}) if isinstance(service, dict) else {}
         if isinstance(department, dict) and department.get("code"):
             return str(department["code"])
@@ -372,10 +401,9 @@ def service_rules(script: Script) -> tuple[str, dict[str, Any]] | None:
     data = script.data
     if "service" not in data:
         return None
-    path = (script.path.parent / data["service"]).resolve()
-    if not path.is_file():
-        path = DEFINITIONS / f"{data['service']}.yaml"
-    service = _read_shared(path, str(path)).data
+    if script.sources is not None:
+        return script.sources.rules
+    service = _service_data(script)
     rules = service.get("rules") if isinstance(service, dict) else None
     if not isinstance(rules, str):
         return None
@@ -815,10 +843,7 @@ def _calendar(script: Script) -> Any:
     from ..worktime import file_calendar
     name = script.data.get("calendar")
     if name is None and "service" in script.data:
-        path = (script.path.parent / script.data["service"]).resolve()
-        if not path.is_file():
-            path = DEFINITIONS / f"{script.data['service']}.yaml"
-        service = _read_shared(path, str(path)).data
+        service = _service_data(script)
         name = service.get("calendar") if isinstance(service, dict) else None
     return file_calendar(str(name or "shanghai"))
 
