@@ -17,29 +17,32 @@ from ruamel.yaml.comments import CommentedMap
 
 class EditRefused(ValueError):
     """A refused edit: ``template % params`` is the English message (a gettext msgid, translated
-    by the page); nothing was changed."""
+    by the page); nothing was changed. ``at`` names the field it is about, when the edit knows
+    better than the page that posted it."""
 
-    def __init__(self, template: str, **params: Any) -> None:
+    def __init__(self, template: str, *, at: str = "", **params: Any) -> None:
         self.template = template
         self.params = params
+        self.at = at
         super().__init__(template % params if params else template)
 
 
-def round_trip_yaml() -> YAML:
+def round_trip_yaml(width: int = 100) -> YAML:
     """The loader and dumper of every YAML edit: the repository files' indentation, quotes kept,
-    ``[{var: x}, 1]`` not ruamel's default ``[var: x, 1]``."""
+    ``[{var: x}, 1]`` not ruamel's default ``[var: x, 1]``. Lines longer than ``width`` are
+    folded (a file of long sentences passes a large width, so that nothing is folded)."""
     yaml = YAML(typ="rt")
     yaml.allow_unicode = True
-    yaml.width = 100
+    yaml.width = width
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.preserve_quotes = True
     yaml.brace_single_entry_mapping_in_flow_sequence = True
     return yaml
 
 
-def dump(doc: Any) -> str:
+def dump(doc: Any, *, width: int = 100) -> str:
     out = StringIO()
-    round_trip_yaml().dump(doc, out)
+    round_trip_yaml(width).dump(doc, out)
     return out.getvalue()
 
 

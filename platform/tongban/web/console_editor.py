@@ -82,7 +82,7 @@ def save_edit(code: str, file_of: FileOf, change: Change, *, draw: Draw,
             text, focus = change(tx, draft, path)
             workspace.save_file(tx, draft, path, text, expected_revision=revision, user=user)
     except EditRefused as exc:
-        return draw(code, error=refusal_text(exc), error_at=at,
+        return draw(code, error=refusal_text(exc), error_at=exc.at or at,
                     posted=request.form.to_dict(), status=422)
     except workspace.StaleDraft as exc:
         return draw(code, stale=exc.current_revision, error_at=at,

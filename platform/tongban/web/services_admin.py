@@ -41,10 +41,10 @@ from .database import request_session, request_transaction
 
 bp = Blueprint("services_admin", __name__, url_prefix="/admin/services")
 ADMINS = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-# The editors of the other console pages, by the kind of file they edit.
-# The editor page of each kind of file, by endpoint; a kind without one (rules, the service
-# file itself) is edited in the text view of its file page.
-EDITORS = {"form": "console_form.editor", "flow": "console_flow.editor"}
+# The editor page of each kind of file, by endpoint; a kind without one (rules) is edited in
+# the text view of its file page, which every file keeps for power users.
+EDITORS = {"service": "console_guide.editor", "form": "console_form.editor",
+           "flow": "console_flow.editor"}
 # What each file of a service is, in the administrator's words (the list on the service page).
 FILE_KINDS = {"service": N_("Guide, materials and settings"), "form": N_("Form"),
               "flow": N_("Flow"), "rules": N_("Points rules")}
