@@ -203,12 +203,13 @@ def _file_links(code: str, paths: list[str]) -> list[dict[str, str]]:
     links = []
     for path in sorted(paths):
         kind = (kind_of(path) or ("", ""))[0]
-        editor = EDITORS.get(kind)
+        editor = EDITORS.get(kind, "")
         view = url_for("services_admin.file", code=code, path=path)
         # A file without an editor of its own is edited in the text box of its page.
+        has_editor = editor in current_app.view_functions
         links.append({"path": path, "kind": kind, "name": FILE_KINDS.get(kind, ""), "view": view,
-                      "edit": url_for(editor, code=code)
-                      if editor and editor in current_app.view_functions else view + "#text"})
+                      "edit": url_for(editor, code=code) if has_editor else view + "#text",
+                      "text": view + "#text" if has_editor else ""})
     return links
 
 
