@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from flask import abort, request
+from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,8 +22,11 @@ from sqlmodel import Session
 
 from ..console import workspace
 from ..console.edits import EditRefused
-from ..models import ServiceDraft, User
+from ..models import Role, ServiceDraft, User
+from .access import require_role
 from .database import request_transaction
+
+EDITORS = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)  # who may open an editor at all
 
 FileOf = Callable[[str, Mapping[str, str]], str | None]
 """(service code, the working copy's files) -> the path of the file the editor edits."""
@@ -109,3 +112,17 @@ def step_history(code: str, file_of: FileOf,
     except workspace.WorkspaceRefused as exc:
         return draw(code, error=refusal_text(exc), status=422)
     return back(focus)
+
+
+def add_history(bp: Blueprint, file_of: FileOf, *, draw: Draw,
+                back: Callable[[str, str | None], ResponseReturnValue],
+                focus: str = "") -> None:
+    """The editor's ``undo`` and ``redo`` posts; ``focus`` names the field of the post that
+    says what the page goes back to."""
+    for name, step in (("undo", workspace.undo), ("redo", workspace.redo)):
+        def view(code: str, step: Callable[[Session, ServiceDraft, User], ServiceDraft] = step
+                 ) -> ResponseReturnValue:
+            return step_history(code, file_of, step, draw=draw,
+                                back=lambda at: back(code, at),
+                                focus=request.values.get(focus) or None if focus else None)
+        bp.add_url_rule(f"/{name}", name, require_role(*EDITORS)(view), methods=["POST"])

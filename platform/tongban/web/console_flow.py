@@ -34,7 +34,7 @@ from ..models import Role, ServiceDraft, User
 from ..workflow import diagram
 from ..workflow.presets import load_presets
 from .access import require_role
-from .console_editor import open_file, save_edit, step_history
+from .console_editor import add_history, open_file, save_edit
 from .database import request_transaction
 
 bp = Blueprint("console_flow", __name__, url_prefix="/admin/services/<code>/flow")
@@ -356,19 +356,4 @@ def text(code: str) -> ResponseReturnValue:
     return _save(code, change, at="text")
 
 
-def _history(code: str, step: Callable[[Session, ServiceDraft, User], ServiceDraft]
-             ) -> ResponseReturnValue:
-    return step_history(code, _flow_path, step, draw=_draw, back=lambda s: _back(code, s),
-                        focus=request.form.get("step") or None)
-
-
-@bp.post("/undo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def undo(code: str) -> ResponseReturnValue:
-    return _history(code, workspace.undo)
-
-
-@bp.post("/redo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def redo(code: str) -> ResponseReturnValue:
-    return _history(code, workspace.redo)
+add_history(bp, _flow_path, draw=_draw, back=_back, focus="step")

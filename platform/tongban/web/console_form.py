@@ -47,7 +47,7 @@ from ..forms.definition import FormDefinitionError, load_form
 from ..i18n import N_
 from ..models import Role, ServiceDraft, User
 from .access import require_role
-from .console_editor import editor_user, open_file, save_edit, step_history
+from .console_editor import add_history, editor_user, open_file, save_edit
 from .database import request_session, request_transaction
 from .urls import fixed_url
 
@@ -244,24 +244,6 @@ def text(code: str) -> ResponseReturnValue:
                      back=lambda _q: _back(code), at="text")
 
 
-@bp.post("/undo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def undo(code: str) -> ResponseReturnValue:
-    return _step(code, workspace.undo)
-
-
-@bp.post("/redo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def redo(code: str) -> ResponseReturnValue:
-    return _step(code, workspace.redo)
-
-
-def _step(code: str, step: Callable[[Session, ServiceDraft, User], ServiceDraft]
-          ) -> ResponseReturnValue:
-    return step_history(code, form_path, step, draw=_draw, back=lambda q: _back(code, q),
-                        focus=request.values.get("q") or None)
-
-
 @bp.route("/preview", methods=["GET", "POST"])
 @require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
 def preview(code: str) -> ResponseReturnValue:
@@ -313,5 +295,7 @@ def schema(code: str) -> ResponseReturnValue:
     del code
     return send_file(FORM_SCHEMA, mimetype="application/json", max_age=3600)
 
+
+add_history(bp, form_path, draw=_draw, back=_back, focus="q")
 
 __all__ = ["EditorView", "bp"]

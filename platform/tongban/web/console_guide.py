@@ -10,7 +10,7 @@ whole first, so every mistake is shown at its field at once (422, nothing saved)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +28,9 @@ from ..definitions.problems import Problem
 from ..definitions.publish import current_version
 from ..forms.definition import FormDefinitionError, load_form
 from ..i18n import N_, current_lang
-from ..models import Role, ServiceDraft, User
+from ..models import Role, ServiceDraft
 from .access import require_role
-from .console_editor import open_file, refusal_text, save_edit, step_history
+from .console_editor import add_history, open_file, refusal_text, save_edit
 from .database import request_transaction
 from .services_admin import problem_text
 
@@ -229,20 +229,4 @@ def move_material(code: str, index: int) -> ResponseReturnValue:
                      back=lambda focus: _back(code, focus), at=f"material-{index}")
 
 
-def _history(code: str, step: Callable[[Session, ServiceDraft, User], ServiceDraft]
-             ) -> ResponseReturnValue:
-    return step_history(code, _service_path, step, draw=_draw,
-                        back=lambda focus: _back(code, focus))
-
-
-@bp.post("/undo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def undo(code: str) -> ResponseReturnValue:
-    return _history(code, workspace.undo)
-
-
-@bp.post("/redo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def redo(code: str) -> ResponseReturnValue:
-    return _history(code, workspace.redo)
-
+add_history(bp, _service_path, draw=_draw, back=_back)
