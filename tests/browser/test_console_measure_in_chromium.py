@@ -141,7 +141,10 @@ def _guide(s: Script) -> None:
     for field, words in GUIDE:
         page.locator(f"#{field}").fill("")  # the placeholder cleared, as the choices' texts
         s.type(f"#{field}", words)
+    revision = page.locator("#guide input[name=revision]")
+    drawn = revision.input_value()
     s.click("button:has-text('保存办事指南')")
+    expect(revision).not_to_have_value(drawn)  # the page drawn again from the saved copy
     expect(page.locator("#eligibility_zh")).to_have_value(GUIDE[0][1])
     s.type("#new-name_zh", MATERIAL[0])
     s.type("#new-name_en", MATERIAL[1])
