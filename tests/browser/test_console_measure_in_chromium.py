@@ -1,16 +1,13 @@
 """Issue 14's measure, played as a script in Chromium with JavaScript on: a department
-administrator (``deptadmin``) builds a new service from nothing, typing at human speed: from the
-blank template, its guide filled in, an 8-question form (text, date, one choice, several choices,
-ID number, mobile, a file and one question shown by a condition built from dropdowns), a 3-step
-flow with a statutory deadline preset on each step, published effective today; then the demo
-``citizen`` finds it, applies and submits, and the first step's reviewer sees the task in the
-inbox. The number of actions (clicks, choices, fields typed) and the wall time are printed
-(run with ``-s``); only the outcome is asserted. Every admin page visited is scanned with axe.
-
-Finding: the guide (eligibility, legal basis, fee) has no editor of its own; the only way to
-fill it is the service file's text view, i.e. YAML. The script does the narrowest thing there: it
-selects each placeholder value in the text box and types over it, never typing a key, and counts
-those actions separately (``guide_yaml``)."""
+administrator (``deptadmin``) builds a new service from nothing, typing at human speed and
+never typing YAML or JSON: from the blank template, an 8-question form (text, date, one choice,
+several choices, ID number, mobile, a file and one question shown by a condition built from
+dropdowns), its guide filled in and a material collected by the form's file question (in the
+guide editor), a 3-step flow with a statutory deadline preset on each step, published effective
+today; then the demo ``citizen`` finds it, applies and submits, and the first step's reviewer
+sees the task in the inbox. The number of actions (clicks, choices, fields typed) and the wall
+time are printed (run with ``-s``), the guide editor's share apart (``guide``); only the outcome
+is asserted. Every admin page visited is scanned with axe."""
 
 from __future__ import annotations
 
@@ -44,12 +41,13 @@ QUESTIONS = [  # kind, Chinese, English
     ("file", "犬只照片", "Photo of the dog"),
     ("text", "大型犬看护人", "Who looks after a large dog"),
 ]
-GUIDE = [  # placeholder in the blank template → what the administrator types
-    ("（请填写申请条件）", "本市居民饲养犬只"),
-    ("(Who may apply)", "Residents keeping a dog"),
-    ("（请填写设定依据）", "上海市养犬管理条例"),
-    ("(The legal basis)", "Shanghai Dog Regulations"),
+GUIDE = [  # the guide editor's field (holding the blank template's placeholder) → what is typed
+    ("eligibility_zh", "本市居民饲养犬只"),
+    ("eligibility_en", "Residents keeping a dog"),
+    ("legal_basis_zh", "上海市养犬管理条例"),
+    ("legal_basis_en", "Shanghai Dog Regulations"),
 ]
+MATERIAL = ("犬只照片", "Photo of the dog")  # collected by the form's file question of that name
 STEPS = [  # Chinese, English, statutory preset; the first is the blank template's step
     ("审核", "Review", "lower_level_review"),
     ("复核", "Second review", "licence_decision"),
@@ -133,23 +131,30 @@ def _create(s: Script) -> None:
 
 
 def _guide(s: Script) -> None:
-    """The finding: the guide is only editable as the YAML of the service file."""
-    s.phase = "guide_yaml"
-    s.click("main li:has-text('办事指南、材料和设置') a:has-text('编辑')")
-    expect(s.page.locator("textarea#text")).to_be_visible()
-    s.scan("service file")
-    for placeholder, words in GUIDE:
-        # A person double-clicks or drags over the placeholder: one action.
-        s.page.evaluate("""([needle]) => { const box = document.getElementById('text');
-            const at = box.value.indexOf(needle); box.focus();
-            box.setSelectionRange(at, at + needle.length); }""", [placeholder])
-        s._count("clicks")
-        s.page.keyboard.type(words, delay=KEY_DELAY_MS)
-        s._count("fields")
-    s.click("main button:has-text('保存')")
-    expect(s.page.get_by_role("status")).to_contain_text("已保存")
-    s.scan("service file, saved")
+    """The guide and a material, in the guide editor (the service file's Edit link)."""
+    page = s.page
+    s.phase = "guide"
     s.click("main a:has-text('返回服务')")
+    s.click("main li:has-text('办事指南、材料和设置') a:has-text('编辑')")
+    expect(page.locator("h1")).to_have_text("办事指南和材料")
+    s.scan("guide editor")
+    for field, words in GUIDE:
+        page.locator(f"#{field}").fill("")  # the placeholder cleared, as the choices' texts
+        s.type(f"#{field}", words)
+    revision = page.locator("#guide input[name=revision]")
+    drawn = revision.input_value()
+    s.click("button:has-text('保存办事指南')")
+    expect(revision).not_to_have_value(drawn)  # the page drawn again from the saved copy
+    expect(page.locator("#eligibility_zh")).to_have_value(GUIDE[0][1])
+    s.type("#new-name_zh", MATERIAL[0])
+    s.type("#new-name_en", MATERIAL[1])
+    s.click("#new-required")  # optional: the form's photo question is optional too
+    question = page.locator("#new-collected option", has_text=MATERIAL[0])
+    s.choose("#new-collected", value=question.get_attribute("value"))
+    s.click("button:has-text('添加此材料')")
+    expect(page.locator("#material-0 h3")).to_contain_text(MATERIAL[0])
+    expect(page.locator("#guide-problems")).to_have_count(0)
+    s.scan("guide editor, filled")
     s.phase = "admin"
 
 
@@ -287,27 +292,31 @@ def test_a_department_administrator_launches_a_service_in_the_browser(
     started = time.monotonic()
     _sign_in(s, "deptadmin")
     _create(s)
-    _guide(s)
     _form(s)
+    _guide(s)
     _flow(s)
     _publish(s, datetime.now(ZoneInfo(demo.config["TIME_ZONE"])).date())
     admin_done = time.monotonic()
     reference = _apply(s)
     _review(s, reference)
     finished = time.monotonic()
-    admin, guide = s.total("admin"), s.total("guide_yaml")
+    admin, guide = s.total("admin"), s.total("guide")
     citizen, reviewer = s.total("citizen"), s.total("reviewer")
-    print(f"\nissue 14 measure: administrator {admin[0] + guide[0]} clicks and "
-          f"{admin[1] + guide[1]} fields typed in {admin_done - started:.0f} s (the guide, in "
-          f"the service file's YAML text: {guide[0]} clicks, {len(GUIDE)} of them selecting a "
-          f"placeholder, and {guide[1]} values typed); citizen {citizen[0]} clicks and "
-          f"{citizen[1]} fields; reviewer {reviewer[0]} clicks and {reviewer[1]} fields; "
+    print(f"\nissue 14 measure, no YAML or JSON typed: administrator {admin[0] + guide[0]} "
+          f"clicks and {admin[1] + guide[1]} fields typed in {admin_done - started:.0f} s (the "
+          f"guide editor: {guide[0]} clicks and {guide[1]} fields); citizen {citizen[0]} clicks "
+          f"and {citizen[1]} fields; reviewer {reviewer[0]} clicks and {reviewer[1]} fields; "
           f"{finished - started:.0f} s in all")
     with Session(demo.extensions["tongban.engine"]) as session:
         versions = {kind: current_version(session, kind, CODE) for kind in ("service", "form", "flow")}
     assert all(versions.values()), versions
     service, form, flow = (versions[k].content for k in ("service", "form", "flow"))  # type: ignore[union-attr]  # all found, asserted above
     assert service["guide"]["eligibility"] == {"zh": GUIDE[0][1], "en": GUIDE[1][1]}
+    assert service["guide"]["legal_basis"] == {"zh": GUIDE[2][1], "en": GUIDE[3][1]}
+    photo = next(key for key, spec in form["ui"]["fields"].items()
+                 if spec.get("label", {}).get("zh") == MATERIAL[0])
+    assert service["materials"] == [{"code": "material-1", "required": False, "form_field": photo,
+                                     "name": {"zh": MATERIAL[0], "en": MATERIAL[1]}}]
     assert len(form["schema"]["properties"]) == len(QUESTIONS) == 8
     tasks = [node for node in flow["nodes"].values() if node["type"] == "task"]
     assert sorted(task["deadline"]["preset"] for task in tasks) == sorted(p for *_, p in STEPS)

@@ -95,7 +95,7 @@ def test_an_administrator_adds_a_third_step_with_its_actors_and_time_limit(
     expect(page.locator("#step-step_4 .tb-flow-step__meta")).to_contain_text("颁发")
 
 
-def test_the_editor_fits_360_px(demo: Any, live_server: Any, narrow_page: Page) -> None:
+def test_the_editor_and_the_guide_editor_fit_360_px(demo: Any, live_server: Any, narrow_page: Page) -> None:
     base = live_server.url
     flows.sign_in(narrow_page, base, "admin")
     for editor in (EDITOR, EDITOR + "?step=review", EDITOR + "?view=text",
@@ -104,6 +104,11 @@ def test_the_editor_fits_360_px(demo: Any, live_server: Any, narrow_page: Page) 
         expect(narrow_page.locator("h1")).to_have_text("流程编辑")
         assert narrow_page.evaluate(OVERFLOW)["extra"] == 0, editor
         clean(narrow_page)
+    # The guide editor shares the page's layout (a service with three materials).
+    narrow_page.goto(base + "/admin/services/residence-points/guide")
+    expect(narrow_page.locator("h1")).to_have_text("办事指南和材料")
+    assert narrow_page.evaluate(OVERFLOW)["extra"] == 0
+    clean(narrow_page)
 
 
 def test_the_rules_editor_saves_a_band_and_simulates_the_draft(

@@ -430,15 +430,18 @@ def test_a_file_outside_the_service_cannot_be_saved(personas: Personas, session:
 
 def test_every_edit_link_on_a_service_page_opens_an_editor(personas: Personas) -> None:
     """Each file of the service page says what it is and has an Edit link: to its editor where
-    one exists (the form, the flow and the rules), else to the text box of its file page (the
-    guide in the service file), which the measure's administrator had to find by the file name."""
+    one exists (the guide in the service file, the form, the flow and the rules), else to the
+    text box of its file page; a file with an editor also keeps a link to its text view."""
     admin = personas.as_("admin")
     html = admin.get("/admin/services/residence-points").get_data(as_text=True)
     links = re.findall(r'<a href="([^"]+)">(?:编辑|Edit)<span', html)
     files = "/admin/services/residence-points/files/workflow_definitions"
     assert "/admin/services/residence-points/flow" in links
     assert "/admin/services/residence-points/rules" in links  # the rules editor
-    assert f"{files}/residence-points.yaml#text" in links  # the guide: the service file's text
+    assert "/admin/services/residence-points/guide" in links  # the service file: the guide
+    texts = re.findall(r'<a href="([^"]+)">(?:文本视图|Text view)<span', html)
+    assert f"{files}/residence-points.yaml#text" in texts  # the text view stays
+    assert f"{files}/rules/sh-residence-points.yaml#text" in texts
     assert len(links) == html.count("</code></a> · <a href=") == 4  # service, form, flow, rules
     for link in links:
         assert admin.get(link.partition("#")[0]).status_code == 200, link

@@ -12,10 +12,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from io import StringIO
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -23,6 +21,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ..definitions.deadlinecheck import STAFF_ROLES
 from ..i18n import N_
 from ..workflow.diagram import step_order
+from .edits import EditRefused, dump, plain, put, round_trip_yaml, small
 
 # 会签 / 或签 / 依次 and one person: the modes the panel offers (others stay as written).
 MODES = ("single", "all", "any", "sequential")
@@ -34,29 +33,14 @@ STEPS = frozenset({"task", "cc", "service", "wait"})
 ONE_NEXT = frozenset({"start", "task", "cc", "service", "wait", "join"})
 
 
-class FlowEditError(ValueError):
-    """A refused edit: ``template % params`` is the English message; nothing was changed."""
-
-    def __init__(self, template: str, **params: Any) -> None:
-        self.template = template
-        self.params = params
-        super().__init__(template % params if params else template)
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.allow_unicode = True
-    yaml.width = 100
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.preserve_quotes = True
-    yaml.brace_single_entry_mapping_in_flow_sequence = True  # [{var: x}, 1], not [var: x, 1]
-    return yaml
+class FlowEditError(EditRefused):
+    """A refused edit of a flow file: ``template % params`` is the English message."""
 
 
 def load(text: str) -> CommentedMap:
     """The flow file as a round-trip document; refused when it is not a YAML mapping of nodes."""
     try:
-        doc = _yaml().load(text)
+        doc = round_trip_yaml().load(text)
     except YAMLError:
         raise FlowEditError(N_("The flow file is not valid YAML: correct it in the text view "
                                "first.")) from None
@@ -66,39 +50,9 @@ def load(text: str) -> CommentedMap:
     return doc
 
 
-def dump(doc: CommentedMap) -> str:
-    out = StringIO()
-    _yaml().dump(doc, out)
-    return out.getvalue()
-
-
-def plain(value: Any) -> Any:
-    """Round-trip data as plain dicts and lists (for the diagram and the checks)."""
-    if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
-
-
-def _small(**values: Any) -> CommentedMap:
-    """A map written on one line, as the flow files write names and actors."""
-    found = CommentedMap(values)
-    found.fa.set_flow_style()
-    return found
-
-
 def _put(node: CommentedMap, key: str, value: Any, *, before: Iterable[str] = ("next",)) -> None:
     """Set key, a new key placed before the first of ``before`` the node has (else at the end)."""
-    if key in node:
-        node[key] = value
-        return
-    keys = list(node)
-    for anchor in before:
-        if anchor in keys:
-            node.insert(keys.index(anchor), key, value)
-            return
-    node[key] = value
+    put(node, key, value, before=before)
 
 
 def _node(doc: CommentedMap, node_id: str) -> CommentedMap:
@@ -241,13 +195,13 @@ def _set_actors(node: CommentedMap, edit: StepEdit) -> None:
         raise FlowEditError(N_("Choose the department that acts on the step."))
     department: Any = edit.department
     if edit.district_of:
-        department = _small(district_of=edit.district_of, under=edit.department)
+        department = small(district_of=edit.district_of, under=edit.department)
     old = node.get("who")
     if isinstance(old, CommentedMap) and "role" in old:
         old["role"] = edit.role
         old["department"] = department
         return
-    _put(node, "who", _small(role=edit.role, department=department),
+    _put(node, "who", small(role=edit.role, department=department),
          before=("operations", "deadline", "next"))
 
 
@@ -334,7 +288,7 @@ def edit_step(text: str, node_id: str, edit: StepEdit, *, presets: Iterable[str]
         else:
             name.pop("en", None)
     else:
-        _put(node, "name", _small(zh=name_zh, **({"en": name_en} if name_en else {})),
+        _put(node, "name", small(zh=name_zh, **({"en": name_en} if name_en else {})),
              before=[k for k in node if k != "type"][:1])
     if node["type"] in ("task", "cc"):
         _set_actors(node, edit)
@@ -373,8 +327,8 @@ def add_step(text: str, after: str, name_zh: str, name_en: str = "", *,
     new = CommentedMap()
     new["type"] = "task"
     name = {"zh": name_zh.strip(), **({"en": name_en.strip()} if name_en.strip() else {})}
-    new["name"] = _small(**name)
-    new["who"] = _small(**copy.deepcopy(plain(actors)))
+    new["name"] = small(**name)
+    new["who"] = small(**copy.deepcopy(plain(actors)))
     new["next"] = node["next"]
     node["next"] = new_id
     keys = list(nodes)
@@ -451,9 +405,9 @@ def _condition(question: str, operator: str, value: Any) -> CommentedMap:
         raise FlowEditError(N_("Choose whether the answer is or is not the value."))
     if not question:
         raise FlowEditError(N_("Choose the answer the branch depends on."))
-    args = CommentedSeq([_small(var=f"answers.{question}"), value])
+    args = CommentedSeq([small(var=f"answers.{question}"), value])
     args.fa.set_flow_style()
-    return _small(**{DoubleQuotedScalarString(operator): args})  # as the files write it
+    return small(**{DoubleQuotedScalarString(operator): args})  # as the files write it
 
 
 def add_branch(text: str, gateway: str, to: str, question: str, operator: str,

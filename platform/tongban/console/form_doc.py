@@ -12,17 +12,13 @@ from typing import Any
 
 from ..forms.schema_tree import ordered_names
 from ..i18n import N_
+from .edits import EditRefused
 
 Doc = dict[str, Any]
 
 
-class EditError(ValueError):
-    """An edit refused: ``template % params`` is the English message (a gettext msgid)."""
-
-    def __init__(self, template: str, **params: Any) -> None:
-        self.template = template
-        self.params = params
-        super().__init__(template % params if params else template)
+class EditError(EditRefused):
+    """An edit of a form file refused: ``template % params`` is the English message."""
 
 
 # The question types offered, in the order of the "add a question" list. Each is the schema and

@@ -4,6 +4,7 @@ page shows of it (questions, problems at each question and line, undo and redo).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from .layout import named_files, path_of
 from .layout import parse as parse_file
 
 
-def form_path(code: str, files: dict[str, str]) -> str | None:
+def form_path(code: str, files: Mapping[str, str]) -> str | None:
     """The path of the form file the working copy's service names."""
     named = named_files(code, files.get(path_of("service", code)))
     return next((path for path, (kind, _name) in named.items() if kind == "form"), None)

@@ -21,7 +21,8 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..i18n import N_
-from .flow_edit import FlowEditError, _small, plain
+from .edits import plain, small
+from .flow_edit import FlowEditError
 
 KINDS = ("bands", "table", "per_unit", "group_max", "deduction", "veto", "weighted")
 NUMERIC = ("integer", "number")
@@ -57,9 +58,9 @@ def _yaml() -> YAML:
 
 def _equals_true(name: str) -> CommentedMap:
     """{"==": [{var: NAME}, true]}, as the files write a veto's condition."""
-    args = CommentedSeq([_small(var=name), True])
+    args = CommentedSeq([small(var=name), True])
     args.fa.set_flow_style()
-    return _small(**{DoubleQuotedScalarString("=="): args})
+    return small(**{DoubleQuotedScalarString("=="): args})
 
 
 def load(text: str) -> CommentedMap:
@@ -272,7 +273,7 @@ def _parse_number(text: str, template: str, at: str, **params: Any) -> int | flo
 
 def _number_or_param(text: str, params: Sequence[str], template: str, at: str) -> Any:
     if text.strip() in params:
-        return _small(param=text.strip())
+        return small(param=text.strip())
     return _parse_number(text, template, at)
 
 
@@ -286,7 +287,7 @@ def _names(node: CommentedMap, zh: str, en: str) -> None:
     if isinstance(name, CommentedMap):
         name["zh"], name["en"] = zh, en
     else:
-        node["name"] = _small(zh=zh, en=en)
+        node["name"] = small(zh=zh, en=en)
 
 
 def _show(value: float) -> str:
@@ -373,13 +374,13 @@ def _table(rows: Sequence[Sequence[str]], old: Mapping[str, Any]) -> CommentedMa
                                  row=number)
         row = old.get(value) if isinstance(old.get(value), CommentedMap) else None
         if row is None:
-            row = _small(points=points, label=_small(zh=label_zh.strip(), en=label_en.strip()))
+            row = small(points=points, label=small(zh=label_zh.strip(), en=label_en.strip()))
         else:  # only what changed is written again, so quoting as written is kept
             if row.get("points") != points:
                 row["points"] = points
             label = row.get("label")
             if not isinstance(label, CommentedMap):
-                row["label"] = _small(zh=label_zh.strip(), en=label_en.strip())
+                row["label"] = small(zh=label_zh.strip(), en=label_en.strip())
             else:
                 for lang, words in (("zh", label_zh.strip()), ("en", label_en.strip())):
                     if label.get(lang) != words:
@@ -397,7 +398,7 @@ def _components(rows: Sequence[Sequence[str]], known: Mapping[str, str]) -> Comm
             raise RulesEditError(N_("Choose the number input of row %(row)s."),
                                  f"row-{number}-input", row=number)
         message = N_("Enter the %(what)s of row %(row)s as a number.")
-        component = _small(
+        component = small(
             input=input_id.strip(),
             weight=_parse_number(weight, message, f"row-{number}-weight", what="weight",
                                  row=number),
@@ -454,7 +455,7 @@ def edit_indicator(text: str, indicator_id: str, edit: IndicatorEdit) -> str:
                 raise RulesEditError(N_("Enter the window as a whole number of years, a "
                                         "parameter's name, or nothing for every event."),
                                      "window")
-            node["window"] = _small(years=years)
+            node["window"] = small(years=years)
         else:
             node.pop("window", None)
     elif kind == "group_max":
@@ -473,7 +474,7 @@ def edit_indicator(text: str, indicator_id: str, edit: IndicatorEdit) -> str:
         if enabled in ("true", "false"):
             node["enabled"] = enabled == "true"
         elif enabled in params:
-            node["enabled"] = _small(param=enabled)
+            node["enabled"] = small(param=enabled)
         else:
             raise RulesEditError(N_("Choose whether the veto applies."), "enabled")
         if node["enabled"] is True:
@@ -504,21 +505,21 @@ def add_row(text: str, indicator_id: str) -> str:
                 low = last.get("min", 0)
                 last["max"] = low
                 start = low + 1
-        band = _small(min=start, points=0)
+        band = small(min=start, points=0)
         bands.append(band)
     elif kind == "table":
         table = node["table"]
         number = len(table) + 1
         while f"value_{number}" in table:
             number += 1
-        table[f"value_{number}"] = _small(points=0, label=_small(zh=f"新答案 {number}",
+        table[f"value_{number}"] = small(points=0, label=small(zh=f"新答案 {number}",
                                                                  en=f"New answer {number}"))
     elif kind == "weighted":
         numeric = [k for k, t in inputs(text).items() if t in NUMERIC]
         if not numeric:
             raise RulesEditError(N_("The rule set has no number input to weigh: add one in the "
                                     "text view first."))
-        node["components"].append(_small(input=numeric[0], weight=1, min=0, max=100))
+        node["components"].append(small(input=numeric[0], weight=1, min=0, max=100))
     else:
         raise RulesEditError(N_('"%(indicator)s" has no rows to add.'), indicator=indicator_id)
     return dump(doc)
@@ -557,7 +558,7 @@ def edit_outcome(text: str, threshold: str, grades: Sequence[Sequence[str]]) -> 
     if doc.get("kind") == "grading" or "grades" in block:
         found = CommentedSeq()
         for number, (low, grade, label_zh, label_en) in enumerate(grades, start=1):
-            entry = _small(min=_parse_number(low, N_("Enter the lowest score of grade row "
+            entry = small(min=_parse_number(low, N_("Enter the lowest score of grade row "
                                                      "%(row)s as a number."),
                                              f"grade-{number}-min", row=number))
             if not grade.strip():
@@ -565,7 +566,7 @@ def edit_outcome(text: str, threshold: str, grades: Sequence[Sequence[str]]) -> 
                                      f"grade-{number}-grade", row=number)
             entry["grade"] = grade.strip()
             if label_zh.strip() and label_en.strip():
-                entry["label"] = _small(zh=label_zh.strip(), en=label_en.strip())
+                entry["label"] = small(zh=label_zh.strip(), en=label_en.strip())
             if found and entry["min"] >= found[-1]["min"]:
                 raise RulesEditError(N_("Grades go from the highest lowest score down: row "
                                         "%(row)s must be below row %(above)s."),
@@ -592,25 +593,25 @@ def _starter(doc: CommentedMap, kind: str, known: Mapping[str, str]) -> dict[str
         if number is None:
             raise RulesEditError(missing, "kind", kind=kind)
         if kind == "bands":
-            return {"input": number, "bands": [_small(min=0, max=9, points=0),
-                                               _small(min=10, points=10)]}
+            return {"input": number, "bands": [small(min=0, max=9, points=0),
+                                               small(min=10, points=10)]}
         if kind == "per_unit":
             return {"input": number, "per": 1, "points": 1, "cap": 10}
-        return {"components": [_small(input=number, weight=1, min=0, max=100)]}
+        return {"components": [small(input=number, weight=1, min=0, max=100)]}
     if kind == "table":
         answer = _first(known, ("boolean", "string"))
         if answer is None:
             raise RulesEditError(missing, "kind", kind=kind)
         if known[answer] == "boolean":
             return {"input": answer, "table": {
-                "true": _small(points=10, label=_small(zh="是", en="Yes")),
-                "false": _small(points=0, label=_small(zh="否", en="No"))}}
+                "true": small(points=10, label=small(zh="是", en="Yes")),
+                "false": small(points=0, label=small(zh="否", en="No"))}}
         return {"input": answer, "table": {
-            "none": _small(points=0, label=_small(zh="无", en="None"))}}
+            "none": small(points=0, label=small(zh="无", en="None"))}}
     if kind == "deduction":
         dates = _first(known, ("dates",))
         if dates is not None:
-            return {"input": dates, "points": -10, "window": _small(years=1)}
+            return {"input": dates, "points": -10, "window": small(years=1)}
         count = _first(known, ("integer",))
         if count is None:
             raise RulesEditError(missing, "kind", kind=kind)

@@ -12,14 +12,13 @@ With htmx the editor is swapped in place; without JavaScript the browser follows
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlmodel import Session
@@ -35,6 +34,7 @@ from ..models import Role, ServiceDraft, User
 from ..workflow import diagram
 from ..workflow.presets import load_presets
 from .access import require_role
+from .console_editor import add_history, open_file, save_edit
 from .database import request_transaction
 
 bp = Blueprint("console_flow", __name__, url_prefix="/admin/services/<code>/flow")
@@ -87,14 +87,7 @@ class FlowView:
     answers: list[tuple[Choice, list[Choice]]] = field(default_factory=list)  # question, options
 
 
-def _user(tx: Session, code: str) -> User:
-    user = tx.get(User, current_user.id)
-    if user is None or not workspace.can_edit(tx, user, code):
-        abort(403)
-    return user
-
-
-def _flow_path(code: str, files: dict[str, str]) -> str | None:
+def _flow_path(code: str, files: Mapping[str, str]) -> str | None:
     data = parse(path_of("service", code), files.get(path_of("service", code), ""))
     if not isinstance(data, dict) or not isinstance(data.get("flow"), str):
         return None
@@ -103,14 +96,7 @@ def _flow_path(code: str, files: dict[str, str]) -> str | None:
 
 
 def _open(tx: Session, code: str) -> tuple[User, ServiceDraft, str]:
-    if workspace.get_workspace(tx, code) is None and not workspace.live_versions(tx, code):
-        abort(404)
-    user = _user(tx, code)
-    draft = workspace.open_draft(tx, code, user)
-    path = _flow_path(code, draft.files)
-    if path is None:
-        abort(404)
-    return user, draft, path
+    return open_file(tx, code, _flow_path)
 
 
 def _departments(tx: Session) -> list[Choice]:
@@ -257,13 +243,6 @@ def editor(code: str) -> ResponseReturnValue:
     return _draw(code)
 
 
-def _revision() -> int:
-    value = request.form.get("revision", "")
-    if not value.isdigit():
-        abort(400)
-    return int(value)
-
-
 def _back(code: str, step: str | None) -> ResponseReturnValue:
     values: dict[str, Any] = dict(_state())
     if step:
@@ -275,21 +254,9 @@ def _back(code: str, step: str | None) -> ResponseReturnValue:
 def _save(code: str, change: Callable[[str, ServiceDraft, Session], tuple[str, str | None]], *,
           at: str = "") -> ResponseReturnValue:
     """Apply one change to the working copy's flow file and save it with the posted revision."""
-    revision = _revision()
-    try:
-        with request_transaction() as tx:
-            user, draft, path = _open(tx, code)
-            text, step = change(draft.files[path], draft, tx)
-            workspace.save_file(tx, draft, path, text, expected_revision=revision, user=user)
-    except flow_edit.FlowEditError as exc:
-        return _draw(code, error=_(exc.template, **exc.params), error_at=at,
-                     posted=request.form.to_dict(), status=422)
-    except workspace.StaleDraft as exc:
-        return _draw(code, stale=exc.current_revision, error_at=at,
-                     posted=request.form.to_dict(), status=409)
-    except workspace.WorkspaceRefused as exc:
-        return _draw(code, error=_(exc.message, **exc.params), error_at=at, status=422)
-    return _back(code, step)
+    return save_edit(code, _flow_path,
+                     lambda tx, draft, path: change(draft.files[path], draft, tx),
+                     draw=_draw, back=lambda step: _back(code, step), at=at)
 
 
 @bp.post("/step/<node_id>")
@@ -389,29 +356,4 @@ def text(code: str) -> ResponseReturnValue:
     return _save(code, change, at="text")
 
 
-def _history(code: str, step: Callable[..., ServiceDraft]) -> ResponseReturnValue:
-    """Undo or redo, refused as stale when the page was drawn from another revision."""
-    revision = _revision()
-    try:
-        with request_transaction() as tx:
-            user, draft, _path = _open(tx, code)
-            if draft.revision != revision:
-                raise workspace.StaleDraft(draft.revision)
-            step(tx, draft, user)
-    except workspace.StaleDraft as exc:
-        return _draw(code, stale=exc.current_revision, status=409)
-    except workspace.WorkspaceRefused as exc:
-        return _draw(code, error=_(exc.message, **exc.params), status=422)
-    return _back(code, request.form.get("step") or None)
-
-
-@bp.post("/undo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def undo(code: str) -> ResponseReturnValue:
-    return _history(code, workspace.undo)
-
-
-@bp.post("/redo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def redo(code: str) -> ResponseReturnValue:
-    return _history(code, workspace.redo)
+add_history(bp, _flow_path, draw=_draw, back=_back, focus="step")

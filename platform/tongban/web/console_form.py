@@ -24,8 +24,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlmodel import Session
 
@@ -49,6 +47,7 @@ from ..forms.definition import FormDefinitionError, load_form
 from ..i18n import N_
 from ..models import Role, ServiceDraft, User
 from .access import require_role
+from .console_editor import add_history, editor_user, open_file, save_edit
 from .database import request_session, request_transaction
 from .urls import fixed_url
 
@@ -66,13 +65,6 @@ _PREVIEW_HEADERS = {
 }
 
 
-def _user(tx: Session, code: str) -> User:
-    user = tx.get(User, current_user.id)
-    if user is None or not workspace.can_edit(tx, user, code):
-        abort(403)
-    return user
-
-
 def _state() -> dict[str, Any]:
     values: dict[str, Any] = {name: request.values.get(name, "") for name in _STATE}
     values["lang"] = "en" if values["lang"] == "en" else "zh"
@@ -83,18 +75,7 @@ def _state() -> dict[str, Any]:
 
 
 def _open(tx: Session, code: str) -> tuple[User, ServiceDraft, str]:
-    if workspace.get_workspace(tx, code) is None and not _is_live(tx, code):
-        abort(404)
-    user = _user(tx, code)
-    draft = workspace.open_draft(tx, code, user)
-    path = form_path(code, draft.files)
-    if path is None:
-        abort(404)
-    return user, draft, path
-
-
-def _is_live(tx: Session, code: str) -> bool:
-    return bool(workspace.live_versions(tx, code))
+    return open_file(tx, code, form_path)
 
 
 def _draw(code: str, *, error: str = "", error_at: str = "", stale: int | None = None,
@@ -118,13 +99,6 @@ def editor(code: str) -> ResponseReturnValue:
     return _draw(code)
 
 
-def _revision() -> int:
-    value = request.form.get("revision", "")
-    if not value.isdigit():
-        abort(400)
-    return int(value)
-
-
 def _back(code: str, focus: str | None = None) -> ResponseReturnValue:
     values = _state()
     if focus is not None:
@@ -136,22 +110,10 @@ def _back(code: str, focus: str | None = None) -> ResponseReturnValue:
 def _edit(code: str, change: Callable[[Doc], tuple[Doc, str | None]], *,
           at: str = "") -> ResponseReturnValue:
     """Apply one edit to the working copy's form file and save it with the posted revision."""
-    revision = _revision()
-    try:
-        with request_transaction() as tx:
-            user, draft, path = _open(tx, code)
-            doc, focus = change(parse(starting_text(code, draft.files, path)))
-            workspace.save_file(tx, draft, path, dump(doc), expected_revision=revision,
-                                user=user)
-    except EditError as exc:
-        return _draw(code, error=_(exc.template, **exc.params), error_at=at,
-                     posted=request.form.to_dict(), status=422)
-    except workspace.StaleDraft as exc:
-        return _draw(code, stale=exc.current_revision, error_at=at,
-                     posted=request.form.to_dict(), status=409)
-    except workspace.WorkspaceRefused as exc:
-        return _draw(code, error=_(exc.message, **exc.params), error_at=at, status=422)
-    return _back(code, focus)
+    def edit(_tx: Session, draft: ServiceDraft, path: str) -> tuple[str, str | None]:
+        doc, focus = change(parse(starting_text(code, draft.files, path)))
+        return dump(doc), focus
+    return save_edit(code, form_path, edit, draw=_draw, back=lambda q: _back(code, q), at=at)
 
 
 @bp.post("/add")
@@ -277,44 +239,9 @@ def page(code: str, page_id: str) -> ResponseReturnValue:
 @require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
 def text(code: str) -> ResponseReturnValue:
     """Save the text view: any text is kept in the working copy; its problems are shown."""
-    revision = _revision()
     posted = request.form.get("text", "").replace("\r\n", "\n")
-    try:
-        with request_transaction() as tx:
-            user, draft, path = _open(tx, code)
-            workspace.save_file(tx, draft, path, posted, expected_revision=revision, user=user)
-    except workspace.StaleDraft as exc:
-        return _draw(code, stale=exc.current_revision, error_at="text",
-                     posted={"text": posted}, status=409)
-    return _back(code)
-
-
-@bp.post("/undo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def undo(code: str) -> ResponseReturnValue:
-    return _step(code, workspace.undo)
-
-
-@bp.post("/redo")
-@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-def redo(code: str) -> ResponseReturnValue:
-    return _step(code, workspace.redo)
-
-
-def _step(code: str, step: Callable[[Session, ServiceDraft, User], ServiceDraft]
-          ) -> ResponseReturnValue:
-    revision = _revision()
-    try:
-        with request_transaction() as tx:
-            user, draft, _path = _open(tx, code)
-            if draft.revision != revision:
-                raise workspace.StaleDraft(draft.revision)
-            step(tx, draft, user)
-    except workspace.StaleDraft as exc:
-        return _draw(code, stale=exc.current_revision, status=409)
-    except workspace.WorkspaceRefused as exc:
-        return _draw(code, error=_(exc.message, **exc.params), status=422)
-    return _back(code, request.values.get("q") or None)
+    return save_edit(code, form_path, lambda _tx, _draft, _path: (posted, None), draw=_draw,
+                     back=lambda _q: _back(code), at="text")
 
 
 @bp.route("/preview", methods=["GET", "POST"])
@@ -323,8 +250,7 @@ def preview(code: str) -> ResponseReturnValue:
     """One page of the working copy's form as citizens see it, drawn by the form engine; a
     post checks the answers typed into the preview (nothing is kept)."""
     session = request_session()
-    user = _user(session, code)
-    del user
+    editor_user(session, code)
     draft = workspace.get_draft(session, code)
     path = form_path(code, draft.files) if draft is not None else None
     if draft is None or path is None:
@@ -369,5 +295,7 @@ def schema(code: str) -> ResponseReturnValue:
     del code
     return send_file(FORM_SCHEMA, mimetype="application/json", max_age=3600)
 
+
+add_history(bp, form_path, draw=_draw, back=_back, focus="q")
 
 __all__ = ["EditorView", "bp"]

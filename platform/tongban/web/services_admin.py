@@ -42,10 +42,10 @@ from .database import request_session, request_transaction
 
 bp = Blueprint("services_admin", __name__, url_prefix="/admin/services")
 ADMINS = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-# The editor page of each kind of file, by endpoint; a kind without one (the service file
-# itself) is edited in the text view of its file page.
-EDITORS = {"form": "console_form.editor", "flow": "console_flow.editor",
-           "rules": "console_rules.editor"}
+# The editor page of each kind of file, by endpoint; a kind without one (a test case) is
+# edited in the text view of its file page, which every file keeps for power users.
+EDITORS = {"service": "console_guide.editor", "form": "console_form.editor",
+           "flow": "console_flow.editor", "rules": "console_rules.editor"}
 # What each file of a service is, in the administrator's words (the list on the service page).
 FILE_KINDS = {"service": N_("Guide, materials and settings"), "form": N_("Form"),
               "flow": N_("Flow"), "rules": N_("Points rules"), "case": N_("Test case")}
@@ -204,12 +204,13 @@ def _file_links(code: str, paths: list[str]) -> list[dict[str, str]]:
     links = []
     for path in sorted(paths):
         kind = (kind_of(path) or (("case", "") if case_of(path) else ("", "")))[0]
-        editor = EDITORS.get(kind)
+        editor = EDITORS.get(kind, "")
         view = url_for("services_admin.file", code=code, path=path)
         # A file without an editor of its own is edited in the text box of its page.
+        has_editor = editor in current_app.view_functions
         links.append({"path": path, "kind": kind, "name": FILE_KINDS.get(kind, ""), "view": view,
-                      "edit": url_for(editor, code=code)
-                      if editor and editor in current_app.view_functions else view + "#text"})
+                      "edit": url_for(editor, code=code) if has_editor else view + "#text",
+                      "text": view + "#text" if has_editor else ""})
     return links
 
 
