@@ -60,9 +60,9 @@ def call_with_limit(function: Callable[[], Any], timeout: float, *, plugin: str 
 
 
 def implementations(manager: pluggy.PluginManager, hook: str) -> Iterator[pluggy.HookImpl]:
-    """The implementations of ``hook``, in pluggy's calling order."""
+    """The implementations of ``hook``, in the order the plugins were registered."""
     caller: pluggy.HookCaller = getattr(manager.hook, hook)
-    yield from reversed(caller.get_hookimpls())
+    yield from caller.get_hookimpls()
 
 
 def call_each(manager: pluggy.PluginManager, hook: str, kwargs: dict[str, Any],

@@ -94,7 +94,7 @@ def _by_id(manager: pluggy.PluginManager, hook: str, what: str,
     """What each plugin's ``hook`` returns, by id, with the plugin that offered it; an id two
     plugins offer is refused naming both."""
     found: dict[str, tuple[str, Any]] = {}
-    for impl in reversed(getattr(manager.hook, hook).get_hookimpls()):
+    for impl in getattr(manager.hook, hook).get_hookimpls():
         offered: Any = impl.function(**{name: kwargs[name] for name in impl.argnames})
         for item in offered or ():
             if item.id in found:
@@ -149,7 +149,7 @@ def register_service_hooks(manager: pluggy.PluginManager) -> dict[str, str]:
     """Register the service calls plugins offer into the flows' hook registry; a name offered
     twice, or one the core has, is refused. Returns {name: plugin}."""
     offered: dict[str, tuple[str, ServiceCall]] = {}
-    for impl in reversed(manager.hook.tongban_service_hooks.get_hookimpls()):
+    for impl in manager.hook.tongban_service_hooks.get_hookimpls():
         returned: Any = impl.function()
         for name, call in (returned or {}).items():
             if name in offered:
@@ -171,7 +171,7 @@ def register_blueprints(app: Flask) -> None:
     """Register the plugins' blueprints after the core's pages: a blueprint name or a URL
     rule (path and method) already taken stops the start naming the plugin."""
     manager = plugin_manager(app)
-    for impl in reversed(manager.hook.tongban_blueprints.get_hookimpls()):
+    for impl in manager.hook.tongban_blueprints.get_hookimpls():
         returned: Any = impl.function(**({"app": app} if "app" in impl.argnames else {}))
         for blueprint in returned or ():
             if blueprint.name in app.blueprints:
