@@ -124,8 +124,8 @@ def check(options: Mapping[str, Any],
     """What the schemas cannot say: a file outside the definitions folder."""
     problems = []
     if ".." in Path(options["file"]).parts:
-        problems.append(QueryProblem(("file",), "the file must not lie outside the "
-                                                "definitions folder (no ..)"))
+        problems.append(QueryProblem(("options", "file"), "the file must not lie outside the "
+                                                           "definitions folder (no ..)"))
     for query_id, query in queries.items():
         if len(set(query["match"].values())) < len(query["match"]):
             problems.append(QueryProblem(("queries", query_id, "match"),
