@@ -21,14 +21,15 @@ production: it imports pytest, which only the tests have.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pluggy
 import pytest
+from click.testing import Result
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 
 from . import PROJECT_ROOT, create_app, db
 from .extend import events, health
@@ -110,9 +111,16 @@ def tongban_client(tongban_app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def tongban_cli(tongban_app: Flask) -> FlaskCliRunner:
-    """Runs ``tongban`` commands (``tongban_cli.invoke(args=["plugins"])``)."""
-    return tongban_app.test_cli_runner()
+def tongban_cli(tongban_app: Flask) -> Callable[..., Result]:
+    """Runs a ``tongban`` command on the app: ``tongban_cli("plugins").output``."""
+    from .cli import main
+
+    runner = tongban_app.test_cli_runner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, args=list(args))
+
+    return invoke
 
 
 @pytest.fixture

@@ -38,9 +38,9 @@ def _start(tmp_path: Path, database: str, *plugins: object, **settings: Any):  #
 
 
 def test_submitted_task_done_and_completed_reach_plugins_in_order(
-        tmp_path: Path, tongban_database: str) -> None:
+        tmp_path: Path, database_url: str) -> None:
     recorder = Recorder()
-    app = _start(tmp_path, tongban_database, recorder)
+    app = _start(tmp_path, database_url, recorder)
     world = build(app.extensions["tongban.engine"])
     application_id = submit(world, "one-step")
     with world.session() as session, db.unit_of_work(session):
@@ -60,9 +60,9 @@ def test_submitted_task_done_and_completed_reach_plugins_in_order(
 
 
 def test_a_raising_and_a_hanging_plugin_do_not_keep_the_event_from_the_others(
-        tmp_path: Path, tongban_database: str, hanging: Hanging) -> None:
+        tmp_path: Path, database_url: str, hanging: Hanging) -> None:
     recorder = Recorder()
-    app = _start(tmp_path, tongban_database, Raising(), hanging, recorder)
+    app = _start(tmp_path, database_url, Raising(), hanging, recorder)
     world = build(app.extensions["tongban.engine"])
     submit(world, "one-step")
     started = time.monotonic()
@@ -84,7 +84,7 @@ def test_a_raising_and_a_hanging_plugin_do_not_keep_the_event_from_the_others(
 
 
 def test_a_success_after_failures_clears_the_plugin_s_failure(
-        tmp_path: Path, tongban_database: str) -> None:
+        tmp_path: Path, database_url: str) -> None:
     class Flaky(Recorder):
         fail = True
 
@@ -95,7 +95,7 @@ def test_a_success_after_failures_clears_the_plugin_s_failure(
             super().tongban_application_event(event)
 
     flaky = Flaky("flaky")
-    app = _start(tmp_path, tongban_database, flaky)
+    app = _start(tmp_path, database_url, flaky)
     world = build(app.extensions["tongban.engine"])
     submit(world, "one-step")
     deliver_events(app)
@@ -110,7 +110,7 @@ def test_a_success_after_failures_clears_the_plugin_s_failure(
 
 
 def test_an_event_claimed_by_a_worker_that_died_is_told_again_after_the_lease(
-        tmp_path: Path, tongban_database: str) -> None:
+        tmp_path: Path, database_url: str) -> None:
     from datetime import timedelta
 
     from tongban.extend import events
@@ -118,7 +118,7 @@ def test_an_event_claimed_by_a_worker_that_died_is_told_again_after_the_lease(
     from tongban.models import utcnow
 
     recorder = Recorder()
-    app = _start(tmp_path, tongban_database, recorder)
+    app = _start(tmp_path, database_url, recorder)
     engine = app.extensions["tongban.engine"]
     world = build(engine)
     submit(world, "one-step")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import threading
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -104,17 +105,18 @@ class CsvConnector:
     def close(self) -> None:
         with self._lock:
             self._rows = None
+        _opened.discard(self)
 # -- end connector --
 
 
-_opened: list[CsvConnector] = []   # for the health hook
+_opened: weakref.WeakSet[CsvConnector] = weakref.WeakSet()   # open ones, for the health hook
 
 
 def open_connector(options: Mapping[str, Any], settings: Mapping[str, Any]) -> CsvConnector:
     department = options.get("department", {})
     connector = CsvConnector(_path(options, settings),
                              department.get("en") or department.get("zh") or "CSV file")
-    _opened.append(connector)
+    _opened.add(connector)
     return connector
 
 
