@@ -44,8 +44,9 @@ def tongban_notification_channels() -> list[NotificationChannel]:
 def tongban_material_storages(settings: dict[str, Any]) -> list[MaterialStorage]:
     """Called once when the app starts, with the app's settings. Return the material
     storages this plugin offers (``local``, ``s3``, ...); the ``MATERIAL_STORAGE`` setting
-    picks the one the platform uses. An id offered twice stops the start; so does a
-    ``MATERIAL_STORAGE`` no plugin offers. Every result is collected (not first-result)."""
+    picks the one the platform uses (one no plugin offers is an error naming the setting
+    when a material is first stored). An id offered twice stops the start. Every result is
+    collected (not first-result)."""
 
 
 @hookspec
