@@ -106,3 +106,33 @@ def test_plugins_named_in_the_environment_are_imported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Setting TONGBAN_PLUGINS \\(from environment\\) is "
                                           "invalid: cannot import plugin module 'no_such_mod'"):
         load(tmp_path, tmp_path, environ={"TONGBAN_PLUGINS": "no_such_mod"})
+
+
+def test_two_packages_announcing_one_plugin_name_are_refused(
+        installed: Path, tmp_path: Path, tongban_database: str) -> None:
+    _install(installed, "tongban_fake_twin", "")
+    info = installed / "tongban-fake-other-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tongban-fake-other\n"
+                                   "Version: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[tongban.plugins]\ntwin = tongban_fake_twin\n",
+                                           encoding="utf-8")
+    with pytest.raises(PluginConflict, match="packages 'tongban-fake-(twin|other)' and "
+                                             "'tongban-fake-(twin|other)' both announce a "
+                                             "plugin named 'twin'"):
+        build([], entry_points=True)
+
+
+def test_a_plugins_object_named_like_an_installed_package_is_refused(installed: Path) -> None:
+    _install(installed, "tongban_fake_named", "")
+
+    class Impostor:
+        PLUGIN_NAME = "named"
+
+    with pytest.raises(PluginConflict, match="a plugin named 'named' is registered already, "
+                                             "and package 'tongban-fake-named' announces another"):
+        build([Impostor()], entry_points=True)
+    import tongban_fake_named  # type: ignore[import-not-found]
+
+    tongban_fake_named.PLUGIN_NAME = "named"
+    assert build([tongban_fake_named], entry_points=True).has_plugin("named")  # itself: fine

@@ -9,6 +9,7 @@ stops the start."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,9 +44,30 @@ def build(plugins: Iterable[object] = (), *, entry_points: bool = True) -> plugg
     for plugin in plugins:
         _register(manager, plugin)
     if entry_points:
+        _refuse_shadowed_entry_points(manager)
         manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     manager.check_pending()
     return manager
+
+
+def _refuse_shadowed_entry_points(manager: pluggy.PluginManager) -> None:
+    """pluggy skips an entry point whose name is registered already: two packages announcing
+    one name, or a PLUGINS object named like an installed package, would leave one of them
+    out without a word. Both are refused instead (the same module twice is not a clash)."""
+    seen: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        for entry in dist.entry_points:
+            if entry.group != ENTRY_POINT_GROUP:
+                continue
+            package = dist.metadata["name"]
+            if entry.name in seen and seen[entry.name] != package:
+                raise PluginConflict(f"packages {seen[entry.name]!r} and {package!r} both "
+                                     f"announce a plugin named {entry.name!r}")
+            seen[entry.name] = package
+            held = manager.get_plugin(entry.name)
+            if held is not None and getattr(held, "__name__", None) != entry.module:
+                raise PluginConflict(f"a plugin named {entry.name!r} is registered already, "
+                                     f"and package {package!r} announces another")
 
 
 def _register(manager: pluggy.PluginManager, plugin: object) -> None:
