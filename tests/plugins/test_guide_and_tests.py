@@ -67,9 +67,10 @@ def test_the_guide_shows_the_example_plugin_s_code_as_it_is() -> None:
     assert [name for name, _ in snippets] == ["options schema", "connector", "check", "hooks"]
     for name, code in snippets:
         assert code.rstrip("\n") in guide, f"the guide's {name!r} differs from the example"
-    for test_file in ("conftest.py", "test_example_connector.py"):
-        text = (EXAMPLE / "tests" / test_file).read_text(encoding="utf-8").rstrip("\n")
-        assert text in guide, f"the guide's {test_file} differs from the example's"
+    for path in ("tests/conftest.py", "tests/test_example_connector.py",
+                 "tongban_example_connector/__init__.py"):
+        text = (EXAMPLE / path).read_text(encoding="utf-8").rstrip("\n")
+        assert text in guide, f"the guide's {path} differs from the example's"
 
 
 def test_the_guide_s_package_declares_what_the_example_declares() -> None:
