@@ -154,9 +154,9 @@ class ApplicationEvent:
 
 ServiceCall = Callable[[dict[str, Any]], dict[str, Any]]
 """A named call a flow's ``service`` node makes through the outbox worker: it takes the
-node's payload (the node's ``options`` plus the application's reference and answers) and
-returns a JSON-able result the flow may route on; it raises (any exception) when the call did
-not succeed, and the worker retries it with the node's backoff."""
+node's payload (``{"options": <the node's options>}``) and returns a JSON-able result the
+flow may route on; it raises (any exception) when the call did not succeed, and the worker
+retries it with the node's backoff."""
 
 
 # --- materials (the material library) -------------------------------------------------------

@@ -61,10 +61,10 @@ def tongban_signers(settings: dict[str, Any]) -> list[Signer]:
 def tongban_service_hooks() -> dict[str, ServiceCall]:
     """Called once when the app starts. Return named calls a flow's ``service`` node may make
     (``hook: <name>``), by name; names are dotted with the plugin's own prefix
-    (``example.count``). The outbox worker makes the call after the transaction that queued
-    it committed, with the node's payload, and retries failures with the node's backoff. A
-    name offered twice (or already the core's: ``noop``) stops the start. Every result is
-    collected (not first-result)."""
+    (``example.lookup``). The outbox worker makes the call after the transaction that queued
+    it committed, with the payload ``{"options": <the node's options>}``, and retries failures
+    with the node's backoff. A name offered twice (or already the core's: ``noop``) stops the
+    start. Every result is collected (not first-result)."""
 
 
 @hookspec
