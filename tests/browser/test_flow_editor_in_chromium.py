@@ -104,3 +104,23 @@ def test_the_editor_fits_360_px(demo: Any, live_server: Any, narrow_page: Page) 
         expect(narrow_page.locator("h1")).to_have_text("流程编辑")
         assert narrow_page.evaluate(OVERFLOW)["extra"] == 0, editor
         clean(narrow_page)
+
+
+def test_the_rules_editor_saves_a_band_and_simulates_the_draft(
+        demo: Any, live_server: Any, page: Page) -> None:
+    """Issue 14 item 4, in the flow editor's file to share its start-up: a band's points changed
+    in the panel (htmx swaps the editor), then the simulation of the draft against live; axe
+    finds nothing on the panel nor on the report."""
+    base = live_server.url
+    flows.sign_in(page, base, "admin")
+    page.goto(base + "/admin/services/residence-points/rules?indicator=age")
+    expect(page.locator("h1")).to_have_text("积分规则编辑器")
+    clean(page)
+    page.fill("#c-row-1-points", "25")
+    page.click("#panel button:has-text('保存指标')")
+    expect(page.locator("#c-row-1-points")).to_have_value("25")
+    expect(page.locator(".tb-editor-toolbar__revision")).to_contain_text("2")
+    page.click("#simulation button:has-text('开始模拟')")
+    expect(page.locator("#simulation")).to_contain_text("现不达标（按第 1 版达标）")
+    expect(page.locator("#simulation .tb-chart svg")).to_be_visible()
+    clean(page)

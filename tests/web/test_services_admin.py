@@ -430,17 +430,17 @@ def test_a_file_outside_the_service_cannot_be_saved(personas: Personas, session:
 
 def test_every_edit_link_on_a_service_page_opens_an_editor(personas: Personas) -> None:
     """Each file of the service page says what it is and has an Edit link: to its editor where
-    one exists (the form and the flow), else to the text box of its file page (the guide in the
-    service file, the rules), which the measure's administrator had to find by the file name."""
+    one exists (the form, the flow and the rules), else to the text box of its file page (the
+    guide in the service file), which the measure's administrator had to find by the file name."""
     admin = personas.as_("admin")
     html = admin.get("/admin/services/residence-points").get_data(as_text=True)
     links = re.findall(r'<a href="([^"]+)">(?:编辑|Edit)<span', html)
     files = "/admin/services/residence-points/files/workflow_definitions"
     assert "/admin/services/residence-points/flow" in links
+    assert "/admin/services/residence-points/rules" in links  # the rules editor
     assert f"{files}/residence-points.yaml#text" in links  # the guide: the service file's text
     assert len(links) == html.count("</code></a> · <a href=") == 4  # service, form, flow, rules
     for link in links:
         assert admin.get(link.partition("#")[0]).status_code == 200, link
-    assert "/admin/services/residence-points/rules" not in html
     for name in ("办事指南、材料和设置：", "表单：", "流程：", "积分规则："):
         assert name in html, name

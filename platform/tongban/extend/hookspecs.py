@@ -5,10 +5,9 @@ section per hook, and tests/plugins has a ``test_hook_<name>`` per hook (a test 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
-from flask import Blueprint, Flask
 
 from ..plugin_api import (
     PROJECT,
@@ -20,6 +19,9 @@ from ..plugin_api import (
     ServiceCall,
     Signer,
 )
+
+if TYPE_CHECKING:
+    from flask import Blueprint, Flask
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 

@@ -21,6 +21,7 @@ def init_web(app: Flask) -> None:
         clock_actions,
         console_flow,
         console_form,
+        console_rules,
         dashboards,
         database,
         errors,
@@ -87,6 +88,7 @@ def init_web(app: Flask) -> None:
     account.init_app(app)
     app.register_blueprint(console_flow.bp)  # issue 14: the flow editor
     app.register_blueprint(console_form.bp)  # issue 14: the form editor
+    app.register_blueprint(console_rules.bp)  # issue 14: the rules editor
     app.register_blueprint(dashboards.bp)  # issue 14 item 9
     ratelimits.init_app(app)
     errors.init_app(app)

@@ -153,7 +153,7 @@ def simulate_run() -> ResponseReturnValue:
         return _page(values, errors=errors, problems=problems, status=422)
     against = _against(rule_set, values["against"])
     if values["people"] == "generated":
-        people = _generated(count, seed)
+        people = generated_people(count, seed)
         source = _("%(count)s generated people (seed %(seed)s)", count=format(count, ","), seed=seed)
     else:
         actor, tree = current_actor(), department_tree()
@@ -162,10 +162,10 @@ def simulate_run() -> ResponseReturnValue:
             keep=lambda application: holds(actor, ROLES, application.department_code, tree))
         source = _("stored applications")
     report = simulate(rule_set, people, as_of, against=against, source=source)
-    return _page(values, report=report, chart=_chart(report))
+    return _page(values, report=report, chart=report_chart(report))
 
 
-def _generated(count: int, seed: int) -> list[Person]:
+def generated_people(count: int, seed: int) -> list[Person]:
     return [Person(_("Person %(number)s", number=i + 1), answers)
             for i, answers in enumerate(pop.people(count, seed))]
 
@@ -182,7 +182,7 @@ def _against(rule_set: RuleSet, wanted: str) -> RuleSet | None:
         return None  # never published, or no such version: nothing to compare with
 
 
-def _chart(report: Report) -> str:
+def report_chart(report: Report) -> str:
     what = (_("version %(version)s", version=report.version) if report.version is not None
             else _("the draft"))
     description = _("Totals of %(count)s people in bins of 10 points. %(passed)s pass, "

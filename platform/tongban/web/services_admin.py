@@ -30,7 +30,7 @@ from sqlmodel import Session, col
 from ..console import archive, publishing, starters
 from ..console import workspace as ws
 from ..console.diff import diff_files
-from ..console.layout import kind_of, parse, path_of
+from ..console.layout import kind_of, named_files, parse, path_of
 from ..definitions.problems import Problem
 from ..i18n import N_
 from ..models import Department, Role, ServiceWorkspace, User
@@ -41,10 +41,10 @@ from .database import request_session, request_transaction
 
 bp = Blueprint("services_admin", __name__, url_prefix="/admin/services")
 ADMINS = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-# The editors of the other console pages, by the kind of file they edit.
-# The editor page of each kind of file, by endpoint; a kind without one (rules, the service
-# file itself) is edited in the text view of its file page.
-EDITORS = {"form": "console_form.editor", "flow": "console_flow.editor"}
+# The editor page of each kind of file, by endpoint; a kind without one (the service file
+# itself) is edited in the text view of its file page.
+EDITORS = {"form": "console_form.editor", "flow": "console_flow.editor",
+           "rules": "console_rules.editor"}
 # What each file of a service is, in the administrator's words (the list on the service page).
 FILE_KINDS = {"service": N_("Guide, materials and settings"), "form": N_("Form"),
               "flow": N_("Flow"), "rules": N_("Points rules")}
@@ -426,8 +426,11 @@ def _publish_page(code: str, *, form: dict[str, str] | None = None,
     workspace = ws.workspace_of(session, draft)
     marks = publishing.live_marks(session, code)
     pending = publishing.pending_request(session, workspace.id or 0)
+    names_rules = any(kind == "rules" for kind, _name in
+                      named_files(code, draft.files.get(path_of("service", code))).values())
     return render_template(
         "admin/service_publish.html", code=code, workspace=workspace, draft=draft,
+        names_rules=names_rules,
         problems=ws.check_draft(session, draft), problem_text=problem_text,
         diffs=diff_files(ws.live_files(session, code), draft.files),
         marks=publishing.marks_text(marks), form=form or {}, errors=errors or {},
