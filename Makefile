@@ -4,10 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# First-party plugins: packages of their own, installed like any third-party plugin (the
+# example of docs/plugins.md is not installed: its tests import it from its folder).
+PLUGIN_PROJECTS := $(filter-out plugins/example_connector/pyproject.toml,$(wildcard plugins/*/pyproject.toml))
 
 .PHONY: install run test test-sqlite test-postgresql lint bench bench-flow translations clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(PLUGIN_PROJECTS)
 	@# The app draws flow diagrams with Graphviz's dot and refuses to start without it.
 	@command -v dot >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] \
 	    || apt-get install -y -qq --no-install-recommends graphviz >/dev/null
@@ -16,6 +19,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,bench]'
+	for project in $(dir $(PLUGIN_PROJECTS)); do \
+	    $(PY) -m pip install --quiet -e "$$project" || exit 1; \
+	done
 	touch $@
 
 install: $(VENV)/.installed
@@ -37,7 +43,7 @@ test-postgresql: install
 	$(PY) -m pytest --db=postgresql $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check platform tests bench run.py
+	$(VENV)/bin/ruff check platform tests plugins bench run.py
 	$(VENV)/bin/mypy
 
 bench: install bench-flow

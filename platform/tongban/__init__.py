@@ -32,4 +32,5 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     localtime.init_app(app)
     plugins.init_app(app)
     init_web(app)
+    plugins.register_blueprints(app)  # after the core's pages: a clash stops the start
     return app

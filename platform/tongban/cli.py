@@ -665,6 +665,8 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
     on the job queue QUEUE_URL names (a SQLite file by default, Redis for several machines)."""
     import logging
 
+    from .extend import events as plugin_events
+    from .extend.manager import plugin_manager
     from .workflow import queue, timers
     from .workflow.worker import run_due
 
@@ -686,13 +688,20 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
         for fire in fired:
             suffix = f": {fire.error}" if fire.error else ""
             click.echo(f"timer {fire.timer_id} attempt {fire.attempt} {fire.state}{suffix}")
+        told = plugin_events.deliver_due(engine, plugin_manager(),
+                                         timeout=settings.plugin_timeout)
+        for delivery in told:
+            for plugin, error in delivery.outcomes:
+                click.echo(f"event {delivery.row_id} ({delivery.kind}) to {plugin}: "
+                           f"{error or 'ok'}")
         click.echo(f"{len(outcomes)} service call(s) handled.")
         click.echo(f"{len(fired)} timer(s) handled.")
+        click.echo(f"{len(told)} application event(s) told to plugins.")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)  # not a line per job every second
-    consumer = queue.consumer(queue.build(engine, settings), workers=workers,
-                              worker_type=worker_type)
+    consumer = queue.consumer(queue.build(engine, settings, plugins=plugin_manager()),
+                              workers=workers, worker_type=worker_type)
     click.echo(f"Worker on {settings.url.split('@')[-1]}: {workers} {worker_type}(s); "
                "Ctrl+C stops it after the jobs in hand")
     consumer.run()
@@ -806,3 +815,38 @@ def _attach_dashboards() -> None:
 
 
 _attach_dashboards()
+
+
+# --- tongban plugins: what is installed, what each implements, how each is doing ------------
+
+@main.command("plugins")
+@with_appcontext
+def plugins_command() -> None:
+    """List the plugins: name, version, where from, the hooks each implements and its health
+    (each plugin's health check with the PLUGIN_TIMEOUT_SECONDS time limit). Exit status 1
+    when a plugin is down."""
+    from .extend import health
+    from .extend.manager import plugin_manager
+
+    session: Session | None = None
+    try:  # the recorded failures, when the database is there and migrated
+        if inspect(current_app.extensions["tongban.engine"]).has_table("plugin_health"):
+            session = command_session()
+    except SQLAlchemyError:
+        session = None
+    statuses = health.check(plugin_manager(), current_app.config,
+                            current_app.config["PLUGIN_TIMEOUT_SECONDS"], session)
+    if not statuses:
+        click.echo("No plugins are installed.")
+    for status in statuses:
+        click.echo(f"{status.name} {status.version} ({status.origin}) {status.location}")
+        click.echo(f"  hooks: {', '.join(status.hooks) or 'none'}")
+        report = status.report
+        detail = f": {report.detail}" if report is not None and report.detail else ""
+        click.echo(f"  health: {status.state}{detail}")
+        for failure in status.failures:
+            when = failure.at.isoformat(timespec="seconds") if failure.at else ""
+            click.echo(f"  failing: {failure.hook} ({failure.failures}x, last {when}): "
+                       f"{failure.error}")
+    if any(status.state == "down" for status in statuses):
+        sys.exit(1)

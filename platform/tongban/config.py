@@ -135,6 +135,28 @@ def _token_map(value: Any) -> dict[str, str]:
     return tokens
 
 
+def _positive_number(value: Any) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("expected a number above 0")
+    return number
+
+
+def _plugin_list(value: Any) -> tuple[object, ...]:
+    """Plugin objects, or (from the environment) comma-separated module names to import."""
+    import importlib
+
+    if isinstance(value, str):
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        try:
+            return tuple(importlib.import_module(name) for name in names)
+        except ImportError as exc:
+            raise ValueError(f"cannot import plugin module {exc.name!r}") from None
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    raise ValueError("expected a list of plugin modules or objects")
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -206,6 +228,21 @@ SETTINGS: tuple[Setting, ...] = (
             "commit); 1, the default, fires each in its own. See docs/operations.md before "
             "raising it: a batch holds its rows' and the audit chain's locks until it commits"),
     Setting("SQL_ECHO", False, _bool, "Log every SQL statement"),
+    Setting("PLUGINS", (), _plugin_list,
+            "Plugins to register besides the installed ones: module names, comma-separated "
+            "(the test kit passes plugin objects)"),
+    Setting("PLUGIN_ENTRY_POINTS", True, _bool,
+            "Load the plugins installed as packages (entry-point group tongban.plugins); off "
+            "runs the core with the PLUGINS setting's plugins only"),
+    Setting("PLUGIN_TIMEOUT_SECONDS", 5.0, _positive_number,
+            "Time limit of one plugin's health check or application-event call"),
+    Setting("MATERIAL_STORAGE", "local", _str,
+            "The material storage plugin's id (the built-in local_storage plugin offers local)"),
+    Setting("MATERIAL_DIR", None, _str,
+            "Where the local material storage keeps files; default: instance/materials"),
+    Setting("SIGNER", "null", _str,
+            "The document signer plugin's id (the null_signer plugin offers null, for "
+            "development: a content hash, no key)"),
     Setting("DASHBOARD_CLOSED_LOOP_SERVICES", ("urban-event-report",), _code_list,
             "Comma-separated codes of the event-report services whose closed loop (report to "
             "close, on time, reopened) the dashboards show"),
@@ -278,6 +315,8 @@ def load(instance_path: Path, project_root: Path,
         resolved["SECRET_KEY"] = _secret_key(instance_path)
     if resolved["DEFINITIONS_DIR"] is None:
         resolved["DEFINITIONS_DIR"] = str(project_root)
+    if resolved["MATERIAL_DIR"] is None:
+        resolved["MATERIAL_DIR"] = str(instance_path / "materials")
     if resolved["UPLOAD_DIR"] is None:
         resolved["UPLOAD_DIR"] = str(instance_path / "uploads")
     if resolved["BASE_URL"] is None:

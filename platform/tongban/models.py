@@ -894,3 +894,38 @@ class RecoveryCode(SQLModel, table=True):
     user_id: int = Field(foreign_key="user_account.id", index=True)
     code_hash: str = Field(max_length=255)
     used_at: datetime | None = Field(default=None)
+
+
+class PluginEvent(SQLModel, table=True):
+    """An application event (submitted, task done, completed) waiting to be told to plugins:
+    written in the transaction that made it, delivered by the worker after commit
+    (tongban.extend.events), deleted once every plugin was called."""
+
+    __tablename__ = "plugin_event"
+    __table_args__ = (Index("ix_plugin_event_due", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    reference: str = Field(max_length=40)
+    service: str = Field(max_length=100)
+    actor: str | None = Field(default=None, max_length=150)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(default_factory=utcnow)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+
+
+class PluginHealth(SQLModel, table=True):
+    """What calling one plugin's hook last did, for plugin health (/admin/plugins, `tongban
+    plugins`): a hook that raised or ran past its time limit leaves its error here."""
+
+    __tablename__ = "plugin_health"
+    __table_args__ = (UniqueConstraint("plugin", "hook"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plugin: str = Field(max_length=100)
+    hook: str = Field(max_length=100)
+    failures: int = Field(default=0)  # failed calls since the last success
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    last_failure_at: datetime | None = Field(default=None)
+    last_success_at: datetime | None = Field(default=None)

@@ -147,8 +147,102 @@ class ApplicationEvent:
     at: datetime
     actor: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    key: str = ""   # unique per event: a plugin told twice (a worker restarted) can tell
+
+
+# --- service calls (the ``service`` nodes of flows) -----------------------------------------
+
+ServiceCall = Callable[[dict[str, Any]], dict[str, Any]]
+"""A named call a flow's ``service`` node makes through the outbox worker: it takes the
+node's payload (``{"options": <the node's options>}``) and returns a JSON-able result the
+flow may route on; it raises (any exception) when the call did not succeed, and the worker
+retries it with the node's backoff."""
+
+
+# --- materials (the material library) -------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredMaterial:
+    """Where a material's bytes went: ``key`` is the storage's own name for them (the core
+    keeps it and hands it back to ``get``, ``delete`` and ``url``), ``sha256`` the content
+    hash in hex, ``size`` in bytes."""
+
+    key: str
+    sha256: str
+    size: int
+    content_type: str = "application/octet-stream"
+
+
+class MaterialNotFound(LookupError):
+    """``get`` or ``url`` was given a key the storage does not hold (deleted, never put)."""
+
+
+class MaterialStorage(Protocol):
+    """Somewhere material files live (local disk, object storage). ``id`` names it in the
+    ``MATERIAL_STORAGE`` setting. Implementations must be safe to call from several threads;
+    putting the same bytes twice may return the same key (content addressing)."""
+
+    id: str
+
+    def put(self, data: bytes, *, content_type: str, name: str = "") -> StoredMaterial:
+        """Store ``data`` and say where it went; ``name`` is the uploader's file name, a hint
+        only (never trusted as a path)."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The bytes stored under ``key``; :class:`MaterialNotFound` when there are none."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``; deleting a key that is not there is not an error."""
+        ...
+
+    def url(self, key: str, *, expires_in: int) -> str | None:
+        """A time-limited address the browser may fetch the bytes from directly (a presigned
+        object-storage URL), or None when the core must serve them itself."""
+        ...
+
+
+# --- documents: signing and verification (e-seal) -------------------------------------------
+
+@dataclass(frozen=True)
+class Signature:
+    """A signature over a document: ``value`` as the signer encodes it (base64 text for
+    most), ``signer_id`` the :class:`Signer` that made it, ``signed_by`` the seal or person
+    in words, ``algorithm`` for the record."""
+
+    signer_id: str
+    value: str
+    algorithm: str
+    signed_by: str = ""
+    signed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What checking a signature found: ``valid`` and, when not, ``reason`` in words."""
+
+    valid: bool
+    reason: str = ""
+
+
+class Signer(Protocol):
+    """A way to sign documents (a decision, a licence) and verify such signatures later.
+    ``id`` names it in the ``SIGNER`` setting."""
+
+    id: str
+
+    def sign(self, document: bytes, *, purpose: str) -> Signature:
+        """Sign ``document`` (the exact bytes given, e.g. a PDF) for ``purpose`` (e.g.
+        ``decision``); raise :class:`ConnectorError` when the signing service fails."""
+        ...
+
+    def verify(self, document: bytes, signature: Signature) -> Verification:
+        """Whether ``signature`` was made by this signer over exactly ``document``."""
+        ...
 
 
 __all__ = ["ENTRY_POINT_GROUP", "PROJECT", "ApplicationEvent", "Connector", "ConnectorError",
-           "ConnectorType", "FetchResult", "HealthReport", "Notification", "NotificationChannel",
-           "QueryProblem", "Texts", "hookimpl"]
+           "ConnectorType", "FetchResult", "HealthReport", "MaterialNotFound", "MaterialStorage",
+           "Notification", "NotificationChannel", "QueryProblem", "ServiceCall", "Signature",
+           "Signer", "StoredMaterial", "Texts", "Verification", "hookimpl"]

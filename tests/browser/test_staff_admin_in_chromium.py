@@ -1,6 +1,7 @@
 """Issue 14 item 8 in Chromium: a department administrator grants a role and deactivates an
 account (whose open browser is signed out at once); every staff administration page has no axe
-violations and does not scroll sideways at 360 px, in Chinese and in English."""
+violations and does not scroll sideways at 360 px, in Chinese and in English (with the plugin
+page of issue 15)."""
 
 from __future__ import annotations
 
@@ -102,7 +103,8 @@ def _visit_everything(page: Page, base: str, check) -> None:  # type: ignore[no-
     _sign_in(page, base, flows.DEMO_PASSWORD)
     expect(page.locator(".tb-header__user")).to_be_visible()
     for path, name in [("/admin/users", "users"), ("/admin/departments", "departments"),
-                       ("/admin/users/import", "import"), ("/admin/security", "security")]:
+                       ("/admin/users/import", "import"), ("/admin/security", "security"),
+                       ("/admin/plugins", "plugins")]:  # issue 15: plugins and their health
         page.goto(base + path)
         check(page, name)
     page.goto(base + "/admin/users?q=rsj_city2")

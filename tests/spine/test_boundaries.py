@@ -21,9 +21,10 @@ FLASK_ALLOWED = {
     "tongban.i18n": "Flask-Babel's wiring: the page's language comes from the request, the "
                     "visitor's session and the app's Jinja environment",
     "tongban.localtime": "registers the local-time Jinja filter on the app (Flask-Babel formats)",
-    "tongban.extend.manager": "builds the plugin manager in the app factory and keeps it in "
-                              "app.extensions",
-    "tongban.extend.hookspecs": "the blueprints hook names Flask's types (for type checking only)",
+    "tongban.extend.hookspecs": "the blueprint hook's signature names Flask's app and Blueprint",
+    "tongban.extend.manager": "the plugin manager is built in the app factory, kept in "
+                              "app.extensions, and registers the plugins' blueprints on the app",
+    "tongban.testkit": "the plugin test kit starts the app and hands out its test client",
 }
 WEB_ONLY = ("flask", "flask_login", "flask_wtf", "tongban.web")
 

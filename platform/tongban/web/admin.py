@@ -12,6 +12,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import col
 
+from ..extend import health as plugin_health
+from ..extend.manager import plugin_manager
 from ..i18n import N_, pick
 from ..models import Application, DefinitionVersion, FlowTask, Role, User, saved_id, utcnow
 from ..policy import holds
@@ -39,7 +41,8 @@ SECTIONS = (
                     ("staff_import.bulk_import", N_("Import users from a CSV file"), False),
                     ("security.policy", N_("Password policy and two-step verification"), True))),
     (N_("Operations"), (("dashboards.index", N_("Dashboards"), False),
-                        ("admin.incident_list", N_("Flow incidents"), False))),
+                        ("admin.incident_list", N_("Flow incidents"), False),
+                        ("admin.plugins", N_("Plugins and their health"), True))),
 )
 
 
@@ -64,6 +67,17 @@ def definitions() -> str:
         select(DefinitionVersion).order_by(col(DefinitionVersion.kind), col(DefinitionVersion.code),
                                            col(DefinitionVersion.version).desc())).all()
     return render_template("admin/definitions.html", versions=versions)
+
+
+@bp.get("/plugins")
+@require_role(Role.PLATFORM_ADMIN)
+def plugins() -> str:
+    """Every installed plugin: version, where from, hooks, and its health now (each check
+    with the time limit) with the failures the core recorded."""
+    statuses = plugin_health.check(plugin_manager(), current_app.config,
+                                   current_app.config["PLUGIN_TIMEOUT_SECONDS"],
+                                   request_session())
+    return render_template("admin/plugins.html", plugins=statuses)
 
 
 @bp.get("/incidents")

@@ -1,7 +1,8 @@
 """What a ``service`` node calls: hooks by name, run by the worker outside any transaction.
 
-Until plugins exist the registry holds the built-in ``noop`` and the test double
-``test.double``. A hook takes the outbox row's payload and returns a JSON-able result; it
+The registry holds the built-in ``noop``, the test double ``test.double`` and the calls
+plugins offer (``tongban_service_hooks``, registered by the plugin manager at app start with
+:func:`register_offered`). A hook takes the outbox row's payload and returns a JSON-able result; it
 raises :class:`HookFailed` (or any exception) when the call did not succeed, and the worker
 retries it with backoff.
 """
@@ -25,6 +26,7 @@ class UnknownHook(LookupError):
 
 
 _registry: dict[str, Hook] = {}
+_owners: dict[str, str] = {}  # name -> the plugin that offered it (the core's have none)
 
 
 def register(name: str, hook: Hook) -> None:
@@ -32,6 +34,22 @@ def register(name: str, hook: Hook) -> None:
     if name in _registry and _registry[name] is not hook:
         raise ValueError(f"a hook named {name!r} is already registered")
     _registry[name] = hook
+
+
+def register_offered(plugin: str, name: str, hook: Hook) -> None:
+    """Register a call ``plugin`` offers. The same plugin offering it again (a second app in
+    one process) replaces its own; a name the core or another plugin holds is refused."""
+    if name in _registry and _owners.get(name) != plugin:
+        holder = _owners.get(name)
+        raise ValueError(f"plugin {plugin!r} offers a service hook named {name!r}, which "
+                         + (f"plugin {holder!r} offers too" if holder else "is the core's"))
+    _registry[name] = hook
+    _owners[name] = plugin
+
+
+def owner(name: str) -> str | None:
+    """The plugin that offered ``name``; None for the core's own."""
+    return _owners.get(name)
 
 
 def get(name: str) -> Hook:

@@ -10,7 +10,9 @@ checked every second by each consumer's scheduler:
   only a few batches queued so that a claim's lease is never spent waiting in the queue (each
   ``fire_timers`` job refills the queue when it ends, so a burst does not wait for the tick);
 - ``reap_timers``: hand claimed timers whose lease ran out back to pending;
-- ``work_outbox`` (every 5 s): make the queued service calls (``worker.run_due``).
+- ``work_outbox`` (every 5 s): make the queued service calls (``worker.run_due``) and, when
+  the queue is built with the app's plugin manager, tell plugins the application events
+  (``extend.events.deliver_due``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import pluggy
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Scheduler
 from sqlalchemy import Engine
 
+from ..extend import events as plugin_events
 from . import timers, worker
 
 OUTBOX_EVERY_SECONDS = 5
@@ -41,13 +45,14 @@ class QueueSettings:
     job: int = timers.FIRE_BATCH  # timers claimed for one fire_timers job
     workers: int = 2                # consumers' worker count, for the queue's fill level
     outbox: bool = True             # run the outbox worker from the queue too
+    plugin_timeout: float = 5.0     # time limit of one plugin's event call (seconds)
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> QueueSettings:
         return cls(url=config["QUEUE_URL"],
                    lease=timedelta(seconds=config["TIMER_LEASE_SECONDS"]),
                    max_attempts=config["TIMER_MAX_ATTEMPTS"], batch=config["TIMER_BATCH"],
-                   **overrides)
+                   plugin_timeout=config["PLUGIN_TIMEOUT_SECONDS"], **overrides)
 
 
 def storage(url: str, name: str = "tongban") -> Huey:
@@ -94,8 +99,10 @@ class TimerQueue:
         return claimed
 
 
-def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None) -> TimerQueue:
-    """The queue and its tasks. Call once per process: huey names tasks by function."""
+def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None,
+          plugins: pluggy.PluginManager | None = None) -> TimerQueue:
+    """The queue and its tasks. Call once per process: huey names tasks by function. With
+    ``plugins``, the outbox task also tells them the application events."""
     app = huey or storage(settings.url)
     holder: list[TimerQueue] = []
 
@@ -128,6 +135,8 @@ def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None) -> 
             for outcome in worker.run_due(engine):
                 log.info("outbox %s attempt %s %s %s", outcome.row_id, outcome.attempt,
                          outcome.state, outcome.error)
+            if plugins is not None:
+                plugin_events.deliver_due(engine, plugins, timeout=settings.plugin_timeout)
 
     queue = TimerQueue(app, engine, settings, fire_timers)
     holder.append(queue)

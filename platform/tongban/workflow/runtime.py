@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
 from .. import audit
+from ..extend import events as plugin_events
 from ..models import (
     AnswerVersion,
     Application,
@@ -294,6 +295,7 @@ def _store(session: Session, loaded: Loaded, state: State,
     _cancel_dead_calls(session, instance_id, state.tokens)
     _audit_events(session, application, state.events, actor_name=actor_name,
                   request_id=request_id)
+    plugin_events.queue(session, application, state.events, actor_name=actor_name)
 
 
 def _cancel_dead_calls(session: Session, instance_id: int, tokens: list[FlowToken]) -> None:
