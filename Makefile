@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test test-sqlite test-postgresql lint bench bench-flow translations clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml plugins/sql_connector/pyproject.toml
 	@# The app draws flow diagrams with Graphviz's dot and refuses to start without it.
 	@command -v dot >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] \
 	    || apt-get install -y -qq --no-install-recommends graphviz >/dev/null
@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -e plugins/sql_connector
 	touch $@
 
 install: $(VENV)/.installed
