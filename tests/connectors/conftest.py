@@ -47,9 +47,8 @@ def app_config(app_config: dict[str, object], registers_url: str) -> dict[str, o
             "PLUGIN_ENTRY_POINTS": False, "PLUGINS": [tongban_sql_connector]}
 
 
-@pytest.fixture(autouse=True)
-def _close_connectors(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "app" in request.fixturenames:
-        app: Flask = request.getfixturevalue("app")
-        registry(app).close()
+@pytest.fixture
+def app(app: Flask) -> Iterator[Flask]:
+    """The app, its connectors' pools closed afterwards."""
+    yield app
+    registry(app).close()
