@@ -119,7 +119,7 @@ def test_a_register_that_is_down_leaves_the_form_usable_and_it_recovers(
     assert (failed.status, failed.transient, failed.values) == ("unverified", True, None)
     assert "2003" in failed.error
     assert _draft(session, journey.token).answers == {"applicant": {"id_number": FIRST_ID_NUMBER}}
-    [health] = health_reports(session, demo)
+    [health] = health_reports(session, registry(demo))
     assert (health.service, health.connector, health.report.state) == \
         ("household-transfer", "population", "degraded")
 
@@ -133,14 +133,14 @@ def test_a_register_that_is_down_leaves_the_form_usable_and_it_recovers(
     assert answers["applicant"]["name"] == "张小三"  # what the person typed stays
     assert answers["transfer"]["from_address"] == ADDRESS
     assert [e.after["status"] for e in _connector_events(session) if e.after] == ["unverified", "ok"]
-    assert health_reports(session, demo)[0].report.state == "ok"
+    assert health_reports(session, registry(demo))[0].report.state == "ok"
 
 
 def test_a_permanent_failure_shows_the_connector_down_in_health(
         demo: Flask, personas: Personas, session: Session, registers_url: str) -> None:
     _point_at(demo, registers_url.replace("root@", "tongban_nobody:wrong@"))
     Journey(personas.as_("citizen"), "household-transfer")
-    [health] = health_reports(session, demo)
+    [health] = health_reports(session, registry(demo))
     assert health.report.state == "down" and "Access denied" in health.report.detail
     assert "wrong" not in health.report.detail
 

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
@@ -66,15 +65,17 @@ class ConnectorRegistry:
             self._open.clear()
 
 
-def init_app(app: Flask) -> ConnectorRegistry:
+def init_app(app: Any) -> ConnectorRegistry:
+    """Keep the app's registry in ``app.extensions`` (after the plugin manager is built)."""
     found = ConnectorRegistry(connector_types(plugin_manager(app)),
                               app.config.get("CONNECTOR_SETTINGS") or {})
     app.extensions[EXTENSION] = found
     return found
 
 
-def registry(app: Flask | None = None) -> ConnectorRegistry:
-    found: ConnectorRegistry = (app or current_app).extensions[EXTENSION]
+def registry(app: Any) -> ConnectorRegistry:
+    """The Flask app's registry (domain code gets the app passed: it imports no Flask)."""
+    found: ConnectorRegistry = app.extensions[EXTENSION]
     return found
 
 
@@ -85,11 +86,12 @@ class ConnectorHealth:
     report: HealthReport
 
 
-def health_reports(session: Session, app: Flask | None = None, *,
+def health_reports(session: Session, connectors: ConnectorRegistry | None = None, *,
                    live: bool = False) -> list[ConnectorHealth]:
     """Each service connector's state from its latest call: a permanent failure is ``down``
     (an administrator must act: credentials, a missing table), a transient one ``degraded``.
-    With ``live``, the open connectors are asked as well (``health()``: a cheap query)."""
+    With ``live`` and ``connectors``, the open connectors are asked as well (``health()``: a
+    cheap query)."""
     latest = (select(col(ConnectorResult.service_code), col(ConnectorResult.connector),
                      func.max(col(ConnectorResult.checked_at)))
               .group_by(col(ConnectorResult.service_code), col(ConnectorResult.connector)))
@@ -105,8 +107,8 @@ def health_reports(session: Session, app: Flask | None = None, *,
         else:
             found[(service, name)] = HealthReport("degraded" if row.transient else "down",
                                                   row.error, row.checked_at)
-    if live:
-        for service, name, connector in registry(app).opened():
+    if live and connectors is not None:
+        for service, name, connector in connectors.opened():
             try:
                 report = connector.health()
             except Exception as exc:  # noqa: BLE001 - a plugin's bug is a health finding

@@ -224,22 +224,12 @@ def _load_presets(root: Tree, result: DefinitionSet) -> dict[str, Any]:
 
 
 @cache
-def _installed_connector_types() -> Mapping[str, Any]:
+def installed_connector_types() -> Mapping[str, Any]:
+    """The connector types of the installed plugins (entry points), what definitions are
+    checked against (the app's plugin manager loads the same entry points)."""
     from ..extend.manager import build, connector_types
 
     return connector_types(build())
-
-
-def known_connector_types() -> Mapping[str, Any]:
-    """The connector types of the current app's plugins, or (outside an app, e.g. a command
-    checking files) of the installed plugins."""
-    from flask import current_app, has_app_context
-
-    from ..extend.manager import EXTENSION, connector_types, plugin_manager
-
-    if has_app_context() and EXTENSION in current_app.extensions:
-        return connector_types(plugin_manager())
-    return _installed_connector_types()
 
 
 def load_directory(root: Path | str | MemoryTree,
@@ -248,7 +238,7 @@ def load_directory(root: Path | str | MemoryTree,
     """Load every form JSON, the department catalogue, every flow and every service YAML under
     root (a directory, or a :class:`MemoryTree` of files in memory); collect every problem.
     A service's ``connectors:`` are checked against ``connector_types`` (by default the
-    plugins': :func:`known_connector_types`)."""
+    installed plugins': :func:`installed_connector_types`)."""
     root = Path(root) if isinstance(root, str) else root
     result = DefinitionSet()
     check_form = form_checker or check_form_document
@@ -343,8 +333,8 @@ def _connector_problems(document: Document, file: str, result: DefinitionSet,
 
     form = result.forms.get(document.data["form"])
     keys = set(load_form(form.content, name=form.path).fields) if form is not None else None
-    return check_connectors(document, file, known_connector_types() if types is None else types,
-                            keys)
+    return check_connectors(document, file,
+                            installed_connector_types() if types is None else types, keys)
 
 
 def _calendar_problems(root: Tree, document: Document, file: str) -> list[Problem]:

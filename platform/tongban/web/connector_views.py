@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, render_template, request
+from flask import current_app, g, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -49,7 +49,7 @@ def prefill(draft: Draft, pinned_defs: Pinned, *, starting: bool = False) -> Non
     actor_id, actor_name = _actor()
     session = request_session()
     filled, _ = connectors.prefill_draft(
-        session, connectors.registry(), service, draft.id, answers, actor_id=actor_id,
+        session, connectors.registry(current_app), service, draft.id, answers, actor_id=actor_id,
         actor_name=actor_name, request_id=getattr(g, "request_id", ""))
     if filled != draft.answers:
         with request_transaction() as tx:
@@ -78,6 +78,6 @@ def register_check(application: Application, pinned_defs: Pinned) -> list[Verify
         return []
     actor_id, actor_name = _actor()
     return connectors.verification(
-        request_session(), connectors.registry(), pinned_defs.service.content, pinned_defs.form,
+        request_session(), connectors.registry(current_app), pinned_defs.service.content, pinned_defs.form,
         application.id, application.answers, actor_id=actor_id, actor_name=actor_name,
         request_id=getattr(g, "request_id", ""), refresh=request.args.get("recheck") == "1")
