@@ -209,3 +209,18 @@ def test_the_review_page_works_while_the_register_is_down_and_checks_again_later
     _point_at(demo, registers_url)
     rows = _check_rows(reviewer.get(f"/review/tasks/{run.tasks['review']}").get_data(as_text=True))
     assert rows[0].endswith(" 一致") and rows[1].endswith(" 不一致")
+
+
+def test_tongban_connectors_health_lists_each_connector_and_fails_when_one_is_down(
+        demo: Flask, personas: Personas, cli, registers_url: str) -> None:  # type: ignore[no-untyped-def]
+    assert cli("connectors", "health").output == "No connector has been called yet.\n"
+    Journey(personas.as_("citizen"), "household-transfer")
+    result = cli("connectors", "health")
+    assert result.exit_code == 0
+    assert re.fullmatch(r"household-transfer/population: ok at \d{4}-\d\d-\d\d \d\d:\d\d UTC\n",
+                        result.output), result.output
+    _point_at(demo, registers_url.replace("root@", "tongban_nobody:wrong@"))
+    Journey(personas.as_("citizen"), "household-transfer")
+    result = cli("connectors", "health")
+    assert result.exit_code == 1 and "household-transfer/population: down at " in result.output
+    assert "Access denied" in result.output
