@@ -49,14 +49,12 @@ def test_the_shipped_household_transfer_connectors_load() -> None:
 
 
 def test_the_example_in_docs_connectors_md_loads(defs: Path) -> None:
-    docs = (PROJECT_ROOT / "docs" / "connectors.md").read_text(encoding="utf-8")
-    example = re.search(r"```yaml\n(connectors:\n.*?)```", docs, re.S)
-    assert example is not None
+    example = _doc_blocks()[0]
     path = defs / SERVICE
     text = path.read_text(encoding="utf-8")
     start = text.index("connectors:\n")
     end = text.index("\nsettings:")
-    path.write_text(text[:start] + example.group(1) + text[end + 1:], encoding="utf-8")
+    path.write_text(text[:start] + example + text[end + 1:], encoding="utf-8")
     assert _problems(defs) == []
 
 
@@ -110,3 +108,34 @@ def test_a_question_the_form_does_not_have_and_a_use_naming_no_query_are_load_er
         "this connector (queries: person)",
         f'{SERVICE}:{line}:17: at /connectors/population/queries/person/fields/name '
         'the form has no question "applicant.full_name"']
+
+
+def _doc_blocks() -> list[str]:
+    docs = (PROJECT_ROOT / "docs" / "connectors.md").read_text(encoding="utf-8")
+    return re.findall(r"```yaml\n(connectors:\n.*?)```", docs, re.S)
+
+
+def test_the_social_insurance_example_loads_into_residence_points_and_answers_its_questions(
+        defs: Path, registers_url: str) -> None:
+    from tongban_sql_connector.connector import open_connector
+    from tongban_sql_connector.demo_registers import FIRST_ID_NUMBER
+
+    block = _doc_blocks()[1]
+    path = defs / "workflow_definitions/residence-points.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
+    result = load_directory(defs, connector_types=TYPES)
+    assert result.ok, [str(p) for p in result.problems]
+
+    insurance = result.services["residence-points"].content["connectors"]["insurance"]
+    opened = open_connector(insurance["options"], {"demo_registers_url": registers_url})
+    try:
+        query = insurance["queries"]["contributions"]
+        found = opened.fetch("contributions", query, {"id_number": FIRST_ID_NUMBER}, timeout=3)
+        nobody = opened.fetch("contributions", query, {"id_number": "110101200001010000"},
+                              timeout=3)
+    finally:
+        opened.close()
+    # 张三: 48 months on a base of 9000.00, below 0.8 x 12,183
+    assert found.rows == [{"months": 48, "base_months": 48, "base_band": "below_0_8"}]
+    assert nobody.rows == []
