@@ -224,3 +224,20 @@ def test_tongban_connectors_health_lists_each_connector_and_fails_when_one_is_do
     result = cli("connectors", "health")
     assert result.exit_code == 1 and "household-transfer/population: down at " in result.output
     assert "Access denied" in result.output
+
+
+def test_a_clerks_draft_is_prefilled_once_the_applicants_id_number_is_given(
+        personas: Personas, session: Session) -> None:
+    client = personas.as_("clerk")
+    journey = Journey(client, "household-transfer")
+    assert _draft(session, journey.token).answers == {}  # no account's ID number to start from
+    assert _results(session) == []
+    response = journey.post("applicant", {"applicant.name": "张三", "applicant.id_number": FIRST_ID_NUMBER,
+                                          "applicant.mobile": "13812345678"})
+    assert response.status_code == 302
+    assert _draft(session, journey.token).answers["transfer"] == {"from_address": ADDRESS,
+                                                                  "from_region": "320505"}
+    [audited] = _connector_events(session)
+    assert (audited.action, audited.actor_name) == ("connector.prefill", "clerk")
+    page = _text(client.get(journey.url("transfer")).get_data(as_text=True))
+    assert "来自市公安局人口库" in page and "迁出地详细地址" in page
