@@ -41,6 +41,13 @@ def _positive_int(value: Any) -> int:
     return number
 
 
+def _non_negative_int(value: Any) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("expected a whole number, 0 or more")
+    return number
+
+
 def _str(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected text")
@@ -242,6 +249,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CONNECTOR_SETTINGS", DEMO_CONNECTOR_SETTINGS, _connector_settings,
             "Values that service connectors name by key, such as a register's database URL: "
             "{name: value} (JSON in the environment; docs/connectors.md)"),
+    Setting("CONNECTOR_RETRY_SECONDS", 60, _non_negative_int,
+            "Seconds before a connector call that failed is tried again by a page"),
 )
 
 

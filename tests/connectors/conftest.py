@@ -44,6 +44,7 @@ def app_config(app_config: dict[str, object], registers_url: str) -> dict[str, o
     # Only the plugin under test, registered like the test kit does (whatever else the
     # environment has installed stays out).
     return {**app_config, "CONNECTOR_SETTINGS": {"demo_registers_url": registers_url},
+            "CONNECTOR_RETRY_SECONDS": 0,  # a failed call is asked again at once
             "PLUGIN_ENTRY_POINTS": False, "PLUGINS": [tongban_sql_connector]}
 
 

@@ -204,7 +204,7 @@ def test_the_review_page_works_while_the_register_is_down_and_checks_again_later
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert all(r.endswith(" 无法核验") for r in _check_rows(html))
-    assert "有登记库未应答：每次打开本页都会重新核验。" in _text(html)
+    assert "有登记库未应答：一分钟后再打开本页会重新核验，也可点击下方链接立即核验。" in _text(html)
 
     _point_at(demo, registers_url)
     rows = _check_rows(reviewer.get(f"/review/tasks/{run.tasks['review']}").get_data(as_text=True))
@@ -241,3 +241,15 @@ def test_a_clerks_draft_is_prefilled_once_the_applicants_id_number_is_given(
     assert (audited.action, audited.actor_name) == ("connector.prefill", "clerk")
     page = _text(client.get(journey.url("transfer")).get_data(as_text=True))
     assert "来自市公安局人口库" in page and "迁出地详细地址" in page
+
+
+def test_a_failed_call_is_not_repeated_before_the_retry_time(
+        demo: Flask, personas: Personas, session: Session, closed_port_url: str) -> None:
+    _point_at(demo, closed_port_url)
+    registry(demo).retry_seconds = 60
+    client = personas.as_("citizen")
+    journey = Journey(client, "household-transfer")
+    journey.post("applicant", {"applicant.name": "张三", "applicant.id_number": FIRST_ID_NUMBER,
+                               "applicant.mobile": "13812345678"})
+    assert len(_connector_events(session)) == 1  # the page save did not wait on the register again
+    assert "无法核验" in _text(client.get(journey.url("applicant")).get_data(as_text=True))

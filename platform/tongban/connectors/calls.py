@@ -1,7 +1,8 @@
 """One connector query for a draft or an application: parameters taken from the answers and
 bound by name, the source asked outside any database transaction, the answer (or the failure)
 kept with its provenance, and the call audited (who, why, which person). A repeat with the
-same parameters reads the kept answer; a failed call is tried again on the next request."""
+same parameters reads the kept answer; a failed call is tried again on a request after the
+registry's ``retry_seconds``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -91,6 +92,10 @@ def source_names(block: Mapping[str, Any]) -> dict[str, str]:
     return {"zh": block["type"], "en": block["type"]}
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _outcome(row: ConnectorResult, block: Mapping[str, Any], cached: bool) -> Outcome:
     return Outcome(row.connector, row.query_id, row.status, dict(row.values or {}),
                    source_names(block), row.fetched_at, cached)
@@ -117,8 +122,9 @@ def run_query(session: Session, connectors: ConnectorRegistry, service: Mapping[
         return Outcome(connector, query_id, "missing", source=source_names(block))
     digest = _hash(params)
     kept = latest(session, owner, connector, query_id)
-    if kept is not None and kept.params_hash == digest and kept.status != "unverified" \
-            and not refresh:
+    if kept is not None and kept.params_hash == digest and not refresh and (
+            kept.status != "unverified"
+            or utcnow() - _aware(kept.checked_at) < timedelta(seconds=connectors.retry_seconds)):
         return _outcome(kept, block, cached=True)
     if session.in_transaction():
         session.commit()  # no snapshot or lock held while the other system answers

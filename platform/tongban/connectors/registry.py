@@ -23,9 +23,13 @@ class ConnectorRegistry:
     """Open connectors by (service, connector name, options): a changed definition opens a new
     one. Thread-safe; ``close`` releases every pool."""
 
-    def __init__(self, types: Mapping[str, ConnectorType], settings: Mapping[str, Any]) -> None:
+    def __init__(self, types: Mapping[str, ConnectorType], settings: Mapping[str, Any], *,
+                 retry_seconds: float = 60) -> None:
         self.types = dict(types)
         self.settings = settings
+        # A failed call is not repeated sooner than this (a source that is down would
+        # otherwise cost every page save its time limit); a reviewer's "check again" is.
+        self.retry_seconds = retry_seconds
         self._open: dict[tuple[str, str, str], Connector] = {}
         self._lock = threading.Lock()
 
@@ -68,7 +72,8 @@ class ConnectorRegistry:
 def init_app(app: Any) -> ConnectorRegistry:
     """Keep the app's registry in ``app.extensions`` (after the plugin manager is built)."""
     found = ConnectorRegistry(connector_types(plugin_manager(app)),
-                              app.config.get("CONNECTOR_SETTINGS") or {})
+                              app.config.get("CONNECTOR_SETTINGS") or {},
+                              retry_seconds=app.config.get("CONNECTOR_RETRY_SECONDS", 60))
     app.extensions[EXTENSION] = found
     return found
 
