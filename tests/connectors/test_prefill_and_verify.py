@@ -115,6 +115,8 @@ def test_a_register_that_is_down_leaves_the_form_usable_and_it_recovers(
     assert page.status_code == 200
     said = _text(page.get_data(as_text=True))
     assert "无法核验：市公安局人口库未应答。请自行填写，我们稍后会再次核验。" in said
+    members = _text(client.get(journey.url("members")).get_data(as_text=True))
+    assert "无法核验" not in members  # nothing on that page comes from the register
     [failed] = _results(session)
     assert (failed.status, failed.transient, failed.values) == ("unverified", True, None)
     assert "2003" in failed.error

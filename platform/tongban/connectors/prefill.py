@@ -98,7 +98,11 @@ def prefill_notes(session: Session, service: Mapping[str, Any], form: FormDefini
     whether the answer now differs from what the source said; a prefill source that failed
     gives one note with ``unverified``."""
     notes: list[Note] = []
-    for name, query_id, _ in prefill_queries(service):
+    for name, query_id, query in prefill_queries(service):
+        keys = [key for key in (query.get("fields") or {}).values()
+                if page_id is None or form.page_of.get(key) == page_id]
+        if not keys:
+            continue  # nothing on this page comes from this query
         row = session.scalars(select(ConnectorResult).where(
             col(ConnectorResult.draft_id) == draft_id, col(ConnectorResult.connector) == name,
             col(ConnectorResult.query_id) == query_id)
@@ -110,7 +114,7 @@ def prefill_notes(session: Session, service: Mapping[str, Any], form: FormDefini
             notes.append(Note("", None, source, row.checked_at, None, False, unverified=True))
             continue
         for key, value in (row.values or {}).items():
-            if page_id is not None and form.page_of.get(key) != page_id:
+            if key not in keys:
                 continue
             fields = form.fields.get(key) or []
             label = fields[0].label if fields else key
