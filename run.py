@@ -42,7 +42,25 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
             worker.wait()
 
 
+def seed_demo_registers() -> None:
+    """The other department's registers the demo services read (population, social
+    insurance) on the local MariaDB server; the platform runs without them, marking what
+    it cannot check as "could not be verified"."""
+    try:
+        from tongban_sql_connector import demo_registers
+    except ImportError:
+        print("Demo registers not made: the sql connector plugin is not installed", file=sys.stderr)
+        return
+    try:
+        made = demo_registers.seed()
+    except Exception as exc:  # noqa: BLE001 - any server trouble: say so and serve anyway
+        print(f"Demo registers not made (MariaDB on 127.0.0.1:3306?): {exc}", file=sys.stderr)
+        return
+    print(f"Demo registers: {demo_registers.DATABASE} {'created' if made else 'ready'}")
+
+
 def main() -> None:
+    seed_demo_registers()
     app = create_app()
     try:
         for line in load_demo(app.extensions["tongban.engine"], Path(app.config["DEFINITIONS_DIR"])):

@@ -6,6 +6,21 @@ if command -v redis-server >/dev/null 2>&1 \
         && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --bind 127.0.0.1 --port 6379 --save '' --daemonize yes >/dev/null
 fi
+# MariaDB (the sql connector's demo registers and tests use 127.0.0.1:3306, root without a
+# password): start it when installed but stopped.
+if command -v mysqladmin >/dev/null 2>&1 \
+        && ! mysqladmin -h 127.0.0.1 -P 3306 -u root --connect-timeout=2 ping >/dev/null 2>&1; then
+  echo "Starting MariaDB..."
+  if command -v service >/dev/null 2>&1; then service mariadb start >/dev/null 2>&1 || true; fi
+  if ! mysqladmin -h 127.0.0.1 -P 3306 -u root --connect-timeout=2 ping >/dev/null 2>&1 \
+      && command -v mysqld_safe >/dev/null 2>&1; then
+    (mysqld_safe --bind-address=127.0.0.1 >/dev/null 2>&1 &)
+  fi
+  for _ in $(seq 1 30); do
+    mysqladmin -h 127.0.0.1 -P 3306 -u root --connect-timeout=2 ping >/dev/null 2>&1 && break
+    sleep 1
+  done
+fi
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   exit 0
 fi

@@ -163,6 +163,9 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, object]:
         "START_RATE_LIMIT": "10000 per minute",
         "SUBMIT_RATE_LIMIT": "10000 per minute",
         "SELF_CHECK_RATE_LIMIT": "10000 per minute",
+        # No register URLs: a service's connectors fail at once, the same on every machine
+        # (tests/connectors gives theirs a scratch copy of the demo registers on MariaDB).
+        "CONNECTOR_SETTINGS": {},
     }
 
 

@@ -17,7 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 def create_app(test_config: Mapping[str, Any] | None = None,
                instance_path: str | os.PathLike[str] | None = None) -> Flask:
-    from . import audit, config, db, i18n, localtime
+    from . import audit, config, connectors, db, i18n, localtime
     from .extend import manager as plugins
     from .web import init_web
 
@@ -31,6 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     i18n.init_app(app)
     localtime.init_app(app)
     plugins.init_app(app)
+    connectors.init_app(app)
     init_web(app)
     plugins.register_blueprints(app)  # after the core's pages: a clash stops the start
     return app

@@ -563,6 +563,32 @@ def users_deactivate(username: str) -> None:
     click.echo(f"Deactivated {username}; {ended} session(s) ended.")
 
 
+@main.group("connectors")
+def connectors_group() -> None:
+    """Connections to other departments' systems (docs/connectors.md)."""
+
+
+@connectors_group.command("health")
+@click.option("--live", is_flag=True, help="Also ask each connector opened by this process.")
+@with_appcontext
+def connectors_health(live: bool) -> None:
+    """Each service connector's state from its latest call: ok, degraded (transient failures)
+    or down (a permanent error an administrator must fix). Exits 1 when one is down."""
+    from flask import current_app
+
+    from .connectors import health_reports, registry
+
+    reports = health_reports(command_session(), registry(current_app), live=live)
+    if not reports:
+        click.echo("No connector has been called yet.")
+    for found in reports:
+        when = f" at {found.report.checked_at:%Y-%m-%d %H:%M} UTC" if found.report.checked_at else ""
+        detail = f": {found.report.detail}" if found.report.detail else ""
+        click.echo(f"{found.service}/{found.connector}: {found.report.state}{when}{detail}")
+    if any(found.report.state == "down" for found in reports):
+        raise SystemExit(1)
+
+
 @main.group("sessions")
 def sessions_group() -> None:
     """Server-side sign-in sessions."""

@@ -41,6 +41,13 @@ def _positive_int(value: Any) -> int:
     return number
 
 
+def _non_negative_int(value: Any) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("expected a whole number, 0 or more")
+    return number
+
+
 def _str(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected text")
@@ -114,6 +121,29 @@ def _rate_limit(value: Any) -> str:
     except ValueError:
         raise ValueError('expected limits such as "10 per 15 minutes;100 per day"') from None
     return text
+
+
+def _connector_settings(value: Any) -> dict[str, str]:
+    """``{name: value}`` that connector options name (a database URL with its password):
+    JSON in the environment, so the secret stays out of the service definitions."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError('expected JSON such as {"population_register_url": "mysql+pymysql://..."}') \
+                from None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
+                                                 for k, v in value.items()):
+        raise ValueError("expected a mapping of names to text")
+    return dict(value)
+
+
+# The local twin of another department's registers (tongban_sql_connector.demo_registers):
+# a MariaDB database with no password, for `make run` and the tests. Production sets
+# TONGBAN_CONNECTOR_SETTINGS to the real registers' URLs.
+DEMO_CONNECTOR_SETTINGS = {
+    "demo_registers_url": "mysql+pymysql://root@127.0.0.1:3306/tongban_demo_registers",
+}
 
 
 def _token_map(value: Any) -> dict[str, str]:
@@ -253,6 +283,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Bearer tokens of the systems that post points-ledger events or redeem rewards, "
             "with the ledger source each is: {token: source} (JSON in the environment; tokens "
             "of at least 32 characters)"),
+    Setting("CONNECTOR_SETTINGS", DEMO_CONNECTOR_SETTINGS, _connector_settings,
+            "Values that service connectors name by key, such as a register's database URL: "
+            "{name: value} (JSON in the environment; docs/connectors.md)"),
+    Setting("CONNECTOR_RETRY_SECONDS", 60, _non_negative_int,
+            "Seconds before a connector call that failed is tried again by a page"),
 )
 
 

@@ -929,3 +929,39 @@ class PluginHealth(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     last_failure_at: datetime | None = Field(default=None)
     last_success_at: datetime | None = Field(default=None)
+
+
+class ConnectorResult(SQLModel, table=True):
+    """What one connector query answered for a draft (prefill) or an application
+    (verification), with its provenance: the latest call per owner, connector, query and
+    parameters (a repeat within the same parameters reads this row instead of the source).
+    ``status``: ok (a record found), none (no record), unverified (the source failed; the
+    page says "could not be verified" and the next view tries again)."""
+
+    __tablename__ = "connector_result"
+    __table_args__ = (
+        CheckConstraint("status IN ('ok', 'none', 'unverified')", name="ck_connector_result_status"),
+        CheckConstraint("purpose IN ('prefill', 'verify')", name="ck_connector_result_purpose"),
+        Index("ix_connector_result_draft", "draft_id", "connector", "query_id"),
+        Index("ix_connector_result_application", "application_id", "connector", "query_id"),
+        Index("ix_connector_result_failed", "status", "checked_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int | None = Field(default=None, foreign_key="draft.id")
+    application_id: int | None = Field(default=None, foreign_key="application.id")
+    service_code: str = Field(max_length=100)
+    connector: str = Field(max_length=64)
+    query_id: str = Field(max_length=64)
+    purpose: str = Field(max_length=16)
+    person: str = Field(default="", max_length=64)   # the first parameter's value: whom we asked about
+    params_hash: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    # form field path -> the source's value; None when unverified
+    values: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    source: str = Field(default="", max_length=200)
+    error: str = Field(default="", max_length=500)
+    transient: bool = Field(default=True)
+    attempts: int = Field(default=1)
+    fetched_at: datetime | None = Field(default=None)  # when the source last answered
+    checked_at: datetime = Field(default_factory=utcnow)  # when we last asked

@@ -8,8 +8,9 @@ publishing), its warnings are kept apart in `warnings`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -222,10 +223,22 @@ def _load_presets(root: Tree, result: DefinitionSet) -> dict[str, Any]:
     return {key: preset.raw for key, preset in presets.items()}
 
 
+@cache
+def installed_connector_types() -> Mapping[str, Any]:
+    """The connector types of the installed plugins (entry points), what definitions are
+    checked against (the app's plugin manager loads the same entry points)."""
+    from ..extend.manager import build, connector_types
+
+    return connector_types(build())
+
+
 def load_directory(root: Path | str | MemoryTree,
-                   form_checker: FormChecker | None = None) -> DefinitionSet:
+                   form_checker: FormChecker | None = None, *,
+                   connector_types: Mapping[str, Any] | None = None) -> DefinitionSet:
     """Load every form JSON, the department catalogue, every flow and every service YAML under
-    root (a directory, or a :class:`MemoryTree` of files in memory); collect every problem."""
+    root (a directory, or a :class:`MemoryTree` of files in memory); collect every problem.
+    A service's ``connectors:`` are checked against ``connector_types`` (by default the
+    installed plugins': :func:`installed_connector_types`)."""
     root = Path(root) if isinstance(root, str) else root
     result = DefinitionSet()
     check_form = form_checker or check_form_document
@@ -303,12 +316,25 @@ def load_directory(root: Path | str | MemoryTree,
             found.extend(result.keep(lint_service(document, file)))
             found.extend(_calendar_problems(root, document, file))
             found.extend(_rules_problems(root, document, file))
+            if data.get("connectors"):
+                found.extend(_connector_problems(document, file, result, connector_types))
             seen_codes.setdefault(code, file)
         result.problems.extend(found)
         if not found:
             result.services[document.data["code"]] = LoadedDefinition(
                 "service", document.data["code"], file, document.data)
     return result
+
+
+def _connector_problems(document: Document, file: str, result: DefinitionSet,
+                        types: Mapping[str, Any] | None) -> list[Problem]:
+    """The service's ``connectors:`` against the plugins' connector types and its form."""
+    from ..connectors.check import check_connectors
+
+    form = result.forms.get(document.data["form"])
+    keys = set(load_form(form.content, name=form.path).fields) if form is not None else None
+    return check_connectors(document, file,
+                            installed_connector_types() if types is None else types, keys)
 
 
 def _calendar_problems(root: Tree, document: Document, file: str) -> list[Problem]:

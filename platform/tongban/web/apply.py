@@ -38,7 +38,7 @@ from ..models import Application, Draft
 from ..policy import Action, ServiceTarget
 from ..services import get_service
 from ..who_looked import record_application_read
-from . import flow_views, form_pages, settings
+from . import connector_views, flow_views, form_pages, settings
 from .access import allowed, current_actor
 from .database import request_session, request_transaction
 from .errors import render_error
@@ -96,6 +96,7 @@ def start(code: str) -> ResponseReturnValue:
                             user_id=None if clerk_id else _user_id(), clerk_id=clerk_id)
         token = draft.token
     pinned_defs = pinned(request_session(), draft.service_version_id, draft.form_version_id)
+    connector_views.prefill(draft, pinned_defs, starting=True)
     if pinned_defs.form.sections:  # a long application starts from its task list
         return redirect(url_for("apply.tasks", token=token))
     return redirect(url_for("apply.page", token=token, page_id=pinned_defs.form.pages[0].id))
@@ -147,6 +148,8 @@ def page(token: str, page_id: str) -> ResponseReturnValue:
     with request_transaction() as tx:  # upload rows and the answers: one short unit of work
         save_page(tx, draft, pinned_defs, page_id, result)
     remove_stored_files(config["UPLOAD_DIR"], result.removed_files)
+    if not result.errors:  # the answers a prefill query reads may have just been given
+        connector_views.prefill(draft, pinned_defs)
     if result.action == "save":
         return redirect(path_url("apply.saved", token=token))
     # An add/remove button shows the page again even when nothing changed (removing an item

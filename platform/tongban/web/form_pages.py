@@ -16,7 +16,7 @@ from ..forms.errors import FieldError
 from ..i18n import current_lang
 from ..intake import Pinned
 from ..models import Draft, StoredUpload
-from . import layout
+from . import connector_views, layout
 from .database import request_session
 from .files import remember_draft
 from .urls import fixed_url, path_url
@@ -68,6 +68,7 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
     body = render.render_page(form, page_id, answers, errors, lang=lang, state=current,
                               csrf_token=generate_csrf(), templates=current_app.jinja_env,
                               urls=urls, raw=raw, files={i: u.original_name for i, u in uploads.items()})
+    body = connector_views.page_notes(draft, pinned_defs, page_id, answers) + body
     page_def = form.page_by_id[page_id]
     context = {"service": pinned_defs.service.content,
                "page_title": render.text_for(page_def.title, lang)

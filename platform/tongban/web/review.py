@@ -36,7 +36,7 @@ from ..policy import REVIEW_ROLES, Action, Role, departments, review_filter
 from ..services import current_services, names_of_versions
 from ..who_looked import record_application_read
 from ..workflow import inbox
-from . import clock_pages, deadline_views, flow_views, form_pages
+from . import clock_pages, connector_views, deadline_views, flow_views, form_pages
 from .access import allowed, current_actor, department_tree, require_role
 from .database import request_session, request_transaction
 from .errors import render_error
@@ -422,9 +422,10 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         # (the page comes back at the actions); the others stay folded away.
         open_op = next((op for op in MAIN_ACTIONS if op in ops), None)
     uid = current_user.id
+    checks = connector_views.register_check(application, pinned_defs)
     clocks = clock_pages.panel(session, run, task, uid, _candidate(task))
     page = render_template(
-        "review/task.html", task=task, application=application, run=run,
+        "review/task.html", task=task, application=application, run=run, checks=checks,
         service=pinned_defs.service.content, rows=rows, uploads=uploads,
         questions=[r for r in rows if r.get("key") not in file_keys],
         materials=[r for r in rows if r.get("key") in file_keys],
