@@ -162,3 +162,27 @@ def test_a_password_alone_cannot_replace_an_enrolled_authenticator(app, demo, se
     assert attempt.status_code == 302 and attempt.headers["Location"] == "/login/verify"
     assert user_named(session, "rsj_city").totp_secret == key
     assert browser.get("/review").status_code == 302
+
+
+def test_a_signed_in_user_replaces_the_authenticator_only_with_a_code_of_the_one_in_use(  # type: ignore[no-untyped-def]
+        app, demo, session) -> None:
+    """A session left open is not enough to move two-step verification to another phone: the
+    replacement asks for a code of the app in use (or a recovery code)."""
+    client = signed_in(app, "rsj_city")
+    key, codes, _target = _enrol(client)
+    page = client.get("/account/two-step").get_data(as_text=True)
+    assert 'id="current"' in page
+    new_key = re.search(r'<span class="tb-secret" lang="en">([A-Z2-7 ]+)</span>', page)
+    assert new_key
+    new_code = pyotp.TOTP(new_key.group(1).replace(" ", "")).now()
+    missing = post(client, "/account/two-step", {"code": new_code}, page="/login")
+    assert missing.status_code == 422
+    assert "请输入您现在使用的验证器应用显示的验证码，或一个恢复码" in text_of(missing)
+    wrong = post(client, "/account/two-step", {"code": new_code, "current": "000000"},
+                 page="/login")
+    assert wrong.status_code == 422 and 'aria-invalid="true"' in wrong.get_data(as_text=True)
+    assert user_named(session, "rsj_city").totp_secret == key  # nothing changed
+    done = post(client, "/account/two-step", {"code": new_code, "current": codes[0]},
+                page="/login")
+    assert done.status_code == 200, text_of(done)
+    assert user_named(session, "rsj_city").totp_secret == new_key.group(1).replace(" ", "")

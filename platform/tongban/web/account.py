@@ -10,9 +10,11 @@ from flask import Blueprint, Flask, current_app, g, redirect, render_template, r
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlmodel import Session
 
 from .. import audit
 from ..accounts import count_failure, password_matches, roles_of
+from ..i18n import N_
 from ..models import User, saved_id, utcnow
 from ..staff import passwords, totp
 from ..staff.rules import StaffRefused
@@ -119,10 +121,16 @@ def enrol() -> ResponseReturnValue:
         with request_transaction() as tx:
             row = tx.get(User, user.id)
             assert row is not None
+            if row.totp_secret is not None:
+                # Replacing the second factor takes the one in use: a session left open (or
+                # taken) must not be enough to move it to someone else's phone.
+                _current_factor(tx, row, request.form.get("current", ""))
             codes = totp.enable(tx, row, secret, request.form.get("code", ""), now=utcnow(),
                                 request_id=g.request_id)
             snapshot = LoginUser(row, roles_of(tx, saved_id(row)))
             change_due = passwords.change_due(passwords.load_policy(tx), row, utcnow())
+    except CurrentFactorRefused as exc:
+        return _enrol_page(user, secret, signing_in, current_error=_(exc.message), status=422)
     except StaffRefused as exc:
         return _enrol_page(user, secret, signing_in, error=_(exc.message, **exc.params),
                            status=422)
@@ -145,11 +153,28 @@ def enrol_done() -> ResponseReturnValue:
     return render_template("auth/two_step_status.html", user=user, left=left)
 
 
+class CurrentFactorRefused(Exception):
+    """Replacing two-step verification without a valid code of the one in use."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _current_factor(tx: Session, user: User, code: str) -> None:
+    if not code.strip():
+        raise CurrentFactorRefused(N_("Enter the code your current authenticator app shows, "
+                                      "or a recovery code"))
+    if not totp.verify(tx, user, code, request_id=g.request_id):
+        raise CurrentFactorRefused(N_("That code is not right or has been used: enter the code "
+                                      "your current app shows now, or a recovery code"))
+
+
 def _enrol_page(user: User, secret: str, signing_in: bool, *, error: str = "",
-                status: int = 200) -> ResponseReturnValue:
+                current_error: str = "", status: int = 200) -> ResponseReturnValue:
     uri = totp.provisioning_uri(secret, user.username)
     return render_template("auth/enrol.html", qr=totp.qr_svg(uri), secret=totp.grouped(secret),
-                           error=error, signing_in=signing_in,
+                           error=error, current_error=current_error, signing_in=signing_in,
                            replacing=user.totp_secret is not None), status
 
 
