@@ -78,7 +78,13 @@ def test_a_persons_licences_are_mapped_with_json_pointers(connector: HttpConnect
 def test_one_object_is_one_row_and_no_record_is_no_row(connector: HttpConnector) -> None:
     found = connector.fetch("business", BUSINESS, {"uscc": DEMO_USCC}, timeout=2)
     assert found.rows == [{"/data/name": "上海示例科技有限公司", "/data/establishedOn": "2016-05-20"}]
-    # {"data": null}: the pointers name nothing, a row of nulls; with `rows`, none
+    # {"data": null}: without `rows` a row of nulls; `rows` pointing at it says no record
+    assert connector.fetch("business", BUSINESS, {"uscc": "91310000132200821H"}, timeout=2).rows == \
+        [{"/data/name": None, "/data/establishedOn": None}]
+    one = {**BUSINESS, "rows": "/data", "fields": {"/name": "enterprise.name"}}
+    assert connector.fetch("b", one, {"uscc": DEMO_USCC}, timeout=2).rows == \
+        [{"/name": "上海示例科技有限公司"}]
+    assert connector.fetch("b", one, {"uscc": "91310000132200821H"}, timeout=2).rows == []
     nobody = connector.fetch("licences", LICENCES, {"id_number": "110101200001010000", "kind": ""},
                              timeout=2)
     assert nobody.rows == []

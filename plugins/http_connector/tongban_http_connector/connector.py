@@ -104,9 +104,11 @@ class HttpConnector:
                 items: list[Any] = []
             elif isinstance(found, list):
                 items = found
+            elif isinstance(found, dict):
+                items = [found]
             else:
-                raise ConnectorError(f"{what}: the answer at {query['rows']} is not a list",
-                                     transient=False)
+                raise ConnectorError(f"{what}: the answer at {query['rows']} is neither a list "
+                                     "nor an object", transient=False)
         else:
             items = [] if document is None else [document]
         limit = min(int(query.get("max_rows", self.max_rows)), self.max_rows)

@@ -62,8 +62,9 @@ QUERY_SCHEMA: dict[str, Any] = {
                    "additionalProperties": {"type": "string", "pattern": FIELD_PATH},
                    "description": "Parameter name -> the form field whose answer fills it"},
         "rows": {"type": "string",
-                 "description": "JSON pointer to the list of rows in the answer (default: the "
-                                "whole answer is one row)"},
+                 "description": "JSON pointer to the rows in the answer: a list, or one object "
+                                "(one row); nothing or null there is no row (default: the whole "
+                                "answer is one row)"},
         "max_rows": {"type": "integer", "minimum": 1, "maximum": 1000},
         "fields": {"type": "object", "minProperties": 1,
                    "additionalProperties": {"type": "string", "pattern": FIELD_PATH},
