@@ -151,7 +151,10 @@ class RunningTwin:
 def serve(port: int = 0, behaviour: Behaviour | None = None) -> Iterator[RunningTwin]:
     """The twin on loopback (port 0: any free port) in a thread, stopped on leaving."""
     behaviour = behaviour or Behaviour()
-    server = make_server("127.0.0.1", port, make_app(behaviour), threaded=True)
+    try:
+        server = make_server("127.0.0.1", port, make_app(behaviour), threaded=True)
+    except SystemExit:  # werkzeug exits the process when the port is taken: say so instead
+        raise OSError(f"port {port} is in use") from None
     thread = threading.Thread(target=server.serve_forever, name="elicence-twin", daemon=True)
     thread.start()
     try:
