@@ -3,6 +3,7 @@ the background worker (timers, service calls) as a process of its own beside the
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -59,7 +60,29 @@ def seed_demo_registers() -> None:
     print(f"Demo registers: {demo_registers.DATABASE} {'created' if made else 'ready'}")
 
 
+def start_elicence_twin(stack: contextlib.ExitStack) -> None:
+    """The e-licence API twin (tongban_http_connector.twin) on 127.0.0.1:8701 in a thread,
+    where the default CONNECTOR_SETTINGS look for it, until ``stack`` closes; skipped when
+    the plugin is missing or the port is taken (say, by a twin started by hand)."""
+    try:
+        from tongban_http_connector import twin
+    except ImportError:
+        return
+    try:
+        running = stack.enter_context(twin.serve(twin.DEMO_PORT))
+    except OSError as exc:
+        print(f"E-licence twin not started (port {twin.DEMO_PORT}): {exc}", file=sys.stderr)
+        return
+    print(f"E-licence twin: {running.base_url}")
+
+
 def main() -> None:
+    with contextlib.ExitStack() as stack:
+        start_elicence_twin(stack)
+        serve()
+
+
+def serve() -> None:
     seed_demo_registers()
     app = create_app()
     try:

@@ -143,6 +143,9 @@ def _connector_settings(value: Any) -> dict[str, str]:
 # TONGBAN_CONNECTOR_SETTINGS to the real registers' URLs.
 DEMO_CONNECTOR_SETTINGS = {
     "demo_registers_url": "mysql+pymysql://root@127.0.0.1:3306/tongban_demo_registers",
+    # The e-licence twin (python -m tongban_http_connector.twin) and its development token.
+    "elicence_url": "http://127.0.0.1:8701/api/v1",
+    "elicence_token": "demo-elicence-token",
 }
 
 
