@@ -26,8 +26,8 @@ def build_message(notification: Notification, sender: str) -> EmailMessage:
     message["Subject"] = notification.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = f"<{notification.key.replace(':', '.')}@tongban>"
+    message.set_content(notification.body)  # before Content-Language: it resets Content-*
     message["Content-Language"] = "zh-CN" if notification.language == "zh" else "en"
-    message.set_content(notification.body)
     return message
 
 
