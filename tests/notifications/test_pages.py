@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from ..conftest import csrf_token
+from ..conftest import Personas, csrf_token
 from ..spine.flow_world import PASSWORD, submit
 from .world import deliver, reach, rows, start
 
@@ -87,3 +87,8 @@ def test_only_platform_admins_open_the_notifications_page(tmp_path: Path, databa
     assert client.get("/admin/notifications").status_code == 403
     assert client.post("/admin/notifications/retry", data={
         "notification": "1", "csrf_token": csrf_token(client, "/admin")}).status_code == 403
+
+
+def test_your_applications_links_to_the_messages(personas: Personas) -> None:
+    client = personas.as_("citizen")
+    assert 'href="/my/messages">消息</a>' in _main(client, "/my")
