@@ -123,3 +123,17 @@ def test_the_email_reaches_the_smtp_server_in_the_person_s_language(
     assert str(chinese["Subject"]).startswith("您的申请已提交（")
     assert "您的“svc-one-step”申请已提交" in chinese.get_content()
     assert str(chinese["Content-Language"]) == "zh-CN"
+
+
+def test_the_worker_command_delivers_the_notifications_waiting(
+        tmp_path: Path, database_url: str) -> None:
+    app, world = start(tmp_path, database_url)
+    submit(world, "one-step")
+    [row] = rows(world)
+    from tongban.cli import main
+
+    result = app.test_cli_runner().invoke(main, args=["flow", "work", "--once"])
+    assert result.exit_code == 0, result.output
+    assert f"notification {row.id} (site) attempt 1 sent" in result.output
+    assert "1 notification(s) handled." in result.output
+    assert rows(world)[0].state == "sent"
