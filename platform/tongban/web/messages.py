@@ -19,16 +19,11 @@ bp = Blueprint("messages", __name__)
 SHOWN = 200
 
 
-def _inbox_query():  # type: ignore[no-untyped-def]  # a SQLAlchemy select of Notification
-    return select(Notification).where(col(Notification.user_id) == current_user.id,
-                                      col(Notification.channel) == "site",
-                                      col(Notification.state) == "sent")
-
-
-def unread_count(session_user_id: int) -> int:
+def unread_count(user_id: int) -> int:
+    """Site messages delivered to ``user_id`` and not yet read (the header's count)."""
     count = request_session().scalar(
         select(func.count()).select_from(Notification).where(
-            col(Notification.user_id) == session_user_id, col(Notification.channel) == "site",
+            col(Notification.user_id) == user_id, col(Notification.channel) == "site",
             col(Notification.state) == "sent", col(Notification.read_at).is_(None)))
     return int(count or 0)
 
@@ -38,10 +33,13 @@ def inbox() -> ResponseReturnValue:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=url_for("messages.inbox")))
     rows = request_session().scalars(
-        _inbox_query().order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+        select(Notification).where(col(Notification.user_id) == current_user.id,
+                                   col(Notification.channel) == "site",
+                                   col(Notification.state) == "sent")
+        .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .limit(SHOWN)).all()
     return render_template("messages/inbox.html", messages=rows,
-                           unread=sum(1 for row in rows if row.read_at is None))
+                           unread=unread_count(current_user.id))
 
 
 @bp.post("/my/messages/read")
