@@ -6,7 +6,7 @@
 # scripts) give the same answer on any database, and the browser tests drive pages whose
 # database work tests/web already covers on both, so those run once, on SQLite.
 #   lane 1: SQLite, everything but the browser tests named in SECOND_LANE_BROWSER
-#   lane 2: PostgreSQL (tests/spine, tests/web, tests/points, tests/console, tests/plugins tests/connectors), then SQLite for those browser tests
+#   lane 2: PostgreSQL (tests/spine, tests/web, tests/points, tests/console, tests/plugins tests/connectors tests/notifications), then SQLite for those browser tests
 # A new browser test file lands in lane 1 until it is named here. Extra arguments go to every
 # run.
 set -u
@@ -17,7 +17,7 @@ mkdir -p test-output
 log=test-output/pytest-postgresql.log
 rm -f test-output/second-lane-sqlite.rc
 second_lane() {
-    "$PY" -m pytest --db=postgresql tests/spine tests/web tests/points tests/console tests/plugins tests/connectors "$@"
+    "$PY" -m pytest --db=postgresql tests/spine tests/web tests/points tests/console tests/plugins tests/connectors tests/notifications "$@"
     local postgresql=$?
     echo
     echo "==== the browser tests of the second lane, on SQLite ===="
@@ -38,7 +38,7 @@ postgresql_rc=$?
 second_sqlite_rc=$(cat test-output/second-lane-sqlite.rc 2>/dev/null || echo 1)
 [ "$second_sqlite_rc" -eq 0 ] || sqlite_rc=1
 echo
-echo "==== the second lane (PostgreSQL: tests/spine, tests/web, tests/points, tests/console, tests/plugins tests/connectors; SQLite: ${SECOND_LANE_BROWSER[*]}), from $log ===="
+echo "==== the second lane (PostgreSQL: tests/spine, tests/web, tests/points, tests/console, tests/plugins tests/connectors tests/notifications; SQLite: ${SECOND_LANE_BROWSER[*]}), from $log ===="
 cat "$log"
 echo "SQLite runs: exit $sqlite_rc; PostgreSQL run: exit $postgresql_rc"
 [ "$sqlite_rc" -eq 0 ] && [ "$postgresql_rc" -eq 0 ]

@@ -692,7 +692,8 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
     import logging
 
     from .extend import events as plugin_events
-    from .extend.manager import plugin_manager
+    from .extend.manager import channels_of, plugin_manager
+    from .notify import delivery as notify_delivery
     from .workflow import queue, timers
     from .workflow.worker import run_due
 
@@ -720,13 +721,20 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
             for plugin, error in delivery.outcomes:
                 click.echo(f"event {delivery.row_id} ({delivery.kind}) to {plugin}: "
                            f"{error or 'ok'}")
+        sent = notify_delivery.deliver_due(engine, channels_of(), settings.notify)
+        for note in sent:
+            suffix = f": {note.error}" if note.error else ""
+            click.echo(f"notification {note.row_id} ({note.channel}) attempt {note.attempt} "
+                       f"{note.state}{suffix}")
         click.echo(f"{len(outcomes)} service call(s) handled.")
         click.echo(f"{len(fired)} timer(s) handled.")
         click.echo(f"{len(told)} application event(s) told to plugins.")
+        click.echo(f"{len(sent)} notification(s) handled.")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)  # not a line per job every second
-    consumer = queue.consumer(queue.build(engine, settings, plugins=plugin_manager()),
+    consumer = queue.consumer(queue.build(engine, settings, plugins=plugin_manager(),
+                                          channels=channels_of()),
                               workers=workers, worker_type=worker_type)
     click.echo(f"Worker on {settings.url.split('@')[-1]}: {workers} {worker_type}(s); "
                "Ctrl+C stops it after the jobs in hand")

@@ -276,6 +276,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SIGNER", "null", _str,
             "The document signer plugin's id (the null_signer plugin offers null, for "
             "development: a content hash, no key)"),
+    Setting("SMTP_HOST", "127.0.0.1", _str, "The mail server the email notification channel sends through"),
+    Setting("SMTP_PORT", 25, _positive_int, "The mail server's port"),
+    Setting("MAIL_FROM", "noreply@tongban.localhost", _str, "The sender address of notification emails"),
+    Setting("SMS_TWIN_LOG", None, _str,
+            "Where the SMS gateway twin appends the messages it takes (JSON lines); unset: "
+            "only logged"),
+    Setting("NOTIFY_MAX_ATTEMPTS", 5, _positive_int,
+            "Tries of a notification that fails transiently before it is marked failed"),
+    Setting("NOTIFY_BACKOFF_SECONDS", 30, _positive_number,
+            "Wait before the second try of a notification; doubles with each try"),
     Setting("DASHBOARD_CLOSED_LOOP_SERVICES", ("urban-event-report",), _code_list,
             "Comma-separated codes of the event-report services whose closed loop (report to "
             "close, on time, reopened) the dashboards show"),

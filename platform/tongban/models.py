@@ -72,6 +72,11 @@ class User(SQLModel, table=True):
     totp_secret: str | None = Field(default=None, max_length=64)
     totp_enabled_at: datetime | None = Field(default=None)
     totp_last_step: int | None = Field(default=None)
+    # Where notifications reach the person besides the site inbox (tongban.notify): email
+    # and SMS go only to an account that has an address or a number; language zh or en.
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    language: str | None = Field(default=None, max_length=8)
 
 
 class Membership(SQLModel, table=True):
@@ -913,6 +918,35 @@ class PluginEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    """One message to one person on one channel, rendered in their language and written in
+    the transaction of the event that caused it (tongban.notify); ``key`` (event, recipient,
+    channel) is unique, so the worker delivers it once. Site messages are read from here."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_due", "state", "next_attempt_at"),
+                      Index("ix_notification_inbox", "user_id", "channel", "state"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=32)
+    reference: str = Field(max_length=40)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    channel: str = Field(max_length=32)
+    recipient: str = Field(max_length=254)
+    language: str = Field(max_length=8)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    link: str = Field(max_length=300)
+    state: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = Field(default=None)
+    read_at: datetime | None = Field(default=None)
 
 
 class PluginHealth(SQLModel, table=True):

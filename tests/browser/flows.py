@@ -180,3 +180,21 @@ def inline_errors(page: Page) -> list[str]:
     """Inline messages without their visually hidden 错误： prefix."""
     return [re.sub(r"^(错误|Error)[:：]\s*", "", t.strip())
             for t in page.locator(".tb-error-message").all_inner_texts()]
+
+
+def a_notification_for(app: Any, username: str, *, state: str) -> None:
+    """A notification row for ``username`` (issue 15 item 5), as the worker leaves it."""
+    from sqlalchemy import select
+
+    from tongban import db
+    from tongban.models import Notification, User
+
+    with db.new_session(app.extensions["tongban.engine"]) as session, db.unit_of_work(session):
+        user = session.scalars(select(User).where(User.username == username)).one()
+        session.add(Notification(
+            key=f"submitted:axe:{user.id}:{state}", kind="submitted", reference="AXE-1",
+            user_id=user.id, channel="site" if state == "sent" else "sms",
+            recipient=str(user.id) if state == "sent" else "123", language="zh",
+            subject="您的申请已提交（AXE-1）", body="您的申请已提交。查看进度：{link}",
+            link="/my/applications/AXE-1", state=state, attempts=1,
+            last_error="" if state == "sent" else "not a phone number: '123'"))

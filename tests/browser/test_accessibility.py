@@ -171,9 +171,13 @@ def test_portal_sign_in_and_error_pages_have_no_axe_violations(
     assert len(expected) == 2 and all("Failed to load resource" in e for e in expected), expected
     page.goto(base + "/my")
     scanner.scan("your applications")
+    flows.a_notification_for(demo, "outsider", state="sent")
+    page.goto(base + "/my/messages")
+    scanner.scan("messages")
     flows.start(page, base, "urban-event-report")
     with page.expect_event("load"):
         page.click("button:has-text('保存，稍后再填')")
     scanner.scan("answers saved")
 
     scanner.assert_clean()
+

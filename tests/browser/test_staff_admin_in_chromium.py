@@ -104,7 +104,8 @@ def _visit_everything(page: Page, base: str, check) -> None:  # type: ignore[no-
     expect(page.locator(".tb-header__user")).to_be_visible()
     for path, name in [("/admin/users", "users"), ("/admin/departments", "departments"),
                        ("/admin/users/import", "import"), ("/admin/security", "security"),
-                       ("/admin/plugins", "plugins")]:  # issue 15: plugins and their health
+                       ("/admin/plugins", "plugins"),  # issue 15: plugins and their health
+                       ("/admin/notifications", "notifications")]:  # issue 15: deliveries
         page.goto(base + path)
         check(page, name)
     page.goto(base + "/admin/users?q=rsj_city2")
@@ -164,6 +165,7 @@ def test_every_staff_page_is_clean_and_fits_a_phone(demo, live_server, chromium:
         fits(page, f"{name} ({language})")
         clean(page, f"{name} ({language})")
 
+    flows.a_notification_for(demo, "admin", state="failed")  # the admin page lists it
     try:
         _visit_everything(page, base, check)
     finally:

@@ -36,9 +36,11 @@ def tongban_connector_types() -> list[ConnectorType]:
 
 
 @hookspec
-def tongban_notification_channels() -> list[NotificationChannel]:
-    """Called once when the app starts. Return the notification channels this plugin offers
-    (``site``, ``email``, ``sms``); an id offered twice stops the start. Every result is
+def tongban_notification_channels(settings: dict[str, Any]) -> list[NotificationChannel]:
+    """Called once when the app starts, with the app's settings (an SMTP server, a gateway's
+    address). Return the notification channels this plugin offers (``site``, ``email``,
+    ``sms``); the notification worker delivers each waiting message through the channel it
+    names (docs/notifications.md). An id offered twice stops the start. Every result is
     collected (not first-result)."""
 
 

@@ -89,7 +89,7 @@ def init_app(app: Flask, plugins: Iterable[object] | None = None) -> pluggy.Plug
     app.extensions[EXTENSION] = manager
     settings = dict(app.config)
     connector_types(manager)
-    notification_channels(manager)
+    app.extensions[CHANNELS] = notification_channels(manager, settings)
     app.extensions[STORAGES] = material_storages(manager, settings)
     app.extensions[SIGNERS] = signers(manager, settings)
     register_service_hooks(manager)
@@ -109,6 +109,7 @@ def connector_types(manager: pluggy.PluginManager) -> dict[str, ConnectorType]:
 
 STORAGES = "tongban.material_storages"
 SIGNERS = "tongban.signers"
+CHANNELS = "tongban.notification_channels"
 
 
 def _by_id(manager: pluggy.PluginManager, hook: str, what: str,
@@ -126,10 +127,18 @@ def _by_id(manager: pluggy.PluginManager, hook: str, what: str,
     return found
 
 
-def notification_channels(manager: pluggy.PluginManager) -> dict[str, NotificationChannel]:
+def notification_channels(manager: pluggy.PluginManager, settings: Mapping[str, Any] | None = None
+                          ) -> dict[str, NotificationChannel]:
     """Every notification channel the plugins offer, by id; an id offered twice is refused."""
-    return {key: item for key, (_, item) in
-            _by_id(manager, "tongban_notification_channels", "notification channel", {}).items()}
+    return {key: item for key, (_, item) in _by_id(
+        manager, "tongban_notification_channels", "notification channel",
+        {"settings": dict(settings or {})}).items()}
+
+
+def channels_of(app: Flask | None = None) -> dict[str, NotificationChannel]:
+    """The notification channels the app's plugins offer, collected at start."""
+    offered: dict[str, NotificationChannel] = (app or current_app).extensions[CHANNELS]
+    return offered
 
 
 def material_storages(manager: pluggy.PluginManager,

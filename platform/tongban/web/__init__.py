@@ -39,6 +39,7 @@ def init_web(app: Flask) -> None:
         ledger_pages,
         links,
         login,
+        messages,
         points_admin,
         points_appeals,
         points_public,
@@ -94,5 +95,6 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(console_rules.bp)  # issue 14: the rules editor
     app.register_blueprint(console_guide.bp)  # issue 14: the guide and materials editor
     app.register_blueprint(dashboards.bp)  # issue 14 item 9
+    app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
     ratelimits.init_app(app)
     errors.init_app(app)

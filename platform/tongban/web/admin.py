@@ -42,7 +42,8 @@ SECTIONS = (
                     ("security.policy", N_("Password policy and two-step verification"), True))),
     (N_("Operations"), (("dashboards.index", N_("Dashboards"), False),
                         ("admin.incident_list", N_("Flow incidents"), False),
-                        ("admin.plugins", N_("Plugins and their health"), True))),
+                        ("admin.plugins", N_("Plugins and their health"), True),
+                        ("messages.admin_list", N_("Notifications waiting or failed"), True))),
 )
 
 

@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 from ..fragments import FragmentCache, PerVisitor, marker, refuse_in_shared_draw
 from ..i18n import current_lang
 from .inbox_counts import STAFF, inbox_counts
+from .messages import unread_count
 from .urls import fixed_url
 
 _SLOTS = {name: marker(name) for name in
@@ -95,6 +96,17 @@ def _nav() -> Markup:
     if not current_user.has_role(*STAFF) or current_user.has_role("counter_clerk"):
         links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
             fixed_url("apply.mine"), gettext("Your applications")))
+    unread = unread_count(current_user.id)
+    if unread:
+        shown = str(unread) if unread < 100 else "99+"
+        links.append(Markup(
+            '<a class="tb-header__link" href="{}">{}<span class="tb-header__count" '
+            'aria-label="{}">{}</span></a>').format(
+            fixed_url("messages.inbox"), gettext("Messages"),
+            gettext("%(count)s unread", count=shown), shown))
+    else:
+        links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
+            fixed_url("messages.inbox"), gettext("Messages")))
     return Markup(" ").join(links)
 
 

@@ -12,7 +12,8 @@ checked every second by each consumer's scheduler:
 - ``reap_timers``: hand claimed timers whose lease ran out back to pending;
 - ``work_outbox`` (every 5 s): make the queued service calls (``worker.run_due``) and, when
   the queue is built with the app's plugin manager, tell plugins the application events
-  (``extend.events.deliver_due``).
+  (``extend.events.deliver_due``); with the app's notification channels, deliver the
+  notifications waiting (``notify.delivery.deliver_due``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from huey.consumer import Consumer, Scheduler
 from sqlalchemy import Engine
 
 from ..extend import events as plugin_events
+from ..notify import delivery as notify_delivery
+from ..plugin_api import NotificationChannel
 from . import timers, worker
 
 OUTBOX_EVERY_SECONDS = 5
@@ -46,13 +49,15 @@ class QueueSettings:
     workers: int = 2                # consumers' worker count, for the queue's fill level
     outbox: bool = True             # run the outbox worker from the queue too
     plugin_timeout: float = 5.0     # time limit of one plugin's event call (seconds)
+    notify: notify_delivery.Policy = notify_delivery.Policy()  # the notification worker's
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> QueueSettings:
         return cls(url=config["QUEUE_URL"],
                    lease=timedelta(seconds=config["TIMER_LEASE_SECONDS"]),
                    max_attempts=config["TIMER_MAX_ATTEMPTS"], batch=config["TIMER_BATCH"],
-                   plugin_timeout=config["PLUGIN_TIMEOUT_SECONDS"], **overrides)
+                   plugin_timeout=config["PLUGIN_TIMEOUT_SECONDS"],
+                   notify=notify_delivery.policy_from(config), **overrides)
 
 
 def storage(url: str, name: str = "tongban") -> Huey:
@@ -100,9 +105,11 @@ class TimerQueue:
 
 
 def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None,
-          plugins: pluggy.PluginManager | None = None) -> TimerQueue:
+          plugins: pluggy.PluginManager | None = None,
+          channels: dict[str, NotificationChannel] | None = None) -> TimerQueue:
     """The queue and its tasks. Call once per process: huey names tasks by function. With
-    ``plugins``, the outbox task also tells them the application events."""
+    ``plugins``, the outbox task also tells them the application events; with ``channels``,
+    it delivers the notifications waiting."""
     app = huey or storage(settings.url)
     holder: list[TimerQueue] = []
 
@@ -137,6 +144,8 @@ def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None,
                          outcome.state, outcome.error)
             if plugins is not None:
                 plugin_events.deliver_due(engine, plugins, timeout=settings.plugin_timeout)
+            if channels is not None:
+                notify_delivery.deliver_due(engine, channels, settings.notify)
 
     queue = TimerQueue(app, engine, settings, fire_timers)
     holder.append(queue)

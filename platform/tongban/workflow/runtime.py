@@ -44,6 +44,7 @@ from ..models import (
     saved_id,
     utcnow,
 )
+from ..notify import outbox as notifications
 from ..points import scoring
 from ..policy import Actor, DepartmentTree, holds
 from ..worktime.store import Outcome as CalendarOutcome
@@ -296,6 +297,7 @@ def _store(session: Session, loaded: Loaded, state: State,
     _audit_events(session, application, state.events, actor_name=actor_name,
                   request_id=request_id)
     plugin_events.queue(session, application, state.events, actor_name=actor_name)
+    notifications.queue(session, application, state.events)
 
 
 def _cancel_dead_calls(session: Session, instance_id: int, tokens: list[FlowToken]) -> None:

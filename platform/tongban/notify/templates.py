@@ -1,0 +1,70 @@
+"""The message of each notification kind, in Chinese and English. ``{link}`` stays in the
+stored body: each delivery fills it with the address its medium needs (a path on the site, the
+full address in an email or SMS)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+
+@dataclass(frozen=True)
+class Template:
+    subject: str
+    body: str
+
+
+TEMPLATES: Mapping[str, Mapping[str, Template]] = {
+    "submitted": {
+        "zh": Template("您的申请已提交（{reference}）",
+                       "您的“{service}”申请已提交，办件编号 {reference}。我们会尽快办理，"
+                       "您可以随时查看进度：{link}"),
+        "en": Template("Your application has been submitted ({reference})",
+                       "Your application for {service} has been submitted. Its reference is "
+                       "{reference}. You can follow its progress at {link}"),
+    },
+    "correction_requested": {
+        "zh": Template("请补正您的申请（{reference}）",
+                       "您的“{service}”申请（{reference}）需要补正材料或信息。请查看需要修改的"
+                       "内容并重新提交：{link}"),
+        "en": Template("Please correct your application ({reference})",
+                       "Your application for {service} ({reference}) needs corrections. See "
+                       "what to change and send it again at {link}"),
+    },
+    "approved": {
+        "zh": Template("您的申请已获批准（{reference}）",
+                       "您的“{service}”申请（{reference}）已获批准。查看决定：{link}"),
+        "en": Template("Your application has been approved ({reference})",
+                       "Your application for {service} ({reference}) has been approved. See the "
+                       "decision at {link}"),
+    },
+    "refused": {
+        "zh": Template("您的申请未获批准（{reference}）",
+                       "您的“{service}”申请（{reference}）未获批准。查看决定及理由：{link}"),
+        "en": Template("Your application has been refused ({reference})",
+                       "Your application for {service} ({reference}) has been refused. See the "
+                       "decision and the reasons at {link}"),
+    },
+    "deemed_accepted": {
+        "zh": Template("您的申请已视为受理（{reference}）",
+                       "您的“{service}”申请（{reference}）在法定期限内未被处理，依法视为已受理。"
+                       "查看进度：{link}"),
+        "en": Template("Your application is deemed accepted ({reference})",
+                       "Your application for {service} ({reference}) was not dealt with in the "
+                       "legal time limit, so it is deemed accepted. Follow its progress at {link}"),
+    },
+}
+
+
+def language_of(preferred: str | None) -> str:
+    return preferred if preferred in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def render(kind: str, language: str, *, reference: str, service: str) -> Template:
+    """Subject and body of ``kind`` in ``language``; the body keeps ``{link}``."""
+    template = TEMPLATES[kind][language_of(language)]
+    values = {"reference": reference, "service": service, "link": "{link}"}
+    return Template(template.subject.format(**values), template.body.format(**values))
