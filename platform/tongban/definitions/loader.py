@@ -99,7 +99,8 @@ def _read(path: Tree, reader: Callable[[str], Document], file: str,
     try:
         return path.read_document(reader) if isinstance(path, MemoryTree) else reader(text)
     except ReadError as exc:
-        problems.append(Problem(file, exc.line, exc.column, "", exc.message))
+        problems.append(Problem(file, exc.line, exc.column, "", exc.message, exc.template,
+                                exc.params))
         return None
 
 
@@ -111,12 +112,13 @@ def _material_problems(document: Document, file: str,
     """The guide's materials that the form does not collect, placed in the service file."""
     compiled = load_form(form.content, name=form.path)
     problems = []
-    for path, message in check_materials(document.data, compiled):
+    for path, template, params in check_materials(document.data, compiled):
         line, column = document.position(path)
         # A required material with neither a question nor a counter check is the one finding
         # placed at the material's code: the lint rule material-not-collected.
         rule = "material-not-collected" if path[-1] == "code" else ""
-        problems.append(Problem(file, line, column, pointer_of(path), message, rule=rule))
+        problems.append(Problem(file, line, column, pointer_of(path), template % params,
+                                template, params, rule=rule))
     return problems
 
 
