@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -53,6 +54,8 @@ def roles_of(session: Session, user_id: int) -> set[tuple[str, str | None]]:
 @dataclass(frozen=True)
 class LoginOutcome:
     user: User | None = None
+    # The password was right but the user still owes a second step (not signed in yet).
+    second_step_due: bool = False
 
     @property
     def ok(self) -> bool:
@@ -60,12 +63,18 @@ class LoginOutcome:
 
 
 def authenticate(session: Session, username: str, password: str, *, alert_after: int,
-                 request_id: str = "") -> LoginOutcome:
+                 request_id: str = "",
+                 second_step: Callable[[Session, User], bool] | None = None) -> LoginOutcome:
     """Check a password. Unknown, inactive and known users with a wrong password get the same
     outcome after the same work (one argon2 verification), so neither the answer nor its
     timing tells a stranger which names exist. Wrong passwords are counted with one atomic
     UPDATE; the count that reaches ``alert_after`` writes one audit event. Nothing is locked:
     a lock that strangers can trigger is a denial of service (throttling is the web layer's).
+
+    A right password completes the sign-in (audited as ``user.login``) unless ``second_step``
+    says the user owes one more step: then it is audited as ``user.password_ok`` and the
+    sign-in is recorded by ``record_login`` once that step is done, so the trail tells a
+    completed sign-in from a password alone.
 
     The caller commits: failures must be stored even though the login fails.
     """
@@ -83,10 +92,23 @@ def authenticate(session: Session, username: str, password: str, *, alert_after:
         return LoginOutcome()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins, user.last_login_at = 0, utcnow()
-    audit.record(session, action="user.login", object_type="user", object_id=user.id,
-                 actor_id=user.id, actor_name=user.username, request_id=request_id)
+    user.failed_logins = 0
+    if second_step is not None and second_step(session, user):
+        audit.record(session, action="user.password_ok", object_type="user", object_id=user.id,
+                     actor_id=user.id, actor_name=user.username, request_id=request_id)
+        return LoginOutcome(user=user, second_step_due=True)
+    record_login(session, user, request_id=request_id)
     return LoginOutcome(user=user)
+
+
+def record_login(session: Session, user: User, *, request_id: str = "",
+                 second_step: str | None = None) -> None:
+    """A sign-in completed: the time kept on the account and one ``user.login`` event (with
+    the second step taken, ``code`` or ``enrolled``, when there was one)."""
+    user.last_login_at = utcnow()
+    audit.record(session, action="user.login", object_type="user", object_id=user.id,
+                 actor_id=user.id, actor_name=user.username, request_id=request_id,
+                 after={"second_step": second_step} if second_step else None)
 
 
 def count_failure(session: Session, user: User, *, alert_after: int,

@@ -537,11 +537,17 @@ def users_list() -> None:
 @click.password_option()
 @with_appcontext
 def users_set_password(username: str, password: str) -> None:
-    """Give an account a new password and sign it out everywhere."""
+    """Give an account a new password and sign it out everywhere. The password policy applies
+    (length, character classes, not the user name, not a recent password): a password it
+    refuses changes nothing."""
     from .accounts import set_password
+    from .staff.passwords import refusal
 
     try:
         with db.unit_of_work(command_session()) as tx:
+            problem = refusal(tx, username, password)
+            if problem:
+                raise click.ClickException(problem)
             ended = set_password(tx, username, password, actor_name=getpass.getuser())
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None

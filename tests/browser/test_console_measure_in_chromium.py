@@ -11,6 +11,7 @@ is asserted. Every admin page visited is scanned with axe."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from datetime import date, datetime
@@ -279,8 +280,11 @@ def _review(s: Script, reference: str) -> None:
     _sign_out(s)
     _sign_in(s, "reviewer")
     assert page.url == s.base + "/review"  # staff land on their inbox
-    # The task waits in the group's queue (anyone of the step's role and department takes it).
-    s.click("main a:has-text('小组待办')")
+    # The task waits in the group's queue (anyone of the step's role and department takes it):
+    # an empty 我的待办 says so, with a button to it.
+    expect(page.locator("#group-waiting")).to_contain_text(re.compile(r"您的小组有 \d+ 件任务待认领。"))
+    s.scan("review inbox, group tasks waiting")
+    s.click("#group-waiting a:has-text('查看小组待办并认领')")
     row = page.locator("main tr", has=page.locator(f"a:text-is('{reference}')"))
     expect(row).to_contain_text(NAME_ZH)
     expect(row).to_contain_text("审核")

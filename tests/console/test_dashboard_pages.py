@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tongban import db
-from tongban.models import Application
+from tongban.models import Application, FlowInstance, FlowTask
 from tongban.web import dashboards
 
 from ..web.journey import csrf
@@ -79,6 +79,31 @@ def test_a_department_admin_sees_only_their_departments_services(history, person
     assert [row[0] for row in _table(html, "departments")[1:]] == ["上海市人力资源和社会保障局"]
     assert 'id="closed_loop-table"' not in html
     assert '<option value="urban-event-report"' not in html
+
+
+def test_a_district_admin_sees_the_figures_their_district_handled(history, personas):
+    """A department admin of a district office (below the city bureau whose service it is)
+    sees the reports whose steps their district took, and nothing else."""
+    from tongban.accounts import create_user
+    from tongban.models import Role
+
+    with db.unit_of_work(db.new_session(history.extensions["tongban.engine"])) as session:
+        create_user(session, "xuhui_admin", "Xuhui-Admin-2026", "徐汇管理",
+                    [(Role.DEPARTMENT_ADMIN, "sh-cgj-xuhui")])
+    personas.login("xuhui_admin", "Xuhui-Admin-2026")
+    status, html = _page(personas.client, **RANGE)
+    assert status == 200
+    volumes = _table(html, "volumes")
+    assert volumes[0][1:] == ["城市管理事件上报", "合计"]
+    total = sum(int(row[-1]) for row in volumes[1:])
+    with db.new_session(history.extensions["tongban.engine"]) as session:
+        handled = session.scalar(select(func.count(func.distinct(FlowInstance.application_id)))
+                                 .join(FlowTask, FlowTask.instance_id == FlowInstance.id)
+                                 .where(FlowTask.candidate_department == "sh-cgj-xuhui"))
+    assert 0 < total == handled
+    assert 'id="closed_loop-table"' in html
+    assert '<option value="residence-points"' not in html
+    assert '<option value="sh-cgj-xuhui"' in html and '<option value="sh-rsj"' not in html
 
 
 @pytest.mark.parametrize(("username", "status"), [("citizen", 403), ("reviewer", 403),

@@ -315,3 +315,33 @@ def test_a_department_admin_edits_a_service_of_their_department(personas: Person
 
 def test_an_unknown_service_is_not_found(admin: FlaskClient) -> None:
     assert admin.get("/admin/services/no-such-service/form").status_code == 404
+
+
+def test_lint_problems_are_shown_in_the_page_s_language(admin: FlaskClient,
+                                                         session: Session) -> None:
+    """Design-time lint speaks the console's language: Chinese by default, English when
+    chosen; the phrases inside a message (which text, which language) are translated too."""
+    _page(admin)
+    text = _form(session)
+    del text["ui"]["fields"]["event.description"]["label"]["en"]
+    text["title"] = {"zh": "城市管理事件上报", "en": " "}
+    posted = json.dumps(text, ensure_ascii=False, indent=2) + "\n"
+    assert _post(admin, "/text", {"text": posted, "view": "text"}).status_code == 303
+    label = next(n for n, line in enumerate(posted.splitlines(), 1) if '"zh": "问题描述"' in line)
+    title = next(n for n, line in enumerate(posted.splitlines(), 1) if '"title": {' in line)
+    page = _page(admin)
+    at_question = page.split('id="q-event.description"')[1].split("</li>")[0]
+    assert _errors(at_question) == [
+        f'第{label - 1}行：问题“event.description”的标签没有英文文字；请添加 '
+        'ui.fields["event.description"].label = {"zh": ..., "en": ...}，中英文都要有。']
+    assert f'第{title}行：表单标题没有英文文字；请添加 "en"：英文文字。' in unescape(page)
+    problems = re.search(r'data-problems="([^"]*)"', _page(admin, "?view=text"))
+    assert problems is not None
+    assert "表单标题没有英文文字" in json.loads(unescape(problems.group(1)))[0]["message"]
+    english = admin.post("/settings/language", data={
+        "csrf_token": _fields(page)["csrf_token"], "locale": "en", "next": EDITOR})
+    assert english.status_code in (302, 303)
+    page = unescape(_page(admin))
+    assert ('the label of question "event.description" has no English text; add '
+            'ui.fields["event.description"].label = {"zh": ..., "en": ...} with both texts') in page
+    assert "the form's title has no English text; add \"en\": the English wording" in page

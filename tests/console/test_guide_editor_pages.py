@@ -206,8 +206,8 @@ def test_a_promised_time_over_the_statutory_one_is_saved_and_shown_at_the_field(
     assert parse(SERVICE, _service(session))["guide"]["promised_days"] == 25
     html = unescape(_page(admin))
     start = html.index('id="promised_days"') - 1500
-    assert "the promised time (25 working days) is longer than the statutory time (20)" \
-        in html[start:html.index('id="promised_days"')]
+    assert "承诺时限（25 个工作日）长于法定时限（20 个工作日）" \
+        in html[start:html.index('id="promised_days"')]  # in the page's language
     assert 'href="#promised_days"' in html  # the problem list links to the field
     live = current_version(session, "service", CODE)
     assert live is not None and live.content["guide"]["promised_days"] == 15
@@ -277,7 +277,7 @@ def test_a_material_s_upload_question_that_is_not_a_file_question_is_shown_at_it
     assert response.status_code == 303  # saved: the checks report it
     page = unescape(_page(admin))
     item = page[page.index('id="material-0"'):page.index('id="material-1"')]
-    assert 'form_field "applicant.name" of material "id-card" is not a file question' in item
+    assert "材料“id-card”的 form_field“applicant.name”不是文件类问题（文件类问题：" in item
     assert "tb-flow-step--error" in page[page.index('id="material-0"') - 80:
                                           page.index('id="material-0"')]
 

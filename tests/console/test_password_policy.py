@@ -133,3 +133,21 @@ def test_rotation_asks_for_a_new_password_when_due_and_only_when_switched_on(app
     assert _change(browser, "Rotated-Pass-2026", current="").status_code == 302
     assert Personas(app.test_client()).login("rsj_city", "Rotated-Pass-2026").headers[
         "Location"] == "/review"
+
+
+@pytest.mark.parametrize(("password", "message"), [
+    ("short-1", "Your password must be at least 12 characters long"),
+    ("alllowercaseletters", "Your password must mix at least 3 of"),
+    (DEMO_PASSWORD, "Choose a password you have not used"),
+])
+def test_the_command_line_refuses_a_password_the_policy_refuses(app, personas, session, cli,  # type: ignore[no-untyped-def]
+                                                                password, message) -> None:
+    _save(personas.as_("admin"))
+    before = user_named(session, "rsj_city").password_hash
+    result = cli("users", "set-password", "rsj_city", "--password", password)
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert user_named(session, "rsj_city").password_hash == before
+    assert "user.set_password" not in actions(session, user_named(session, "rsj_city").id)
+    assert cli("users", "set-password", "rsj_city", "--password", "Policy-Fine-2026").exit_code == 0
+    assert Personas(app.test_client()).login(
+        "rsj_city", "Policy-Fine-2026").status_code == 302

@@ -66,14 +66,20 @@ def test_a_wrong_enrolment_code_turns_nothing_on(app, demo, session) -> None:  #
 
 def test_sign_in_asks_for_the_code_and_a_code_works_once(app, demo, session) -> None:  # type: ignore[no-untyped-def]
     key, _codes, _target = _enrol(signed_in(app, "rsj_city"))
+    user_id = user_named(session, "rsj_city").id
+    logins = actions(session, user_id).count("user.login")
     browser, location = _password_step(app)
     assert location == "/login/verify"
     assert browser.get("/review").status_code == 302  # not signed in yet
+    # The trail tells the password step from a completed sign-in.
+    assert actions(session, user_id)[-1] == "user.password_ok"
+    assert actions(session, user_id).count("user.login") == logins
     code = _next_code(key)
     response = post(browser, "/login/verify", {"code": code}, page="/login/verify")
     assert response.status_code == 302 and response.headers["Location"] == "/review"
     assert browser.get("/review").status_code == 200
-    assert actions(session, user_named(session, "rsj_city").id)[-1] == "user.login_second_step"
+    assert actions(session, user_id)[-1] == "user.login"
+    assert actions(session, user_id).count("user.login") == logins + 1
     # The same code again, in another browser: refused.
     other, _ = _password_step(app)
     replay = post(other, "/login/verify", {"code": code}, page="/login/verify")
@@ -121,9 +127,12 @@ def test_the_policy_switch_makes_staff_enrol_before_they_are_signed_in(app, pers
     assert location == "/login/verify"
     assert browser.get("/login/verify").headers["Location"] == "/account/two-step"
     assert browser.get("/review").status_code == 302  # not signed in until enrolled
+    user_id = user_named(session, "rsj_city").id
+    assert actions(session, user_id)[-1] == "user.password_ok"
     _key, codes, target = _enrol(browser)
     assert target == "/review" and len(codes) == 10
     assert browser.get("/review").status_code == 200
+    assert actions(session, user_id)[-2:] == ["user.totp_enable", "user.login"]
     # Applicants are not staff: they sign in with their password alone.
     citizen = Personas(app.test_client()).login("citizen")
     assert citizen.headers["Location"] == "/my"

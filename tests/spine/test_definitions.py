@@ -137,3 +137,23 @@ def test_publish_command_reports_new_and_unchanged(defs_copy: Path, cli) -> None
     assert "18 new version(s), 0 unchanged." in first.output
     second = cli("defs", "publish", str(defs_copy), "--author", "ops")
     assert "0 new version(s), 18 unchanged." in second.output
+
+
+def test_a_loader_problem_is_english_in_defs_check_and_translated_on_a_page(
+        defs_copy: Path, cli, app) -> None:  # type: ignore[no-untyped-def]
+    """The command line speaks English; the console shows the same problem in the page's
+    language (Chinese by default)."""
+    from flask import session as browser
+
+    from tongban.web.services_admin import problem_text
+
+    edit(defs_copy, SERVICE, "form: residence-points", "form: no-such-form")
+    assert 'the form "no-such-form" does not exist: expected ' \
+        "form_definitions/no-such-form.json" in cli("defs", "check", str(defs_copy)).output
+    (problem,) = load_directory(defs_copy).problems
+    with app.test_request_context("/"):
+        assert problem_text(problem) == \
+            "表单“no-such-form”不存在：应为 form_definitions/no-such-form.json。"
+    with app.test_request_context("/"):
+        browser["locale"] = "en"
+        assert problem_text(problem) == problem.message

@@ -72,7 +72,10 @@ def test_the_inbox_lists_group_tasks_by_name_and_local_time(run, demo, monkeypat
     monkeypatch.setattr(deadline_views, "now", lambda: review_world.T0)
     client = Personas(demo.test_client()).as_("reviewer")
     mine = client.get("/review").get_data(as_text=True)
-    assert "这里没有任务。" in mine
+    # Nothing of their own, one task waiting for their group: said, one click away.
+    assert "这里没有任务。" not in mine
+    assert "您没有自己的待办。 您的小组有 1 件任务待认领。" in _text(mine)
+    assert re.search(r'<a class="tb-button" href="/review\?tab=group">查看小组待办并认领</a>', mine)
     html = client.get("/review?tab=group").get_data(as_text=True)
     assert _cells(html) == [
         run.reference, "上海市居住证积分申请 上海市人力资源和社会保障局", "初审", "审核中",

@@ -4,7 +4,7 @@ page shows of it (questions, problems at each question and line, undo and redo).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +59,11 @@ class EditorView:
         found = [p for ps in self.at_question.values() for p in ps] + self.in_form
         return sorted(found, key=lambda p: (p.line, p.column))
 
-    def lint_json(self) -> str:
-        """The form file's problems for the text view's editor: line, column, message."""
-        return json.dumps([{"line": p.line, "column": p.column, "message": p.message}
+    def lint_json(self, text: Callable[[Problem], str] | None = None) -> str:
+        """The form file's problems for the text view's editor: line, column, message (in the
+        page's language when ``text`` translates them)."""
+        return json.dumps([{"line": p.line, "column": p.column,
+                            "message": text(p) if text else p.message}
                            for p in self.problems], ensure_ascii=False)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
@@ -111,8 +111,20 @@ def _application_filters(scope: Scope, *, submitted: bool = True) -> list[Column
     if scope.service is not None:
         found.append(col(Application.service_code) == scope.service)
     if scope.departments is not None:
-        found.append(col(Application.department_code).in_(sorted(scope.departments)))
+        found.append(handled_in(scope.departments))
     return found
+
+
+def handled_in(departments: frozenset[str]) -> ColumnElement[bool]:
+    """Applications that ``departments`` handle: the service's department is one of them, or
+    one of its flow's tasks was offered to one of them (a city bureau's service whose steps a
+    district office takes: the district's figures count it). A task given to a named person
+    carries no department and does not count here."""
+    codes = sorted(departments)
+    handled = (select(col(FlowInstance.application_id))
+               .join(FlowTask, col(FlowTask.instance_id) == col(FlowInstance.id))
+               .where(col(FlowTask.candidate_department).in_(codes)))
+    return or_(col(Application.department_code).in_(codes), col(Application.id).in_(handled))
 
 
 def _instance_join() -> ColumnElement[bool]:
@@ -131,7 +143,8 @@ def volumes(session: Session, scope: Scope) -> list[PeriodCount]:
 
 
 def volumes_by_department(session: Session, scope: Scope) -> list[Count]:
-    """Applications submitted per department (the service's), most first."""
+    """Applications submitted per department (the service's, also when the reader sees them
+    because a sub-department handled them), most first."""
     count = func.count().label("n")
     rows = session.execute(
         select(col(Application.department_code), count).where(*_application_filters(scope))

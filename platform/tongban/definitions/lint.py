@@ -17,10 +17,11 @@ from typing import Any
 from ..forms import paths
 from ..forms.definition import FormDefinition
 from ..forms.fields import Field
+from ..i18n import N_
 from .flowcheck import DepartmentInfo, covered, form_key
 from .formcheck import segments
 from .materials import always_required
-from .problems import Problem, Severity
+from .problems import Phrase, Problem, Severity
 from .schemacheck import pointer_of
 from .yamlpos import Document
 
@@ -69,7 +70,10 @@ RULES: dict[str, Severity] = {
 """Every rule and its usual severity, as docs/definitions.md ("Design-time lint") lists them."""
 
 LANGUAGES = ("zh", "en")
-LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
+LANGUAGE_NAMES = {"zh": Phrase(N_("Chinese")), "en": Phrase(N_("English"))}
+# Every message is an N_-marked template with its values (some of them phrases translated on
+# their own): English on the command line, the page's language in the console.
+_FIX_BOTH = N_('ui.fields["%(key)s"].%(what)s = {"zh": ..., "en": ...} with both texts')
 
 # Words that point at a colour instead of a text or a symbol: "red fields", "标红的项". WCAG 1.4.1
 # and the 适老化 spec (colour never the only signal) refuse them.
@@ -99,13 +103,16 @@ class _Findings:
         self.file = file
         self.problems: list[Problem] = []
 
-    def add(self, path: Path, rule: str, message: str, severity: Severity = "error") -> None:
+    def add(self, path: Path, rule: str, template: str, params: dict[str, Any] | None = None,
+            severity: Severity = "error") -> None:
         if rule not in RULES:
             raise ValueError(f"lint rule {rule!r} is not in RULES (and so not documented)")
         # A JSON file's position tree is read from its text when first asked for.
         line, column = self.document.position(path) \
             if self.document.tree is not None or self.document.text is not None else (1, 1)
-        problem = Problem(self.file, line, column, pointer_of(path), message,
+        params = params or {}
+        message = template % params if params else template
+        problem = Problem(self.file, line, column, pointer_of(path), message, template, params,
                           severity=severity, rule=rule)
         if problem not in self.problems:
             self.problems.append(problem)
@@ -154,10 +161,6 @@ def _text_path(data: Mapping[str, Any], fld: Field, what: str, lang: str | None)
     return [*segments(fld.pointer), "title" if what == "label" else "description"]
 
 
-def _quote(value: Any) -> str:
-    return f'"{value}"'
-
-
 def _shown_when(form: FormDefinition) -> dict[str, tuple[str, str]]:
     """Questions that one show rule of the shape {"==": [{"var": X}, value]} shows, as
     (X, value): two of them with the same X and different values are never on screen together."""
@@ -200,42 +203,48 @@ class _FormLint:
 
     # texts outside questions: the title, the description, pages and sections
     def form_texts(self) -> None:
-        self.languages(["title"], self.data.get("title"), "the form's title")
+        self.languages(["title"], self.data.get("title"), Phrase(N_("the form's title")))
         if self.data.get("description") is not None:
-            self.languages(["description"], self.data["description"], "the form's description")
-            self.colour_cue(["description"], self.data["description"], "the form's description")
+            described = Phrase(N_("the form's description"))
+            self.languages(["description"], self.data["description"], described)
+            self.colour_cue(["description"], self.data["description"], described)
         ui = _ui(self.data)
         for index, page in enumerate(ui.get("pages") or []):
             if not isinstance(page, Mapping):
                 continue
-            name = f"page {_quote(page.get('id'))}"
-            for key in ("title", "hint"):
+            for key, template in (("title", N_('the title of page "%(page)s"')),
+                                  ("hint", N_('the hint of page "%(page)s"'))):
                 if page.get(key) is not None:
-                    what = f"the {key} of {name}"
+                    what = Phrase(template, {"page": page.get("id")})
                     self.languages(["ui", "pages", index, key], page[key], what)
                     self.colour_cue(["ui", "pages", index, key], page[key], what)
         for index, section in enumerate(ui.get("sections") or []):
             if isinstance(section, Mapping) and section.get("title") is not None:
                 self.languages(["ui", "sections", index, "title"], section["title"],
-                               f"the title of section {_quote(section.get('id'))}")
+                               Phrase(N_('the title of section "%(section)s"'),
+                                      {"section": section.get("id")}))
 
-    def languages(self, path: Path, text: Any, what: str, fix: str = "") -> None:
+    def languages(self, path: Path, text: Any, what: Phrase, fix: Phrase | None = None) -> None:
         """Both languages present: the interface is Chinese by default with English available,
         and an English page that falls back to Chinese in one place is a page nobody checked."""
         if isinstance(text, str):
             self.out.add(path, "text-missing-language",
-                         f"{what} has one text for every language; expected "
-                         '{"zh": ..., "en": ...} with both the Chinese and the English text')
+                         N_('%(what)s has one text for every language; expected '
+                            '{"zh": ..., "en": ...} with both the Chinese and the English text'),
+                         {"what": what})
             return
         if not isinstance(text, Mapping):
             return
         for lang in LANGUAGES:
             if not str(text.get(lang) or "").strip():
                 self.out.add(path, "text-missing-language",
-                             f"{what} has no {LANGUAGE_NAMES[lang]} text; add "
-                             + (fix or f'"{lang}": the {LANGUAGE_NAMES[lang]} wording'))
+                             N_("%(what)s has no %(language)s text; add %(fix)s"),
+                             {"what": what, "language": LANGUAGE_NAMES[lang],
+                              "fix": fix or Phrase(N_('"%(lang)s": the %(language)s wording'),
+                                                   {"lang": lang,
+                                                    "language": LANGUAGE_NAMES[lang]})})
 
-    def colour_cue(self, path: Path, text: Any, what: str) -> None:
+    def colour_cue(self, path: Path, text: Any, what: Phrase) -> None:
         values = [text] if isinstance(text, str) else \
             list(text.values()) if isinstance(text, Mapping) else []
         for value in values:
@@ -243,90 +252,101 @@ class _FormLint:
                 found = pattern.search(str(value))
                 if found:
                     self.out.add(path, "colour-only-cue",
-                                 f"{what} points at a colour ({_quote(found.group(0))}); people "
-                                 "who can't tell colours apart, and screen readers, miss it: "
-                                 "say it in words (such as 必填, optional) instead")
+                                 N_('%(what)s points at a colour ("%(found)s"); people who '
+                                    "can't tell colours apart, and screen readers, miss it: say "
+                                    "it in words (such as 必填, optional) instead"),
+                                 {"what": what, "found": found.group(0)})
                     return
 
     # one question
     def question(self, fld: Field) -> None:
-        name = f"question {_quote(fld.key)}"
+        key = {"key": fld.key}
         ui = _ui_field(self.data, fld.key)
         has_title = isinstance(fld.schema.get("title"), str) and fld.schema["title"].strip()
         if not has_title and not ui.get("label"):
             self.out.add(segments(fld.pointer), "label-missing",
-                         f"{name} has no label, so people (and screen readers) see only its "
-                         f'key; add a "title" to its schema or a label in ui.fields')
+                         N_('question "%(key)s" has no label, so people (and screen readers) '
+                            'see only its key; add a "title" to its schema or a label in '
+                            "ui.fields"), key)
         else:
-            self.languages(_text_path(self.data, fld, "label", None), fld.label,
-                           f"the label of {name}", self.fix(fld, "label"))
+            label = Phrase(N_('the label of question "%(key)s"'), key)
+            self.languages(_text_path(self.data, fld, "label", None), fld.label, label,
+                           self.fix(fld, "label"))
             self.length(fld, "label", DECLARATION_MAX if _is_declaration(fld) else LABEL_MAX)
-            self.colour_cue(_text_path(self.data, fld, "label", None), fld.label,
-                            f"the label of {name}")
+            self.colour_cue(_text_path(self.data, fld, "label", None), fld.label, label)
         if fld.hint:
-            self.languages(_text_path(self.data, fld, "hint", None), fld.hint,
-                           f"the hint of {name}", self.fix(fld, "hint"))
+            hint = Phrase(N_('the hint of question "%(key)s"'), key)
+            self.languages(_text_path(self.data, fld, "hint", None), fld.hint, hint,
+                           self.fix(fld, "hint"))
             self.length(fld, "hint", HINT_MAX)
-            self.colour_cue(_text_path(self.data, fld, "hint", None), fld.hint,
-                            f"the hint of {name}")
+            self.colour_cue(_text_path(self.data, fld, "hint", None), fld.hint, hint)
         if fld.placeholder:
             self.out.add(["ui", "fields", fld.key, "placeholder"], "placeholder-text",
-                         f"{name} has placeholder text, which disappears as people type and is "
-                         "too faint for many to read: put it in the hint instead",
-                         severity="warning")
-        self.options(fld, name)
+                         N_('question "%(key)s" has placeholder text, which disappears as people '
+                            "type and is too faint for many to read: put it in the hint "
+                            "instead"), key, severity="warning")
+        self.options(fld, key)
         if fld.widget == "repeatable" and (fld.max_items is None or fld.max_items > REPEAT_MAX):
-            allows = "any number of" if fld.max_items is None else str(fld.max_items)
             where = segments(fld.pointer) + (["maxItems"] if fld.max_items else [])
-            self.out.add(where, "too-many-answers",
-                         f"{name} allows {allows} answers; people can't check a list that "
-                         f"long on a phone: expected maxItems of {REPEAT_MAX} or fewer "
-                         "(GOV.UK Forms' limit), or an upload of a list instead",
-                         severity="warning")
+            template = N_('question "%(key)s" allows any number of answers; people can\'t '
+                          "check a list that long on a phone: expected maxItems of %(max)s or "
+                          "fewer (GOV.UK Forms' limit), or an upload of a list instead") \
+                if fld.max_items is None else \
+                N_('question "%(key)s" allows %(count)s answers; people can\'t check a list '
+                   "that long on a phone: expected maxItems of %(max)s or fewer (GOV.UK "
+                   "Forms' limit), or an upload of a list instead")
+            self.out.add(where, "too-many-answers", template,
+                         {**key, "count": fld.max_items, "max": REPEAT_MAX}, severity="warning")
 
     @staticmethod
-    def fix(fld: Field, what: str) -> str:
-        return (f'ui.fields[{_quote(fld.key)}].{what} = {{"zh": ..., "en": ...}} with both '
-                "texts")
+    def fix(fld: Field, what: str) -> Phrase:
+        return Phrase(_FIX_BOTH, {"key": fld.key, "what": what})
 
     def length(self, fld: Field, what: str, limit: int) -> None:
         texts = fld.label if what == "label" else (fld.hint or {})
-        kind = "declaration" if what == "label" and limit == DECLARATION_MAX else what
-        move = "the hint, the page or the service guide" if what == "label" \
-            else "the service guide"
+        kind = Phrase(N_("declaration")) if what == "label" and limit == DECLARATION_MAX \
+            else Phrase(N_("label")) if what == "label" else Phrase(N_("hint"))
+        move = Phrase(N_("the hint, the page or the service guide")) if what == "label" \
+            else Phrase(N_("the service guide"))
         for lang in LANGUAGES:
             text = str(texts.get(lang) or "")
             if len(text) > limit:
                 self.out.add(_text_path(self.data, fld, what, lang), f"{what}-too-long",
-                             f"the {LANGUAGE_NAMES[lang]} {kind} of question {_quote(fld.key)} "
-                             f"is {len(text)} characters; expected {limit} or fewer (GOV.UK "
-                             f"Forms' limit): move the detail to {move}")
+                             N_('the %(language)s %(kind)s of question "%(key)s" is %(length)s '
+                                "characters; expected %(limit)s or fewer (GOV.UK Forms' "
+                                "limit): move the detail to %(move)s"),
+                             {"language": LANGUAGE_NAMES[lang], "kind": kind, "key": fld.key,
+                              "length": len(text), "limit": limit, "move": move})
 
-    def options(self, fld: Field, name: str) -> None:
+    def options(self, fld: Field, key: dict[str, Any]) -> None:
         if not fld.options or not fld.is_choice:
             return
         here = segments(fld.pointer)
         count = len(fld.options)
         if fld.widget == "checkboxes" and count > MULTIPLE_CHOICE_MAX:
             self.out.add(here, "too-many-choices",
-                         f"{name} lets people tick from {count} options; expected "
-                         f"{MULTIPLE_CHOICE_MAX} or fewer (GOV.UK Forms' limit): split the "
-                         "question, or ask for one choice with an autocomplete")
+                         N_('question "%(key)s" lets people tick from %(count)s options; '
+                            "expected %(max)s or fewer (GOV.UK Forms' limit): split the "
+                            "question, or ask for one choice with an autocomplete"),
+                         {**key, "count": count, "max": MULTIPLE_CHOICE_MAX})
         elif fld.widget in ("radios", "select", "autocomplete") and count > SINGLE_CHOICE_MAX:
             self.out.add(here, "too-many-choices",
-                         f"{name} has {count} options; expected {SINGLE_CHOICE_MAX} or fewer "
-                         "(GOV.UK Forms' limit): narrow the list with an earlier question")
+                         N_('question "%(key)s" has %(count)s options; expected %(max)s or '
+                            "fewer (GOV.UK Forms' limit): narrow the list with an earlier "
+                            "question"), {**key, "count": count, "max": SINGLE_CHOICE_MAX})
         elif fld.widget in ("radios", "select", "autocomplete") and count < 2:
             self.out.add(here, "too-few-choices",
-                         f"{name} offers {count} option, so there is nothing to choose: add the "
-                         "other answers, or drop the question (a box that must be ticked is "
-                         '"type": "boolean", "const": true)')
+                         N_('question "%(key)s" offers %(count)s option, so there is nothing to '
+                            "choose: add the other answers, or drop the question (a box that "
+                            'must be ticked is "type": "boolean", "const": true)'),
+                         {**key, "count": count})
         elif fld.widget in ("radios", "select") and count > AUTOCOMPLETE_OVER:
             self.out.add(["ui", "fields", fld.key, "widget"] if "widget" in
                          _ui_field(self.data, fld.key) else here, "choices-need-autocomplete",
-                         f"{name} has {count} options shown as {fld.widget}; a list over "
-                         f"{AUTOCOMPLETE_OVER} is hard to scan: set "
-                         f'"widget": "autocomplete" in ui.fields[{_quote(fld.key)}]')
+                         N_('question "%(key)s" has %(count)s options shown as %(widget)s; a '
+                            "list over %(max)s is hard to scan: set "
+                            '"widget": "autocomplete" in ui.fields["%(key)s"]'),
+                         {**key, "count": count, "widget": fld.widget, "max": AUTOCOMPLETE_OVER})
         for option in fld.options:
             if option.msgid is None and option.label is not None \
                     and not str(option.label.get("en") or "").strip() \
@@ -334,9 +354,9 @@ class _FormLint:
                 where: Path = ["ui", "fields", fld.key, "options"] if "options" in \
                     _ui_field(self.data, fld.key) else here
                 self.out.add(where, "text-missing-language",
-                             f"option {_quote(option.token)} of {name} has no English text; add "
-                             f'ui.fields[{_quote(fld.key)}].options[{_quote(option.token)}] = '
-                             '{"zh": ..., "en": ...}')
+                             N_('option "%(option)s" of question "%(key)s" has no English text; '
+                                'add ui.fields["%(key)s"].options["%(option)s"] = '
+                                '{"zh": ..., "en": ...}'), {**key, "option": option.token})
                 break
 
     # one page
@@ -348,9 +368,10 @@ class _FormLint:
                   and f.widget not in ("fieldset", "repeatable")]
         if len(inputs) > PAGE_QUESTIONS_MAX:
             self.out.add([*here, "fields"] if here else here, "page-too-many-questions",
-                         f"page {_quote(page_id)} asks {len(inputs)} questions; expected "
-                         f"{PAGE_QUESTIONS_MAX} or fewer: split it into pages (GOV.UK asks one "
-                         "question per page)", severity="warning")
+                         N_('page "%(page)s" asks %(count)s questions; expected %(max)s or '
+                            "fewer: split it into pages (GOV.UK asks one question per page)"),
+                         {"page": page_id, "count": len(inputs), "max": PAGE_QUESTIONS_MAX},
+                         severity="warning")
         groups: dict[tuple[str, str, str], str] = {}
         for top in fields:
             for fld in top.walk():
@@ -365,11 +386,12 @@ class _FormLint:
                     if first != fld.key and not self.apart(first, fld.key):
                         self.out.add(_text_path(self.data, fld, "label", lang),
                                      "duplicate-label",
-                                     f"questions {_quote(first)} and {_quote(fld.key)} on page "
-                                     f"{_quote(page_id)} have the same "
-                                     f"{LANGUAGE_NAMES[lang]} label {_quote(label)}; people "
-                                     "(and the error summary) can't tell them apart: give each "
-                                     "its own label")
+                                     N_('questions "%(first)s" and "%(second)s" on page '
+                                        '"%(page)s" have the same %(language)s label '
+                                        '"%(label)s"; people (and the error summary) can\'t '
+                                        "tell them apart: give each its own label"),
+                                     {"first": first, "second": fld.key, "page": page_id,
+                                      "language": LANGUAGE_NAMES[lang], "label": label})
 
 
 def lint_form(document: Document, file: str, form: FormDefinition) -> list[Problem]:
@@ -387,14 +409,15 @@ def lint_service(document: Document, file: str) -> list[Problem]:
     statutory, promised = guide.get("statutory_days"), guide.get("promised_days")
     if isinstance(statutory, int) and isinstance(promised, int) and promised > statutory:
         out.add(["guide", "promised_days"], "promised-over-statutory",
-                f"the promised time ({promised} working days) is longer than the statutory time "
-                f"({statutory}); expected promised_days of {statutory} or fewer (承诺时限 may "
-                "only shorten 法定时限)")
+                N_("the promised time (%(promised)s working days) is longer than the statutory "
+                   "time (%(statutory)s); expected promised_days of %(statutory)s or fewer "
+                   "(承诺时限 may only shorten 法定时限)"),
+                {"promised": promised, "statutory": statutory})
     if not guide.get("contact"):
         out.add(["guide"], "guide-without-contact",
-                "the guide has no contact; GOV.UK Forms asks for contact details before a form "
-                "goes live: add contact: {zh: ..., en: ...} (a telephone number or a counter)",
-                severity="warning")
+                N_("the guide has no contact; GOV.UK Forms asks for contact details before a "
+                   "form goes live: add contact: {zh: ..., en: ...} (a telephone number or a "
+                   "counter)"), severity="warning")
     return out.problems
 
 
@@ -408,9 +431,10 @@ def lint_materials(document: Document, file: str, form: FormDefinition) -> list[
                 or not always_required(form, key):
             continue
         out.add(["materials", index, "required"], "optional-material-required",
-                f'material "{material["code"]}" is optional in the guide, but the form question '
-                f'"{key}" must always be answered: make the material required: true, or take '
-                'the question out of the schema\'s "required"')
+                N_('material "%(material)s" is optional in the guide, but the form question '
+                   '"%(key)s" must always be answered: make the material required: true, or '
+                   'take the question out of the schema\'s "required"'),
+                {"material": material["code"], "key": key})
     return out.problems
 
 
@@ -452,42 +476,49 @@ class _FlowLint:
                        if c in self.departments and self.departments[c].region}
             self.choice(node_id, [*here, "district_of"], department["district_of"], fallback,
                         lambda value: value in regions,
-                        f"no district office under {_quote(under)} serves",
-                        "a district office with that region")
+                        N_('nobody can act on task "%(task)s" for the answers %(answers)s of '
+                           '"%(path)s" in service "%(service)s": no district office under '
+                           '"%(under)s" serves them; add a district office with that region to '
+                           "the department catalogue, or set \"when_empty: department_admin\" "
+                           "on the task so the department's administrator takes those"),
+                        under)
         elif "field" in department:
             self.choice(node_id, [*here, "field"], department["field"], fallback,
                         lambda value: value in self.departments,
-                        "no department of the catalogue is", "the department")
+                        N_('nobody can act on task "%(task)s" for the answers %(answers)s of '
+                           '"%(path)s" in service "%(service)s": no department of the catalogue '
+                           "is them; add the department to the department catalogue, or set "
+                           '"when_empty: department_admin" on the task so the department\'s '
+                           "administrator takes those"))
 
     def choice(self, node_id: str, here: Path, path: str, fallback: bool,
-               serves: Callable[[Any], bool], missing: str, remedy: str) -> None:
+               serves: Callable[[Any], bool], lost_template: str, under: Any = None) -> None:
         if fallback:
             return
         fld = self.answer(path)
         if fld is None:
             return  # flowcheck reports an answer the form does not ask
-        task = f"task {_quote(node_id)}"
-        advice = ('or set "when_empty: department_admin" on the task so the department\'s '
-                  "administrator takes those")
+        where = {"task": node_id, "path": path, "service": self.service}
         if fld.options:
             lost = [str(o.value) for o in fld.options if not serves(o.value)]
             if lost:
-                self.out.add(here, "task-without-actor",
-                             f"nobody can act on {task} for the answers {', '.join(lost)} of "
-                             f"{_quote(path)} in service {_quote(self.service)}: {missing} "
-                             f"them; add {remedy} to the department catalogue, {advice}")
+                self.out.add(here, "task-without-actor", lost_template,
+                             {**where, "answers": ", ".join(lost), "under": under})
                 return
         else:
             self.out.add(here, "task-without-actor",
-                         f"{task} picks its department from the free answer {_quote(path)} in "
-                         f"service {_quote(self.service)}, so an answer the catalogue does not "
-                         f"cover leaves nobody to act: ask it as a choice, {advice}",
-                         severity="warning")
+                         N_('task "%(task)s" picks its department from the free answer '
+                            '"%(path)s" in service "%(service)s", so an answer the catalogue '
+                            "does not cover leaves nobody to act: ask it as a choice, or set "
+                            '"when_empty: department_admin" on the task so the department\'s '
+                            "administrator takes those"), where, severity="warning")
             return
         if not always_required(self.form, form_key(path)):
             self.out.add(here, "task-without-actor",
-                         f"nobody can act on {task} when {_quote(path)} is left empty in service "
-                         f"{_quote(self.service)}: make the question required, {advice}")
+                         N_('nobody can act on task "%(task)s" when "%(path)s" is left empty in '
+                            'service "%(service)s": make the question required, or set '
+                            '"when_empty: department_admin" on the task so the department\'s '
+                            "administrator takes those"), where)
 
     def exclusive(self, node_id: str, node: Mapping[str, Any]) -> None:
         """Four-eyes over named users: the only possible actor of this task did another one."""
@@ -501,9 +532,9 @@ class _FlowLint:
                 taken |= other_users
         if users <= taken:
             self.out.add(["nodes", node_id, "exclusive_with"], "task-without-actor",
-                         f"nobody can act on task {_quote(node_id)}: its only users "
-                         f"({', '.join(sorted(users))}) act on the tasks it is exclusive_with; "
-                         "add another user to it or drop exclusive_with")
+                         N_('nobody can act on task "%(task)s": its only users (%(users)s) act '
+                            "on the tasks it is exclusive_with; add another user to it or drop "
+                            "exclusive_with"), {"task": node_id, "users": ", ".join(sorted(users))})
 
     @staticmethod
     def users(node: Mapping[str, Any]) -> set[str] | None:

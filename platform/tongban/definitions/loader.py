@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..forms.definition import FormDefinitionError, load_form
+from ..i18n import N_
 from .deadlinecheck import PRESETS_FILE
 from .flowcheck import (
     DepartmentInfo,
@@ -27,7 +28,7 @@ from .flowcheck import (
 from .formcheck import check_form_document
 from .lint import lint_flow, lint_form, lint_materials, lint_service
 from .materials import check_materials
-from .problems import Problem
+from .problems import Phrase, Problem
 from .schemacheck import meta_validator, pointer_of, schema_problems
 from .tree import MemoryTree, Tree
 from .yamlpos import Document, ReadError, read_json, read_yaml
@@ -94,12 +95,13 @@ def _read(path: Tree, reader: Callable[[str], Document], file: str,
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        problems.append(Problem(file, 1, 1, "", "the file is not UTF-8 text"))
+        problems.append(_problem(file, 1, 1, "", N_("the file is not UTF-8 text")))
         return None
     try:
         return path.read_document(reader) if isinstance(path, MemoryTree) else reader(text)
     except ReadError as exc:
-        problems.append(Problem(file, exc.line, exc.column, "", exc.message))
+        problems.append(Problem(file, exc.line, exc.column, "", exc.message, exc.template,
+                                exc.params))
         return None
 
 
@@ -111,12 +113,13 @@ def _material_problems(document: Document, file: str,
     """The guide's materials that the form does not collect, placed in the service file."""
     compiled = load_form(form.content, name=form.path)
     problems = []
-    for path, message in check_materials(document.data, compiled):
+    for path, template, params in check_materials(document.data, compiled):
         line, column = document.position(path)
         # A required material with neither a question nor a counter check is the one finding
         # placed at the material's code: the lint rule material-not-collected.
         rule = "material-not-collected" if path[-1] == "code" else ""
-        problems.append(Problem(file, line, column, pointer_of(path), message, rule=rule))
+        problems.append(Problem(file, line, column, pointer_of(path), template % params,
+                                template, params, rule=rule))
     return problems
 
 
@@ -298,14 +301,16 @@ def load_directory(root: Path | str | MemoryTree,
             code = data["code"]
             if code in seen_codes:
                 line, column = document.position(["code"])
-                found.append(Problem(file, line, column, "/code",
-                                     f'service code "{code}" is already used by {seen_codes[code]}'))
+                found.append(_problem(file, line, column, "/code",
+                                      N_('service code "%(code)s" is already used by %(other)s'),
+                                      code=code, other=seen_codes[code]))
             form_file = root / FORM_DIR / f"{data['form']}.json"
             if not form_file.exists():
                 line, column = document.position(["form"])
-                found.append(Problem(file, line, column, "/form",
-                                     f'the form "{data["form"]}" does not exist: expected '
-                                     f"{FORM_DIR}/{data['form']}.json"))
+                found.append(_problem(file, line, column, "/form",
+                                      N_('the form "%(form)s" does not exist: expected '
+                                         "%(folder)s/%(form)s.json"),
+                                      form=data["form"], folder=FORM_DIR))
             elif data["form"] in result.forms:
                 form = result.forms[data["form"]]
                 found.extend(_material_problems(document, file, form)
@@ -337,6 +342,18 @@ def _connector_problems(document: Document, file: str, result: DefinitionSet,
                             installed_connector_types() if types is None else types, keys)
 
 
+def _problem(file: str, line: int, column: int, pointer: str, template: str,
+             **params: Any) -> Problem:
+    """A problem whose message the console shows in the page's language."""
+    return Problem(file, line, column, pointer, template % params if params else template,
+                   template, params)
+
+
+def _known(folder: Tree) -> str | Phrase:
+    """The names of the YAML files in ``folder``, or "none"."""
+    return ", ".join(sorted(p.stem for p in folder.glob("*.y*ml"))) or Phrase(N_("none"))
+
+
 def _calendar_problems(root: Tree, document: Document, file: str) -> list[Problem]:
     """The service's `calendar:` names a calendar file."""
     calendar = document.data.get("calendar")
@@ -346,10 +363,10 @@ def _calendar_problems(root: Tree, document: Document, file: str) -> list[Proble
     if (folder / f"{calendar}.yaml").exists() or (folder / f"{calendar}.yml").exists():
         return []
     line, column = document.position(["calendar"])
-    known = ", ".join(sorted(p.stem for p in folder.glob("*.y*ml"))) or "none"
-    return [Problem(file, line, column, "/calendar",
-                    f'the calendar "{calendar}" does not exist: expected {CALENDAR_DIR}/'
-                    f"{calendar}.yaml (calendars: {known})")]
+    return [_problem(file, line, column, "/calendar",
+                     N_('the calendar "%(name)s" does not exist: expected %(folder)s/%(name)s.yaml '
+                        "(calendars: %(known)s)"),
+                     name=calendar, folder=CALENDAR_DIR, known=_known(folder))]
 
 
 def _rules_problems(root: Tree, document: Document, file: str) -> list[Problem]:
@@ -361,10 +378,10 @@ def _rules_problems(root: Tree, document: Document, file: str) -> list[Problem]:
     if (folder / f"{rules}.yaml").exists() or (folder / f"{rules}.yml").exists():
         return []
     line, column = document.position(["rules"])
-    known = ", ".join(sorted(p.stem for p in folder.glob("*.y*ml"))) or "none"
-    return [Problem(file, line, column, "/rules",
-                    f'the rule set "{rules}" does not exist: expected {RULES_DIR}/'
-                    f"{rules}.yaml (rule sets: {known})")]
+    return [_problem(file, line, column, "/rules",
+                     N_('the rule set "%(name)s" does not exist: expected %(folder)s/%(name)s.yaml '
+                        "(rule sets: %(known)s)"),
+                     name=rules, folder=RULES_DIR, known=_known(folder))]
 
 
 def _flow_problems(root: Tree, document: Document, file: str, result: DefinitionSet,
@@ -380,10 +397,10 @@ def _flow_problems(root: Tree, document: Document, file: str, result: Definition
     if not (root / FLOW_DIR / f"{flow}.yaml").exists() \
             and not (root / FLOW_DIR / f"{flow}.yml").exists():
         line, column = document.position(["flow"])
-        known = ", ".join(sorted(p.stem for p in (root / FLOW_DIR).glob("*.y*ml"))) or "none"
-        return [Problem(file, line, column, "/flow",
-                        f'the flow "{flow}" does not exist: expected {FLOW_DIR}/{flow}.yaml '
-                        f"(flows: {known})")]
+        return [_problem(file, line, column, "/flow",
+                         N_('the flow "%(name)s" does not exist: expected %(folder)s/%(name)s.yaml '
+                            "(flows: %(known)s)"),
+                         name=flow, folder=FLOW_DIR, known=_known(root / FLOW_DIR))]
     if flow not in flow_documents or data["form"] not in result.forms:
         return []  # the flow's or the form's own problems are already reported
     flow_document, flow_file = flow_documents[flow]

@@ -12,9 +12,12 @@ from typing import Any
 from ..forms import paths
 from ..forms.definition import FormDefinition
 from ..forms.fields import Field
+from ..i18n import N_
+from .problems import Phrase
 
-Finding = tuple[list[str | int], str]
-"""A problem as (path inside the service file, reason); the loader adds file and line."""
+Finding = tuple[list[str | int], str, dict[str, Any]]
+"""A problem as (path inside the service file, reason as an N_-marked template, its values);
+the loader adds file and line."""
 
 
 def always_required(form: FormDefinition, key: str) -> bool:
@@ -42,38 +45,44 @@ def check_materials(service: dict[str, Any], form: FormDefinition) -> list[Findi
         where: list[str | int] = ["materials", index]
         if key is not None and at_counter:
             findings.append((where + ["checked_at_counter"],
-                             f'material "{code}" names a form question and is also checked at '
-                             "the counter; keep one of form_field and checked_at_counter"))
+                             N_('material "%(code)s" names a form question and is also checked '
+                                "at the counter; keep one of form_field and checked_at_counter"),
+                             {"code": code}))
             continue
         if key is None:
             if material["required"] and not at_counter:
                 findings.append((where + ["code"],
-                                 f'required material "{code}" has no upload question: name one '
-                                 f"with form_field ({_choices(file_keys)}) or mark it "
-                                 "checked_at_counter: true"))
+                                 N_('required material "%(code)s" has no upload question: name '
+                                    "one with form_field (%(choices)s) or mark it "
+                                    "checked_at_counter: true"),
+                                 {"code": code, "choices": _choices(file_keys)}))
             continue
         if key not in form.fields:
             findings.append((where + ["form_field"],
-                             f'form_field "{key}" of material "{code}" is not a question of the '
-                             f"form ({_choices(file_keys)})"))
+                             N_('form_field "%(key)s" of material "%(code)s" is not a question of '
+                                "the form (%(choices)s)"),
+                             {"key": key, "code": code, "choices": _choices(file_keys)}))
         elif key not in file_keys:
             findings.append((where + ["form_field"],
-                             f'form_field "{key}" of material "{code}" is not a file question '
-                             f"({_choices(file_keys)})"))
+                             N_('form_field "%(key)s" of material "%(code)s" is not a file '
+                                "question (%(choices)s)"),
+                             {"key": key, "code": code, "choices": _choices(file_keys)}))
         elif key in claimed:
             findings.append((where + ["form_field"],
-                             f'form_field "{key}" of material "{code}" already collects material '
-                             f'"{claimed[key]}"'))
+                             N_('form_field "%(key)s" of material "%(code)s" already collects '
+                                'material "%(other)s"'),
+                             {"key": key, "code": code, "other": claimed[key]}))
         elif material["required"] and not always_required(form, key):
             findings.append((where + ["form_field"],
-                             f'material "{code}" is required but the form question "{key}" can be '
-                             "left empty: list it (and each group around it) under the schema's "
-                             '"required", with no logic rule that hides it or its page'))
+                             N_('material "%(code)s" is required but the form question "%(key)s" '
+                                "can be left empty: list it (and each group around it) under the "
+                                'schema\'s "required", with no logic rule that hides it or its '
+                                "page"), {"code": code, "key": key}))
         claimed.setdefault(key, code)
     return findings
 
 
-def _choices(file_keys: set[str]) -> str:
+def _choices(file_keys: set[str]) -> Phrase:
     if not file_keys:
-        return "the form has no file questions"
-    return "file questions: " + ", ".join(sorted(file_keys))
+        return Phrase(N_("the form has no file questions"))
+    return Phrase(N_("file questions: %(keys)s"), {"keys": ", ".join(sorted(file_keys))})

@@ -10,6 +10,20 @@ Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """A piece of a problem's message translated on its own (``the label of question "age"``):
+    an N_-marked template and its values, which may be phrases too. ``str()`` is the English
+    text, so a message made with ``%`` reads in English on the command line; a page translates
+    the template and each phrase in it (``web.services_admin.problem_text``)."""
+
+    template: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def __str__(self) -> str:
+        return self.template % self.params if self.params else self.template
+
+
+@dataclass(frozen=True)
 class Problem:
     file: str
     line: int

@@ -114,6 +114,18 @@ def problems_with(session: Session, policy: SecuritySetting, user: User,
     return problems
 
 
+def refusal(session: Session, username: str, password: str) -> str:
+    """The policy's objections to ``password`` as the new password of ``username`` in English,
+    one per line (empty when it may be used): for the command line, which has no language.
+    LookupError when there is no such user."""
+    user = session.scalars(select(User).where(col(User.username) == username)).first()
+    if user is None:
+        raise LookupError(f'no user named "{username}"')
+    return "\n".join(message % params if params else message
+                     for message, params in problems_with(session, load_policy(session), user,
+                                                          password))
+
+
 def _history(session: Session, user_id: int, count: int) -> list[str]:
     if count <= 1:  # the current password is always checked; history holds the ones before it
         return []

@@ -12,8 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import Session
 
-from .. import audit
-from ..accounts import count_failure, password_matches, roles_of
+from ..accounts import count_failure, password_matches, record_login, roles_of
 from ..i18n import N_
 from ..models import User, saved_id, utcnow
 from ..staff import passwords, totp
@@ -69,9 +68,7 @@ def verify() -> ResponseReturnValue:
         assert user is not None
         ok = bool(code.strip()) and totp.verify(tx, user, code, request_id=g.request_id)
         if ok:
-            audit.record(tx, action="user.login_second_step", object_type="user",
-                         object_id=user.id, actor_id=user.id, actor_name=user.username,
-                         request_id=g.request_id)
+            record_login(tx, user, request_id=g.request_id, second_step="code")
         else:
             count_failure(tx, user, alert_after=current_app.config["LOGIN_ALERT_FAILURES"],
                           request_id=g.request_id)
@@ -127,6 +124,8 @@ def enrol() -> ResponseReturnValue:
                 _current_factor(tx, row, request.form.get("current", ""))
             codes = totp.enable(tx, row, secret, request.form.get("code", ""), now=utcnow(),
                                 request_id=g.request_id)
+            if signing_in:  # the sign-in that asked for it completes here
+                record_login(tx, row, request_id=g.request_id, second_step="enrolled")
             snapshot = LoginUser(row, roles_of(tx, saved_id(row)))
             change_due = passwords.change_due(passwords.load_policy(tx), row, utcnow())
     except CurrentFactorRefused as exc:

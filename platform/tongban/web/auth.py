@@ -61,11 +61,11 @@ def login() -> ResponseReturnValue:
     with request_transaction() as tx:
         outcome = authenticate(tx, username, password,
                                alert_after=current_app.config["LOGIN_ALERT_FAILURES"],
-                               request_id=g.request_id)
+                               request_id=g.request_id, second_step=totp.required)
         user = outcome.user
         login_snapshot = (LoginUser(user, roles_of(tx, saved_id(user)))
                           if user is not None else None)
-        second_step = user is not None and totp.required(tx, user)
+        second_step = outcome.second_step_due
         change_due = user is not None and passwords.change_due(passwords.load_policy(tx), user,
                                                                utcnow())
     if login_snapshot is None:

@@ -68,7 +68,8 @@ def _zone() -> ZoneInfo:
 
 
 def _choices(session: Session) -> Choices:
-    visible = departments_of(current_actor(), ADMINS, department_tree())
+    tree = department_tree()
+    visible = departments_of(current_actor(), ADMINS, tree)
     latest: dict[str, DefinitionVersion] = {}
     for row in session.scalars(select(DefinitionVersion)
                                .where(col(DefinitionVersion.kind) == "service")
@@ -77,11 +78,14 @@ def _choices(session: Session) -> Choices:
     services = []
     for code, row in latest.items():
         department = str((row.content.get("department") or {}).get("code") or "")
-        if visible is None or department in visible:
+        # A service of the reader's departments, or of a department above one of them (a
+        # city bureau's service whose steps the reader's district office takes).
+        if visible is None or tree.under(department) & visible:
             services.append(Service(code, pick(row.content.get("name")) or code, department))
     services.sort(key=lambda service: (service.name, service.code))
     names = _department_names(session)
-    codes = sorted({service.department for service in services})
+    codes = sorted({service.department for service in services} if visible is None
+                   else visible & names.keys())
     return Choices(services, [(code, names.get(code, code)) for code in codes], visible)
 
 

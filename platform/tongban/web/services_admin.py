@@ -32,7 +32,7 @@ from ..console import workspace as ws
 from ..console.diff import diff_files
 from ..console.layout import case_of, kind_of, named_files, parse, path_of
 from ..console.service_cases import CaseResult
-from ..definitions.problems import Problem
+from ..definitions.problems import Phrase, Problem
 from ..i18n import N_
 from ..models import Department, Role, ServiceWorkspace, User
 from ..policy import departments
@@ -62,10 +62,19 @@ def refused_text(exc: ws.WorkspaceRefused) -> str:
     return _(exc.message, **exc.params)
 
 
+@bp.app_template_global("problem_text")
 def problem_text(problem: Problem) -> str:
+    """A definition problem in the page's language: its template translated with its values,
+    each phrase among them translated too (``definitions.problems.Phrase``); the English
+    message when the checker gave no template (jsonschema's own wording, for one)."""
     if problem.template and problem.params is not None:
-        return _(problem.template, **problem.params)
+        return _(problem.template, **_translated(problem.params))
     return problem.message
+
+
+def _translated(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: _(value.template, **_translated(value.params))
+            if isinstance(value, Phrase) else value for key, value in params.items()}
 
 
 def guard(code: str) -> ServiceWorkspace | None:
