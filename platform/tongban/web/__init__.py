@@ -39,6 +39,7 @@ def init_web(app: Flask) -> None:
         ledger_pages,
         links,
         login,
+        materials,
         messages,
         points_admin,
         points_appeals,
@@ -96,5 +97,6 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(console_guide.bp)  # issue 14: the guide and materials editor
     app.register_blueprint(dashboards.bp)  # issue 14 item 9
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
+    app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
     ratelimits.init_app(app)
     errors.init_app(app)
