@@ -81,9 +81,9 @@ def chosen_materials(uploads: Iterable[StoredUpload]) -> dict[str, str]:
     ids = {u.public_id: u.material_id for u in uploads if u.material_id is not None}
     if not ids:
         return {}
-    public = dict(request_session().execute(
+    public = {row.id: row.public_id for row in request_session().execute(
         select(col(Material.id), col(Material.public_id))
-        .where(col(Material.id).in_(set(ids.values())))).tuples().all())
+        .where(col(Material.id).in_(set(ids.values()))))}
     return {upload: public[material] for upload, material in ids.items() if material in public}
 
 
