@@ -167,20 +167,21 @@ def _load_catalogue(root: Tree, result: DefinitionSet) -> dict[str, DepartmentIn
 
 
 def _load_material_types(root: Tree, result: DefinitionSet) -> Catalogue | None:
-    """The material catalogue, or None when the tree has none (then no form or service may
-    name a material type)."""
+    """The material catalogue's types: empty when the tree has none (then no form or service
+    may name a material type), None when the file has problems of its own (reported; the
+    forms and services naming its types are not judged against a broken list)."""
     path = root / MATERIALS_FILE
     if not path.exists():
-        return None
+        return {}
     document = _read(path, read_yaml, MATERIALS_FILE, result.problems)
     if document is None:
-        return {}
+        return None
     found = schema_problems(document, meta_validator("materials"), MATERIALS_FILE)
     if not found:
         found = check_catalogue(document, MATERIALS_FILE)
     result.problems.extend(found)
     if found:
-        return {}
+        return None
     result.material_types = LoadedDefinition(MATERIALS_KIND, MATERIALS_CODE, MATERIALS_FILE,
                                              document.data)
     return compile_catalogue(document.data)
@@ -192,7 +193,7 @@ def _form_material_problems(document: Document, file: str,
     ui_fields = (document.data.get("ui") or {}).get("fields") or {}
     named = {key: hints["material"] for key, hints in ui_fields.items()
              if isinstance(hints, dict) and isinstance(hints.get("material"), str)}
-    if not named:
+    if not named or catalogue is None:
         return []
     try:
         file_keys = set(load_form(document.data, name=file).file_keys)
@@ -206,18 +207,20 @@ def _form_material_problems(document: Document, file: str,
             problems.append(_problem(file, line, column, pointer_of(path),
                                      N_('"%(key)s" names a material type but is not a file '
                                         "question"), key=key))
-        elif code not in (catalogue or {}):
-            problems.append(unknown_type_problem(document, file, path, code, catalogue or {}))
+        elif code not in catalogue:
+            problems.append(unknown_type_problem(document, file, path, code, catalogue))
     return problems
 
 
 def _service_material_problems(document: Document, file: str,
                                catalogue: Catalogue | None) -> list[Problem]:
     """Each of the service's materials that names a ``type`` names one of the catalogue."""
+    if catalogue is None:
+        return []
     return [unknown_type_problem(document, file, ["materials", index, "type"],
-                                 material["type"], catalogue or {})
+                                 material["type"], catalogue)
             for index, material in enumerate(document.data.get("materials") or [])
-            if "type" in material and material["type"] not in (catalogue or {})]
+            if "type" in material and material["type"] not in catalogue]
 
 
 def calendar_schema_problems(document: Document, file: str) -> list[Problem]:

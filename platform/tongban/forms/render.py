@@ -453,7 +453,9 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
         offered = (ctx.offers or {}).get(fld.key) or ()
         if offered:
             posted = (ctx.raw or {}).get(f"{name}:material")
-            choice = posted[-1] if posted else (ctx.chosen or {}).get(node.value, "upload")
+            # No file yet: the newest stored one is chosen, so "continue" reuses it.
+            choice = posted[-1] if posted else (ctx.chosen or {}).get(
+                node.value, "upload") if node.value else offered[0].token
             node.offers = [OptionView(o.token, o.label, o.hint, o.token == choice,
                                       f"{node.id}-material-{index}")
                            for index, o in enumerate(offered, 1)]
