@@ -136,7 +136,7 @@ def test_publish_command_reports_new_and_unchanged(defs_copy: Path, cli) -> None
     assert first.exit_code == 0, first.output
     assert "19 new version(s), 0 unchanged." in first.output
     second = cli("defs", "publish", str(defs_copy), "--author", "ops")
-    assert "0 new version(s), 18 unchanged." in second.output
+    assert "0 new version(s), 19 unchanged." in second.output
 
 
 def test_a_loader_problem_is_english_in_defs_check_and_translated_on_a_page(
