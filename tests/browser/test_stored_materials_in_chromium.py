@@ -17,8 +17,10 @@ from tongban.models import Draft, StoredUpload
 
 try:  # tests/browser as a package, or rootdir-relative imports (pytest's default)
     from . import flows
+    from .axe import run_axe, summarize
 except ImportError:
     import flows  # type: ignore[no-redef]
+    from axe import run_axe, summarize  # type: ignore[no-redef]
 
 PDF = b"%PDF-1.4\n% stored once\n%%EOF\n"
 
@@ -52,6 +54,8 @@ def test_the_form_offers_the_stored_id_card_and_diploma_instead_of_an_upload(
     expect(page.locator(f'label[for="{offered.get_attribute("id")}"]')).to_contain_text(
         "使用您于")
     expect(page.locator("main")).to_contain_text("C级：申请人上传，使用前须核对原件")
+    # axe runs in the page: only where JavaScript is on.
+    found = {"materials page": run_axe(page, needs_review=True)} if js else {}
     chooser = page.locator('input[type=file][name="materials.id_card"]')
     if js:  # the file chooser is out of the way while a stored one is chosen
         expect(chooser).to_be_hidden()
@@ -77,3 +81,14 @@ def test_the_form_offers_the_stored_id_card_and_diploma_instead_of_an_upload(
         assert rows["materials.id_card"].material_id is not None
         assert rows["materials.diploma"].material_id is not None
         assert rows["materials.id_card"].stored_name == ""
+
+    page.goto(f"{base}/my/materials")
+    expect(page.locator("main")).to_contain_text("水印：此件由申请人上传，使用前须核对原件")
+    if js:
+        found["my materials"] = run_axe(page, needs_review=True)
+    page.click(f'main a[href^="/materials/{id_card}"]')
+    expect(page.locator("main")).to_contain_text("可信等级 C")
+    if js:
+        found["a material"] = run_axe(page, needs_review=True)
+    found = {name: violations for name, violations in found.items() if violations}
+    assert not found, "\n".join(f"{name}:\n{summarize(v)}" for name, v in found.items())

@@ -157,6 +157,7 @@ def test_owner_clerk_and_reviewer_see_a_material_and_anyone_else_gets_404_and_an
     reference = _apply_once(personas.as_("citizen"))
     stored = _materials(session)[0]
     client = personas.client
+    assert 'href="/my/materials"' in client.get("/my").get_data(as_text=True)
     mine = client.get("/my/materials").get_data(as_text=True)
     assert "居民身份证" in mine and "水印：此件由申请人上传，使用前须核对原件" in mine
     detail = client.get(f"/materials/{stored.public_id}")
@@ -198,3 +199,26 @@ def test_an_unknown_material_id_is_404_and_an_audit_event(personas, demo, sessio
     client = personas.as_("citizen")
     assert client.get("/materials/no-such-material").status_code == 404
     assert _refusals(session, "no-such-material") == 1
+
+
+def test_the_task_page_shows_the_checklist_and_the_applicants_library(
+        personas, demo, session) -> None:  # type: ignore[no-untyped-def]
+    from tongban.models import FlowInstance, FlowTask
+
+    reference = _apply_once(personas.as_("citizen"))
+    personas.client.get("/logout")
+    session.rollback()
+    application = session.scalars(select(Application)
+                                  .where(Application.reference == reference)).one()
+    instance = session.scalars(select(FlowInstance).where(
+        FlowInstance.application_id == application.id)).one()
+    task = session.scalars(select(FlowTask).where(FlowTask.instance_id == instance.id)).first()
+    assert task is not None
+    client = personas.as_("reviewer")
+    page = client.get(f"/review/tasks/{task.id}").get_data(as_text=True)
+    assert "材料清单核对" in page and "申请人材料库" in page
+    states = dict(re.findall(r'data-material="([^"]+)" data-state="([^"]+)"', page))
+    assert states == {"id-card": "present", "residence-permit": "present",
+                      "diploma": "missing"}
+    assert f"?application={reference}" in page
+    assert "水印：此件由申请人上传，使用前须核对原件" in page
