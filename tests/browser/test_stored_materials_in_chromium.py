@@ -19,8 +19,9 @@ try:  # tests/browser as a package, or rootdir-relative imports (pytest's defaul
     from . import flows
     from .axe import run_axe, summarize
 except ImportError:
-    import flows  # type: ignore[no-redef]
     from axe import run_axe, summarize  # type: ignore[no-redef]
+
+    import flows  # type: ignore[no-redef]
 
 PDF = b"%PDF-1.4\n% stored once\n%%EOF\n"
 
