@@ -222,3 +222,26 @@ def test_the_task_page_shows_the_checklist_and_the_applicants_library(
                       "diploma": "missing"}
     assert f"?application={reference}" in page
     assert "水印：此件由申请人上传，使用前须核对原件" in page
+
+
+def test_an_expired_draft_that_reused_a_stored_material_is_purged_and_the_material_kept(
+        personas, demo, session, cli) -> None:  # type: ignore[no-untyped-def]
+    from tongban.models import utcnow
+
+    client = personas.as_("citizen")
+    _apply_once(client)
+    stored = _materials(session)[0]
+    journey = Journey(client, "residence-points")
+    _fill(journey)
+    journey.post("materials", {"materials.id_card:material": stored.public_id})
+    session.rollback()
+    draft = session.scalars(select(Draft).where(Draft.token == journey.token)).one()
+    assert draft.answers["materials"]["id_card"]
+    draft.expires_at = utcnow() - timedelta(days=1)
+    session.add(draft)
+    session.commit()
+    result = cli("drafts", "purge")
+    assert "Deleted 1 expired draft(s) and 0 file(s)." in result.output, result.output
+    assert [m.id for m in _materials(session)][0] == stored.id
+    with demo.app_context():
+        assert material_storage(demo).get(stored.storage_key) == PDF
