@@ -245,3 +245,24 @@ def test_an_expired_draft_that_reused_a_stored_material_is_purged_and_the_materi
     assert [m.id for m in _materials(session)][0] == stored.id
     with demo.app_context():
         assert material_storage(demo).get(stored.storage_key) == PDF
+
+
+def test_a_clerk_at_the_counter_is_offered_the_applicants_materials_by_the_typed_id_number(
+        personas, demo, session) -> None:  # type: ignore[no-untyped-def]
+    _apply_once(personas.as_("citizen"))
+    stored = _materials(session)[0]
+    personas.client.get("/logout")
+    client = personas.as_("clerk")
+    journey = Journey(client, "residence-points")  # started on the applicant's behalf
+    _fill(journey)  # the applicant's ID number is typed on the first page
+    page = client.get(journey.url("materials")).get_data(as_text=True)
+    assert OFFER.findall(page) == [stored.public_id, "upload"]
+    response = journey.post("materials", {
+        "materials.id_card:material": stored.public_id,
+        "materials.residence_permit": (io.BytesIO(OTHER_PDF), "新居住证.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302, errors_in(response.get_data(as_text=True))
+    assert journey.submit().status_code == 302
+    newest = _materials(session)[-1]
+    assert (newest.type_code, newest.owner, newest.trust_level) == (
+        "residence-permit", CITIZEN_ID_NUMBER, "C")
