@@ -27,6 +27,7 @@ from tongban.migrate import upgrade
 from .demo_snapshot import DemoSnapshot, take_postgres, take_sqlite
 from .installed_packages import metadata_read_once
 from .parsed_text import definitions_parsed_once
+from .password_cost import quick_password_hashes
 from .route_code import routes_compiled_once
 from .template_code import SharedTemplateCode, share_compiled_templates
 
@@ -63,6 +64,13 @@ def _routes_compiled_once() -> Iterator[None]:
 def _metadata_read_once() -> Iterator[None]:
     """tests/installed_packages.py"""
     with metadata_read_once():
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashes() -> Iterator[None]:
+    """tests/password_cost.py"""
+    with quick_password_hashes():
         yield
 
 
