@@ -29,7 +29,7 @@ from . import timer_handlers as th
 from .flow_world import World, build
 from .worker_processes import Workers, wait_for
 
-APPLICATIONS = 30  # enough that the successors race for the same batches
+APPLICATIONS = 60
 
 
 @pytest.fixture
