@@ -13,28 +13,20 @@ from tongban.models import AuditEvent, User
 
 try:  # tests/browser as a package, or rootdir-relative imports (pytest's default)
     from . import flows
-    from .axe import run_axe, summarize
+    from .axe import assert_clean
     from .test_elder_mode import SizeAudit
 except ImportError:
-    from axe import run_axe, summarize  # type: ignore[no-redef]
+    from axe import assert_clean  # type: ignore[no-redef]
     from test_elder_mode import SizeAudit  # type: ignore[no-redef]
 
     import flows  # type: ignore[no-redef]
 
-TYPING_DELAY_MS = 20  # every key is its own event
+_type = flows.type_like_a_person
 
 
 def _clean(page: Page, js: bool = True) -> None:
-    if not js:  # axe runs in the page: the same pages are scanned in the JavaScript run
-        return
-    violations = run_axe(page)
-    assert violations == [], summarize(violations)
-
-
-def _type(page: Page, selector: str, text: str) -> None:
-    field = page.locator(selector)
-    field.fill("")
-    field.press_sequentially(text, delay=TYPING_DELAY_MS)
+    if js:  # axe runs in the page: the pages are scanned in the JavaScript run
+        assert_clean(page)
 
 
 def _citizen(session: Session) -> User:
