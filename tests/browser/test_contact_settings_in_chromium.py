@@ -79,7 +79,7 @@ def test_a_citizen_corrects_a_mistyped_number_and_switches_to_english(
 
 
 def test_the_settings_page_is_big_enough_in_elder_mode(
-        demo, live_server, page, measure) -> None:  # type: ignore[no-untyped-def]
+        demo, live_server, page, measure, screenshot) -> None:  # type: ignore[no-untyped-def]
     base = live_server.url
     page.goto(base + "/")
     with page.expect_event("load"):
@@ -93,5 +93,6 @@ def test_the_settings_page_is_big_enough_in_elder_mode(
         page.click("main button:has-text('保存设置')")
     expect(page.locator(".tb-error-summary")).to_be_visible()
     audit.check("contact settings, error state")
+    screenshot(page, "elder-error")
     _clean(page)
     audit.assert_ok()
