@@ -77,6 +77,10 @@ class User(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=32)
     language: str | None = Field(default=None, max_length=8)
+    # The person's own choice (/my/settings): an address or number given may still be kept
+    # out of notifications. Site messages are always on.
+    notify_email: bool = Field(default=True)
+    notify_sms: bool = Field(default=True)
 
 
 class Membership(SQLModel, table=True):

@@ -107,6 +107,44 @@ class ConnectorType:
         field(default=lambda options, queries: [])
 
 
+# Pieces a connector type's schemas and ``open`` share: names, form fields, texts in both
+# languages, and the settings an option names (secrets live in CONNECTOR_SETTINGS only).
+
+SETTING_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
+"""The pattern of a key in CONNECTOR_SETTINGS, a query parameter or a result column."""
+
+FIELD_PATH = "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$"
+"""The pattern of a form field a query reads or fills (``applicant.id_number``)."""
+
+TEXTS_SCHEMA: Mapping[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["zh", "en"],
+    "properties": {"zh": {"type": "string", "minLength": 1},
+                   "en": {"type": "string", "minLength": 1}}}
+"""A JSON Schema for words in both languages (a department's name, a query's title)."""
+
+
+def connector_setting(settings: Mapping[str, Any], name: str, what: str) -> str:
+    """The text CONNECTOR_SETTINGS holds under ``name`` (an option such as
+    ``database_setting`` names it), or a permanent :class:`ConnectorError` saying that the
+    setting has no ``what`` (a database URL, a base URL, a token)."""
+    value = settings.get(name)
+    if not isinstance(value, str) or not value:
+        raise ConnectorError(f"the setting {name!r} (in CONNECTOR_SETTINGS) has no {what}",
+                             transient=False)
+    return value
+
+
+def offer_connector_types(*types: ConnectorType) -> Callable[[], list[ConnectorType]]:
+    """A plugin module's ``tongban_connector_types`` hook offering ``types``; assign it to
+    that name: ``tongban_connector_types = offer_connector_types(SQL)``."""
+
+    def tongban_connector_types() -> list[ConnectorType]:
+        return list(types)
+
+    marked: Callable[[], list[ConnectorType]] = hookimpl(tongban_connector_types)
+    return marked
+
+
 # --- notifications ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -242,7 +280,9 @@ class Signer(Protocol):
         ...
 
 
-__all__ = ["ENTRY_POINT_GROUP", "PROJECT", "ApplicationEvent", "Connector", "ConnectorError",
-           "ConnectorType", "FetchResult", "HealthReport", "MaterialNotFound", "MaterialStorage",
-           "Notification", "NotificationChannel", "QueryProblem", "ServiceCall", "Signature",
-           "Signer", "StoredMaterial", "Texts", "Verification", "hookimpl"]
+__all__ = ["ENTRY_POINT_GROUP", "FIELD_PATH", "PROJECT", "SETTING_NAME", "TEXTS_SCHEMA",
+           "ApplicationEvent", "Connector", "ConnectorError", "ConnectorType", "FetchResult",
+           "HealthReport", "MaterialNotFound", "MaterialStorage", "Notification",
+           "NotificationChannel", "QueryProblem", "ServiceCall", "Signature", "Signer",
+           "StoredMaterial", "Texts", "Verification", "connector_setting", "hookimpl",
+           "offer_connector_types"]

@@ -107,6 +107,12 @@ def connector_types(manager: pluggy.PluginManager) -> dict[str, ConnectorType]:
             _by_id(manager, "tongban_connector_types", "connector type", {}).items()}
 
 
+def connector_type_plugins(manager: pluggy.PluginManager) -> dict[str, str]:
+    """The plugin that offers each connector type: type id -> plugin name."""
+    return {key: plugin for key, (plugin, _) in
+            _by_id(manager, "tongban_connector_types", "connector type", {}).items()}
+
+
 STORAGES = "tongban.material_storages"
 SIGNERS = "tongban.signers"
 CHANNELS = "tongban.notification_channels"
