@@ -999,3 +999,27 @@ class ConnectorResult(SQLModel, table=True):
     attempts: int = Field(default=1)
     fetched_at: datetime | None = Field(default=None)  # when the source last answered
     checked_at: datetime = Field(default_factory=utcnow)  # when we last asked
+
+
+class SealedDocumentRecord(SQLModel, table=True):
+    """A document the platform sealed (a decision, a notice): where its file is kept (the
+    material storage's key), its content hash, and the verification code printed on it that
+    anyone may type on the public verification page (/verify)."""
+
+    __tablename__ = "sealed_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    signer_id: str = Field(max_length=64)
+    media_type: str = Field(max_length=100)
+    file_name: str = Field(max_length=200)
+    storage_key: str = Field(max_length=200)
+    purpose: str = Field(max_length=32)
+    title: str = Field(max_length=300)
+    reference: str = Field(default="", max_length=100)   # the document's number (文号)
+    application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
+    sealed_by: str = Field(default="", max_length=300)
+    signed_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -306,5 +306,6 @@ class Signer(Protocol):
 
 __all__ = ["ENTRY_POINT_GROUP", "PROJECT", "VERDICTS", "ApplicationEvent", "Connector",
            "ConnectorError", "ConnectorType", "DocumentDraft", "FetchResult", "HealthReport",
-           "MaterialNotFound", "MaterialStorage", "Notification", "NotificationChannel", "QueryProblem", "SealedDocument", "ServiceCall",
-           "Signature", "Signer", "StoredMaterial", "Texts", "Verification", "hookimpl"]
+           "MaterialNotFound", "MaterialStorage", "Notification", "NotificationChannel",
+           "QueryProblem", "SealedDocument", "ServiceCall", "Signature", "Signer",
+           "StoredMaterial", "Texts", "Verification", "hookimpl"]

@@ -176,6 +176,13 @@ def signer(app: Flask | None = None) -> Signer:
     return offered[wanted]
 
 
+def signers_of(app: Flask | None = None) -> dict[str, Signer]:
+    """Every document signer the app's plugins offer, by id, collected at start (the public
+    verification page asks each of them about a file)."""
+    offered: dict[str, Signer] = (app or current_app).extensions[SIGNERS]
+    return offered
+
+
 def register_service_hooks(manager: pluggy.PluginManager) -> dict[str, str]:
     """Register the service calls plugins offer into the flows' hook registry; a name offered
     twice, or one the core has, is refused. Returns {name: plugin}."""

@@ -49,7 +49,7 @@ class NullSigner:
         at = datetime.now(UTC).replace(microsecond=0)
         by = f"null signer ({draft.issuer or purpose})"
         content = body + (f"\n-- tongban null seal: {hashlib.sha256(body).hexdigest()} at "
-                          f"{at.isoformat()} by {by}\n").encode("utf-8")
+                          f"{at.isoformat()} by {by}\n").encode()
         return SealedDocument(content, "text/plain; charset=utf-8", "txt",
                               Signature(self.id, hashlib.sha256(content).hexdigest(), ALGORITHM,
                                         signed_by=by, signed_at=at))

@@ -15,7 +15,7 @@ from datetime import date
 from lxml import etree
 
 NS = "http://www.ofdspec.org/2016"
-OFD = "{%s}" % NS
+OFD = f"{{{NS}}}"
 NSMAP = {"ofd": NS}
 MEDIA_TYPE = "application/ofd"
 
