@@ -1,5 +1,6 @@
 """Fixtures of the e-seal tests: one demo key store per run (made like the first start of
-`make run`), and the platform started with both seal plugins."""
+`make run`), and the platform started with both seal plugins. Importing seal_plugins puts the
+plugins' folders on the import path before the test modules import them."""
 
 from __future__ import annotations
 

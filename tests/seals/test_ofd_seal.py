@@ -12,13 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tongban_ofd_seal import OfdSealSigner, ofd, seal, ses, sm2, stamp
+from tongban_ofd_seal.keystore import KeyStore
 
 from tongban.plugin_api import DocumentDraft
-
-from .. import seal_plugins  # noqa: F401 - puts the plugins on the import path
-
-from tongban_ofd_seal import OfdSealSigner, ofd, seal, ses, sm2, stamp  # noqa: E402, I001
-from tongban_ofd_seal.keystore import KeyStore  # noqa: E402
 
 DRAFT = DocumentDraft(
     title="准予行政许可决定书",

@@ -14,13 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from tongban_pdf_seal import PdfSealSigner, pades
+from tongban_pdf_seal.keystore import Holder, KeyStore, make_certificate
 
 from tongban.plugin_api import DocumentDraft
-
-from .. import seal_plugins  # noqa: F401 - puts the plugins on the import path
-
-from tongban_pdf_seal import PdfSealSigner, pades  # noqa: E402, I001
-from tongban_pdf_seal.keystore import Holder, KeyStore, make_certificate  # noqa: E402
 
 DRAFT = DocumentDraft(
     title="准予行政许可决定书",
