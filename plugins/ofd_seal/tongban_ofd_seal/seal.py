@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from asn1crypto import x509
+from asn1crypto import core, x509
 from lxml import etree
 
 from . import ofd, ses, sm2
@@ -206,7 +206,7 @@ def _parse_v2(der: bytes) -> _Parsed:
     seal = to_sign["eseal"]
     info = seal["e_seal_info"]
     prop = info["property"]
-    when_text = bytes(to_sign["time_info"].cast(ses.core.OctetBitString).native).decode("ascii")
+    when_text = bytes(to_sign["time_info"].cast(core.OctetBitString).native).decode("ascii")
     signed_at = _v2_time(when_text)
     return _Parsed(
         to_sign=to_sign.dump(), signature=bytes(value["signature"].native),
@@ -265,72 +265,71 @@ def check_signature(parts: dict[str, bytes], signature_path: str,
         maker = sm2.load(parsed.maker_der)
     except (KeyError, ValueError) as exc:
         return Finding(TAMPERED, f"the signed value cannot be read: {exc}")
-    who = {"seal_name": parsed.seal_name, "seal_id": parsed.seal_id,
-           "signer": sm2.common_name(signer),
-           "organisation": str(signer.subject.native.get("organization_name", "")),
-           "signed_at": parsed.signed_at, "valid_start": parsed.valid_start,
-           "valid_end": parsed.valid_end}
+    who = Finding(VALID, seal_name=parsed.seal_name, seal_id=parsed.seal_id,
+                  signer=sm2.common_name(signer),
+                  organisation=str(signer.subject.native.get("organization_name", "")),
+                  signed_at=parsed.signed_at, valid_start=parsed.valid_start,
+                  valid_end=parsed.valid_end)
+
+    def found(verdict: str, reason: str = "") -> Finding:
+        return replace(who, verdict=verdict, reason=reason)
 
     try:
         signer_key = sm2.public_key_of(signer)
     except ValueError as exc:
-        return Finding(UNKNOWN, str(exc), **who)
+        return found(UNKNOWN, str(exc))
     if not sm2.verify(signer_key, parsed.to_sign, parsed.signature):
-        return Finding(TAMPERED, "the signer's SM2 signature does not match the signed data",
-                       **who)
+        return found(TAMPERED, "the signer's SM2 signature does not match the signed data")
     if parsed.data_hash != sm2.sm3(parts[signature_path]):
-        return Finding(TAMPERED, f"{signature_path} changed after sealing", **who)
+        return found(TAMPERED, f"{signature_path} changed after sealing")
 
     references = info.find(f"{OFD}References")
     if references is None or references.get("CheckMethod") not in (sm2.SM3, "SM3"):
-        return Finding(UNKNOWN, "the references are not SM3 digests", **who)
+        return found(UNKNOWN, "the references are not SM3 digests")
     covered = set()
     for reference in references.findall(f"{OFD}Reference"):
         try:
             path = resolve(signature_path, reference.get("FileRef", ""))
         except ValueError:
-            return Finding(TAMPERED, "a reference points outside the package", **who)
+            return found(TAMPERED, "a reference points outside the package")
         covered.add(path)
         expected = base64.b64decode(reference.findtext(f"{OFD}CheckValue") or "")
         if path not in parts:
-            return Finding(TAMPERED, f"/{path} was removed after sealing", **who)
+            return found(TAMPERED, f"/{path} was removed after sealing")
         if sm2.sm3(parts[path]) != expected:
-            return Finding(TAMPERED, f"/{path} changed after sealing", **who)
+            return found(TAMPERED, f"/{path} changed after sealing")
     signs_folder = signature_path.rsplit("/", 2)[0]
     for name in parts:
         if name not in covered and not name.startswith(signs_folder + "/"):
-            return Finding(TAMPERED, f"/{name} was added after sealing", **who)
+            return found(TAMPERED, f"/{name} was added after sealing")
 
     try:
         maker_key = sm2.public_key_of(maker)
     except ValueError as exc:
-        return Finding(UNKNOWN, f"seal maker: {exc}", **who)
+        return found(UNKNOWN, f"seal maker: {exc}")
     if not sm2.verify(maker_key, parsed.seal_info, parsed.maker_signature):
-        return Finding(TAMPERED, "the seal maker's signature over the seal does not match",
-                       **who)
+        return found(TAMPERED, "the seal maker's signature over the seal does not match")
     maker_ca = next((ca for ca in trusted if sm2.issued_by(maker, ca)), None)
     if maker_ca is None:
-        return Finding(UNKNOWN, "the seal maker's certificate is not issued by a trusted CA",
-                       **who)
+        return found(UNKNOWN, "the seal maker's certificate is not issued by a trusted CA")
     if not sm2.valid_at(maker, parsed.created):
-        return Finding(UNKNOWN, "the seal maker's certificate was not valid when the seal "
-                                "was made", **who)
+        return found(UNKNOWN, "the seal maker's certificate was not valid when the seal "
+                              "was made")
     signer_ca = next((ca for ca in trusted if sm2.issued_by(signer, ca)), None)
     if signer_ca is None:
-        return Finding(UNKNOWN, "the signer's certificate is not issued by a trusted CA", **who)
+        return found(UNKNOWN, "the signer's certificate is not issued by a trusted CA")
 
     signer_der = signer.dump()
     allowed = (signer_der in parsed.cert_list
                if parsed.cert_list_type == ses.CERT_LIST_CERTIFICATES
                else any(_digest_matches(entry, signer_der) for entry in parsed.cert_list))
     if not allowed:
-        return Finding(NOT_ALLOWED, "the signer's certificate is not in the seal's certList",
-                       **who)
+        return found(NOT_ALLOWED, "the signer's certificate is not in the seal's certList")
     if not parsed.valid_start <= parsed.signed_at <= parsed.valid_end:
-        return Finding(EXPIRED, "the seal was used outside its validity window", **who)
+        return found(EXPIRED, "the seal was used outside its validity window")
     if not sm2.valid_at(signer, parsed.signed_at):
-        return Finding(EXPIRED, "the signer's certificate was not valid at signing time", **who)
-    return Finding(VALID, **who)
+        return found(EXPIRED, "the signer's certificate was not valid at signing time")
+    return who
 
 
 def check_package(package: bytes, trusted: list[x509.Certificate]) -> Finding | None:
