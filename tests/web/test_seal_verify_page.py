@@ -1,12 +1,14 @@
 """Issue 16 item 2: the public verification page (/verify), no sign-in, JavaScript off: a
 verification code or a sealed file gives the verdict in words with who sealed it when; bad
-input gets a message in the page's language and nothing is kept."""
+input gets a message in the page's language and nothing is kept. Here (not in tests/seals) so
+that it runs on PostgreSQL too."""
 
 from __future__ import annotations
 
 import io
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,11 +20,22 @@ from tongban.extend.manager import material_storage, signer, signers_of
 from tongban.models import SealedDocumentRecord
 from tongban.plugin_api import DocumentDraft
 
+from .. import seal_plugins
 from ..conftest import csrf_token
 
 DRAFT = DocumentDraft(title="准予行政许可决定书", paragraphs=("申请人张三：", "决定准予许可。"),
                       issuer="某市公安局", issued_on=date(2026, 12, 3),
                       reference="某公许〔2026〕001号", department="police")
+
+
+@pytest.fixture(scope="module")
+def seal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("seals")   # the demo key store, made once for the module
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, object], seal_dir: Path, tmp_path: Path) -> dict[str, object]:
+    return {**app_config, **seal_plugins.settings(seal_dir, tmp_path / "materials")}
 
 
 def _text(html: str) -> str:
