@@ -1,4 +1,5 @@
-"""sealed documents: the files the platform sealed and their verification codes (issue 16)
+"""sealed documents: the files the platform sealed and their verification codes, and the
+decision documents waiting to be sealed (issue 16)
 
 Revision ID: 0019_sealed_documents
 Revises: 0018_notifications
@@ -42,9 +43,30 @@ def upgrade() -> None:
     op.create_index(op.f('ix_sealed_document_sha256'), 'sealed_document', ['sha256'])
     op.create_index(op.f('ix_sealed_document_application_id'), 'sealed_document',
                     ['application_id'])
+    op.create_table(
+        'decision_job',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('application_id', sa.Integer(), nullable=False),
+        sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column('data', sa.JSON(), nullable=False),
+        sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column('attempts', sa.Integer(), nullable=False),
+        sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column('last_error', sa.Text(), nullable=False),
+        sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column('done_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.CheckConstraint("state IN ('pending', 'done', 'failed')",
+                           name='ck_decision_job_state'),
+        sa.ForeignKeyConstraint(['application_id'], ['application.id']),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('application_id', 'kind'),
+    )
+    op.create_index('ix_decision_job_due', 'decision_job', ['state', 'next_attempt_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_decision_job_due', table_name='decision_job')
+    op.drop_table('decision_job')
     op.drop_index(op.f('ix_sealed_document_application_id'), table_name='sealed_document')
     op.drop_index(op.f('ix_sealed_document_sha256'), table_name='sealed_document')
     op.drop_table('sealed_document')

@@ -279,6 +279,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SEAL_DIR", None, _str,
             "Where the e-seal plugins (ofd_seal, pdf_seal) keep their test-only demo CA, "
             "certificates, keys and seals; default: instance/seals"),
+    Setting("DECISION_SIGNERS", (), _code_list,
+            "Comma-separated ids of the signers that seal each decision document (one file "
+            "each: ofd-seal, pdf-seal); empty: decisions are not sealed"),
     Setting("VERIFY_RATE_LIMIT", "30 per minute;300 per hour", _rate_limit,
             "Checks on the public verification page (/verify) from one address"),
     Setting("SMTP_HOST", "127.0.0.1", _str, "The mail server the email notification channel sends through"),

@@ -1023,3 +1023,28 @@ class SealedDocumentRecord(SQLModel, table=True):
     sealed_by: str = Field(default="", max_length=300)
     signed_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class DecisionJob(SQLModel, table=True):
+    """A decision document to seal (受理通知书, 不予受理告知书, 准予/不予许可决定书, 积分结果通知书),
+    written in the transaction of the step that decided it and sealed by the worker with the
+    ``DECISION_SIGNERS`` (tongban.decisions). ``data`` keeps what the document says that the
+    step knew (the reason of a refusal). ``state``: pending, done, failed."""
+
+    __tablename__ = "decision_job"
+    __table_args__ = (
+        UniqueConstraint("application_id", "kind"),
+        CheckConstraint("state IN ('pending', 'done', 'failed')", name="ck_decision_job_state"),
+        Index("ix_decision_job_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")
+    kind: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = Field(default=None)

@@ -20,7 +20,9 @@ from .plugin_api import (
     DocumentDraft,
     MaterialNotFound,
     MaterialStorage,
+    SealedDocument,
     Signer,
+    StoredMaterial,
     Verification,
 )
 
@@ -48,24 +50,58 @@ def normal_code(text: str) -> str | None:
     return code
 
 
-def issue(session: Session, signer: Signer, storage: MaterialStorage, draft: DocumentDraft, *,
-          purpose: str, application_id: int | None = None) -> SealedDocumentRecord:
-    """Seal ``draft``, keep the file and record it with a new verification code (flushed, not
-    committed: the caller's unit of work commits it with the change that made the document).
-    A failing signer raises its ConnectorError and nothing is recorded."""
+@dataclass(frozen=True)
+class Made:
+    """A sealed file kept in the storage, not yet recorded."""
+
+    sealed: SealedDocument
+    stored: StoredMaterial
+    signer_id: str
+    draft: DocumentDraft
+    purpose: str
+
+
+def make(signer: Signer, storage: MaterialStorage, draft: DocumentDraft, *,
+         purpose: str) -> Made:
+    """Seal ``draft`` and keep the file (no database: a remote signer may take its time). A
+    failing signer raises its ConnectorError."""
     sealed = signer.seal(draft, purpose=purpose)
     stored = storage.put(sealed.content, content_type=sealed.media_type,
                          name=f"{draft.reference or draft.title}.{sealed.extension}")
+    return Made(sealed, stored, signer.id, draft, purpose)
+
+
+def record(session: Session, made: Made, *,
+           application_id: int | None = None) -> SealedDocumentRecord:
+    """Record a kept sealed file with a new verification code (flushed, not committed)."""
+    draft, sealed = made.draft, made.sealed
     stem = re.sub(r"[\\/:*?\"<>|\s]+", "_", draft.reference or draft.title)[:150] or "document"
-    record = SealedDocumentRecord(
-        code=new_code(), sha256=stored.sha256, size=stored.size, signer_id=signer.id,
-        media_type=sealed.media_type, file_name=f"{stem}.{sealed.extension}",
-        storage_key=stored.key, purpose=purpose, title=draft.title[:300],
-        reference=draft.reference[:100], application_id=application_id,
-        sealed_by=sealed.signature.signed_by[:300], signed_at=sealed.signature.signed_at)
-    session.add(record)
+    row = SealedDocumentRecord(
+        code=new_code(), sha256=made.stored.sha256, size=made.stored.size,
+        signer_id=made.signer_id, media_type=sealed.media_type,
+        file_name=f"{stem}.{sealed.extension}", storage_key=made.stored.key,
+        purpose=made.purpose, title=draft.title[:300], reference=draft.reference[:100],
+        application_id=application_id, sealed_by=sealed.signature.signed_by[:300],
+        signed_at=sealed.signature.signed_at)
+    session.add(row)
     session.flush()
-    return record
+    return row
+
+
+def issue(session: Session, signer: Signer, storage: MaterialStorage, draft: DocumentDraft, *,
+          purpose: str, application_id: int | None = None) -> SealedDocumentRecord:
+    """Seal ``draft``, keep the file and record it with a new verification code, in the
+    caller's unit of work. A failing signer raises its ConnectorError and nothing is
+    recorded."""
+    return record(session, make(signer, storage, draft, purpose=purpose),
+                  application_id=application_id)
+
+
+def of_application(session: Session, application_id: int) -> list[SealedDocumentRecord]:
+    """The documents sealed for an application, oldest first."""
+    return list(session.scalars(select(SealedDocumentRecord)
+                                .where(col(SealedDocumentRecord.application_id) == application_id)
+                                .order_by(col(SealedDocumentRecord.id))))
 
 
 @dataclass(frozen=True)

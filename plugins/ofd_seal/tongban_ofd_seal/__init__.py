@@ -98,8 +98,15 @@ def seal_folder(settings: dict[str, Any]) -> Path:
     return Path(settings.get("SEAL_DIR") or "instance/seals")
 
 
+def in_use(signer_id: str, settings: dict[str, Any]) -> bool:
+    """Whether the settings seal documents with ``signer_id`` (SIGNER or DECISION_SIGNERS)."""
+    return settings.get("SIGNER") == signer_id or signer_id in (settings.get("DECISION_SIGNERS")
+                                                                  or ())
+
+
 @hookimpl
 def tongban_signers(settings: dict[str, Any]) -> list[OfdSealSigner]:
     signer = OfdSealSigner(seal_folder(settings))
-    signer.store  # noqa: B018 - the demo CA and seals are made on first start, not first use
+    if in_use(signer.id, settings):
+        signer.store  # noqa: B018 - the demo CA and seals are made on first start
     return [signer]

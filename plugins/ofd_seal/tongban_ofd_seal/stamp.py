@@ -4,6 +4,7 @@ middle so that no one mistakes a printout for a real seal."""
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from pathlib import Path
@@ -17,6 +18,7 @@ FONT_PATHS = (
 RED = (205, 20, 20, 255)
 
 
+@functools.lru_cache(maxsize=16)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     for path in FONT_PATHS:
         if path.exists():
@@ -24,8 +26,10 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default()
 
 
+@functools.lru_cache(maxsize=64)
 def draw(name: str, pixels: int = 400) -> bytes:
-    """A square PNG with a transparent background."""
+    """A square PNG with a transparent background (kept per name: drawing takes ~0.2 s, and
+    every app start makes the platform's seal)."""
     image = Image.new("RGBA", (pixels, pixels), (0, 0, 0, 0))
     pen = ImageDraw.Draw(image)
     centre, radius = pixels / 2, pixels / 2 - 8

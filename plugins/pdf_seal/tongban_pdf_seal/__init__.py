@@ -93,5 +93,7 @@ class PdfSealSigner:
 @hookimpl
 def tongban_signers(settings: dict[str, Any]) -> list[PdfSealSigner]:
     signer = PdfSealSigner(Path(settings.get("SEAL_DIR") or "instance/seals"))
-    signer.store  # noqa: B018 - the demo CA and certificates are made on first start
+    if settings.get("SIGNER") == signer.id or signer.id in (settings.get("DECISION_SIGNERS")
+                                                            or ()):
+        signer.store  # noqa: B018 - the demo CA and certificates are made on first start
     return [signer]
