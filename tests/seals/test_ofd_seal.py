@@ -224,3 +224,34 @@ def test_the_detached_signature_half_of_the_contract_finds_any_change(
     signature = signer.sign(b"decision 2026-001", purpose="decision")
     assert signer.verify(b"decision 2026-001", signature).valid
     assert signer.verify(b"decision 2026-002", signature).verdict == "tampered"
+
+
+def test_a_seal_in_the_older_gmt_0031_2014_layout_is_read_and_checked_too(
+        signer: OfdSealSigner, sealed: bytes) -> None:
+    """GM/T 0031-2014 ("v2") kept the certificate and algorithm inside the signed part."""
+    store = signer.store
+    holder = store.seal_for("police", "某市公安局").holder
+    info = ses.V2SealInfo({
+        "header": {"id": "ES", "version": 2, "vid": "TEST"},
+        "es_id": "V2-TEST",
+        "property": {"type": 1, "name": "旧版测试章（仅供测试）",
+                     "cert_list": ses.CertInfoList([holder.certificate.dump()]),
+                     "create_date": NOW - timedelta(hours=1),
+                     "valid_start": NOW - timedelta(days=1), "valid_end": NOW + timedelta(days=30)},
+        "picture": {"type": "PNG", "data": stamp.draw("旧版"), "width": 40, "height": 40},
+    })
+    seal_v2 = ses.V2SESeal({"e_seal_info": info, "sign_info": {
+        "cert": store.maker.certificate.dump(), "signature_algorithm": sm2.SM2_WITH_SM3,
+        "sign_data": store.maker.key.sign(info.dump())}})
+    parts = _parts(sealed)
+    signature_xml = parts["Doc_0/Signs/Sign_0/Signature.xml"]
+    to_sign = ses.V2TBSSign({
+        "version": 2, "eseal": seal_v2,
+        "time_info": NOW.strftime("%Y%m%d%H%M%SZ").encode(),
+        "data_hash": sm2.sm3(signature_xml), "property_info": "/Doc_0/Signs/Sign_0/Signature.xml",
+        "cert": holder.certificate.dump(), "signature_algorithm": sm2.SM2_WITH_SM3})
+    parts["Doc_0/Signs/Sign_0/SignedValue.dat"] = ses.V2SESSignature({
+        "to_sign": to_sign, "signature": holder.key.sign(to_sign.dump())}).dump()
+    found = signer.verify_document(ofd.pack(parts))
+    assert found is not None and found.verdict == "valid", found
+    assert found.sealed_by == "旧版测试章（仅供测试）" and found.signed_at == NOW

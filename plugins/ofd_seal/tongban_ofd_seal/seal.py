@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from asn1crypto import core, x509
+from asn1crypto import x509
 from lxml import etree
 
 from . import ofd, ses, sm2
@@ -206,7 +206,7 @@ def _parse_v2(der: bytes) -> _Parsed:
     seal = to_sign["eseal"]
     info = seal["e_seal_info"]
     prop = info["property"]
-    when_text = bytes(to_sign["time_info"].cast(core.OctetBitString).native).decode("ascii")
+    when_text = bytes(to_sign["time_info"].native).decode("ascii")
     signed_at = _v2_time(when_text)
     return _Parsed(
         to_sign=to_sign.dump(), signature=bytes(value["signature"].native),

@@ -153,7 +153,7 @@ class V2TBSSign(core.Sequence):
     _fields = [
         ("version", core.Integer),
         ("eseal", V2SESeal),
-        ("time_info", core.BitString),        # UTCTime text as bits, per the 2014 text
+        ("time_info", core.OctetBitString),   # the time as text in a BIT STRING (2014 text)
         ("data_hash", core.OctetBitString),
         ("property_info", core.IA5String),
         ("cert", core.OctetString),
