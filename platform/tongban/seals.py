@@ -6,6 +6,7 @@ never sees a key."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ from .plugin_api import (
     StoredMaterial,
     Verification,
 )
+
+log = logging.getLogger(__name__)
 
 # 32 letters and digits without 0/O and 1/I: 16 of them are 80 bits, read aloud without doubt.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -141,7 +144,12 @@ def check_file(session: Session, signers: Mapping[str, Signer], content: bytes) 
         # A signer written against the older contract (detached signatures only) has no
         # verify_document: it recognises no file.
         verify_document = getattr(signers[signer_id], "verify_document", None)
-        found = verify_document(content) if verify_document is not None else None
+        try:
+            found = verify_document(content) if verify_document is not None else None
+        except Exception:  # a plugin's bug must not take the public page down
+            log.exception("signer %s failed on a file handed in for checking", signer_id)
+            return Outcome("unknown", f"the {signer_id} signer could not check the file",
+                           record=record, kind=signer_id)
         if found is not None:
             return _outcome(found, signer_id, record)
     return Outcome("unknown", UNRECOGNISED, record=record)

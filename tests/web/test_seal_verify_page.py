@@ -177,3 +177,19 @@ def test_issuing_with_the_configured_signer_records_the_file_and_who_sealed_it(
     assert row.file_name == "某公许〔2026〕001号.ofd"
     assert row.sealed_by == "某市公安局电子印章（仅供测试 test only）"
     assert row.signed_at is not None and len(row.sha256) == 64
+
+
+class _Broken:
+    id = "broken"
+
+    def verify_document(self, document: bytes) -> None:
+        raise RuntimeError("a bug in a signer plugin")
+
+
+def test_a_signer_that_breaks_on_a_file_gives_unknown_not_an_error(
+        app: Flask, session: Session, caplog: pytest.LogCaptureFixture) -> None:
+    with app.app_context():
+        signers = {**signers_of(app), "broken": _Broken()}
+    found = seals.check_file(session, signers, b"anything")  # type: ignore[arg-type]
+    assert (found.verdict, found.reason) == ("unknown", "the broken signer could not check the file")
+    assert "signer broken failed on a file handed in for checking" in caplog.text

@@ -31,6 +31,14 @@ class NotAnOfd(ValueError):
     """The bytes are not an OFD package (not a zip, or no OFD.xml at its root)."""
 
 
+MAX_PARTS = 2_000
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """A package that would unpack past the limits (a zip bomb, or no document of ours)."""
+
+
 class DamagedPackage(ValueError):
     """An OFD package whose parts cannot be read back (a changed byte breaks a part's CRC)."""
 
@@ -184,13 +192,22 @@ def unpack(data: bytes) -> dict[str, bytes]:
     except (zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise NotAnOfd(f"not a zip package: {exc}") from None
     with archive:
-        names = [info.filename for info in archive.infolist() if not info.is_dir()]
+        entries = [info for info in archive.infolist() if not info.is_dir()]
+        names = [info.filename for info in entries]
         if "OFD.xml" not in names:
             raise NotAnOfd("no OFD.xml at the package's root")
+        if len(entries) > MAX_PARTS or sum(info.file_size for info in entries) > MAX_UNPACKED_BYTES:
+            raise TooLarge(f"the package has more than {MAX_PARTS:,} parts or unpacks to more "
+                           f"than {MAX_UNPACKED_BYTES:,} bytes")
         parts: dict[str, bytes] = {}
         for name in names:
             try:
-                parts[name] = archive.read(name)
+                with archive.open(name) as handle:
+                    # file_size is the archive's word: read no more than it promised
+                    data = handle.read(archive.getinfo(name).file_size + 1)
+                if len(data) > archive.getinfo(name).file_size:
+                    raise DamagedPackage(f"part {name} is longer than the archive says")
+                parts[name] = data
             except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError) as exc:
                 # a bad CRC (BadZipFile) or broken deflate data (zlib.error)
                 raise DamagedPackage(f"part {name} cannot be read: {exc}") from None

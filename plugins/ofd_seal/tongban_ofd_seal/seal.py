@@ -341,6 +341,8 @@ def check_package(package: bytes, trusted: list[x509.Certificate]) -> Finding | 
         return None
     except ofd.DamagedPackage as exc:
         return Finding(TAMPERED, str(exc))
+    except ofd.TooLarge as exc:
+        return Finding(UNKNOWN, str(exc))
     try:
         root = parse(parts["OFD.xml"])
     except etree.XMLSyntaxError:
