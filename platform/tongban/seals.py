@@ -140,18 +140,22 @@ def check_file(session: Session, signers: Mapping[str, Signer], content: bytes) 
     digest = hashlib.sha256(content).hexdigest()
     record = session.scalars(select(SealedDocumentRecord)
                              .where(col(SealedDocumentRecord.sha256) == digest).limit(1)).first()
+    broken: list[str] = []
     for signer_id in sorted(signers):
         # A signer written against the older contract (detached signatures only) has no
         # verify_document: it recognises no file.
         verify_document = getattr(signers[signer_id], "verify_document", None)
         try:
             found = verify_document(content) if verify_document is not None else None
-        except Exception:  # a plugin's bug must not take the public page down
+        except Exception:  # a plugin's bug must not take the public page down: ask the others
             log.exception("signer %s failed on a file handed in for checking", signer_id)
-            return Outcome("unknown", f"the {signer_id} signer could not check the file",
-                           record=record, kind=signer_id)
+            broken.append(signer_id)
+            continue
         if found is not None:
             return _outcome(found, signer_id, record)
+    if broken:
+        return Outcome("unknown", f"the {', '.join(broken)} signer could not check the file",
+                       record=record)
     return Outcome("unknown", UNRECOGNISED, record=record)
 
 

@@ -193,3 +193,5 @@ def test_a_signer_that_breaks_on_a_file_gives_unknown_not_an_error(
     found = seals.check_file(session, signers, b"anything")  # type: ignore[arg-type]
     assert (found.verdict, found.reason) == ("unknown", "the broken signer could not check the file")
     assert "signer broken failed on a file handed in for checking" in caplog.text
+    sealed = _file(app, _issue(app))
+    assert seals.check_file(session, signers, sealed).verdict == "valid"  # type: ignore[arg-type]
