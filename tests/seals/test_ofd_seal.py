@@ -255,3 +255,12 @@ def test_a_seal_in_the_older_gmt_0031_2014_layout_is_read_and_checked_too(
     found = signer.verify_document(ofd.pack(parts))
     assert found is not None and found.verdict == "valid", found
     assert found.sealed_by == "旧版测试章（仅供测试）" and found.signed_at == NOW
+
+
+def test_plugin_health_says_the_seals_are_test_only(signer: OfdSealSigner, tmp_path: Path) -> None:
+    import tongban_ofd_seal
+
+    report = tongban_ofd_seal.tongban_health({"SEAL_DIR": str(signer.folder)})
+    assert report.state == "ok" and report.detail.startswith("TEST ONLY demo CA")
+    empty = tongban_ofd_seal.tongban_health({"SEAL_DIR": str(tmp_path)})
+    assert empty.detail == "no key store yet: it is made when a document is first sealed"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from tongban.plugin_api import (
     ConnectorError,
     DocumentDraft,
+    HealthReport,
     SealedDocument,
     Signature,
     Verification,
@@ -23,7 +25,7 @@ from tongban.plugin_api import (
 )
 
 from . import ofd, seal, sm2
-from .keystore import PLATFORM, KeyStore
+from .keystore import FILE_NAME, PLATFORM, KeyStore
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "ofd_seal"
@@ -110,3 +112,15 @@ def tongban_signers(settings: dict[str, Any]) -> list[OfdSealSigner]:
     if in_use(signer.id, settings):
         signer.store  # noqa: B018 - the demo CA and seals are made on first start
     return [signer]
+
+
+@hookimpl
+def tongban_health(settings: dict[str, Any]) -> HealthReport:
+    """Say plainly that the seals are the demo's: verifiable, but not legally recognised."""
+    path = seal_folder(settings) / FILE_NAME
+    if not path.exists():
+        return HealthReport("ok", "no key store yet: it is made when a document is first sealed")
+    if not os.access(path, os.R_OK | os.W_OK):
+        return HealthReport("down", f"the key store {path} cannot be read and written")
+    return HealthReport("ok", f"TEST ONLY demo CA, seal maker and seals in {path}: they verify "
+                              "but are not legally recognised seals")
