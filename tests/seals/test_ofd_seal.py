@@ -213,7 +213,7 @@ def test_a_second_seal_on_the_same_document_keeps_the_first_valid(signer: OfdSea
                                                                    sealed: bytes) -> None:
     other = signer.store.seal_for("civil-affairs", "某区民政局")
     twice = seal.sign_ofd(sealed, seal=other.seal, certificate=other.holder.certificate,
-                          sign=other.holder.key.sign, when=NOW, stamp=(20, 200, 40, 40))
+                          sign=other.holder.key.sign, when=NOW, stamp=(0, 20, 200, 40, 40))
     assert "Doc_0/Signs/Sign_1/SignedValue.dat" in _parts(twice)
     found = signer.verify_document(twice)
     assert found is not None and found.verdict == "valid"
@@ -264,3 +264,27 @@ def test_plugin_health_says_the_seals_are_test_only(signer: OfdSealSigner, tmp_p
     assert report.state == "ok" and report.detail.startswith("TEST ONLY demo CA")
     empty = tongban_ofd_seal.tongban_health({"SEAL_DIR": str(tmp_path)})
     assert empty.detail == "no key store yet: it is made when a document is first sealed"
+
+
+def test_a_long_decision_runs_onto_more_pages_and_the_stamp_goes_on_the_last(
+        signer: OfdSealSigner) -> None:
+    reason = "经审查，申请材料中的住所证明与登记地址不符，且未在规定期限内补正。"
+    long_draft = DocumentDraft(
+        title="不予行政许可决定书", paragraphs=("申请人张三：", *([reason] * 40)),
+        issuer="某市公安局", issued_on=date(2026, 12, 3), reference="不许〔2026〕002号",
+        department="police")
+    sealed = signer.seal(long_draft, purpose="decision").content
+    parts = _parts(sealed)
+    pages = sorted(name for name in parts if name.startswith("Doc_0/Pages/"))
+    assert len(pages) >= 2 and pages[0] == "Doc_0/Pages/Page_0/Content.xml"
+    document = ofd.parse(parts["Doc_0/Document.xml"])
+    page_ids = [page.get("ID") for page in document.iter(f"{ofd.OFD}Page")]
+    annot = ofd.parse(parts["Doc_0/Signs/Sign_0/Signature.xml"]).find(
+        f"{ofd.OFD}SignedInfo/{ofd.OFD}StampAnnot")
+    assert annot is not None and annot.get("PageRef") == page_ids[-1]
+    for name in pages:      # every line inside the page's printable height
+        for obj in ofd.parse(parts[name]).iter(f"{ofd.OFD}TextObject"):
+            top, height = (float(v) for v in obj.get("Boundary", "").split()[1::2])
+            assert top + height <= ofd.PAGE_HEIGHT - ofd.MARGIN_BOTTOM + ofd.BODY_SIZE
+    found = signer.verify_document(sealed)
+    assert found is not None and found.verdict == "valid"

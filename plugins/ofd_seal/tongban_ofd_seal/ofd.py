@@ -20,7 +20,7 @@ NSMAP = {"ofd": NS}
 MEDIA_TYPE = "application/ofd"
 
 PAGE_WIDTH, PAGE_HEIGHT = 210.0, 297.0
-MARGIN_X, MARGIN_TOP = 26.0, 37.0
+MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 26.0, 37.0, 35.0
 BODY_SIZE = 5.6          # 16 pt (三号) is 5.64 mm
 TITLE_SIZE = 7.8         # 22 pt (二号)
 LINE_GAP = 1.55
@@ -82,64 +82,83 @@ def wrap(text: str, size: float, width: float) -> list[str]:
 
 @dataclass(frozen=True)
 class Layout:
-    """The document's text laid out: ``lines`` of (x, y baseline, size, text) on page 1 and
-    where the stamp goes (x, y, width, height), over the issuer's name and date."""
+    """The document's text laid out: ``lines`` of (page, x, y baseline, size, text), pages
+    counted from 0, and where the stamp goes (page, x, y, width, height): over the issuer's
+    name and date on the last page."""
 
-    lines: list[tuple[float, float, float, str]]
-    stamp: tuple[float, float, float, float]
+    lines: list[tuple[int, float, float, float, str]]
+    stamp: tuple[int, float, float, float, float]
+
+    @property
+    def pages(self) -> int:
+        return max(line[0] for line in self.lines) + 1
 
 
 def lay_out(title: str, paragraphs: Sequence[str], issuer: str, issued_on: date,
             reference: str, stamp_size: float) -> Layout:
-    lines: list[tuple[float, float, float, str]] = []
+    lines: list[tuple[int, float, float, float, str]] = []
     body_width = PAGE_WIDTH - 2 * MARGIN_X
-    y = MARGIN_TOP
+    page, y = 0, MARGIN_TOP
+
+    def room(height: float) -> None:
+        """Go to the next page when ``height`` more does not fit on this one."""
+        nonlocal page, y
+        if y + height > PAGE_HEIGHT - MARGIN_BOTTOM:
+            page, y = page + 1, MARGIN_TOP
+
     for text in wrap(title, TITLE_SIZE, body_width):
         advance = sum(_width(c, TITLE_SIZE) for c in text)
         y += TITLE_SIZE
-        lines.append(((PAGE_WIDTH - advance) / 2, y, TITLE_SIZE, text))
+        lines.append((page, (PAGE_WIDTH - advance) / 2, y, TITLE_SIZE, text))
         y += TITLE_SIZE * (LINE_GAP - 1)
     if reference:
         y += BODY_SIZE * LINE_GAP
         advance = sum(_width(c, BODY_SIZE) for c in reference)
-        lines.append(((PAGE_WIDTH - advance) / 2, y, BODY_SIZE, reference))
+        lines.append((page, (PAGE_WIDTH - advance) / 2, y, BODY_SIZE, reference))
     y += BODY_SIZE
     for paragraph in paragraphs:
         for index, text in enumerate(wrap(paragraph, BODY_SIZE, body_width - 2 * BODY_SIZE)):
+            room(BODY_SIZE * LINE_GAP)
             y += BODY_SIZE * LINE_GAP
             indent = 2 * BODY_SIZE if index == 0 else 0.0
-            lines.append((MARGIN_X + indent, y, BODY_SIZE, text))
+            lines.append((page, MARGIN_X + indent, y, BODY_SIZE, text))
+    # The issuer's name and the date stay together, with room for the stamp around them.
+    room(BODY_SIZE * LINE_GAP * 5 + stamp_size / 2)
     y += BODY_SIZE * LINE_GAP * 3
     date_text = f"{issued_on.year}年{issued_on.month}月{issued_on.day}日"
     right = PAGE_WIDTH - MARGIN_X - 2 * BODY_SIZE
     for text in (issuer, date_text):
         advance = sum(_width(c, BODY_SIZE) for c in text)
-        lines.append((right - advance, y, BODY_SIZE, text))
+        lines.append((page, right - advance, y, BODY_SIZE, text))
         y += BODY_SIZE * LINE_GAP
     # The stamp covers the issuer's name and the date, as a paper seal does ("骑年盖月").
     stamp_x = right - stamp_size * 0.8
     stamp_y = y - BODY_SIZE * LINE_GAP * 2 - stamp_size / 2
-    return Layout(lines, (stamp_x, stamp_y, stamp_size, stamp_size))
+    return Layout(lines, (page, stamp_x, stamp_y, stamp_size, stamp_size))
 
 
 def write(*, doc_id: str, title: str, paragraphs: Sequence[str], issuer: str, issued_on: date,
           reference: str = "", stamp_size: float = 40.0) -> tuple[bytes, Layout]:
-    """An unsigned one-page A4 OFD package, and its layout (where a seal's stamp belongs)."""
+    """An unsigned A4 OFD package (as many pages as the text needs), and its layout (where a
+    seal's stamp belongs)."""
     layout = lay_out(title, paragraphs, issuer, issued_on, reference, stamp_size)
-    ids = iter(range(1, 10_000))
-    font_id, page_id, layer_id = next(ids), next(ids), next(ids)
-
-    content = element(None, "Page")
-    layer = element(element(content, "Content"), "Layer", ID=str(layer_id))
-    for x, y, size, text in layout.lines:
-        obj = element(layer, "TextObject", ID=str(next(ids)),
-                      Boundary=f"{x:.2f} {y - size:.2f} {PAGE_WIDTH - x:.2f} {size * 1.4:.2f}",
-                      Font=str(font_id), Size=f"{size:.2f}")
-        element(obj, "FillColor", Value="0 0 0")
-        deltas = " ".join(f"{_width(c, size):.2f}" for c in text[:-1])
-        code = element(obj, "TextCode", text, X="0", Y=f"{size:.2f}")
-        if deltas:
-            code.set("DeltaX", deltas)
+    ids = iter(range(1, 100_000))
+    font_id = next(ids)
+    contents: list[tuple[int, etree._Element]] = []
+    for number in range(layout.pages):
+        page_id = next(ids)
+        content = element(None, "Page")
+        layer = element(element(content, "Content"), "Layer", ID=str(next(ids)))
+        for _, x, y, size, text in (line for line in layout.lines if line[0] == number):
+            obj = element(layer, "TextObject", ID=str(next(ids)),
+                          Boundary=f"{x:.2f} {y - size:.2f} {PAGE_WIDTH - x:.2f} {size * 1.4:.2f}",
+                          Font=str(font_id), Size=f"{size:.2f}")
+            element(obj, "FillColor", Value="0 0 0")
+            deltas = " ".join(f"{_width(c, size):.2f}" for c in text[:-1])
+            code = element(obj, "TextCode", text, X="0", Y=f"{size:.2f}")
+            if deltas:
+                code.set("DeltaX", deltas)
+        contents.append((page_id, content))
     max_id = next(ids) - 1
 
     ofd = element(None, "OFD", Version="1.0", DocType="OFD")
@@ -157,7 +176,9 @@ def write(*, doc_id: str, title: str, paragraphs: Sequence[str], issuer: str, is
     element(common, "MaxUnitID", str(max_id))
     element(element(common, "PageArea"), "PhysicalBox", f"0 0 {PAGE_WIDTH:g} {PAGE_HEIGHT:g}")
     element(common, "PublicRes", "PublicRes.xml")
-    element(element(document, "Pages"), "Page", ID=str(page_id), BaseLoc="Pages/Page_0/Content.xml")
+    pages = element(document, "Pages")
+    for number, (page_id, _) in enumerate(contents):
+        element(pages, "Page", ID=str(page_id), BaseLoc=f"Pages/Page_{number}/Content.xml")
 
     public_res = element(None, "Res", BaseLoc="Res")
     element(element(public_res, "Fonts"), "Font", ID=str(font_id), FontName=FONT_NAME,
@@ -167,7 +188,8 @@ def write(*, doc_id: str, title: str, paragraphs: Sequence[str], issuer: str, is
         "OFD.xml": xml(ofd),
         "Doc_0/Document.xml": xml(document),
         "Doc_0/PublicRes.xml": xml(public_res),
-        "Doc_0/Pages/Page_0/Content.xml": xml(content),
+        **{f"Doc_0/Pages/Page_{number}/Content.xml": xml(content)
+           for number, (_, content) in enumerate(contents)},
     }
     return pack(parts), layout
 

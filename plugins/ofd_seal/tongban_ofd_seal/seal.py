@@ -63,20 +63,23 @@ def make_seal(*, es_id: str, name: str, maker_certificate: x509.Certificate,
     }).dump())
 
 
-def _first_page(parts: dict[str, bytes], doc_root: str) -> str:
-    document = parse(parts[doc_root])
-    page = document.find(f"{OFD}Pages/{OFD}Page")
-    if page is None:
+def _page_id(parts: dict[str, bytes], doc_root: str, number: int) -> str:
+    """The ID of page ``number`` (from 0; -1 the last) in the document's page list."""
+    pages = parse(parts[doc_root]).findall(f"{OFD}Pages/{OFD}Page")
+    if not pages:
         raise ValueError("the document has no page to put the stamp on")
-    return page.get("ID", "1")
+    try:
+        return pages[number].get("ID", "1")
+    except IndexError:
+        raise ValueError(f"the document has no page {number + 1} to put the stamp on") from None
 
 
 def sign_ofd(package: bytes, *, seal: bytes, certificate: x509.Certificate,
              sign: Callable[[bytes], bytes], when: datetime,
-             stamp: tuple[float, float, float, float]) -> bytes:
+             stamp: tuple[int, float, float, float, float]) -> bytes:
     """``package`` with one more seal: ``seal`` (DER SESeal) used by the holder of
-    ``certificate``, whose key ``sign`` answers for; the stamp drawn at ``stamp`` (x, y, w, h
-    in mm) on the first page."""
+    ``certificate``, whose key ``sign`` answers for; the stamp drawn at ``stamp`` (page from
+    0, then x, y, width, height in mm)."""
     parts = ofd.unpack(package)
     root = parse(parts["OFD.xml"])
     body = root.find(f"{OFD}DocBody")
@@ -117,8 +120,8 @@ def sign_ofd(package: bytes, *, seal: bytes, certificate: x509.Certificate,
             continue
         reference = element(references, "Reference", FileRef=f"/{name}")
         element(reference, "CheckValue", base64.b64encode(sm2.sm3(parts[name])).decode())
-    x, y, width, height = stamp
-    element(info, "StampAnnot", ID="1", PageRef=_first_page(parts, doc_root),
+    page, x, y, width, height = stamp
+    element(info, "StampAnnot", ID="1", PageRef=_page_id(parts, doc_root, page),
             Boundary=f"{x:.2f} {y:.2f} {width:.2f} {height:.2f}")
     element(element(info, "Seal"), "BaseLoc", f"/{folder}/Seal.esl")
     element(signature, "SignedValue", f"/{folder}/SignedValue.dat")
