@@ -1,4 +1,4 @@
-"""GB/T 38540 e-seals on OFD documents (``SIGNER = "ofd-seal"``): lays a decision out as a
+"""GB/T 38540 e-seals on OFD documents (``SIGNER = "ofd-seal"``): lays a decision out as an
 A4 OFD (GB/T 33190), seals it with the department's SM2 seal and checks sealed OFD
 files for the public verification page. The keys are a demo CA's, seal maker's and
 departments', made on first start under ``SEAL_DIR`` and named "test only" (docs/seals.md).
