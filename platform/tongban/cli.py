@@ -705,8 +705,9 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
     on the job queue QUEUE_URL names (a SQLite file by default, Redis for several machines)."""
     import logging
 
+    from . import decisions
     from .extend import events as plugin_events
-    from .extend.manager import channels_of, plugin_manager
+    from .extend.manager import channels_of, decision_sealing, plugin_manager
     from .notify import delivery as notify_delivery
     from .workflow import queue, timers
     from .workflow.worker import run_due
@@ -744,11 +745,19 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
         click.echo(f"{len(fired)} timer(s) handled.")
         click.echo(f"{len(told)} application event(s) told to plugins.")
         click.echo(f"{len(sent)} notification(s) handled.")
+        sealing = decision_sealing()
+        if sealing is not None:
+            made = decisions.seal_due(engine, *sealing)
+            for job in made:
+                suffix = f": {job.error}" if job.error else ""
+                click.echo(f"decision {job.job_id} ({job.kind}) attempt {job.attempt} "
+                           f"{job.state}{suffix}")
+            click.echo(f"{len(made)} decision document(s) handled.")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)  # not a line per job every second
     consumer = queue.consumer(queue.build(engine, settings, plugins=plugin_manager(),
-                                          channels=channels_of()),
+                                          channels=channels_of(), sealing=decision_sealing()),
                               workers=workers, worker_type=worker_type)
     click.echo(f"Worker on {settings.url.split('@')[-1]}: {workers} {worker_type}(s); "
                "Ctrl+C stops it after the jobs in hand")
