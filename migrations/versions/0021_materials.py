@@ -1,7 +1,7 @@
 """materials: the material library (电子材料库) and what links a draft's file to it
 
-Revision ID: 0019_materials
-Revises: 0018_notifications
+Revision ID: 0021_materials
+Revises: 0020_sealed_documents
 Create Date: 2026-12-03 09:40:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0019_materials'
-down_revision = '0018_notifications'
+revision = '0021_materials'
+down_revision = '0020_sealed_documents'
 branch_labels = None
 depends_on = None
 
