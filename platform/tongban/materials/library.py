@@ -24,7 +24,7 @@ from ..forms import paths
 from ..forms.definition import FormDefinition
 from ..forms.formats import check_cn_id_number, check_cn_uscc
 from ..i18n import N_
-from ..models import Application, Draft, LedgerPerson, Material, StoredUpload
+from ..models import Application, Draft, LedgerPerson, Material, SealedDocumentRecord, StoredUpload
 from ..plugin_api import MaterialStorage, StoredMaterial
 
 log = logging.getLogger(__name__)
@@ -212,6 +212,31 @@ def keep_uploads(session: Session, application: Application, form: FormDefinitio
         upload.material_id = material.id
         kept.append(material)
     return kept
+
+
+DECISION_TYPE = "decision"
+"""The catalogue type sealed decision documents are filed under (A-level, source decision)."""
+
+
+def file_decisions(session: Session, application: Application,
+                   sealed: Iterable[SealedDocumentRecord], *, storage: str, issuer: str,
+                   today: date) -> list[Material]:
+    """File each sealed decision document of ``application`` in its applicant's library as
+    an A-level material (issued and sealed by the agency: usable directly), in the caller's
+    unit of work. Nothing is filed without an owner, or when the catalogue has no
+    ``decision`` type."""
+    types = catalogue(session)
+    owner = owner_of_draft(session, application, application.answers)
+    if owner is None or DECISION_TYPE not in types:
+        return []
+    return [add_material(session, owner=owner, type_code=DECISION_TYPE, types=types,
+                         storage=storage,
+                         stored=StoredMaterial(key=row.storage_key, sha256=row.sha256,
+                                               size=row.size, content_type=row.media_type),
+                         original_name=row.file_name, source="decision", trust_level="A",
+                         today=today, issuer=issuer, issued_on=today,
+                         application_id=application.id)
+            for row in sealed]
 
 
 # --- the counter's checklist ------------------------------------------------------------------
