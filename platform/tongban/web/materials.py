@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from io import BytesIO
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, send_file
@@ -22,6 +22,7 @@ from ..forms import date_limits
 from ..forms.definition import FormDefinition
 from ..forms.formats import check_cn_id_number, check_cn_uscc
 from ..forms.render import StoredOffer
+from ..i18n import current_lang
 from ..localtime import local_time
 from ..materials import library
 from ..models import Application, Draft, Material, Role, StoredUpload
@@ -95,7 +96,7 @@ def _trust_line(material: Material) -> str:
 
 # --- who may see ------------------------------------------------------------------------------
 
-def _refuse(public_id: str, why: str) -> ResponseReturnValue:
+def _refuse(public_id: str, why: str) -> NoReturn:
     """A 404 that leaves an audit event: someone asked for a material that is not theirs to
     see (or none). Only signed-in users get this far, so nobody can fill the chain freely."""
     with request_transaction() as tx:
@@ -120,7 +121,6 @@ def _material_or_404(public_id: str) -> tuple[Material, Application | None]:
     material = library.by_public_id(session, public_id)
     if material is None:
         _refuse(public_id, "unknown")
-        raise AssertionError("unreachable")  # _refuse aborts
     application = _through_application()
     target = MaterialTarget(
         owner=material.owner, actor_owner=library.owner_of_user(session, current_user.id),
@@ -144,16 +144,10 @@ def _record(action: str, material: Material, application: Application | None) ->
 def _rows(materials: list[Material]) -> list[dict[str, Any]]:
     types = library.catalogue(request_session())
     today = date_limits.today()
-    return [{"material": m, "type": types[m.type_code].label(_lang()) if m.type_code in types
+    return [{"material": m, "type": types[m.type_code].label(current_lang()) if m.type_code in types
              else m.type_code, "trust": _(library.TRUST_MEANING[m.trust_level]),
              "watermark": library.watermark(m, _), "source": _(library.SOURCE_NAMES[m.source]),
              "valid": library.is_valid(m, today)} for m in materials]
-
-
-def _lang() -> str:
-    from ..i18n import current_lang
-
-    return current_lang()
 
 
 # --- pages ------------------------------------------------------------------------------------
