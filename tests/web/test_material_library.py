@@ -17,6 +17,7 @@ from tongban.extend.manager import material_storage
 from tongban.ledger_demo import CITIZEN_ID_NUMBER
 from tongban.models import Application, AuditEvent, Draft, Material, StoredUpload
 
+from ..conftest import csrf_token
 from .journey import PDF, RESIDENCE_PAGES, Journey, errors_in
 
 OTHER_PDF = b"%PDF-1.4\n% the second id card\n%%EOF\n"
@@ -266,3 +267,35 @@ def test_a_clerk_at_the_counter_is_offered_the_applicants_materials_by_the_typed
     newest = _materials(session)[-1]
     assert (newest.type_code, newest.owner, newest.trust_level) == (
         "residence-permit", CITIZEN_ID_NUMBER, "C")
+
+
+def test_a_clerk_who_saw_the_original_raises_an_upload_from_c_to_b_and_nobody_else_can(
+        personas, demo, session) -> None:  # type: ignore[no-untyped-def]
+    _apply_once(personas.as_("citizen"))
+    stored = _materials(session)[0]
+    client = personas.client
+    page = client.get(f"/materials/{stored.public_id}").get_data(as_text=True)
+    assert "与原件核对无误" not in page  # the owner gets no such button
+    token = csrf_token(client, f"/materials/{stored.public_id}")
+    refused = client.post(f"/materials/{stored.public_id}/checked",
+                          data={"csrf_token": token})
+    assert refused.status_code == 403
+    client.get("/logout")
+
+    personas.as_("clerk")
+    page = client.get(f"/materials/{stored.public_id}").get_data(as_text=True)
+    assert "与原件核对无误" in page
+    token = csrf_token(client, f"/materials/{stored.public_id}")
+    done = client.post(f"/materials/{stored.public_id}/checked", data={"csrf_token": token})
+    assert done.status_code == 303
+    after = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "可信等级 B" in after
+    assert "水印：此件经与原件核对无误，仅供办理政务服务事项时使用" in after
+    again = client.post(f"/materials/{stored.public_id}/checked", data={"csrf_token": token})
+    assert again.status_code == 409
+    session.rollback()
+    event = session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "material.checked",
+        AuditEvent.object_id == stored.public_id)).one()
+    assert (event.actor_name, event.before, event.after["trust_level"]) == (
+        "clerk", {"trust_level": "C"}, "B")

@@ -239,6 +239,16 @@ def file_decisions(session: Session, application: Application,
             for row in sealed]
 
 
+def check_against_original(material: Material) -> bool:
+    """A counter clerk has checked an uploaded (C-level) material against the original the
+    person showed: it becomes B-level, reusable without another check. False when it is not
+    a C-level material (A and D need no check; B is checked already)."""
+    if material.trust_level != "C":
+        return False
+    material.trust_level = "B"
+    return True
+
+
 # --- the counter's checklist ------------------------------------------------------------------
 
 @dataclass(frozen=True)

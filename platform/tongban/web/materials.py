@@ -10,7 +10,18 @@ from io import BytesIO
 from typing import Any, NoReturn
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -198,9 +209,31 @@ def detail(public_id: str) -> ResponseReturnValue:
         return login_manager.unauthorized()
     material, application = _material_or_404(public_id)
     page = render_template("materials/detail.html", row=_rows([material])[0],
-                           application=application)
+                           application=application,
+                           may_check=material.trust_level == "C"
+                           and current_user.has_role(Role.COUNTER_CLERK))
     _record("material.view", material, application)
     return page
+
+
+@bp.post("/materials/<public_id>/checked")
+@require_role(Role.COUNTER_CLERK)
+def checked(public_id: str) -> ResponseReturnValue:
+    """A counter clerk has seen the original of an uploaded material: C becomes B."""
+    material, application = _material_or_404(public_id)
+    with request_transaction() as tx:
+        row = tx.get(Material, material.id)
+        if row is None or not library.check_against_original(row):
+            return render_error(409, _("Only a material uploaded by the applicant (level C) "
+                                       "is checked against its original."))
+        audit.record(tx, action="material.checked", object_type="material",
+                     object_id=row.public_id, actor_id=current_user.id,
+                     actor_name=current_user.username, before={"trust_level": "C"},
+                     after={"trust_level": "B", "owner": row.owner},
+                     request_id=g.request_id)
+    return redirect(url_for("materials.detail", public_id=public_id,
+                            application=application.reference if application else None),
+                    code=303)
 
 
 @bp.get("/materials/<public_id>/file")
