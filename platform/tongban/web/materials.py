@@ -102,7 +102,8 @@ def chosen_materials(uploads: Iterable[StoredUpload]) -> dict[str, str]:
 def _trust_line(material: Material) -> str:
     valid = (_("valid until %(date)s", date=material.expires_on.isoformat())
              if material.expires_on else _("no end date"))
-    return f"{_(library.TRUST_MEANING[material.trust_level])}; {valid}"
+    return _("%(meaning)s; %(validity)s", meaning=_(library.TRUST_MEANING[material.trust_level]),
+             validity=valid)
 
 
 # --- who may see ------------------------------------------------------------------------------
