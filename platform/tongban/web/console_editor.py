@@ -3,7 +3,7 @@ pages"): who may open it, the working copy and the file it edits, one edit saved
 revision the page was drawn from as an optimistic lock, and undo and redo.
 
 A text view (docs/console.md, "Text views") also gets the problems of its file as lint marks
-(``lint_marks``) and a check of the text as typed, nothing saved (``check_text``).
+(``lint_json``) and a check of the text as typed, nothing saved (``check_text``).
 
 An editor supplies three things: which file of the working copy it edits (``file_of``), how
 it draws its page (``draw``, with a message, a stale revision or what was posted) and where a
@@ -67,11 +67,16 @@ def open_file(tx: Session, code: str, file_of: FileOf) -> tuple[User, ServiceDra
     return user, draft, path
 
 
-def lint_marks(problems: Iterable[Problem]) -> str:
-    """A file's problems for its text view's lint marks (the text area's data-problems): line,
-    column, severity and the message in the page's language."""
-    return json.dumps([{"line": p.line, "column": p.column, "severity": p.severity,
-                        "message": problem_text(p)} for p in problems], ensure_ascii=False)
+def lint_marks(problems: Iterable[Problem]) -> list[dict[str, Any]]:
+    """A file's problems for its text view's lint marks: line, column, severity and the
+    message in the page's language."""
+    return [{"line": p.line, "column": p.column, "severity": p.severity,
+             "message": problem_text(p)} for p in problems]
+
+
+def lint_json(problems: Iterable[Problem]) -> str:
+    """``lint_marks`` for the text area's data-problems."""
+    return json.dumps(lint_marks(problems), ensure_ascii=False)
 
 
 def check_text(tx: Session, code: str, files: Mapping[str, str], path: str,
@@ -79,9 +84,8 @@ def check_text(tx: Session, code: str, files: Mapping[str, str], path: str,
     """The problems every check finds in ``text`` as the file ``path`` of the working copy
     ``files``, as JSON for the text view's marks while typing. Nothing is saved."""
     _loaded, problems = workspace.load_files(tx, code, {**files, path: text})
-    body = lint_marks(p for p in problems if p.file == path)
-    return f'{{"problems": {body}}}', 200, {"Content-Type": "application/json",
-                                            "Cache-Control": "no-store"}
+    return ({"problems": lint_marks(p for p in problems if p.file == path)}, 200,
+            {"Cache-Control": "no-store"})
 
 
 def posted_text() -> str:

@@ -38,7 +38,7 @@ from .access import require_role
 from .console_editor import (
     add_history,
     check_text,
-    lint_marks,
+    lint_json,
     open_file,
     posted_text,
     save_edit,
@@ -98,7 +98,7 @@ class FlowView:
     @property
     def marks(self) -> str:
         """The file's problems for the text view's lint marks (JSON)."""
-        return lint_marks(self.in_file + [p for found in self.at_step.values() for p in found])
+        return lint_json(self.in_file + [p for found in self.at_step.values() for p in found])
 
 
 def _flow_path(code: str, files: Mapping[str, str]) -> str | None:
