@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml $(PLUGIN_PROJECTS)
 	    || apt-get install -y -qq --no-install-recommends graphviz >/dev/null
 	@command -v dot >/dev/null 2>&1 || { echo "Graphviz is missing (flow diagrams need its dot" \
 	    "program): run 'sudo apt-get install graphviz', then make again" >&2; exit 1; }
+	@# Sealed decisions as PDF (plugins/pdf_seal): WeasyPrint draws text with Pango, in a CJK font.
+	@dpkg-query -W -f='$${Status}\n' libpango-1.0-0 fonts-wqy-microhei 2>/dev/null | grep -c 'ok installed' \
+	    | grep -qx 2 || [ "$$(id -u)" != 0 ] || apt-get install -y -qq --no-install-recommends \
+	    libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-microhei >/dev/null
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,bench]'

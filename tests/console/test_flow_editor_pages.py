@@ -4,6 +4,7 @@ live flow untouched, undo and redo, the text view, the diagram redrawn, and who 
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 from typing import Any
@@ -294,3 +295,73 @@ def test_a_file_that_does_not_parse_is_kept_and_opens_in_the_text_view(
     assert summary is not None
     assert "流程文件不是有效的 YAML：请先在文本视图中更正。" in unescape(summary.group(1))
     assert _flow(session) == "nodes: [1\n"
+
+
+def _text_area(html: str) -> tuple[dict[str, str], str]:
+    """The text view's text area: its attributes and its text."""
+    found = re.search(r'<textarea([^>]*)>(.*?)</textarea>', html, re.S)
+    assert found is not None
+    attributes = {name: unescape(value)
+                  for name, value in re.findall(r'([\w-]+)=(?:"([^"]*)"|\'[^\']*\')',
+                                                found.group(1))}
+    phrases = re.search(r"data-phrases='([^']*)'", found.group(1))
+    attributes["data-phrases"] = unescape(phrases.group(1)) if phrases else ""
+    return attributes, unescape(found.group(2))
+
+
+def test_the_text_view_carries_what_codemirror_needs(admin: FlaskClient) -> None:
+    """The text area CodeMirror goes over (static/js/text-view.js): YAML, the schema for
+    completion, the check for marks, the problems of the file as saved and CodeMirror's own
+    words in the page's language."""
+    html = _page(admin, "?view=text")
+    attributes, _text = _text_area(html)
+    assert attributes["data-code-editor"] == "yaml"
+    assert attributes["data-schema-url"] == EDITOR + "/schema.json"
+    assert attributes["data-check-url"] == EDITOR + "/check"
+    assert json.loads(attributes["data-problems"]) == []  # the example has none
+    assert json.loads(attributes["data-phrases"])["Find"] == "查找"
+    assert 'src="/static/vendor/codemirror-yaml.js' in html
+    assert 'src="/static/js/text-view.js' in html
+    schema = admin.get(EDITOR + "/schema.json")
+    assert schema.status_code == 200
+    assert schema.get_json()["title"] == "Tongban approval flow definition"
+
+
+def test_the_check_marks_the_problems_of_the_typed_text_and_saves_nothing(
+        admin: FlaskClient, session: Session) -> None:
+    html = _page(admin, "?view=text")
+    _attributes, text = _text_area(html)
+    before = _flow(session)
+    broken = text.replace("  review:\n    type: task\n", "  review:\n    type: task\n    mode: sometimes\n")
+    assert broken != text
+    response = admin.post(EDITOR + "/check", data={"csrf_token": _fields(html)["csrf_token"],
+                                                   "text": broken.replace("\n", "\r\n")})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    line = broken.splitlines().index("    mode: sometimes") + 1
+    problems = response.get_json()["problems"]
+    assert [(p["line"], p["severity"]) for p in problems] == [(line, "error")]
+    assert problems[0]["message"].startswith('expected one of: "single"')
+    assert _flow(session) == before  # nothing saved
+    # The saved file's problems come with the page, at the same line, once it is saved.
+    assert admin.post(EDITOR + "/text", data={**_fields(html), "text": broken}).status_code == 303
+    attributes, _text = _text_area(_page(admin, "?view=text"))
+    assert [p["line"] for p in json.loads(attributes["data-problems"])] == [line]
+    # Text that is not YAML at all is marked where the reader stopped.
+    unreadable = admin.post(EDITOR + "/check", data={"csrf_token": _fields(html)["csrf_token"],
+                                                     "text": "code: x\nnodes: [1\n"})
+    assert [p["line"] for p in unreadable.get_json()["problems"]] == [3]
+
+
+def test_the_check_is_refused_without_the_token_and_to_other_departments(
+        personas: Personas, session: Session) -> None:
+    admin = personas.as_("admin")
+    assert admin.post(EDITOR + "/check", data={"text": "code: x\n"}).status_code == 400
+    other = personas.as_("cgjadmin")
+    html = other.get("/admin/services/urban-event-report/flow").get_data(as_text=True)
+    response = other.post(EDITOR + "/check", data={"csrf_token": _fields(html)["csrf_token"],
+                                                   "text": "code: x\n"})
+    assert response.status_code == 403
+    assert personas.as_("citizen").get(EDITOR + "/schema.json").status_code in (302, 403)
+    session.rollback()
+    assert workspace.get_draft(session, CODE) is None

@@ -5,6 +5,7 @@ simulation of the draft against live, the links to the editor, and who may edit.
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 from typing import Any
@@ -303,3 +304,66 @@ def test_a_grading_shows_its_grades_and_weights_and_says_when_there_is_no_sample
     assert draft is not None
     rules = parse("x.yaml", draft.files["workflow_definitions/rules/enterprise-credit.yaml"])
     assert [g["grade"] for g in rules["outcome"]["grades"]] == ["A", "B", "C"]
+
+
+def _text_area(html: str) -> tuple[str, str]:
+    """The text view's text area: its opening tag and its text."""
+    found = re.search(r'<textarea([^>]*)>(.*?)</textarea>', html, re.S)
+    assert found is not None
+    return found.group(1), unescape(found.group(2))
+
+
+def test_the_text_view_edits_the_same_file_and_stays_open_after_a_save(
+        admin: FlaskClient, session: Session) -> None:
+    html = _page(admin)
+    assert f'href="{EDITOR}?view=text"' in html  # the tab, beside the indicators
+    text_view = _page(admin, "?view=text")
+    tag, text = _text_area(text_view)
+    assert 'id="rules-text" name="text"' in tag and 'data-code-editor="yaml"' in tag
+    assert f'data-schema-url="{EDITOR}/schema.json"' in tag
+    assert f'data-check-url="{EDITOR}/check"' in tag
+    assert "\nexample: false\n" in text
+    changed = text.replace("\nexample: false\n", "\nexample: true\n")
+    response = admin.post(EDITOR + "/text",
+                          data={**_fields(text_view), "view": "text", "text": changed})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"{EDITOR}?view=text")
+    assert _rules(session) == changed
+    assert ("workspace.save", RULES) in [
+        (e.action, (e.after or {}).get("path")) for e in session.scalars(select(AuditEvent))]
+    live = current_version(session, "rules", "sh-residence-points")
+    assert live is not None and live.content["example"] is False  # live untouched
+    schema = admin.get(EDITOR + "/schema.json")
+    assert schema.status_code == 200 and "indicators" in schema.get_json()["properties"]
+
+
+def test_a_rules_file_that_does_not_parse_is_kept_and_opens_in_the_text_view(
+        admin: FlaskClient, session: Session) -> None:
+    html = _page(admin, "?view=text")
+    response = admin.post(EDITOR + "/text",
+                          data={**_fields(html), "view": "text", "text": "indicators: [1\n"})
+    assert response.status_code == 303
+    assert _rules(session) == "indicators: [1\n"
+    page = _page(admin)  # the indicators' tab: only the text view can mend it
+    tag, text = _text_area(page)
+    assert text == "indicators: [1\n"
+    found = re.search(r'data-problems="([^"]*)"', tag)
+    assert found is not None
+    marks = json.loads(unescape(found.group(1)))
+    assert marks and marks[0]["line"] == 2  # where the reader stopped
+    assert 'id="outcome"' not in page
+
+
+def test_the_rules_check_marks_the_typed_text_and_saves_nothing(
+        admin: FlaskClient, session: Session) -> None:
+    html = _page(admin, "?view=text")
+    _tag, text = _text_area(html)
+    before = _rules(session)
+    broken = text.replace("\nexample: false\n", "\nexample: maybe\n")
+    response = admin.post(EDITOR + "/check", data={"csrf_token": _fields(html)["csrf_token"],
+                                                   "text": broken})
+    assert response.status_code == 200
+    line = broken.splitlines().index("example: maybe") + 1
+    assert [(p["line"], p["message"]) for p in response.get_json()["problems"]
+            if p["severity"] == "error"] == [(line, "expected true or false, found text")]
+    assert _rules(session) == before  # nothing saved

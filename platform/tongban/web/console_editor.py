@@ -2,6 +2,9 @@
 pages"): who may open it, the working copy and the file it edits, one edit saved with the
 revision the page was drawn from as an optimistic lock, and undo and redo.
 
+A text view (docs/console.md, "Text views") also gets the problems of its file as lint marks
+(``lint_json``) and a check of the text as typed, nothing saved (``check_text``).
+
 An editor supplies three things: which file of the working copy it edits (``file_of``), how
 it draws its page (``draw``, with a message, a stale revision or what was posted) and where a
 saved edit goes back to (``back``). A refusal draws the page again with the message (422, as the
@@ -11,7 +14,8 @@ redirects (303), so the page works without JavaScript and htmx swaps it in place
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from flask import Blueprint, abort, request
@@ -22,9 +26,11 @@ from sqlmodel import Session
 
 from ..console import workspace
 from ..console.edits import EditRefused
+from ..definitions.problems import Problem
 from ..models import Role, ServiceDraft, User
 from .access import require_role
 from .database import request_transaction
+from .services_admin import problem_text
 
 EDITORS = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)  # who may open an editor at all
 
@@ -59,6 +65,32 @@ def open_file(tx: Session, code: str, file_of: FileOf) -> tuple[User, ServiceDra
     if path is None:
         abort(404)
     return user, draft, path
+
+
+def lint_marks(problems: Iterable[Problem]) -> list[dict[str, Any]]:
+    """A file's problems for its text view's lint marks: line, column, severity and the
+    message in the page's language."""
+    return [{"line": p.line, "column": p.column, "severity": p.severity,
+             "message": problem_text(p)} for p in problems]
+
+
+def lint_json(problems: Iterable[Problem]) -> str:
+    """``lint_marks`` for the text area's data-problems."""
+    return json.dumps(lint_marks(problems), ensure_ascii=False)
+
+
+def check_text(tx: Session, code: str, files: Mapping[str, str], path: str,
+               text: str) -> ResponseReturnValue:
+    """The problems every check finds in ``text`` as the file ``path`` of the working copy
+    ``files``, as JSON for the text view's marks while typing. Nothing is saved."""
+    _loaded, problems = workspace.load_files(tx, code, {**files, path: text})
+    return ({"problems": lint_marks(p for p in problems if p.file == path)}, 200,
+            {"Cache-Control": "no-store"})
+
+
+def posted_text() -> str:
+    """The text a text view posted, with the browser's line ends made plain."""
+    return request.form.get("text", "").replace("\r\n", "\n")
 
 
 def posted_revision() -> int:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
@@ -34,10 +35,18 @@ from ..models import Role, ServiceDraft, User
 from ..workflow import diagram
 from ..workflow.presets import load_presets
 from .access import require_role
-from .console_editor import add_history, open_file, save_edit
+from .console_editor import (
+    add_history,
+    check_text,
+    lint_json,
+    open_file,
+    posted_text,
+    save_edit,
+)
 from .database import request_transaction
 
 bp = Blueprint("console_flow", __name__, url_prefix="/admin/services/<code>/flow")
+FLOW_SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "flow.schema.json"
 
 ROLE_NAMES = {"counter_clerk": N_("Counter clerk"), "reviewer": N_("Reviewer"),
               "department_admin": N_("Department administrator"),
@@ -85,6 +94,11 @@ class FlowView:
     presets: list[Choice] = field(default_factory=list)
     districts: list[Choice] = field(default_factory=list)   # answers a district office follows
     answers: list[tuple[Choice, list[Choice]]] = field(default_factory=list)  # question, options
+
+    @property
+    def marks(self) -> str:
+        """The file's problems for the text view's lint marks (JSON)."""
+        return lint_json(self.in_file + [p for found in self.at_step.values() for p in found])
 
 
 def _flow_path(code: str, files: Mapping[str, str]) -> str | None:
@@ -349,11 +363,28 @@ def _option_value(tx: Session, draft: ServiceDraft, key: str, number: str) -> An
 @bp.post("/text")
 @require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
 def text(code: str) -> ResponseReturnValue:
-    posted = request.form.get("text", "").replace("\r\n", "\n")
+    posted = posted_text()
 
     def change(_text: str, _draft: ServiceDraft, _tx: Session) -> tuple[str, str | None]:
         return posted, None
     return _save(code, change, at="text")
+
+
+@bp.post("/check")
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def check(code: str) -> ResponseReturnValue:
+    """The problems of the text view's text as typed (its lint marks); nothing is saved."""
+    with request_transaction() as tx:
+        _user_, draft, path = _open(tx, code)
+        return check_text(tx, code, draft.files, path, posted_text())
+
+
+@bp.get("/schema.json")
+@require_role(Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
+def schema(code: str) -> ResponseReturnValue:
+    """The flow file format (schemas/flow.schema.json), for the text view's completion."""
+    del code
+    return send_file(FLOW_SCHEMA, mimetype="application/json", max_age=3600)
 
 
 add_history(bp, _flow_path, draw=_draw, back=_back, focus="step")

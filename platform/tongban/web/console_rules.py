@@ -1,7 +1,8 @@
 """The rules editor at /admin/services/<code>/rules: the points rule set the service names, its
 indicators as a table with a panel that edits the open one's cells, the pass mark or grades,
-problems at the indicator, the cell and the line, undo and redo, and the simulation of the draft
-against the live rule set before publishing (docs/console.md, "Rules editor").
+problems at the indicator, the cell and the line, undo and redo, the text view of the same file,
+and the simulation of the draft against the live rule set before publishing (docs/console.md,
+"Rules editor").
 
 Every change is one plain form post, as in the flow editor (web/console_flow.py): it reads the
 working copy's rules file, applies one edit of :mod:`tongban.console.rules_edit` and saves the
@@ -14,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -43,10 +45,12 @@ from ..points.simulate import (
 from ..policy import holds
 from ..worktime import TZ
 from .access import current_actor, department_tree, require_role
+from .console_editor import check_text, lint_json, posted_text
 from .database import request_transaction
 from .points_admin import generated_people, report_chart
 
 bp = Blueprint("console_rules", __name__, url_prefix="/admin/services/<code>/rules")
+RULES_SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "rules.schema.json"
 ADMINS = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
 
 KIND_NAMES = {"bands": N_("Bands"), "table": N_("Table of answers"),
@@ -66,6 +70,7 @@ class RulesView:
     revision: int
     path: str
     rule_set_id: str
+    text: str
     can_undo: bool
     can_redo: bool
     indicators: list[rules_edit.Indicator] = field(default_factory=list)
@@ -84,6 +89,12 @@ class RulesView:
     def problem_count(self) -> int:
         return (len(self.in_file) + len(self.at_outcome)
                 + sum(len(found) for found in self.at_indicator.values()))
+
+    @property
+    def marks(self) -> str:
+        """The file's problems for the text view's lint marks (JSON)."""
+        return lint_json(self.in_file + self.at_outcome
+                          + [p for found in self.at_indicator.values() for p in found])
 
 
 def _user(tx: Session, code: str) -> User:
@@ -155,7 +166,7 @@ def _place(view: RulesView, problem: Problem) -> None:
 
 def _view(tx: Session, code: str, draft: ServiceDraft, path: str, rule_set_id: str) -> RulesView:
     text = _text(tx, draft, path, rule_set_id)
-    view = RulesView(revision=draft.revision, path=path, rule_set_id=rule_set_id,
+    view = RulesView(revision=draft.revision, path=path, rule_set_id=rule_set_id, text=text,
                      can_undo=bool(draft.undo_stack), can_redo=bool(draft.redo_stack))
     try:
         view.indicators = rules_edit.indicators(text)
@@ -174,6 +185,9 @@ def _view(tx: Session, code: str, draft: ServiceDraft, path: str, rule_set_id: s
 
 
 def _state() -> dict[str, str]:
+    """What the page keeps across posts: the open indicator, or the text view."""
+    if request.values.get("view") == "text":
+        return {"view": "text"}
     found = request.values.get("indicator", "")
     return {"indicator": found} if found else {}
 
@@ -226,15 +240,14 @@ def _draw(code: str, *, error: str = "", error_at: str = "", error_for: str = ""
         view = _view(tx, code, draft, path, rule_set_id)
         simulation = _simulation(tx, code, draft, path, rule_set_id) if run else None
     state = _state()
-    if error_for and error_for in {i.id for i in view.indicators}:
+    if error_for and "view" not in state and error_for in {i.id for i in view.indicators}:
         state["indicator"] = error_for
     lang = current_lang()
     return render_template(
         "console/rules_editor.html", code=code, view=view, state=state, error=error,
         error_at=error_at, error_for=error_for, stale=stale, posted=posted or {},
         csrf=generate_csrf(), lang=lang,
-        kinds={kind: _(name) for kind, name in KIND_NAMES.items()}, simulation=simulation,
-        files_url=url_for("services_admin.file", code=code, path=path)), status
+        kinds={kind: _(name) for kind, name in KIND_NAMES.items()}, simulation=simulation), status
 
 
 @bp.get("")
@@ -251,6 +264,8 @@ def _revision() -> int:
 
 
 def _back(code: str, indicator: str | None, anchor: str = "") -> ResponseReturnValue:
+    if _state().get("view") == "text":
+        return redirect(url_for(".editor", code=code, view="text"), 303)
     anchor = anchor or (f"#indicator-{indicator}" if indicator else "")
     if indicator:
         return redirect(url_for(".editor", code=code, indicator=indicator) + anchor, 303)
@@ -364,6 +379,34 @@ def outcome(code: str) -> ResponseReturnValue:
     def change(text: str) -> tuple[str, str | None]:
         return rules_edit.edit_outcome(text, form.get("threshold", ""), grades), ""
     return _save(code, change, field="outcome")
+
+
+@bp.post("/text")
+@require_role(*ADMINS)
+def text(code: str) -> ResponseReturnValue:
+    """Save the text view: the whole file as typed, checked like every other save."""
+    posted = posted_text()
+
+    def change(_text: str) -> tuple[str, str | None]:
+        return posted, None
+    return _save(code, change, field="text")
+
+
+@bp.post("/check")
+@require_role(*ADMINS)
+def check(code: str) -> ResponseReturnValue:
+    """The problems of the text view's text as typed (its lint marks); nothing is saved."""
+    with request_transaction() as tx:
+        _user_, draft, path, _rule_set_id = _open(tx, code)
+        return check_text(tx, code, draft.files, path, posted_text())
+
+
+@bp.get("/schema.json")
+@require_role(*ADMINS)
+def schema(code: str) -> ResponseReturnValue:
+    """The rules file format (schemas/rules.schema.json), for the text view's completion."""
+    del code
+    return send_file(RULES_SCHEMA, mimetype="application/json", max_age=3600)
 
 
 def _history(code: str, step: Callable[..., ServiceDraft]) -> ResponseReturnValue:

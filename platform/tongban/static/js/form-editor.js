@@ -1,30 +1,9 @@
 /* The form editor (templates/console/form_editor.html), made nicer with JavaScript; every part
-   works without it. The text view gets CodeMirror (static/vendor/codemirror-form.js) over its
-   text area; a condition row shows the answer list or the typed answer that fits the question
-   chosen; the preview's switches apply as soon as they change. Runs again after each htmx swap. */
+   works without it. A condition row shows the answer list or the typed answer that fits the
+   question chosen; the preview's switches apply as soon as they change (the text view's
+   CodeMirror is static/js/text-view.js). Runs again after each htmx swap. */
 (function () {
   "use strict";
-  var schemas = {};
-
-  function loadSchema(url) {
-    if (!schemas[url]) {
-      schemas[url] = fetch(url, { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .catch(function () { return null; });
-    }
-    return schemas[url];
-  }
-
-  function codeEditors(root) {
-    if (!window.TongbanCodeEditor) return;
-    root.querySelectorAll("textarea[data-code-editor]").forEach(function (area) {
-      if (area.dataset.attached) return;
-      area.dataset.attached = "1";
-      loadSchema(area.dataset.schemaUrl).then(function (schema) {
-        window.TongbanCodeEditor.attach(area, schema);
-      });
-    });
-  }
 
   function fitClause(row) {
     var question = row.querySelector("[data-clause-question]");
@@ -69,7 +48,6 @@
   }
 
   function init(root) {
-    codeEditors(root);
     clauses(root);
     previewSwitches(root);
   }
