@@ -128,7 +128,8 @@ def purge_expired(session: Session) -> tuple[int, list[str]]:
         return 0, []
     files = []
     for upload in session.scalars(select(StoredUpload).where(col(StoredUpload.draft_id).in_(expired))):
-        files.append(upload.stored_name)
+        if upload.stored_name:  # a stored material chosen instead of an upload has no file
+            files.append(upload.stored_name)
         session.delete(upload)
     for draft in session.scalars(select(Draft).where(col(Draft.id).in_(expired))):
         session.delete(draft)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from . import db, seals
+from .materials import library
 from .models import (
     Application,
     DecisionJob,
@@ -256,8 +257,15 @@ def seal_one(target: Engine | SessionFactory, signers: Sequence[Signer],
                 return Outcome(job_id, kind, "lost", attempt)
             codes: tuple[str, ...] = ()
             if not error:
-                codes = tuple(seals.record(session, item, application_id=application_id).code
-                              for item in made)
+                records = [seals.record(session, item, application_id=application_id)
+                           for item in made]
+                codes = tuple(record.code for record in records)
+                # The applicant's library keeps each sealed file as an A-level material.
+                decided = session.get(Application, application_id)
+                if decided is not None:
+                    library.file_decisions(session, decided, records, storage=storage.id,
+                                           issuer=_issuer(session, decided),
+                                           today=finished.astimezone(TZ).date())
                 row.state, row.done_at, row.last_error = "done", finished, ""
             elif transient and attempt < MAX_ATTEMPTS:
                 row.last_error = error

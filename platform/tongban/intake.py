@@ -6,6 +6,7 @@ Web handlers call these functions; everything that decides what happens to answe
 from __future__ import annotations
 
 import copy
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,7 +33,9 @@ from .forms.uploads import (
     unknown_file,
     unknown_file_answers,
 )
-from .models import DefinitionVersion, Draft, StoredUpload, utcnow
+from .materials.library import MSG_STORAGE_DOWN, MaterialStorageFailed, put_bytes
+from .models import DefinitionVersion, Draft, Material, StoredUpload, utcnow
+from .plugin_api import MaterialStorage
 
 MB = 1024 * 1024
 DEFAULT_DOCUMENT_TYPES = ("pdf", "jpeg", "png")
@@ -101,6 +104,11 @@ class DraftFiles:
     address_room: int | None = None
     """Bytes the address may still store today; None when the uploader is signed in."""
     max_address_bytes: int = 0
+    offers: Mapping[str, list[Material]] = field(default_factory=dict)
+    """Question key -> the applicant's valid stored materials of the type it names."""
+    storage: MaterialStorage | None = None
+    """Where a file for a question naming a material type is also put (the material library's
+    storage); None: such files stay in the upload area only."""
 
     def ids(self) -> dict[str, str]:
         """Public id -> the question (field key) each file was uploaded for."""
@@ -140,7 +148,8 @@ def remove_stored_files(upload_dir: str, stored_names: Iterable[str]) -> None:
     rolled-back save never leaves a row pointing at no file."""
     root = Path(upload_dir)
     for stored_name in stored_names:
-        (root / stored_name).unlink(missing_ok=True)
+        if stored_name:  # a stored material chosen instead of an upload has no file here
+            (root / stored_name).unlink(missing_ok=True)
 
 
 @dataclass
@@ -199,22 +208,56 @@ def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, fi
             room = Quota(stored.address_room - stored_now, address_full(stored.max_address_bytes))
         return room
 
+    def refuse(path: str, exc: UploadRejected) -> ValueError:
+        upload_errors[path] = translate_upload_error(exc)
+        return ValueError(upload_errors[path])
+
     def store_file(fld: Field, path: str, upload: Any) -> str:
         try:
             kept = store_upload(upload, upload_policy(fld), Path(upload_dir), quota(fld, path))
         except UploadRejected as exc:
-            upload_errors[path] = translate_upload_error(exc)
-            raise ValueError(upload_errors[path]) from None
+            raise refuse(path, exc) from None
+        library_copy = None
+        if fld.ui.get("material") and stored.storage is not None:
+            # Put in the library's storage now, while the person is on the page: a storage
+            # that is down is told on this question, the page's other answers are saved.
+            local = Path(upload_dir) / kept.stored_name
+            try:
+                library_copy = put_bytes(stored.storage, local.read_bytes(),
+                                         content_type=kept.mime, name=kept.original_name)
+            except MaterialStorageFailed:
+                local.unlink(missing_ok=True)
+                raise refuse(path, UploadRejected(MSG_STORAGE_DOWN, "storage")) from None
         uploads.append(StoredUpload(
             public_id=kept.id, draft_id=draft.id, field_key=fld.key,
             stored_name=kept.stored_name, original_name=kept.original_name,
             size=kept.size, sha256=kept.sha256, mime=kept.mime, uploaded_by=user_id,
-            uploaded_from=stored.address))
+            uploaded_from=stored.address,
+            storage=stored.storage.id if library_copy and stored.storage else None,
+            storage_key=library_copy.key if library_copy else None))
         known[kept.id] = fld.key
         return kept.id
 
+    def use_material(fld: Field, path: str, public_id: str) -> str:
+        material = next((m for m in stored.offers.get(fld.key, ()) if m.public_id == public_id),
+                        None)
+        if material is None:  # not the applicant's, expired, or of another type
+            raise refuse(path, unknown_file())
+        for upload in [*stored.uploads, *uploads]:
+            if upload.material_id == material.id and upload.field_key == fld.key:
+                return upload.public_id
+        row = StoredUpload(
+            public_id=secrets.token_urlsafe(18), draft_id=draft.id, field_key=fld.key,
+            stored_name="", original_name=material.original_name, size=material.size,
+            sha256=material.sha256, mime=material.mime, uploaded_by=user_id,
+            uploaded_from=stored.address, storage=material.storage,
+            storage_key=material.storage_key, material_id=material.id)
+        uploads.append(row)
+        known[row.public_id] = fld.key
+        return row.public_id
+
     result = coerce.coerce_page(form, page_id, formdata, draft.answers, files=files,
-                                store_file=store_file)
+                                store_file=store_file, use_material=use_material)
     if result.rejected:
         return PageResult(errors=result.errors, rejected=True)
     unknown = unknown_file_answers(form, result.answers, known)

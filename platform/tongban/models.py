@@ -28,6 +28,11 @@ def saved_id(row: _Row) -> int:
     return row.id
 
 
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
 class Role(enum.StrEnum):
     CITIZEN = "citizen"
     ENTERPRISE = "enterprise"
@@ -218,6 +223,51 @@ class StoredUpload(SQLModel, table=True):
     # address in a day is capped (UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY).
     uploaded_from: str | None = Field(default=None, max_length=45, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # A question that names a material type: where the library's copy went when the file was
+    # uploaded (it becomes the applicant's material at submit), or the stored material the
+    # applicant chose instead of uploading (then there is no file under stored_name).
+    storage: str | None = Field(default=None, max_length=32)
+    storage_key: str | None = Field(default=None, max_length=200)
+    material_id: int | None = Field(default=None, foreign_key="material.id", index=True)
+
+
+# --- The material library (电子材料库, docs/materials.md). -------------------------------------
+MATERIAL_SOURCES = ("uploaded", "e_licence", "decision")
+TRUST_LEVELS = ("A", "B", "C", "D")
+
+
+class Material(SQLModel, table=True):
+    """A document a person or enterprise handed in once, kept for reuse: whose it is (``owner``,
+    an ID number or a USCC), its type from the catalogue, where its bytes are (``storage`` and
+    ``storage_key`` through the material-storage hook), its issue and expiry dates, how it came
+    (``source``) and how far it can be trusted (``trust_level``, the national A-D scale)."""
+
+    __tablename__ = "material"
+    __table_args__ = (
+        _one_of("source", MATERIAL_SOURCES, "ck_material_source"),
+        _one_of("trust_level", TRUST_LEVELS, "ck_material_trust_level"),
+        Index("ix_material_owner_type", "owner", "type_code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=64, unique=True)
+    owner: str = Field(max_length=18)
+    owner_kind: str = Field(max_length=16)   # person | enterprise
+    type_code: str = Field(max_length=64)
+    sha256: str = Field(max_length=64)
+    size: int
+    mime: str = Field(max_length=100)        # sniffed from the content, never the name
+    original_name: str = Field(max_length=255)
+    storage: str = Field(max_length=32)
+    storage_key: str = Field(max_length=200)
+    issuer: str = Field(default="", max_length=200)
+    issued_on: date | None = Field(default=None)
+    expires_on: date | None = Field(default=None)
+    source: str = Field(max_length=16)
+    trust_level: str = Field(max_length=1)
+    application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class WebSession(SQLModel, table=True):
@@ -245,11 +295,6 @@ OUTBOX_STATES = ("pending", "done", "failed", "cancelled")
 DEADLINE_STATES = ("running", "paused", "done", "cancelled")
 DEADLINE_UNITS = ("working_days", "natural_days", "hours", "working_hours")
 TIMER_STATES = ("pending", "claimed", "done", "cancelled", "failed")
-
-
-def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
-    listed = ", ".join(f"'{value}'" for value in values)
-    return CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
 def _version_column() -> Column[int]:

@@ -159,12 +159,24 @@ class FileTarget:
     application: Application | None
 
 
+@dataclass(frozen=True)
+class MaterialTarget:
+    """A stored material of the library, as the rules see it: whose it is (``owner``), the ID
+    number the asking account is linked to (``actor_owner``), and, when seen from a task,
+    the application it is seen through and whose that application is."""
+
+    owner: str
+    actor_owner: str | None = None
+    application: Application | None = None
+    application_owner: str | None = None
+
+
 class ReviewList:
     """The list of applications a reviewer works from (filtered by :func:`review_filter`)."""
 
 
 REVIEW_LIST = ReviewList()
-Target = Draft | Application | FileTarget | ServiceTarget | ReviewList
+Target = Draft | Application | FileTarget | ServiceTarget | ReviewList | MaterialTarget
 
 
 def may_use_draft(actor: Actor, action: Action, draft: Draft) -> bool:
@@ -201,6 +213,19 @@ def may_open_file(actor: Actor, target: FileTarget, tree: DepartmentTree) -> boo
         return True
     return (target.application is not None
             and may_see_application(actor, Action.VIEW, target.application, tree))
+
+
+def may_see_material(actor: Actor, target: MaterialTarget, tree: DepartmentTree) -> bool:
+    """A material is its owner's; a counter clerk sees a person's at the counter; a reviewer
+    sees the applicant's through an application their department reviews. Nobody else."""
+    if actor.is_anonymous:
+        return False
+    if target.actor_owner is not None and target.actor_owner == target.owner:
+        return True
+    if holds(actor, {Role.COUNTER_CLERK}):
+        return True
+    return (target.application is not None and target.application_owner == target.owner
+            and may_see_application(actor, Action.REVIEW, target.application, tree))
 
 
 def may_start(actor: Actor, action: Action, service: ServiceTarget, tree: DepartmentTree) -> bool:
@@ -242,6 +267,10 @@ def permits(actor: Actor, action: Action, target: Target, tree: DepartmentTree) 
         return may_open_file(actor, target, tree)
     if isinstance(target, ServiceTarget):
         return may_start(actor, action, target, tree)
+    if isinstance(target, MaterialTarget):
+        if action is not Action.OPEN:
+            raise ValueError(f"{action} does not apply to a material")
+        return may_see_material(actor, target, tree)
     if isinstance(target, ReviewList):
         if action is not Action.LIST:
             raise ValueError(f"{action} does not apply to the review list")

@@ -142,7 +142,8 @@ def test_a_material_edit_switches_how_it_is_collected() -> None:
     counter = ge.update_material(POINTS, 0, ge.MaterialEdit(
         ge.Text("居民身份证", "Resident identity card"), collected=ge.AT_COUNTER))
     first = parse("x.yaml", counter)["materials"][0]
-    assert first == {"code": "id-card", "name": {"zh": "居民身份证", "en": "Resident identity card"},
+    assert first == {"code": "id-card", "type": "id-card",  # the catalogue type is kept
+                     "name": {"zh": "居民身份证", "en": "Resident identity card"},
                      "required": True, "checked_at_counter": True}
     back = ge.update_material(counter, 0, ge.MaterialEdit(
         ge.Text("居民身份证", "Resident identity card"), collected="materials.id_card"))

@@ -231,8 +231,8 @@ def test_materials_are_added_edited_moved_and_removed(
         "material-2-note_en": ""})
     assert edited.status_code == 303
     diploma = parse(SERVICE, _service(session))["materials"][2]
-    assert diploma == {"code": "diploma", "name": {"zh": "学历证书", "en": "Diploma"},
-                       "required": False}
+    assert diploma == {"code": "diploma", "type": "diploma",  # the catalogue type is kept
+                       "name": {"zh": "学历证书", "en": "Diploma"}, "required": False}
     moved = _post(admin, "/material/3/move", {"direction": "up"})
     assert moved.status_code == 303
     assert moved.headers["Location"].endswith("#material-2")

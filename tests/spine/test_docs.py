@@ -16,6 +16,9 @@ def test_the_service_example_in_definitions_md_is_valid(tmp_path) -> None:  # ty
     assert examples
     shutil.copytree(PROJECT_ROOT / "form_definitions", tmp_path / "form_definitions")
     (tmp_path / "workflow_definitions").mkdir()
+    # The forms name material types of the material catalogue.
+    shutil.copy(PROJECT_ROOT / "workflow_definitions" / "materials.yaml",
+                tmp_path / "workflow_definitions" / "materials.yaml")
     for number, text in enumerate(examples):
         (tmp_path / "workflow_definitions" / f"example{number}.yaml").write_text(text, "utf-8")
     result = load_directory(tmp_path)

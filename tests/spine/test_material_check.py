@@ -90,7 +90,7 @@ def test_a_required_upload_on_a_page_a_rule_can_hide_does_not_count(defs_copy: P
     result = load_directory(defs_copy)
     line = _line_of(defs_copy, HOUSEHOLD, "form_field: materials.id_card")
     assert [(p.file, p.line) for p in result.problems] == [
-        (HOUSEHOLD, line), (HOUSEHOLD, line + 4), (HOUSEHOLD, line + 8)]
+        (HOUSEHOLD, line), (HOUSEHOLD, line + 5), (HOUSEHOLD, line + 10)]  # 5 lines each
     assert all("can be left empty" in p.message for p in result.problems)
 
 

@@ -139,6 +139,8 @@ ANSWERS = {
     "value": "漕溪北路 100 号", "parts": {"year": "2025", "month": "", "day": ""},
     "options": [render.OptionView("a", "甲", "", True, "f-a")], "error": "请填写",
     "display": "2025年12月15日", "region": (("310000", "310100"), "/regions", "zh"),
+    # the applicant's stored materials a file question offers (issue 16): theirs alone
+    "offers": [render.OptionView("m1", "使用您于 2026-09-03 提交的材料", "C级", True, "f-m1")],
 }
 
 

@@ -18,6 +18,9 @@ from sqlmodel import Session, col
 from .. import audit
 from ..accounts import roles_of
 from ..definitions.loader import CALENDAR_DIR, DEPARTMENTS_FILE, DefinitionSet, load_directory
+from ..definitions.material_types import CATALOGUE_CODE as MATERIALS_CODE
+from ..definitions.material_types import CATALOGUE_FILE as MATERIALS_FILE
+from ..definitions.material_types import CATALOGUE_KIND as MATERIALS_KIND
 from ..definitions.problems import Problem
 from ..definitions.publish import content_hash, current_version, rules_range_problems
 from ..definitions.tree import MemoryTree, ParsedTexts
@@ -372,6 +375,9 @@ def _published_context(session: Session, draft_files: Mapping[str, str],
     catalogue = current_version(session, "departments", "departments")
     if catalogue is not None:
         files[DEPARTMENTS_FILE] = render_version(catalogue)
+    material_types = current_version(session, MATERIALS_KIND, MATERIALS_CODE)
+    if material_types is not None:
+        files[MATERIALS_FILE] = render_version(material_types)
     calendar_codes = session.scalars(select(col(DefinitionVersion.code)).distinct()
                                      .where(col(DefinitionVersion.kind) == "calendar")).all()
     for calendar in calendar_codes:

@@ -27,6 +27,21 @@ from .flowcheck import (
 )
 from .formcheck import check_form_document
 from .lint import lint_flow, lint_form, lint_materials, lint_service
+from .material_types import (
+    CATALOGUE_CODE as MATERIALS_CODE,
+)
+from .material_types import (
+    CATALOGUE_FILE as MATERIALS_FILE,
+)
+from .material_types import (
+    CATALOGUE_KIND as MATERIALS_KIND,
+)
+from .material_types import (
+    Catalogue,
+    check_catalogue,
+    compile_catalogue,
+    unknown_type_problem,
+)
 from .materials import check_materials
 from .problems import Phrase, Problem
 from .schemacheck import meta_validator, pointer_of, schema_problems
@@ -60,6 +75,7 @@ class DefinitionSet:
     forms: dict[str, LoadedDefinition] = field(default_factory=dict)
     flows: dict[str, LoadedDefinition] = field(default_factory=dict)
     departments: LoadedDefinition | None = None  # the catalogue, when the folder has one
+    material_types: LoadedDefinition | None = None  # materials.yaml, when the folder has one
     calendars: dict[str, LoadedDefinition] = field(default_factory=dict)  # parents first
     rules: dict[str, LoadedDefinition] = field(default_factory=dict)  # points rule sets
     ledgers: dict[str, LoadedDefinition] = field(default_factory=dict)  # points ledgers
@@ -85,7 +101,7 @@ class DefinitionSet:
         """Publishing order: the catalogue first (departments exist before services name them),
         then the calendars (a calendar after the one it extends), the rule sets before the
         services that name them."""
-        catalogue = [self.departments] if self.departments is not None else []
+        catalogue = [item for item in (self.departments, self.material_types) if item is not None]
         return [*catalogue, *self.calendars.values(), *self.rules.values(), *self.forms.values(),
                 *self.flows.values(), *self.services.values(), *self.ledgers.values()]
 
@@ -148,6 +164,63 @@ def _load_catalogue(root: Tree, result: DefinitionSet) -> dict[str, DepartmentIn
         result.departments = LoadedDefinition("departments", CATALOGUE_CODE, DEPARTMENTS_FILE,
                                               document.data)
     return department_infos(document.data)
+
+
+def _load_material_types(root: Tree, result: DefinitionSet) -> Catalogue | None:
+    """The material catalogue's types: empty when the tree has none (then no form or service
+    may name a material type), None when the file has problems of its own (reported; the
+    forms and services naming its types are not judged against a broken list)."""
+    path = root / MATERIALS_FILE
+    if not path.exists():
+        return {}
+    document = _read(path, read_yaml, MATERIALS_FILE, result.problems)
+    if document is None:
+        return None
+    found = schema_problems(document, meta_validator("materials"), MATERIALS_FILE)
+    if not found:
+        found = check_catalogue(document, MATERIALS_FILE)
+    result.problems.extend(found)
+    if found:
+        return None
+    result.material_types = LoadedDefinition(MATERIALS_KIND, MATERIALS_CODE, MATERIALS_FILE,
+                                             document.data)
+    return compile_catalogue(document.data)
+
+
+def _form_material_problems(document: Document, file: str,
+                            catalogue: Catalogue | None) -> list[Problem]:
+    """Each file question's ui ``material`` names a type of the catalogue."""
+    ui_fields = (document.data.get("ui") or {}).get("fields") or {}
+    named = {key: hints["material"] for key, hints in ui_fields.items()
+             if isinstance(hints, dict) and isinstance(hints.get("material"), str)}
+    if not named or catalogue is None:
+        return []
+    try:
+        file_keys = set(load_form(document.data, name=file).file_keys)
+    except FormDefinitionError:
+        return []  # the form's own problems are reported
+    problems = []
+    for key, code in named.items():
+        path: list[str | int] = ["ui", "fields", key, "material"]
+        if key not in file_keys:
+            line, column = document.position(path)
+            problems.append(_problem(file, line, column, pointer_of(path),
+                                     N_('"%(key)s" names a material type but is not a file '
+                                        "question"), key=key))
+        elif code not in catalogue:
+            problems.append(unknown_type_problem(document, file, path, code, catalogue))
+    return problems
+
+
+def _service_material_problems(document: Document, file: str,
+                               catalogue: Catalogue | None) -> list[Problem]:
+    """Each of the service's materials that names a ``type`` names one of the catalogue."""
+    if catalogue is None:
+        return []
+    return [unknown_type_problem(document, file, ["materials", index, "type"],
+                                 material["type"], catalogue)
+            for index, material in enumerate(document.data.get("materials") or [])
+            if "type" in material and material["type"] not in catalogue]
 
 
 def calendar_schema_problems(document: Document, file: str) -> list[Problem]:
@@ -246,12 +319,15 @@ def load_directory(root: Path | str | MemoryTree,
     result = DefinitionSet()
     check_form = form_checker or check_form_document
 
+    material_types = _load_material_types(root, result)
     for path in sorted([*(root / FORM_DIR).glob("*.json")]):
         file = str(path.relative_to(root))
         document = _read(path, read_json, file, result.problems)
         if document is None:
             continue
         found = check_form(document, file)
+        if not found:
+            found = _form_material_problems(document, file, material_types)
         if not found:
             found = result.keep(_form_lint(document, file))
         result.problems.extend(found)
@@ -268,7 +344,7 @@ def load_directory(root: Path | str | MemoryTree,
     service_paths = [*(root / SERVICE_DIR).glob("*.yaml"), *(root / SERVICE_DIR).glob("*.yml")]
     for path in sorted(service_paths):
         file = str(path.relative_to(root))
-        if file in (DEPARTMENTS_FILE, PRESETS_FILE):
+        if file in (DEPARTMENTS_FILE, PRESETS_FILE, MATERIALS_FILE):
             continue
         document = _read(path, read_yaml, file, result.problems)
         if document is None:
@@ -320,6 +396,7 @@ def load_directory(root: Path | str | MemoryTree,
                                         departments))
             found.extend(result.keep(lint_service(document, file)))
             found.extend(_calendar_problems(root, document, file))
+            found.extend(_service_material_problems(document, file, material_types))
             found.extend(_rules_problems(root, document, file))
             if data.get("connectors"):
                 found.extend(_connector_problems(document, file, result, connector_types))

@@ -42,6 +42,8 @@ _TIME = re.compile(r"(\d{2}:\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
 CHINA_OFFSET = "+08:00"
 
 StoreFile = Callable[[Field, str, Any], Any]
+UseMaterial = Callable[[Field, str, str], Any]
+"""Answer a file question with the stored material a page post chose (field, path, its id)."""
 
 
 @dataclass
@@ -67,7 +69,8 @@ class _Post:
 
 def coerce_page(form: FormDefinition, page_id: str | None, formdata: Any,
                 previous: Any = None, *, files: Any = None,
-                store_file: StoreFile | None = None) -> CoerceResult:
+                store_file: StoreFile | None = None,
+                use_material: UseMaterial | None = None) -> CoerceResult:
     """Read the fields of one page (all pages when ``page_id`` is None) from ``formdata``
     (a werkzeug ``MultiDict`` or a mapping of name to string or list of strings)."""
     # Any: the answers are JSON of the root's shape, an object for most forms.
@@ -96,7 +99,7 @@ def coerce_page(form: FormDefinition, page_id: str | None, formdata: Any,
             node.parts[part] = values
         else:
             node.values = values
-    reader = _Reader(form, files, store_file)
+    reader = _Reader(form, files, store_file, use_material)
     if not form.root_is_object:
         root = tree if form.root.widget == "repeatable" else tree.children.get(paths.ROOT_NAME)
         value = reader.read(form.root, root, "", answers)
@@ -166,8 +169,10 @@ def _field_at(form: FormDefinition, segments: list[str]) -> Field | None:
 
 
 class _Reader:
-    def __init__(self, form: FormDefinition, files: Any, store_file: StoreFile | None) -> None:
+    def __init__(self, form: FormDefinition, files: Any, store_file: StoreFile | None,
+                 use_material: UseMaterial | None = None) -> None:
         self.form = form
+        self.use_material = use_material
         self.files = files
         self.store_file = store_file
         self.errors: list[FieldError] = []
@@ -412,6 +417,14 @@ class _Reader:
         return choice.code if choice.code is not None else _MISSING
 
     def _file(self, fld: Field, node: _Post | None, path: str, previous: Any) -> Any:
+        # A stored material chosen instead of an upload (``<name>:material``; "upload" means
+        # a new file): the choice wins over a file sent along with it.
+        choice = (node.parts.get("material") or [""])[-1] if node is not None else ""
+        if choice and choice != "upload" and self.use_material is not None:
+            try:
+                return self.use_material(fld, path, choice)
+            except ValueError as exc:
+                return self.fail(fld, path, "file", detail=str(exc))
         upload = None
         if self.files is not None:
             candidates = self.files.getlist(paths.html_name(path)) if hasattr(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import weakref
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -46,6 +46,17 @@ class OptionView:
     hint: str
     checked: bool
     id: str
+
+
+@dataclass(frozen=True)
+class StoredOffer:
+    """A stored material a file question offers instead of an upload: ``token`` is what the
+    choice posts (the material's public id), ``label`` and ``hint`` in the page's language
+    ("Use the one you gave on 2026-09-03", its trust level)."""
+
+    token: str
+    label: str
+    hint: str = ""
 
 
 @dataclass
@@ -89,6 +100,9 @@ class Node:
     levels: list[region_picker.Level] = dataclasses.field(default_factory=list)
     accept: str = ""
     """File questions: the ``accept`` attribute, so the file chooser offers what is taken."""
+    offers: list[OptionView] = dataclasses.field(default_factory=list)
+    """File questions naming a material type: the applicant's valid stored ones, offered
+    instead of an upload (radios named ``<name>:material``)."""
     off: bool = False
     """This question or a group around it is hidden: its inputs are disabled."""
     reveal: str = ""
@@ -157,13 +171,19 @@ class _Ctx:
     page_id: str = ""
     files: Mapping[str, str] | None = None
     """Upload questions: public id -> the file's name, for the files the draft holds."""
+    offers: Mapping[str, Sequence[StoredOffer]] | None = None
+    """File questions by key: the stored materials they offer."""
+    chosen: Mapping[str, str] | None = None
+    """Public id of a draft's file -> the token of the stored material it is."""
 
 
 def render_page(form: FormDefinition, page_id: str, answers: Any,
                 errors: Iterable[FieldError] = (), *, lang: str = "zh",
                 urls: Mapping[str, str] | None = None, raw: Mapping[str, list[str]] | None = None,
                 state: FormState | None = None, files: Mapping[str, str] | None = None,
-                csrf_token: str, templates: Environment, submit: str | None = None) -> Markup:
+                csrf_token: str, templates: Environment, submit: str | None = None,
+                offers: Mapping[str, Sequence[StoredOffer]] | None = None,
+                chosen: Mapping[str, str] | None = None) -> Markup:
     """A whole page of questions inside ``<form method="post">``, with the error summary.
 
     ``urls``: ``action`` (where the form posts), optionally ``validate`` (the field endpoint
@@ -182,6 +202,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
     ctx = _context(form, lang, state, raw, ordered, urls)
     ctx.page_id = page_id
     ctx.files = files
+    ctx.offers, ctx.chosen = offers, chosen
     nodes = page_nodes(form, page, ctx)
     heading_node = nodes[0] if page.one_question and len(nodes) == 1 and nodes[0].widget not in (
         "checkbox", "readonly", "hidden") else None
@@ -241,6 +262,7 @@ _ANSWER_TESTS: dict[str, Callable[[Node], bool]] = {
     "options": lambda n: any(o.checked for o in n.options),
     "error": lambda n: bool(n.error),
     "display": lambda n: bool(n.display),
+    "offers": lambda n: bool(n.offers),
     "region": lambda n: any(n.region[0]),
 }
 _DERIVED_FIELDS = frozenset({"levels"})
@@ -289,7 +311,9 @@ def render_field(form: FormDefinition, path: str, answers: Any,
                  errors: Iterable[FieldError] = (), *, lang: str = "zh",
                  urls: Mapping[str, str] | None = None,
                  raw: Mapping[str, list[str]] | None = None,
-                 templates: Environment, files: Mapping[str, str] | None = None) -> Markup:
+                 templates: Environment, files: Mapping[str, str] | None = None,
+                 offers: Mapping[str, Sequence[StoredOffer]] | None = None,
+                 chosen: Mapping[str, str] | None = None) -> Markup:
     """Only the fragment of one answer (its form group), for the inline-check endpoint and
     the correction page (``files`` as for ``render_page``: an upload already sent is kept)."""
     key = key_of(form, path)
@@ -297,6 +321,7 @@ def render_field(form: FormDefinition, path: str, answers: Any,
     state = evaluate(form, answers)
     ctx = _context(form, lang, state, raw, sort_errors(errors, form), urls)
     ctx.files = files
+    ctx.offers, ctx.chosen = offers, chosen
     ctx.page_id = page_id
     for node in _walk(page_nodes(form, form.page_by_id[page_id], ctx)):
         if node.path == path:
@@ -425,6 +450,17 @@ def _node(fld: Field, path: str, value: Any, parent_value: Any, ctx: _Ctx, *,
         node.value = value if file_name else ""
         node.display = file_name or ""
         node.accept = _accept(fld)
+        offered = (ctx.offers or {}).get(fld.key) or ()
+        if offered:
+            posted = (ctx.raw or {}).get(f"{name}:material")
+            # No file yet: the newest stored one is chosen, so "continue" reuses it.
+            choice = posted[-1] if posted else (ctx.chosen or {}).get(
+                node.value, "upload") if node.value else offered[0].token
+            node.offers = [OptionView(o.token, o.label, o.hint, o.token == choice,
+                                      f"{node.id}-material-{index}")
+                           for index, o in enumerate(offered, 1)]
+            node.offers.append(OptionView("upload", "", "", choice not in
+                                          {o.token for o in offered}, f"{node.id}-material-new"))
     else:
         node.value = raw[-1] if raw else input_text(value)
     return node

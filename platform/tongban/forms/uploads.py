@@ -63,7 +63,8 @@ MSG_DRAFT_FULL = N_("The files of one application can add up to %(limit)s. Uploa
 MSG_ADDRESS_FULL = N_("Without signing in, files of up to %(limit)s a day can be uploaded. Sign "
                       "in, or try again tomorrow")
 
-Reason = Literal["missing", "empty", "too_large", "type", "executable", "unknown", "quota"]
+Reason = Literal["missing", "empty", "too_large", "type", "executable", "unknown", "quota",
+                 "storage"]
 
 
 class UploadRejected(ValueError):

@@ -40,6 +40,7 @@ def init_web(app: Flask) -> None:
         ledger_pages,
         links,
         login,
+        materials,
         messages,
         points_admin,
         points_appeals,
@@ -99,6 +100,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(dashboards.bp)  # issue 14 item 9
     app.register_blueprint(seal_verify.bp)  # issue 16 item 2: the public verification page
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
+    app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
     app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
     ratelimits.init_app(app)
     errors.init_app(app)

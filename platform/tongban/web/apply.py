@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
@@ -20,7 +22,7 @@ from ..applications import (
     user_drafts,
 )
 from ..definitions.publish import effective_version
-from ..forms import state
+from ..forms import date_limits, state
 from ..forms.uploads import UploadRejected
 from ..i18n import current_lang
 from ..intake import (
@@ -34,11 +36,12 @@ from ..intake import (
     submission_errors,
     upload_ids,
 )
+from ..materials import library
 from ..models import Application, Draft
 from ..policy import Action, ServiceTarget
 from ..services import get_service
 from ..who_looked import record_application_read
-from . import connector_views, flow_views, form_pages, settings
+from . import connector_views, flow_views, form_pages, materials, settings
 from .access import allowed, current_actor
 from .database import request_session, request_transaction
 from .errors import render_error
@@ -140,6 +143,9 @@ def page(token: str, page_id: str) -> ResponseReturnValue:
                          max_draft_bytes=config["UPLOAD_MAX_BYTES_PER_DRAFT"],
                          address=request.remote_addr, anonymous=_user_id() is None,
                          max_address_bytes_per_day=config["UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY"])
+    offered = materials.draft_offers(draft, form, page_id)
+    if offered or materials.asks_for_material(form, page_id):
+        stored = dataclasses.replace(stored, offers=offered, storage=materials.storage())
     result = read_page(draft, pinned_defs, page_id, request.form, request.files,
                        upload_dir=config["UPLOAD_DIR"], user_id=_user_id(),
                        translate_upload_error=_upload_message, stored=stored)
@@ -242,6 +248,10 @@ def submit_application(token: str) -> ResponseReturnValue:
                              actor_id=_user_id(), actor_name=actor_name,
                              request_id=g.request_id)
             reference = outcome.application.reference
+            # Files given for questions naming a material type join the applicant's library.
+            library.keep_uploads(tx, outcome.application, form, library.catalogue(tx),
+                                 library.owner_of_draft(tx, draft, current.answers),
+                                 date_limits.today())
     except IntegrityError:
         # Another request submitted this draft between our check and our insert.
         request_session().rollback()

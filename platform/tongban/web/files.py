@@ -16,9 +16,9 @@ from ..policy import Action, FileTarget
 from ..who_looked import record_file_open
 from .access import allowed
 from .database import request_session, request_transaction
+from .materials import PREVIEWABLE, send_bytes, stored_bytes
 
 bp = Blueprint("files", __name__)
-PREVIEWABLE = {"application/pdf", "image/jpeg", "image/png", "image/webp", "image/gif"}
 
 
 def remember_draft(token: str) -> None:
@@ -41,6 +41,8 @@ def open_file(public_id: str) -> ResponseReturnValue:
                                   .where(col(StoredUpload.public_id) == public_id)).first()
     if upload is None or not _may_open(upload):
         abort(404)
+    if not upload.stored_name:  # a stored material chosen instead of an upload
+        return _open_material(upload)
     try:
         handle = open_stored(current_app.config["UPLOAD_DIR"], upload.stored_name)
     except FileNotFoundError:
@@ -62,3 +64,19 @@ def open_file(public_id: str) -> ResponseReturnValue:
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _open_material(upload: StoredUpload) -> ResponseReturnValue:
+    """The file of a draft's question answered with a stored material: read from the material
+    storage, recorded like any other file opened."""
+    if upload.storage is None or upload.storage_key is None:
+        abort(404)
+    found = stored_bytes(upload.storage, upload.storage_key)
+    if not isinstance(found, bytes):
+        return found
+    with request_transaction() as tx:
+        signed_in = current_user.is_authenticated
+        record_file_open(tx, upload, actor_id=current_user.id if signed_in else None,
+                         actor_name=current_user.username if signed_in else "anonymous",
+                         request_id=g.request_id)
+    return send_bytes(found, upload.mime, upload.sha256, upload.original_name)

@@ -16,7 +16,7 @@ from ..forms.errors import FieldError
 from ..i18n import current_lang
 from ..intake import Pinned
 from ..models import Draft, StoredUpload
-from . import connector_views, layout
+from . import connector_views, layout, materials
 from .database import request_session
 from .files import remember_draft
 from .urls import fixed_url, path_url
@@ -65,9 +65,12 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
     urls = _page_urls(draft, page_id, from_check, form, current)
     layout.send_page_along(urls["switch"])
     uploads = _uploads_by_id(draft.id) if _has_file_answer(form, answers) else {}
+    offered = materials.draft_offers(draft, form, page_id)
     body = render.render_page(form, page_id, answers, errors, lang=lang, state=current,
                               csrf_token=generate_csrf(), templates=current_app.jinja_env,
-                              urls=urls, raw=raw, files={i: u.original_name for i, u in uploads.items()})
+                              urls=urls, raw=raw, files={i: u.original_name for i, u in uploads.items()},
+                              offers=materials.offer_views(offered),
+                              chosen=materials.chosen_materials(uploads.values()))
     body = connector_views.page_notes(draft, pinned_defs, page_id, answers) + body
     page_def = form.page_by_id[page_id]
     context = {"service": pinned_defs.service.content,

@@ -36,7 +36,7 @@ from ..policy import REVIEW_ROLES, Action, Role, departments, review_filter
 from ..services import current_services, names_of_versions
 from ..who_looked import record_application_read
 from ..workflow import inbox
-from . import clock_pages, connector_views, deadline_views, flow_views, form_pages
+from . import clock_pages, connector_views, deadline_views, flow_views, form_pages, materials
 from .access import allowed, current_actor, department_tree, require_role
 from .database import request_session, request_transaction
 from .errors import render_error
@@ -445,6 +445,7 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         assignee=run.names.person(task.assignee_id),
         on_behalf=run.names.person(task.on_behalf_of),
         score=scoring.view(session, application),
+        library=materials.task_panel(application, pinned_defs.service.content, uploads),
         confirms_refusal=flow_views.confirms_refusal(run.content, task.node),
         remindable=[t for t in run.tasks if t.state in ("open", "claimed") and t.kind != "cc"
                     and t.id != task.id],

@@ -195,7 +195,23 @@
     });
   }
 
+  // A file question offering the applicant's stored material: the file chooser is out of the
+  // way while a stored one is chosen (without JavaScript both show and the choice decides).
+  function syncMaterialChoice(choice) {
+    var group = choice.closest(".tb-form-group");
+    var chooser = group && group.querySelector("input.tb-file-upload");
+    var picked = choice.querySelector("input[type=radio]:checked");
+    if (chooser) chooser.hidden = !!picked && picked.value !== "upload";
+  }
+
   function init(root) {
+    root.querySelectorAll("[data-tb-material-choice]").forEach(function (choice) {
+      syncMaterialChoice(choice);
+      if (!choice.dataset.tbBound) {
+        choice.dataset.tbBound = "1";
+        choice.addEventListener("change", function () { syncMaterialChoice(choice); });
+      }
+    });
     var summary = root.querySelector("[data-tb-error-summary]");
     if (summary && !summary.dataset.tbFocused) {
       summary.dataset.tbFocused = "1";
