@@ -105,7 +105,7 @@ def test_an_unknown_reference_and_a_wrong_name_get_the_same_answer_and_leave_no_
     unknown = _find(client, by="reference", reference="2610-RSJ2-WEBA", name="张小明")
     wrong = _find(client, by="reference", reference=REFERENCE, name="张大明")
     for status, html in (unknown, wrong):
-        assert status == 404
+        assert status == 422
         assert NO_MATCH in _text(html)
         assert 'aria-describedby="reference-hint reference-error"' in html
         assert 'href="#reference"' in html  # the summary links to the field
@@ -141,7 +141,7 @@ def test_a_verification_code_alone_opens_the_progress_even_from_a_link(
     assert response.status_code == 200 and REFERENCE in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "private, no-store"
     status, html = _find(client, by="code", code="2" * 16)
-    assert status == 404 and NO_MATCH in _text(html)
+    assert status == 422 and NO_MATCH in _text(html)
 
 
 def test_every_match_is_audited_with_how_it_was_found(
@@ -161,7 +161,7 @@ def test_the_page_speaks_english_when_asked(client: FlaskClient, run: review_wor
     client.post("/settings/language", data={"csrf_token": csrf_token(client, "/progress"),
                                             "locale": "en", "next": "/progress"})
     status, html = _find(client, by="reference", reference="2610-RSJ2-WEBA", name="张小明")
-    assert status == 404
+    assert status == 422
     assert "No application matches what you entered. Check it and try again." in _text(html)
     status, html = _find(client, by="reference", reference=REFERENCE, name="张小明")
     assert status == 200 and "Initial review" in _text(html) and "张*明" in _text(html)

@@ -32,7 +32,7 @@ def _no_match(field: str, typed: dict[str, str]) -> ResponseReturnValue:
     """The one answer for an unknown reference, a wrong name and an unknown code: nothing
     tells a stranger which references exist."""
     words = _("No application matches what you entered. Check it and try again.")
-    return _page(errors={field: words}, typed=typed, status=404)
+    return _page(errors={field: words}, typed=typed, status=422)
 
 
 @bp.get("", strict_slashes=False)
