@@ -293,6 +293,8 @@ SETTINGS: tuple[Setting, ...] = (
             "each: ofd-seal, pdf-seal); empty: decisions are not sealed"),
     Setting("VERIFY_RATE_LIMIT", "30 per minute;300 per hour", _rate_limit,
             "Checks on the public verification page (/verify) from one address"),
+    Setting("PROGRESS_RATE_LIMIT", "10 per minute;100 per hour", _rate_limit,
+            "Look-ups on the public progress page (/progress) from one address"),
     Setting("SMTP_HOST", "127.0.0.1", _str, "The mail server the email notification channel sends through"),
     Setting("SMTP_PORT", 25, _positive_int, "The mail server's port"),
     Setting("MAIL_FROM", "noreply@tongban.localhost", _str, "The sender address of notification emails"),

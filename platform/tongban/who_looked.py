@@ -23,11 +23,14 @@ FILE_OPEN = "file.open"
 
 def record_application_read(session: Session, application: Application, *, page: str,
                             actor_id: int | None, actor_name: str,
-                            request_id: str = "") -> AuditEvent:
-    """Record that an application was shown, and on which page. The caller commits."""
+                            request_id: str = "", found_by: str | None = None) -> AuditEvent:
+    """Record that an application was shown, and on which page; ``found_by`` says how a
+    visitor found it on the public progress page ("reference_and_name" or "code"). The caller
+    commits."""
+    after = {"page": page} if found_by is None else {"page": page, "found_by": found_by}
     return audit.record(session, action=APPLICATION_READ, object_type="application",
                         object_id=application.reference, actor_id=actor_id,
-                        actor_name=actor_name, after={"page": page}, request_id=request_id)
+                        actor_name=actor_name, after=after, request_id=request_id)
 
 
 def record_document_open(session: Session, document: SealedDocumentRecord, *, reference: str,
@@ -61,7 +64,7 @@ class Look:
     actor_id: int | None
     actor_name: str
     action: str  # APPLICATION_READ or FILE_OPEN
-    page: str | None  # for APPLICATION_READ: "review" or "confirmation"
+    page: str | None  # for APPLICATION_READ: "review", "confirmation", "public_progress", ...
     file_name: str | None  # for FILE_OPEN: the file's name as uploaded
     request_id: str
 

@@ -126,7 +126,8 @@ FormChecker = Callable[[Document, str], list[Problem]]
 
 def _material_problems(document: Document, file: str,
                        form: LoadedDefinition) -> list[Problem]:
-    """The guide's materials that the form does not collect, placed in the service file."""
+    """The guide's materials that the form does not collect, and an applicant_name that is not
+    one of its text questions, placed in the service file."""
     compiled = load_form(form.content, name=form.path)
     problems = []
     for path, template, params in check_materials(document.data, compiled):

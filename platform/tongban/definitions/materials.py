@@ -79,7 +79,24 @@ def check_materials(service: dict[str, Any], form: FormDefinition) -> list[Findi
                                 'schema\'s "required", with no logic rule that hides it or its '
                                 "page"), {"code": code, "key": key}))
         claimed.setdefault(key, code)
-    return findings
+    return findings + check_applicant_name(service, form)
+
+
+def check_applicant_name(service: dict[str, Any], form: FormDefinition) -> list[Finding]:
+    """``applicant_name`` must name one text question of the form, outside any list (one
+    applicant, one name)."""
+    key = service.get("applicant_name")
+    if key is None:
+        return []
+    parts = paths.split(key)
+    chain = [form.fields.get(paths.join(*parts[:depth])) for depth in range(1, len(parts) + 1)]
+    fields = form.fields.get(key)
+    if not fields or fields[0].type != "string" or fields[0].widget == "file" or any(
+            not found or found[0].type == "array" for found in chain[:-1]):
+        return [(["applicant_name"],
+                 N_('applicant_name "%(key)s" is not a text question of the form outside a list'),
+                 {"key": key})]
+    return []
 
 
 def _choices(file_keys: set[str]) -> Phrase:

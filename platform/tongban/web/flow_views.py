@@ -193,6 +193,13 @@ class Person:
         """Department and role, e.g. "市人社局 审核人员"."""
         return " ".join(part for part in (self.department, self.role) if part)
 
+    def department_in(self, department: str | None) -> str:
+        """The name of ``department`` when the person works there, else their own one's."""
+        for _role, code, name in self.memberships:
+            if department and code == department:
+                return name
+        return self.department
+
     def where_in(self, department: str | None) -> str:
         """Department and role in ``department`` when the person works there, else ``where``."""
         for role, code, name in self.memberships:
@@ -315,10 +322,16 @@ class Run:
                         "comment": event.data.get("comment", ""), "at": event.at}
         return None
 
-    def timeline(self, *, staff: bool, label: Callable[[str], str] | None = None) -> list[Step]:
+    def timeline(self, *, staff: bool, label: Callable[[str], str] | None = None,
+                 public: bool = False) -> list[Step]:
         """Every step in words: what, at which step, who (department and role; a name for
-        staff, or for applicants when the flow says ``show_names: true``), when."""
-        show_names = staff or bool(self.content.get("show_names"))
+        staff, or for applicants when the flow says ``show_names: true``), when.
+
+        ``public`` is the applicant's timeline for anyone holding the reference (the public
+        progress page): department names and step names only, none of the words people wrote
+        (comments, reasons, notes) and no question names."""
+        staff = staff and not public
+        show_names = not public and (staff or bool(self.content.get("show_names")))
         steps = []
         for event in self.events:
             if event.type in QUIET_EVENTS or (not staff and event.type in STAFF_ONLY_EVENTS):
@@ -329,6 +342,8 @@ class Run:
             task = self.task_by_seq(event.task_seq)
             where = person.where_in(task.candidate_department if task else None) \
                 if person else ""
+            if public and person is not None:
+                where = person.department_in(task.candidate_department if task else None)
             if applicant and not (person and person.role):
                 where = _("Applicant")
             if person is None and event.actor_id is None and event.type not in (
@@ -345,10 +360,12 @@ class Run:
                 "approved", "rejected", "returned", "accepted", "intake_refused")
             comment = str(event.data.get("comment") or reason
                           or (task.comment if task is not None and decided else "") or "")
+            if public:  # only the words the platform itself writes: a new due day
+                comment = str(reason or "") if event.type in NEW_DUE_EVENTS else ""
             behalf = self.names.name(event.on_behalf_of) if event.on_behalf_of else ""
-            items = [label(str(key)) if label else str(key)
-                     for key in [*event.data.get("questions", []),
-                                 *event.data.get("materials", [])]]
+            items = [] if public else [
+                label(str(key)) if label else str(key)
+                for key in [*event.data.get("questions", []), *event.data.get("materials", [])]]
             words = EVENT_WORDS.get(event.type, event.type)
             if event.type == "approved" and confirms_refusal(self.content, event.node):
                 words = REFUSAL_CONFIRMED  # "approved" there ends the application refused

@@ -1,4 +1,5 @@
-"""Rate limits (Flask-Limiter) on sign-in, starting and submitting applications.
+"""Rate limits (Flask-Limiter) on sign-in, starting and submitting applications, and the public
+look-ups (points self-check, seal verification, progress).
 
 Throttling replaces the old account lock, which any stranger could trigger for any account:
 sign-in is limited per address, and failed sign-ins per (account, address), so a guesser slows
@@ -64,7 +65,11 @@ _LIMITS: dict[str, list[tuple[str, Callable[[], str], Callable[[Response], bool]
     "apply.submit_application": [("SUBMIT_RATE_LIMIT", _user_or_address, None, "submit")],
     "points_public.check": [("SELF_CHECK_RATE_LIMIT", _user_or_address, None, "self-check")],
     "seal_verify.check": [("VERIFY_RATE_LIMIT", get_remote_address, None, "verify")],
+    "public_progress.find": [("PROGRESS_RATE_LIMIT", get_remote_address, None, "progress")],
 }
+# Endpoints that only look something up, so every request counts, GET too (a link with a
+# verification code opens the public progress page).
+_EVERY_METHOD = frozenset({"public_progress.find"})
 
 
 def init_app(app: Flask) -> None:
@@ -78,6 +83,7 @@ def init_app(app: Flask) -> None:
     for endpoint, limits in _LIMITS.items():
         view: Callable[..., Any] = app.view_functions[endpoint]
         for setting, key_func, deduct_when, scope in limits:
-            view = limiter.limit(_setting(setting), key_func=key_func, methods=["POST"],
+            methods = None if endpoint in _EVERY_METHOD else ["POST"]
+            view = limiter.limit(_setting(setting), key_func=key_func, methods=methods,
                                  deduct_when=deduct_when, scope=scope)(view)
         app.view_functions[endpoint] = view
