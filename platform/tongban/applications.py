@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col
 
 from . import audit
+from .connectors.calls import Owner, verified_values
 from .definitions.publish import effective_version
 from .fragments import refuse_in_shared_draw
 from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
@@ -198,7 +199,11 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
     # Scored before the flow starts: its first gateway may route on the score.
     scoring.score(session, application, reason=scoring.SUBMITTED, actor_id=actor_id,
                   actor_name=actor_name, request_id=request_id)
-    integrity.check_application(session, application, actor_name=actor_name, request_id=request_id)
+    # What the registers said when the draft was prefilled: a submitted answer that differs is
+    # flagged for the reviewer (a changed prefilled answer is never silent).
+    integrity.check_application(session, application,
+                                verified=verified_values(session, Owner(draft_id=draft.id)),
+                                actor_name=actor_name, request_id=request_id)
     start_flow(session, application, now=now, actor_id=actor_id, actor_name=actor_name,
                request_id=request_id)
     return Submitted(application, created=True)

@@ -266,7 +266,8 @@ def test_the_reviewer_sees_the_answers_against_the_business_licence(
     rows = _check_rows(html)
     assert rows[0].startswith("企业名称 上海示例科技公司 上海示例科技有限公司 市大数据中心电子证照库，")
     assert rows[0].endswith(" 不一致")
-    assert rows[1].startswith("成立日期 2016-05-20 2016-05-20 ") and rows[1].endswith(" 一致")
+    # both dates as the form shows them (compared as given)
+    assert rows[1].startswith("成立日期 2016年5月20日 2016年5月20日 ") and rows[1].endswith(" 一致")
     assert twin.behaviour.requests[-1]["path"] == f"/api/v1/enterprises/{DEMO_USCC}/business-licence"
     [event] = _events(session)
     assert (event.action, event.actor_name, event.object_id) == \

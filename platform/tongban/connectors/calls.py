@@ -107,6 +107,23 @@ def latest(session: Session, owner: Owner, connector: str, query_id: str) -> Con
         col(ConnectorResult.query_id) == query_id).order_by(col(ConnectorResult.id).desc())).first()
 
 
+def verified_values(session: Session, owner: Owner) -> dict[str, Any]:
+    """Question key -> the value a source gave for it, from the owner's latest answered call
+    of each query (a failed call or one without a record gives nothing): what the points
+    integrity check compares the submitted answers with."""
+    rows = session.scalars(select(ConnectorResult).where(*owner.where())
+                           .order_by(col(ConnectorResult.id))).all()
+    latest_of: dict[tuple[str, str], ConnectorResult] = {}
+    for row in rows:
+        latest_of[(row.connector, row.query_id)] = row
+    found: dict[str, Any] = {}
+    for row in latest_of.values():
+        if row.status == "ok":
+            found.update({key: value for key, value in (row.values or {}).items()
+                          if value is not None})
+    return found
+
+
 def run_query(session: Session, connectors: ConnectorRegistry, service: Mapping[str, Any],
               connector: str, query_id: str, answers: Any, *, owner: Owner, purpose: Purpose,
               actor_id: int | None, actor_name: str, request_id: str = "",
