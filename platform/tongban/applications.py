@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col
@@ -16,7 +16,15 @@ from . import audit
 from .connectors.calls import Owner, verified_values
 from .definitions.publish import effective_version
 from .fragments import refuse_in_shared_draw
-from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
+from .models import (
+    Application,
+    ConnectorResult,
+    DefinitionVersion,
+    Draft,
+    StoredUpload,
+    saved_id,
+    utcnow,
+)
 from .points import integrity, scoring
 from .policy import Action, Actor, may_use_draft
 from .workflow.runtime import start_flow
@@ -131,6 +139,8 @@ def purge_expired(session: Session) -> tuple[int, list[str]]:
     for upload in session.scalars(select(StoredUpload).where(col(StoredUpload.draft_id).in_(expired))):
         files.append(upload.stored_name)
         session.delete(upload)
+    # What a register said for a draft nobody sent goes with it (each call stays audited).
+    session.execute(delete(ConnectorResult).where(col(ConnectorResult.draft_id).in_(expired)))
     for draft in session.scalars(select(Draft).where(col(Draft.id).in_(expired))):
         session.delete(draft)
     audit.record(session, action="draft.purge", object_type="draft", object_id="expired",
