@@ -9,13 +9,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tongban_http_connector import HTTP
 from tongban_sql_connector import SQL
 
 from tongban import PROJECT_ROOT
 from tongban.definitions.loader import load_directory
 
 SERVICE = "workflow_definitions/household-transfer.yaml"
-TYPES = {"sql": SQL}
+TYPES = {"sql": SQL, "http": HTTP}  # enterprise-credit reads the e-licence service
 GOOD_SQL = ("SELECT name, household_address, region_code\n"
             "          FROM people WHERE id_number = :id_number")
 
@@ -89,7 +90,7 @@ def test_an_unknown_connector_type_is_a_load_error_naming_the_known_ones(defs: P
     line = _replace(defs, "type: sql", "type: oracle")
     assert _problems(defs) == [
         f'{SERVICE}:{line}:11: at /connectors/population/type unknown connector type "oracle" '
-        "(types: sql)"]
+        "(types: http, sql)"]
 
 
 def test_bad_options_are_checked_against_the_types_schema(defs: Path) -> None:
