@@ -211,8 +211,10 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
                   actor_name=actor_name, request_id=request_id)
     # What the registers said when the draft was prefilled: a submitted answer that differs is
     # flagged for the reviewer (a changed prefilled answer is never silent).
-    integrity.check_application(session, application,
-                                verified=verified_values(session, Owner(draft_id=draft.id)),
+    service = session.get(DefinitionVersion, draft.service_version_id)
+    verified = verified_values(session, Owner(draft_id=draft.id),
+                               service.content if service is not None else {}, answers)
+    integrity.check_application(session, application, verified=verified,
                                 actor_name=actor_name, request_id=request_id)
     start_flow(session, application, now=now, actor_id=actor_id, actor_name=actor_name,
                request_id=request_id)

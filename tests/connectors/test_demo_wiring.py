@@ -31,7 +31,7 @@ from tongban.models import (
 
 from ..conftest import Personas
 from ..web import review_world
-from ..web.journey import PDF, RESIDENCE_PAGES, Journey, errors_in
+from ..web.journey import PDF, RESIDENCE_PAGES, Journey, errors_in, id_number
 
 TAG = re.compile(r"<[^>]+>")
 REGISTER = {"months": 48, "base_band": "below_0_8", "base_months": 48}  # 张三: 48 x 9000.00
@@ -285,3 +285,21 @@ def test_a_family_reunion_is_not_checked_against_the_social_insurance_register(
     assert [r.split(" ")[0] for r in _register_rows(html)] == ["姓名", "迁出地详细地址", "迁出地"]
     session.rollback()
     assert [r.connector for r in session.scalars(select(ConnectorResult))] == ["population"]
+
+
+def test_answers_checked_for_another_person_are_not_held_against_the_applicant(
+        personas: Personas, session: Session) -> None:
+    """The register was asked about the account's ID number; the application is for someone
+    the register has no record of: nothing is verified, so nothing contradicts."""
+    client = personas.as_("citizen")
+    journey = Journey(client, "residence-points")
+    assert _draft(session, journey.token).answers["social_insurance"] == REGISTER
+    _fill_rest(journey, {"social_insurance.months": "60", "social_insurance.base_band": "below_0_8"})
+    other = id_number("11010120000101001")
+    response = journey.post("applicant", {**RESIDENCE_PAGES[0][1], "applicant.id_number": other})
+    assert response.status_code == 302
+    assert [(r.person, r.status) for r in _results(session)] == [
+        (FIRST_ID_NUMBER, "ok"), (other, "none")]
+    assert journey.submit().status_code == 302
+    session.rollback()
+    assert session.scalars(select(PointsFlag)).all() == []
