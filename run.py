@@ -82,8 +82,21 @@ def main() -> None:
         serve()
 
 
+def seal_demo_decisions() -> None:
+    """The demo seals every decision as OFD (GB/T 38540) and PDF (PAdES) with the test-only
+    demo keys, when both seal plugins are installed (`make install` installs them); the
+    worker started below inherits the setting. An explicit TONGBAN_DECISION_SIGNERS wins."""
+    try:
+        import tongban_ofd_seal  # noqa: F401
+        import tongban_pdf_seal  # noqa: F401
+    except ImportError:
+        return
+    os.environ.setdefault("TONGBAN_DECISION_SIGNERS", "ofd-seal,pdf-seal")
+
+
 def serve() -> None:
     seed_demo_registers()
+    seal_demo_decisions()
     app = create_app()
     try:
         for line in load_demo(app.extensions["tongban.engine"], Path(app.config["DEFINITIONS_DIR"])):

@@ -19,6 +19,10 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)  # rate-limit
 # measured text boxes are wrong. WenQuanYi Micro Hei is a 1.6 MB download.
 dpkg-query -W -f='${Status}' fonts-wqy-microhei 2>/dev/null | grep -q 'ok installed' \
     || missing+=(fonts-wqy-microhei)
+# WeasyPrint (the pdf_seal plugin's HTML to PDF) draws text with Pango; the same CJK font sets
+# the decisions' Chinese and the OFD seal's stamp picture.
+dpkg-query -W -f='${Status}' libpango-1.0-0 2>/dev/null | grep -q 'ok installed' \
+    || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 
 if ((${#missing[@]})); then
     echo "ensure-test-deps: installing Debian packages: ${missing[*]}"

@@ -25,7 +25,10 @@ from tongban import PROJECT_ROOT, create_app
 from tongban.migrate import upgrade
 
 from .demo_snapshot import DemoSnapshot, take_postgres, take_sqlite
+from .installed_packages import metadata_read_once
 from .parsed_text import definitions_parsed_once
+from .password_cost import quick_password_hashes
+from .route_code import routes_compiled_once
 from .template_code import SharedTemplateCode, share_compiled_templates
 
 POSTGRES_ADMIN_URL = os.environ.get("TONGBAN_TEST_POSTGRES",
@@ -47,6 +50,27 @@ def pytest_report_header(config: pytest.Config) -> str:
 def _definitions_parsed_once() -> Iterator[None]:
     """tests/parsed_text.py"""
     with definitions_parsed_once():
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _routes_compiled_once() -> Iterator[None]:
+    """tests/route_code.py"""
+    with routes_compiled_once():
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _metadata_read_once() -> Iterator[None]:
+    """tests/installed_packages.py"""
+    with metadata_read_once():
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashes() -> Iterator[None]:
+    """tests/password_cost.py"""
+    with quick_password_hashes():
         yield
 
 

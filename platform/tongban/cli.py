@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 from flask import current_app
@@ -37,6 +37,9 @@ from .worktime import (
     working_days_between,
 )
 from .worktime.files import CalendarFileError
+
+if TYPE_CHECKING:
+    from .connectors.registry import ConnectorHealth
 
 
 def command_session() -> Session:
@@ -588,11 +591,16 @@ def connectors_health(live: bool) -> None:
     if not reports:
         click.echo("No connector has been called yet.")
     for found in reports:
-        when = f" at {found.report.checked_at:%Y-%m-%d %H:%M} UTC" if found.report.checked_at else ""
-        detail = f": {found.report.detail}" if found.report.detail else ""
-        click.echo(f"{found.service}/{found.connector}: {found.report.state}{when}{detail}")
+        click.echo(_connector_line(found))
     if any(found.report.state == "down" for found in reports):
         raise SystemExit(1)
+
+
+def _connector_line(found: ConnectorHealth) -> str:
+    """``service/connector: state at time: detail``, as both health commands print it."""
+    when = f" at {found.report.checked_at:%Y-%m-%d %H:%M} UTC" if found.report.checked_at else ""
+    detail = f": {found.report.detail}" if found.report.detail else ""
+    return f"{found.service}/{found.connector}: {found.report.state}{when}{detail}"
 
 
 @main.group("sessions")
@@ -697,8 +705,9 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
     on the job queue QUEUE_URL names (a SQLite file by default, Redis for several machines)."""
     import logging
 
+    from . import decisions
     from .extend import events as plugin_events
-    from .extend.manager import channels_of, plugin_manager
+    from .extend.manager import channels_of, decision_sealing, plugin_manager
     from .notify import delivery as notify_delivery
     from .workflow import queue, timers
     from .workflow.worker import run_due
@@ -736,11 +745,19 @@ def flow_work(once: bool, workers: int, worker_type: str) -> None:
         click.echo(f"{len(fired)} timer(s) handled.")
         click.echo(f"{len(told)} application event(s) told to plugins.")
         click.echo(f"{len(sent)} notification(s) handled.")
+        sealing = decision_sealing()
+        if sealing is not None:
+            made = decisions.seal_due(engine, *sealing)
+            for job in made:
+                suffix = f": {job.error}" if job.error else ""
+                click.echo(f"decision {job.job_id} ({job.kind}) attempt {job.attempt} "
+                           f"{job.state}{suffix}")
+            click.echo(f"{len(made)} decision document(s) handled.")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)  # not a line per job every second
     consumer = queue.consumer(queue.build(engine, settings, plugins=plugin_manager(),
-                                          channels=channels_of()),
+                                          channels=channels_of(), sealing=decision_sealing()),
                               workers=workers, worker_type=worker_type)
     click.echo(f"Worker on {settings.url.split('@')[-1]}: {workers} {worker_type}(s); "
                "Ctrl+C stops it after the jobs in hand")
@@ -860,11 +877,14 @@ _attach_dashboards()
 # --- tongban plugins: what is installed, what each implements, how each is doing ------------
 
 @main.command("plugins")
+@click.option("--live", is_flag=True, help="Also ask each connector opened by this process.")
 @with_appcontext
-def plugins_command() -> None:
+def plugins_command(live: bool) -> None:
     """List the plugins: name, version, where from, the hooks each implements and its health
-    (each plugin's health check with the PLUGIN_TIMEOUT_SECONDS time limit). Exit status 1
-    when a plugin is down."""
+    (each plugin's health check with the PLUGIN_TIMEOUT_SECONDS time limit, and for connector
+    plugins each service connector's state, as `tongban connectors health` reports it). Exit
+    status 1 when a plugin or a connector is down."""
+    from .connectors import health_by_plugin, registry
     from .extend import health
     from .extend.manager import plugin_manager
 
@@ -874,8 +894,11 @@ def plugins_command() -> None:
             session = command_session()
     except SQLAlchemyError:
         session = None
+    connectors = {} if session is None else health_by_plugin(
+        session, plugin_manager(), registry(current_app), live=live)
     statuses = health.check(plugin_manager(), current_app.config,
-                            current_app.config["PLUGIN_TIMEOUT_SECONDS"], session)
+                            current_app.config["PLUGIN_TIMEOUT_SECONDS"], session,
+                            connectors=connectors)
     if not statuses:
         click.echo("No plugins are installed.")
     for status in statuses:
@@ -888,5 +911,13 @@ def plugins_command() -> None:
             when = failure.at.isoformat(timespec="seconds") if failure.at else ""
             click.echo(f"  failing: {failure.hook} ({failure.failures}x, last {when}): "
                        f"{failure.error}")
-    if any(status.state == "down" for status in statuses):
+        for found in status.connectors:
+            click.echo(f"  connector {_connector_line(found)}")
+    orphans = connectors.get("", [])
+    if orphans:
+        click.echo("Connectors whose type no installed plugin offers:")
+    for found in orphans:
+        click.echo(f"  connector {_connector_line(found)}")
+    if any(status.state == "down" for status in statuses) or any(
+            found.report.state == "down" for found in orphans):
         sys.exit(1)

@@ -276,6 +276,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SIGNER", "null", _str,
             "The document signer plugin's id (the null_signer plugin offers null, for "
             "development: a content hash, no key)"),
+    Setting("SEAL_DIR", None, _str,
+            "Where the e-seal plugins (ofd_seal, pdf_seal) keep their test-only demo CA, "
+            "certificates, keys and seals; default: instance/seals"),
+    Setting("DECISION_SIGNERS", (), _code_list,
+            "Comma-separated ids of the signers that seal each decision document (one file "
+            "each: ofd-seal, pdf-seal); empty: decisions are not sealed"),
+    Setting("VERIFY_RATE_LIMIT", "30 per minute;300 per hour", _rate_limit,
+            "Checks on the public verification page (/verify) from one address"),
     Setting("SMTP_HOST", "127.0.0.1", _str, "The mail server the email notification channel sends through"),
     Setting("SMTP_PORT", 25, _positive_int, "The mail server's port"),
     Setting("MAIL_FROM", "noreply@tongban.localhost", _str, "The sender address of notification emails"),
@@ -365,6 +373,8 @@ def load(instance_path: Path, project_root: Path,
         resolved["DEFINITIONS_DIR"] = str(project_root)
     if resolved["MATERIAL_DIR"] is None:
         resolved["MATERIAL_DIR"] = str(instance_path / "materials")
+    if resolved["SEAL_DIR"] is None:
+        resolved["SEAL_DIR"] = str(instance_path / "seals")
     if resolved["UPLOAD_DIR"] is None:
         resolved["UPLOAD_DIR"] = str(instance_path / "uploads")
     if resolved["BASE_URL"] is None:

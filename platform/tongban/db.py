@@ -9,7 +9,7 @@ statement goes through the engine's pool and a SQLAlchemy ``Session``, so engine
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,17 @@ def init_app(app: Any) -> None:
 def new_session(engine: Engine) -> Session:
     """A session whose objects stay readable after commit (pages render after the write)."""
     return Session(engine, expire_on_commit=False)
+
+
+SessionFactory = Callable[[], Session]
+
+
+def session_factory(target: Engine | SessionFactory) -> SessionFactory:
+    """How a worker opens its sessions: on an engine, or through the caller's factory (a
+    test's, or one that injects faults)."""
+    if isinstance(target, Engine):
+        return lambda: new_session(target)
+    return target
 
 
 @contextmanager

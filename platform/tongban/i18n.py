@@ -25,6 +25,8 @@ def N_(message: str) -> str:
 
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
+# The interface locale of each language a person may choose for themselves (/my/settings).
+LOCALE_OF_LANGUAGE = {"zh": "zh_CN", "en": "en"}
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 CATALOGUE_ZH = TRANSLATIONS_DIR / "zh" / "LC_MESSAGES" / "messages.po"
 

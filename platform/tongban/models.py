@@ -77,6 +77,10 @@ class User(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=32)
     language: str | None = Field(default=None, max_length=8)
+    # The person's own choice (/my/settings): an address or number given may still be kept
+    # out of notifications. Site messages are always on.
+    notify_email: bool = Field(default=True)
+    notify_sms: bool = Field(default=True)
 
 
 class Membership(SQLModel, table=True):
@@ -999,3 +1003,52 @@ class ConnectorResult(SQLModel, table=True):
     attempts: int = Field(default=1)
     fetched_at: datetime | None = Field(default=None)  # when the source last answered
     checked_at: datetime = Field(default_factory=utcnow)  # when we last asked
+
+
+class SealedDocumentRecord(SQLModel, table=True):
+    """A document the platform sealed (a decision, a notice): where its file is kept (the
+    material storage's key), its content hash, and the verification code printed on it that
+    anyone may type on the public verification page (/verify)."""
+
+    __tablename__ = "sealed_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    signer_id: str = Field(max_length=64)
+    media_type: str = Field(max_length=100)
+    file_name: str = Field(max_length=200)
+    storage_key: str = Field(max_length=200)
+    purpose: str = Field(max_length=32)
+    title: str = Field(max_length=300)
+    reference: str = Field(default="", max_length=100)   # the document's number (文号)
+    application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
+    sealed_by: str = Field(default="", max_length=300)
+    signed_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DecisionJob(SQLModel, table=True):
+    """A decision document to seal (受理通知书, 不予受理告知书, 准予/不予许可决定书, 积分结果通知书),
+    written in the transaction of the step that decided it and sealed by the worker with the
+    ``DECISION_SIGNERS`` (tongban.decisions). ``data`` keeps what the document says that the
+    step knew (the reason of a refusal). ``state``: pending, done, failed."""
+
+    __tablename__ = "decision_job"
+    __table_args__ = (
+        UniqueConstraint("application_id", "kind"),
+        CheckConstraint("state IN ('pending', 'done', 'failed')", name="ck_decision_job_state"),
+        Index("ix_decision_job_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")
+    kind: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = Field(default=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 import pluggy
@@ -105,6 +105,44 @@ class ConnectorType:
     open: Callable[[Mapping[str, Any], Mapping[str, Any]], Connector]
     check: Callable[[Mapping[str, Any], Mapping[str, Mapping[str, Any]]], list[QueryProblem]] = \
         field(default=lambda options, queries: [])
+
+
+# Pieces a connector type's schemas and ``open`` share: names, form fields, texts in both
+# languages, and the settings an option names (secrets live in CONNECTOR_SETTINGS only).
+
+SETTING_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
+"""The pattern of a key in CONNECTOR_SETTINGS, a query parameter or a result column."""
+
+FIELD_PATH = "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$"
+"""The pattern of a form field a query reads or fills (``applicant.id_number``)."""
+
+TEXTS_SCHEMA: Mapping[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["zh", "en"],
+    "properties": {"zh": {"type": "string", "minLength": 1},
+                   "en": {"type": "string", "minLength": 1}}}
+"""A JSON Schema for words in both languages (a department's name, a query's title)."""
+
+
+def connector_setting(settings: Mapping[str, Any], name: str, what: str) -> str:
+    """The text CONNECTOR_SETTINGS holds under ``name`` (an option such as
+    ``database_setting`` names it), or a permanent :class:`ConnectorError` saying that the
+    setting has no ``what`` (a database URL, a base URL, a token)."""
+    value = settings.get(name)
+    if not isinstance(value, str) or not value:
+        raise ConnectorError(f"the setting {name!r} (in CONNECTOR_SETTINGS) has no {what}",
+                             transient=False)
+    return value
+
+
+def offer_connector_types(*types: ConnectorType) -> Callable[[], list[ConnectorType]]:
+    """A plugin module's ``tongban_connector_types`` hook offering ``types``; assign it to
+    that name: ``tongban_connector_types = offer_connector_types(SQL)``."""
+
+    def tongban_connector_types() -> list[ConnectorType]:
+        return list(types)
+
+    marked: Callable[[], list[ConnectorType]] = hookimpl(tongban_connector_types)
+    return marked
 
 
 # --- notifications ------------------------------------------------------------------------
@@ -218,17 +256,67 @@ class Signature:
     signed_at: datetime | None = None
 
 
+VERDICTS = ("valid", "tampered", "expired", "not_allowed", "unknown")
+"""What checking a sealed document can find: ``valid``; ``tampered`` (a byte of the document or
+of its seal changed, or the signature does not match); ``expired`` (the seal was used outside
+its validity window, or the signer's certificate was not valid then); ``not_allowed`` (the
+signer's certificate is not one the seal lists); ``unknown`` (no seal, or one this platform
+cannot vouch for: an untrusted CA, an algorithm it does not know)."""
+
+
 @dataclass(frozen=True)
 class Verification:
-    """What checking a signature found: ``valid`` and, when not, ``reason`` in words."""
+    """What checking a signature found: ``valid`` and, when not, ``reason`` in words (English,
+    for the record), and ``verdict``, one of :data:`VERDICTS` (``tampered`` when a failed
+    check does not say). ``sealed_by`` names the seal in words, ``signer`` whose certificate
+    used it, ``signed_at`` when (as the signature says)."""
 
     valid: bool
     reason: str = ""
+    verdict: str = ""
+    sealed_by: str = ""
+    signer: str = ""
+    signed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        verdict = self.verdict or ("valid" if self.valid else "tampered")
+        if verdict not in VERDICTS or (verdict == "valid") != self.valid:
+            raise ValueError(f"verdict {verdict!r} does not fit valid={self.valid}")
+        object.__setattr__(self, "verdict", verdict)
+
+
+@dataclass(frozen=True)
+class DocumentDraft:
+    """A document for a signer to lay out and seal (a decision, a notice): the signer renders
+    it in its own format (OFD, PDF). ``paragraphs`` are the body's paragraphs in order;
+    ``issuer`` the department in words and ``department`` its code (which seal to use);
+    ``html`` the same document as a full HTML page, for signers that render HTML."""
+
+    title: str
+    paragraphs: tuple[str, ...]
+    issuer: str
+    issued_on: date
+    reference: str = ""
+    department: str = ""
+    language: str = "zh"
+    html: str = ""
+
+
+@dataclass(frozen=True)
+class SealedDocument:
+    """A sealed document as the signer made it: the file's bytes, its media type and usual
+    file extension, and the :class:`Signature` (who sealed it, when, how)."""
+
+    content: bytes
+    media_type: str
+    extension: str
+    signature: Signature
 
 
 class Signer(Protocol):
     """A way to sign documents (a decision, a licence) and verify such signatures later.
-    ``id`` names it in the ``SIGNER`` setting."""
+    ``id`` names it in the ``SIGNER`` setting. A signer keeps its keys to itself: a UKey or
+    HSM-backed signer replaces a software one without the core noticing."""
 
     id: str
 
@@ -241,8 +329,22 @@ class Signer(Protocol):
         """Whether ``signature`` was made by this signer over exactly ``document``."""
         ...
 
+    def seal(self, draft: DocumentDraft, *, purpose: str) -> SealedDocument:
+        """Lay ``draft`` out in the signer's format and seal it with the seal of
+        ``draft.department`` for ``purpose``; raise :class:`ConnectorError` when the signing
+        service fails."""
+        ...
 
-__all__ = ["ENTRY_POINT_GROUP", "PROJECT", "ApplicationEvent", "Connector", "ConnectorError",
-           "ConnectorType", "FetchResult", "HealthReport", "MaterialNotFound", "MaterialStorage",
-           "Notification", "NotificationChannel", "QueryProblem", "ServiceCall", "Signature",
-           "Signer", "StoredMaterial", "Texts", "Verification", "hookimpl"]
+    def verify_document(self, document: bytes) -> Verification | None:
+        """Check a sealed file someone hands in (the public verification page asks every
+        signer): None when the file is not of this signer's kind, else the verdict and who
+        sealed it when."""
+        ...
+
+
+__all__ = ["ENTRY_POINT_GROUP", "FIELD_PATH", "PROJECT", "SETTING_NAME", "TEXTS_SCHEMA",
+           "VERDICTS", "ApplicationEvent", "Connector", "ConnectorError", "ConnectorType",
+           "DocumentDraft", "FetchResult", "HealthReport", "MaterialNotFound", "MaterialStorage",
+           "Notification", "NotificationChannel", "QueryProblem", "SealedDocument", "ServiceCall",
+           "Signature", "Signer", "StoredMaterial", "Texts", "Verification", "connector_setting",
+           "hookimpl", "offer_connector_types"]

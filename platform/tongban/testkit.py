@@ -32,6 +32,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from . import PROJECT_ROOT, create_app, db
+from .connectors import health_by_plugin, registry
 from .extend import events, health
 from .extend.manager import plugin_manager
 from .migrate import upgrade
@@ -54,8 +55,10 @@ def health_of(app: Flask, plugin: str) -> health.PluginStatus:
     """What /admin/plugins and ``tongban plugins`` show for ``plugin`` now."""
     engine = app.extensions["tongban.engine"]
     with db.new_session(engine) as session:
+        by_plugin = health_by_plugin(session, plugin_manager(app), registry(app))
         statuses = health.check(plugin_manager(app), app.config,
-                                app.config["PLUGIN_TIMEOUT_SECONDS"], session)
+                                app.config["PLUGIN_TIMEOUT_SECONDS"], session,
+                                connectors=by_plugin)
     for status in statuses:
         if status.name == plugin:
             return status

@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from . import audit
-from .models import Application, AuditEvent, StoredUpload
+from .models import Application, AuditEvent, SealedDocumentRecord, StoredUpload
 
 APPLICATION_READ = "application.read"
 FILE_OPEN = "file.open"
@@ -28,6 +28,16 @@ def record_application_read(session: Session, application: Application, *, page:
     return audit.record(session, action=APPLICATION_READ, object_type="application",
                         object_id=application.reference, actor_id=actor_id,
                         actor_name=actor_name, after={"page": page}, request_id=request_id)
+
+
+def record_document_open(session: Session, document: SealedDocumentRecord, *, reference: str,
+                         actor_id: int | None, actor_name: str,
+                         request_id: str = "") -> AuditEvent:
+    """Record that a sealed decision document was downloaded. The caller commits."""
+    return audit.record(session, action=FILE_OPEN, object_type="sealed_document",
+                        object_id=document.code, actor_id=actor_id, actor_name=actor_name,
+                        after={"application": reference, "document": document.purpose},
+                        request_id=request_id)
 
 
 def record_file_open(session: Session, upload: StoredUpload, *, actor_id: int | None,

@@ -57,3 +57,10 @@ def summarize(violations: list[dict[str, Any]]) -> str:
         lines.append(f"{violation['id']} ({violation.get('impact')}): {violation['help']}")
         lines += [f"    {' '.join(map(str, node['target']))}" for node in violation["nodes"]]
     return "\n".join(lines)
+
+
+def assert_clean(page: Page) -> None:
+    """Fail with axe's findings when the page has any (JavaScript must be on: axe runs in
+    the page)."""
+    violations = run_axe(page)
+    assert violations == [], summarize(violations)

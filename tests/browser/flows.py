@@ -51,6 +51,13 @@ def add_another(page: Page) -> None:
     expect(items).to_have_count(before + 1)
 
 
+def type_like_a_person(page: Page, selector: str, text: str, delay_ms: int = 20) -> None:
+    """Empty the field and type ``text`` a key at a time, each key its own event."""
+    field = page.locator(selector)
+    field.fill("")
+    field.press_sequentially(text, delay=delay_ms)
+
+
 def sign_in(page: Page, base: str, username: str = "citizen") -> None:
     page.goto(f"{base}/login")
     page.fill("#username", username)

@@ -17,6 +17,7 @@ from tongban import accounts, create_app
 from tongban.models import AuditEvent, User
 
 from ..conftest import DEMO_PASSWORD, Personas, csrf_token
+from ..password_cost import PLATFORM_HASHER, QUICK_HASHER
 
 STRANGER = {"REMOTE_ADDR": "203.0.113.9"}
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -63,8 +64,19 @@ def test_unknown_inactive_and_wrong_password_do_the_same_work(demo, app, session
         verified.clear()
         Personas(app.test_client()).login(username, "wrong-password")
         assert len(verified) == 1, username
-        # each hash as costly as a real one: the same argon2 parameters
-        assert verified[0].split("$")[3] == "m=19456,t=2,p=1"
+        # each hash as costly as a real one: the hasher's own argon2 parameters
+        assert verified[0].split("$")[3] == _parameters(real.hash("x"))
+
+
+def _parameters(argon2_hash: str) -> str:
+    return argon2_hash.split("$")[3]
+
+
+def test_passwords_are_hashed_with_argon2id_at_19_mib_and_two_passes() -> None:
+    # The suite signs in with a cheaper hasher (tests/password_cost.py); the platform's is this.
+    assert PLATFORM_HASHER.type.name == "ID"
+    assert _parameters(PLATFORM_HASHER.hash("x")) == "m=19456,t=2,p=1"
+    assert _parameters(accounts.hash_password("x")) == _parameters(QUICK_HASHER.hash("x"))
 
 
 def _guess_in_parallel(app: Flask, user_id: int, threads: int, guesses: int) -> None:

@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pluggy
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from ..extend.manager import connector_types, plugin_manager
-from ..models import ConnectorResult, utcnow
+from ..extend.manager import connector_type_plugins, connector_types, plugin_manager
+from ..models import ConnectorResult, DefinitionVersion, utcnow
 from ..plugin_api import Connector, ConnectorError, ConnectorType, HealthReport
 
 EXTENSION = "tongban.connectors"
@@ -121,3 +122,33 @@ def health_reports(session: Session, connectors: ConnectorRegistry | None = None
             if report.state != "ok" or (service, name) not in found:
                 found[(service, name)] = report
     return [ConnectorHealth(s, n, r) for (s, n), r in sorted(found.items())]
+
+
+def _types_in_use(session: Session) -> dict[tuple[str, str], str]:
+    """(service code, connector name) -> its connector type, from the published service
+    definitions (a later version's block wins)."""
+    found: dict[tuple[str, str], str] = {}
+    rows = session.execute(select(col(DefinitionVersion.code), col(DefinitionVersion.content))
+                           .where(col(DefinitionVersion.kind) == "service")
+                           .order_by(col(DefinitionVersion.code), col(DefinitionVersion.version)))
+    for code, content in rows:
+        blocks = (content or {}).get("connectors") or {}
+        for name, block in blocks.items() if isinstance(blocks, dict) else ():
+            if isinstance(block, dict):
+                found[(code, str(name))] = str(block.get("type", ""))
+    return found
+
+
+def health_by_plugin(session: Session, manager: pluggy.PluginManager,
+                     connectors: ConnectorRegistry | None = None, *,
+                     live: bool = False) -> dict[str, list[ConnectorHealth]]:
+    """:func:`health_reports` by the plugin that offers each connector's type (what
+    ``tongban plugins`` and /admin/plugins show under each plugin); under "" the connectors
+    whose type no installed plugin offers, or whose service is no longer published."""
+    owners = connector_type_plugins(manager)
+    kinds = _types_in_use(session)
+    grouped: dict[str, list[ConnectorHealth]] = {}
+    for found in health_reports(session, connectors, live=live):
+        plugin = owners.get(kinds.get((found.service, found.connector), ""), "")
+        grouped.setdefault(plugin, []).append(found)
+    return grouped

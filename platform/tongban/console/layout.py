@@ -8,8 +8,10 @@ travel with the working copy and are run before each publish, console/service_ca
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import threading
 from io import StringIO
 from typing import Any
 
@@ -24,6 +26,7 @@ CASES_DIR = f"{SERVICE_DIR}/tests"
 CASE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"  # a test case's file name, without .yaml
 # What a service file names, in publishing order (a rule set before the service naming it).
 NAMED_KINDS = ("rules", "form", "flow")
+_CACHE_LOCK = threading.Lock()  # for _RENDERED and _PARSED
 _RENDERED: dict[tuple[str, str], str] = {}  # (kind, content hash) -> the text
 
 
@@ -83,12 +86,14 @@ def render_version(row: DefinitionVersion) -> str:
     what is published on every save. (Keyed by the content's hash, not the row's id: another
     database, or the same one reset, reuses ids.)"""
     key = (row.kind, row.content_hash)
-    text = _RENDERED.get(key)
+    with _CACHE_LOCK:
+        text = _RENDERED.get(key)
     if text is None:
         text = render(row.kind, row.content)
-        _RENDERED[key] = text
-        while len(_RENDERED) > 256:
-            _RENDERED.pop(next(iter(_RENDERED)))
+        with _CACHE_LOCK:
+            _RENDERED[key] = text
+            while len(_RENDERED) > 256:
+                del _RENDERED[next(iter(_RENDERED))]
     return text
 
 
@@ -101,14 +106,32 @@ def render(kind: str, content: Any) -> str:
     return out.getvalue()
 
 
+_PARSED: dict[str, Any] = {}
+_NOT_PARSED = object()
+
+
 def parse(path: str, text: str) -> Any:
-    """The plain data of a file's text, None when it does not parse (the loader says why)."""
-    try:
-        if path.endswith(".json"):
+    """The plain data of a file's text, None when it does not parse (the loader says why).
+    A YAML text read before is not read again (every page of a working copy reads its service
+    file, and ruamel's reading is the slow part): the newest 256 results are kept, and each
+    caller gets its own copy of the data."""
+    if path.endswith(".json"):
+        try:
             return json.loads(text)
-        return _plain(YAML(typ="safe").load(text))
-    except (ValueError, YAMLError):
-        return None
+        except ValueError:
+            return None
+    with _CACHE_LOCK:
+        data = _PARSED.get(text)
+    if data is None:
+        try:
+            data = _plain(YAML(typ="safe").load(text))
+        except (ValueError, YAMLError):
+            data = _NOT_PARSED
+        with _CACHE_LOCK:
+            _PARSED[text] = data
+            while len(_PARSED) > 256:
+                del _PARSED[next(iter(_PARSED))]
+    return None if data is _NOT_PARSED else copy.deepcopy(data)
 
 
 def _plain(value: Any) -> Any:

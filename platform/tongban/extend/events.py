@@ -13,7 +13,7 @@ the row to be claimed again when the lease runs out: a plugin may be told twice,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ import pluggy
 from sqlalchemy import Engine, delete, select
 from sqlmodel import Session, col
 
-from .. import db
+from .. import db, leases
 from ..models import Application, FlowEvent, PluginEvent, saved_id, utcnow
 from ..plugin_api import ApplicationEvent
 from . import health
@@ -76,16 +76,11 @@ class Delivery:
 
 def _claim(session: Session, now: datetime,
            lease: timedelta) -> tuple[int, int, ApplicationEvent] | None:
-    query = (select(PluginEvent).where(col(PluginEvent.next_attempt_at) <= now)
-             .order_by(col(PluginEvent.id)).limit(1).execution_options(populate_existing=True))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    row = session.scalars(query).first()
+    due = (select(PluginEvent).where(col(PluginEvent.next_attempt_at) <= now)
+           .order_by(col(PluginEvent.id)))
+    row = leases.claim(session, due, now, lease)
     if row is None:
         return None
-    row.attempts += 1
-    row.next_attempt_at = now + lease
-    session.add(row)
     row_id = saved_id(row)
     event = ApplicationEvent(kind=row.kind, reference=row.reference, service=row.service,
                              at=row.at, actor=row.actor, data=dict(row.data),
@@ -93,11 +88,11 @@ def _claim(session: Session, now: datetime,
     return row_id, row.attempts, event
 
 
-def deliver_one(target: Engine | Callable[[], Session], manager: pluggy.PluginManager, *,
+def deliver_one(target: Engine | db.SessionFactory, manager: pluggy.PluginManager, *,
                 timeout: float, now: datetime | None = None,
                 lease: timedelta = LEASE) -> Delivery | None:
     """Claim the oldest due event, tell every plugin, record how each did, forget the event."""
-    factory = (lambda: db.new_session(target)) if isinstance(target, Engine) else target
+    factory = db.session_factory(target)
     with factory() as session:
         with db.unit_of_work(session):
             claimed = _claim(session, now or utcnow(), lease)
@@ -119,7 +114,7 @@ def deliver_one(target: Engine | Callable[[], Session], manager: pluggy.PluginMa
     return Delivery(row_id, event.kind, [(o.plugin, o.error) for o in outcomes])
 
 
-def deliver_due(target: Engine | Callable[[], Session], manager: pluggy.PluginManager, *,
+def deliver_due(target: Engine | db.SessionFactory, manager: pluggy.PluginManager, *,
                 timeout: float, now: datetime | None = None, limit: int = 100) -> list[Delivery]:
     """Work through the events due, one at a time, up to ``limit``."""
     done: list[Delivery] = []

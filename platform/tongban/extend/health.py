@@ -1,16 +1,18 @@
 """Plugin health: which plugins are installed (name, version, where from, hooks), what each
-says when asked (``tongban_health``, each with a time limit) and the last failure of each of
-its hooks the core recorded (an application event that raised or hung). ``tongban plugins``
-and /admin/plugins show the same list."""
+says when asked (``tongban_health``, each with a time limit), the last failure of each of
+its hooks the core recorded (an application event that raised or hung) and, for a plugin
+that offers connector types, how each service connector of those types did on its latest
+call (``tongban.connectors.health_by_plugin``). ``tongban plugins`` and /admin/plugins show
+the same list."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from sqlalchemy import select
@@ -19,6 +21,11 @@ from sqlmodel import Session, col
 from ..models import PluginHealth, utcnow
 from ..plugin_api import HealthReport
 from .calls import call_each
+
+if TYPE_CHECKING:
+    from ..connectors.registry import ConnectorHealth
+
+SEVERITY = {"ok": 0, "degraded": 1, "down": 2}
 
 
 @dataclass(frozen=True)
@@ -38,13 +45,18 @@ class PluginStatus:
     hooks: list[str]
     report: HealthReport | None
     failures: list[Failure] = field(default_factory=list)
+    connectors: Sequence[ConnectorHealth] = ()   # the service connectors of its types
 
     @property
     def state(self) -> str:
-        """ok, degraded or down; a hook failing since its last success makes it degraded."""
-        if self.report is not None and self.report.state != "ok":
-            return self.report.state
-        return "degraded" if self.failures else "ok"
+        """ok, degraded or down: the worst of its own report and its connectors'; a hook
+        failing since its last success makes it degraded at least."""
+        states = [found.report.state for found in self.connectors]
+        if self.report is not None:
+            states.append(self.report.state)
+        if self.failures:
+            states.append("degraded")
+        return max(states, key=SEVERITY.__getitem__, default="ok")
 
 
 def _where(plugin: object) -> str:
@@ -103,9 +115,11 @@ def recorded_failures(session: Session | None) -> dict[str, list[Failure]]:
 
 
 def check(manager: pluggy.PluginManager, settings: Mapping[str, Any], timeout: float,
-          session: Session | None = None) -> list[PluginStatus]:
+          session: Session | None = None, *,
+          connectors: Mapping[str, Sequence[ConnectorHealth]] | None = None) -> list[PluginStatus]:
     """Every plugin with what its health hook answers now (each on its own, with the time
-    limit: one that raises or hangs is down, with the error) and its recorded failures."""
+    limit: one that raises or hangs is down, with the error), its recorded failures and its
+    service connectors' health (``connectors``: by plugin name)."""
     reports: dict[str, HealthReport] = {}
     for outcome in call_each(manager, "tongban_health", {"settings": dict(settings)}, timeout):
         if not outcome.ok:
@@ -117,6 +131,7 @@ def check(manager: pluggy.PluginManager, settings: Mapping[str, Any], timeout: f
                 "down", f"the health hook returned {type(outcome.value).__name__}, "
                         "not a HealthReport", utcnow())
     failures = recorded_failures(session)
+    by_plugin = connectors or {}
     return [PluginStatus(name, version, origin, location, hooks, reports.get(name),
-                         failures.get(name, []))
+                         failures.get(name, []), list(by_plugin.get(name, ())))
             for name, version, origin, location, hooks in inventory(manager)]

@@ -56,9 +56,11 @@ def tongban_material_storages(settings: dict[str, Any]) -> list[MaterialStorage]
 @hookspec
 def tongban_signers(settings: dict[str, Any]) -> list[Signer]:
     """Called once when the app starts, with the app's settings. Return the document signers
-    this plugin offers (``null``, a department's e-seal service, ...); the ``SIGNER`` setting
-    picks the one decisions are signed with. An id offered twice stops the start. Every
-    result is collected (not first-result)."""
+    this plugin offers (``null``, ``ofd-seal``, ``pdf-seal``, a department's e-seal service);
+    the ``SIGNER`` and ``DECISION_SIGNERS`` settings pick the ones documents are sealed with,
+    and the public verification page asks every signer about a file handed in
+    (``verify_document``). An id offered twice stops the start. Every result is collected
+    (not first-result)."""
 
 
 @hookspec

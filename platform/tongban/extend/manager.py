@@ -16,6 +16,7 @@ from typing import Any
 import pluggy
 from flask import Flask, current_app
 
+from ..config import ConfigError
 from ..plugin_api import (
     ENTRY_POINT_GROUP,
     PROJECT,
@@ -92,8 +93,18 @@ def init_app(app: Flask, plugins: Iterable[object] | None = None) -> pluggy.Plug
     app.extensions[CHANNELS] = notification_channels(manager, settings)
     app.extensions[STORAGES] = material_storages(manager, settings)
     app.extensions[SIGNERS] = signers(manager, settings)
+    _check_decision_signers(settings, app.extensions[SIGNERS])
     register_service_hooks(manager)
     return manager
+
+
+def _check_decision_signers(settings: Mapping[str, Any], offered: Mapping[str, Signer]) -> None:
+    """Every signer DECISION_SIGNERS names must be installed: a decision that cannot be
+    sealed is found at start, not when an applicant waits for it."""
+    for wanted in settings.get("DECISION_SIGNERS") or ():
+        if wanted not in offered:
+            raise ConfigError(f"Setting DECISION_SIGNERS names {wanted!r}, which no installed "
+                              f"plugin offers (offered: {', '.join(sorted(offered)) or 'none'})")
 
 
 def plugin_manager(app: Flask | None = None) -> pluggy.PluginManager:
@@ -104,6 +115,12 @@ def plugin_manager(app: Flask | None = None) -> pluggy.PluginManager:
 def connector_types(manager: pluggy.PluginManager) -> dict[str, ConnectorType]:
     """Every connector type the plugins offer, by id; an id offered twice is refused."""
     return {key: item for key, (_, item) in
+            _by_id(manager, "tongban_connector_types", "connector type", {}).items()}
+
+
+def connector_type_plugins(manager: pluggy.PluginManager) -> dict[str, str]:
+    """The plugin that offers each connector type: type id -> plugin name."""
+    return {key: plugin for key, (plugin, _) in
             _by_id(manager, "tongban_connector_types", "connector type", {}).items()}
 
 
@@ -174,6 +191,24 @@ def signer(app: Flask | None = None) -> Signer:
         raise LookupError(f"Setting SIGNER names {wanted!r}, which no installed plugin offers "
                           f"(offered: {', '.join(sorted(offered)) or 'none'})")
     return offered[wanted]
+
+
+def signers_of(app: Flask | None = None) -> dict[str, Signer]:
+    """Every document signer the app's plugins offer, by id, collected at start (the public
+    verification page asks each of them about a file)."""
+    offered: dict[str, Signer] = (app or current_app).extensions[SIGNERS]
+    return offered
+
+
+def decision_sealing(app: Flask | None = None) -> tuple[list[Signer], MaterialStorage] | None:
+    """The signers DECISION_SIGNERS names (checked at start) and the material storage, for
+    the worker that seals decision documents; None when decisions are not sealed."""
+    app = app or current_app
+    wanted = app.config.get("DECISION_SIGNERS") or ()
+    if not wanted:
+        return None
+    offered = signers_of(app)
+    return [offered[signer_id] for signer_id in wanted], material_storage(app)
 
 
 def register_service_hooks(manager: pluggy.PluginManager) -> dict[str, str]:

@@ -13,15 +13,15 @@ deliver a key once (docs/notifications.md), so the person gets one message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from .. import db
+from .. import db, leases
 from ..models import Notification, saved_id, utcnow
 from ..plugin_api import ConnectorError, NotificationChannel
 from ..plugin_api import Notification as Message
@@ -30,9 +30,6 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 30
 log = logging.getLogger(__name__)
-
-SessionFactory = Callable[[], Session]
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -58,12 +55,6 @@ class Outcome:
     error: str = ""
 
 
-def _factory(target: Engine | SessionFactory) -> SessionFactory:
-    if isinstance(target, Engine):
-        return lambda: db.new_session(target)
-    return target
-
-
 def message_of(row: Notification, base_url: str) -> Message:
     """What the channel is given: the stored text with ``{link}`` filled for its medium."""
     link = row.link if row.channel == "site" else base_url + row.link
@@ -75,18 +66,9 @@ def message_of(row: Notification, base_url: str) -> Message:
 
 def _claim(session: Session, now: datetime, lease: timedelta,
            base_url: str) -> tuple[int, int, datetime, Message] | None:
-    query = (select(Notification)
-             .where(col(Notification.state) == "pending", col(Notification.next_attempt_at) <= now)
-             .order_by(col(Notification.next_attempt_at), col(Notification.id)).limit(1)
-             .execution_options(populate_existing=True))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    row = session.scalars(query).first()
+    row = leases.claim(session, leases.oldest_pending(Notification, now), now, lease)
     if row is None:
         return None
-    row.attempts += 1
-    row.next_attempt_at = now + lease
-    session.add(row)
     return saved_id(row), row.attempts, row.next_attempt_at, message_of(row, base_url)
 
 
@@ -104,10 +86,10 @@ def _send(channels: Mapping[str, NotificationChannel], message: Message) -> tupl
     return True, False, ""
 
 
-def deliver_one(target: Engine | SessionFactory, channels: Mapping[str, NotificationChannel],
+def deliver_one(target: Engine | db.SessionFactory, channels: Mapping[str, NotificationChannel],
                 policy: Policy | None = None, now: datetime | None = None) -> Outcome | None:
     """Claim the oldest due notification, send it, record how it went."""
-    factory, policy = _factory(target), policy or Policy()
+    factory, policy = db.session_factory(target), policy or Policy()
     with factory() as session:
         with db.unit_of_work(session):
             claimed = _claim(session, now or utcnow(), policy.lease, policy.base_url)
@@ -117,10 +99,7 @@ def deliver_one(target: Engine | SessionFactory, channels: Mapping[str, Notifica
         sent, transient, error = _send(channels, message)
         finished = now or utcnow()
         with db.unit_of_work(session):
-            query = select(Notification).where(col(Notification.id) == row_id)
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = session.scalars(query.execution_options(populate_existing=True)).one()
+            row = leases.relock(session, Notification, row_id)
             if row.state != "pending" or row.next_attempt_at != lease_until:
                 return Outcome(row_id, message.channel, "lost", attempt)
             if sent:
@@ -138,7 +117,7 @@ def deliver_one(target: Engine | SessionFactory, channels: Mapping[str, Notifica
     return Outcome(row_id, message.channel, state, attempt, error)
 
 
-def deliver_due(target: Engine | SessionFactory, channels: Mapping[str, NotificationChannel],
+def deliver_due(target: Engine | db.SessionFactory, channels: Mapping[str, NotificationChannel],
                 policy: Policy | None = None, now: datetime | None = None, *,
                 limit: int = 500) -> list[Outcome]:
     """Work through the notifications due, one at a time, up to ``limit``."""

@@ -4,7 +4,8 @@ message and one that commits always has its messages waiting for the worker.
 
 Submission, correction request, decision (approved or refused) and deemed acceptance reach
 the applicant: on the site always, by email and SMS when the account has an address or a
-number. One row per (event, person, channel), under a unique key."""
+number and the person wants them (/my/settings). One row per (event, person, channel),
+under a unique key."""
 
 from __future__ import annotations
 
@@ -34,11 +35,12 @@ def kind_of(event: FlowEvent) -> str | None:
 
 
 def channels_for(user: User) -> list[tuple[str, str]]:
-    """(channel, recipient) pairs: the site always, email and SMS when the account has them."""
+    """(channel, recipient) pairs: the site always, email and SMS when the account has an
+    address or a number and the person has not turned that channel off (/my/settings)."""
     found = [("site", str(user.id))]
-    if user.email:
+    if user.email and user.notify_email:
         found.append(("email", user.email))
-    if user.phone:
+    if user.phone and user.notify_sms:
         found.append(("sms", user.phone))
     return found
 

@@ -23,6 +23,7 @@ def init_web(app: Flask) -> None:
         console_form,
         console_guide,
         console_rules,
+        contact,
         dashboards,
         database,
         errors,
@@ -48,6 +49,7 @@ def init_web(app: Flask) -> None:
         ratelimits,
         regions,
         review,
+        seal_verify,
         service_bench,
         services_admin,
         sessions,
@@ -95,6 +97,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(console_rules.bp)  # issue 14: the rules editor
     app.register_blueprint(console_guide.bp)  # issue 14: the guide and materials editor
     app.register_blueprint(dashboards.bp)  # issue 14 item 9
+    app.register_blueprint(seal_verify.bp)  # issue 16 item 2: the public verification page
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
+    app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
     ratelimits.init_app(app)
     errors.init_app(app)

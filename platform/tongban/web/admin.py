@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import col
 
+from .. import connectors
 from ..extend import health as plugin_health
 from ..extend.manager import plugin_manager
 from ..i18n import N_, pick
@@ -74,11 +75,15 @@ def definitions() -> str:
 @require_role(Role.PLATFORM_ADMIN)
 def plugins() -> str:
     """Every installed plugin: version, where from, hooks, and its health now (each check
-    with the time limit) with the failures the core recorded."""
+    with the time limit) with the failures the core recorded and, for connector plugins,
+    each service connector's latest call."""
+    by_plugin = connectors.health_by_plugin(request_session(), plugin_manager(),
+                                            connectors.registry(current_app))
     statuses = plugin_health.check(plugin_manager(), current_app.config,
                                    current_app.config["PLUGIN_TIMEOUT_SECONDS"],
-                                   request_session())
-    return render_template("admin/plugins.html", plugins=statuses)
+                                   request_session(), connectors=by_plugin)
+    return render_template("admin/plugins.html", plugins=statuses,
+                           orphans=by_plugin.get("", []))
 
 
 @bp.get("/incidents")

@@ -12,6 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from ..accounts import authenticate, roles_of
+from ..i18n import LOCALE_OF_LANGUAGE
 from ..models import saved_id, utcnow
 from ..staff import passwords, totp
 from .database import request_transaction
@@ -89,6 +90,8 @@ def finish_sign_in(login_snapshot: LoginUser, next_url: str | None, *,
     _keep_preferences()
     regenerate(session)
     session.permanent = True
+    if login_snapshot.language in LOCALE_OF_LANGUAGE:  # their own choice (/my/settings)
+        session["locale"] = LOCALE_OF_LANGUAGE[login_snapshot.language]
     login_user(login_snapshot)
     target = safe_redirect_target(next_url, landing_page(login_snapshot))
     if change_due:

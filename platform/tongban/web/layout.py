@@ -107,6 +107,8 @@ def _nav() -> Markup:
     else:
         links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
             fixed_url("messages.inbox"), gettext("Messages")))
+    links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
+        fixed_url("contact.settings"), gettext("Contact settings")))
     return Markup(" ").join(links)
 
 

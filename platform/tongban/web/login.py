@@ -23,6 +23,7 @@ class LoginUser(UserMixin):
         self.id = user.id
         self.username = user.username
         self.display_name = user.display_name
+        self.language = user.language  # zh, en or None: the interface a sign-in switches to
         self.roles = roles  # (role, department code or None for everywhere)
 
     def get_id(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -17,6 +18,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlmodel import col
 
+from .. import decisions, seals
+from ..extend.manager import material_storage
 from ..forms import coerce, paths, render, state
 from ..forms.display import key_of
 from ..forms.errors import FieldError
@@ -25,8 +28,9 @@ from ..forms.uploads import Quota, UploadRejected, draft_full, store_upload
 from ..i18n import current_lang
 from ..intake import Pinned, pinned, upload_policy
 from ..models import Application, StoredUpload, saved_id
+from ..plugin_api import MaterialNotFound
 from ..points import scoring
-from ..who_looked import record_application_read
+from ..who_looked import record_application_read, record_document_open
 from . import deadline_views, flow_views
 from .access import current_actor
 from .database import request_session, request_transaction
@@ -103,11 +107,52 @@ def application(reference: str) -> ResponseReturnValue:
         status_name=flow_views.status_name, fix=fix, fix_labels=labels,
         may_withdraw=nobody_has_acted(run), deadline=deadline, clock=state,
         time=deadline_views, score=scoring.view(session, found),
-        clerk=run.names.person(found.clerk_id) if found.clerk_id == current_user.id else None)
+        clerk=run.names.person(found.clerk_id) if found.clerk_id == current_user.id else None,
+        documents=seals.of_application(session, saved_id(found)),
+        # Jobs wait unsealed while DECISION_SIGNERS is empty: no promise of a document then.
+        documents_waiting=bool(current_app.config["DECISION_SIGNERS"])
+        and decisions.waiting(session, saved_id(found)),
+        shown_code=seals.shown_code, format_name=_format_name)
     with request_transaction() as tx:
         record_application_read(tx, found, page="progress", actor_id=current_user.id,
                                 actor_name=current_user.username, request_id=g.request_id)
     return page
+
+
+FORMAT_NAMES = {"application/ofd": "OFD", "application/pdf": "PDF"}
+
+
+def _format_name(media_type: str) -> str:
+    return FORMAT_NAMES.get(media_type.split(";")[0], _("file"))
+
+
+@bp.get("/<reference>/documents/<code>")
+def document(reference: str, code: str) -> ResponseReturnValue:
+    """A sealed decision document of the applicant's application, as a download; each one
+    handed out is recorded in the audit trail (who looked)."""
+    asked = _sign_in_first()
+    if asked is not None:
+        return asked
+    found = _own_or_404(reference)
+    session = request_session()
+    row = next((item for item in seals.of_application(session, saved_id(found))
+                if item.code == code), None)
+    if row is None:
+        abort(404)
+    try:
+        content = material_storage().get(row.storage_key)
+    except MaterialNotFound:
+        abort(404)
+    with request_transaction() as tx:
+        record_document_open(tx, row, reference=found.reference, actor_id=current_user.id,
+                             actor_name=current_user.username, request_id=g.request_id)
+    response = current_app.response_class(content, mimetype=row.media_type.split(";")[0])
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(row.file_name)}")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.post("/<reference>/withdraw")

@@ -63,6 +63,7 @@ _LIMITS: dict[str, list[tuple[str, Callable[[], str], Callable[[Response], bool]
     "apply.start": [("START_RATE_LIMIT", _user_or_address, None, "start")],
     "apply.submit_application": [("SUBMIT_RATE_LIMIT", _user_or_address, None, "submit")],
     "points_public.check": [("SELF_CHECK_RATE_LIMIT", _user_or_address, None, "self-check")],
+    "seal_verify.check": [("VERIFY_RATE_LIMIT", get_remote_address, None, "verify")],
 }
 
 

@@ -13,7 +13,8 @@ checked every second by each consumer's scheduler:
 - ``work_outbox`` (every 5 s): make the queued service calls (``worker.run_due``) and, when
   the queue is built with the app's plugin manager, tell plugins the application events
   (``extend.events.deliver_due``); with the app's notification channels, deliver the
-  notifications waiting (``notify.delivery.deliver_due``).
+  notifications waiting (``notify.delivery.deliver_due``); with the decision signers and
+  the material storage, seal the decision documents waiting (``decisions.seal_due``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Scheduler
 from sqlalchemy import Engine
 
+from .. import decisions
 from ..extend import events as plugin_events
 from ..notify import delivery as notify_delivery
-from ..plugin_api import NotificationChannel
+from ..plugin_api import MaterialStorage, NotificationChannel, Signer
 from . import timers, worker
 
 OUTBOX_EVERY_SECONDS = 5
@@ -106,10 +108,12 @@ class TimerQueue:
 
 def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None,
           plugins: pluggy.PluginManager | None = None,
-          channels: dict[str, NotificationChannel] | None = None) -> TimerQueue:
+          channels: dict[str, NotificationChannel] | None = None,
+          sealing: tuple[list[Signer], MaterialStorage] | None = None) -> TimerQueue:
     """The queue and its tasks. Call once per process: huey names tasks by function. With
     ``plugins``, the outbox task also tells them the application events; with ``channels``,
-    it delivers the notifications waiting."""
+    it delivers the notifications waiting; with ``sealing`` (the decision signers and the
+    storage), it seals the decision documents waiting."""
     app = huey or storage(settings.url)
     holder: list[TimerQueue] = []
 
@@ -146,6 +150,8 @@ def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None,
                 plugin_events.deliver_due(engine, plugins, timeout=settings.plugin_timeout)
             if channels is not None:
                 notify_delivery.deliver_due(engine, channels, settings.notify)
+            if sealing is not None:
+                decisions.seal_due(engine, *sealing)
 
     queue = TimerQueue(app, engine, settings, fire_timers)
     holder.append(queue)

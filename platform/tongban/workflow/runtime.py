@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
-from .. import audit
+from .. import audit, decisions
 from ..extend import events as plugin_events
 from ..models import (
     AnswerVersion,
@@ -298,6 +298,7 @@ def _store(session: Session, loaded: Loaded, state: State,
                   request_id=request_id)
     plugin_events.queue(session, application, state.events, actor_name=actor_name)
     notifications.queue(session, application, state.events)
+    decisions.queue(session, application, state.events)
 
 
 def _cancel_dead_calls(session: Session, instance_id: int, tokens: list[FlowToken]) -> None:

@@ -67,7 +67,7 @@ log = logging.getLogger(__name__)
 _SQLITE_TURNS = threading.Lock()
 
 Handler = Callable[[Session, TimerFacts, datetime], str]
-SessionFactory = Callable[[], Session]
+SessionFactory = db.SessionFactory
 
 # Handlers by timer kind, or by family ("deadline.*"). A handler makes the timer's effect in the
 # caller's transaction and returns "done", or "stale" when the timer no longer applies (the
@@ -137,12 +137,6 @@ def claimant() -> str:
 def backoff(attempt: int) -> timedelta:
     """The wait after the ``attempt``-th failure: 10 s, 20 s, 40 s … at most an hour."""
     return min(BACKOFF * 2 ** max(attempt - 1, 0), MAX_BACKOFF)
-
-
-def _factory(target: Engine | SessionFactory) -> SessionFactory:
-    if isinstance(target, Engine):
-        return lambda: db.new_session(target)
-    return target
 
 
 def _batch_session(target: Engine | SessionFactory) -> contextlib.AbstractContextManager[Session]:
@@ -379,14 +373,14 @@ def claim_batch(target: Engine | SessionFactory, now: datetime | None = None, *,
                 limit: int = BATCH, lease: timedelta = LEASE,
                 claimed_by: str | None = None) -> list[Claim]:
     """Claim up to ``limit`` due timers in one short transaction."""
-    with _factory(target)() as session, _turns(session), db.unit_of_work(session):
+    with db.session_factory(target)() as session, _turns(session), db.unit_of_work(session):
         return claim_due(session, now or utcnow(), claimed_by or claimant(), limit=limit,
                          lease=lease)
 
 
 def reap_expired(target: Engine | SessionFactory, now: datetime | None = None, *,
                  max_attempts: int = MAX_ATTEMPTS) -> tuple[int, int]:
-    with _factory(target)() as session, _turns(session), db.unit_of_work(session):
+    with db.session_factory(target)() as session, _turns(session), db.unit_of_work(session):
         return reap(session, now or utcnow(), max_attempts=max_attempts)
 
 

@@ -13,15 +13,14 @@ node's ``retries`` and ``backoff_seconds`` (doubling); when they are spent the r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from .. import db
+from .. import db, leases
 from ..models import FlowOutbox, saved_id, utcnow
 from . import hooks, runtime
 from .errors import FlowError, Stale
@@ -31,9 +30,6 @@ FINISH_TRIES = 3
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF_SECONDS = 60
 log = logging.getLogger(__name__)
-
-SessionFactory = Callable[[], Session]
-
 
 @dataclass(frozen=True)
 class Claim:
@@ -52,26 +48,11 @@ class Outcome:
     error: str = ""
 
 
-def _factory(target: Engine | SessionFactory) -> SessionFactory:
-    if isinstance(target, Engine):
-        return lambda: db.new_session(target)
-    return target
-
-
 def claim_next(session: Session, now: datetime, lease: timedelta = LEASE) -> Claim | None:
     """Take the oldest due pending row, count the attempt and lease it; the caller commits."""
-    query = (select(FlowOutbox)
-             .where(col(FlowOutbox.state) == "pending", col(FlowOutbox.next_attempt_at) <= now)
-             .order_by(col(FlowOutbox.next_attempt_at), col(FlowOutbox.id)).limit(1)
-             .execution_options(populate_existing=True))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    row = session.scalars(query).first()
+    row = leases.claim(session, leases.oldest_pending(FlowOutbox, now), now, lease)
     if row is None:
         return None
-    row.attempts += 1
-    row.next_attempt_at = now + lease
-    session.add(row)
     return Claim(saved_id(row), row.hook, dict(row.payload), row.attempts, row.next_attempt_at)
 
 
@@ -100,10 +81,7 @@ def call_hook(claim: Claim) -> tuple[bool, dict[str, Any], str]:
 def finish(session: Session, claim: Claim, ok: bool, result: dict[str, Any], error: str,
            now: datetime) -> Outcome:
     """Record one attempt's outcome and tell the engine; the caller commits."""
-    query = select(FlowOutbox).where(col(FlowOutbox.id) == claim.row_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = session.scalars(query.execution_options(populate_existing=True)).one()
+    row = leases.relock(session, FlowOutbox, claim.row_id)
     if row.state != "pending" or row.next_attempt_at != claim.lease_until:
         # Withdrawn meanwhile, or the lease ran out and another worker holds the row now.
         return Outcome(claim.row_id, "lost" if row.state == "pending" else row.state,
@@ -143,10 +121,10 @@ def _cancel(session: Session, row: FlowOutbox, claim: Claim, exc: FlowError) -> 
     return Outcome(claim.row_id, "cancelled", claim.attempt, exc.text())
 
 
-def run_one(target: Engine | SessionFactory, now: datetime | None = None,
+def run_one(target: Engine | db.SessionFactory, now: datetime | None = None,
             lease: timedelta = LEASE) -> Outcome | None:
     """Claim, call and finish one due row; None when nothing is due."""
-    factory = _factory(target)
+    factory = db.session_factory(target)
     with factory() as session:
         with db.unit_of_work(session):
             claim = claim_next(session, now or utcnow(), lease)
@@ -167,7 +145,7 @@ def run_one(target: Engine | SessionFactory, now: datetime | None = None,
     return outcome
 
 
-def run_due(target: Engine | SessionFactory, now: datetime | None = None, *,
+def run_due(target: Engine | db.SessionFactory, now: datetime | None = None, *,
             limit: int = 100, lease: timedelta = LEASE) -> list[Outcome]:
     """Work through the rows due at ``now``, one at a time, up to ``limit``."""
     outcomes: list[Outcome] = []

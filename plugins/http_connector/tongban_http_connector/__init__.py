@@ -6,7 +6,7 @@ the definition; transient failures are retried with backoff within the call's ti
 
 from __future__ import annotations
 
-from tongban.plugin_api import ConnectorType, hookimpl
+from tongban.plugin_api import ConnectorType, offer_connector_types
 
 from .checks import check
 from .connector import open_connector
@@ -23,10 +23,7 @@ HTTP = ConnectorType(
     check=check,
 )
 
-
-@hookimpl
-def tongban_connector_types() -> list[ConnectorType]:
-    return [HTTP]
+tongban_connector_types = offer_connector_types(HTTP)
 
 
 __all__ = ["HTTP", "PLUGIN_NAME", "tongban_connector_types"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tongban.plugin_api import ConnectorError, FetchResult, HealthReport
+from tongban.plugin_api import ConnectorError, FetchResult, HealthReport, connector_setting
 
 from .templates import MissingValue, fill_body, fill_path, fill_text, resolve
 
@@ -147,25 +147,17 @@ def _status_words(what: str, status: int) -> str:
     return f"{what}: HTTP {status}"
 
 
-def _setting(settings: Mapping[str, Any], name: str, what: str) -> str:
-    value = settings.get(name)
-    if not isinstance(value, str) or not value:
-        raise ConnectorError(f"the setting {name!r} (in CONNECTOR_SETTINGS) has no {what}",
-                             transient=False)
-    return value
-
-
 def open_connector(options: Mapping[str, Any], settings: Mapping[str, Any]) -> HttpConnector:
     """The ConnectorType's ``open``: the base URL is ``settings[options["base_url_setting"]]``,
     the token ``settings[options["auth"]["token_setting"]]``."""
     name = options["base_url_setting"]
-    base_url = _setting(settings, name, "base URL")
+    base_url = connector_setting(settings, name, "base URL")
     if not base_url.startswith(("http://", "https://")):
         raise ConnectorError(f"the setting {name!r} is not an http:// or https:// URL",
                              transient=False)
     headers: dict[str, str] = {}
     auth = options.get("auth")
     if auth:
-        token = _setting(settings, auth["token_setting"], "token")
+        token = connector_setting(settings, auth["token_setting"], "token")
         headers[auth["header"]] = f"{auth['scheme']} {token}" if auth.get("scheme") else token
     return HttpConnector(base_url, options, headers)

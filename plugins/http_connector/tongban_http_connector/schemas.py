@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
-FIELD_PATH = "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$"
+from tongban.plugin_api import FIELD_PATH
+from tongban.plugin_api import SETTING_NAME as NAME
+from tongban.plugin_api import TEXTS_SCHEMA as TEXTS
+
 HEADER = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"   # an HTTP token (RFC 9110)
-TEXTS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["zh", "en"],
-    "properties": {"zh": {"type": "string", "minLength": 1}, "en": {"type": "string", "minLength": 1}}}
 
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -5,7 +5,7 @@ the service definition."""
 
 from __future__ import annotations
 
-from tongban.plugin_api import ConnectorType, hookimpl
+from tongban.plugin_api import ConnectorType, offer_connector_types
 
 from .checks import check
 from .connector import open_connector
@@ -22,10 +22,7 @@ SQL = ConnectorType(
     check=check,
 )
 
-
-@hookimpl
-def tongban_connector_types() -> list[ConnectorType]:
-    return [SQL]
+tongban_connector_types = offer_connector_types(SQL)
 
 
 __all__ = ["PLUGIN_NAME", "SQL", "tongban_connector_types"]

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tongban.plugin_api import ConnectorError, FetchResult, HealthReport
+from tongban.plugin_api import ConnectorError, FetchResult, HealthReport, connector_setting
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_ROWS = 100
@@ -126,10 +126,7 @@ def _plain(value: Any) -> Any:
 def open_connector(options: Mapping[str, Any], settings: Mapping[str, Any]) -> SqlConnector:
     """The ConnectorType's ``open``: the URL is ``settings[options["database_setting"]]``."""
     name = options["database_setting"]
-    url = settings.get(name)
-    if not isinstance(url, str) or not url:
-        raise ConnectorError(f"the setting {name!r} (in CONNECTOR_SETTINGS) has no database URL",
-                             transient=False)
+    url = connector_setting(settings, name, "database URL")
     try:
         return SqlConnector(url, options)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
-FIELD_PATH = "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$"
+from tongban.plugin_api import FIELD_PATH, TEXTS_SCHEMA
+from tongban.plugin_api import SETTING_NAME as NAME
 
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -16,10 +16,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "type": "string", "pattern": NAME,
             "description": "Key in the CONNECTOR_SETTINGS setting whose value is the database URL "
                            "(e.g. mysql+pymysql://user:password@host:3306/db)"},
-        "department": {
-            "type": "object", "additionalProperties": False, "required": ["zh", "en"],
-            "properties": {"zh": {"type": "string", "minLength": 1},
-                           "en": {"type": "string", "minLength": 1}}},
+        "department": TEXTS_SCHEMA,
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
                     "description": "Seconds one statement may run (default 5)"},
         "max_rows": {"type": "integer", "minimum": 1, "maximum": 1000,
@@ -44,8 +41,6 @@ QUERY_SCHEMA: dict[str, Any] = {
                    "propertyNames": {"pattern": NAME},
                    "additionalProperties": {"type": "string", "pattern": FIELD_PATH},
                    "description": "Result column -> the form field it fills or is compared with"},
-        "title": {"type": "object", "additionalProperties": False, "required": ["zh", "en"],
-                  "properties": {"zh": {"type": "string", "minLength": 1},
-                                 "en": {"type": "string", "minLength": 1}}},
+        "title": TEXTS_SCHEMA,
     },
 }
