@@ -7,15 +7,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col
 
 from . import audit
+from .connectors.calls import Owner, verified_values
 from .definitions.publish import effective_version
 from .fragments import refuse_in_shared_draw
-from .models import Application, DefinitionVersion, Draft, StoredUpload, saved_id, utcnow
+from .models import (
+    Application,
+    ConnectorResult,
+    DefinitionVersion,
+    Draft,
+    StoredUpload,
+    saved_id,
+    utcnow,
+)
 from .points import integrity, scoring
 from .policy import Action, Actor, may_use_draft
 from .workflow.runtime import start_flow
@@ -131,6 +140,8 @@ def purge_expired(session: Session) -> tuple[int, list[str]]:
         if upload.stored_name:  # a stored material chosen instead of an upload has no file
             files.append(upload.stored_name)
         session.delete(upload)
+    # What a register said for a draft nobody sent goes with it (each call stays audited).
+    session.execute(delete(ConnectorResult).where(col(ConnectorResult.draft_id).in_(expired)))
     for draft in session.scalars(select(Draft).where(col(Draft.id).in_(expired))):
         session.delete(draft)
     audit.record(session, action="draft.purge", object_type="draft", object_id="expired",
@@ -199,7 +210,13 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
     # Scored before the flow starts: its first gateway may route on the score.
     scoring.score(session, application, reason=scoring.SUBMITTED, actor_id=actor_id,
                   actor_name=actor_name, request_id=request_id)
-    integrity.check_application(session, application, actor_name=actor_name, request_id=request_id)
+    # What the registers said when the draft was prefilled: a submitted answer that differs is
+    # flagged for the reviewer (a changed prefilled answer is never silent).
+    service = session.get(DefinitionVersion, draft.service_version_id)
+    verified = verified_values(session, Owner(draft_id=draft.id),
+                               service.content if service is not None else {}, answers)
+    integrity.check_application(session, application, verified=verified,
+                                actor_name=actor_name, request_id=request_id)
     start_flow(session, application, now=now, actor_id=actor_id, actor_name=actor_name,
                request_id=request_id)
     return Submitted(application, created=True)

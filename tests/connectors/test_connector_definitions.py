@@ -9,13 +9,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tongban_http_connector import HTTP
 from tongban_sql_connector import SQL
 
 from tongban import PROJECT_ROOT
 from tongban.definitions.loader import load_directory
 
 SERVICE = "workflow_definitions/household-transfer.yaml"
-TYPES = {"sql": SQL}
+TYPES = {"sql": SQL, "http": HTTP}  # enterprise-credit reads the e-licence service
 GOOD_SQL = ("SELECT name, household_address, region_code\n"
             "          FROM people WHERE id_number = :id_number")
 
@@ -89,7 +90,7 @@ def test_an_unknown_connector_type_is_a_load_error_naming_the_known_ones(defs: P
     line = _replace(defs, "type: sql", "type: oracle")
     assert _problems(defs) == [
         f'{SERVICE}:{line}:11: at /connectors/population/type unknown connector type "oracle" '
-        "(types: sql)"]
+        "(types: http, sql)"]
 
 
 def test_bad_options_are_checked_against_the_types_schema(defs: Path) -> None:
@@ -115,16 +116,16 @@ def _doc_blocks() -> list[str]:
     return re.findall(r"```yaml\n(connectors:\n.*?)```", docs, re.S)
 
 
-def test_the_social_insurance_example_loads_into_residence_points_and_answers_its_questions(
-        defs: Path, registers_url: str) -> None:
+def test_the_shipped_residence_points_block_is_the_documented_one_and_answers_its_questions(
+        registers_url: str) -> None:
     from tongban_sql_connector.connector import open_connector
     from tongban_sql_connector.demo_registers import FIRST_ID_NUMBER
 
     block = _doc_blocks()[1]
-    path = defs / "workflow_definitions/residence-points.yaml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
-    result = load_directory(defs, connector_types=TYPES)
+    shipped = (PROJECT_ROOT / "workflow_definitions/residence-points.yaml").read_text(
+        encoding="utf-8")
+    assert block in shipped  # the page shows what the service ships
+    result = load_directory(PROJECT_ROOT, connector_types=TYPES)
     assert result.ok, [str(p) for p in result.problems]
 
     insurance = result.services["residence-points"].content["connectors"]["insurance"]
@@ -138,4 +139,28 @@ def test_the_social_insurance_example_loads_into_residence_points_and_answers_it
         opened.close()
     # 张三: 48 months on a base of 9000.00, below 0.8 x 12,183
     assert found.rows == [{"months": 48, "base_months": 48, "base_band": "below_0_8"}]
+    assert nobody.rows == []
+
+
+def test_the_household_transfer_insurance_query_finds_the_latest_employer(
+        registers_url: str) -> None:
+    from tongban_sql_connector.connector import open_connector
+    from tongban_sql_connector.demo_registers import FIRST_ID_NUMBER, employers
+
+    docs = (PROJECT_ROOT / "docs" / "connectors.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```yaml\n(  insurance:\n.*?)```", docs, re.S)
+    shipped = (PROJECT_ROOT / SERVICE).read_text(encoding="utf-8")
+    assert block in shipped  # the page shows what the service ships
+    result = load_directory(PROJECT_ROOT, connector_types=TYPES)
+    insurance = result.services["household-transfer"].content["connectors"]["insurance"]
+    opened = open_connector(insurance["options"], {"demo_registers_url": registers_url})
+    try:
+        query = insurance["queries"]["employment"]
+        found = opened.fetch("employment", query, {"id_number": FIRST_ID_NUMBER}, timeout=3)
+        nobody = opened.fetch("employment", query, {"id_number": "110101200001010000"},
+                              timeout=3)
+    finally:
+        opened.close()
+    uscc, name = employers()[0]
+    assert found.rows == [{"employer": name, "employer_uscc": uscc, "months": 48}]
     assert nobody.rows == []

@@ -1,7 +1,8 @@
 """Issue 15 item 4: the `http` connector through the core. Its block in a service is checked at
 load (an absolute URL, a stray or undeclared placeholder, a bad JSON pointer: each at its
-file:line); the e-licence example of docs/connectors.md loads into enterprise credit grading
-and the reviewer's register check reads the business licence from the twin; a 500 then a 200
+file:line); enterprise credit grading ships the e-licence example of docs/connectors.md, the
+enterprise sees its answers beside the licence and the reviewer's register check reads the
+business licence from the twin; a 500 then a 200
 is one kept result, a 401 shows the connector down, a slow API is "could not be verified"
 and recovers."""
 
@@ -33,6 +34,7 @@ from tongban.models import Application, AuditEvent, ConnectorResult, saved_id
 
 from ..conftest import Personas
 from ..web import review_world
+from ..web.journey import Journey, errors_in
 
 SERVICE = "workflow_definitions/enterprise-credit.yaml"
 TYPES = {"sql": SQL, "http": HTTP}
@@ -47,11 +49,10 @@ def _example() -> str:
 
 
 def _copy_definitions(root: Path) -> Path:
+    """The shipped definitions, whose enterprise-credit service has the page's example."""
     for folder in ("workflow_definitions", "form_definitions"):
         shutil.copytree(PROJECT_ROOT / folder, root / folder)
-    path = root / SERVICE
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("\nsettings:", "\n" + _example() + "settings:", 1), encoding="utf-8")
+    assert _example() in (root / SERVICE).read_text(encoding="utf-8")
     return root
 
 
@@ -74,7 +75,7 @@ def _problems(root: Path) -> list[str]:
     return [str(p) for p in load_directory(root, connector_types=TYPES).problems]
 
 
-def test_the_e_licence_example_of_docs_connectors_md_loads_into_enterprise_credit(defs: Path) -> None:
+def test_enterprise_credit_ships_the_e_licence_example_of_docs_connectors_md(defs: Path) -> None:
     result = load_directory(defs, connector_types=TYPES)
     assert result.ok, [str(p) for p in result.problems]
     block = result.services["enterprise-credit"].content["connectors"]["licences"]
@@ -266,8 +267,29 @@ def test_the_reviewer_sees_the_answers_against_the_business_licence(
     rows = _check_rows(html)
     assert rows[0].startswith("企业名称 上海示例科技公司 上海示例科技有限公司 市大数据中心电子证照库，")
     assert rows[0].endswith(" 不一致")
-    assert rows[1].startswith("成立日期 2016-05-20 2016-05-20 ") and rows[1].endswith(" 一致")
+    # both dates as the form shows them (compared as given)
+    assert rows[1].startswith("成立日期 2016年5月20日 2016年5月20日 ") and rows[1].endswith(" 一致")
     assert twin.behaviour.requests[-1]["path"] == f"/api/v1/enterprises/{DEMO_USCC}/business-licence"
     [event] = _events(session)
     assert (event.action, event.actor_name, event.object_id) == \
         ("connector.verify", "reviewer", str(run.application_id))
+
+
+def test_an_enterprise_sees_its_answers_beside_the_business_licence_as_it_applies(
+        personas: Personas, session: Session, twin: RunningTwin) -> None:
+    """Issue 15 item 7: the shipped service reads the licence once the credit code is given."""
+    client = personas.as_("enterprise")
+    journey = Journey(client, "enterprise-credit")
+    response = journey.post("enterprise", {"enterprise.name": "上海示例科技公司",
+                                           "enterprise.uscc": DEMO_USCC,
+                                           "enterprise.established_on": "2016-05-20"})
+    assert response.status_code == 302, errors_in(response.get_data(as_text=True))
+    assert twin.behaviour.requests[-1]["path"] == f"/api/v1/enterprises/{DEMO_USCC}/business-licence"
+    html = client.get(journey.url("enterprise")).get_data(as_text=True)
+    start = html.index('id="prefill-notes"')
+    notes = re.sub(r"\s+", " ", TAG.sub(" ", html[start:html.index("</div>", start)]))
+    assert re.search(r"来自市大数据中心电子证照库，\d{4}-\d\d-\d\d \d\d:\d\d：", notes), notes
+    assert "企业名称： 您已修改 登记库中为 上海示例科技有限公司，审核人员会同时看到两者。" in notes
+    assert "成立日期 " in notes and "成立日期：" not in notes  # the same date: not marked
+    [event] = _events(session)
+    assert (event.action, event.actor_name) == ("connector.prefill", "enterprise")

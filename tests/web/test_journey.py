@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tongban.models import Application, AuditEvent, Draft, StoredUpload
 
-from .journey import PDF, RESIDENCE_PAGES, Journey, errors_in, id_number
+from .journey import PDF, RESIDENCE_PAGES, VALID_ID, Journey, errors_in, id_number
 
 
 def _draft(session, journey: Journey) -> Draft:  # type: ignore[no-untyped-def]
@@ -151,28 +151,34 @@ def test_a_required_field_on_a_skipped_page_is_not_required(personas, session) -
 
 def test_five_thousand_fields_in_one_post_are_refused(personas, session) -> None:  # type: ignore[no-untyped-def]
     journey = Journey(personas.as_("citizen"), "residence-points")
+    # What the start put in: the account's ID number, for the registers (docs/connectors.md)
+    started = {"applicant": {"id_number": VALID_ID}}
     data = {f"applicant.x{i}": "1" for i in range(5000)}
     response = journey.post("applicant", data)
     assert response.status_code == 413
-    assert _draft(session, journey).answers == {}
+    assert _draft(session, journey).answers == started
 
 
 def test_a_deeply_nested_json_body_on_a_form_page_is_a_415_and_saves_nothing(
         personas, session) -> None:  # type: ignore[no-untyped-def]
     journey = Journey(personas.as_("citizen"), "residence-points")
+    # What the start put in: the account's ID number, for the registers (docs/connectors.md)
+    started = {"applicant": {"id_number": VALID_ID}}
     body = "[" * 100 + "]" * 100
     response = journey.client.post(journey.url("applicant"), data=body,
                                    content_type="application/json",
                                    headers={"X-CSRFToken": journey.token_value})
     assert response.status_code == 415
-    assert _draft(session, journey).answers == {}
+    assert _draft(session, journey).answers == started
 
 
 def test_field_names_nested_a_hundred_levels_are_a_400(personas, session) -> None:  # type: ignore[no-untyped-def]
     journey = Journey(personas.as_("citizen"), "residence-points")
+    # What the start put in: the account's ID number, for the registers (docs/connectors.md)
+    started = {"applicant": {"id_number": VALID_ID}}
     response = journey.post("applicant", {".".join(["a"] * 100): "1"})
     assert response.status_code == 400
-    assert _draft(session, journey).answers == {}
+    assert _draft(session, journey).answers == started
 
 
 def test_an_executable_named_pdf_is_refused(personas, session) -> None:  # type: ignore[no-untyped-def]

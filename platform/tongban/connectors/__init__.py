@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from .calls import Outcome, Owner, run_query
 from .check import check_connectors
-from .prefill import prefill_draft, prefill_notes, seed_person
+from .prefill import prefill_draft, prefill_notes, provenance, seed_person
 from .registry import ConnectorRegistry, health_by_plugin, health_reports, init_app, registry
 from .verify import VerifyRow, verification
 
 __all__ = ["ConnectorRegistry", "Outcome", "Owner", "VerifyRow", "check_connectors",
            "health_by_plugin", "health_reports", "init_app", "prefill_draft", "prefill_notes",
-           "registry", "run_query", "seed_person", "verification"]
+           "provenance", "registry", "run_query", "seed_person", "verification"]

@@ -107,6 +107,24 @@ def latest(session: Session, owner: Owner, connector: str, query_id: str) -> Con
         col(ConnectorResult.query_id) == query_id).order_by(col(ConnectorResult.id).desc())).first()
 
 
+def verified_values(session: Session, owner: Owner, service: Mapping[str, Any],
+                    answers: Any) -> dict[str, Any]:
+    """Question key -> the value a source gave for it: for each of the service's queries, the
+    owner's kept answer for the parameters ``answers`` give now (an answer kept for another
+    person, a failed call or one without a record gives nothing). What the points integrity
+    check compares the submitted answers with."""
+    found: dict[str, Any] = {}
+    for name, block in (service.get("connectors") or {}).items():
+        for query_id, query in block["queries"].items():
+            params = _params(query, answers)
+            kept = latest(session, owner, name, query_id) if params is not None else None
+            if kept is None or kept.status != "ok" or kept.params_hash != _hash(params or {}):
+                continue
+            found.update({key: value for key, value in (kept.values or {}).items()
+                          if value is not None})
+    return found
+
+
 def run_query(session: Session, connectors: ConnectorRegistry, service: Mapping[str, Any],
               connector: str, query_id: str, answers: Any, *, owner: Owner, purpose: Purpose,
               actor_id: int | None, actor_name: str, request_id: str = "",

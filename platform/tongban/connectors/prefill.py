@@ -86,6 +86,7 @@ class Note:
     value: Any
     changed: bool
     unverified: bool = False
+    keys: tuple[str, ...] = ()  # of a failed source: the questions it would have answered
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -111,7 +112,8 @@ def prefill_notes(session: Session, service: Mapping[str, Any], form: FormDefini
             continue
         source = source_names(service["connectors"][name])
         if row.status == "unverified":
-            notes.append(Note("", None, source, row.checked_at, None, False, unverified=True))
+            notes.append(Note("", None, source, row.checked_at, None, False, unverified=True,
+                              keys=tuple(keys)))
             continue
         for key, value in (row.values or {}).items():
             if key not in keys:
@@ -121,3 +123,18 @@ def prefill_notes(session: Session, service: Mapping[str, Any], form: FormDefini
             notes.append(Note(key, label, source, row.fetched_at, value,
                               not _same(answer_at(answers, key), value)))
     return notes
+
+
+def provenance(session: Session, service: Mapping[str, Any], form: FormDefinition,
+               draft_id: int, answers: Any) -> dict[str, Note]:
+    """Question key -> where its answer came from, for the check-answers page: a prefilled
+    answer (changed or not), or one the applicant gave because its source failed
+    (``unverified``). Questions no prefill query maps are absent."""
+    found: dict[str, Note] = {}
+    for note in prefill_notes(session, service, form, draft_id, answers):
+        if note.unverified:
+            for key in note.keys:
+                found.setdefault(key, note)
+        else:
+            found[note.key] = note
+    return found

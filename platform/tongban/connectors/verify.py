@@ -1,5 +1,7 @@
 """Verification: the reviewer's page compares an application's answers with what the
-service's verify queries find in other departments' registers, mismatches flagged."""
+service's verify queries find in other departments' registers, mismatches flagged. A question
+the form did not ask this applicant (hidden by its logic) is not compared, and a query all of
+whose questions are hidden is not asked."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from ..forms import state
 from ..forms.definition import FormDefinition
 from .calls import Outcome, Owner, answer_at, run_query
 from .registry import ConnectorRegistry
@@ -48,15 +51,20 @@ def verification(session: Session, connectors: ConnectorRegistry, service: Mappi
     """Run each verify query for the application (a kept answer is reused unless ``refresh``;
     a failed one is tried again) and compare. Commits on ``session``."""
     rows: list[VerifyRow] = []
+    current = state.evaluate(form, answers)
     for name, block in (service.get("connectors") or {}).items():
         for query_id in block.get("verify", ()):
             query = block["queries"][query_id]
+            asked = [path for path in (query.get("fields") or {}).values()
+                     if not current.is_hidden(form, path)]
+            if not asked:
+                continue  # nothing this applicant was asked: no call, no row
             outcome: Outcome = run_query(
                 session, connectors, service, name, query_id, answers,
                 owner=Owner(application_id=application_id), purpose="verify",
                 actor_id=actor_id, actor_name=actor_name, request_id=request_id,
                 refresh=refresh)
-            for path in (query.get("fields") or {}).values():
+            for path in asked:
                 fields = form.fields.get(path) or []
                 answer = answer_at(answers, path)
                 register = outcome.values.get(path) if outcome.status == "ok" else None

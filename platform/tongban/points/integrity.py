@@ -159,8 +159,8 @@ def _words(value: Any) -> str:
 
 def contradictions(answers: Mapping[str, Any], verified: Mapping[str, Any]) -> list[Finding]:
     """Answers that differ from ``verified`` data (answer path -> value from another
-    department's records). The connectors that supply it come later: the caller passes what
-    it has. An answer left blank is no contradiction (nothing was claimed)."""
+    department's records: at submission, what the draft's prefill queries found). An answer
+    left blank is no contradiction (nothing was claimed)."""
     found = []
     for path, truth in verified.items():
         given = _get(answers, path)
@@ -253,9 +253,10 @@ def check_application(session: Session, application: Application, *,
                       verified: Mapping[str, Any] | None = None, on: date | None = None,
                       actor_name: str = "system", request_id: str = "") -> list[PointsFlag]:
     """Raise the flags of a submitted application (called at submit, in its transaction).
-    ``verified`` is data from other departments keyed by answer path (none until the
-    connectors come). The other application of a duplicate ID number gets a flag naming this
-    one too. A check run again raises only what is not flagged yet."""
+    ``verified`` is data from other departments keyed by answer path (the draft's prefill
+    results, ``tongban.connectors.calls.verified_values``). The other application of a
+    duplicate ID number gets a flag naming this one too. A check run again raises only what is
+    not flagged yet."""
     day = on or local_day(application.submitted_at or utcnow())
     answers = application.answers
     findings = [*implausible(answers, day), *contradictions(answers, verified or {}),

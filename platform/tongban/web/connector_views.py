@@ -3,6 +3,7 @@ a form page saying where prefilled answers came from, and the reviewer's registe
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import current_app, g, render_template, request
@@ -13,7 +14,11 @@ from sqlmodel import col
 
 from .. import connectors
 from ..applications import save_answers
+from ..connectors.prefill import Note
 from ..connectors.verify import VerifyRow
+from ..forms.definition import FormDefinition
+from ..forms.display import display_value
+from ..i18n import current_lang
 from ..intake import Pinned
 from ..models import Application, Draft, LedgerPerson
 from .database import request_session, request_transaction
@@ -59,16 +64,35 @@ def prefill(draft: Draft, pinned_defs: Pinned, *, starting: bool = False) -> Non
                 draft.answers = filled
 
 
+def _shown(form: FormDefinition, note: Note) -> Note:
+    """The note with the register's value as the form shows it (an option's label, not its
+    code)."""
+    fields = form.fields.get(note.key) or []
+    if note.unverified or not fields or note.value is None:
+        return note
+    return dataclasses.replace(note, value=display_value(fields[0], note.value, current_lang()))
+
+
 def page_notes(draft: Draft, pinned_defs: Pinned, page_id: str, answers: Any) -> Markup:
     """The box above a form page's questions naming the source of its prefilled answers
     (empty markup when none)."""
     if not _has_connectors(pinned_defs) or draft.id is None:
         return Markup("")
-    notes = connectors.prefill_notes(request_session(), pinned_defs.service.content,
-                                     pinned_defs.form, draft.id, answers, page_id)
+    notes = [_shown(pinned_defs.form, note) for note in connectors.prefill_notes(
+        request_session(), pinned_defs.service.content, pinned_defs.form, draft.id, answers,
+        page_id)]
     if not notes:
         return Markup("")
     return Markup(render_template("connectors/_prefill_notes.html", notes=notes))
+
+
+def answer_sources(draft: Draft, pinned_defs: Pinned) -> dict[str, Note]:
+    """Question key -> where the check-answers page says its answer came from."""
+    if not _has_connectors(pinned_defs) or draft.id is None:
+        return {}
+    found = connectors.provenance(request_session(), pinned_defs.service.content,
+                                  pinned_defs.form, draft.id, draft.answers)
+    return {key: _shown(pinned_defs.form, note) for key, note in found.items()}
 
 
 def register_check(application: Application, pinned_defs: Pinned) -> list[VerifyRow]:
@@ -77,7 +101,17 @@ def register_check(application: Application, pinned_defs: Pinned) -> list[Verify
     if not _has_connectors(pinned_defs) or application.id is None:
         return []
     actor_id, actor_name = _actor()
-    return connectors.verification(
+    rows = connectors.verification(
         request_session(), connectors.registry(current_app), pinned_defs.service.content, pinned_defs.form,
         application.id, application.answers, actor_id=actor_id, actor_name=actor_name,
         request_id=getattr(g, "request_id", ""), refresh=request.args.get("recheck") == "1")
+    lang = current_lang()
+
+    def shown(row: VerifyRow) -> VerifyRow:  # option labels, not codes (compared as codes)
+        fields = pinned_defs.form.fields.get(row.key) or []
+        if not fields:
+            return row
+        return dataclasses.replace(
+            row, answer=None if row.answer is None else display_value(fields[0], row.answer, lang),
+            register=None if row.register is None else display_value(fields[0], row.register, lang))
+    return [shown(row) for row in rows]

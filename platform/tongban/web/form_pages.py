@@ -138,12 +138,14 @@ def check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
     lang = current_lang()
     sections = overview.check_answers_rows(form, draft.answers, lang)
     uploads = _uploads_by_id(draft.id)
+    sources = connector_views.answer_sources(draft, pinned_defs)
     # `from` is a keyword, so it travels in a mapping; Any keeps url_for's typed flags apart.
     change_args: dict[str, Any] = {"token": draft.token, "page_id": "PAGE", "from": "check"}
     change = url_for("apply.page", **change_args)
     for section in sections:
         for row in section["rows"]:
             _describe_file(form, row, uploads)
+            row["source"] = sources.get(row.get("key") or "")
             # A calculated answer links to the question it is made from, or has no link.
             row["change_url"] = (change.replace("PAGE", row["change_page"]) + "#"
                                  + row["change_id"] if row["change_page"] else None)
