@@ -15,12 +15,11 @@ class LifeEvent:
     id: str
     name: dict[str, str]
     words: dict[str, tuple[str, ...]]  # other words people use for it, searched like keywords
-    audience: str  # "citizen" or "enterprise": which list the portal shows it in
 
 
 def _event(id: str, zh: str, en: str, words_zh: tuple[str, ...] = (),
-           words_en: tuple[str, ...] = (), audience: str = "citizen") -> LifeEvent:
-    return LifeEvent(id, {"zh": zh, "en": en}, {"zh": words_zh, "en": words_en}, audience)
+           words_en: tuple[str, ...] = ()) -> LifeEvent:
+    return LifeEvent(id, {"zh": zh, "en": en}, {"zh": words_zh, "en": words_en})
 
 
 LIFE_EVENTS: tuple[LifeEvent, ...] = (
@@ -40,12 +39,13 @@ LIFE_EVENTS: tuple[LifeEvent, ...] = (
            ("complaint", "report", "neighbourhood")),
     _event("retirement", "退休养老", "Retirement", ("退休", "养老", "养老金"),
            ("retirement", "pension")),
-    _event("business-start", "开办企业", "Starting a business", ("开公司", "注册公司", "设立登记", "营业执照"),
-           ("start a business", "company registration", "business licence"), "enterprise"),
+    _event("business-start", "开办企业", "Starting a business",
+           ("开公司", "注册公司", "设立登记", "营业执照"),
+           ("start a business", "company registration", "business licence")),
     _event("business-operation", "企业经营", "Running a business", ("经营", "变更", "信用", "纳税"),
-           ("operation", "credit", "tax"), "enterprise"),
+           ("operation", "credit", "tax")),
     _event("business-closure", "企业注销", "Closing a business", ("注销", "歇业", "关闭公司"),
-           ("closure", "deregistration"), "enterprise"),
+           ("closure", "deregistration")),
 )
 
 BY_ID: dict[str, LifeEvent] = {event.id: event for event in LIFE_EVENTS}
