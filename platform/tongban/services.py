@@ -55,11 +55,12 @@ def current_version_ids(session: Session) -> tuple[int, ...]:
     return tuple(session.scalars(_in_effect_query(col(DefinitionVersion.id))))
 
 
-def services_of_versions(session: Session, version_ids: Iterable[int]) -> list[PublishedService]:
-    """The service versions with these row ids."""
+def services_of_versions(session: Session,
+                         version_ids: Iterable[int]) -> dict[int, PublishedService]:
+    """The service versions with these row ids, by id."""
     rows = session.scalars(select(DefinitionVersion)
                            .where(col(DefinitionVersion.id).in_(list(version_ids))))
-    return [PublishedService(r.code, r.version, r.content) for r in rows]
+    return {r.id: PublishedService(r.code, r.version, r.content) for r in rows if r.id is not None}
 
 
 def offered_filter(session: Session) -> Callable[[str], bool]:

@@ -33,8 +33,8 @@ class Finding:
 
 
 def current_index(session: Session, cache: IndexCache) -> ServiceIndex:
-    ids = current_version_ids(session)
-    return cache.get(tuple(sorted(ids)), lambda: services_of_versions(session, ids))
+    return cache.get(current_version_ids(session),
+                     lambda missing: services_of_versions(session, missing))
 
 
 def find(session: Session, cache: IndexCache, *, query: str = "", event: str = "",

@@ -18,6 +18,7 @@ from .text import has_han, is_pinyin_query, normalise, pinyin, trim_query, words
 
 # How much a match in each part of a service counts; a title match always ranks first.
 TITLE, KEYWORDS, EVENTS, DEPARTMENT, SUMMARY = 10, 6, 4, 3, 1
+MAX_TERMS = 12  # words of one query that are matched (a pasted paragraph is not a search)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ class ServiceIndex:
     def __init__(self, services: Iterable[PublishedService]):
         self.entries = tuple(Entry.of(s) for s in sorted(services, key=lambda s: s.code))
 
+    @classmethod
+    def of_entries(cls, entries: Iterable[Entry]) -> ServiceIndex:
+        index = cls(())
+        index.entries = tuple(sorted(entries, key=lambda e: e.service.code))
+        return index
+
     def search(self, raw_query: str, offered: Callable[[str], bool] = lambda code: True) -> list[Hit]:
         """Services matching a query, best first: those whose name matches (in either language
         or in pinyin) before the rest, then by score. Every word of the query must match
@@ -104,7 +111,7 @@ class ServiceIndex:
         query = trim_query(raw_query)
         if not query:
             return []
-        terms = words(query)
+        terms = list(dict.fromkeys(words(query)))[:MAX_TERMS]
         spelled = is_pinyin_query(query)
         ranked: list[tuple[bool, bool, int, Hit]] = []
         for entry in self.entries:
@@ -166,23 +173,33 @@ class ServiceIndex:
 
 @dataclass
 class IndexCache:
-    """The indexes of the last few sets of versions in effect, by their version ids."""
+    """The indexes of the last few sets of versions in effect, by their version row ids, and
+    each version's analysed entry: a publication that changes one service analyses only it."""
 
     keep: int = 4
     _indexes: dict[tuple[int, ...], ServiceIndex] = field(default_factory=dict)
+    _entries: dict[int, Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     builds: int = 0  # how many indexes were built (tests and the benchmark read it)
 
-    def get(self, key: tuple[int, ...], load: Callable[[], list[PublishedService]]) -> ServiceIndex:
+    def get(self, ids: tuple[int, ...],
+            load: Callable[[list[int]], dict[int, PublishedService]]) -> ServiceIndex:
+        """The index of the versions ``ids``; ``load`` reads the versions not analysed yet."""
+        key = tuple(sorted(ids))
         with self._lock:
             found = self._indexes.get(key)
             if found is not None:
                 return found
-        index = ServiceIndex(load())
+            missing = [i for i in key if i not in self._entries]
+        fresh = {i: Entry.of(service) for i, service in load(missing).items()} if missing else {}
         with self._lock:
+            self._entries.update(fresh)
+            index = ServiceIndex.of_entries([self._entries[i] for i in key])
             self.builds += 1
             self._indexes[key] = index
             while len(self._indexes) > self.keep:
                 self._indexes.pop(next(iter(self._indexes)))
+            in_use = {i for k in self._indexes for i in k}
+            for stale in [i for i in self._entries if i not in in_use]:
+                del self._entries[stale]
         return index
-
