@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,20 +30,43 @@ def _archived(session: Session) -> set[str]:
                                .where(col(ServiceWorkspace.status) == "archived")))
 
 
-def current_services(session: Session, *, offered: bool = False) -> list[PublishedService]:
-    """Every published service in effect; with ``offered``, only those open to applicants
-    (not archived)."""
+def _in_effect_query(*columns: Any) -> Any:
     latest = (select(col(DefinitionVersion.code), func.max(DefinitionVersion.version).label("v"))
               .where(col(DefinitionVersion.kind) == "service", in_effect())
               .group_by(col(DefinitionVersion.code))
               .subquery())
-    rows = session.scalars(
-        select(DefinitionVersion)
-        .join(latest, (col(DefinitionVersion.code) == latest.c.code)
-              & (col(DefinitionVersion.version) == latest.c.v))
-        .where(col(DefinitionVersion.kind) == "service").order_by(col(DefinitionVersion.code)))
+    return (select(*columns)
+            .join(latest, (col(DefinitionVersion.code) == latest.c.code)
+                  & (col(DefinitionVersion.version) == latest.c.v))
+            .where(col(DefinitionVersion.kind) == "service").order_by(col(DefinitionVersion.code)))
+
+
+def current_services(session: Session, *, offered: bool = False) -> list[PublishedService]:
+    """Every published service in effect; with ``offered``, only those open to applicants
+    (not archived)."""
+    rows = session.scalars(_in_effect_query(DefinitionVersion))
     archived = _archived(session) if offered else set()
     return [PublishedService(r.code, r.version, r.content) for r in rows if r.code not in archived]
+
+
+def current_version_ids(session: Session) -> tuple[int, ...]:
+    """The row ids of the service versions in effect, without their content: what a cache of
+    something built from those versions is keyed by (a version never changes)."""
+    return tuple(session.scalars(_in_effect_query(col(DefinitionVersion.id))))
+
+
+def services_of_versions(session: Session,
+                         version_ids: Iterable[int]) -> dict[int, PublishedService]:
+    """The service versions with these row ids, by id."""
+    rows = session.scalars(select(DefinitionVersion)
+                           .where(col(DefinitionVersion.id).in_(list(version_ids))))
+    return {r.id: PublishedService(r.code, r.version, r.content) for r in rows if r.id is not None}
+
+
+def offered_filter(session: Session) -> Callable[[str], bool]:
+    """Whether a service code is open to applicants now (not archived in the console)."""
+    archived = _archived(session)
+    return lambda code: code not in archived
 
 
 def get_service(session: Session, code: str, version: int | None = None, *,

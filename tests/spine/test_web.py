@@ -25,7 +25,7 @@ def test_the_language_switch_is_kept_across_pages(demo, client) -> None:  # type
     assert '<html lang="en">' in page
     assert "Shanghai residence permit points application" in page
     assert "Who can apply" in page
-    assert "Services" in client.get("/").get_data(as_text=True)
+    assert "Find a service" in client.get("/").get_data(as_text=True)
 
 
 def test_the_service_guide_shows_time_limits_in_working_days(demo, client) -> None:  # type: ignore[no-untyped-def]

@@ -399,6 +399,7 @@ def load_directory(root: Path | str | MemoryTree,
             found.extend(_calendar_problems(root, document, file))
             found.extend(_service_material_problems(document, file, material_types))
             found.extend(_rules_problems(root, document, file))
+            found.extend(_life_event_problems(document, file))
             if data.get("connectors"):
                 found.extend(_connector_problems(document, file, result, connector_types))
             seen_codes.setdefault(code, file)
@@ -460,6 +461,31 @@ def _rules_problems(root: Tree, document: Document, file: str) -> list[Problem]:
                      N_('the rule set "%(name)s" does not exist: expected %(folder)s/%(name)s.yaml '
                         "(rule sets: %(known)s)"),
                      name=rules, folder=RULES_DIR, known=_known(folder))]
+
+
+def _life_event_problems(document: Document, file: str) -> list[Problem]:
+    """Each of the service's `life_events:` is an event of the portal's catalogue."""
+    from difflib import get_close_matches
+
+    from ..search.life_events import BY_ID
+
+    problems = []
+    for index, event in enumerate(document.data.get("life_events") or []):
+        if event in BY_ID:
+            continue
+        close = get_close_matches(event, list(BY_ID), n=1)
+        line, column = document.position(["life_events", index])
+        known = ", ".join(BY_ID)
+        if close:
+            problems.append(_problem(
+                file, line, column, f"/life_events/{index}",
+                N_('unknown life event "%(event)s" (did you mean "%(close)s"?); expected one of: '
+                   "%(known)s"), event=event, close=close[0], known=known))
+        else:
+            problems.append(_problem(file, line, column, f"/life_events/{index}",
+                                     N_('unknown life event "%(event)s"; expected one of: %(known)s'),
+                                     event=event, known=known))
+    return problems
 
 
 def _flow_problems(root: Tree, document: Document, file: str, result: DefinitionSet,

@@ -68,6 +68,8 @@ def plain_reason(error: ValidationError) -> str:
         return f"expected a number {'at least' if kind == 'minimum' else 'at most'} {value}"
     if kind == "minLength":
         return "expected non-empty text"
+    if kind == "maxLength":
+        return f"expected text of at most {value} characters"
     if kind == "minItems":
         return f"expected at least {value} item(s)"
     if kind == "uniqueItems":

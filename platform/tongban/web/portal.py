@@ -1,19 +1,33 @@
-"""Citizen and enterprise portal: the service list and each service's guide (start page)."""
+"""Citizen and enterprise portal: finding a service (by life event, department or search) and
+each service's guide (start page)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template, request
+from flask.blueprints import BlueprintSetupState
 
-from ..services import current_services, get_service
+from ..search.finder import find
+from ..search.index import IndexCache
+from ..services import get_service
 from .database import request_session
 from .flow_diagram import published_flow
 
 bp = Blueprint("portal", __name__)
 
 
+@bp.record_once
+def _index_cache(state: BlueprintSetupState) -> None:
+    state.app.extensions["service_search"] = IndexCache()
+
+
 @bp.get("/")
 def index() -> str:
-    return render_template("portal/index.html", services=current_services(request_session(), offered=True))
+    finding = find(request_session(), current_app.extensions["service_search"],
+                   query=request.args.get("q", ""), event=request.args.get("event", ""),
+                   department=request.args.get("department", ""))
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+        return render_template("portal/_search_update.html", finding=finding)
+    return render_template("portal/index.html", finding=finding)
 
 
 @bp.get("/services/<code>")
