@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
+from tests.spine.flow_world import open_tasks
 
 from tongban import db, decisions, seals
 from tongban.demo import DEMO_ACCOUNTS
@@ -22,7 +23,7 @@ from tongban.extend.manager import decision_sealing
 from tongban.models import Application, SealedDocumentRecord, User, saved_id
 from tongban.policy import Actor
 from tongban.workflow import runtime
-from tests.spine.flow_world import open_tasks
+from tongban.workflow.errors import NotYours
 
 try:  # tests/browser as a package, or rootdir-relative imports (pytest's default)
     from .. import seal_plugins
@@ -30,12 +31,12 @@ try:  # tests/browser as a package, or rootdir-relative imports (pytest's defaul
     from .axe import run_axe, summarize
     from .test_review_in_chromium import _do, _open_task_from_inbox, _status
 except ImportError:
+    import helpers  # type: ignore[no-redef]
     from axe import run_axe, summarize  # type: ignore[no-redef]
     from test_review_in_chromium import _do, _open_task_from_inbox, _status  # type: ignore[no-redef]
+    from tests import seal_plugins  # type: ignore[no-redef]
 
     import flows  # type: ignore[no-redef]
-    import helpers  # type: ignore[no-redef]
-    from tests import seal_plugins  # type: ignore[no-redef]
 
 # Who takes each step before the decision, in-process (the review pages have their own browser
 # tests): the first of these the step's rules let act. The decision itself is the demo
@@ -115,7 +116,7 @@ def _act_as_first_allowed(engine: object, users: dict[str, int], task_id: int,
         try:
             with db.new_session(engine) as session, db.unit_of_work(session):
                 runtime.act(session, actor, task_id, operation, version=None)
-        except Exception as refused:  # noqa: BLE001 - the next person may be allowed
+        except NotYours as refused:  # not their step: the next person may be allowed
             refusals.append(f"{username}: {refused}")
             continue
         return
@@ -160,6 +161,7 @@ def test_an_approved_household_transfer_is_sealed_and_verifies_on_the_public_pag
         decision = session.scalars(select(SealedDocumentRecord).where(
             SealedDocumentRecord.title == "准予行政许可决定书")).one()
     shown = seals.shown_code(decision.code)
+    assert decision.sealed_by == "上海市公安局电子印章（仅供测试 test only）"  # the deciding department
 
     _switch_to(page, base, "citizen")
     page.goto(f"{base}/my/applications/{reference}")
@@ -184,6 +186,7 @@ def test_an_approved_household_transfer_is_sealed_and_verifies_on_the_public_pag
     expect(visitor.get_by_role("heading", name="印章有效")).to_be_visible()
     main = visitor.locator("main")
     expect(main).to_contain_text("电子印章（仅供测试 test only）")
+    expect(main).to_contain_text(decision.sealed_by)
     expect(main).to_contain_text(f"准予行政许可决定书 ({decision.reference})")
     _no_axe_violations(visitor)
 
