@@ -1,14 +1,16 @@
-"""Issue 16's "done when", end to end in headless Chromium: a citizen submits a household
-registration transfer, the steps before the decision are taken in-process, a reviewer approves
-the decision in the browser, the worker's own function seals it (GB/T 38540 SM2 seal on OFD),
-the applicant finds the document with its verification code on their application page and
-downloads it, and a visitor with no account verifies it on /verify, by the code typed at a
-person's speed and by the file; the same file with one byte changed reads as changed. The
-applicant page and /verify pass axe (WCAG 2.1 A/AA)."""
+"""Issue 16's "done when", end to end in headless Chromium, for the household registration
+transfer and the residence points: a citizen submits the application in the browser, the
+steps before the decision are taken in-process, a reviewer approves the last step in the
+browser, the worker's own function (``decisions.seal_due``) seals the decision (GB/T 38540 SM2
+seal on OFD), the applicant finds the document with its verification code on their application
+page and downloads it, and a visitor with no account verifies it on /verify, by the code typed
+at a person's speed and by the downloaded file; the same file with one byte changed reads as
+changed. The applicant page, the task page and /verify pass axe (WCAG 2.1 A/AA)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from tests.spine.flow_world import open_tasks
 from tongban import db, decisions, seals
 from tongban.demo import DEMO_ACCOUNTS
 from tongban.extend.manager import decision_sealing
-from tongban.models import Application, SealedDocumentRecord, User, saved_id
+from tongban.models import Application, FlowTask, SealedDocumentRecord, User, saved_id
 from tongban.policy import Actor
 from tongban.workflow import runtime
 from tongban.workflow.errors import NotYours
@@ -42,10 +44,28 @@ except ImportError:
 # tests): the first of these the step's rules let act. The decision itself is the demo
 # reviewer's, in the browser; none of these is them, so four-eyes never refuses them.
 STEP_OPERATION = {"intake": "accept", "kinship": "approve", "police": "approve", "hr": "approve",
-                  "district": "approve"}
+                  "district": "approve", "initial_review": "approve",
+                  "municipal_review": "approve"}
 STAFF = ("clerk_pudong", "clerk_xuhui", "clerk", "mzj", "gaj_city", "rsj_city", "gaj_xuhui",
-         "gajadmin")
+         "gajadmin", "rsj_xuhui", "rsj_pudong", "deptadmin")
 ROLES = {username: roles for username, _name, roles in DEMO_ACCOUNTS}
+
+
+@dataclass(frozen=True)
+class Journey:
+    service: str
+    decision_step: str          # the node the reviewer decides in the browser
+    decision_heading: str
+    document: str               # the decision document's title
+    sealed_by: str              # the deciding department's seal
+    kinds: tuple[str, ...]      # the documents the worker seals, in order
+
+
+HOUSEHOLD = Journey("household-transfer", "decision", "审批决定", "准予行政许可决定书",
+                    "上海市公安局电子印章（仅供测试 test only）", ("acceptance", "approval"))
+RESIDENCE = Journey("residence-points", "publicity", "积分公示", "积分结果通知书",
+                    "上海市人力资源和社会保障局电子印章（仅供测试 test only）",
+                    ("acceptance", "points_result"))
 
 
 @pytest.fixture
@@ -65,13 +85,22 @@ def _no_axe_violations(page: Page) -> None:
     assert not violations, summarize(violations)
 
 
-def _submit_household_transfer(page: Page, base: str) -> str:
+def _submit(page: Page, base: str, service: str) -> str:
+    """The citizen's application, given in the browser as the journey tests give it."""
     flows.sign_in(page, base)
-    flows.start(page, base, "household-transfer")
-    for page_id, answers in flows.HOUSEHOLD_PAGES:
-        assert flows.current_page_id(page) == page_id, page.url
-        flows.answer(page, answers)
-    flows.send_to_check(page, flows.MEMBER)
+    token = flows.start(page, base, service)
+    if service == "household-transfer":
+        for page_id, answers in flows.HOUSEHOLD_PAGES:
+            assert flows.current_page_id(page) == page_id, page.url
+            flows.answer(page, answers)
+        flows.send_to_check(page, flows.MEMBER)
+    else:
+        page.goto(f"{base}/apply/{token}/pages/applicant")
+        flows.fill_residence_up_to_materials(page)
+        for name in page.locator("input[type=file]").evaluate_all("els => els.map(e => e.name)"):
+            flows.upload(page, name, f"{name}.pdf", flows.PDF, "application/pdf")
+        flows.send(page)
+        assert page.url.endswith("/check"), page.url
     page.check("#declaration")
     page.click("button:has-text('确认并提交')")
     page.wait_for_url("**/confirmation")
@@ -83,7 +112,7 @@ def _user_ids(app: Flask) -> dict[str, int]:
         return {u.username: saved_id(u) for u in session.scalars(select(User))}
 
 
-def _take_steps_before_the_decision(app: Flask, reference: str) -> None:
+def _take_steps_before_the_decision(app: Flask, reference: str, decision_step: str) -> None:
     """Accept at the counter, approve the kinship check and the joint review, deliver the
     other city's reply: until only the decision is open."""
     engine = app.extensions["tongban.engine"]
@@ -94,7 +123,7 @@ def _take_steps_before_the_decision(app: Flask, reference: str) -> None:
                 Application.reference == reference)).one()
             tasks = open_tasks(session, saved_id(application))
             waiting = {t.node for t in tasks}
-        if "decision" in waiting:
+        if decision_step in waiting:
             return
         if not tasks:
             with db.new_session(engine) as session, db.unit_of_work(session):
@@ -104,23 +133,25 @@ def _take_steps_before_the_decision(app: Flask, reference: str) -> None:
                                         {"agreed": True}, sender="迁出地公安局")
             continue
         task = tasks[0]
-        _act_as_first_allowed(engine, users, saved_id(task), STEP_OPERATION[task.node])
+        _act_as_first_allowed(engine, users, task, STEP_OPERATION[task.node])
     raise AssertionError(f"the decision step never opened for {reference}")
 
 
-def _act_as_first_allowed(engine: object, users: dict[str, int], task_id: int,
+def _act_as_first_allowed(engine: object, users: dict[str, int], task: FlowTask,
                           operation: str) -> None:
     refusals = []
     for username in STAFF:
         actor = Actor.of(users[username], ROLES[username])
         try:
             with db.new_session(engine) as session, db.unit_of_work(session):
-                runtime.act(session, actor, task_id, operation, version=None)
+                runtime.act(session, actor, saved_id(task), operation, version=None)
         except NotYours as refused:  # not their step: the next person may be allowed
             refusals.append(f"{username}: {refused}")
             continue
         return
-    raise AssertionError("nobody could act:\n" + "\n".join(refusals))
+    offered = f"{task.candidate_role}@{task.candidate_department}, user {task.assignee_id}"
+    raise AssertionError(f"nobody could {operation} {task.node} ({offered}):\n"
+                         + "\n".join(refusals))
 
 
 def _seal_as_the_worker_does(app: Flask) -> list[decisions.Outcome]:
@@ -137,36 +168,36 @@ def _switch_to(page: Page, base: str, username: str) -> None:
     flows.sign_in(page, base, username)
 
 
-def test_an_approved_household_transfer_is_sealed_and_verifies_on_the_public_page(
+@pytest.mark.parametrize("journey", [HOUSEHOLD, RESIDENCE], ids=lambda j: j.service)
+def test_a_reviewer_s_approval_is_sealed_and_verifies_on_the_public_page(
         demo: Flask, live_server: helpers.LiveServer, page: Page, visitor: Page,
-        tmp_path: Path) -> None:
+        tmp_path: Path, journey: Journey) -> None:
     base = live_server.url
     page.set_default_timeout(15000)
-    reference = _submit_household_transfer(page, base)
-    _take_steps_before_the_decision(demo, reference)
+    reference = _submit(page, base, journey.service)
+    _take_steps_before_the_decision(demo, reference, journey.decision_step)
 
     _switch_to(page, base, "reviewer")
     _open_task_from_inbox(page, base, reference, tab="group")
-    expect(page.locator("main h1")).to_contain_text("审批决定")
+    expect(page.locator("main h1")).to_contain_text(journey.decision_heading)
     with page.expect_event("load"):
         page.click("button[value=claim]")  # a group's task: taken before it is decided
     _no_axe_violations(page)
-    _do(page, "approve", "准予迁入")
+    _do(page, "approve", "同意")
     assert _status(page) == "已批准"
 
     outcomes = _seal_as_the_worker_does(demo)
-    assert [(o.kind, o.state) for o in outcomes] == [("acceptance", "done"),
-                                                     ("approval", "done")]
+    assert [(o.kind, o.state) for o in outcomes] == [(kind, "done") for kind in journey.kinds]
     with db.new_session(demo.extensions["tongban.engine"]) as session:
         decision = session.scalars(select(SealedDocumentRecord).where(
-            SealedDocumentRecord.title == "准予行政许可决定书")).one()
+            SealedDocumentRecord.title == journey.document)).one()
     shown = seals.shown_code(decision.code)
-    assert decision.sealed_by == "上海市公安局电子印章（仅供测试 test only）"  # the deciding department
+    assert decision.sealed_by == journey.sealed_by
 
     _switch_to(page, base, "citizen")
     page.goto(f"{base}/my/applications/{reference}")
     documents = page.locator("section[aria-labelledby=documents-heading]")
-    row = documents.locator("tr", has_text="准予行政许可决定书")
+    row = documents.locator("tr", has_text=journey.document)
     expect(row).to_contain_text(shown)
     expect(row).to_contain_text(decision.reference)
     _no_axe_violations(page)
@@ -187,7 +218,7 @@ def test_an_approved_household_transfer_is_sealed_and_verifies_on_the_public_pag
     main = visitor.locator("main")
     expect(main).to_contain_text("电子印章（仅供测试 test only）")
     expect(main).to_contain_text(decision.sealed_by)
-    expect(main).to_contain_text(f"准予行政许可决定书 ({decision.reference})")
+    expect(main).to_contain_text(f"{journey.document} ({decision.reference})")
     _no_axe_violations(visitor)
 
     visitor.goto(f"{base}/verify")
