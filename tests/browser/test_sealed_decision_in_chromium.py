@@ -48,6 +48,7 @@ STEP_OPERATION = {"intake": "accept", "kinship": "approve", "police": "approve",
                   "municipal_review": "approve"}
 STAFF = ("clerk_pudong", "clerk_xuhui", "clerk", "mzj", "gaj_city", "rsj_city", "gaj_xuhui",
          "gajadmin", "rsj_xuhui", "rsj_pudong", "deptadmin")
+SEAL_SUFFIX = "电子印章（仅供测试 test only）"
 ROLES = {username: roles for username, _name, roles in DEMO_ACCOUNTS}
 
 
@@ -62,9 +63,9 @@ class Journey:
 
 
 HOUSEHOLD = Journey("household-transfer", "decision", "审批决定", "准予行政许可决定书",
-                    "上海市公安局电子印章（仅供测试 test only）", ("acceptance", "approval"))
+                    "上海市公安局" + SEAL_SUFFIX, ("acceptance", "approval"))
 RESIDENCE = Journey("residence-points", "publicity", "积分公示", "积分结果通知书",
-                    "上海市人力资源和社会保障局电子印章（仅供测试 test only）",
+                    "上海市人力资源和社会保障局" + SEAL_SUFFIX,
                     ("acceptance", "points_result"))
 
 
@@ -208,6 +209,13 @@ def test_a_reviewer_s_approval_is_sealed_and_verifies_on_the_public_page(
     download.save_as(good)
     content = good.read_bytes()
     assert content[:2] == b"PK"  # an OFD package is a zip
+    # ... and the sealed decision is in their material library, A-level (issued and sealed).
+    page.goto(f"{base}/my/materials")
+    filed = page.locator("main tr", has_text=f"{decision.reference}.ofd")
+    expect(filed).to_contain_text("办理结果文书")
+    expect(filed).to_contain_text("A级：由实施机关出具并加盖电子印章，可直接使用")
+    expect(filed).to_contain_text(f"此件由{journey.sealed_by.removesuffix(SEAL_SUFFIX)}提供")
+    _no_axe_violations(page)
 
     visitor.goto(f"{base}/verify")
     expect(visitor.locator(".tb-header__user")).to_have_count(0)
@@ -216,8 +224,7 @@ def test_a_reviewer_s_approval_is_sealed_and_verifies_on_the_public_page(
     visitor.get_by_role("button", name="核验").click()
     expect(visitor.get_by_role("heading", name="印章有效")).to_be_visible()
     main = visitor.locator("main")
-    expect(main).to_contain_text("电子印章（仅供测试 test only）")
-    expect(main).to_contain_text(decision.sealed_by)
+    expect(main).to_contain_text(journey.sealed_by)
     expect(main).to_contain_text(f"{journey.document} ({decision.reference})")
     _no_axe_violations(visitor)
 
