@@ -79,7 +79,7 @@ def test_results_follow_the_typing_at_360_px(demo: Flask, live_server: helpers.L
     expect(page.get_by_label("搜索服务")).to_be_focused()  # typing never loses the box
 
     page.get_by_label("搜索服务").fill("")
-    expect(page.get_by_role("heading", name="所有服务")).to_be_visible()
+    expect(page.get_by_role("heading", name="全部事项")).to_be_visible()
     expect(page.locator("#tb-search-status")).to_have_text("")
 
     page.get_by_role("link", name="落户 (1 项服务)").click()

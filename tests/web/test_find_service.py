@@ -96,7 +96,7 @@ def test_an_empty_query_shows_the_browse_view(demo: Flask, client: FlaskClient) 
     for query in ("", "   ", "\u3000"):
         html = client.get("/", query_string={"q": query}).get_data(as_text=True)
         assert status(html) == ""
-        assert "按人生事件" in html and "所有服务" in html
+        assert "按人生事件" in html and "全部事项" in html
         assert len(RESULT.findall(html)) == 4
 
 
@@ -123,7 +123,7 @@ def test_departments_list_their_services(demo: Flask, client: FlaskClient) -> No
 def test_an_unknown_event_or_department_shows_the_browse_view(
         demo: Flask, client: FlaskClient) -> None:
     html = client.get("/?event=mars&department=nowhere").get_data(as_text=True)
-    assert status(html) == "" and "所有服务" in html
+    assert status(html) == "" and "全部事项" in html
 
 
 def test_htmx_gets_the_results_and_the_count_for_the_live_region(
