@@ -13,7 +13,8 @@ set -u
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 SECOND_LANE_BROWSER=(tests/browser/test_accessibility.py tests/browser/test_narrow_screens.py
-                     tests/browser/test_console_measure_in_chromium.py)
+                     tests/browser/test_console_measure_in_chromium.py
+                     tests/browser/test_sealed_decision_in_chromium.py)
 mkdir -p test-output
 log=test-output/pytest-postgresql.log
 rm -f test-output/second-lane-sqlite.rc

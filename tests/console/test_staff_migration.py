@@ -15,8 +15,9 @@ def test_the_staff_migration_downgrades_and_upgrades_again(database_url: str) ->
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO user_account (username, display_name, "
                                 "password_hash, is_active, failed_logins, created_at, "
-                                "must_change_password) VALUES ('kept', '留', 'x', true, 0, "
-                                "CURRENT_TIMESTAMP, true)"))
+                                "must_change_password, notify_email, notify_sms) VALUES "
+                                "('kept', '留', 'x', true, 0, CURRENT_TIMESTAMP, true, true, "
+                                "true)"))
     command.downgrade(alembic_config(database_url), "0011_ledger")
     tables = inspect(engine).get_table_names()
     assert "security_setting" not in tables and "recovery_code" not in tables

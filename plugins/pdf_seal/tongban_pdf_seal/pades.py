@@ -3,11 +3,15 @@ baseline signature with pyHanko, and validation with pyHanko against the demo CA
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -26,6 +30,20 @@ FONT_FAMILY = "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif"
 FIELD = "TongbanSeal"
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)   # subsetting chatter
+
+T = TypeVar("T")
+
+
+def _without_a_running_loop(call: Callable[[], T]) -> T:
+    """``call()``, which reaches pyHanko's synchronous API (it runs its own event loop with
+    ``asyncio.run``): in a thread of its own when this thread already runs a loop (a caller
+    inside an async framework), since a second loop cannot start in the same thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def page_html(draft: DocumentDraft) -> str:
@@ -68,7 +86,7 @@ def sign(pdf: bytes, holder: Holder, ca: Holder, *, reason: str, location: str =
         field_name=FIELD, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
         reason=reason, location=location or None, name=holder.name or None)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    out = signers.sign_pdf(writer, meta, signer=signer)
+    out = _without_a_running_loop(lambda: signers.sign_pdf(writer, meta, signer=signer))
     return out.getvalue()
 
 
@@ -102,7 +120,8 @@ def check(pdf: bytes, ca: asn1_x509.Certificate, allowed: set[bytes]) -> Finding
     findings = []
     for signature in embedded:
         try:
-            status = validate_pdf_signature(signature, ValidationContext(trust_roots=[ca]))
+            status = _without_a_running_loop(lambda signature=signature: validate_pdf_signature(
+                signature, ValidationContext(trust_roots=[ca])))
         except Exception as exc:  # zlib.error, NotImplementedError (an unknown filter), ...
             findings.append(Finding("tampered", "the signature cannot be checked: "
                                                 f"{type(exc).__name__}: {exc}"))
