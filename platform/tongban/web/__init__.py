@@ -34,6 +34,7 @@ def init_web(app: Flask) -> None:
         headers,
         health,
         inline_script,
+        intake_views,
         json_bodies,
         layout,
         ledger_api,
@@ -48,6 +49,7 @@ def init_web(app: Flask) -> None:
         portal,
         progress,
         public_progress,
+        queue_views,
         ratelimits,
         regions,
         review,
@@ -104,5 +106,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
     app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
     app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
+    app.register_blueprint(intake_views.bp)  # issue 17 items 3: decisions at intake
+    app.register_blueprint(queue_views.bp)  # issue 17 item 4: the counter's queue and day
     ratelimits.init_app(app)
     errors.init_app(app)

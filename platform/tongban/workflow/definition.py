@@ -27,7 +27,8 @@ WHEN_EMPTY = frozenset({"error", "auto_pass", "department_admin"})
 OUTCOMES = frozenset({"approved", "rejected", "completed"})
 # What a node may list under ``operations`` (the engine refuses one the node does not list);
 # without a list every operation is allowed.
-NODE_OPERATIONS = frozenset({"accept", "refuse_intake", "approve", "reject", "return", "transfer",
+NODE_OPERATIONS = frozenset({"accept", "accept_deficient", "accept_commitment", "refuse_intake",
+                             "approve", "reject", "return", "transfer",
                              "add_signer", "correction", "cc", "comment"})
 DEFAULT_OPERATIONS = ("approve", "reject", "return", "transfer", "add_signer", "correction", "cc",
                       "comment")

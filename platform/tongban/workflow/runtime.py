@@ -89,7 +89,8 @@ TASK_OPERATIONS = frozenset({
     "remind", "vote", "read_cc"})
 APPLICATION_OPERATIONS = frozenset({
     "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
-    "migrate", "pause_clock", "resume_clock", "request_extension", "decide_extension"})
+    "migrate", "pause_clock", "resume_clock", "request_extension", "decide_extension",
+    "lift_hold", "break_commitment"})
 ADMIN_OPERATIONS = frozenset({"repair", "migrate"})
 APPLICANT_OPERATIONS = frozenset({"withdraw", "resubmit", "submit_correction"})
 ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
