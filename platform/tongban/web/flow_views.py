@@ -109,6 +109,10 @@ EVENT_WORDS = {
     "deemed_accepted": N_("Deemed accepted (no answer in time)"),
     "deadline_unknown": N_("The working-day calendar does not reach the due day yet"),
     "deadline_closed": N_("Time limit ended"),
+    # Decisions at intake (issue 17 item 3).
+    "result_held": N_("Result held until the promised material arrives"),
+    "hold_lifted": N_("Promised material received"),
+    "commitment_broken": N_("Commitment found untrue: the application ends"),
 }
 
 # Why a task was closed (the engine's reason codes), in words; an unknown code is not shown.
