@@ -193,7 +193,7 @@ def test_a_deficiency_holds_the_result_until_the_applicant_uploads_the_material(
     response = _post(clerk, task.id, op="accept_deficient", materials="id-card",
                      other="劳动合同", due=due, comment="容缺两项")
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert review_world.status(run) == "accepted"
+    assert review_world.status(run) == "in_progress"  # accepted; the review task is open
     page = _text(clerk.get(f"/review/tasks/{task.id}").get_data(as_text=True))
     assert "打印受理回执" in page and "劳动合同" in page
     receipt = _text(clerk.get(f"/review/applications/{run.reference}/receipt")
@@ -272,7 +272,7 @@ def test_a_commitment_is_recorded_and_a_broken_one_ends_the_application_and_bars
     clerk = _as(demo, "clerk")
     response = _post(clerk, task.id, op="accept_commitment", confirmed="yes")
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert review_world.status(run) == "accepted"
+    assert review_world.status(run) == "in_progress"  # accepted; the review task is open
     with Session(run.engine) as session:
         row = session.scalars(select(IntakeCommitment)).one()
         assert row.text == COMMITMENT and row.verify_by == _today() + timedelta(days=10)
@@ -287,7 +287,7 @@ def test_a_commitment_is_recorded_and_a_broken_one_ends_the_application_and_bars
         "csrf_token": csrf(listing), "finding": "broken", "note": ""})
     assert no_note.status_code == 422
     assert "请填写申请人承诺中不属实的内容" in _text(no_note.get_data(as_text=True))
-    assert review_world.status(run) == "accepted"
+    assert review_world.status(run) == "in_progress"  # accepted; the review task is open
     broken = reviewer.post(f"/review/commitments/{row.id}", data={
         "csrf_token": csrf(listing), "finding": "broken", "note": "劳动合同系伪造"})
     assert broken.status_code == 302

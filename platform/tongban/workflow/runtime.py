@@ -84,7 +84,8 @@ def calendar_for(session: Session, calendar_id: str) -> tuple[Any, int | None]:
 
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
-    "claim", "release", "accept", "refuse_intake", "approve", "reject", "return_to",
+    "claim", "release", "accept", "accept_deficient", "accept_commitment", "refuse_intake",
+    "approve", "reject", "return_to",
     "request_correction", "transfer", "add_signer", "withdraw_action", "comment", "cc",
     "remind", "vote", "read_cc"})
 APPLICATION_OPERATIONS = frozenset({
