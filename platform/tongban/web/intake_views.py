@@ -64,21 +64,20 @@ def act(task_id: int) -> ResponseReturnValue:
         return render_error(400, _("Choose one of the task's buttons."))
     version_text = request.form.get("version", "")
     version = int(version_text) if version_text.isdigit() else None
-    form = {"comment": request.form.get("comment", ""),
-            "materials": request.form.getlist("materials"),
-            "other": request.form.get("other", ""), "due": request.form.get("due", ""),
-            "confirmed": request.form.get("confirmed", "")}
+    comment, other = request.form.get("comment", ""), request.form.get("other", "")
+    due, codes = request.form.get("due", "").strip(), request.form.getlist("materials")
+    form: dict[str, Any] = {"comment": comment, "materials": codes, "other": other, "due": due,
+                            "confirmed": request.form.get("confirmed", "")}
     try:
         with request_transaction() as tx:
             if op == "accept_deficient":
                 counter_intake.accept_deficient(
-                    tx, current_actor(), task_id, version=version, codes=form["materials"],
-                    other=form["other"], due=form["due"].strip() or None,
-                    comment=form["comment"], now=_now(), request_id=g.request_id)
+                    tx, current_actor(), task_id, version=version, codes=codes, other=other,
+                    due=due or None, comment=comment, now=_now(), request_id=g.request_id)
             else:
                 counter_intake.accept_commitment(
                     tx, current_actor(), task_id, version=version,
-                    confirmed=form["confirmed"] == "yes", comment=form["comment"], now=_now(),
+                    confirmed=form["confirmed"] == "yes", comment=comment, now=_now(),
                     request_id=g.request_id)
     except review.flow_error_types() as exc:
         request_session().expire_all()
@@ -153,7 +152,7 @@ def receipt_pdf(reference: str) -> ResponseReturnValue:
     if context["decision"] is None or context["decision"].type == "intake_refused":
         return render_error(409, _("The application has not been accepted, so there is no "
                                    "receipt."))
-    from weasyprint import HTML  # loads Pango and the fonts: only when a PDF is asked for
+    from weasyprint import HTML  # type: ignore[import-untyped]  # loads Pango and the fonts: only when a PDF is asked for
 
     html = render_template("intake/receipt_pdf.html", **context)
     pdf = HTML(string=html).write_pdf()
