@@ -70,7 +70,7 @@ def accept_deficient(state: State, actor_id: int, now: datetime, task_seq: int,
             "since": now.isoformat()}
     set_var(state, "hold", hold)
     _decide(state, actor_id, now, task, "accepted", "accepted", comment.strip(),
-            {"mode": "deficient", "materials": [m["code"] for m in named],
+            {"mode": "deficient", "missing": [m["code"] for m in named],
              "due": due_day.isoformat()})
     instance_id = state.instance.id
     state.new_rows.append(build(
@@ -104,7 +104,7 @@ def lift_hold(state: State, actor_id: int | None, now: datetime,
     if not hold:
         raise errors.invalid("no_hold")
     set_var(state, "hold", None)
-    emit(state, "hold_lifted", now, actor_id=actor_id, data={"materials": list(received)})
+    emit(state, "hold_lifted", now, actor_id=actor_id, data={"received": list(received)})
     for token in state.tokens:
         node = state.flow.nodes.get(token.node)
         if token.state == "waiting" and node is not None and node.type == "end":
