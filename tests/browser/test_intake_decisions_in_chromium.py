@@ -19,12 +19,12 @@ try:  # tests/browser as a package, or rootdir-relative imports (pytest's defaul
     from .axe import assert_clean
     from .test_narrow_screens import OVERFLOW
 except ImportError:
-    import flows  # type: ignore[no-redef]
     from axe import assert_clean  # type: ignore[no-redef]
     from test_narrow_screens import OVERFLOW  # type: ignore[no-redef]
-
     from tests.web import review_world  # type: ignore[no-redef]
     from tests.web.test_intake_decisions import PDF_1, _start  # type: ignore[no-redef]
+
+    import flows  # type: ignore[no-redef]
 
 
 def test_a_clerk_calls_a_number_accepts_with_a_material_to_follow_and_the_applicant_brings_it(
