@@ -200,6 +200,8 @@ def test_a_deficiency_holds_the_result_until_the_applicant_uploads_the_material(
                     .get_data(as_text=True))
     assert "受理回执" in receipt and "容缺受理" in receipt and due in receipt
     assert f"/progress?reference={run.reference}" in receipt
+    scanned = demo.test_client().get(f"/progress?reference={run.reference}")  # the QR code
+    assert f'value="{run.reference}"' in scanned.get_data(as_text=True)
     pdf = clerk.get(f"/review/applications/{run.reference}/receipt.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     with Session(run.engine) as session:
