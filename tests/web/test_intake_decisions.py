@@ -283,6 +283,7 @@ def test_a_commitment_is_recorded_and_a_broken_one_ends_the_application_and_bars
     assert "告知承诺制" in receipt and COMMITMENT in receipt
 
     reviewer = _as(demo, "reviewer")
+    assert 'href="/review/commitments"' in reviewer.get("/review").get_data(as_text=True)
     listing = reviewer.get("/review/commitments").get_data(as_text=True)
     assert run.reference in listing
     no_note = reviewer.post(f"/review/commitments/{row.id}", data={
