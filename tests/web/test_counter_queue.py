@@ -37,7 +37,8 @@ def test_numbers_count_per_window_and_day(demo: Flask) -> None:
     first = _take(kiosk, "A")
     assert first.status_code == 302
     assert "A001" in _text(kiosk.get(first.headers["Location"]).get_data(as_text=True))
-    _take(kiosk, "A")
+    second = _take(kiosk, "A")
+    assert "前面还有 1 人" in _text(kiosk.get(second.headers["Location"]).get_data(as_text=True))
     third = _take(kiosk, "B")
     assert "B001" in _text(kiosk.get(third.headers["Location"]).get_data(as_text=True))
     engine = demo.extensions["tongban.engine"]

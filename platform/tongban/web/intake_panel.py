@@ -42,8 +42,9 @@ def _intake_event(session: Session, application: Application) -> str | None:
 
 def applicant_panel(session: Session, application: Application) -> dict[str, Any]:
     hold = counter_intake.hold_of(session, saved_id(application))
-    return {"hold": hold, "missing": counter_intake.outstanding(hold),
-            "held": hold is not None and hold.state == "pending"
-            and application.status not in ("approved", "rejected", "completed", "withdrawn"),
+    running = application.status not in ("approved", "rejected", "completed", "withdrawn",
+                                         "abandoned")
+    return {"hold": hold, "missing": counter_intake.outstanding(hold) if running else [],
+            "held": hold is not None and hold.state == "pending" and running,
             "commitment": counter_intake.commitment_of(session, saved_id(application))}
 

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from .. import counter_queue
@@ -57,14 +57,11 @@ def ticket(ticket_id: int) -> ResponseReturnValue:
     found = request_session().get(QueueTicket, ticket_id)
     if found is None or found.day != counter_queue.today(_now()):
         abort(404)
-    ahead = request_session().scalar(select(col(QueueTicket.id)).where(
+    ahead = request_session().scalar(select(func.count()).select_from(QueueTicket).where(
         col(QueueTicket.window) == found.window, col(QueueTicket.day) == found.day,
-        col(QueueTicket.state) == "waiting", col(QueueTicket.number) < found.number)
-        .limit(1))
-    waiting = counter_queue.waiting(request_session(), found.window, _now())
+        col(QueueTicket.state) == "waiting", col(QueueTicket.number) < found.number)) or 0
     return render_template("queue/ticket.html", ticket=found, shown=counter_queue.shown(found),
-                           waiting=max(waiting - 1, 0) if found.state == "waiting" and ahead
-                           else 0)
+                           waiting=int(ahead))
 
 
 def _intake_task(reference: str) -> int | None:
