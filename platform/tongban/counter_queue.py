@@ -96,11 +96,12 @@ def call_next(session: Session, window: str, clerk_id: int, *, clerk_name: str =
     return None
 
 
-def application_of(session: Session, ticket: QueueTicket) -> Application | None:
-    if not ticket.reference:
+def application_of(session: Session, reference: str) -> Application | None:
+    """The application a ticket's reference names (as typed at the kiosk), if any."""
+    if not reference.strip():
         return None
     return session.scalars(select(Application).where(
-        col(Application.reference) == ticket.reference)).first()
+        col(Application.reference) == reference.strip().upper())).first()
 
 
 # --- A clerk's day ----------------------------------------------------------------------------

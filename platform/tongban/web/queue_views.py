@@ -69,8 +69,7 @@ def _intake_task(reference: str) -> int | None:
     if not reference:
         return None
     db = request_session()
-    application = counter_queue.application_of(db, QueueTicket(
-        window="", day=date.today(), number=0, reference=reference))
+    application = counter_queue.application_of(db, reference)
     if application is None:
         return None
     return db.scalar(select(col(FlowTask.id)).join(
