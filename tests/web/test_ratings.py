@@ -297,3 +297,45 @@ def test_finishing_an_application_asks_its_applicant_to_rate(demo: Flask, sessio
         (run.users["citizen"], "site", f"/my/applications/{run.reference}/rating")]
     assert invites[0].subject == f"请评价本次服务（{run.reference}）"
     assert session.execute(select(func.count()).select_from(ServiceRating)).scalar_one() == 0
+
+
+def test_the_worker_gives_the_defaults_once_a_minute_with_the_settings_policy(
+        demo: Flask, session: Session, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huey import MemoryHuey
+
+    from tongban import create_app
+    from tongban.config import ConfigError
+    from tongban.workflow import queue
+
+    monkeypatch.setenv("TONGBAN_RATING_DEFAULT_AFTER_DAYS", "5")
+    monkeypatch.setenv("TONGBAN_RATING_DEFAULT_DAY_KIND", "working")
+    monkeypatch.setenv("TONGBAN_RATING_DEFAULT_LEVEL", "4")
+    settings = queue.QueueSettings.from_config(create_app(instance_path=tmp_path).config)
+    assert settings.rating == Policy(default_after_days=5, day_kind="working", default_level=4,
+                                     follow_up_working_days=5)
+    monkeypatch.setenv("TONGBAN_RATING_DEFAULT_LEVEL", "6")
+    with pytest.raises(ConfigError) as raised:
+        create_app(instance_path=tmp_path)
+    assert str(raised.value) == ("Setting TONGBAN_RATING_DEFAULT_LEVEL (from environment) is "
+                                 "invalid: expected a level from 1 to 5")
+    run = _finished(demo, days_ago=8)
+    built = queue.build(_engine(demo), queue.QueueSettings(
+        url="", outbox=False, rating=Policy()), huey=MemoryHuey("ratings-test"))
+    [task] = [t for t in built.huey._registry._periodic_tasks if t.__name__ == "default_ratings"]
+    built.huey.execute(task())
+    built.huey.execute(task())
+    assert [(r.application_id, r.level, r.source) for r in _ratings(session)] == [
+        (run.application_id, 3, "default")]
+
+
+def test_the_public_progress_page_of_a_finished_application_points_to_rating_after_sign_in(
+        demo: Flask, client: FlaskClient) -> None:
+    run = _finished(demo)
+    page = client.get("/progress").get_data(as_text=True)
+    found = client.post("/progress/find", data={"csrf_token": csrf(page),
+                                                "reference": run.reference, "name": "张三"})
+    text = _text(found.get_data(as_text=True))
+    assert "该办件已办结，申请人登录后可评价本次服务（好差评）：" in text
+    link = f"/my/applications/{run.reference}/rating"
+    assert f'href="{link}"' in found.get_data(as_text=True)
+    assert client.get(link).headers["Location"].startswith("/login?next=")
