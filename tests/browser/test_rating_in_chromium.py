@@ -20,9 +20,10 @@ try:  # tests/browser as a package, or rootdir-relative imports (pytest's defaul
     from .test_narrow_screens import OVERFLOW
 except ImportError:
     from axe import assert_clean  # type: ignore[no-redef]
-    from flows import sign_in  # type: ignore[no-redef]
     from test_narrow_screens import OVERFLOW  # type: ignore[no-redef]
     from tests.web import review_world  # type: ignore[no-redef]
+
+    from flows import sign_in  # type: ignore[no-redef]
 
 REFERENCE = "2612-RATE-WEB1"
 KEY_DELAY_MS = 60

@@ -29,8 +29,8 @@ from tongban.models import (
 )
 from tongban.policy import Actor
 from tongban.ratings import Policy, apply_defaults
-from tongban.worktime import file_calendar, is_working_day, local_day, working_days_between
 from tongban.workflow import runtime
+from tongban.worktime import file_calendar, is_working_day, local_day, working_days_between
 
 from ..conftest import Personas
 from . import review_world
