@@ -339,3 +339,16 @@ def test_the_public_progress_page_of_a_finished_application_points_to_rating_aft
     link = f"/my/applications/{run.reference}/rating"
     assert f'href="{link}"' in found.get_data(as_text=True)
     assert client.get(link).headers["Location"].startswith("/login?next=")
+
+
+def test_the_seed_command_rates_a_generated_history_once_and_the_dashboards_count_it(
+        demo: Flask, cli: Any, personas: Personas, session: Session) -> None:
+    assert cli("dashboards", "seed", "--applications", "60", "--seed", "7").exit_code == 0
+    first = cli("ratings", "seed")
+    assert first.exit_code == 0, first.output
+    rated = len(_ratings(session))
+    assert rated > 0 and first.output == f"rated {rated} finished applications\n"
+    assert cli("ratings", "seed").output == "rated 0 finished applications\n"
+    assert cli("ratings", "defaults").output == "gave the default rating to 0 applications\n"
+    board = _text(personas.as_("admin").get("/admin/dashboards").get_data(as_text=True))
+    assert "按事项统计的评价" in board and "所选时间范围内没有评价。" not in board
