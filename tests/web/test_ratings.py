@@ -352,3 +352,63 @@ def test_the_seed_command_rates_a_generated_history_once_and_the_dashboards_coun
     assert cli("ratings", "defaults").output == "gave the default rating to 0 applications\n"
     board = _text(personas.as_("admin").get("/admin/dashboards").get_data(as_text=True))
     assert "按事项统计的评价" in board and "所选时间范围内没有评价。" not in board
+
+
+def _staff_post(demo: Flask, username: str, task_id: int, op: str) -> int:
+    client = Personas(demo.test_client()).as_(username)
+    page = client.get(f"/review/tasks/{task_id}").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version is not None
+    return client.post(f"/review/tasks/{task_id}", data={
+        "csrf_token": csrf(page), "op": op, "version": version.group(1)}).status_code
+
+
+def test_the_urban_event_report_closes_its_loop_with_the_reporters_rating(
+        demo: Flask, personas: Personas, session: Session) -> None:
+    """File (立案) at the Xuhui counter, handle, verify on site, close: the reporter is asked to
+    rate; their 差评 goes back to the district office that checked it, attributed to the
+    counter and the clerk who filed it."""
+    import secrets
+
+    from tongban.definitions.publish import current_version
+    from tongban.models import Application
+
+    review_world.forget_compiled_flows()
+    run = review_world.Run(_engine(demo), reference="2612-RATE-URBN")
+    with run.session() as tx, db.unit_of_work(tx):
+        run.users = review_world.user_ids(tx)
+        service = current_version(tx, "service", "urban-event-report")
+        form = current_version(tx, "form", "urban-event-report")
+        assert service is not None and form is not None
+        application = run.add(tx, Application(
+            reference=run.reference, idempotency_key=secrets.token_hex(8),
+            service_code="urban-event-report", service_version_id=saved_id(service),
+            form_version_id=saved_id(form),
+            answers={"event": {"category": "street_order", "description": "占道经营"},
+                     "location": {"region": "310104", "address": "徐汇区漕溪北路1号"},
+                     "reporter": {"anonymous": False, "name": "张三"}},
+            status="submitted", submitter_id=run.users["citizen"], department_code="sh-cgj",
+            submitted_at=utcnow()))
+        run.application_id = saved_id(application)
+        instance = runtime.start_flow(tx, application, now=utcnow())
+        assert instance is not None
+        run.instance_id = saved_id(instance)
+    for username, node, op in (("clerk_xuhui", "filing", "accept"),
+                               ("cgj_xuhui", "handle_street", "approve"),
+                               ("cgj_xuhui2", "verify", "approve")):
+        assert _staff_post(demo, username, review_world.open_task(run, node).id, op) == 302
+    assert review_world.status(run) == "completed"
+    session.rollback()
+    invite = session.scalars(select(Notification).where(
+        col(Notification.kind) == "rate_invite", col(Notification.channel) == "site")).one()
+    assert invite.user_id == run.users["citizen"] and invite.reference == run.reference
+    assert _rate(personas.as_("citizen"), run.reference, level="1",
+                 reasons=["many_trips"]).status_code == 302
+    [rating] = _ratings(session)
+    assert (rating.department_code, rating.window_code, rating.clerk_id) == (
+        "sh-cgj", "sh-cgj-xuhui", run.users["clerk_xuhui"])
+    assert session.scalars(select(RatingFollowUp)).one().department_code == "sh-cgj-xuhui"
+    listed = personas.as_("cgj_xuhui").get("/review/ratings").get_data(as_text=True)
+    assert run.reference in listed
+    assert run.reference not in personas.as_("rsj_city").get("/review/ratings").get_data(
+        as_text=True)
