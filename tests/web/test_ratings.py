@@ -408,7 +408,9 @@ def test_the_urban_event_report_closes_its_loop_with_the_reporters_rating(
     assert (rating.department_code, rating.window_code, rating.clerk_id) == (
         "sh-cgj", "sh-cgj-xuhui", run.users["clerk_xuhui"])
     assert session.scalars(select(RatingFollowUp)).one().department_code == "sh-cgj-xuhui"
-    listed = personas.as_("cgj_xuhui").get("/review/ratings").get_data(as_text=True)
-    assert run.reference in listed
+    district = personas.as_("cgj_xuhui")
+    assert run.reference in district.get("/review/ratings").get_data(as_text=True)
+    detail = _text(district.get(f"/review/ratings/{rating.id}").get_data(as_text=True))
+    assert "受理窗口及人员 徐汇区城市管理行政执法局 · 徐窗口" in detail
     assert run.reference not in personas.as_("rsj_city").get("/review/ratings").get_data(
         as_text=True)

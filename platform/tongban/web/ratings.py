@@ -13,7 +13,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from ..models import Application, RatingFollowUp, Role, ServiceRating, User, saved_id, utcnow
+from ..i18n import current_lang
+from ..models import Application, Department, RatingFollowUp, Role, ServiceRating, User, saved_id, utcnow
 from ..policy import REVIEW_ROLES, departments, holds
 from ..ratings import FINISHED, LEVELS, REASONS, Policy, RatingRefused, follow_ups, rate, rating_of
 from ..ratings.rules import COMMENT_MAX, NOT_FINISHED, NOT_YOURS
@@ -179,8 +180,13 @@ def _detail(rating_id: int, *, errors: dict[str, str] | None = None, form: Any =
     names = {user.id: user.display_name for user in session.scalars(select(User).where(
         col(User.id).in_([i for i in (rating.clerk_id, follow_up.done_by if follow_up else None,
                                       rating.appeal_by) if i])))}
+    window = session.scalars(select(Department).where(
+        col(Department.code) == rating.window_code)).first() if rating.window_code else None
+    window_name = (window.name_en if current_lang() == "en" else window.name_zh) \
+        if window is not None else rating.window_code
     return render_template(
         "ratings/follow_up.html", rating=rating, follow_up=follow_up, rater=rater, names=names,
+        window_name=window_name,
         may_appeal=_may_appeal(rating, follow_up), errors=errors or {}, form=form or {},
         level_name=level_name, reason_names=reason_names, today=local_day(utcnow()),
         text_max=follow_ups.TEXT_MAX), status
