@@ -168,6 +168,13 @@ def _token_map(value: Any) -> dict[str, str]:
     return tokens
 
 
+def _rating_level(value: Any) -> int:
+    level = _positive_int(value)
+    if level > 5:
+        raise ValueError("expected a level from 1 to 5")
+    return level
+
+
 def _positive_number(value: Any) -> float:
     number = float(value)
     if not number > 0:
@@ -308,6 +315,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DASHBOARD_CLOSED_LOOP_SERVICES", ("urban-event-report",), _code_list,
             "Comma-separated codes of the event-report services whose closed loop (report to "
             "close, on time, reopened) the dashboards show"),
+    Setting("RATING_DEFAULT_AFTER_DAYS", 7, _positive_int,
+            "Days after an application is finished when, nobody having rated it, it gets the "
+            "default rating (好差评; docs/ratings.md)"),
+    Setting("RATING_DEFAULT_DAY_KIND", "natural", _choice("natural", "working"),
+            "How RATING_DEFAULT_AFTER_DAYS counts: natural days or working days (the "
+            "service's calendar)"),
+    Setting("RATING_DEFAULT_LEVEL", 3, _rating_level,
+            "The default rating: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意"),
+    Setting("RATING_FOLLOW_UP_WORKING_DAYS", 5, _positive_int,
+            "Working days the department has to call back (回访) and answer a real-name 差评"),
     Setting("FLOW_MESSAGE_TOKENS", {}, _token_map,
             "Bearer tokens of the systems that may post flow messages, with the sender each "
             "names: {token: sender} (JSON in the environment; tokens of at least 32 characters)"),

@@ -1097,3 +1097,70 @@ class DecisionJob(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = Field(default=None)
+
+
+# --- 好差评: service ratings (issue 17 item 10, docs/ratings.md). -------------------------------
+
+RATING_SOURCES = ("applicant", "default")
+RATING_APPEAL_STATES = ("none", "requested", "upheld", "dismissed")
+
+
+class ServiceRating(SQLModel, table=True):
+    """One rating of a finished application (一事一评): its level 5 (非常满意) to 1 (非常不满意),
+    given by the applicant or by default when nobody rated in time. Who is rated is copied in
+    when the rating is made: the service, the department, the window (the counter department
+    that took it in) and the clerk. An upheld appeal keeps the row but takes it out of the
+    figures (``excluded``)."""
+
+    __tablename__ = "service_rating"
+    __table_args__ = (
+        CheckConstraint("level BETWEEN 1 AND 5", name="ck_service_rating_level"),
+        _one_of("source", RATING_SOURCES, "ck_service_rating_source"),
+        _one_of("appeal_state", RATING_APPEAL_STATES, "ck_service_rating_appeal_state"),
+        Index("ix_service_rating_rated_at", "rated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", unique=True)
+    reference: str = Field(max_length=32)
+    service_code: str = Field(max_length=100, index=True)
+    department_code: str = Field(max_length=64, index=True)
+    window_code: str | None = Field(default=None, max_length=64)
+    clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
+    rater_id: int | None = Field(default=None, foreign_key="user_account.id")
+    level: int
+    source: str = Field(default="applicant", max_length=16)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    finished_at: datetime | None = Field(default=None)
+    rated_at: datetime = Field(default_factory=utcnow)
+    excluded: bool = Field(default=False)
+    appeal_state: str = Field(default="none", max_length=16)
+    appeal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    appeal_by: int | None = Field(default=None, foreign_key="user_account.id")
+    appeal_at: datetime | None = Field(default=None)
+    appeal_decided_by: int | None = Field(default=None, foreign_key="user_account.id")
+    appeal_decided_at: datetime | None = Field(default=None)
+    appeal_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class RatingFollowUp(SQLModel, table=True):
+    """The 回访 and 整改 task a real-name 差评 opens for the department's staff: due on a working
+    day, done with what the rater said when called back and the reply sent to them."""
+
+    __tablename__ = "rating_follow_up"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'done')", name="ck_rating_follow_up_state"),
+        Index("ix_rating_follow_up_open", "department_code", "state", "due_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rating_id: int = Field(foreign_key="service_rating.id", unique=True)
+    department_code: str = Field(max_length=64)
+    state: str = Field(default="open", max_length=16)
+    due_on: date
+    created_at: datetime = Field(default_factory=utcnow)
+    done_by: int | None = Field(default=None, foreign_key="user_account.id")
+    done_at: datetime | None = Field(default=None)
+    visit_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reply: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

@@ -49,6 +49,7 @@ def init_web(app: Flask) -> None:
         progress,
         public_progress,
         ratelimits,
+        ratings,
         regions,
         review,
         seal_verify,
@@ -104,5 +105,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
     app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
     app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
+    app.register_blueprint(ratings.bp)  # issue 17 item 10: 好差评
+    ratings.init_app(app)
     ratelimits.init_app(app)
     errors.init_app(app)
