@@ -68,12 +68,13 @@ def current_flow_version(session: Session, service_content: dict[str, Any]) -> i
 
 def start_draft(session: Session, service_version: DefinitionVersion,
                 form_version: DefinitionVersion, *, user_id: int | None,
-                clerk_id: int | None = None, answers: dict[str, Any] | None = None) -> Draft:
+                clerk_id: int | None = None, answers: dict[str, Any] | None = None,
+                person_id: int | None = None) -> Draft:
     """A new draft pinned to the service, form, flow and rule-set versions current now:
     publishing later never changes what this draft (and the application it becomes) runs on."""
     now = utcnow()
     draft = Draft(
-        token=secrets.token_urlsafe(24), user_id=user_id, clerk_id=clerk_id,
+        token=secrets.token_urlsafe(24), user_id=user_id, clerk_id=clerk_id, person_id=person_id,
         service_code=service_version.code, service_version_id=saved_id(service_version),
         form_version_id=saved_id(form_version),
         flow_version_id=current_flow_version(session, service_version.content),
@@ -189,7 +190,8 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
         service_code=draft.service_code, service_version_id=draft.service_version_id,
         form_version_id=draft.form_version_id, flow_version_id=draft.flow_version_id,
         rules_version_id=rules_version_id, answers=answers, submitter_id=draft.user_id,
-        clerk_id=draft.clerk_id, department_code=department_code, submitted_at=now,
+        clerk_id=draft.clerk_id, person_id=draft.person_id, department_code=department_code,
+        submitted_at=now,
     )
     session.add(application)
     session.flush()  # raises IntegrityError when a concurrent submit got there first
