@@ -17,9 +17,9 @@ try:  # tests/browser as a package, or rootdir-relative imports (pytest's defaul
 except ImportError:
     from axe import assert_clean  # type: ignore[no-redef]
     from test_narrow_screens import OVERFLOW  # type: ignore[no-redef]
+    from tests.web.journey import PDF  # type: ignore[no-redef]
 
     import flows  # type: ignore[no-redef]
-    from tests.web.journey import PDF  # type: ignore[no-redef]
 
 NUMBER = "310101198805120028"
 WRONG_CHECK = "身份证号码校验位不正确，请核对最后一位。"
