@@ -1,5 +1,6 @@
-"""counter people: the applicant a counter clerk serves (person or enterprise), drafts and
-applications made for them, and an account's verified ID number
+"""counter people: the applicant a counter clerk serves (person or enterprise), mandates
+(代办), drafts and applications made for them or by their agent, and an account's verified
+ID number
 
 Revision ID: 0022_counter_people
 Revises: 0021_materials
@@ -36,11 +37,33 @@ def upgrade() -> None:
         sa.UniqueConstraint('public_id'),
         sa.UniqueConstraint('id_number'),
     )
+    op.create_table(
+        'mandate',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('public_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('principal_id', sa.Integer(), nullable=False),
+        sa.Column('agent_id', sa.Integer(), nullable=False),
+        sa.Column('services', sa.JSON(), nullable=False),
+        sa.Column('expires_on', sa.Date(), nullable=False),
+        sa.Column('evidence', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('created_by', sa.Integer(), nullable=True),
+        sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['principal_id'], ['person.id']),
+        sa.ForeignKeyConstraint(['agent_id'], ['person.id']),
+        sa.ForeignKeyConstraint(['created_by'], ['user_account.id']),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('public_id'),
+    )
+    op.create_index(op.f('ix_mandate_principal_id'), 'mandate', ['principal_id'])
+    op.create_index(op.f('ix_mandate_agent_id'), 'mandate', ['agent_id'])
     for table in ('draft', 'application'):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column('person_id', sa.Integer(), nullable=True))
+            batch.add_column(sa.Column('mandate_id', sa.Integer(), nullable=True))
             batch.create_index(batch.f(f'ix_{table}_person_id'), ['person_id'])
             batch.create_foreign_key(f'fk_{table}_person_id', 'person', ['person_id'], ['id'])
+            batch.create_foreign_key(f'fk_{table}_mandate_id', 'mandate', ['mandate_id'],
+                                     ['id'])
     with op.batch_alter_table('user_account') as batch:
         batch.add_column(sa.Column('id_number', sqlmodel.sql.sqltypes.AutoString(length=18),
                                    nullable=True))
@@ -59,7 +82,12 @@ def downgrade() -> None:
         batch.drop_column('id_number')
     for table in ('application', 'draft'):
         with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(f'fk_{table}_mandate_id', type_='foreignkey')
             batch.drop_constraint(f'fk_{table}_person_id', type_='foreignkey')
             batch.drop_index(batch.f(f'ix_{table}_person_id'))
+            batch.drop_column('mandate_id')
             batch.drop_column('person_id')
+    op.drop_index(op.f('ix_mandate_agent_id'), table_name='mandate')
+    op.drop_index(op.f('ix_mandate_principal_id'), table_name='mandate')
+    op.drop_table('mandate')
     op.drop_table('person')

@@ -181,6 +181,26 @@ class Person(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Mandate(SQLModel, table=True):
+    """代办: a person (``principal_id``) authorises another (``agent_id``) to apply for the
+    services ``services`` names (codes) until ``expires_on``, on the evidence of a signed
+    power of attorney kept as the principal's material (docs/counter.md)."""
+
+    __tablename__ = "mandate"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=64, unique=True)
+    principal_id: int = Field(foreign_key="person.id", index=True)
+    agent_id: int = Field(foreign_key="person.id", index=True)
+    services: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    expires_on: date
+    # The power of attorney: the public id of the principal's material (not a foreign key:
+    # material -> application -> mandate would make a cycle of tables).
+    evidence: str = Field(max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Draft(SQLModel, table=True):
     """Answers in progress, saved page by page, pinned to the versions it started on."""
 
@@ -192,6 +212,7 @@ class Draft(SQLModel, table=True):
     clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
     # The applicant a counter clerk serves (docs/counter.md); None for one's own draft.
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    mandate_id: int | None = Field(default=None, foreign_key="mandate.id")  # an agent's draft
     service_code: str = Field(max_length=100)
     service_version_id: int = Field(foreign_key="definition_version.id")
     form_version_id: int = Field(foreign_key="definition_version.id")
@@ -230,6 +251,7 @@ class Application(SQLModel, table=True):
     submitter_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    mandate_id: int | None = Field(default=None, foreign_key="mandate.id")
     department_code: str = Field(max_length=64, index=True)
     submitted_at: datetime = Field(default_factory=utcnow)
 

@@ -41,6 +41,7 @@ def init_web(app: Flask) -> None:
         ledger_pages,
         links,
         login,
+        mandates,
         materials,
         messages,
         points_admin,
@@ -105,6 +106,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
     app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
     app.register_blueprint(counter.bp)  # issue 17 items 1-2: the clerk's desk
+    app.register_blueprint(mandates.bp)  # issue 17 item 5: an agent's mandates online
     app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
     ratelimits.init_app(app)
     errors.init_app(app)

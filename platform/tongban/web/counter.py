@@ -16,13 +16,13 @@ from flask_login import current_user
 
 from .. import audit, connectors
 from ..applications import start_draft
-from ..counter import people
+from ..counter import mandates, people
 from ..definitions.publish import effective_version
 from ..forms import date_limits, paths, uploads
 from ..i18n import current_lang
 from ..intake import pinned
 from ..materials import library
-from ..models import Person, Role
+from ..models import Mandate, Person, Role, saved_id
 from ..policy import Action, ServiceTarget
 from ..services import PublishedService, current_services, get_service, names_of_versions
 from . import connector_views, flow_views, materials
@@ -100,7 +100,8 @@ def create() -> ResponseReturnValue:
     papers shown, kept as unverified."""
     typed_number, typed_name = request.form.get("number", ""), request.form.get("name", "")
     errors: dict[str, str] = {}
-    kind, number, name = "person", typed_number.strip(), typed_name.strip()
+    kind: people.Kind = "person"
+    number, name = typed_number.strip(), typed_name.strip()
     try:
         kind, number = people.parse_number(typed_number)
     except people.PersonRefused as exc:
@@ -115,8 +116,8 @@ def create() -> ResponseReturnValue:
     clerk_id, clerk_name = _clerk()
     with request_transaction() as tx:
         person = people.by_number(tx, number) or people.create(
-            tx, kind=kind, number=number, name=name,  # type: ignore[arg-type]
-            clerk_id=clerk_id, clerk_name=clerk_name, request_id=g.request_id)
+            tx, kind=kind, number=number, name=name, clerk_id=clerk_id, clerk_name=clerk_name,
+            request_id=g.request_id)
         public_id = person.public_id
     return redirect(url_for("counter.person", public_id=public_id), code=303)
 
@@ -142,22 +143,32 @@ def _audit_list(person: Person, page: str) -> None:
                      after={"page": page}, request_id=g.request_id)
 
 
-@bp.get("/counter/people/<public_id>")
-@require_role(Role.COUNTER_CLERK)
-def person(public_id: str) -> ResponseReturnValue:
-    found = _person_or_404(public_id)
+def _person_page(found: Person, *, errors: dict[str, str] | None = None,
+                 status: int = 200) -> ResponseReturnValue:
     session = request_session()
     drafts = people.open_drafts(session, found)
     applications = people.applications(session, found)
     names = names_of_versions(session, {d.service_version_id for d in drafts}
                               | {a.service_version_id for a in applications})
+    given = mandates.of_principal(session, found)
+    errors = errors or {}
+    summary = [{"text": text, "href": f"#{field}"} for field, text in errors.items()]
     page = render_template(
         "counter/person.html", person=found, services=_window_services(),
+        all_services=current_services(session, offered=True),
         rows=materials.rows_of(library.materials_of(session, found.id_number)),
         drafts=drafts, applications=applications, names=names, lang=current_lang(),
-        status_name=flow_views.status_name, clerk_id=current_user.id)
+        status_name=flow_views.status_name, clerk_id=current_user.id,
+        mandates=given, mandate_people=mandates.people_of(session, given),
+        today=date_limits.today(), errors=errors, summary=summary, typed=request.form)
     _audit_list(found, "counter.person")
-    return page
+    return page, status
+
+
+@bp.get("/counter/people/<public_id>")
+@require_role(Role.COUNTER_CLERK)
+def person(public_id: str) -> ResponseReturnValue:
+    return _person_page(_person_or_404(public_id))
 
 
 def _service_or_refuse(code: str) -> PublishedService | ResponseReturnValue:
@@ -196,31 +207,125 @@ def seeded_answers(person: Person, form: Any) -> dict[str, Any]:
     return answers
 
 
-@bp.post("/counter/people/<public_id>/services/<code>/start")
-@require_role(Role.COUNTER_CLERK)
-def start(public_id: str, code: str) -> ResponseReturnValue:
-    found = _person_or_404(public_id)
-    service = _service_or_refuse(code)
-    if not isinstance(service, PublishedService):
-        return service
+def start_for(found: Person, service: PublishedService, *, clerk_id: int | None,
+              user_id: int | None, mandate: Mandate | None = None) -> ResponseReturnValue:
+    """A draft of ``service`` for ``found``, started by a clerk at the counter or by the
+    person's agent online (``mandate``), with what is known of them filled in; then its first
+    page."""
+    code = service.code
     with request_transaction() as tx:
         service_row = effective_version(tx, "service", code)
         form_row = effective_version(tx, "form", service.content["form"])
         if service_row is None or form_row is None:
             abort(404)
-        form = pinned(tx, service_row.id or 0, form_row.id or 0).form
-        draft = start_draft(tx, service_row, form_row, user_id=None, clerk_id=current_user.id,
-                            person_id=found.id, answers=seeded_answers(found, form))
-        audit.record(tx, action="counter.start", object_type="draft", object_id=draft.id,
-                     actor_id=current_user.id, actor_name=current_user.username,
-                     after={"service": code, "person": found.public_id},
-                     request_id=g.request_id)
+        form = pinned(tx, saved_id(service_row), saved_id(form_row)).form
+        draft = start_draft(tx, service_row, form_row, user_id=user_id, clerk_id=clerk_id,
+                            person_id=found.id, answers=seeded_answers(found, form),
+                            mandate_id=mandate.id if mandate else None)
+        if mandate is not None:
+            mandates.record_use(tx, mandate, service_code=code, draft_id=draft.id,
+                                channel="counter" if clerk_id else "online",
+                                actor_id=current_user.id, actor_name=current_user.username,
+                                request_id=g.request_id)
+        if clerk_id is not None:
+            audit.record(tx, action="counter.start", object_type="draft", object_id=draft.id,
+                         actor_id=current_user.id, actor_name=current_user.username,
+                         after={"service": code, "person": found.public_id,
+                                "mandate": mandate.public_id if mandate else None},
+                         request_id=g.request_id)
         token = draft.token
     pinned_defs = pinned(request_session(), draft.service_version_id, draft.form_version_id)
     connector_views.prefill(draft, pinned_defs, starting=True)
     if pinned_defs.form.sections:
         return redirect(url_for("apply.tasks", token=token), code=303)
     return redirect(url_for("apply.page", token=token, page_id=pinned_defs.form.pages[0].id),
+                    code=303)
+
+
+def mandate_refusal(mandate: Mandate, service: PublishedService) -> ResponseReturnValue | None:
+    """The 403 page when ``mandate`` does not allow applying for ``service`` now."""
+    try:
+        mandates.check_use(mandate, service.code, _pick(service.content["name"]),
+                           date_limits.today())
+    except mandates.MandateRefused as exc:
+        return render_error(403, _(exc.message, **exc.params))
+    return None
+
+
+@bp.post("/counter/people/<public_id>/services/<code>/start")
+@require_role(Role.COUNTER_CLERK)
+def start(public_id: str, code: str) -> ResponseReturnValue:
+    """Start a service for the person; with ``mandate``, brought by their agent (代办)."""
+    found = _person_or_404(public_id)
+    service = _service_or_refuse(code)
+    if not isinstance(service, PublishedService):
+        return service
+    mandate = None
+    if request.form.get("mandate"):
+        mandate = mandates.by_public_id(request_session(), request.form["mandate"])
+        if mandate is None or mandate.principal_id != found.id:
+            abort(404)
+        refused = mandate_refusal(mandate, service)
+        if refused is not None:
+            return refused
+    return start_for(found, service, clerk_id=current_user.id, user_id=None, mandate=mandate)
+
+
+# --- mandates (代办) ---------------------------------------------------------------------------
+
+@bp.post("/counter/people/<public_id>/mandates")
+@require_role(Role.COUNTER_CLERK)
+def record_mandate(public_id: str) -> ResponseReturnValue:
+    """Record a mandate the person gives an agent: the services, the end date and the signed
+    power of attorney, scanned in (level B: the clerk holds the original)."""
+    found = _person_or_404(public_id)
+    session = request_session()
+    offered = [s.code for s in current_services(session, offered=True)]
+    form = request.form
+    errors: dict[str, str] = {}
+    agent_name = " ".join(form.get("agent_name", "").split())
+    try:
+        number, chosen, ends = mandates.check_request(
+            found, form.get("agent_number", ""), form.getlist("services"), offered,
+            form.get("expires_on", ""), date_limits.today())
+    except people.PersonRefused as exc:
+        errors[exc.field] = _(exc.message)
+        number, chosen, ends = "", [], None
+    agent = people.by_number(session, number) if number else None
+    if number and agent is None and not agent_name:
+        errors["agent_name"] = _("Enter the agent's name as it is on their papers")
+    scan: tuple[bytes, str, str] | None = None
+    try:
+        scan = _scan("mandate")
+    except uploads.UploadRejected as exc:
+        errors["file-mandate"] = exc.render(_, str(get_locale() or "zh_CN"))
+    types = library.catalogue(session)
+    if errors or scan is None or ends is None or mandates.EVIDENCE_TYPE not in types:
+        return _person_page(found, errors=errors, status=422)
+    store = materials.storage()
+    try:
+        if store is None:
+            raise library.MaterialStorageFailed("no storage")
+        stored = library.put_bytes(store, scan[0], content_type=scan[1], name=scan[2])
+    except library.MaterialStorageFailed:
+        return render_error(503, _("The material storage is not answering. Try again in a "
+                                   "few minutes."))
+    clerk_id, clerk_name = _clerk()
+    with request_transaction() as tx:
+        agent = people.by_number(tx, number) or people.create(
+            tx, kind="person", number=number, name=agent_name, clerk_id=clerk_id,
+            clerk_name=clerk_name, request_id=g.request_id)
+        evidence = library.add_material(
+            tx, owner=found.id_number, type_code=mandates.EVIDENCE_TYPE, types=types,
+            storage=store.id, stored=stored, original_name=scan[2], source="uploaded",
+            trust_level="B", today=date_limits.today(), expires_on=ends, created_by=clerk_id)
+        principal = tx.get(Person, found.id)
+        if principal is None:
+            abort(404)
+        mandates.record(tx, principal=principal, agent=agent, services=chosen,
+                        expires_on=ends, evidence=evidence, clerk_id=clerk_id,
+                        clerk_name=clerk_name, request_id=g.request_id)
+    return redirect(url_for("counter.person", public_id=public_id, _anchor="mandates"),
                     code=303)
 
 

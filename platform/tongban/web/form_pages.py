@@ -54,9 +54,14 @@ def _page_urls(draft: Draft, page_id: str, from_check: bool, form: Any,
     }
 
 
+def speaks_of_applicant(draft: Draft) -> bool:
+    """A draft a clerk or an agent fills in for someone speaks of the applicant (申请人)."""
+    return draft.clerk_id is not None or draft.person_id is not None
+
+
 def applicant_of(draft: Draft) -> Person | None:
     """The person a counter clerk fills this draft in for (None: one's own draft)."""
-    if draft.clerk_id is None or draft.person_id is None:
+    if draft.person_id is None:
         return None
     return request_session().get(Person, draft.person_id)
 
@@ -65,7 +70,7 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
          errors: list[FieldError], raw: dict[str, list[str]] | None, from_check: bool,
          upload_errors: dict[str, str] | None = None) -> str:
     # A clerk's draft speaks of the applicant (申请人), not to "you" (docs/counter.md).
-    with voice.speaking_of_applicant(draft.clerk_id is not None):
+    with voice.speaking_of_applicant(speaks_of_applicant(draft)):
         return _page(pinned_defs, draft, page_id, answers, errors, raw, from_check)
 
 
@@ -92,7 +97,7 @@ def _page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
                or render.text_for(form.title, lang)}
     attached = _file_answers(form, answers, uploads)
     applicant = applicant_of(draft)
-    if errors or attached or draft.clerk_id is not None:
+    if errors or attached or applicant is not None:
         return render_template("apply/page.html", body=body, has_errors=bool(errors),
                                uploads=attached, applicant=applicant, **context)
     # Around the questions, the page is the same for every draft of this version: kept.
@@ -127,7 +132,7 @@ def _get(data: Any, segments: list[str]) -> Any:
 def field_fragment(pinned_defs: Pinned, draft: Draft, page_id: str, name: str,
                    formdata: Any) -> Markup:
     """Check the answers posted from one page without saving, and return one field's group."""
-    with voice.speaking_of_applicant(draft.clerk_id is not None):
+    with voice.speaking_of_applicant(speaks_of_applicant(draft)):
         return _field_fragment(pinned_defs, draft, page_id, name, formdata)
 
 
@@ -144,7 +149,7 @@ def _field_fragment(pinned_defs: Pinned, draft: Draft, page_id: str, name: str,
 
 
 def task_list(pinned_defs: Pinned, draft: Draft) -> str:
-    with voice.speaking_of_applicant(draft.clerk_id is not None):
+    with voice.speaking_of_applicant(speaks_of_applicant(draft)):
         return _task_list(pinned_defs, draft)
 
 
@@ -160,7 +165,7 @@ def _task_list(pinned_defs: Pinned, draft: Draft) -> str:
 
 def check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
                   declaration_error: str | None) -> str:
-    with voice.speaking_of_applicant(draft.clerk_id is not None):
+    with voice.speaking_of_applicant(speaks_of_applicant(draft)):
         return _check_answers(pinned_defs, draft, missing_page, declaration_error)
 
 
