@@ -112,6 +112,14 @@ def _code_list(value: Any) -> tuple[str, ...]:
     return tuple(code for code in (_str(name).strip() for name in names) if code)
 
 
+def _register_query(value: Any) -> str:
+    """Empty, or service/connector/query: the three codes of a connector query."""
+    text = _str(value).strip()
+    if text and (text.count("/") != 2 or not all(text.split("/"))):
+        raise ValueError("expected service/connector/query (three codes), or nothing")
+    return text
+
+
 def _rate_limit(value: Any) -> str:
     from limits import parse_many  # Flask-Limiter's own parser: what it accepts, we accept
 
@@ -337,6 +345,10 @@ SETTINGS: tuple[Setting, ...] = (
             "{name: value} (JSON in the environment; docs/connectors.md)"),
     Setting("CONNECTOR_RETRY_SECONDS", 60, _non_negative_int,
             "Seconds before a connector call that failed is tried again by a page"),
+    Setting("COUNTER_REGISTER", "household-transfer/population/person", _register_query,
+            "The service connector query (service/connector/query) a counter clerk's look-up "
+            "reads a person's name from by ID number; empty: the clerk types it, unverified "
+            "(docs/counter.md)"),
 )
 
 

@@ -86,6 +86,12 @@ class User(SQLModel, table=True):
     # out of notifications. Site messages are always on.
     notify_email: bool = Field(default=True)
     notify_sms: bool = Field(default=True)
+    # The person's citizen ID number once it has been verified, and how (docs/counter.md):
+    # applications a counter clerk made for that person show in their /my. Unverified
+    # numbers are never stored here.
+    id_number: str | None = Field(default=None, max_length=18, unique=True)
+    id_verified_by: str | None = Field(default=None, max_length=64)
+    id_verified_at: datetime | None = Field(default=None)
 
 
 class Membership(SQLModel, table=True):
@@ -153,6 +159,48 @@ class AuditEvent(SQLModel, table=True):
     row_hash: str = Field(max_length=64)
 
 
+PERSON_KINDS = ("person", "enterprise")
+
+
+class Person(SQLModel, table=True):
+    """An applicant served at the counter (docs/counter.md): a person by citizen ID number or
+    an enterprise by USCC, not necessarily an account. ``verified_by`` names the register that
+    confirmed the name (and ``verified_at`` when); both None: the clerk typed it, unverified."""
+
+    __tablename__ = "person"
+    __table_args__ = (_one_of("kind", PERSON_KINDS, "ck_person_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)
+    id_number: str = Field(max_length=18, unique=True)
+    name: str = Field(max_length=200)
+    verified_by: str | None = Field(default=None, max_length=200)
+    verified_at: datetime | None = Field(default=None)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Mandate(SQLModel, table=True):
+    """代办: a person (``principal_id``) authorises another (``agent_id``) to apply for the
+    services ``services`` names (codes) until ``expires_on``, on the evidence of a signed
+    power of attorney kept as the principal's material (docs/counter.md)."""
+
+    __tablename__ = "mandate"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=64, unique=True)
+    principal_id: int = Field(foreign_key="person.id", index=True)
+    agent_id: int = Field(foreign_key="person.id", index=True)
+    services: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    expires_on: date
+    # The power of attorney: the public id of the principal's material (not a foreign key:
+    # material -> application -> mandate would make a cycle of tables).
+    evidence: str = Field(max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Draft(SQLModel, table=True):
     """Answers in progress, saved page by page, pinned to the versions it started on."""
 
@@ -162,6 +210,9 @@ class Draft(SQLModel, table=True):
     token: str = Field(max_length=64, unique=True)
     user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
+    # The applicant a counter clerk serves (docs/counter.md); None for one's own draft.
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    mandate_id: int | None = Field(default=None, foreign_key="mandate.id")  # an agent's draft
     service_code: str = Field(max_length=100)
     service_version_id: int = Field(foreign_key="definition_version.id")
     form_version_id: int = Field(foreign_key="definition_version.id")
@@ -199,6 +250,8 @@ class Application(SQLModel, table=True):
     answers_version: int = Field(default=1)
     submitter_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    mandate_id: int | None = Field(default=None, foreign_key="mandate.id")
     department_code: str = Field(max_length=64, index=True)
     submitted_at: datetime = Field(default_factory=utcnow)
 
