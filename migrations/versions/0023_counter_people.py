@@ -2,8 +2,8 @@
 (代办), drafts and applications made for them or by their agent, and an account's verified
 ID number
 
-Revision ID: 0022_counter_people
-Revises: 0021_materials
+Revision ID: 0023_counter_people
+Revises: 0022_service_ratings
 Create Date: 2026-12-03 12:40:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0022_counter_people'
-down_revision = '0021_materials'
+revision = '0023_counter_people'
+down_revision = '0022_service_ratings'
 branch_labels = None
 depends_on = None
 
