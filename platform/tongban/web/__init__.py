@@ -24,6 +24,7 @@ def init_web(app: Flask) -> None:
         console_guide,
         console_rules,
         contact,
+        counter,
         dashboards,
         database,
         errors,
@@ -41,6 +42,7 @@ def init_web(app: Flask) -> None:
         ledger_pages,
         links,
         login,
+        mandates,
         materials,
         messages,
         points_admin,
@@ -51,6 +53,7 @@ def init_web(app: Flask) -> None:
         public_progress,
         queue_views,
         ratelimits,
+        ratings,
         regions,
         review,
         seal_verify,
@@ -105,7 +108,11 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(public_progress.bp)  # issue 17 item 9: progress without signing in
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
     app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
+    app.register_blueprint(counter.bp)  # issue 17 items 1-2: the clerk's desk
+    app.register_blueprint(mandates.bp)  # issue 17 item 5: an agent's mandates online
     app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
+    app.register_blueprint(ratings.bp)  # issue 17 item 10: 好差评
+    ratings.init_app(app)
     app.register_blueprint(intake_views.bp)  # issue 17 items 3: decisions at intake
     app.register_blueprint(queue_views.bp)  # issue 17 item 4: the counter's queue and day
     ratelimits.init_app(app)

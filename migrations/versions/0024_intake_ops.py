@@ -1,8 +1,8 @@
 """intake_ops: decisions at intake (容缺受理 holds, 告知承诺 commitments, the credit bar list)
 and the counter's queue numbers
 
-Revision ID: 0022_intake_ops
-Revises: 0021_materials
+Revision ID: 0024_intake_ops
+Revises: 0023_counter_people
 Create Date: 2026-12-03 12:50:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0022_intake_ops'
-down_revision = '0021_materials'
+revision = '0024_intake_ops'
+down_revision = '0023_counter_people'
 branch_labels = None
 depends_on = None
 
