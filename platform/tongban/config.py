@@ -303,6 +303,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SEAL_DIR", None, _str,
             "Where the e-seal plugins (ofd_seal, pdf_seal) keep their test-only demo CA, "
             "certificates, keys and seals; default: instance/seals"),
+    Setting("COUNTER_WINDOWS", ("A", "B", "C"), _code_list,
+            "Comma-separated letters of the service centre's counter windows: each has its own "
+            "queue numbers (A001, B001, ...)"),
     Setting("DECISION_SIGNERS", (), _code_list,
             "Comma-separated ids of the signers that seal each decision document (one file "
             "each: ofd-seal, pdf-seal); empty: decisions are not sealed"),

@@ -9,6 +9,7 @@ from sqlmodel import Session, col
 
 from . import db
 from .accounts import create_user, hash_password
+from .counter_intake import seed_credit_bars
 from .definitions import load_directory, publish
 from .ledger_demo import seed_points
 from .migrate import upgrade
@@ -101,6 +102,8 @@ def _load(session: Session, definitions_dir: Path, *, force: bool) -> list[str]:
                             password_hash=hashed)
     with db.unit_of_work(session) as tx:
         lines.extend(seed_points(tx))
+    with db.unit_of_work(session) as tx:
+        lines.extend(seed_credit_bars(tx))
     lines.append(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for username, display_name, roles in DEMO_ACCOUNTS:
         described = ", ".join(f"{r.value}@{d}" if d else r.value for r, d in roles) or "no role"

@@ -1217,3 +1217,89 @@ class RatingFollowUp(SQLModel, table=True):
     done_at: datetime | None = Field(default=None)
     visit_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     reply: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+# --- Decisions at intake and the counter's queue (docs/counter-intake.md). --------------------
+
+HOLD_STATES = ("pending", "received")
+COMMITMENT_STATES = ("pending", "kept", "broken")
+TICKET_STATES = ("waiting", "called", "done", "missed")
+
+
+class IntakeHold(SQLModel, table=True):
+    """容缺受理: an application accepted with materials missing, on the applicant's promise to
+    bring them by ``due_on``. While ``pending`` the flow's approving end waits (the result is
+    not issued); the applicant's upload of every named material makes it ``received``."""
+
+    __tablename__ = "intake_hold"
+    __table_args__ = (_one_of("state", HOLD_STATES, "ck_intake_hold_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", unique=True)
+    # [{"code": ..., "name": {"zh": ..., "en": ...}, "upload": public id once uploaded}]
+    materials: list[dict[str, Any]] = Field(default_factory=list,
+                                            sa_column=Column(JSON, nullable=False))
+    due_on: date
+    state: str = Field(default="pending", max_length=16)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    received_at: datetime | None = Field(default=None)
+
+
+class IntakeCommitment(SQLModel, table=True):
+    """告知承诺制: the commitment the applicant signed at intake (the service file's text, as it
+    was), and the later check of it by a reviewer: ``kept``, or ``broken`` (the approval is
+    revoked, or the application ended if still in progress, and the applicant is barred)."""
+
+    __tablename__ = "intake_commitment"
+    __table_args__ = (_one_of("state", COMMITMENT_STATES, "ck_intake_commitment_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", unique=True)
+    department_code: str = Field(max_length=64, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    confirmed_at: datetime
+    recorded_by: int | None = Field(default=None, foreign_key="user_account.id")
+    verify_by: date
+    state: str = Field(default="pending", max_length=16)
+    verified_by: int | None = Field(default=None, foreign_key="user_account.id")
+    verified_at: datetime | None = Field(default=None)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    revoked: bool = Field(default=False)   # broken after the approval: the approval revoked
+
+
+class CreditBar(SQLModel, table=True):
+    """Someone who may not use 告知承诺 (or 容缺) until their credit is repaired (信用修复):
+    listed by ID number, from the demo data or recorded when a promise was broken."""
+
+    __tablename__ = "credit_bar"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_number: str = Field(max_length=18, index=True)
+    reason: str = Field(max_length=300)
+    source: str = Field(max_length=32)          # demo | broken_commitment | ...
+    application_id: int | None = Field(default=None, foreign_key="application.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    lifted_at: datetime | None = Field(default=None)
+
+
+class QueueTicket(SQLModel, table=True):
+    """A queue number (排队号) for one counter window on one day: taken at the kiosk, called
+    by the clerk sitting at that window."""
+
+    __tablename__ = "queue_ticket"
+    __table_args__ = (
+        UniqueConstraint("window", "day", "number"),
+        _one_of("state", TICKET_STATES, "ck_queue_ticket_state"),
+        Index("ix_queue_ticket_waiting", "window", "day", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    window: str = Field(max_length=16)
+    day: date
+    number: int
+    state: str = Field(default="waiting", max_length=16)
+    reference: str = Field(default="", max_length=32)   # the application it is about, if known
+    taken_at: datetime = Field(default_factory=utcnow)
+    called_at: datetime | None = Field(default=None)
+    called_by: int | None = Field(default=None, foreign_key="user_account.id", index=True)

@@ -48,6 +48,15 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
                        "Your application for {service} ({reference}) has been refused. See the "
                        "decision and the reasons at {link}"),
     },
+    # 容缺受理's reminder before the due day: {service} carries the materials and the day.
+    "material_due": {
+        "zh": Template("请按时补交材料（{reference}）",
+                       "您的申请（{reference}）容缺受理时承诺补交的材料尚未收到：{service}。"
+                       "请在截止日期前上传：{link}"),
+        "en": Template("Please bring the missing material in time ({reference})",
+                       "The material you promised for your application ({reference}) has not "
+                       "arrived yet: {service}. Please upload it before the due day at {link}"),
+    },
     "deemed_accepted": {
         "zh": Template("您的申请已视为受理（{reference}）",
                        "您的“{service}”申请（{reference}）在法定期限内未被处理，依法视为已受理。"

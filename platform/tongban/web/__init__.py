@@ -35,6 +35,7 @@ def init_web(app: Flask) -> None:
         headers,
         health,
         inline_script,
+        intake_views,
         json_bodies,
         layout,
         ledger_api,
@@ -50,6 +51,7 @@ def init_web(app: Flask) -> None:
         portal,
         progress,
         public_progress,
+        queue_views,
         ratelimits,
         ratings,
         regions,
@@ -111,5 +113,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
     app.register_blueprint(ratings.bp)  # issue 17 item 10: 好差评
     ratings.init_app(app)
+    app.register_blueprint(intake_views.bp)  # issue 17 items 3: decisions at intake
+    app.register_blueprint(queue_views.bp)  # issue 17 item 4: the counter's queue and day
     ratelimits.init_app(app)
     errors.init_app(app)

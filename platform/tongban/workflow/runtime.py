@@ -85,12 +85,14 @@ def calendar_for(session: Session, calendar_id: str) -> tuple[Any, int | None]:
 
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
-    "claim", "release", "accept", "refuse_intake", "approve", "reject", "return_to",
+    "claim", "release", "accept", "accept_deficient", "accept_commitment", "refuse_intake",
+    "approve", "reject", "return_to",
     "request_correction", "transfer", "add_signer", "withdraw_action", "comment", "cc",
     "remind", "vote", "read_cc"})
 APPLICATION_OPERATIONS = frozenset({
     "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
-    "migrate", "pause_clock", "resume_clock", "request_extension", "decide_extension"})
+    "migrate", "pause_clock", "resume_clock", "request_extension", "decide_extension",
+    "lift_hold", "break_commitment"})
 ADMIN_OPERATIONS = frozenset({"repair", "migrate"})
 APPLICANT_OPERATIONS = frozenset({"withdraw", "resubmit", "submit_correction"})
 ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
