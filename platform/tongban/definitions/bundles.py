@@ -95,7 +95,7 @@ def check_bundle(document: Document, file: str, services: Mapping[str, Any],
                 N_("the services depend on one another in a cycle: %(cycle)s; a sub-service "
                    "can only need services that do not need it"), cycle=" → ".join(cycle)))
     shared = list(data.get("shared") or [])
-    for index, code in enumerate(codes):
+    for code in codes:
         if code not in services:
             continue
         form_name = services[code].content["form"]
