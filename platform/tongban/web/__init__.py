@@ -18,6 +18,7 @@ def init_web(app: Flask) -> None:
         admin,
         apply,
         auth,
+        bundles,
         clock_actions,
         console_flow,
         console_form,
@@ -104,5 +105,6 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
     app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
     app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
+    app.register_blueprint(bundles.bp)  # issue 17 item 8: 一件事 bundles
     ratelimits.init_app(app)
     errors.init_app(app)
