@@ -213,9 +213,10 @@ def _check_sections(bundle: BundleApplication) -> list[dict[str, Any]]:
                     row["change_url"] = url_for("bundles.shared", token=bundle.token,
                                                 page_id=section["page"])
                 elif row.get("change_page"):
-                    row["change_url"] = url_for("apply.page", token=view.draft.token,
-                                                page_id=row["change_page"],
-                                                **{"from": "check"})
+                    # `from` is a keyword: it travels in a mapping typed loosely for url_for.
+                    change: dict[str, Any] = {"token": view.draft.token,
+                                              "page_id": row["change_page"], "from": "check"}
+                    row["change_url"] = url_for("apply.page", **change)
                 else:
                     row["change_url"] = None
                 rows.append((is_shared, row))
