@@ -249,3 +249,42 @@ def test_another_persons_bundle_is_not_found(demo: Flask, personas: Any) -> None
 def test_the_portal_offers_the_bundle(demo: Flask, client: FlaskClient, path: str) -> None:
     html = client.get(path).get_data(as_text=True)
     assert "新生儿出生一件事" in html
+
+
+def start_bundle(client: FlaskClient) -> tuple[str, str]:
+    guide = client.get("/bundles/newborn").get_data(as_text=True)
+    started = client.post("/bundles/newborn/start", data={"csrf_token": csrf(guide)})
+    return started.headers["Location"].rsplit("/", 1)[1], csrf(guide)
+
+
+def test_a_wrong_shared_answer_is_refused_on_the_shared_page_and_not_copied(
+        demo: Flask, personas: Any, session: Session) -> None:
+    client = personas.as_("citizen")
+    token, value = start_bundle(client)
+    response = client.post(f"/bundle/{token}/shared/mother", data={
+        "csrf_token": value, "mother.name": "李丽", "mother.id_number": "310104199003070021",
+        "mother.mobile": "13812345678"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert '<a href="#f-mother-id_number">身份证号码校验位不正确，请核对最后一位。</a>' in html
+    bundle = session.exec(select(BundleApplication)
+                          .where(col(BundleApplication.token) == token)).one()
+    drafts = [session.get(Draft, part.draft_id) for part in session.exec(
+        select(BundlePart).where(col(BundlePart.bundle_id) == bundle.id))]
+    assert all("id_number" not in (d.answers.get("mother") or {}) for d in drafts if d)
+
+
+def test_sending_without_the_declaration_or_with_questions_left_changes_nothing(
+        demo: Flask, personas: Any, session: Session) -> None:
+    client = personas.as_("citizen")
+    token, value = start_bundle(client)
+    unfinished = client.post(f"/bundle/{token}/submit",
+                             data={"csrf_token": value, "declaration": "agree"})
+    assert unfinished.headers["Location"] == f"/bundle/{token}"
+    missing = client.post(f"/bundle/{token}/submit", data={"csrf_token": value})
+    assert missing.status_code == 422
+    assert '<a href="#declaration">请确认您所填写的信息真实</a>' in missing.get_data(as_text=True)
+    assert session.exec(select(Application)).all() == []
+    bundle = session.exec(select(BundleApplication)
+                          .where(col(BundleApplication.token) == token)).one()
+    assert (bundle.status, bundle.reference) == ("open", None)
