@@ -354,6 +354,14 @@ def user_bundles(session: Session, user_id: int) -> list[BundleApplication]:
                                 .order_by(col(BundleApplication.created_at).desc())))
 
 
+def bundle_draft_ids(session: Session, bundle_ids: list[int]) -> set[int]:
+    """The drafts of these bundle applications."""
+    if not bundle_ids:
+        return set()
+    return set(session.scalars(select(col(BundlePart.draft_id))
+                               .where(col(BundlePart.bundle_id).in_(bundle_ids))))
+
+
 def bundle_of_draft(session: Session, draft_id: int | None) -> BundleApplication | None:
     if draft_id is None:
         return None
@@ -362,7 +370,7 @@ def bundle_of_draft(session: Session, draft_id: int | None) -> BundleApplication
 
 
 __all__ = ["BundleIncomplete", "BundleUnavailable", "DependencyNotMet", "PartView",
-           "by_reference", "bundle_of_draft", "definition", "incomplete", "load",
+           "bundle_draft_ids", "by_reference", "bundle_of_draft", "definition", "incomplete", "load",
            "open_waiting_parts", "parts", "precheck", "published", "share_answers",
            "shared_given", "shared_pages", "start", "start_part", "submit_bundle",
            "user_bundles"]

@@ -6,6 +6,7 @@ page; the progress page at 360 px does not scroll sideways."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -17,11 +18,12 @@ try:  # tests/browser as a package, or rootdir-relative imports (pytest's defaul
     from .axe import assert_clean
     from .test_narrow_screens import NARROW, OVERFLOW
 except ImportError:
-    import flows  # type: ignore[no-redef]
     import helpers  # type: ignore[no-redef]
     from axe import assert_clean  # type: ignore[no-redef]
     from test_narrow_screens import NARROW, OVERFLOW  # type: ignore[no-redef]
     from tests.web.test_bundles import MOTHER_ID, apply_for_newborn  # type: ignore[no-redef]
+
+    import flows  # type: ignore[no-redef]
 
 OWN_ANSWERS = {
     "出生医学证明申领": {"birth.hospital": "上海市第一妇婴保健院"},
@@ -91,8 +93,8 @@ def test_a_citizen_applies_once_and_sees_the_dependent_services_waiting(
 
 def test_the_progress_page_fits_360_px(demo, live_server, narrow_page,  # type: ignore[no-untyped-def]
                                        screenshot) -> None:
-    client = demo.test_client()
-    flows_client_sign_in(client)
+    client = demo.test_client()  # the application itself is made through the test client
+    _client_sign_in(client)
     reference = apply_for_newborn(client)
     page = narrow_page
     flows.sign_in(page, live_server.url)
@@ -103,9 +105,7 @@ def test_the_progress_page_fits_360_px(demo, live_server, narrow_page,  # type: 
     screenshot(page, "bundle-progress-360")
 
 
-def flows_client_sign_in(client) -> None:  # type: ignore[no-untyped-def]
-    import re
-
+def _client_sign_in(client) -> None:  # type: ignore[no-untyped-def]
     html = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert token

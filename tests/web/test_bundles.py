@@ -288,3 +288,15 @@ def test_sending_without_the_declaration_or_with_questions_left_changes_nothing(
     bundle = session.exec(select(BundleApplication)
                           .where(col(BundleApplication.token) == token)).one()
     assert (bundle.status, bundle.reference) == ("open", None)
+
+
+def test_the_applicants_list_shows_the_bundle_not_its_drafts(
+        demo: Flask, personas: Any) -> None:
+    client = personas.as_("citizen")
+    token, _value = start_bundle(client)
+    html = client.get("/my").get_data(as_text=True)
+    assert f'<a href="/bundle/{token}">新生儿出生一件事</a>' in html
+    assert "/apply/" not in html  # its three drafts are reached through the bundle
+    reference = apply_for_newborn(client)
+    html = client.get("/my").get_data(as_text=True)
+    assert f'<a href="/my/bundles/{reference}">新生儿出生一件事 {reference}</a>' in html

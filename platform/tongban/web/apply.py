@@ -330,7 +330,12 @@ def mine() -> ResponseReturnValue:
     for draft in drafts:
         names[draft.id] = pinned(request_session(), draft.service_version_id,
                                  draft.form_version_id).service.content["name"]
-    return render_template("apply/mine.html", drafts=drafts, names=names,
+    # A bundle's drafts are reached through their bundle (listed on its own).
+    in_bundles = bundles.user_bundles(session_, current_user.id)
+    bundle_list = [(b, bundles.definition(session_, b)["name"]) for b in in_bundles]
+    held = bundles.bundle_draft_ids(session_, [b.id for b in in_bundles if b.id is not None])
+    drafts = [d for d in drafts if d.id not in held]
+    return render_template("apply/mine.html", drafts=drafts, names=names, bundle_list=bundle_list,
                            applications=applications, service_names=service_names,
                            lang=current_lang(), status_name=flow_views.status_name,
                            clerk_id=current_user.id)
