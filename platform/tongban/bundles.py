@@ -214,6 +214,14 @@ def _set_in(answers: dict[str, Any], segments: list[str], value: Any) -> None:
     node[segments[-1]] = value
 
 
+def own_pages_seen(session: Session, bundle: BundleApplication, draft: Draft) -> bool:
+    """Whether the citizen has answered a page of ``draft`` that is not wholly shared."""
+    shared = set(definition(session, bundle).get("shared") or [])
+    form = pinned(session, draft.service_version_id, draft.form_version_id).form
+    skipped = set(_wholly_shared(form, shared))
+    return any(page not in skipped for page in draft.visited_pages)
+
+
 def shared_given(session: Session, bundle: BundleApplication, lead: Draft) -> bool:
     return all(page in lead.visited_pages for page in shared_pages(session, bundle, lead))
 
@@ -371,6 +379,6 @@ def bundle_of_draft(session: Session, draft_id: int | None) -> BundleApplication
 
 __all__ = ["BundleIncomplete", "BundleUnavailable", "DependencyNotMet", "PartView",
            "bundle_draft_ids", "by_reference", "bundle_of_draft", "definition", "incomplete", "load",
-           "open_waiting_parts", "parts", "precheck", "published", "share_answers",
+           "open_waiting_parts", "own_pages_seen", "parts", "precheck", "published", "share_answers",
            "shared_given", "shared_pages", "start", "start_part", "submit_bundle",
            "user_bundles"]

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -15,7 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from .. import bundles
 from ..definitions.publish import effective_version
 from ..forms import date_limits, overview, render, state
-from ..i18n import current_lang
+from ..i18n import N_, current_lang
 from ..intake import draft_files, pinned, read_page, remove_stored_files, save_page
 from ..models import BundleApplication
 from ..policy import Action, ServiceTarget
@@ -102,8 +102,7 @@ def _task_rows(bundle: BundleApplication) -> tuple[list[dict[str, Any]], bool]:
              if shared else None,
              "status": "completed" if shared_done else "not_started"}]
     for view in views:
-        started = len(view.draft.visited_pages) > len(
-            [p for p in view.draft.visited_pages if p in shared])
+        started = bundles.own_pages_seen(session, bundle, view.draft)
         done = view.part.service_code not in missing
         rows.append({
             "id": view.part.service_code,
@@ -114,8 +113,8 @@ def _task_rows(bundle: BundleApplication) -> tuple[list[dict[str, Any]], bool]:
     return rows, shared_done and not missing
 
 
-STATUS_TEXT = {"completed": "Completed", "in_progress": "In progress",
-               "not_started": "Not started"}
+STATUS_TEXT = {"completed": N_("Completed"), "in_progress": N_("In progress"),
+               "not_started": N_("Not started")}
 
 
 @bp.get("/bundle/<token>")
@@ -154,8 +153,9 @@ def shared(token: str, page_id: str) -> ResponseReturnValue:
                          max_address_bytes_per_day=config["UPLOAD_MAX_BYTES_PER_ADDRESS_PER_DAY"])
     result = read_page(lead, pinned_defs, page_id, request.form, request.files,
                        upload_dir=config["UPLOAD_DIR"], user_id=_user_id(),
-                       translate_upload_error=lambda exc: str(exc),
-                       stored=dataclasses.replace(stored))
+                       translate_upload_error=lambda exc: exc.render(
+                           _, str(get_locale() or "zh_CN")),
+                       stored=stored)
     if result.rejected:
         abort(413 if any(e.code == "too_many_fields" for e in result.errors) else 400)
     with request_transaction() as tx:
