@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from . import db, seals
+from . import db, leases, seals
 from .materials import library
 from .models import (
     Application,
@@ -203,22 +203,6 @@ def _factory(target: Engine | SessionFactory) -> SessionFactory:
     return target
 
 
-def _claim(session: Session, now: datetime) -> DecisionJob | None:
-    query = (select(DecisionJob)
-             .where(col(DecisionJob.state) == "pending", col(DecisionJob.next_attempt_at) <= now)
-             .order_by(col(DecisionJob.next_attempt_at), col(DecisionJob.id)).limit(1)
-             .execution_options(populate_existing=True))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    row = session.scalars(query).first()
-    if row is None:
-        return None
-    row.attempts += 1
-    row.next_attempt_at = now + LEASE
-    session.add(row)
-    return row
-
-
 def seal_one(target: Engine | SessionFactory, signers: Sequence[Signer],
              storage: MaterialStorage, now: datetime | None = None) -> Outcome | None:
     """Claim the oldest due decision job, seal its document with each signer, record the
@@ -226,7 +210,8 @@ def seal_one(target: Engine | SessionFactory, signers: Sequence[Signer],
     factory = _factory(target)
     with factory() as session:
         with db.unit_of_work(session):
-            job = _claim(session, now or utcnow())
+            job = leases.claim(session, leases.oldest_pending(DecisionJob, now or utcnow()),
+                               now or utcnow(), LEASE)
             if job is None:
                 return None
             job_id, kind, attempt, lease_until = saved_id(job), job.kind, job.attempts, \
@@ -249,10 +234,7 @@ def seal_one(target: Engine | SessionFactory, signers: Sequence[Signer],
                 break
         finished = now or utcnow()
         with db.unit_of_work(session):
-            query = select(DecisionJob).where(col(DecisionJob.id) == job_id)
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = session.scalars(query.execution_options(populate_existing=True)).one()
+            row = leases.relock(session, DecisionJob, job_id)
             if row.state != "pending" or row.next_attempt_at != lease_until:
                 return Outcome(job_id, kind, "lost", attempt)
             codes: tuple[str, ...] = ()
@@ -284,10 +266,4 @@ def seal_due(target: Engine | SessionFactory, signers: Sequence[Signer],
              storage: MaterialStorage, now: datetime | None = None, *,
              limit: int = 100) -> list[Outcome]:
     """Seal the decision documents due, one job at a time, up to ``limit``."""
-    done: list[Outcome] = []
-    while len(done) < limit:
-        outcome = seal_one(target, signers, storage, now)
-        if outcome is None:
-            break
-        done.append(outcome)
-    return done
+    return leases.drain(lambda: seal_one(target, signers, storage, now), limit)

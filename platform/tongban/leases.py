@@ -11,6 +11,7 @@ again when the lease runs out."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -62,3 +63,18 @@ def relock(session: Session, model: type[Row], row_id: int) -> Row:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+Done = TypeVar("Done")
+
+
+def drain(work_one: Callable[[], Done | None], limit: int) -> list[Done]:
+    """Call ``work_one`` (claim and work one row) until it finds nothing due or ``limit`` rows
+    are done; the outcomes in order."""
+    done: list[Done] = []
+    while len(done) < limit:
+        outcome = work_one()
+        if outcome is None:
+            break
+        done.append(outcome)
+    return done

@@ -121,13 +121,7 @@ def deliver_due(target: Engine | db.SessionFactory, channels: Mapping[str, Notif
                 policy: Policy | None = None, now: datetime | None = None, *,
                 limit: int = 500) -> list[Outcome]:
     """Work through the notifications due, one at a time, up to ``limit``."""
-    done: list[Outcome] = []
-    while len(done) < limit:
-        outcome = deliver_one(target, channels, policy, now)
-        if outcome is None:
-            break
-        done.append(outcome)
-    return done
+    return leases.drain(lambda: deliver_one(target, channels, policy, now), limit)
 
 
 def retry(session: Session, row_id: int, now: datetime | None = None) -> Notification | None:

@@ -56,6 +56,22 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
                        "Your application for {service} ({reference}) was not dealt with in the "
                        "legal time limit, so it is deemed accepted. Follow its progress at {link}"),
     },
+    "rate_invite": {
+        "zh": Template("请评价本次服务（{reference}）",
+                       "您的“{service}”办件（{reference}）已办结。欢迎对本次服务作出评价（好差评），"
+                       "您的评价将帮助我们改进工作：{link}"),
+        "en": Template("Please rate our service ({reference})",
+                       "Your application for {service} ({reference}) is finished. Please tell "
+                       "us how satisfied you are: your rating helps us improve. Rate it at {link}"),
+    },
+    "rating_reply": {
+        "zh": Template("您的评价已有答复（{reference}）",
+                       "我们已对您就“{service}”办件（{reference}）作出的评价进行回访和整改，"
+                       "查看答复：{link}"),
+        "en": Template("We have answered your rating ({reference})",
+                       "We have followed up your rating of your application for {service} "
+                       "({reference}). See our answer at {link}"),
+    },
 }
 
 

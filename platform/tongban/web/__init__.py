@@ -25,6 +25,7 @@ def init_web(app: Flask) -> None:
         console_guide,
         console_rules,
         contact,
+        counter,
         dashboards,
         database,
         errors,
@@ -41,6 +42,7 @@ def init_web(app: Flask) -> None:
         ledger_pages,
         links,
         login,
+        mandates,
         materials,
         messages,
         points_admin,
@@ -50,6 +52,7 @@ def init_web(app: Flask) -> None:
         progress,
         public_progress,
         ratelimits,
+        ratings,
         regions,
         review,
         seal_verify,
@@ -104,7 +107,11 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(public_progress.bp)  # issue 17 item 9: progress without signing in
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
     app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
+    app.register_blueprint(counter.bp)  # issue 17 items 1-2: the clerk's desk
+    app.register_blueprint(mandates.bp)  # issue 17 item 5: an agent's mandates online
     app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
+    app.register_blueprint(ratings.bp)  # issue 17 item 10: 好差评
+    ratings.init_app(app)
     app.register_blueprint(bundles.bp)  # issue 17 item 8: 一件事 bundles
     ratelimits.init_app(app)
     errors.init_app(app)

@@ -22,6 +22,7 @@ from ..applications import (
     submitted_application,
     user_drafts,
 )
+from ..counter import people
 from ..definitions.publish import effective_version
 from ..forms import date_limits, state
 from ..forms.uploads import UploadRejected
@@ -320,10 +321,10 @@ def mine() -> ResponseReturnValue:
         return redirect(url_for("auth.login", next=url_for("apply.mine")))
     session_ = request_session()
     drafts = user_drafts(session_, current_user.id)
-    # Their own applications, and for a counter clerk those they took in.
+    # Their own applications, for a counter clerk those they took in, and those made at a
+    # counter for the person whose verified ID number the account holds (docs/counter.md).
     applications = session_.scalars(select(Application).where(
-        (col(Application.submitter_id) == current_user.id)
-        | (col(Application.clerk_id) == current_user.id))
+        people.mine_filter(session_, current_user.id))
         .order_by(col(Application.submitted_at).desc()).limit(500)).all()
     service_names = names_of_versions(session_, {a.service_version_id for a in applications})
     names = {}

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from .. import decisions, seals
+from ..counter import people
 from ..extend.manager import material_storage
 from ..forms import coerce, paths, render, state
 from ..forms.display import key_of
@@ -55,8 +56,9 @@ def _own_or_404(reference: str) -> Application:
         abort(404)
     found = request_session().scalars(select(Application).where(
         col(Application.reference) == reference)).first()
-    if found is None or current_user.id not in (found.submitter_id, found.clerk_id):
-        abort(404)
+    if found is None or (current_user.id not in (found.submitter_id, found.clerk_id)
+                         and not people.is_theirs(request_session(), found, current_user.id)):
+        abort(404)  # made at a counter for the person this account is: theirs too
     return found
 
 

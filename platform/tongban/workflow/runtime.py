@@ -47,6 +47,7 @@ from ..models import (
 from ..notify import outbox as notifications
 from ..points import scoring
 from ..policy import Actor, DepartmentTree, holds
+from ..ratings import rules as rating_rules
 from ..worktime.store import Outcome as CalendarOutcome
 from ..worktime.store import publish_text
 from . import deadlines as flow_deadlines
@@ -300,6 +301,7 @@ def _store(session: Session, loaded: Loaded, state: State,
     plugin_events.queue(session, application, state.events, actor_name=actor_name)
     notifications.queue(session, application, state.events)
     decisions.queue(session, application, state.events)
+    rating_rules.invite(session, application, state.events)  # 好差评: ask the applicant to rate
     for event in state.events:
         if event.type == "ended":
             for listener in _ENDED_LISTENERS:

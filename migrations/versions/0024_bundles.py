@@ -1,7 +1,7 @@
 """bundles: 一件事 applications over several services (bundle_application, bundle_part)
 
-Revision ID: 0022_bundles
-Revises: 0021_materials
+Revision ID: 0024_bundles
+Revises: 0023_counter_people
 Create Date: 2026-12-03 13:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0022_bundles'
-down_revision = '0021_materials'
+revision = '0024_bundles'
+down_revision = '0023_counter_people'
 branch_labels = None
 depends_on = None
 
