@@ -49,6 +49,7 @@ DEMO_ACCOUNTS: list[tuple[str, str, list[tuple[Role, str | None]]]] = [
     ("gaj_xuhui", "卫分局", [(Role.REVIEWER, "sh-gaj-xuhui")]),
     ("mzj", "蒋民政", [(Role.REVIEWER, "sh-mzj")]),
     ("scjgj", "林信用", [(Role.REVIEWER, "sh-scjgj")]),  # the example credit grading
+    ("wjw", "何卫健", [(Role.REVIEWER, "sh-wjw")]),  # the newborn bundle's birth certificate
     ("cgjadmin", "沈管理", [(Role.DEPARTMENT_ADMIN, "sh-cgj")]),
     ("gajadmin", "韩管理", [(Role.DEPARTMENT_ADMIN, "sh-gaj")]),
     ("cityadmin", "杨管理", [(Role.DEPARTMENT_ADMIN, "sh-lhsrj"),

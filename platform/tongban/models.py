@@ -1303,3 +1303,48 @@ class QueueTicket(SQLModel, table=True):
     taken_at: datetime = Field(default_factory=utcnow)
     called_at: datetime | None = Field(default=None)
     called_by: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+
+
+class BundleApplication(SQLModel, table=True):
+    """One 一件事 application (docs/bundles.md): the shared answers asked once, one reference
+    and receipt over several services' applications (its parts). ``status``: open (being
+    filled in), submitted. ``precheck_passed`` is the bundle's pre-check on submission (None:
+    the bundle has none); ``auto_accepted`` whether its parts' intakes were accepted by it."""
+
+    __tablename__ = "bundle_application"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'submitted')", name="ck_bundle_application_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    reference: str | None = Field(default=None, max_length=32, unique=True)
+    bundle_code: str = Field(max_length=100, index=True)
+    bundle_version_id: int = Field(foreign_key="definition_version.id")
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    status: str = Field(default="open", max_length=16)
+    precheck_passed: bool | None = Field(default=None)
+    auto_accepted: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = Field(default=None)
+
+
+class BundlePart(SQLModel, table=True):
+    """One service of a bundle application: its draft, and the application it became once
+    what it needs was approved. ``status``: open (being filled in), waiting (submitted with
+    the bundle, its dependencies not yet approved), started (its application exists)."""
+
+    __tablename__ = "bundle_part"
+    __table_args__ = (
+        UniqueConstraint("bundle_id", "service_code"),
+        CheckConstraint("status IN ('open', 'waiting', 'started')", name="ck_bundle_part_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bundle_id: int = Field(foreign_key="bundle_application.id", index=True)
+    position: int
+    service_code: str = Field(max_length=100)
+    needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    draft_id: int = Field(foreign_key="draft.id", unique=True)
+    application_id: int | None = Field(default=None, foreign_key="application.id", unique=True)
+    status: str = Field(default="open", max_length=16)

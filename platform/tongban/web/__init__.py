@@ -18,6 +18,7 @@ def init_web(app: Flask) -> None:
         admin,
         apply,
         auth,
+        bundles,
         clock_actions,
         console_flow,
         console_form,
@@ -115,5 +116,6 @@ def init_web(app: Flask) -> None:
     ratings.init_app(app)
     app.register_blueprint(intake_views.bp)  # issue 17 items 3: decisions at intake
     app.register_blueprint(queue_views.bp)  # issue 17 item 4: the counter's queue and day
+    app.register_blueprint(bundles.bp)  # issue 17 item 8: 一件事 bundles
     ratelimits.init_app(app)
     errors.init_app(app)

@@ -55,6 +55,7 @@ from . import ops as flow_ops
 from . import timeouts
 from .definition import Flow, compile_flow
 from .directory import DbDirectory
+from .engine import decide_by_system
 from .errors import (
     N_,
     AlreadyHandled,
@@ -303,6 +304,24 @@ def _store(session: Session, loaded: Loaded, state: State,
     notifications.queue(session, application, state.events)
     decisions.queue(session, application, state.events)
     rating_rules.invite(session, application, state.events)  # 好差评: ask the applicant to rate
+    for event in state.events:
+        if event.type == "ended":
+            for listener in _ENDED_LISTENERS:
+                listener(session, application, (event.data or {}).get("outcome"))
+
+
+# Called in the transaction of a flow that ended, with its application and outcome: what
+# follows an application's end elsewhere (a 一件事 bundle opening its next service) without
+# the runtime importing it.
+EndedListener = Callable[[Session, Application, "str | None"], None]
+_ENDED_LISTENERS: list[EndedListener] = []
+
+
+def when_ended(listener: EndedListener) -> EndedListener:
+    """Register ``listener`` to be called whenever a flow ends (once per listener)."""
+    if listener not in _ENDED_LISTENERS:
+        _ENDED_LISTENERS.append(listener)
+    return listener
 
 
 def _cancel_dead_calls(session: Session, instance_id: int, tokens: list[FlowToken]) -> None:
@@ -519,6 +538,28 @@ def _fire(session: Session, timer: TimerFacts, now: datetime) -> str:
          lambda state: outcome.append(timeouts.fire_timer(state, timer, now)),
          now=now, actor_name="timer", request_id="")
     return outcome[0]
+
+
+def accept_by_system(session: Session, application: Application, *, reason: str,
+                     now: datetime | None = None, request_id: str = "") -> bool:
+    """Accept the application's open intake tasks without a clerk (``deemed_accepted`` with
+    ``reason``, such as a bundle's passed pre-check); False when it has none open."""
+    now = now or utcnow()
+    loaded = load_for_application(session, saved_id(application))
+    seqs = [task.seq for task in loaded.tasks
+            if task.kind == "intake" and task.state in ("open", "claimed")]
+    if not seqs:
+        return False
+    flow = flow_for(session, _pinned(loaded))
+
+    def accept_all(state: State) -> None:
+        for task in state.tasks:
+            if task.seq in seqs and task.state in ("open", "claimed"):
+                decide_by_system(state, task, now, "accepted", "deemed_accepted", reason)
+
+    _run(session, loaded, flow, accept_all, now=now, actor_name="system",
+         request_id=request_id)
+    return True
 
 
 def publish_calendar(session: Session, text: str, *, file: str, author: str, comment: str = "",
