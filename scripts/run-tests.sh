@@ -11,19 +11,20 @@
 # run; a lane whose arguments select none of its tests (pytest's exit 5) counts as passed.
 set -u
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+PY=${TONGBAN_TEST_PYTHON:-.venv/bin/python}  # another interpreter: the tests of this script
+OUT=${TONGBAN_TEST_OUTPUT:-test-output}
 DB_FOLDERS=(tests/spine tests/web tests/points tests/console tests/plugins tests/connectors
             tests/notifications)
-mkdir -p test-output
-rm -f test-output/*.rc
+mkdir -p "$OUT"
+rm -f "$OUT"/*.rc
 
 lane() {  # NAME, then pytest's arguments; output to test-output/NAME.log, exit to NAME.rc
     local name=$1
     shift
-    "$PY" -m pytest "$@" >"test-output/$name.log" 2>&1
+    "$PY" -m pytest "$@" >"$OUT/$name.log" 2>&1
     local rc=$?
     [ "$rc" -eq 5 ] && rc=0
-    echo "$rc" >"test-output/$name.rc"
+    echo "$rc" >"$OUT/$name.rc"
 }
 
 SECONDS=0
@@ -33,10 +34,10 @@ lane sqlite --db=sqlite --ignore=tests/browser "$@" &
 wait
 status=0
 for name in sqlite postgresql browser; do
-    rc=$(cat "test-output/$name.rc" 2>/dev/null || echo 1)
+    rc=$(cat "$OUT/$name.rc" 2>/dev/null || echo 1)
     echo
-    echo "==== lane $name: exit $rc (test-output/$name.log) ===="
-    cat "test-output/$name.log"
+    echo "==== lane $name: exit $rc ($OUT/$name.log) ===="
+    cat "$OUT/$name.log"
     [ "$rc" -eq 0 ] || status=1
 done
 echo
