@@ -3,7 +3,7 @@
 #   sqlite:     every test but the browser tests, on SQLite;
 #   postgresql: the folders whose tests touch a database through the platform (DB_FOLDERS), on
 #               PostgreSQL; tests/conftest.py leaves out those that use no database fixture
-#               (the SQLite lane runs them);
+#               (the SQLite lane runs them); and the browser journeys named in JOURNEYS_ON_BOTH;
 #   browser:    the browser tests (tests/browser), headless Chromium against SQLite: the pages'
 #               database work is covered on both databases by tests/web and the other folders.
 # The machines have two cores. The browser lane waits much of its time (for Chromium, for keys
@@ -15,6 +15,8 @@ PY=${TONGBAN_TEST_PYTHON:-.venv/bin/python}  # another interpreter: the tests of
 OUT=${TONGBAN_TEST_OUTPUT:-test-output}
 DB_FOLDERS=(tests/spine tests/web tests/points tests/console tests/plugins tests/connectors
             tests/notifications)
+# Browser journeys the issues ask to see on both databases: the PostgreSQL lane runs them too.
+JOURNEYS_ON_BOTH=(tests/browser/test_clerk_journey_in_chromium.py)
 mkdir -p "$OUT"
 rm -f "$OUT"/*.rc
 
@@ -28,7 +30,7 @@ lane() {  # NAME, then pytest's arguments; output to test-output/NAME.log, exit 
 }
 
 SECONDS=0
-lane postgresql --db=postgresql "${DB_FOLDERS[@]}" "$@" &
+lane postgresql --db=postgresql "${DB_FOLDERS[@]}" "${JOURNEYS_ON_BOTH[@]}" "$@" &
 lane browser --db=sqlite tests/browser "$@" &
 lane sqlite --db=sqlite --ignore=tests/browser "$@" &
 wait

@@ -324,3 +324,53 @@ def test_a_refusal_prints_its_notice_with_the_reason(demo: Flask) -> None:
     assert clerk.get(f"/review/applications/{run.reference}/receipt").status_code == 409
     assert _as(demo, "outsider").get(
         f"/review/applications/{run.reference}/refusal-notice").status_code == 404
+
+
+def test_the_person_a_counter_application_was_made_for_brings_the_material_themselves(
+        demo: Flask) -> None:
+    """A clerk applied at the counter for 张三 (the submitter is the clerk): 张三's own account,
+    whose verified ID number is the person's, sees the upload form on the application's page
+    and its upload is taken (it was 404: only the submitter could). Anyone else: 404, nothing
+    received."""
+    from tongban.models import Person, User
+
+    run = _start(demo, id_number="31010419900307123X")
+    with Session(run.engine) as session, session.begin():
+        number = session.scalars(select(col(User.id_number)).where(
+            col(User.username) == "citizen")).one()
+        person = Person(public_id=secrets.token_urlsafe(12), kind="person", id_number=number,
+                        name="张三", verified_by="demo", created_by=run.users["clerk"])
+        session.add(person)
+        session.flush()
+        application = session.get(Application, run.application_id)
+        assert application is not None
+        application.submitter_id = application.clerk_id = run.users["clerk"]
+        application.person_id = person.id
+    task = review_world.open_task(run, "intake")
+    response = _post(_as(demo, "clerk"), task.id, op="accept_deficient", materials="id-card",
+                     due=(_today() + timedelta(days=5)).isoformat())
+    assert response.status_code == 302, response.get_data(as_text=True)
+    action = f"/my/applications/{run.reference}/materials/id-card"
+
+    outsider = _as(demo, "enterprise")
+    page = outsider.get("/my").get_data(as_text=True)
+    refused = outsider.post(action, data={"csrf_token": csrf(page),
+                                          "file": (io.BytesIO(PDF_1), "身份证.pdf")},
+                            content_type="multipart/form-data")
+    assert refused.status_code == 404
+    with Session(run.engine) as session:
+        assert session.scalars(select(IntakeHold)).one().materials[0].get("upload") is None
+
+    citizen = _as(demo, "citizen")
+    page = citizen.get(f"/my/applications/{run.reference}").get_data(as_text=True)
+    assert f'action="{action}"' in page
+    sent = citizen.post(action, data={"csrf_token": csrf(page),
+                                      "file": (io.BytesIO(PDF_1), "身份证.pdf")},
+                        content_type="multipart/form-data")
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    with Session(run.engine) as session:
+        hold = session.scalars(select(IntakeHold)).one()
+        assert hold.state == "received"
+        received = session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "intake.material_received")).one()
+        assert received.actor_id == run.users["citizen"]

@@ -218,8 +218,8 @@ def upload_material(reference: str, code: str) -> ResponseReturnValue:
     session = request_session()
     application = session.scalars(select(Application).where(
         col(Application.reference) == reference)).first()
-    if application is None or current_user.id != application.submitter_id:
-        abort(404)
+    if application is None or not progress.may_follow(application, current_user.id):
+        abort(404)  # the same people as the page with the upload forms
     hold = counter_intake.hold_of(session, saved_id(application))
     if not any(m["code"] == code for m in counter_intake.outstanding(hold)):
         return redirect(url_for("progress.application", reference=reference))

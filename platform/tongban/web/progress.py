@@ -50,14 +50,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def may_follow(application: Application, user_id: int) -> bool:
+    """Whether an account may open an application's page (and act on it as its applicant:
+    bring a promised material): its submitter, the clerk who took it in, or, for one made at
+    a counter, the person the account is."""
+    return user_id in (application.submitter_id, application.clerk_id) \
+        or people.is_theirs(request_session(), application, user_id)
+
+
 def _own_or_404(reference: str) -> Application:
     """The signed-in applicant's application, or one their counter took in."""
     if not current_user.is_authenticated:
         abort(404)
     found = request_session().scalars(select(Application).where(
         col(Application.reference) == reference)).first()
-    if found is None or (current_user.id not in (found.submitter_id, found.clerk_id)
-                         and not people.is_theirs(request_session(), found, current_user.id)):
+    if found is None or not may_follow(found, current_user.id):
         abort(404)  # made at a counter for the person this account is: theirs too
     return found
 
