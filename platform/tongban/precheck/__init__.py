@@ -5,15 +5,18 @@ tongban.web.precheck."""
 
 from .check import check_precheck
 from .judge import (
+    MAX_TYPED,
     RESULTS,
     Question,
     Verdict,
     carried_answers,
     judge,
+    option_token,
     questions,
     read_answers,
 )
-from .register import register_values
+from .register import RegisterValues, register_values
 
-__all__ = ["RESULTS", "Question", "Verdict", "carried_answers", "check_precheck", "judge",
-           "questions", "read_answers", "register_values"]
+__all__ = ["MAX_TYPED", "RESULTS", "Question", "RegisterValues", "Verdict", "carried_answers",
+           "check_precheck", "judge", "option_token", "questions", "read_answers",
+           "register_values"]
