@@ -23,6 +23,7 @@ try:  # tests/browser as a package, or rootdir-relative imports (pytest's defaul
 except ImportError:
     import helpers  # type: ignore[no-redef]
     from axe import assert_clean  # type: ignore[no-redef]
+
     from flows import sign_in  # type: ignore[no-redef]
 
 NARROW = {"viewport": {"width": 360, "height": 740}}

@@ -45,7 +45,7 @@ def check_precheck(document: Document, file: str, form: FormDefinition | None) -
         path: Path = ["precheck", "outcomes", index]
         last = index == len(outcomes) - 1
         if last and "when" in outcome:
-            out.add([*path, "when"], f"the last outcome has a when; expected the last outcome "
+            out.add([*path, "when"], "the last outcome has a when; expected the last outcome "
                     "without one: what the pre-check says when no other outcome's rule holds")
         elif not last and "when" not in outcome:
             out.add(path, f"outcome {index + 1} has no when, so the outcomes after it are never "

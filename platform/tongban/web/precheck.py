@@ -115,7 +115,8 @@ def start(code: str) -> ResponseReturnValue:
     if form_row is None:
         abort(404)
     carried = precheck.carried_answers(answers, load_form(form_row.content, name=form_row.code))
-    come_back = url_for("precheck.page", code=code, **typed)
+    values: dict[str, Any] = dict(typed)  # the answers, to check and start again after signing in
+    come_back = url_for("precheck.page", code=code, **values)
     return apply.begin(code, carried, come_back=come_back)
 
 
