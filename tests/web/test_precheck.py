@@ -58,7 +58,9 @@ def test_the_guide_shows_every_element_of_the_guide_standard_and_links_the_prech
     assert facts["到现场次数"] == "最多 1 次"
     assert facts["法定时限"] == "20 个工作日"
     assert facts["承诺时限"] == "15 个工作日"
-    assert facts["网上办理地址"] == "http://localhost/services/residence-points"
+    assert facts["网上办理地址"] == (
+        '<a class="tb-link" href="http://localhost/services/residence-points">'
+        "http://localhost/services/residence-points</a>")
     assert 'href="/progress"' in facts["进度和结果查询"]
     for heading in ("申请条件", "所需材料", "办理流程", "特殊环节", "收费标准", "设定依据",
                     "审批结果", "办理地点", "咨询方式", "监督投诉", "行政救济途径",
