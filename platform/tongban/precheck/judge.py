@@ -54,15 +54,11 @@ def questions(precheck: Mapping[str, Any]) -> list[Question]:
     return found
 
 
-def _token(value: Any) -> str:
-    """An option's value as the form posts it."""
+def option_token(value: Any) -> str:
+    """An option's value as the form posts it (yes / no for a yes_no question)."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
-
-
-def option_token(value: Any) -> str:
-    return _token(value)
 
 
 def read_answers(precheck: Mapping[str, Any], posted: Mapping[str, str]
@@ -96,7 +92,7 @@ def read_answers(precheck: Mapping[str, Any], posted: Mapping[str, str]
             else:
                 answers[question.key] = number
             continue
-        chosen = [value for value, _ in question.options if _token(value) == raw]
+        chosen = [value for value, _ in question.options if option_token(value) == raw]
         if not chosen:
             errors[question.key] = (N_("Select one of the answers offered for “%(question)s”"),
                                     {"question": question.label})
