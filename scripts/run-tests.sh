@@ -1,46 +1,45 @@
 #!/usr/bin/env bash
-# The suite on both databases at once (the machines have two cores), in two lanes of about the
-# same length. SQLite runs everything; PostgreSQL runs the tests that touch a database through
-# the platform (tests/spine, tests/web, tests/points: the ledgers, tests/console: the admin console,
-# tests/plugins: application events and plugin health). The pure tests (tests/unit: engine, forms, conformance
-# scripts) give the same answer on any database, and the browser tests drive pages whose
-# database work tests/web already covers on both, so those run once, on SQLite.
-#   lane 1: SQLite, everything but the browser tests named in SECOND_LANE_BROWSER
-#   lane 2: PostgreSQL (tests/spine, tests/web, tests/points, tests/console, tests/plugins tests/connectors tests/notifications), then SQLite for those browser tests
-# A new browser test file lands in lane 1 until it is named here. Extra arguments go to every
-# run.
+# The whole suite, in three lanes run at once (docs/testing.md):
+#   sqlite:     every test but the browser tests, on SQLite;
+#   postgresql: the folders whose tests touch a database through the platform (DB_FOLDERS), on
+#               PostgreSQL; tests/conftest.py leaves out those that use no database fixture
+#               (the SQLite lane runs them);
+#   browser:    the browser tests (tests/browser), headless Chromium against SQLite: the pages'
+#               database work is covered on both databases by tests/web and the other folders.
+# The machines have two cores. The browser lane waits much of its time (for Chromium, for keys
+# typed at a person's pace), so a third lane keeps both cores busy. Extra arguments go to every
+# run; a lane whose arguments select none of its tests (pytest's exit 5) counts as passed.
 set -u
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
-SECOND_LANE_BROWSER=(tests/browser/test_accessibility.py tests/browser/test_narrow_screens.py
-                     tests/browser/test_console_measure_in_chromium.py
-                     tests/browser/test_sealed_decision_in_chromium.py)
-mkdir -p test-output
-log=test-output/pytest-postgresql.log
-rm -f test-output/second-lane-sqlite.rc
-second_lane() {
-    "$PY" -m pytest --db=postgresql tests/spine tests/web tests/points tests/console tests/plugins tests/connectors tests/notifications "$@"
-    local postgresql=$?
-    echo
-    echo "==== the browser tests of the second lane, on SQLite ===="
-    "$PY" -m pytest --db=sqlite "${SECOND_LANE_BROWSER[@]}" "$@"
-    local browser=$?
-    [ "$browser" -eq 5 ] && browser=0  # extra arguments selected none of them
-    echo "$browser" >test-output/second-lane-sqlite.rc
-    return "$postgresql"
+PY=${TONGBAN_TEST_PYTHON:-.venv/bin/python}  # another interpreter: the tests of this script
+OUT=${TONGBAN_TEST_OUTPUT:-test-output}
+DB_FOLDERS=(tests/spine tests/web tests/points tests/console tests/plugins tests/connectors
+            tests/notifications)
+mkdir -p "$OUT"
+rm -f "$OUT"/*.rc
+
+lane() {  # NAME, then pytest's arguments; output to test-output/NAME.log, exit to NAME.rc
+    local name=$1
+    shift
+    "$PY" -m pytest "$@" >"$OUT/$name.log" 2>&1
+    local rc=$?
+    [ "$rc" -eq 5 ] && rc=0
+    echo "$rc" >"$OUT/$name.rc"
 }
-second_lane "$@" >"$log" 2>&1 &
-postgresql=$!
-ignored=()
-for path in "${SECOND_LANE_BROWSER[@]}"; do ignored+=(--ignore="$path"); done
-"$PY" -m pytest --db=sqlite "${ignored[@]}" "$@"
-sqlite_rc=$?
-wait "$postgresql"
-postgresql_rc=$?
-second_sqlite_rc=$(cat test-output/second-lane-sqlite.rc 2>/dev/null || echo 1)
-[ "$second_sqlite_rc" -eq 0 ] || sqlite_rc=1
+
+SECONDS=0
+lane postgresql --db=postgresql "${DB_FOLDERS[@]}" "$@" &
+lane browser --db=sqlite tests/browser "$@" &
+lane sqlite --db=sqlite --ignore=tests/browser "$@" &
+wait
+status=0
+for name in sqlite postgresql browser; do
+    rc=$(cat "$OUT/$name.rc" 2>/dev/null || echo 1)
+    echo
+    echo "==== lane $name: exit $rc ($OUT/$name.log) ===="
+    cat "$OUT/$name.log"
+    [ "$rc" -eq 0 ] || status=1
+done
 echo
-echo "==== the second lane (PostgreSQL: tests/spine, tests/web, tests/points, tests/console, tests/plugins tests/connectors tests/notifications; SQLite: ${SECOND_LANE_BROWSER[*]}), from $log ===="
-cat "$log"
-echo "SQLite runs: exit $sqlite_rc; PostgreSQL run: exit $postgresql_rc"
-[ "$sqlite_rc" -eq 0 ] && [ "$postgresql_rc" -eq 0 ]
+echo "all three lanes finished in ${SECONDS}s; exit $status"
+exit "$status"

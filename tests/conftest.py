@@ -46,6 +46,26 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"tongban test database: {config.getoption('--db')}"
 
 
+# A test that asks for none of these never reaches the database under test.
+DATABASE_FIXTURES = frozenset({"db_backend", "migrated_template", "database_url"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only the tests that use a database: one that asks for no database
+    fixture gives the same answer on any database, and the SQLite run (which runs every test)
+    has run it. Deselected, not skipped: the PostgreSQL run reports how many it left out."""
+    if config.getoption("--db") != "postgresql":
+        return
+    keep: list[pytest.Item] = []
+    left: list[pytest.Item] = []
+    for item in items:
+        uses = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        (keep if uses else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _definitions_parsed_once() -> Iterator[None]:
     """tests/parsed_text.py"""

@@ -68,12 +68,14 @@ def current_flow_version(session: Session, service_content: dict[str, Any]) -> i
 
 def start_draft(session: Session, service_version: DefinitionVersion,
                 form_version: DefinitionVersion, *, user_id: int | None,
-                clerk_id: int | None = None, answers: dict[str, Any] | None = None) -> Draft:
+                clerk_id: int | None = None, answers: dict[str, Any] | None = None,
+                person_id: int | None = None, mandate_id: int | None = None) -> Draft:
     """A new draft pinned to the service, form, flow and rule-set versions current now:
     publishing later never changes what this draft (and the application it becomes) runs on."""
     now = utcnow()
     draft = Draft(
-        token=secrets.token_urlsafe(24), user_id=user_id, clerk_id=clerk_id,
+        token=secrets.token_urlsafe(24), user_id=user_id, clerk_id=clerk_id, person_id=person_id,
+        mandate_id=mandate_id,
         service_code=service_version.code, service_version_id=saved_id(service_version),
         form_version_id=saved_id(form_version),
         flow_version_id=current_flow_version(session, service_version.content),
@@ -189,7 +191,9 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
         service_code=draft.service_code, service_version_id=draft.service_version_id,
         form_version_id=draft.form_version_id, flow_version_id=draft.flow_version_id,
         rules_version_id=rules_version_id, answers=answers, submitter_id=draft.user_id,
-        clerk_id=draft.clerk_id, department_code=department_code, submitted_at=now,
+        clerk_id=draft.clerk_id, person_id=draft.person_id, mandate_id=draft.mandate_id,
+        department_code=department_code,
+        submitted_at=now,
     )
     session.add(application)
     session.flush()  # raises IntegrityError when a concurrent submit got there first
@@ -205,7 +209,8 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
                         "form_version_id": draft.form_version_id,
                         "flow_version_id": draft.flow_version_id,
                         "rules_version_id": rules_version_id,
-                        "on_behalf": draft.clerk_id is not None},
+                        "on_behalf": draft.clerk_id is not None,
+                        **({"mandate": draft.mandate_id} if draft.mandate_id else {})},
                  request_id=request_id)
     # Scored before the flow starts: its first gateway may route on the score.
     scoring.score(session, application, reason=scoring.SUBMITTED, actor_id=actor_id,

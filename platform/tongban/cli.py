@@ -874,6 +874,22 @@ def _attach_dashboards() -> None:
 _attach_dashboards()
 
 
+@main.group("ratings")
+def ratings_group() -> None:
+    """Service ratings (好差评): made-up ratings for a demo, the default ratings now."""
+
+
+def _attach_ratings() -> None:
+    from .ratings import Policy
+    from .ratings.commands import add_commands
+
+    add_commands(ratings_group, command_session,
+                 lambda: Policy.from_config(current_app.config))
+
+
+_attach_ratings()
+
+
 # --- tongban plugins: what is installed, what each implements, how each is doing ------------
 
 @main.command("plugins")

@@ -112,6 +112,14 @@ def _code_list(value: Any) -> tuple[str, ...]:
     return tuple(code for code in (_str(name).strip() for name in names) if code)
 
 
+def _register_query(value: Any) -> str:
+    """Empty, or service/connector/query: the three codes of a connector query."""
+    text = _str(value).strip()
+    if text and (text.count("/") != 2 or not all(text.split("/"))):
+        raise ValueError("expected service/connector/query (three codes), or nothing")
+    return text
+
+
 def _rate_limit(value: Any) -> str:
     from limits import parse_many  # Flask-Limiter's own parser: what it accepts, we accept
 
@@ -166,6 +174,13 @@ def _token_map(value: Any) -> dict[str, str]:
             raise ValueError(f"the token ending {token[-4:]} names no sender")
         tokens[token] = sender.strip()
     return tokens
+
+
+def _rating_level(value: Any) -> int:
+    level = _positive_int(value)
+    if level > 5:
+        raise ValueError("expected a level from 1 to 5")
+    return level
 
 
 def _positive_number(value: Any) -> float:
@@ -288,6 +303,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SEAL_DIR", None, _str,
             "Where the e-seal plugins (ofd_seal, pdf_seal) keep their test-only demo CA, "
             "certificates, keys and seals; default: instance/seals"),
+    Setting("COUNTER_WINDOWS", ("A", "B", "C"), _code_list,
+            "Comma-separated letters of the service centre's counter windows: each has its own "
+            "queue numbers (A001, B001, ...)"),
     Setting("DECISION_SIGNERS", (), _code_list,
             "Comma-separated ids of the signers that seal each decision document (one file "
             "each: ofd-seal, pdf-seal); empty: decisions are not sealed"),
@@ -308,6 +326,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DASHBOARD_CLOSED_LOOP_SERVICES", ("urban-event-report",), _code_list,
             "Comma-separated codes of the event-report services whose closed loop (report to "
             "close, on time, reopened) the dashboards show"),
+    Setting("RATING_DEFAULT_AFTER_DAYS", 7, _positive_int,
+            "Days after an application is finished when, nobody having rated it, it gets the "
+            "default rating (好差评; docs/ratings.md)"),
+    Setting("RATING_DEFAULT_DAY_KIND", "natural", _choice("natural", "working"),
+            "How RATING_DEFAULT_AFTER_DAYS counts: natural days or working days (the "
+            "service's calendar)"),
+    Setting("RATING_DEFAULT_LEVEL", 3, _rating_level,
+            "The default rating: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意"),
+    Setting("RATING_FOLLOW_UP_WORKING_DAYS", 5, _positive_int,
+            "Working days the department has to call back (回访) and answer a real-name 差评"),
     Setting("FLOW_MESSAGE_TOKENS", {}, _token_map,
             "Bearer tokens of the systems that may post flow messages, with the sender each "
             "names: {token: sender} (JSON in the environment; tokens of at least 32 characters)"),
@@ -320,6 +348,10 @@ SETTINGS: tuple[Setting, ...] = (
             "{name: value} (JSON in the environment; docs/connectors.md)"),
     Setting("CONNECTOR_RETRY_SECONDS", 60, _non_negative_int,
             "Seconds before a connector call that failed is tried again by a page"),
+    Setting("COUNTER_REGISTER", "household-transfer/population/person", _register_query,
+            "The service connector query (service/connector/query) a counter clerk's look-up "
+            "reads a person's name from by ID number; empty: the clerk types it, unverified "
+            "(docs/counter.md)"),
 )
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col
 
 from . import db
 from .accounts import create_user, hash_password
+from .counter_intake import seed_credit_bars
 from .definitions import load_directory, publish
 from .ledger_demo import seed_points
 from .migrate import upgrade
@@ -48,6 +49,7 @@ DEMO_ACCOUNTS: list[tuple[str, str, list[tuple[Role, str | None]]]] = [
     ("gaj_xuhui", "卫分局", [(Role.REVIEWER, "sh-gaj-xuhui")]),
     ("mzj", "蒋民政", [(Role.REVIEWER, "sh-mzj")]),
     ("scjgj", "林信用", [(Role.REVIEWER, "sh-scjgj")]),  # the example credit grading
+    ("wjw", "何卫健", [(Role.REVIEWER, "sh-wjw")]),  # the newborn bundle's birth certificate
     ("cgjadmin", "沈管理", [(Role.DEPARTMENT_ADMIN, "sh-cgj")]),
     ("gajadmin", "韩管理", [(Role.DEPARTMENT_ADMIN, "sh-gaj")]),
     ("cityadmin", "杨管理", [(Role.DEPARTMENT_ADMIN, "sh-lhsrj"),
@@ -101,6 +103,8 @@ def _load(session: Session, definitions_dir: Path, *, force: bool) -> list[str]:
                             password_hash=hashed)
     with db.unit_of_work(session) as tx:
         lines.extend(seed_points(tx))
+    with db.unit_of_work(session) as tx:
+        lines.extend(seed_credit_bars(tx))
     lines.append(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for username, display_name, roles in DEMO_ACCOUNTS:
         described = ", ".join(f"{r.value}@{d}" if d else r.value for r, d in roles) or "no role"

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from .counter.people import verify_account
 from .models import User, utcnow
 from .points import ledger
 
@@ -31,6 +32,9 @@ def seed_points(session: Session) -> list[str]:
     if user_id is None:
         return []
     ledger.link_user(session, CITIZEN_ID_NUMBER, user_id)
+    citizen = session.get(User, user_id)
+    if citizen is not None and citizen.id_number is None:  # applications made at a counter
+        verify_account(session, citizen, CITIZEN_ID_NUMBER, "demo")  # for 张三 show in /my
     now = utcnow()
     posted = 0
     for event_id, event_type, quantity, days_ago, source in DEMO_EVENTS:

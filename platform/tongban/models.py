@@ -86,6 +86,12 @@ class User(SQLModel, table=True):
     # out of notifications. Site messages are always on.
     notify_email: bool = Field(default=True)
     notify_sms: bool = Field(default=True)
+    # The person's citizen ID number once it has been verified, and how (docs/counter.md):
+    # applications a counter clerk made for that person show in their /my. Unverified
+    # numbers are never stored here.
+    id_number: str | None = Field(default=None, max_length=18, unique=True)
+    id_verified_by: str | None = Field(default=None, max_length=64)
+    id_verified_at: datetime | None = Field(default=None)
 
 
 class Membership(SQLModel, table=True):
@@ -153,6 +159,48 @@ class AuditEvent(SQLModel, table=True):
     row_hash: str = Field(max_length=64)
 
 
+PERSON_KINDS = ("person", "enterprise")
+
+
+class Person(SQLModel, table=True):
+    """An applicant served at the counter (docs/counter.md): a person by citizen ID number or
+    an enterprise by USCC, not necessarily an account. ``verified_by`` names the register that
+    confirmed the name (and ``verified_at`` when); both None: the clerk typed it, unverified."""
+
+    __tablename__ = "person"
+    __table_args__ = (_one_of("kind", PERSON_KINDS, "ck_person_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)
+    id_number: str = Field(max_length=18, unique=True)
+    name: str = Field(max_length=200)
+    verified_by: str | None = Field(default=None, max_length=200)
+    verified_at: datetime | None = Field(default=None)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Mandate(SQLModel, table=True):
+    """代办: a person (``principal_id``) authorises another (``agent_id``) to apply for the
+    services ``services`` names (codes) until ``expires_on``, on the evidence of a signed
+    power of attorney kept as the principal's material (docs/counter.md)."""
+
+    __tablename__ = "mandate"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=64, unique=True)
+    principal_id: int = Field(foreign_key="person.id", index=True)
+    agent_id: int = Field(foreign_key="person.id", index=True)
+    services: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    expires_on: date
+    # The power of attorney: the public id of the principal's material (not a foreign key:
+    # material -> application -> mandate would make a cycle of tables).
+    evidence: str = Field(max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Draft(SQLModel, table=True):
     """Answers in progress, saved page by page, pinned to the versions it started on."""
 
@@ -162,6 +210,9 @@ class Draft(SQLModel, table=True):
     token: str = Field(max_length=64, unique=True)
     user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
+    # The applicant a counter clerk serves (docs/counter.md); None for one's own draft.
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    mandate_id: int | None = Field(default=None, foreign_key="mandate.id")  # an agent's draft
     service_code: str = Field(max_length=100)
     service_version_id: int = Field(foreign_key="definition_version.id")
     form_version_id: int = Field(foreign_key="definition_version.id")
@@ -199,6 +250,8 @@ class Application(SQLModel, table=True):
     answers_version: int = Field(default=1)
     submitter_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    mandate_id: int | None = Field(default=None, foreign_key="mandate.id")
     department_code: str = Field(max_length=64, index=True)
     submitted_at: datetime = Field(default_factory=utcnow)
 
@@ -1097,3 +1150,201 @@ class DecisionJob(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = Field(default=None)
+
+
+# --- 好差评: service ratings (issue 17 item 10, docs/ratings.md). -------------------------------
+
+RATING_SOURCES = ("applicant", "default")
+RATING_APPEAL_STATES = ("none", "requested", "upheld", "dismissed")
+
+
+class ServiceRating(SQLModel, table=True):
+    """One rating of a finished application (一事一评): its level 5 (非常满意) to 1 (非常不满意),
+    given by the applicant or by default when nobody rated in time. Who is rated is copied in
+    when the rating is made: the service, the department, the window (the counter department
+    that took it in) and the clerk. An upheld appeal keeps the row but takes it out of the
+    figures (``excluded``)."""
+
+    __tablename__ = "service_rating"
+    __table_args__ = (
+        CheckConstraint("level BETWEEN 1 AND 5", name="ck_service_rating_level"),
+        _one_of("source", RATING_SOURCES, "ck_service_rating_source"),
+        _one_of("appeal_state", RATING_APPEAL_STATES, "ck_service_rating_appeal_state"),
+        Index("ix_service_rating_rated_at", "rated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", unique=True)
+    reference: str = Field(max_length=32)
+    service_code: str = Field(max_length=100, index=True)
+    department_code: str = Field(max_length=64, index=True)
+    window_code: str | None = Field(default=None, max_length=64)
+    clerk_id: int | None = Field(default=None, foreign_key="user_account.id")
+    rater_id: int | None = Field(default=None, foreign_key="user_account.id")
+    level: int
+    source: str = Field(default="applicant", max_length=16)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    finished_at: datetime | None = Field(default=None)
+    rated_at: datetime = Field(default_factory=utcnow)
+    excluded: bool = Field(default=False)
+    appeal_state: str = Field(default="none", max_length=16)
+    appeal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    appeal_by: int | None = Field(default=None, foreign_key="user_account.id")
+    appeal_at: datetime | None = Field(default=None)
+    appeal_decided_by: int | None = Field(default=None, foreign_key="user_account.id")
+    appeal_decided_at: datetime | None = Field(default=None)
+    appeal_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class RatingFollowUp(SQLModel, table=True):
+    """The 回访 and 整改 task a real-name 差评 opens for the department's staff: due on a working
+    day, done with what the rater said when called back and the reply sent to them."""
+
+    __tablename__ = "rating_follow_up"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'done')", name="ck_rating_follow_up_state"),
+        Index("ix_rating_follow_up_open", "department_code", "state", "due_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rating_id: int = Field(foreign_key="service_rating.id", unique=True)
+    department_code: str = Field(max_length=64)
+    state: str = Field(default="open", max_length=16)
+    due_on: date
+    created_at: datetime = Field(default_factory=utcnow)
+    done_by: int | None = Field(default=None, foreign_key="user_account.id")
+    done_at: datetime | None = Field(default=None)
+    visit_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reply: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+# --- Decisions at intake and the counter's queue (docs/counter-intake.md). --------------------
+
+HOLD_STATES = ("pending", "received")
+COMMITMENT_STATES = ("pending", "kept", "broken")
+TICKET_STATES = ("waiting", "called", "done", "missed")
+
+
+class IntakeHold(SQLModel, table=True):
+    """容缺受理: an application accepted with materials missing, on the applicant's promise to
+    bring them by ``due_on``. While ``pending`` the flow's approving end waits (the result is
+    not issued); the applicant's upload of every named material makes it ``received``."""
+
+    __tablename__ = "intake_hold"
+    __table_args__ = (_one_of("state", HOLD_STATES, "ck_intake_hold_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", unique=True)
+    # [{"code": ..., "name": {"zh": ..., "en": ...}, "upload": public id once uploaded}]
+    materials: list[dict[str, Any]] = Field(default_factory=list,
+                                            sa_column=Column(JSON, nullable=False))
+    due_on: date
+    state: str = Field(default="pending", max_length=16)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    received_at: datetime | None = Field(default=None)
+
+
+class IntakeCommitment(SQLModel, table=True):
+    """告知承诺制: the commitment the applicant signed at intake (the service file's text, as it
+    was), and the later check of it by a reviewer: ``kept``, or ``broken`` (the approval is
+    revoked, or the application ended if still in progress, and the applicant is barred)."""
+
+    __tablename__ = "intake_commitment"
+    __table_args__ = (_one_of("state", COMMITMENT_STATES, "ck_intake_commitment_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", unique=True)
+    department_code: str = Field(max_length=64, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    confirmed_at: datetime
+    recorded_by: int | None = Field(default=None, foreign_key="user_account.id")
+    verify_by: date
+    state: str = Field(default="pending", max_length=16)
+    verified_by: int | None = Field(default=None, foreign_key="user_account.id")
+    verified_at: datetime | None = Field(default=None)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    revoked: bool = Field(default=False)   # broken after the approval: the approval revoked
+
+
+class CreditBar(SQLModel, table=True):
+    """Someone who may not use 告知承诺 (or 容缺) until their credit is repaired (信用修复):
+    listed by ID number, from the demo data or recorded when a promise was broken."""
+
+    __tablename__ = "credit_bar"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_number: str = Field(max_length=18, index=True)
+    reason: str = Field(max_length=300)
+    source: str = Field(max_length=32)          # demo | broken_commitment | ...
+    application_id: int | None = Field(default=None, foreign_key="application.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    lifted_at: datetime | None = Field(default=None)
+
+
+class QueueTicket(SQLModel, table=True):
+    """A queue number (排队号) for one counter window on one day: taken at the kiosk, called
+    by the clerk sitting at that window."""
+
+    __tablename__ = "queue_ticket"
+    __table_args__ = (
+        UniqueConstraint("window", "day", "number"),
+        _one_of("state", TICKET_STATES, "ck_queue_ticket_state"),
+        Index("ix_queue_ticket_waiting", "window", "day", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    window: str = Field(max_length=16)
+    day: date
+    number: int
+    state: str = Field(default="waiting", max_length=16)
+    reference: str = Field(default="", max_length=32)   # the application it is about, if known
+    taken_at: datetime = Field(default_factory=utcnow)
+    called_at: datetime | None = Field(default=None)
+    called_by: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+
+
+class BundleApplication(SQLModel, table=True):
+    """One 一件事 application (docs/bundles.md): the shared answers asked once, one reference
+    and receipt over several services' applications (its parts). ``status``: open (being
+    filled in), submitted. ``precheck_passed`` is the bundle's pre-check on submission (None:
+    the bundle has none); ``auto_accepted`` whether its parts' intakes were accepted by it."""
+
+    __tablename__ = "bundle_application"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'submitted')", name="ck_bundle_application_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    reference: str | None = Field(default=None, max_length=32, unique=True)
+    bundle_code: str = Field(max_length=100, index=True)
+    bundle_version_id: int = Field(foreign_key="definition_version.id")
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    status: str = Field(default="open", max_length=16)
+    precheck_passed: bool | None = Field(default=None)
+    auto_accepted: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = Field(default=None)
+
+
+class BundlePart(SQLModel, table=True):
+    """One service of a bundle application: its draft, and the application it became once
+    what it needs was approved. ``status``: open (being filled in), waiting (submitted with
+    the bundle, its dependencies not yet approved), started (its application exists)."""
+
+    __tablename__ = "bundle_part"
+    __table_args__ = (
+        UniqueConstraint("bundle_id", "service_code"),
+        CheckConstraint("status IN ('open', 'waiting', 'started')", name="ck_bundle_part_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bundle_id: int = Field(foreign_key="bundle_application.id", index=True)
+    position: int
+    service_code: str = Field(max_length=100)
+    needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    draft_id: int = Field(foreign_key="draft.id", unique=True)
+    application_id: int | None = Field(default=None, foreign_key="application.id", unique=True)
+    status: str = Field(default="open", max_length=16)

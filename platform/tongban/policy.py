@@ -230,9 +230,12 @@ def may_see_material(actor: Actor, target: MaterialTarget, tree: DepartmentTree)
 
 def may_start(actor: Actor, action: Action, service: ServiceTarget, tree: DepartmentTree) -> bool:
     """As the applicant: anyone where the service allows anonymous starts, else a holder of a
-    role in its audience. On someone's behalf: a counter clerk covering its department."""
+    role in its audience. On someone's behalf: a counter clerk covering its department, or
+    working in one of its sub-departments (a district branch's window takes in the bureau's
+    services: the services that window handles, docs/counter.md)."""
     if action is Action.START_ON_BEHALF:
-        return holds(actor, {Role.COUNTER_CLERK}, service.department, tree)
+        covered = departments(actor, {Role.COUNTER_CLERK}, tree)
+        return covered is None or bool(covered & tree.under(service.department))
     if action is not Action.START:
         raise ValueError(f"{action} does not apply to a service")
     if service.allow_anonymous:

@@ -120,7 +120,8 @@ def test_a_shipped_flow_notifies_on_submission_correction_request_and_decision(
         (first, "submitted", "zh", f"您的申请已提交（{first}）"),
         (second, "submitted", "zh", f"您的申请已提交（{second}）"),
         (first, "correction_requested", "zh", f"请补正您的申请（{first}）"),
-        (second, "refused", "zh", f"您的申请未获批准（{second}）")]
+        (second, "refused", "zh", f"您的申请未获批准（{second}）"),
+        (second, "rate_invite", "zh", f"请评价本次服务（{second}）")]  # 好差评: docs/ratings.md
 
 
 def test_a_shipped_flow_tells_an_english_speaker_in_english(
@@ -134,4 +135,5 @@ def test_a_shipped_flow_tells_an_english_speaker_in_english(
     _intake(app, reference, "refuse_intake", reason="Not a case for this service")
     assert _notifications(app) == [
         (reference, "submitted", "en", f"Your application has been submitted ({reference})"),
-        (reference, "refused", "en", f"Your application has been refused ({reference})")]
+        (reference, "refused", "en", f"Your application has been refused ({reference})"),
+        (reference, "rate_invite", "en", f"Please rate our service ({reference})")]

@@ -52,9 +52,10 @@ def test_the_decision_is_told_in_the_person_s_language(tmp_path: Path, database_
         runtime.act(session, world.actor("rev1"), saved_id(task), "reject", version=None,
                     comment="材料不全")
     found = rows(world)
-    assert [r.kind for r in found] == ["submitted", "refused"]
+    # A finished case, refused too, also asks to be rated (好差评, docs/ratings.md).
+    assert [r.kind for r in found] == ["submitted", "refused", "rate_invite"]
     assert found[1].subject.startswith("Your application has been refused (")
-    assert found[1].language == "en"
+    assert found[1].language == found[2].language == "en"
 
 
 def test_a_correction_request_and_an_approval_each_notify(tmp_path: Path, database_url: str) -> None:
@@ -77,7 +78,8 @@ def test_a_rolled_back_transition_leaves_no_notification(tmp_path: Path, databas
             runtime.act(session, world.actor("rev1"), saved_id(task), "approve", version=None,
                         comment="同意")
             session.flush()
-            assert session.scalar(select(func.count()).select_from(Notification)) == 2
+            # submitted, approved and the invitation to rate
+            assert session.scalar(select(func.count()).select_from(Notification)) == 3
             raise RuntimeError("the audit write failed after the decision")
     assert [r.kind for r in rows(world)] == ["submitted"]
     with world.session() as session:  # and the decision itself is gone with it

@@ -25,7 +25,9 @@ def test_shipped_definitions_have_no_problems() -> None:
     result = load_directory(PROJECT_ROOT)
     assert result.problems == []
     assert set(result.services) == {"residence-points", "urban-event-report", "household-transfer",
-                                    "enterprise-credit"}
+                                    "enterprise-credit", "birth-certificate", "newborn-household",
+                                    "social-security-card"}
+    assert set(result.bundles) == {"newborn"}
 
 
 BAD_FILES = [
@@ -103,12 +105,12 @@ def test_publish_makes_versions_once_and_again_only_for_changed_files(
         defs_copy: Path, session) -> None:  # type: ignore[no-untyped-def]
     first = publish(session, load_directory(defs_copy), author="ops", comment="first")
     session.commit()
-    # 4 forms, 4 flows, 4 services, the department catalogue, the material catalogue,
-    # 2 calendars, 2 points rule sets, the green-points ledger
-    assert len(first.created) == 19
+    # 7 forms, 7 flows, 7 services, the department catalogue, the material catalogue,
+    # 2 calendars, 2 points rule sets, the green-points ledger, the newborn bundle
+    assert len(first.created) == 29
     again = publish(session, load_directory(defs_copy), author="ops")
     session.commit()
-    assert again.created == [] and len(again.unchanged) == 19
+    assert again.created == [] and len(again.unchanged) == 29
 
     edit(defs_copy, SERVICE, "promised_days: 15", "promised_days: 12")
     third = publish(session, load_directory(defs_copy), author="ops", comment="faster")
@@ -120,7 +122,7 @@ def test_publish_makes_versions_once_and_again_only_for_changed_files(
         DefinitionVersion.version == 1)).one()
     assert old.content["guide"]["promised_days"] == 15  # earlier versions never change
     assert session.scalar(select(func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.action == "definition.publish")) == 20
+                          .where(AuditEvent.action == "definition.publish")) == 30
 
 
 def test_a_set_with_any_problem_publishes_nothing(defs_copy: Path, cli, session) -> None:  # type: ignore[no-untyped-def]
@@ -136,9 +138,9 @@ def test_a_set_with_any_problem_publishes_nothing(defs_copy: Path, cli, session)
 def test_publish_command_reports_new_and_unchanged(defs_copy: Path, cli) -> None:  # type: ignore[no-untyped-def]
     first = cli("defs", "publish", str(defs_copy), "--author", "ops")
     assert first.exit_code == 0, first.output
-    assert "19 new version(s), 0 unchanged." in first.output
+    assert "29 new version(s), 0 unchanged." in first.output
     second = cli("defs", "publish", str(defs_copy), "--author", "ops")
-    assert "0 new version(s), 19 unchanged." in second.output
+    assert "0 new version(s), 29 unchanged." in second.output
 
 
 def test_a_loader_problem_is_english_in_defs_check_and_translated_on_a_page(

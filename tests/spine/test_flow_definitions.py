@@ -40,7 +40,8 @@ def test_every_demo_service_names_a_checked_flow() -> None:
     result = load_directory(PROJECT_ROOT)
     assert result.problems == []
     assert set(result.flows) == {"residence-points", "urban-event-report", "household-transfer",
-                                 "enterprise-credit"}
+                                 "enterprise-credit", "birth-certificate", "newborn-household",
+                                 "social-security-card"}
     for code, service in result.services.items():
         assert service.content["flow"] == code
     assert result.departments is not None
@@ -356,8 +357,9 @@ def test_a_service_naming_an_unknown_flow_is_an_error_at_its_flow_line(defs_copy
     line = _line_of(defs_copy, service, "flow: urban-events")
     assert [str(p) for p in result.problems] == [
         f'{service}:{line}:7: at /flow the flow "urban-events" does not exist: expected '
-        "workflow_definitions/flows/urban-events.yaml (flows: enterprise-credit, "
-        "household-transfer, residence-points, urban-event-report)"]
+        "workflow_definitions/flows/urban-events.yaml (flows: birth-certificate, "
+        "enterprise-credit, household-transfer, newborn-household, residence-points, "
+        "social-security-card, urban-event-report)"]
     assert "urban-event-report" not in result.services
 
 
@@ -412,7 +414,7 @@ def test_publishing_makes_departments_with_parents_and_regions(defs_copy: Path,
     publish(session, load_directory(defs_copy), author="ops")
     session.commit()
     rows = {d.code: d for d in session.scalars(select(Department))}
-    assert len(rows) == 87
+    assert len(rows) == 88
     assert rows["sh-rsj-pudong"].parent_id == rows["sh-rsj"].id
     assert rows["sh-rsj-pudong"].region == "310115"
     assert rows["sh-gaj-jingan"].region == "310106" and rows["sh-gaj"].region is None
@@ -460,7 +462,7 @@ def test_a_folder_without_catalogue_or_flows_still_publishes(tmp_path: Path,
     publish(session, result, author="ops")
     session.commit()
     codes = set(session.scalars(select(Department.code)))
-    assert codes == {"sh-rsj", "sh-cgj", "sh-gaj", "sh-scjgj"}
+    assert codes == {"sh-rsj", "sh-cgj", "sh-gaj", "sh-scjgj", "sh-wjw"}
 
 
 def _start_and_submit(session: Session, service_code: str) -> tuple[Draft, Application]:

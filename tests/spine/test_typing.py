@@ -52,7 +52,40 @@ def test_make_test_runs_ruff_and_mypy_before_the_suite_so_ci_type_checks() -> No
     assert None not in position.values(), run.stdout
     assert position["ruff check"] < position["scripts/run-tests.sh"], run.stdout
     assert position["bin/mypy"] < position["scripts/run-tests.sh"], run.stdout
-    # The script runs the suite on both databases and fails when either run does.
-    script = (PROJECT_ROOT / "scripts" / "run-tests.sh").read_text(encoding="utf-8")
-    assert '-m pytest --db=sqlite' in script and '-m pytest --db=postgresql' in script
-    assert '[ "$sqlite_rc" -eq 0 ] && [ "$postgresql_rc" -eq 0 ]' in script
+
+
+FAKE_PYTEST = """#!/bin/sh
+# Stands in for the interpreter: prints its arguments, exits as FAKE_<LANE> says.
+echo "python $*"
+case "$*" in
+  *--db=postgresql*) exit "${FAKE_POSTGRESQL:-0}" ;;
+  *--ignore=tests/browser*) exit "${FAKE_SQLITE:-0}" ;;
+  *tests/browser*) exit "${FAKE_BROWSER:-0}" ;;
+  *) exit "${FAKE_SQLITE:-0}" ;;
+esac
+"""
+
+
+def _lanes(tmp_path: Path, **exits: str) -> subprocess.CompletedProcess[str]:
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTEST, encoding="utf-8")
+    fake.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "TONGBAN_TEST_PYTHON": str(fake),
+           "TONGBAN_TEST_OUTPUT": str(tmp_path / "out"), **exits}
+    return subprocess.run(["bash", str(PROJECT_ROOT / "scripts" / "run-tests.sh"), "-q"],
+                          capture_output=True, text=True, env=env, check=False)
+
+
+def test_the_lanes_run_each_database_and_fail_when_any_lane_fails(tmp_path: Path) -> None:
+    run = _lanes(tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert "python -m pytest --db=sqlite --ignore=tests/browser -q" in lines
+    assert "python -m pytest --db=sqlite tests/browser -q" in lines
+    postgresql = next(line for line in lines if "--db=postgresql" in line)
+    assert "tests/spine" in postgresql and "tests/web" in postgresql
+    for lane in ("FAKE_SQLITE", "FAKE_POSTGRESQL", "FAKE_BROWSER"):
+        failed = _lanes(tmp_path, **{lane: "1"})
+        assert failed.returncode == 1, (lane, failed.stdout)
+    # pytest's 5 (the arguments selected none of a lane's tests) is not a failure
+    assert _lanes(tmp_path, FAKE_BROWSER="5").returncode == 0

@@ -62,7 +62,8 @@ def test_a_match_in_the_name_ranks_before_a_match_elsewhere(
     found = results(client, "上海")  # in names and in every department's name
     assert found[0] == "residence-points"  # the only name with 上海 in it
     assert set(found) == {"residence-points", "household-transfer", "urban-event-report",
-                          "enterprise-credit"}
+                          "enterprise-credit", "birth-certificate", "newborn-household",
+                          "social-security-card"}
 
 
 def test_each_result_shows_its_department_and_links_to_the_guide(
@@ -97,13 +98,17 @@ def test_an_empty_query_shows_the_browse_view(demo: Flask, client: FlaskClient) 
         html = client.get("/", query_string={"q": query}).get_data(as_text=True)
         assert status(html) == ""
         assert "按人生事件" in html and "全部事项" in html
-        assert len(RESULT.findall(html)) == 4
+        assert len(RESULT.findall(html)) == 7
 
 
 def test_life_events_list_the_services_filed_under_them(demo: Flask, client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     assert '<a class="tb-chip" href="/?event=settling">落户' in html
-    assert "/?event=birth" not in html  # no demo service is filed under 出生
+    # the newborn bundle's three services (issue 17 item 8), and the bundle itself
+    birth = client.get("/?event=birth").get_data(as_text=True)
+    assert RESULT.findall(birth) == ["birth-certificate", "newborn-household",
+                                     "social-security-card"]
+    assert '<a href="/bundles/newborn">新生儿出生一件事</a>' in birth
     page = client.get("/?event=settling").get_data(as_text=True)
     assert "人生事件：落户" in page
     assert RESULT.findall(page) == ["household-transfer"]
@@ -114,7 +119,7 @@ def test_life_events_list_the_services_filed_under_them(demo: Flask, client: Fla
 def test_departments_list_their_services(demo: Flask, client: FlaskClient) -> None:
     html = client.get("/?department=sh-gaj").get_data(as_text=True)
     assert "部门：上海市公安局" in html
-    assert RESULT.findall(html) == ["household-transfer"]
+    assert RESULT.findall(html) == ["household-transfer", "newborn-household"]
     # a query within a department keeps the department
     assert results(client, "积分", department="sh-gaj") == []
     assert results(client, "落户", department="sh-gaj") == ["household-transfer"]

@@ -79,6 +79,7 @@ class DefinitionSet:
     calendars: dict[str, LoadedDefinition] = field(default_factory=dict)  # parents first
     rules: dict[str, LoadedDefinition] = field(default_factory=dict)  # points rule sets
     ledgers: dict[str, LoadedDefinition] = field(default_factory=dict)  # points ledgers
+    bundles: dict[str, LoadedDefinition] = field(default_factory=dict)  # 一件事 bundles
     problems: list[Problem] = field(default_factory=list)  # errors: each blocks publishing
     warnings: list[Problem] = field(default_factory=list)  # lint warnings: shown, never blocking
 
@@ -103,7 +104,8 @@ class DefinitionSet:
         services that name them."""
         catalogue = [item for item in (self.departments, self.material_types) if item is not None]
         return [*catalogue, *self.calendars.values(), *self.rules.values(), *self.forms.values(),
-                *self.flows.values(), *self.services.values(), *self.ledgers.values()]
+                *self.flows.values(), *self.services.values(), *self.ledgers.values(),
+                *self.bundles.values()]
 
 
 def _read(path: Tree, reader: Callable[[str], Document], file: str,
@@ -410,7 +412,29 @@ def load_directory(root: Path | str | MemoryTree,
         if not found:
             result.services[document.data["code"]] = LoadedDefinition(
                 "service", document.data["code"], file, document.data)
+    _load_bundles(root, result, {document.data.get("code") for _, document, _ in services
+                                 if isinstance(document.data, dict)})
     return result
+
+
+def _load_bundles(root: Tree, result: DefinitionSet, service_codes: set[Any]) -> None:
+    """The 一件事 bundles of workflow_definitions/bundles/ (kind "bundle", code from the file),
+    checked against the services loaded (docs/bundles.md). A bundle naming a service whose
+    own file has problems is not loaded, and says nothing more: the service's problems do."""
+    from .bundles import BUNDLE_DIR, check_bundle
+
+    folder = root / BUNDLE_DIR
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        file = str(path.relative_to(root))
+        document = _read(path, read_yaml, file, result.problems)
+        if document is None:
+            continue
+        found, complete = check_bundle(document, file, result.services, result.forms,
+                                       service_codes)
+        result.problems.extend(found)
+        if not found and complete:
+            code = document.data["code"]
+            result.bundles[code] = LoadedDefinition("bundle", code, file, document.data)
 
 
 def _connector_problems(document: Document, file: str, result: DefinitionSet,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tongban.forms import paths
+from tongban.forms import paths, voice
 
 LangText = Mapping[str, str]
 
@@ -108,9 +108,11 @@ def text_for(value: LangText | str | None, lang: str) -> str:
     """The text of a {zh, en} pair in ``lang``, falling back to Chinese, then to any."""
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value
-    return value.get(lang) or value.get("zh") or next(iter(value.values()), "")
+    text = value if isinstance(value, str) else (
+        value.get(lang) or value.get("zh") or next(iter(value.values()), ""))
+    if text and voice.current() == voice.APPLICANT:  # a form filled in at the counter
+        return voice.of_applicant(text, lang)
+    return text
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from jinja2 import Environment, pass_environment
 from markupsafe import Markup, escape
 
-from tongban.forms import paths, region_picker, uploads
+from tongban.forms import paths, region_picker, uploads, voice
 from tongban.forms.display import display_value, input_text, key_of, option_label, parent_field
 from tongban.forms.errors import FieldError, message, sort_errors
 from tongban.forms.fields import Field, text_for
@@ -229,7 +229,7 @@ def render_page(form: FormDefinition, page_id: str, answers: Any,
     if shape is None:  # answers or errors to show: drawn for this request only
         return Markup(draw(ctx.urls, values["csrf"], client))
     key = (page_id, lang, current_lang(), ctx.urls.get("regions"), tuple(sorted(values)),
-           tuple(blocks), shape, submit)
+           tuple(blocks), shape, submit, voice.current())
     fragment = _blank_pages(form).get(key, lambda: draw(
         {**ctx.urls, **{name: marker(name) for name in values if name in _URL_SLOTS}},
         marker("csrf"), marker("client") if client is not None else None),

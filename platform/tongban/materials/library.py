@@ -24,7 +24,15 @@ from ..forms import paths
 from ..forms.definition import FormDefinition
 from ..forms.formats import check_cn_id_number, check_cn_uscc
 from ..i18n import N_
-from ..models import Application, Draft, LedgerPerson, Material, SealedDocumentRecord, StoredUpload
+from ..models import (
+    Application,
+    Draft,
+    LedgerPerson,
+    Material,
+    Person,
+    SealedDocumentRecord,
+    StoredUpload,
+)
 from ..plugin_api import MaterialStorage, StoredMaterial
 
 log = logging.getLogger(__name__)
@@ -105,6 +113,10 @@ def owner_of_draft(session: Session, draft: Draft | Application, answers: Any) -
     unlinked applicant)."""
     if draft.clerk_id is not None:
         return owner_in_answers(answers)
+    if draft.person_id is not None:  # an agent's draft for the person who mandated them
+        found: str | None = session.scalars(select(col(Person.id_number)).where(
+            col(Person.id) == draft.person_id)).first()
+        return found
     user_id = draft.user_id if isinstance(draft, Draft) else draft.submitter_id
     return owner_of_user(session, user_id)
 

@@ -48,6 +48,15 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
                        "Your application for {service} ({reference}) has been refused. See the "
                        "decision and the reasons at {link}"),
     },
+    # 容缺受理's reminder before the due day: {service} carries the materials and the day.
+    "material_due": {
+        "zh": Template("请按时补交材料（{reference}）",
+                       "您的申请（{reference}）容缺受理时承诺补交的材料尚未收到：{service}。"
+                       "请在截止日期前上传：{link}"),
+        "en": Template("Please bring the missing material in time ({reference})",
+                       "The material you promised for your application ({reference}) has not "
+                       "arrived yet: {service}. Please upload it before the due day at {link}"),
+    },
     "deemed_accepted": {
         "zh": Template("您的申请已视为受理（{reference}）",
                        "您的“{service}”申请（{reference}）在法定期限内未被处理，依法视为已受理。"
@@ -55,6 +64,22 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
         "en": Template("Your application is deemed accepted ({reference})",
                        "Your application for {service} ({reference}) was not dealt with in the "
                        "legal time limit, so it is deemed accepted. Follow its progress at {link}"),
+    },
+    "rate_invite": {
+        "zh": Template("请评价本次服务（{reference}）",
+                       "您的“{service}”办件（{reference}）已办结。欢迎对本次服务作出评价（好差评），"
+                       "您的评价将帮助我们改进工作：{link}"),
+        "en": Template("Please rate our service ({reference})",
+                       "Your application for {service} ({reference}) is finished. Please tell "
+                       "us how satisfied you are: your rating helps us improve. Rate it at {link}"),
+    },
+    "rating_reply": {
+        "zh": Template("您的评价已有答复（{reference}）",
+                       "我们已对您就“{service}”办件（{reference}）作出的评价进行回访和整改，"
+                       "查看答复：{link}"),
+        "en": Template("We have answered your rating ({reference})",
+                       "We have followed up your rating of your application for {service} "
+                       "({reference}). See our answer at {link}"),
     },
 }
 

@@ -18,12 +18,14 @@ def init_web(app: Flask) -> None:
         admin,
         apply,
         auth,
+        bundles,
         clock_actions,
         console_flow,
         console_form,
         console_guide,
         console_rules,
         contact,
+        counter,
         dashboards,
         database,
         errors,
@@ -34,12 +36,14 @@ def init_web(app: Flask) -> None:
         headers,
         health,
         inline_script,
+        intake_views,
         json_bodies,
         layout,
         ledger_api,
         ledger_pages,
         links,
         login,
+        mandates,
         materials,
         messages,
         points_admin,
@@ -49,7 +53,9 @@ def init_web(app: Flask) -> None:
         precheck,
         progress,
         public_progress,
+        queue_views,
         ratelimits,
+        ratings,
         regions,
         review,
         seal_verify,
@@ -105,6 +111,13 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(precheck.bp)  # issue 17 item 7: the eligibility pre-check
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
     app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
+    app.register_blueprint(counter.bp)  # issue 17 items 1-2: the clerk's desk
+    app.register_blueprint(mandates.bp)  # issue 17 item 5: an agent's mandates online
     app.register_blueprint(contact.bp)  # issue 15: how a person wants to be reached
+    app.register_blueprint(ratings.bp)  # issue 17 item 10: 好差评
+    ratings.init_app(app)
+    app.register_blueprint(intake_views.bp)  # issue 17 items 3: decisions at intake
+    app.register_blueprint(queue_views.bp)  # issue 17 item 4: the counter's queue and day
+    app.register_blueprint(bundles.bp)  # issue 17 item 8: 一件事 bundles
     ratelimits.init_app(app)
     errors.init_app(app)

@@ -44,7 +44,9 @@ SECTIONS = (
     (N_("Operations"), (("dashboards.index", N_("Dashboards"), False),
                         ("admin.incident_list", N_("Flow incidents"), False),
                         ("admin.plugins", N_("Plugins and their health"), True),
-                        ("messages.admin_list", N_("Notifications waiting or failed"), True))),
+                        ("messages.admin_list", N_("Notifications waiting or failed"), True),
+                        ("ratings.follow_up_list", N_("Follow-ups of bad ratings"), False),
+                        ("ratings.appeals", N_("Appeals against ratings"), True))),
 )
 
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from .. import bundles
 from ..applications import (
     DraftUnavailable,
     existing_submission,
@@ -22,6 +23,7 @@ from ..applications import (
     submitted_application,
     user_drafts,
 )
+from ..counter import people
 from ..definitions.publish import effective_version
 from ..forms import date_limits, state
 from ..forms.uploads import UploadRejected
@@ -71,6 +73,19 @@ def _draft_or_error(token: str, action: Action = Action.VIEW) -> Draft:
 
 def _pinned(draft: Draft) -> Pinned:
     return pinned(request_session(), draft.service_version_id, draft.form_version_id)
+
+
+def _bundle_step(draft: Draft) -> ResponseReturnValue | None:
+    """Where a draft of a 一件事 bundle goes instead of its own check and submit: it is checked
+    and sent with its bundle (docs/bundles.md); None for a draft of its own."""
+    bundle = bundles.bundle_of_draft(request_session(), draft.id)
+    if bundle is None:
+        return None
+    if bundle.status == "submitted":
+        return redirect(url_for("bundles.progress", reference=bundle.reference))
+    if bundles.incomplete(request_session(), bundle):
+        return redirect(url_for("bundles.tasks", token=bundle.token))
+    return redirect(url_for("bundles.check", token=bundle.token))
 
 
 def _upload_message(exc: UploadRejected) -> str:
@@ -138,6 +153,8 @@ def page(token: str, page_id: str) -> ResponseReturnValue:
     draft = _draft_or_error(token, Action.EDIT if request.method == "POST" else Action.VIEW)
     if draft.status == "submitted":
         return redirect(url_for("apply.resume", token=token))
+    if draft.status == "held":  # sent with its bundle, waiting for another service's result
+        return _bundle_step(draft) or abort(404)
     pinned_defs = _pinned(draft)
     form = pinned_defs.form
     if page_id not in form.page_by_id:
@@ -223,6 +240,9 @@ def check(token: str) -> ResponseReturnValue:
     draft = _draft_or_error(token)
     if draft.status == "submitted":
         return redirect(url_for("apply.resume", token=token))
+    bundle_step = _bundle_step(draft)
+    if bundle_step is not None:
+        return bundle_step
     pinned_defs = _pinned(draft)
     missing_page = first_page_with_errors(pinned_defs.form, draft.answers,
                                           upload_ids(request_session(), draft.id))
@@ -238,6 +258,9 @@ def submit_application(token: str) -> ResponseReturnValue:
     draft = _draft_or_error(token, Action.SUBMIT)
     if draft.status == "submitted":
         return redirect(url_for("apply.resume", token=token))
+    bundle_step = _bundle_step(draft)
+    if bundle_step is not None:
+        return bundle_step
     pinned_defs = _pinned(draft)
     form = pinned_defs.form
     uploads = upload_ids(request_session(), draft.id)
@@ -309,17 +332,22 @@ def mine() -> ResponseReturnValue:
         return redirect(url_for("auth.login", next=url_for("apply.mine")))
     session_ = request_session()
     drafts = user_drafts(session_, current_user.id)
-    # Their own applications, and for a counter clerk those they took in.
+    # Their own applications, for a counter clerk those they took in, and those made at a
+    # counter for the person whose verified ID number the account holds (docs/counter.md).
     applications = session_.scalars(select(Application).where(
-        (col(Application.submitter_id) == current_user.id)
-        | (col(Application.clerk_id) == current_user.id))
+        people.mine_filter(session_, current_user.id))
         .order_by(col(Application.submitted_at).desc()).limit(500)).all()
     service_names = names_of_versions(session_, {a.service_version_id for a in applications})
     names = {}
     for draft in drafts:
         names[draft.id] = pinned(request_session(), draft.service_version_id,
                                  draft.form_version_id).service.content["name"]
-    return render_template("apply/mine.html", drafts=drafts, names=names,
+    # A bundle's drafts are reached through their bundle (listed on its own).
+    in_bundles = bundles.user_bundles(session_, current_user.id)
+    bundle_list = [(b, bundles.definition(session_, b)["name"]) for b in in_bundles]
+    held = bundles.bundle_draft_ids(session_, [b.id for b in in_bundles if b.id is not None])
+    drafts = [d for d in drafts if d.id not in held]
+    return render_template("apply/mine.html", drafts=drafts, names=names, bundle_list=bundle_list,
                            applications=applications, service_names=service_names,
                            lang=current_lang(), status_name=flow_views.status_name,
                            clerk_id=current_user.id)

@@ -26,6 +26,7 @@ from ..policy import departments as departments_of
 from ..worktime import DEFAULT_CALENDAR, add_working_days, calendar_for, end_of_day, local_day
 from ..worktime.calendars import CalendarNotPublished, UnknownCalendar
 from . import dashboard_tables as tables
+from . import rating_tables
 from .access import current_actor, department_tree, require_role
 from .database import request_session
 
@@ -35,7 +36,7 @@ ADMINS = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
 MAX_DAYS = 3 * 366
 MAX_DAYS_BY_DAY = 366
 TABLES = ("volumes", "departments", "backlog", "handling", "corrections", "returns",
-          "closed_loop")
+          "closed_loop", *rating_tables.TABLES)
 
 
 def now() -> datetime:
@@ -180,6 +181,7 @@ def build_tables(session: Session, scope: figures.Scope, first: date, last: date
     if loop_services:
         built.append(tables.closed_loop(figures.closed_loop(session, scope, loop_services),
                                         keys, scope.period))
+    built.extend(rating_tables.tables(session, scope, services, _department_names(session)))
     return {table.name: table for table in built}
 
 

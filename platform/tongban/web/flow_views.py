@@ -109,6 +109,16 @@ EVENT_WORDS = {
     "deemed_accepted": N_("Deemed accepted (no answer in time)"),
     "deadline_unknown": N_("The working-day calendar does not reach the due day yet"),
     "deadline_closed": N_("Time limit ended"),
+    # Decisions at intake (issue 17 item 3).
+    "result_held": N_("Result held until the promised material arrives"),
+    "hold_lifted": N_("Promised material received"),
+    "commitment_broken": N_("Commitment found untrue: the application ends"),
+}
+
+# How an intake was accepted when not plainly (counter-intake.md), by the event's ``mode``.
+ACCEPT_MODE_WORDS = {
+    "deficient": N_("Accepted with materials to follow (容缺受理)"),
+    "commitment": N_("Accepted on a written commitment (告知承诺制)"),
 }
 
 # Why a task was closed (the engine's reason codes), in words; an unknown code is not shown.
@@ -367,6 +377,8 @@ class Run:
                 label(str(key)) if label else str(key)
                 for key in [*event.data.get("questions", []), *event.data.get("materials", [])]]
             words = EVENT_WORDS.get(event.type, event.type)
+            if event.type == "accepted" and event.data.get("mode") in ACCEPT_MODE_WORDS:
+                words = ACCEPT_MODE_WORDS[event.data["mode"]]  # 容缺受理, 告知承诺受理
             if event.type == "approved" and confirms_refusal(self.content, event.node):
                 words = REFUSAL_CONFIRMED  # "approved" there ends the application refused
             steps.append(Step(

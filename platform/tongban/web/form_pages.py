@@ -11,11 +11,11 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlmodel import col
 
-from ..forms import coerce, overview, render, state
+from ..forms import coerce, overview, render, state, voice
 from ..forms.errors import FieldError
 from ..i18n import current_lang
 from ..intake import Pinned
-from ..models import Draft, StoredUpload
+from ..models import Draft, Person, StoredUpload
 from . import connector_views, layout, materials
 from .database import request_session
 from .files import remember_draft
@@ -54,9 +54,28 @@ def _page_urls(draft: Draft, page_id: str, from_check: bool, form: Any,
     }
 
 
+def speaks_of_applicant(draft: Draft) -> bool:
+    """A draft a clerk or an agent fills in for someone speaks of the applicant (申请人)."""
+    return draft.clerk_id is not None or draft.person_id is not None
+
+
+def applicant_of(draft: Draft) -> Person | None:
+    """The person a counter clerk fills this draft in for (None: one's own draft)."""
+    if draft.person_id is None:
+        return None
+    return request_session().get(Person, draft.person_id)
+
+
 def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
          errors: list[FieldError], raw: dict[str, list[str]] | None, from_check: bool,
          upload_errors: dict[str, str] | None = None) -> str:
+    # A clerk's draft speaks of the applicant (申请人), not to "you" (docs/counter.md).
+    with voice.speaking_of_applicant(speaks_of_applicant(draft)):
+        return _page(pinned_defs, draft, page_id, answers, errors, raw, from_check)
+
+
+def _page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
+          errors: list[FieldError], raw: dict[str, list[str]] | None, from_check: bool) -> str:
     form = pinned_defs.form
     remember_draft(draft.token)
     lang = current_lang()
@@ -77,9 +96,10 @@ def page(pinned_defs: Pinned, draft: Draft, page_id: str, answers: Any,
                "page_title": render.text_for(page_def.title, lang)
                or render.text_for(form.title, lang)}
     attached = _file_answers(form, answers, uploads)
-    if errors or attached:
+    applicant = applicant_of(draft)
+    if errors or attached or applicant is not None:
         return render_template("apply/page.html", body=body, has_errors=bool(errors),
-                               uploads=attached, **context)
+                               uploads=attached, applicant=applicant, **context)
     # Around the questions, the page is the same for every draft of this version: kept.
     return layout.framed("apply/page.html", (draft.service_version_id, draft.form_version_id,
                                              page_id), {"body": body}, has_errors=False,
@@ -112,6 +132,12 @@ def _get(data: Any, segments: list[str]) -> Any:
 def field_fragment(pinned_defs: Pinned, draft: Draft, page_id: str, name: str,
                    formdata: Any) -> Markup:
     """Check the answers posted from one page without saving, and return one field's group."""
+    with voice.speaking_of_applicant(speaks_of_applicant(draft)):
+        return _field_fragment(pinned_defs, draft, page_id, name, formdata)
+
+
+def _field_fragment(pinned_defs: Pinned, draft: Draft, page_id: str, name: str,
+                    formdata: Any) -> Markup:
     form = pinned_defs.form
     result = coerce.coerce_page(form, page_id, formdata, draft.answers)
     current = state.evaluate(form, result.answers)
@@ -123,17 +149,28 @@ def field_fragment(pinned_defs: Pinned, draft: Draft, page_id: str, name: str,
 
 
 def task_list(pinned_defs: Pinned, draft: Draft) -> str:
+    with voice.speaking_of_applicant(speaks_of_applicant(draft)):
+        return _task_list(pinned_defs, draft)
+
+
+def _task_list(pinned_defs: Pinned, draft: Draft) -> str:
     form = pinned_defs.form
     body = overview.render_task_list(
         form, draft.answers, lang=current_lang(),
         urls={"page": url_for("apply.page", token=draft.token, page_id="PAGE").replace(
             "PAGE", "{page}")}, templates=current_app.jinja_env)
     return render_template("apply/tasks.html", body=body, draft=draft,
-                           service=pinned_defs.service.content)
+                           service=pinned_defs.service.content, applicant=applicant_of(draft))
 
 
 def check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
                   declaration_error: str | None) -> str:
+    with voice.speaking_of_applicant(speaks_of_applicant(draft)):
+        return _check_answers(pinned_defs, draft, missing_page, declaration_error)
+
+
+def _check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
+                   declaration_error: str | None) -> str:
     form = pinned_defs.form
     lang = current_lang()
     sections = overview.check_answers_rows(form, draft.answers, lang)
@@ -152,7 +189,7 @@ def check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
     return render_template(
         "apply/check.html", sections=sections, draft=draft, service=pinned_defs.service.content,
         missing_page=missing_page, declaration_error=declaration_error,
-        form_title=render.text_for(form.title, lang))
+        form_title=render.text_for(form.title, lang), applicant=applicant_of(draft))
 
 
 def _describe_file(form: Any, row: dict[str, Any], uploads: dict[str, StoredUpload]) -> None:

@@ -88,6 +88,9 @@ def _nav() -> Markup:
             'aria-label="{}">{}</span></a>').format(
             fixed_url("review.index"), gettext("Review inbox"),
             gettext("%(count)s tasks waiting", count=shown), shown))
+    if current_user.has_role("counter_clerk"):  # issue 17 item 4: the queue and the day list
+        links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
+            fixed_url("queue.desk"), gettext("Counter queue")))
     if current_user.has_role("platform_admin", "department_admin"):
         links.append(Markup('<a class="tb-header__link" href="{}">{}</a>').format(
             fixed_url("admin.home"), gettext("Administration")))

@@ -162,6 +162,11 @@ def _rows(materials: list[Material]) -> list[dict[str, Any]]:
              "valid": library.is_valid(m, today)} for m in materials]
 
 
+def rows_of(materials: list[Material]) -> list[dict[str, Any]]:
+    """Materials as the materials table shows them (the counter's person page too)."""
+    return _rows(materials)
+
+
 # --- pages ------------------------------------------------------------------------------------
 
 @bp.get("/my/materials")

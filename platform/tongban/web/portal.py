@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
+from .. import bundles
+from ..search.bundles import find_bundles
 from ..search.finder import find
 from ..search.index import IndexCache
 from ..services import get_service
@@ -25,9 +27,12 @@ def index() -> str:
     finding = find(request_session(), current_app.extensions["service_search"],
                    query=request.args.get("q", ""), event=request.args.get("event", ""),
                    department=request.args.get("department", ""))
+    offered = find_bundles([row.content for row in bundles.published(request_session())],
+                           query=finding.query, event=request.args.get("event", ""),
+                           department=request.args.get("department", ""))
     if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
-        return render_template("portal/_search_update.html", finding=finding)
-    return render_template("portal/index.html", finding=finding)
+        return render_template("portal/_search_update.html", finding=finding, bundles=offered)
+    return render_template("portal/index.html", finding=finding, bundles=offered)
 
 
 @bp.get("/services/<code>")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from .. import decisions, seals
+from ..counter import people
 from ..extend.manager import material_storage
 from ..forms import coerce, paths, render, state
 from ..forms.display import key_of
@@ -31,7 +32,7 @@ from ..models import Application, StoredUpload, saved_id
 from ..plugin_api import MaterialNotFound
 from ..points import scoring
 from ..who_looked import record_application_read, record_document_open
-from . import deadline_views, flow_views
+from . import deadline_views, flow_views, intake_panel
 from .access import current_actor
 from .database import request_session, request_transaction
 from .review import flow_error_page, flow_error_types
@@ -55,8 +56,9 @@ def _own_or_404(reference: str) -> Application:
         abort(404)
     found = request_session().scalars(select(Application).where(
         col(Application.reference) == reference)).first()
-    if found is None or current_user.id not in (found.submitter_id, found.clerk_id):
-        abort(404)
+    if found is None or (current_user.id not in (found.submitter_id, found.clerk_id)
+                         and not people.is_theirs(request_session(), found, current_user.id)):
+        abort(404)  # made at a counter for the person this account is: theirs too
     return found
 
 
@@ -87,7 +89,8 @@ def _fix_list(run: flow_views.Run, form: Any) -> tuple[dict[str, Any] | None, li
 
 
 @bp.get("/<reference>")
-def application(reference: str) -> ResponseReturnValue:
+def application(reference: str,
+                material_errors: dict[str, str] | None = None) -> ResponseReturnValue:
     asked = _sign_in_first()
     if asked is not None:
         return asked
@@ -112,11 +115,13 @@ def application(reference: str) -> ResponseReturnValue:
         # Jobs wait unsealed while DECISION_SIGNERS is empty: no promise of a document then.
         documents_waiting=bool(current_app.config["DECISION_SIGNERS"])
         and decisions.waiting(session, saved_id(found)),
-        shown_code=seals.shown_code, format_name=_format_name)
+        shown_code=seals.shown_code, format_name=_format_name,
+        intake=intake_panel.applicant_panel(session, found),
+        material_errors=material_errors or {})
     with request_transaction() as tx:
         record_application_read(tx, found, page="progress", actor_id=current_user.id,
                                 actor_name=current_user.username, request_id=g.request_id)
-    return page
+    return page, 422 if material_errors else 200
 
 
 FORMAT_NAMES = {"application/ofd": "OFD", "application/pdf": "PDF"}

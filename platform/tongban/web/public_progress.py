@@ -37,7 +37,8 @@ def _no_match(field: str, typed: dict[str, str]) -> ResponseReturnValue:
 
 @bp.get("", strict_slashes=False)
 def index() -> ResponseReturnValue:
-    return _page()
+    # A receipt's QR code opens this page with its reference filled in (docs/counter-intake.md).
+    return _page(typed={"reference": request.args.get("reference", "")[:FIELD_LIMIT]})
 
 
 @bp.route("/find", methods=["GET", "POST"])

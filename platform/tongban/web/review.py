@@ -36,7 +36,15 @@ from ..policy import REVIEW_ROLES, Action, Role, departments, review_filter
 from ..services import current_services, names_of_versions
 from ..who_looked import record_application_read
 from ..workflow import inbox
-from . import clock_pages, connector_views, deadline_views, flow_views, form_pages, materials
+from . import (
+    clock_pages,
+    connector_views,
+    deadline_views,
+    flow_views,
+    form_pages,
+    intake_panel,
+    materials,
+)
 from .access import allowed, current_actor, department_tree, require_role
 from .database import request_session, request_transaction
 from .errors import render_error
@@ -299,7 +307,8 @@ def engine_has(operation: str) -> bool:
 
 def _operations(run: flow_views.Run, task: FlowTask) -> list[str]:
     """The buttons this user sees on this task (the engine still decides)."""
-    return [op for op in _buttons(run, task) if engine_has(OPERATIONS[op])]
+    return [op for op in _buttons(run, task)
+            if op in intake_panel.INTAKE_OPERATIONS or engine_has(OPERATIONS[op])]
 
 
 def barred_from(run: flow_views.Run, task: FlowTask, user_id: int | None) -> str | None:
@@ -341,7 +350,9 @@ def _buttons(run: flow_views.Run, task: FlowTask) -> list[str]:
         if task.candidate_role is not None:
             ops.append("release")
         if task.kind == "intake":
-            ops += ["accept", "refuse_intake", "correction"]
+            ops += ["accept", *[op for op in intake_panel.INTAKE_OPERATIONS
+                                if op in (node.get("operations") or ())],
+                    "refuse_intake", "correction"]
         else:
             ops += [op for op in ("approve", "reject", "return", "correction", "transfer",
                                   "add_signer") if op in allowed_ops]
@@ -417,6 +428,10 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
     file_keys = {k for k, fields in pinned_defs.form.fields.items()
                  if fields and fields[0].widget == "file"}
     ops = _operations(run, task)
+    intake = intake_panel.task_panel(session, application, task) if task.kind == "intake" \
+        else None
+    if intake is not None and not intake["commitment"].get("zh"):
+        ops = [op for op in ops if op != "accept_commitment"]
     if open_op is None and request.args.get("claimed"):
         # Just claimed: the task's main action is what comes next, so it is shown unfolded
         # (the page comes back at the actions); the others stay folded away.
@@ -429,7 +444,7 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         service=pinned_defs.service.content, rows=rows, uploads=uploads,
         questions=[r for r in rows if r.get("key") not in file_keys],
         materials=[r for r in rows if r.get("key") in file_keys],
-        operations=ops, errors=errors or {}, form=form or {}, open_op=open_op,
+        operations=ops, errors=errors or {}, form=form or {}, open_op=open_op, intake=intake,
         barred=_barred_words(run, task, uid),
         targets=_return_targets(run, task) if "return" in ops else [],
         staff=_staff_choices({uid, application.submitter_id})

@@ -27,8 +27,11 @@ WHEN_EMPTY = frozenset({"error", "auto_pass", "department_admin"})
 OUTCOMES = frozenset({"approved", "rejected", "completed"})
 # What a node may list under ``operations`` (the engine refuses one the node does not list);
 # without a list every operation is allowed.
-NODE_OPERATIONS = frozenset({"accept", "refuse_intake", "approve", "reject", "return", "transfer",
+NODE_OPERATIONS = frozenset({"accept", "accept_deficient", "accept_commitment", "refuse_intake",
+                             "approve", "reject", "return", "transfer",
                              "add_signer", "correction", "cc", "comment"})
+# Offered only where a node lists them (decisions at intake, docs/counter-intake.md).
+OPT_IN_OPERATIONS = frozenset({"accept_deficient", "accept_commitment"})
 DEFAULT_OPERATIONS = ("approve", "reject", "return", "transfer", "add_signer", "correction", "cc",
                       "comment")
 SPLITS = frozenset({"parallel", "inclusive"})
@@ -61,7 +64,7 @@ class Node:
     exclusive_with: tuple[str, ...] = ()
     resubmit: str = "rewalk"
     status: str | None = None
-    operations: frozenset[str] = NODE_OPERATIONS
+    operations: frozenset[str] = NODE_OPERATIONS - OPT_IN_OPERATIONS
     deadline: DeadlineSpec | None = None   # task, service and wait nodes
     # edges
     next: tuple[str, ...] = ()    # one successor, or several for a parallel split
@@ -213,7 +216,8 @@ def _node(node_id: str, raw: Any, presets: Mapping[str, Preset] | None) -> Node:
             when_empty=when_empty, same_approver=same, resubmit=resubmit,
             exclusive_with=tuple(raw.get("exclusive_with") or ()),
             status=raw.get("status"),
-            operations=frozenset(operations) if operations is not None else NODE_OPERATIONS)
+            operations=frozenset(operations) if operations is not None
+            else NODE_OPERATIONS - OPT_IN_OPERATIONS)
         if len(nexts) != 1:
             raise ValueError(f"{where}: a task needs one next node")
     elif node_type in ("exclusive", "inclusive"):

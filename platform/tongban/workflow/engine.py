@@ -233,7 +233,7 @@ def vote(state: State, actor_id: int, now: datetime, task_seq: int, choice: str,
 
 
 def decide_by_system(state: State, task: FlowTask, now: datetime, outcome: str,
-                     event: str) -> None:
+                     event: str, reason: str = "timeout") -> None:
     """A task decided by the engine itself when its deadline ran out (no actor): approved
     (``auto_approved``) or, at intake, deemed accepted (``deemed_accepted``, 行政许可法 §32:
     the status moves to accepted)."""
@@ -245,7 +245,7 @@ def decide_by_system(state: State, task: FlowTask, now: datetime, outcome: str,
     assert token is not None
     put(task, state="done", outcome=outcome, done_at=now, comment="")
     set_data(task, auto=event)
-    emit(state, event, now, task=task, data={"reason": "timeout"})
+    emit(state, event, now, task=task, data={"reason": reason})
     apply_verdict(state, token, node, now, None)
 
 

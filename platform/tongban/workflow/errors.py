@@ -141,6 +141,16 @@ MESSAGES: dict[str, str] = {
     "no_extension_pending": N_("No extension is waiting for a decision"),
     "not_the_approver": N_("Only the person named to approve this extension can decide it"),
     "calendar_not_published": N_("The working-day calendar does not reach that far: %(message)s"),
+    # Decisions at intake (docs/counter-intake.md).
+    "deficiency_materials_required": N_("Name at least one material the applicant will bring later"),
+    "deficiency_due_required": N_("Enter the date by which the missing material must arrive"),
+    "deficiency_due_past": N_("The date the missing material is due cannot be before today (%(today)s)"),
+    "deficiency_due_far": N_("The date the missing material is due must be within %(days)s days"),
+    "commitment_unconfirmed": N_("Tick to confirm that the applicant has signed the commitment"),
+    "commitment_not_offered": N_("This service offers no written commitment (告知承诺制)"),
+    "credit_barred": N_("The applicant is on the credit bar list (%(reason)s): accepting on a "
+                        "commitment or with missing materials is not allowed"),
+    "no_hold": N_("No material is waiting to be brought for this application"),
 }
 
 

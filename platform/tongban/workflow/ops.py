@@ -21,6 +21,7 @@ from .engine import (
     start,
     vote,
 )
+from .intake_decisions import accept_commitment, accept_deficient, break_commitment, lift_hold
 from .operations import (
     add_signer,
     request_correction,
@@ -32,7 +33,8 @@ from .operations import (
     withdraw_action,
 )
 
-__all__ = ["BY_NAME", "TASK_OPERATIONS", "accept", "add_signer", "approve", "cc", "claim",
+__all__ = ["BY_NAME", "TASK_OPERATIONS", "accept", "accept_commitment", "accept_deficient",
+           "add_signer", "break_commitment", "lift_hold", "approve", "cc", "claim",
            "comment", "decide_extension", "deliver_message", "migrate", "pause_clock", "read_cc",
            "refuse_intake", "reject", "release", "remind", "repair", "request_correction",
            "request_extension", "resubmit", "resume_clock", "return_to", "service_done",
@@ -50,9 +52,12 @@ BY_NAME: dict[str, Callable[..., Any]] = {
     "comment": comment, "cc": cc, "read_cc": read_cc, "remind": remind, "repair": repair, "migrate": migrate,
     "pause_clock": pause_clock, "resume_clock": resume_clock,
     "request_extension": request_extension, "decide_extension": decide_extension,
+    "accept_deficient": accept_deficient, "accept_commitment": accept_commitment,
+    "lift_hold": lift_hold, "break_commitment": break_commitment,
 }
 
 # Operations whose first argument after ``now`` is a task seq (the rest act on the instance).
-TASK_OPERATIONS = frozenset({"claim", "release", "accept", "refuse_intake", "approve", "reject",
+TASK_OPERATIONS = frozenset({"claim", "release", "accept", "accept_deficient",
+                             "accept_commitment", "refuse_intake", "approve", "reject",
                              "vote", "return", "return_to", "request_correction", "transfer",
                              "add_signer", "withdraw_action", "remind", "read_cc"})

@@ -14,7 +14,9 @@ checked every second by each consumer's scheduler:
   the queue is built with the app's plugin manager, tell plugins the application events
   (``extend.events.deliver_due``); with the app's notification channels, deliver the
   notifications waiting (``notify.delivery.deliver_due``); with the decision signers and
-  the material storage, seal the decision documents waiting (``decisions.seal_due``).
+  the material storage, seal the decision documents waiting (``decisions.seal_due``);
+- ``default_ratings`` (once a minute, when the settings carry a rating policy): give the
+  default rating to finished applications nobody rated in time (``ratings.rules.run_defaults``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .. import decisions
 from ..extend import events as plugin_events
 from ..notify import delivery as notify_delivery
 from ..plugin_api import MaterialStorage, NotificationChannel, Signer
+from ..ratings import rules as rating_rules
 from . import timers, worker
 
 OUTBOX_EVERY_SECONDS = 5
@@ -52,6 +55,7 @@ class QueueSettings:
     outbox: bool = True             # run the outbox worker from the queue too
     plugin_timeout: float = 5.0     # time limit of one plugin's event call (seconds)
     notify: notify_delivery.Policy = notify_delivery.Policy()  # the notification worker's
+    rating: rating_rules.Policy | None = None  # the default rating (好差评); None: not given
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> QueueSettings:
@@ -59,7 +63,8 @@ class QueueSettings:
                    lease=timedelta(seconds=config["TIMER_LEASE_SECONDS"]),
                    max_attempts=config["TIMER_MAX_ATTEMPTS"], batch=config["TIMER_BATCH"],
                    plugin_timeout=config["PLUGIN_TIMEOUT_SECONDS"],
-                   notify=notify_delivery.policy_from(config), **overrides)
+                   notify=notify_delivery.policy_from(config),
+                   rating=rating_rules.Policy.from_config(config), **overrides)
 
 
 def storage(url: str, name: str = "tongban") -> Huey:
@@ -76,6 +81,10 @@ def _every_second(_: datetime) -> bool:
 
 def _every_outbox_period(moment: datetime) -> bool:
     return moment.second % OUTBOX_EVERY_SECONDS == 0
+
+
+def _every_minute(moment: datetime) -> bool:
+    return moment.second == 30
 
 
 @dataclass
@@ -152,6 +161,15 @@ def build(engine: Engine, settings: QueueSettings, huey: Huey | None = None,
                 notify_delivery.deliver_due(engine, channels, settings.notify)
             if sealing is not None:
                 decisions.seal_due(engine, *sealing)
+
+    if settings.rating is not None:
+        policy = settings.rating
+
+        @app.periodic_task(_every_minute)
+        def default_ratings() -> None:
+            given = rating_rules.run_defaults(engine, policy)
+            if given:
+                log.info("default ratings given: %s", given)
 
     queue = TimerQueue(app, engine, settings, fire_timers)
     holder.append(queue)

@@ -68,6 +68,11 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
         if kind == "start":
             node_id = node.next[0]
         elif kind == "end":
+            if state.vars.get("hold") and (node.outcome or "completed") != "rejected":
+                # 容缺受理: the result waits for the missing material (intake_decisions.lift_hold)
+                put(token, state="waiting")
+                emit(state, "result_held", now, node=node_id, actor_id=actor_id)
+                return
             put(token, state="done", left_at=now)
             finish(state, node.outcome or "completed", now, actor_id, node=node_id)
             return

@@ -47,6 +47,7 @@ from ..models import (
 from ..notify import outbox as notifications
 from ..points import scoring
 from ..policy import Actor, DepartmentTree, holds
+from ..ratings import rules as rating_rules
 from ..worktime.store import Outcome as CalendarOutcome
 from ..worktime.store import publish_text
 from . import deadlines as flow_deadlines
@@ -54,6 +55,7 @@ from . import ops as flow_ops
 from . import timeouts
 from .definition import Flow, compile_flow
 from .directory import DbDirectory
+from .engine import decide_by_system
 from .errors import (
     N_,
     AlreadyHandled,
@@ -84,12 +86,14 @@ def calendar_for(session: Session, calendar_id: str) -> tuple[Any, int | None]:
 
 # Operations on one task (they take its seq) and on the whole application.
 TASK_OPERATIONS = frozenset({
-    "claim", "release", "accept", "refuse_intake", "approve", "reject", "return_to",
+    "claim", "release", "accept", "accept_deficient", "accept_commitment", "refuse_intake",
+    "approve", "reject", "return_to",
     "request_correction", "transfer", "add_signer", "withdraw_action", "comment", "cc",
     "remind", "vote", "read_cc"})
 APPLICATION_OPERATIONS = frozenset({
     "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
-    "migrate", "pause_clock", "resume_clock", "request_extension", "decide_extension"})
+    "migrate", "pause_clock", "resume_clock", "request_extension", "decide_extension",
+    "lift_hold", "break_commitment"})
 ADMIN_OPERATIONS = frozenset({"repair", "migrate"})
 APPLICANT_OPERATIONS = frozenset({"withdraw", "resubmit", "submit_correction"})
 ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
@@ -299,6 +303,25 @@ def _store(session: Session, loaded: Loaded, state: State,
     plugin_events.queue(session, application, state.events, actor_name=actor_name)
     notifications.queue(session, application, state.events)
     decisions.queue(session, application, state.events)
+    rating_rules.invite(session, application, state.events)  # 好差评: ask the applicant to rate
+    for event in state.events:
+        if event.type == "ended":
+            for listener in _ENDED_LISTENERS:
+                listener(session, application, (event.data or {}).get("outcome"))
+
+
+# Called in the transaction of a flow that ended, with its application and outcome: what
+# follows an application's end elsewhere (a 一件事 bundle opening its next service) without
+# the runtime importing it.
+EndedListener = Callable[[Session, Application, "str | None"], None]
+_ENDED_LISTENERS: list[EndedListener] = []
+
+
+def when_ended(listener: EndedListener) -> EndedListener:
+    """Register ``listener`` to be called whenever a flow ends (once per listener)."""
+    if listener not in _ENDED_LISTENERS:
+        _ENDED_LISTENERS.append(listener)
+    return listener
 
 
 def _cancel_dead_calls(session: Session, instance_id: int, tokens: list[FlowToken]) -> None:
@@ -515,6 +538,28 @@ def _fire(session: Session, timer: TimerFacts, now: datetime) -> str:
          lambda state: outcome.append(timeouts.fire_timer(state, timer, now)),
          now=now, actor_name="timer", request_id="")
     return outcome[0]
+
+
+def accept_by_system(session: Session, application: Application, *, reason: str,
+                     now: datetime | None = None, request_id: str = "") -> bool:
+    """Accept the application's open intake tasks without a clerk (``deemed_accepted`` with
+    ``reason``, such as a bundle's passed pre-check); False when it has none open."""
+    now = now or utcnow()
+    loaded = load_for_application(session, saved_id(application))
+    seqs = [task.seq for task in loaded.tasks
+            if task.kind == "intake" and task.state in ("open", "claimed")]
+    if not seqs:
+        return False
+    flow = flow_for(session, _pinned(loaded))
+
+    def accept_all(state: State) -> None:
+        for task in state.tasks:
+            if task.seq in seqs and task.state in ("open", "claimed"):
+                decide_by_system(state, task, now, "accepted", "deemed_accepted", reason)
+
+    _run(session, loaded, flow, accept_all, now=now, actor_name="system",
+         request_id=request_id)
+    return True
 
 
 def publish_calendar(session: Session, text: str, *, file: str, author: str, comment: str = "",

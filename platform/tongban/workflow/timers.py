@@ -108,6 +108,11 @@ def handler_for(kind: str) -> Handler:
         from ..points.ledger import expiry
 
         found = expiry.fire
+    if found is None and kind.startswith("intake."):
+        # 容缺受理's reminder before the material's due day (tongban.counter_intake).
+        from ..counter_intake import remind_due
+
+        found = remind_due
     if found is None:
         raise NoHandler(f"no handler for timer kind {kind!r}")
     return found
