@@ -16,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[2] / "workflow_definitions"
 SHIPPED = sorted(path for path in ROOT.glob("*.yaml") if "guide:" in path.read_text("utf-8"))
 POINTS = (ROOT / "residence-points.yaml").read_text("utf-8")
 
+# The guide standard's elements residence-points gives after where (issue 17 item 6).
+GUIDE_ELEMENTS = ["item_code", "item_type", "quantity_limit", "channels", "visits", "hours",
+                  "special_steps", "result", "complaints", "remedy", "rights"]
+ID_CARD_ELEMENTS = {"kind": ["original", "electronic"], "copies": 1,
+                    "source": {"zh": "公安机关", "en": "Public security bureau"}}
+
 
 def _as_read(text: str) -> ge.GuideEdit:
     """The guide form as the page fills it from the file."""
@@ -57,7 +63,7 @@ def test_a_guide_edit_changes_only_its_values_and_keeps_comments() -> None:
     assert "where" not in data["guide"]
     assert data["audience"] == ["citizen", "enterprise"]  # the schema's order
     assert list(data["guide"]) == ["eligibility", "legal_basis", "statutory_days",
-                                   "promised_days", "fee", "contact", "steps"]
+                                   "promised_days", "fee", "contact", "steps", *GUIDE_ELEMENTS]
     assert data["guide"]["steps"] == [{"zh": "网上申请", "en": "Apply"},
                                       {"zh": "审核", "en": "Review"}]
     assert "settings" not in data  # emptied, so gone
@@ -71,7 +77,7 @@ def test_a_new_optional_text_goes_where_the_schema_puts_it() -> None:
     out = ge.update_guide(text, replace(edit, texts={**edit.texts,
                                                      "contact": ge.Text("12345", "12345")}))
     guide = parse("x.yaml", out)["guide"]
-    assert list(guide)[-2:] == ["where", "contact"]
+    assert list(guide)[5:7] == ["where", "contact"]
     assert guide["contact"] == {"zh": "12345", "en": "12345"}
 
 
@@ -144,7 +150,7 @@ def test_a_material_edit_switches_how_it_is_collected() -> None:
     first = parse("x.yaml", counter)["materials"][0]
     assert first == {"code": "id-card", "type": "id-card",  # the catalogue type is kept
                      "name": {"zh": "居民身份证", "en": "Resident identity card"},
-                     "required": True, "checked_at_counter": True}
+                     "required": True, "checked_at_counter": True, **ID_CARD_ELEMENTS}
     back = ge.update_material(counter, 0, ge.MaterialEdit(
         ge.Text("居民身份证", "Resident identity card"), collected="materials.id_card"))
     assert back == POINTS

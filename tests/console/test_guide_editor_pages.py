@@ -232,7 +232,10 @@ def test_materials_are_added_edited_moved_and_removed(
     assert edited.status_code == 303
     diploma = parse(SERVICE, _service(session))["materials"][2]
     assert diploma == {"code": "diploma", "type": "diploma",  # the catalogue type is kept
-                       "name": {"zh": "学历证书", "en": "Diploma"}, "required": False}
+                       "name": {"zh": "学历证书", "en": "Diploma"}, "required": False,
+                       "kind": ["original", "electronic"], "copies": 1,  # the guide's elements kept
+                       "source": {"zh": "颁发学历（学位）的高等院校",
+                                  "en": "The college or university that awarded it"}}
     moved = _post(admin, "/material/3/move", {"direction": "up"})
     assert moved.status_code == 303
     assert moved.headers["Location"].endswith("#material-2")

@@ -37,8 +37,10 @@ BAD_FILES = [
     ("duplicate key", "promised_days: 15", "promised_days: 15\n  promised_days: 16",
      "promised_days: 16", 'duplicate key "promised_days" (first defined on line '),
     ("unknown key", "promised_days: 15", "promised_days: 15\n  promise_days: 16",
-     "promise_days: 16", 'unknown key "promise_days"; expected one of: contact, eligibility, fee, '
-                          "legal_basis, promised_days, statutory_days, steps, where"),
+     "promise_days: 16", 'unknown key "promise_days"; expected one of: channels, complaints, '
+                          "contact, eligibility, fee, hours, item_code, item_type, legal_basis, "
+                          "promised_days, quantity_limit, remedy, result, rights, special_steps, "
+                          "statutory_days, steps, visits, where"),
     ("wrong type", "statutory_days: 20", "statutory_days: twenty",
      "statutory_days: twenty", "expected a whole number, found text"),
     ("alias bomb", "audience: [citizen]",

@@ -456,7 +456,7 @@ def test_the_shipped_definitions_pass_the_lint_without_a_warning(shipped: Any) -
 def test_defs_check_of_the_repository_reports_no_errors() -> None:
     result = CliRunner().invoke(main, ["defs", "check", str(PROJECT_ROOT)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: 4 service(s), 4 form(s)")
+    assert result.output.startswith("OK: 7 service(s), 7 form(s)")
 
 
 def test_a_problem_reads_as_before_and_a_warning_says_so() -> None:

@@ -3,8 +3,13 @@ on the service page, in both languages; a guide without them shows neither headi
 
 from __future__ import annotations
 
+import copy
+
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlmodel import Session, col, select
+
+from tongban.models import DefinitionVersion
 
 
 def test_the_service_page_shows_where_to_apply_and_whom_to_ask(demo: Flask,
@@ -22,8 +27,17 @@ def test_the_service_page_shows_where_to_apply_and_whom_to_ask(demo: Flask,
     assert "Where to apply" in text
 
 
-def test_a_guide_without_a_place_shows_no_heading_for_it(demo: Flask,
-                                                         client: FlaskClient) -> None:
+def test_a_guide_without_a_place_shows_no_heading_for_it(demo: Flask, client: FlaskClient,
+                                                         session: Session) -> None:
+    row = session.exec(select(DefinitionVersion).where(
+        col(DefinitionVersion.kind) == "service",
+        col(DefinitionVersion.code) == "urban-event-report")).one()
+    content = copy.deepcopy(row.content)
+    del content["guide"]["where"]
+    session.add(DefinitionVersion(kind="service", code=row.code, version=row.version + 1,
+                                  content_hash="w" * 64, content=content,
+                                  source_path=row.source_path, author="test"))
+    session.commit()
     html = client.get("/services/urban-event-report").get_data(as_text=True)
     assert "办理地点" not in html
     assert "咨询方式" in html

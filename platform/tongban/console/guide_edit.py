@@ -29,9 +29,10 @@ MATERIAL_CODE = re.compile(r"^[a-z][a-z0-9-]*$")  # service.schema.json /materia
 # The guide's keys in the order the schema and the shipped files write them: a new key goes
 # before the first of the keys after it that the file has.
 GUIDE_ORDER = ("eligibility", "legal_basis", "statutory_days", "promised_days", "fee", "where",
-               "contact", "steps")
+               "contact", "steps", "item_code", "item_type", "quantity_limit", "channels",
+               "visits", "hours", "special_steps", "result", "complaints", "remedy", "rights")
 TOP_ORDER = ("code", "name", "department", "summary", "calendar", "audience", "guide",
-             "materials", "form", "flow", "rules", "settings")
+             "materials", "form", "flow", "rules", "settings", "precheck")
 # Texts in both languages: (where in the file, required, message without Chinese, without English).
 TEXTS: dict[str, tuple[tuple[str, ...], bool, str, str]] = {
     "name": (("name",), True, N_("Enter the service name in Chinese."),
@@ -359,11 +360,11 @@ def _write_material(node: CommentedMap, edit: MaterialEdit) -> None:
     if edit.collected == AT_COUNTER:
         node.pop("form_field", None)
         if node.get("checked_at_counter") is not True:
-            put(node, "checked_at_counter", True, before=("note",))
+            put(node, "checked_at_counter", True, before=("note", "kind", "copies", "source"))
     elif edit.collected:
         node.pop("checked_at_counter", None)
         if node.get("form_field") != edit.collected:
-            put(node, "form_field", edit.collected, before=("note",))
+            put(node, "form_field", edit.collected, before=("note", "kind", "copies", "source"))
     else:
         node.pop("form_field", None)
         node.pop("checked_at_counter", None)

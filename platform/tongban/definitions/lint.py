@@ -63,6 +63,7 @@ RULES: dict[str, Severity] = {
     "placeholder-text": "warning",
     "promised-over-statutory": "error",
     "guide-without-contact": "warning",
+    "guide-element-missing": "warning",
     "material-not-collected": "error",  # found by materials.py, tagged by the loader
     "optional-material-required": "error",
     "task-without-actor": "error",  # a warning when the answer is free text
@@ -418,6 +419,36 @@ def lint_service(document: Document, file: str) -> list[Problem]:
                 N_("the guide has no contact; GOV.UK Forms asks for contact details before a "
                    "form goes live: add contact: {zh: ..., en: ...} (a telephone number or a "
                    "counter)"), severity="warning")
+    return out.problems
+
+
+# The national guide standard's elements (国办函〔2016〕108号, 行政许可标准化指引) that the
+# service file gives and the service page shows; the rest come from elsewhere in the file (name,
+# department, audience, flow) or from the platform (where to apply online, progress).
+GUIDE_ELEMENTS = ("item_code", "item_type", "quantity_limit", "channels", "visits", "where",
+                  "hours", "special_steps", "result", "complaints", "remedy", "rights")
+MATERIAL_ELEMENTS = ("kind", "copies", "source")
+
+
+def lint_guide_elements(document: Document, file: str) -> list[Problem]:
+    """The 办事指南 elements the guide leaves out, in one warning; a material's own elements
+    (原件/复印件, 份数, 来源) in one warning per material."""
+    out = _Findings(document, file)
+    guide = document.data.get("guide") or {}
+    missing = [key for key in GUIDE_ELEMENTS if key not in guide]
+    if missing:
+        out.add(["guide"], "guide-element-missing",
+                N_("the guide lacks elements of the national service guide standard (办事指南): "
+                   "%(missing)s; add them so the service page shows every element"),
+                {"missing": ", ".join(missing)}, severity="warning")
+    for index, material in enumerate(document.data.get("materials") or []):
+        missing = [key for key in MATERIAL_ELEMENTS if key not in material]
+        if missing:
+            out.add(["materials", index], "guide-element-missing",
+                    N_('material "%(material)s" lacks elements of the service guide standard: '
+                       "%(missing)s"),
+                    {"material": material.get("code", index), "missing": ", ".join(missing)},
+                    severity="warning")
     return out.problems
 
 

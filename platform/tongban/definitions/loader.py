@@ -26,7 +26,7 @@ from .flowcheck import (
     department_infos,
 )
 from .formcheck import check_form_document
-from .lint import lint_flow, lint_form, lint_materials, lint_service
+from .lint import lint_flow, lint_form, lint_guide_elements, lint_materials, lint_service
 from .material_types import (
     CATALOGUE_CODE as MATERIALS_CODE,
 )
@@ -398,10 +398,13 @@ def load_directory(root: Path | str | MemoryTree,
             found.extend(_flow_problems(root, document, file, result, flow_documents,
                                         departments))
             found.extend(result.keep(lint_service(document, file)))
+            found.extend(result.keep(lint_guide_elements(document, file)))
             found.extend(_calendar_problems(root, document, file))
             found.extend(_service_material_problems(document, file, material_types))
             found.extend(_rules_problems(root, document, file))
             found.extend(_life_event_problems(document, file))
+            if data.get("precheck"):
+                found.extend(_precheck_problems(document, file, result))
             if data.get("connectors"):
                 found.extend(_connector_problems(document, file, result, connector_types))
             seen_codes.setdefault(code, file)
@@ -443,6 +446,15 @@ def _connector_problems(document: Document, file: str, result: DefinitionSet,
     keys = set(load_form(form.content, name=form.path).fields) if form is not None else None
     return check_connectors(document, file,
                             installed_connector_types() if types is None else types, keys)
+
+
+def _precheck_problems(document: Document, file: str, result: DefinitionSet) -> list[Problem]:
+    """The service's eligibility pre-check (``precheck:``) against its form and materials."""
+    from ..precheck.check import check_precheck
+
+    form = result.forms.get(document.data["form"])
+    return check_precheck(document, file,
+                          load_form(form.content, name=form.path) if form is not None else None)
 
 
 def _problem(file: str, line: int, column: int, pointer: str, template: str,

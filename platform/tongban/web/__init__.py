@@ -50,6 +50,7 @@ def init_web(app: Flask) -> None:
         points_appeals,
         points_public,
         portal,
+        precheck,
         progress,
         public_progress,
         queue_views,
@@ -107,6 +108,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(dashboards.bp)  # issue 14 item 9
     app.register_blueprint(seal_verify.bp)  # issue 16 item 2: the public verification page
     app.register_blueprint(public_progress.bp)  # issue 17 item 9: progress without signing in
+    app.register_blueprint(precheck.bp)  # issue 17 item 7: the eligibility pre-check
     app.register_blueprint(messages.bp)  # issue 15 item 5: site messages, failed deliveries
     app.register_blueprint(materials.bp)  # issue 16 item 1: the material library
     app.register_blueprint(counter.bp)  # issue 17 items 1-2: the clerk's desk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -93,6 +94,14 @@ def _upload_message(exc: UploadRejected) -> str:
 
 @bp.post("/services/<code>/start")
 def start(code: str) -> ResponseReturnValue:
+    return begin(code)
+
+
+def begin(code: str, answers: dict[str, Any] | None = None,
+          come_back: str | None = None) -> ResponseReturnValue:
+    """Start a draft of the service, with ``answers`` already given (the eligibility
+    pre-check's); a visitor who must sign in first comes back to ``come_back`` (default: the
+    service guide)."""
     session_ = request_session()
     service = get_service(session_, code, offered=True)
     if service is None:
@@ -101,7 +110,8 @@ def start(code: str) -> ResponseReturnValue:
     on_behalf = allowed(Action.START_ON_BEHALF, target)
     if not on_behalf and not allowed(Action.START, target):
         if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=url_for("portal.service", code=code)))
+            return redirect(url_for("auth.login",
+                                    next=come_back or url_for("portal.service", code=code)))
         return render_error(403, _("Your account cannot apply for this service. Check who can "
                                    "apply in the service guide, or sign in with another account."))
     with request_transaction() as tx:
@@ -111,7 +121,8 @@ def start(code: str) -> ResponseReturnValue:
             abort(404)
         clerk_id = current_user.id if on_behalf else None
         draft = start_draft(tx, service_row, form_row,
-                            user_id=None if clerk_id else _user_id(), clerk_id=clerk_id)
+                            user_id=None if clerk_id else _user_id(), clerk_id=clerk_id,
+                            answers=answers)
         token = draft.token
     pinned_defs = pinned(request_session(), draft.service_version_id, draft.form_version_id)
     connector_views.prefill(draft, pinned_defs, starting=True)

@@ -34,7 +34,8 @@ def _has_connectors(pinned_defs: Pinned) -> bool:
     return bool(pinned_defs.service.content.get("connectors"))
 
 
-def _account_id_number(user_id: int | None) -> str | None:
+def account_id_number(user_id: int | None) -> str | None:
+    """The ID number linked to the account, if any (what registers are asked about)."""
     if user_id is None:
         return None
     return request_session().scalars(select(col(LedgerPerson.id_number))
@@ -50,7 +51,7 @@ def prefill(draft: Draft, pinned_defs: Pinned, *, starting: bool = False) -> Non
     answers = dict(draft.answers)
     if starting and draft.clerk_id is None:
         answers = connectors.seed_person(service, pinned_defs.form, answers,
-                                         _account_id_number(draft.user_id))
+                                         account_id_number(draft.user_id))
     actor_id, actor_name = _actor()
     session = request_session()
     filled, _ = connectors.prefill_draft(
