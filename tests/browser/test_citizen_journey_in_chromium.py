@@ -161,6 +161,8 @@ def test_a_citizen_finds_applies_corrects_and_rates(
 
     # The finished case on its page: rate it 满意, and the rating is there.
     page.goto(f"{base}/my/applications/{reference}")
+    status = page.locator(".tb-summary-list__row", has_text="状态").first.locator("dd")
+    expect(status).to_have_text("已批准")
     rating = page.locator("#rating")
     expect(rating).to_contain_text("您的办件已办结")
     clean()
