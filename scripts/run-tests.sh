@@ -16,7 +16,8 @@ OUT=${TONGBAN_TEST_OUTPUT:-test-output}
 DB_FOLDERS=(tests/spine tests/web tests/points tests/console tests/plugins tests/connectors
             tests/notifications)
 # Browser journeys the issues ask to see on both databases: the PostgreSQL lane runs them too.
-JOURNEYS_ON_BOTH=(tests/browser/test_clerk_journey_in_chromium.py)
+JOURNEYS_ON_BOTH=(tests/browser/test_clerk_journey_in_chromium.py
+                  tests/browser/test_citizen_journey_in_chromium.py)
 mkdir -p "$OUT"
 rm -f "$OUT"/*.rc
 
