@@ -79,7 +79,10 @@ def _kill_mid_firing(world: World, workers: Workers, tmp_path: Path, successors:
         workers.start()
 
     def settled() -> bool:
-        return all(row.state in ("done", "cancelled") for row in _timers(world).values())
+        states = {timer_id: row.state for timer_id, row in _timers(world).items()}
+        failed = sorted(timer_id for timer_id, state in states.items() if state == "failed")
+        assert not failed, f"timers failed (their tries used up): {failed}"
+        return all(state in ("done", "cancelled") for state in states.values())
 
     # A bound on liveness, not a speed check: on a loaded machine the lease runs out late.
     wait_for(settled, 300, "every timer to be done or cancelled")
