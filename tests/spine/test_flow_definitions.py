@@ -203,9 +203,9 @@ MORE_GRAPH_PROBLEMS = [
      "workflow_definitions/departments.yaml"),
     ("district_of under a bureau without district offices", "household-transfer",
      "{district_of: transfer.to_district, under: sh-gaj}}\n    when_empty: department_admin\n"
-     "    operations: [accept",
+     "    operations:\n      - accept",
      "{district_of: transfer.to_district, under: sh-mzj}}\n    when_empty: department_admin\n"
-     "    operations: [accept", "under: sh-mzj",
+     "    operations:\n      - accept", "under: sh-mzj",
      'department "sh-mzj" has no district office below it; expected a department with '
      "sub-departments that have a region in workflow_definitions/departments.yaml"),
     ("JsonLogic the engine cannot parse", "urban-event-report",

@@ -181,7 +181,7 @@ def test_the_materials_check_takes_a_scan_at_level_b_once_the_original_is_checke
     public_id = _create(client, token).rsplit("/", 1)[1]
     url = f"/counter/people/{public_id}/services/household-transfer/materials"
     page = client.get(url).get_data(as_text=True)
-    assert page.count("缺少") == 3  # 身份证, 户口簿, 准予迁入证明
+    assert page.count("缺少") == 4  # 身份证, 户口簿, 准予迁入证明, 亲属关系证明 (投靠亲属 only)
     response = _scan(client, token, public_id, b"not a pdf at all", checked=True)
     assert response.status_code == 422
     assert errors_in(response.get_data(as_text=True)) == ["所选文件必须是PDF、JPG或PNG格式"]
@@ -192,7 +192,7 @@ def test_the_materials_check_takes_a_scan_at_level_b_once_the_original_is_checke
     assert (material.owner, material.type_code, material.trust_level, material.source) == (
         LISI, "id-card", "B", "uploaded")
     page = client.get(url).get_data(as_text=True)
-    assert page.count("缺少") == 2 and "已具备" in page
+    assert page.count("缺少") == 3 and "已具备" in page
     assert _scan(client, token, public_id, PDF, checked=False).status_code == 303
     session.rollback()
     assert sorted(m.trust_level for m in session.scalars(select(Material))) == ["B", "C"]
