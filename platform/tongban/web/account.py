@@ -19,7 +19,7 @@ from ..staff import passwords, totp
 from ..staff.rules import StaffRefused
 from .auth import PASSWORD_CHANGE_REQUIRED, PENDING, finish_sign_in, safe_redirect_target
 from .database import request_session, request_transaction
-from .login import LoginUser
+from .login import LoginUser, sign_in_first
 from .sessions import regenerate
 
 bp = Blueprint("account", __name__)
@@ -178,9 +178,8 @@ def _enrol_page(user: User, secret: str, signing_in: bool, *, error: str = "",
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@sign_in_first
 def change_password() -> ResponseReturnValue:
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.path))
     forced = bool(session.get(PASSWORD_CHANGE_REQUIRED))
     next_url = request.values.get("next")
     if request.method == "GET":

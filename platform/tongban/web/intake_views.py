@@ -39,6 +39,7 @@ from .database import request_session, request_transaction
 from .errors import render_error
 from .inbox_counts import STAFF
 from .intake_panel import INTAKE_OPERATIONS
+from .login import sign_in_first
 
 bp = Blueprint("intake", __name__)
 
@@ -125,17 +126,10 @@ def _document_context(reference: str) -> dict[str, Any]:
     }
 
 
-def _signed_in() -> ResponseReturnValue | None:
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.path))
-    return None
-
 
 @bp.get("/review/applications/<reference>/receipt")
+@sign_in_first
 def receipt(reference: str) -> ResponseReturnValue:
-    asked = _signed_in()
-    if asked is not None:
-        return asked
     context = _document_context(reference)
     if context["decision"] is None or context["decision"].type == "intake_refused":
         return render_error(409, _("The application has not been accepted, so there is no "
@@ -144,10 +138,8 @@ def receipt(reference: str) -> ResponseReturnValue:
 
 
 @bp.get("/review/applications/<reference>/receipt.pdf")
+@sign_in_first
 def receipt_pdf(reference: str) -> ResponseReturnValue:
-    asked = _signed_in()
-    if asked is not None:
-        return asked
     context = _document_context(reference)
     if context["decision"] is None or context["decision"].type == "intake_refused":
         return render_error(409, _("The application has not been accepted, so there is no "
@@ -162,10 +154,8 @@ def receipt_pdf(reference: str) -> ResponseReturnValue:
 
 
 @bp.get("/review/applications/<reference>/refusal-notice")
+@sign_in_first
 def refusal_notice(reference: str) -> ResponseReturnValue:
-    asked = _signed_in()
-    if asked is not None:
-        return asked
     context = _document_context(reference)
     if context["decision"] is None or context["decision"].type != "intake_refused":
         return render_error(409, _("The application was not refused at intake, so there is "
@@ -211,10 +201,8 @@ def verify(commitment_id: int) -> ResponseReturnValue:
 # --- The applicant brings a promised material ------------------------------------------------
 
 @bp.post("/my/applications/<reference>/materials/<code>")
+@sign_in_first
 def upload_material(reference: str, code: str) -> ResponseReturnValue:
-    asked = _signed_in()
-    if asked is not None:
-        return asked
     session = request_session()
     application = session.scalars(select(Application).where(
         col(Application.reference) == reference)).first()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from flask import Flask, session
-from flask_login import LoginManager, UserMixin
+from flask import Flask, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import LoginManager, UserMixin, current_user
 from sqlmodel import Session
 
 from ..accounts import roles_of
@@ -14,6 +17,19 @@ from ..policy import Actor, DepartmentTree, holds
 from .database import request_session
 
 login_manager = LoginManager()
+
+
+def sign_in_first(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """A page for signed-in people: anyone else is sent to sign in, and back here after it (the
+    path only, which the sign-in page accepts as a place to return to)."""
+
+    @functools.wraps(view)
+    def signed_in_view(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return signed_in_view
 
 
 class LoginUser(UserMixin):

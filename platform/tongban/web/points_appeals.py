@@ -34,6 +34,7 @@ from ..policy import REVIEW_ROLES, Action, departments
 from ..worktime import local_day
 from .access import allowed, current_actor, department_tree, require_role
 from .database import request_session, request_transaction
+from .login import sign_in_first
 
 bp = Blueprint("points_appeals", __name__)
 
@@ -191,9 +192,8 @@ def _appeal_page(application: Application, *, errors: dict[str, str] | None = No
 
 
 @bp.get("/my/applications/<reference>/appeal")
+@sign_in_first
 def appeal_form(reference: str) -> ResponseReturnValue:
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.path))
     return _appeal_page(_own_or_404(reference))
 
 
@@ -226,9 +226,8 @@ def _remove(stored: list[StoredUpload]) -> None:
 
 
 @bp.post("/my/applications/<reference>/appeal")
+@sign_in_first
 def lodge_appeal(reference: str) -> ResponseReturnValue:
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.path))
     application = _own_or_404(reference)
     submit_key = request.form.get("submit_key", "")
     if not 16 <= len(submit_key) <= 64:

@@ -35,6 +35,7 @@ from ..who_looked import record_application_read, record_document_open
 from . import deadline_views, flow_views, intake_panel
 from .access import current_actor
 from .database import request_session, request_transaction
+from .login import sign_in_first
 from .review import flow_error_page, flow_error_types
 
 bp = Blueprint("progress", __name__, url_prefix="/my/applications")
@@ -69,11 +70,6 @@ def _own_or_404(reference: str) -> Application:
     return found
 
 
-def _sign_in_first() -> ResponseReturnValue | None:
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.path))
-    return None
-
 
 def nobody_has_acted(run: flow_views.Run) -> bool:
     return run.instance is not None and run.instance.ended_at is None and \
@@ -96,11 +92,9 @@ def _fix_list(run: flow_views.Run, form: Any) -> tuple[dict[str, Any] | None, li
 
 
 @bp.get("/<reference>")
+@sign_in_first
 def application(reference: str,
                 material_errors: dict[str, str] | None = None) -> ResponseReturnValue:
-    asked = _sign_in_first()
-    if asked is not None:
-        return asked
     found = _own_or_404(reference)
     session = request_session()
     run = flow_views.load_run(session, found)
@@ -139,12 +133,10 @@ def _format_name(media_type: str) -> str:
 
 
 @bp.get("/<reference>/documents/<code>")
+@sign_in_first
 def document(reference: str, code: str) -> ResponseReturnValue:
     """A sealed decision document of the applicant's application, as a download; each one
     handed out is recorded in the audit trail (who looked)."""
-    asked = _sign_in_first()
-    if asked is not None:
-        return asked
     found = _own_or_404(reference)
     session = request_session()
     row = next((item for item in seals.of_application(session, saved_id(found))
@@ -268,10 +260,8 @@ def _may_correct(reference: str) -> tuple[Application, flow_views.Run, Pinned, l
 
 
 @bp.get("/<reference>/correct")
+@sign_in_first
 def correct(reference: str) -> ResponseReturnValue:
-    asked = _sign_in_first()
-    if asked is not None:
-        return asked
     found, run, pinned_defs, keys = _may_correct(reference)
     if not keys:
         return redirect(url_for("progress.application", reference=reference))

@@ -21,6 +21,7 @@ from ..ratings.rules import COMMENT_MAX, NOT_FINISHED, NOT_YOURS
 from ..worktime import local_day
 from .access import current_actor, department_tree, require_role
 from .database import request_session, request_transaction
+from .login import sign_in_first
 
 bp = Blueprint("ratings", __name__)
 
@@ -79,17 +80,10 @@ def _rate_page(application: Application, *, errors: dict[str, str] | None = None
         policy=policy()), status
 
 
-def _sign_in_first() -> ResponseReturnValue | None:
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.path))
-    return None
-
 
 @bp.get("/my/applications/<reference>/rating")
+@sign_in_first
 def rate_form(reference: str) -> ResponseReturnValue:
-    asked = _sign_in_first()
-    if asked is not None:
-        return asked
     application = _find(reference)
     if application is None or application.submitter_id != current_user.id:
         return _refused(_(NOT_YOURS), 404)
@@ -101,10 +95,8 @@ def rate_form(reference: str) -> ResponseReturnValue:
 
 
 @bp.post("/my/applications/<reference>/rating")
+@sign_in_first
 def give_rating(reference: str) -> ResponseReturnValue:
-    asked = _sign_in_first()
-    if asked is not None:
-        return asked
     application = _find(reference)
     try:
         with request_transaction() as tx:
