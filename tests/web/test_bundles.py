@@ -33,10 +33,6 @@ MOTHER_ID = id_number("31010419900307002")  # issued in Shanghai: the pre-check 
 OUTSIDE_ID = id_number("11010519900307002")  # issued in Beijing: it does not
 
 
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
 def apply_for_newborn(client: FlaskClient, mother_id: str = MOTHER_ID,
                       birth_date: str = "2026-11-20") -> str:
     """Start the bundle, give the shared details and each service's own answers, and send

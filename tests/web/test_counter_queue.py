@@ -18,12 +18,7 @@ from tongban.models import QueueTicket
 from ..conftest import Personas
 from . import test_intake_decisions as intake
 from .journey import csrf
-
-TAG = re.compile(r"<[^>]+>")
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", TAG.sub(" ", html))
+from .page_text import text as _text
 
 
 def _take(client: FlaskClient, window: str, reference: str = ""):  # type: ignore[no-untyped-def]

@@ -14,17 +14,12 @@ from tongban.models import Application
 from ..conftest import Personas
 from . import review_world
 from .journey import PDF, csrf
-
-TAG = re.compile(r"<[^>]+>")
+from .page_text import text as _text
 
 
 @pytest.fixture(autouse=True)
 def _fresh_flow_cache() -> None:
     review_world.forget_compiled_flows()
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", TAG.sub(" ", html))
 
 
 def _as(demo: Any, username: str) -> FlaskClient:

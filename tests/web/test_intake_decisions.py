@@ -37,8 +37,8 @@ from tongban.workflow import timers
 from ..conftest import Personas
 from . import review_world
 from .journey import csrf
+from .page_text import text as _text
 
-TAG = re.compile(r"<[^>]+>")
 BARRED = "310104198001010076"   # on the demo's credit bar list
 COMMITMENT = "本人承诺所填信息真实。"
 FLOW: dict[str, Any] = {
@@ -61,10 +61,6 @@ PDF_1 = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 @pytest.fixture(autouse=True)
 def _fresh_flow_cache() -> None:
     review_world.forget_compiled_flows()
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", TAG.sub(" ", html))
 
 
 def _as(app: Flask, username: str) -> FlaskClient:

@@ -31,19 +31,8 @@ from tongban.points import appeals
 from ..conftest import Personas
 from . import review_world
 from .journey import csrf
-
-TAG = re.compile(r"<[^>]+>")
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", TAG.sub(" ", html))
-
-
-def _errors(html: str) -> list[str]:
-    summary = re.search(r'<ul class="tb-error-summary__list">(.*?)</ul>', html, re.S)
-    return [_text(item).strip() for item in
-            re.findall(r"<li>(.*?)</li>", summary.group(1), re.S)] if summary else []
-
+from .page_text import summary_errors as _errors
+from .page_text import text as _text
 
 RESULT: dict[str, Any] = {
     "rule_set": "appeal-test", "version": 1, "as_of": "2026-12-02", "total": 105,

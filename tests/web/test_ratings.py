@@ -35,18 +35,8 @@ from tongban.worktime import file_calendar, is_working_day, local_day, working_d
 from ..conftest import Personas
 from . import review_world
 from .journey import csrf
-
-TAG = re.compile(r"<[^>]+>")
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", TAG.sub(" ", html))
-
-
-def _errors(html: str) -> list[str]:
-    summary = re.search(r'<ul class="tb-error-summary__list">(.*?)</ul>', html, re.S)
-    return [_text(item).strip() for item in
-            re.findall(r"<li>(.*?)</li>", summary.group(1), re.S)] if summary else []
+from .page_text import summary_errors as _errors
+from .page_text import text as _text
 
 
 def _engine(demo: Flask) -> Any:

@@ -16,8 +16,8 @@ from tongban.models import AnswerVersion, Application, Delegation, FlowTask
 from ..conftest import Personas
 from . import review_world
 from .journey import csrf, errors_in
+from .page_text import text as _text
 
-TAG = re.compile(r"<[^>]+>")
 CORRECTION_CLOSED = "没有待答复的补正通知：补正期限已结束"
 
 
@@ -26,10 +26,6 @@ def _fresh_flow_cache() -> None:
     """The runtime keeps compiled flows by definition version id, for the life of the process;
     every test's database numbers its versions from 1 again."""
     review_world.forget_compiled_flows()
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", TAG.sub(" ", html))
 
 
 def _as(demo, username: str) -> FlaskClient:  # type: ignore[no-untyped-def]

@@ -15,13 +15,10 @@ from tongban.models import AuditEvent, FlowEvent, FlowTask
 from ..conftest import Personas
 from . import review_world
 from .journey import csrf
+from .page_text import text as _text
 
 CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
 TAG = re.compile(r"<[^>]+>")
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", TAG.sub(" ", html))
 
 
 def _cells(html: str) -> list[str]:
