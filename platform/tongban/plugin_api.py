@@ -7,10 +7,11 @@ else in ``tongban`` is private to the core and may change without notice.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import pluggy
 
@@ -342,9 +343,36 @@ class Signer(Protocol):
         ...
 
 
+def signer_in_use(settings: Mapping[str, Any], signer_id: str) -> bool:
+    """Whether the settings seal documents with ``signer_id``: it is ``SIGNER`` or one of
+    ``DECISION_SIGNERS``. A signer whose keys are made on first start makes them only then."""
+    return settings.get("SIGNER") == signer_id or signer_id in (settings.get("DECISION_SIGNERS")
+                                                                  or ())
+
+
+T = TypeVar("T")
+
+
+class MadeOnFirstUse(Generic[T]):
+    """A value made by ``make`` the first time :meth:`get` is called, once, even when several
+    threads ask at the same moment (a signer's key store, read or made under its folder)."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None:
+                self._value = self._make()
+            return self._value
+
+
 __all__ = ["ENTRY_POINT_GROUP", "FIELD_PATH", "PROJECT", "SETTING_NAME", "TEXTS_SCHEMA",
            "VERDICTS", "ApplicationEvent", "Connector", "ConnectorError", "ConnectorType",
-           "DocumentDraft", "FetchResult", "HealthReport", "MaterialNotFound", "MaterialStorage",
+           "DocumentDraft", "FetchResult", "HealthReport", "MadeOnFirstUse", "MaterialNotFound",
+           "MaterialStorage",
            "Notification", "NotificationChannel", "QueryProblem", "SealedDocument", "ServiceCall",
            "Signature", "Signer", "StoredMaterial", "Texts", "Verification", "connector_setting",
-           "hookimpl", "offer_connector_types"]
+           "hookimpl", "offer_connector_types", "signer_in_use"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,12 @@ from tongban.plugin_api import (
     ConnectorError,
     DocumentDraft,
     HealthReport,
+    MadeOnFirstUse,
     SealedDocument,
     Signature,
     Verification,
     hookimpl,
+    signer_in_use,
 )
 
 from . import ofd, seal, sm2
@@ -37,15 +38,11 @@ class OfdSealSigner:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._store: KeyStore | None = None
-        self._lock = threading.Lock()
+        self._store = MadeOnFirstUse(lambda: KeyStore(folder))
 
     @property
     def store(self) -> KeyStore:
-        with self._lock:
-            if self._store is None:
-                self._store = KeyStore(self.folder)
-            return self._store
+        return self._store.get()
 
     def seal(self, draft: DocumentDraft, *, purpose: str) -> SealedDocument:
         try:
@@ -100,16 +97,10 @@ def seal_folder(settings: dict[str, Any]) -> Path:
     return Path(settings.get("SEAL_DIR") or "instance/seals")
 
 
-def in_use(signer_id: str, settings: dict[str, Any]) -> bool:
-    """Whether the settings seal documents with ``signer_id`` (SIGNER or DECISION_SIGNERS)."""
-    return settings.get("SIGNER") == signer_id or signer_id in (settings.get("DECISION_SIGNERS")
-                                                                  or ())
-
-
 @hookimpl
 def tongban_signers(settings: dict[str, Any]) -> list[OfdSealSigner]:
     signer = OfdSealSigner(seal_folder(settings))
-    if in_use(signer.id, settings):
+    if signer_in_use(settings, signer.id):
         signer.store  # noqa: B018 - the demo CA and seals are made on first start
     return [signer]
 

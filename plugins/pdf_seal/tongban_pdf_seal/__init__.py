@@ -7,7 +7,6 @@ for those who check PDFs with common PDF readers (docs/seals.md)."""
 from __future__ import annotations
 
 import hashlib
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tongban.plugin_api import (
     ConnectorError,
     DocumentDraft,
+    MadeOnFirstUse,
     SealedDocument,
     Signature,
     Verification,
     hookimpl,
+    signer_in_use,
 )
 
 from . import pades
@@ -38,15 +39,11 @@ class PdfSealSigner:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._store: KeyStore | None = None
-        self._lock = threading.Lock()
+        self._store = MadeOnFirstUse(lambda: KeyStore(folder))
 
     @property
     def store(self) -> KeyStore:
-        with self._lock:
-            if self._store is None:
-                self._store = KeyStore(self.folder)
-            return self._store
+        return self._store.get()
 
     def seal(self, draft: DocumentDraft, *, purpose: str) -> SealedDocument:
         try:
@@ -93,7 +90,6 @@ class PdfSealSigner:
 @hookimpl
 def tongban_signers(settings: dict[str, Any]) -> list[PdfSealSigner]:
     signer = PdfSealSigner(Path(settings.get("SEAL_DIR") or "instance/seals"))
-    if settings.get("SIGNER") == signer.id or signer.id in (settings.get("DECISION_SIGNERS")
-                                                            or ()):
+    if signer_in_use(settings, signer.id):
         signer.store  # noqa: B018 - the demo CA and certificates are made on first start
     return [signer]
