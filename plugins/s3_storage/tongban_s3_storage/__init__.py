@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -26,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from tongban.plugin_api import (
     ConnectorError,
     HealthReport,
+    MadeOnFirstUse,
     MaterialNotFound,
     StoredMaterial,
     hookimpl,
@@ -43,22 +45,30 @@ class S3Storage:
 
     id = "s3"
 
-    def __init__(self, bucket: str, client: Any) -> None:
+    def __init__(self, bucket: str, make_client: Callable[[], Any]) -> None:
         self.bucket = bucket
-        self.client = client
+        # Made on the first call to the store: every app offers this storage, most use another,
+        # and making a boto3 client (its service model read, its endpoint resolved) is costly.
+        self._client = MadeOnFirstUse(make_client)
+
+    @property
+    def client(self) -> Any:
+        return self._client.get()
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> S3Storage:
-        client = boto3.client(
-            "s3", endpoint_url=settings.get("S3_ENDPOINT_URL") or None,
-            region_name=settings.get("S3_REGION") or "us-east-1",
-            aws_access_key_id=settings.get("S3_ACCESS_KEY_ID") or None,
-            aws_secret_access_key=settings.get("S3_SECRET_ACCESS_KEY") or None,
-            # A store that does not answer must not hold the person's page for long.
-            config=Config(connect_timeout=3, read_timeout=10,
-                          retries={"max_attempts": 2, "mode": "standard"},
-                          s3={"addressing_style": "path"}))
-        return cls(settings.get("S3_BUCKET") or "tongban-materials", client)
+        def make_client() -> Any:
+            return boto3.client(
+                "s3", endpoint_url=settings.get("S3_ENDPOINT_URL") or None,
+                region_name=settings.get("S3_REGION") or "us-east-1",
+                aws_access_key_id=settings.get("S3_ACCESS_KEY_ID") or None,
+                aws_secret_access_key=settings.get("S3_SECRET_ACCESS_KEY") or None,
+                # A store that does not answer must not hold the person's page for long.
+                config=Config(connect_timeout=3, read_timeout=10,
+                              retries={"max_attempts": 2, "mode": "standard"},
+                              s3={"addressing_style": "path"}))
+
+        return cls(settings.get("S3_BUCKET") or "tongban-materials", make_client)
 
     @staticmethod
     def _checked(key: str) -> str:
