@@ -100,6 +100,7 @@ class World:
     intake_task: int = 0       # an intake task the clerk has claimed
     person: str = ""           # the counter's person (张三)
     ticket: int = 0
+    day: str = ""              # the counter's day the decisions were taken on (Shanghai)
     to_rate: str = ""          # finished, not rated yet
     rating: int = 0            # a 差评 with its follow-up, appealed
     bundle_token: str = ""     # a bundle at its check page
@@ -109,7 +110,8 @@ class World:
 def _build(app: Flask) -> World:
     """Everything the pages show, made in-process as the web tests make it."""
     engine = app.extensions["tongban.engine"]
-    world = World()
+    now = datetime.now(UTC)
+    world = World(day=counter_queue.today(now).isoformat())
     review_world.forget_compiled_flows()
     clerk = _as(app, "clerk")
 
@@ -140,7 +142,6 @@ def _build(app: Flask) -> World:
     _claim(clerk, world.intake_task)
 
     # The counter's person and a queue ticket for window A, called by the clerk.
-    now = datetime.now(UTC)
     with db.new_session(engine) as session, db.unit_of_work(session):
         person = people.create(session, kind="person", number=CITIZEN_ID, name="张三",
                                clerk_id=_user_id(app, "clerk"), clerk_name="clerk",
@@ -236,7 +237,7 @@ def _pages(world: World) -> dict[str, list[Shown]]:
             Shown("refusal-notice", f"/review/applications/{world.refused}/refusal-notice",
                   shows="不属于本机关职权范围"),
             Shown("queue-desk", "/queue/desk", shows="A001"),
-            Shown("queue-day", "/queue/day", shows="2612-NARW-CCCC"),
+            Shown("queue-day", f"/queue/day?day={world.day}", shows="2612-NARW-CCCC"),
         ],
         "reviewer": [
             Shown("commitments", "/review/commitments", shows="2612-NARW-BBBB"),
