@@ -24,16 +24,21 @@ NARROW = {"viewport": {"width": 360, "height": 740}}
 
 VARIANTS = [("zh_CN", False), ("zh_CN", True), ("en", False), ("en", True)]
 
-# What sticks out past the right edge, deepest elements first (for the failure message).
+# What sticks out past the right edge, deepest elements first (for the failure message): an
+# element wider than the screen, or one whose text spills past it (a long unbroken line).
 OVERFLOW = """() => {
   const root = document.documentElement, width = root.clientWidth;
   const out = [...document.body.querySelectorAll('*')].filter(el => {
     const box = el.getBoundingClientRect();
-    return box.width > 0 && box.right > width + 0.5 && !el.closest('.tb-visually-hidden');
+    const spills = getComputedStyle(el).overflowX === 'visible' &&
+      box.left + el.scrollWidth > width + 0.5;
+    return box.width > 0 && (box.right > width + 0.5 || spills) &&
+      !el.closest('.tb-visually-hidden');
   }).filter((el, _, all) => !all.some(other => other !== el && el.contains(other)));
   return {extra: root.scrollWidth - width,
           culprits: out.slice(0, 3).map(el => el.tagName.toLowerCase() + '.' +
-            [...el.classList].join('.') + ' right=' + Math.round(el.getBoundingClientRect().right))};
+            [...el.classList].join('.') + ' right=' + Math.round(Math.max(
+            el.getBoundingClientRect().right, el.getBoundingClientRect().left + el.scrollWidth)))};
 }"""
 
 

@@ -37,6 +37,17 @@ def apply_for_newborn(client: FlaskClient, mother_id: str = MOTHER_ID,
                       birth_date: str = "2026-11-20") -> str:
     """Start the bundle, give the shared details and each service's own answers, and send
     it; the receipt's reference."""
+    token, token_value = fill_newborn(client, mother_id, birth_date)
+    sent = client.post(f"/bundle/{token}/submit",
+                       data={"csrf_token": token_value, "declaration": "agree"})
+    assert sent.status_code == 302, sent.get_data(as_text=True)[-1500:]
+    return sent.headers["Location"].split("/")[3]
+
+
+def fill_newborn(client: FlaskClient, mother_id: str = MOTHER_ID,
+                 birth_date: str = "2026-11-20") -> tuple[str, str]:
+    """Start the bundle and give the shared details and each service's own answers, up to
+    its check page; the bundle's token and the session's CSRF token."""
     guide = client.get("/bundles/newborn").get_data(as_text=True)
     token_value = csrf(guide)
     started = client.post("/bundles/newborn/start", data={"csrf_token": token_value})
@@ -76,10 +87,7 @@ def apply_for_newborn(client: FlaskClient, mother_id: str = MOTHER_ID,
         assert back.headers["Location"].startswith(f"/bundle/{token}")
     check = client.get(f"/bundle/{token}/check").get_data(as_text=True)
     assert check.count("张小宝") == 1  # the shared answers shown once
-    sent = client.post(f"/bundle/{token}/submit",
-                       data={"csrf_token": token_value, "declaration": "agree"})
-    assert sent.status_code == 302, sent.get_data(as_text=True)[-1500:]
-    return sent.headers["Location"].split("/")[3]
+    return token, token_value
 
 
 def parts_of(session: Session, reference: str) -> dict[str, BundlePart]:

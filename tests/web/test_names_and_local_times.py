@@ -18,7 +18,7 @@ from .test_journey import _fill_residence
 SUBMITTED = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)
 SAVED = datetime(2026, 3, 1, 23, 5, tzinfo=UTC)
 EXPIRES = datetime(2036, 3, 31, 20, 0, tzinfo=UTC)  # still open: kept until then
-CELL = re.compile(r"<td>(.*?)</td>", re.S)
+CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
 TAG = re.compile(r"<[^>]+>")
 
 
