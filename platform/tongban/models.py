@@ -234,7 +234,7 @@ class Application(SQLModel, table=True):
     __table_args__ = (CheckConstraint(
         "status IN ('draft', 'submitted', 'correction_requested', 'accepted', 'in_progress', "
         "'publicizing', 'waiting_external', 'returned', 'approved', 'rejected', 'withdrawn', "
-        "'abandoned', 'completed')", name="ck_application_status"),)
+        "'abandoned', 'completed', 'result_held', 'revoked')", name="ck_application_status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=32, unique=True)
@@ -341,7 +341,10 @@ class WebSession(SQLModel, table=True):
 # Application and instance statuses: the C7 vocabulary, enforced by a CHECK constraint.
 APPLICATION_STATUSES = ("draft", "submitted", "correction_requested", "accepted", "in_progress",
                         "publicizing", "waiting_external", "returned", "approved", "rejected",
-                        "withdrawn", "abandoned", "completed")
+                        "withdrawn", "abandoned", "completed",
+                        # 容缺受理: an approving end waits for the promised material (0026);
+                        # an approval revoked for a broken 告知承诺.
+                        "result_held", "revoked")
 TASK_STATES = ("open", "claimed", "done", "cancelled", "transferred", "expired")
 TOKEN_STATES = ("active", "waiting", "done", "cancelled")
 OUTBOX_STATES = ("pending", "done", "failed", "cancelled")
@@ -1221,7 +1224,7 @@ class RatingFollowUp(SQLModel, table=True):
 
 # --- Decisions at intake and the counter's queue (docs/counter-intake.md). --------------------
 
-HOLD_STATES = ("pending", "received")
+HOLD_STATES = ("pending", "received", "overdue")
 COMMITMENT_STATES = ("pending", "kept", "broken")
 TICKET_STATES = ("waiting", "called", "done", "missed")
 

@@ -217,3 +217,36 @@ def test_the_person_sees_the_counters_application_once_signed_in_with_a_verified
     other = personas.as_("enterprise")
     assert run.reference not in other.get("/my").get_data(as_text=True)
     assert other.get(f"/my/applications/{run.reference}").status_code == 404
+
+
+def test_the_task_list_and_the_confirmation_of_a_clerks_application_speak_of_the_applicant(
+        demo, personas, session) -> None:  # type: ignore[no-untyped-def]
+    """The task-list intro and the page after a clerk's submit say 申请人, not 您 (as the form
+    pages do); an applicant's own confirmation still speaks to them."""
+    from tongban.models import User
+
+    client, token = _clerk(personas)
+    public_id = _create(client, token).rsplit("/", 1)[1]
+    client.post(f"/counter/people/{public_id}/services/residence-points/start",
+                data={"csrf_token": token})
+    session.rollback()
+    draft = session.scalars(select(Draft)).one()
+    intro = client.get(f"/apply/{draft.token}/tasks").get_data(as_text=True)
+    assert "请逐项为申请人填写以下各部分，顺序不限。填写的内容会自动保存。" in intro
+    assert "检查申请人的回答" in intro and "您" not in intro.split('id="tasks-intro"')[1][:200]
+
+    run = review_world.build(demo.extensions["tongban.engine"], reference="2612-CNTR-CONF")
+    own = personas.as_("citizen").get(f"/applications/{run.reference}/confirmation")
+    assert "请保存此申请编号，查询进度或咨询时需要使用。" in own.get_data(as_text=True)
+    session.rollback()  # a fresh snapshot: the pages above wrote their read records
+    clerk_id = session.scalars(select(User.id).where(User.username == "clerk_xuhui")).one()
+    person = session.scalars(select(Person)).one()
+    session.execute(update(Application).where(Application.reference == run.reference)
+                    .values(person_id=person.id, submitter_id=clerk_id, clerk_id=clerk_id))
+    session.commit()
+    client = personas.as_("clerk_xuhui")  # one client: signed in as the clerk again
+    page = client.get(f"/applications/{run.reference}/confirmation").get_data(as_text=True)
+    assert "请将申请编号交给申请人，申请人凭此查询办理进度或咨询。" in page
+    assert "并告知申请人结果" in page and "将与申请人联系" in page
+    main = page[page.index("<main"):page.index("</main>")]
+    assert "您" not in main

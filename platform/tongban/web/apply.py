@@ -306,8 +306,11 @@ def confirmation(reference: str) -> ResponseReturnValue:
         abort(404)
     pinned_defs = pinned(request_session(), application.service_version_id,
                          application.form_version_id)
+    # Sent for someone (a clerk's or an agent's draft): the page speaks of the applicant.
     page = render_template("apply/confirmation.html", application=application,
-                           service=pinned_defs.service.content)
+                           service=pinned_defs.service.content,
+                           for_applicant=application.clerk_id is not None
+                           or application.person_id is not None)
     with request_transaction() as tx:
         record_application_read(tx, application, page="confirmation", actor_id=_user_id(),
                                 actor_name=_actor_name(), request_id=g.request_id)
