@@ -1,5 +1,7 @@
 """intake follow-ups: the statuses result_held (容缺: an approving end waiting for the promised
-material) and revoked (an approval revoked for a broken 告知承诺); intake_hold state overdue
+material) and revoked (an approval revoked for a broken 告知承诺); intake_hold state overdue;
+the required materials a counter clerk marked 容缺 (draft.deferred_materials) and those an
+application was sent without (application.outstanding_materials)
 
 Revision ID: 0026_intake_followups
 Revises: 0025_bundles
@@ -8,6 +10,7 @@ Create Date: 2026-12-03 16:00:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = '0026_intake_followups'
@@ -38,9 +41,19 @@ def _replace(new: bool) -> None:
 
 def upgrade() -> None:
     _replace(True)
+    with op.batch_alter_table('draft', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('deferred_materials', sa.JSON(), nullable=False,
+                                      server_default='[]'))
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('outstanding_materials', sa.JSON(), nullable=False,
+                                      server_default='[]'))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.drop_column('outstanding_materials')
+    with op.batch_alter_table('draft', schema=None) as batch_op:
+        batch_op.drop_column('deferred_materials')
     op.execute("UPDATE application SET status = 'approved' WHERE status = 'revoked'")
     op.execute("UPDATE flow_instance SET status = 'approved' WHERE status = 'revoked'")
     op.execute("UPDATE application SET status = 'in_progress' WHERE status = 'result_held'")

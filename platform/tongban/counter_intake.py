@@ -58,7 +58,12 @@ def id_number_of(application: Application) -> str:
 
 def bar_for(session: Session, application: Application) -> CreditBar | None:
     """The applicant's entry on the credit bar list (失信名单), if any is in force."""
-    number = id_number_of(application)
+    return bar_of_number(session, id_number_of(application))
+
+
+def bar_of_number(session: Session, number: str) -> CreditBar | None:
+    """The entry in force on the credit bar list for an ID number, if any."""
+    number = number.strip().upper()
     if not number:
         return None
     return session.scalars(select(CreditBar).where(

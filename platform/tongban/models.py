@@ -220,6 +220,10 @@ class Draft(SQLModel, table=True):
     rules_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     visited_pages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # A clerk's draft: the service's required materials the clerk marked 容缺 at the materials
+    # check (codes); their questions do not block the submit (docs/counter-intake.md).
+    deferred_materials: list[str] = Field(default_factory=list,
+                                          sa_column=Column(JSON, nullable=False))
     submit_key: str = Field(max_length=64)
     status: str = Field(default="open", max_length=16)  # open | submitted
     created_at: datetime = Field(default_factory=utcnow)
@@ -244,6 +248,10 @@ class Application(SQLModel, table=True):
     service_version_id: int = Field(foreign_key="definition_version.id")
     form_version_id: int = Field(foreign_key="definition_version.id")
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # Taken in at a counter with required materials marked 容缺 and not given (codes of the
+    # service's materials): the clerk's 容缺受理 names them.
+    outstanding_materials: list[str] = Field(default_factory=list,
+                                             sa_column=Column(JSON, nullable=False))
     status: str = Field(default="submitted", max_length=32)
     flow_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
     rules_version_id: int | None = Field(default=None, foreign_key="definition_version.id")

@@ -28,6 +28,8 @@ def task_panel(session: Session, application: Application, task: FlowTask) -> di
         "today": local_today(datetime.now(UTC)).isoformat(),
         "hold": counter_intake.hold_of(session, saved_id(application)),
         "decided": _intake_event(session, application),
+        # Sent from the counter without materials marked 容缺 (ticked in the 容缺 form).
+        "outstanding": list(application.outstanding_materials or ()),
     }
 
 
