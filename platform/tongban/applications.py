@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -170,6 +171,24 @@ def submitted_application(session: Session, draft: Draft) -> Application:
     return application
 
 
+def outstanding_materials(service: Mapping[str, Any], draft: Draft, answers: Any) -> list[str]:
+    """A clerk's draft: the codes of the materials marked 容缺 (``deferred_materials``) whose
+    question (the service's ``form_field``) is still empty when it is sent."""
+    if draft.clerk_id is None or not draft.deferred_materials:
+        return []
+    chosen = set(draft.deferred_materials)
+    found = []
+    for material in service.get("materials") or ():
+        if material.get("code") not in chosen or not material.get("form_field"):
+            continue
+        value: Any = answers
+        for segment in str(material["form_field"]).split("."):
+            value = value.get(segment) if isinstance(value, Mapping) else None
+        if not value:
+            found.append(str(material["code"]))
+    return found
+
+
 def submit(session: Session, draft: Draft, answers: dict[str, Any], *, department_code: str,
            actor_id: int | None, actor_name: str, request_id: str = "") -> Submitted:
     """Create the application from a fully validated set of answers. The caller commits.
@@ -186,13 +205,16 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
         service = session.get(DefinitionVersion, draft.service_version_id)
         rules_version_id = scoring.current_rules_version(
             session, service.content if service is not None else {})
+    service = session.get(DefinitionVersion, draft.service_version_id)
+    outstanding = outstanding_materials(service.content if service is not None else {},
+                                        draft, answers)
     application = Application(
         reference=new_reference(now), idempotency_key=draft.submit_key, draft_id=draft.id,
         service_code=draft.service_code, service_version_id=draft.service_version_id,
         form_version_id=draft.form_version_id, flow_version_id=draft.flow_version_id,
         rules_version_id=rules_version_id, answers=answers, submitter_id=draft.user_id,
         clerk_id=draft.clerk_id, person_id=draft.person_id, mandate_id=draft.mandate_id,
-        department_code=department_code,
+        department_code=department_code, outstanding_materials=outstanding,
         submitted_at=now,
     )
     session.add(application)
@@ -210,6 +232,7 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
                         "flow_version_id": draft.flow_version_id,
                         "rules_version_id": rules_version_id,
                         "on_behalf": draft.clerk_id is not None,
+                        **({"outstanding_materials": outstanding} if outstanding else {}),
                         **({"mandate": draft.mandate_id} if draft.mandate_id else {})},
                  request_id=request_id)
     # Scored before the flow starts: its first gateway may route on the score.
@@ -217,7 +240,6 @@ def submit(session: Session, draft: Draft, answers: dict[str, Any], *, departmen
                   actor_name=actor_name, request_id=request_id)
     # What the registers said when the draft was prefilled: a submitted answer that differs is
     # flagged for the reviewer (a changed prefilled answer is never silent).
-    service = session.get(DefinitionVersion, draft.service_version_id)
     verified = verified_values(session, Owner(draft_id=draft.id),
                                service.content if service is not None else {}, answers)
     integrity.check_application(session, application, verified=verified,

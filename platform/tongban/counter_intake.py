@@ -22,6 +22,7 @@ from .models import (
     IntakeCommitment,
     IntakeHold,
     Notification,
+    Person,
     TimerFacts,
     User,
     saved_id,
@@ -31,7 +32,7 @@ from .notify import outbox
 from .notify import templates as notify_templates
 from .policy import REVIEW_ROLES, Actor, DepartmentTree, holds
 from .workflow import errors
-from .workflow.intake_decisions import local_today
+from .workflow.intake_decisions import OVERDUE_KIND, OVERDUE_REASON, local_today
 
 DEFAULT_VERIFY_DAYS = 30
 # The demo's credit bar list (失信名单): people who may not use 告知承诺 or 容缺 until their
@@ -57,7 +58,12 @@ def id_number_of(application: Application) -> str:
 
 def bar_for(session: Session, application: Application) -> CreditBar | None:
     """The applicant's entry on the credit bar list (失信名单), if any is in force."""
-    number = id_number_of(application)
+    return bar_of_number(session, id_number_of(application))
+
+
+def bar_of_number(session: Session, number: str) -> CreditBar | None:
+    """The entry in force on the credit bar list for an ID number, if any."""
+    number = number.strip().upper()
     if not number:
         return None
     return session.scalars(select(CreditBar).where(
@@ -154,8 +160,12 @@ def hold_of(session: Session, application_id: int) -> IntakeHold | None:
         col(IntakeHold.application_id) == application_id)).first()
 
 
+# A hold whose materials may still come: pending, or overdue until a reviewer ends the case.
+OPEN_HOLD_STATES = ("pending", "overdue")
+
+
 def outstanding(hold: IntakeHold | None) -> list[dict[str, Any]]:
-    if hold is None or hold.state != "pending":
+    if hold is None or hold.state not in OPEN_HOLD_STATES:
         return []
     return [m for m in hold.materials if not m.get("upload")]
 
@@ -169,7 +179,7 @@ def receive(session: Session, actor: Actor, application: Application, code: str,
 
     now = now or utcnow()
     hold = hold_of(session, saved_id(application))
-    if hold is None or hold.state != "pending":
+    if hold is None or hold.state not in OPEN_HOLD_STATES:
         raise errors.invalid("no_hold")
     materials = [dict(m) for m in hold.materials]
     target = next((m for m in materials if m["code"] == code and not m.get("upload")), None)
@@ -196,40 +206,153 @@ def _name(session: Session, user_id: int | None) -> str:
     return user.username if user is not None else "system"
 
 
-def remind_due(session: Session, timer: TimerFacts, now: datetime) -> str:
-    """The timer handler of ``intake.material_due``: the applicant is reminded of the
-    materials still missing; ``stale`` once they all came (or the application ended)."""
+def fire(session: Session, timer: TimerFacts, now: datetime) -> str:
+    """The timer handler of the ``intake.*`` kinds (tongban.workflow.timers)."""
+    if timer.kind == OVERDUE_KIND:
+        return material_overdue(session, timer, now)
+    return remind_due(session, timer, now)
+
+
+def _held_application(session: Session, timer: TimerFacts) -> tuple[Application, IntakeHold,
+                                                                     list[dict[str, Any]]] | None:
+    """The application of an ``intake.*`` timer with its hold and the materials still
+    missing; None when the timer no longer applies (all arrived, the application ended)."""
     instance = session.get(FlowInstance, timer.instance_id) if timer.instance_id else None
     application = session.get(Application, instance.application_id) \
         if instance is not None and instance.application_id is not None else None
     if application is None or instance is None or instance.ended_at is not None:
-        return "stale"
+        return None
     hold = hold_of(session, saved_id(application))
     missing = outstanding(hold)
-    if not missing or application.submitter_id is None or hold is None:
-        return "stale"
-    user = session.get(User, application.submitter_id)
+    if not missing or hold is None:
+        return None
+    return application, hold, missing
+
+
+def _notify(session: Session, timer: TimerFacts, user: User | None, kind: str,
+            application: Application, hold: IntakeHold, missing: list[dict[str, Any]],
+            link: str, now: datetime) -> None:
+    """One notification of ``kind`` to ``user`` on each of their channels, naming the
+    missing materials and the due day."""
     if user is None:
-        return "stale"
+        return
     language = notify_templates.language_of(user.language)
     names = "、".join(str((m.get("name") or {}).get(language) or m["code"]) for m in missing)
     due = f"（截止 {hold.due_on.isoformat()}）" if language == "zh" \
         else f" (due {hold.due_on.isoformat()})"
-    text = notify_templates.render("material_due", language, reference=application.reference,
+    text = notify_templates.render(kind, language, reference=application.reference,
                                    service=names + due)
-    body = text.body
-    link = outbox.PROGRESS_PATH.format(reference=application.reference)
     for channel, recipient in outbox.channels_for(user):
         session.add(Notification(
-            key=f"material_due:{timer.id}:{user.id}:{channel}", kind="material_due",
+            key=f"{kind}:{timer.id}:{user.id}:{channel}", kind=kind,
             reference=application.reference, user_id=user.id, channel=channel,
-            recipient=recipient, language=language, subject=text.subject, body=body, link=link,
-            created_at=now, next_attempt_at=now))
+            recipient=recipient, language=language, subject=text.subject, body=text.body,
+            link=link, created_at=now, next_attempt_at=now))
+
+
+def remind_due(session: Session, timer: TimerFacts, now: datetime) -> str:
+    """The timer handler of ``intake.material_due``: the applicant is reminded of the
+    materials still missing; ``stale`` once they all came (or the application ended)."""
+    found = _held_application(session, timer)
+    if found is None or found[0].submitter_id is None:
+        return "stale"
+    application, hold, missing = found
+    user = session.get(User, application.submitter_id)
+    if user is None:
+        return "stale"
+    _notify(session, timer, user, "material_due", application, hold, missing,
+            outbox.PROGRESS_PATH.format(reference=application.reference), now)
     audit.record(session, action="intake.material_reminded", object_type="application",
                  object_id=application.reference,
                  after={"materials": [m["code"] for m in missing],
                         "due": hold.due_on.isoformat()})
     return "done"
+
+
+def material_overdue(session: Session, timer: TimerFacts, now: datetime) -> str:
+    """The timer handler of ``intake.material_overdue`` (00:00 the day after the due day):
+    the hold becomes ``overdue`` and the instance says so (``hold_overdue``); the applicant and
+    the clerk who took the application in are told; a reviewer may now end the application
+    (:func:`end_overdue`). ``stale`` once every material came or the application ended."""
+    from .workflow import runtime
+
+    found = _held_application(session, timer)
+    if found is None:
+        return "stale"
+    application, hold, missing = found
+    if hold.state == "overdue":
+        return "stale"
+    hold.state = "overdue"
+    session.add(hold)
+    codes = [str(m["code"]) for m in missing]
+    runtime.mark_hold_overdue(session, application, missing=codes, now=now)
+    progress_link = outbox.PROGRESS_PATH.format(reference=application.reference)
+    told: set[int] = set()
+    # The applicant: the submitter, or (a counter application) the person's own account.
+    for user in _applicant_accounts(session, application):
+        if user.id not in told:
+            told.add(saved_id(user))
+            _notify(session, timer, user, "material_overdue", application, hold, missing,
+                    progress_link, now)
+    clerk_id = hold.created_by or application.clerk_id
+    if clerk_id is not None and clerk_id not in told:
+        _notify(session, timer, session.get(User, clerk_id), "material_overdue_clerk",
+                application, hold, missing, f"/review/applications/{application.reference}",
+                now)
+    audit.record(session, action="intake.material_overdue", object_type="application",
+                 object_id=application.reference,
+                 after={"materials": codes, "due": hold.due_on.isoformat()})
+    return "done"
+
+
+def _applicant_accounts(session: Session, application: Application) -> list[User]:
+    """Who hears as the applicant: the submitter when they are not the clerk; for an
+    application a clerk made, the accounts whose verified ID number is the applicant's."""
+    found: list[User] = []
+    if application.submitter_id is not None and application.submitter_id != application.clerk_id:
+        user = session.get(User, application.submitter_id)
+        if user is not None:
+            found.append(user)
+    person = session.get(Person, application.person_id) \
+        if application.person_id is not None else None
+    if person is not None:  # the same rule as the person's own account (counter.people)
+        found.extend(session.scalars(select(User).where(
+            col(User.id_number) == person.id_number, col(User.id_verified_by).is_not(None))
+            .order_by(col(User.id))))
+    return found
+
+
+def end_overdue(session: Session, actor: Actor, application: Application, *,
+                tree: DepartmentTree, now: datetime | None = None,
+                request_id: str = "") -> IntakeHold:
+    """A reviewer of the application's department ends it because the 容缺 materials are
+    overdue: not approved (不予许可/终止办理), the reason "容缺材料逾期未补齐"."""
+    from .workflow import runtime
+
+    now = now or utcnow()
+    if not holds(actor, REVIEW_ROLES, application.department_code, tree):
+        raise errors.not_yours("task_not_yours")
+    hold = hold_of(session, saved_id(application))
+    if hold is None or hold.state != "overdue":
+        raise errors.invalid("hold_not_overdue")
+    runtime.act_on_application(session, actor, saved_id(application), "end_overdue_hold",
+                               now=now, request_id=request_id, reason=OVERDUE_REASON)
+    audit.record(session, action="intake.hold_expired", object_type="application",
+                 object_id=application.reference, actor_id=actor.user_id,
+                 actor_name=_name(session, actor.user_id),
+                 after={"reason": OVERDUE_REASON,
+                        "missing": [m["code"] for m in outstanding(hold)]},
+                 request_id=request_id)
+    return hold
+
+
+def overdue_holds(session: Session, application_ids: Iterable[int]) -> set[int]:
+    """Which of the applications have a 容缺 hold past its due day."""
+    ids = list(application_ids)
+    if not ids:
+        return set()
+    return set(session.scalars(select(col(IntakeHold.application_id)).where(
+        col(IntakeHold.application_id).in_(ids), col(IntakeHold.state) == "overdue")))
 
 
 # --- The commitment's later check ------------------------------------------------------------
@@ -272,8 +395,12 @@ def verify(session: Session, actor: Actor, commitment_id: int, *, kept: bool, no
             runtime.act_on_application(session, actor, saved_id(application),
                                        "break_commitment", now=now, request_id=request_id,
                                        reason=text)
-        else:
-            row.revoked = application.status == "approved"
+        elif application.status == "approved" and instance is not None:
+            # The approval is revoked (撤销): status revoked, in the instance's history.
+            runtime.act_on_application(session, actor, saved_id(application),
+                                       "revoke_approval", now=now, request_id=request_id,
+                                       reason=text)
+            row.revoked = True
         number = id_number_of(application)
         if number:
             session.add(CreditBar(id_number=number, source="broken_commitment",

@@ -130,7 +130,8 @@ def _bounds(day: date) -> tuple[datetime, datetime]:
 
 def day_of(session: Session, clerk_id: int, day: date) -> Day:
     """What the clerk did on ``day`` (local): tickets called, applications accepted (and how)
-    and refused; and every application they accepted with materials still to come."""
+    and refused; and every application they accepted with materials still to come (overdue
+    ones too, until the application ends)."""
     start, end = _bounds(day)
     found = Day(day=day)
     found.called = list(session.scalars(select(QueueTicket).where(
@@ -149,7 +150,9 @@ def day_of(session: Session, clerk_id: int, day: date) -> Day:
         (found.accepted if event.type == "accepted" else found.refused).append(row)
     holds = session.execute(select(IntakeHold, Application).join(
         Application, col(Application.id) == col(IntakeHold.application_id)).where(
-        col(IntakeHold.created_by) == clerk_id, col(IntakeHold.state) == "pending")
+        col(IntakeHold.created_by) == clerk_id,
+        col(IntakeHold.state).in_(("pending", "overdue")),
+        col(Application.status).not_in(("rejected", "withdrawn", "abandoned", "revoked")))
         .order_by(col(IntakeHold.due_on))).all()
     found.waiting_material = [(DayRow(a.reference, a.service_version_id, h.created_at), h)
                               for h, a in holds]

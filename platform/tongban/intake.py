@@ -276,7 +276,9 @@ def read_page(draft: Draft, pinned_defs: Pinned, page_id: str, formdata: Any, fi
     errors = [] if picking else [e for e in result.errors if asked(form, current, e)]
     if not changed and not picking and result.action not in ("save",):
         seen = {e.path for e in errors}
-        errors += [e for e in state.validate_page(form, page_id, answers, current)
+        errors += [e for e in without_deferred(
+                       state.validate_page(form, page_id, answers, current),
+                       deferred_keys(pinned_defs.service.content, draft))
                    if e.path not in seen]
     errors = _most_specific(errors)
     # Only answers that passed are saved; what failed is shown again from the post, not stored.
@@ -382,21 +384,43 @@ def without_paths(answers: Any, failed: list[str]) -> Any:
     return result
 
 
+def deferred_keys(service: Mapping[str, Any], draft: Draft) -> frozenset[str]:
+    """The questions of the required materials a counter clerk marked 容缺 on this draft
+    (their service's ``form_field``): left empty, they do not block it. Only a clerk's draft:
+    an applicant's own still must give every required material."""
+    if draft.clerk_id is None or not draft.deferred_materials:
+        return frozenset()
+    chosen = set(draft.deferred_materials)
+    return frozenset(str(m["form_field"]) for m in service.get("materials") or ()
+                     if m.get("code") in chosen and m.get("form_field"))
+
+
+def without_deferred(errors: list[FieldError], deferred: frozenset[str]) -> list[FieldError]:
+    """``errors`` but an empty answer to a question deferred at the counter."""
+    if not deferred:
+        return errors
+    return [e for e in errors if not (e.code == "required" and e.key in deferred)]
+
+
 def submission_errors(form: FormDefinition, answers: Any, uploads: Mapping[str, str],
-                      current: state.FormState | None = None) -> list[FieldError]:
+                      current: state.FormState | None = None,
+                      deferred: frozenset[str] = frozenset()) -> list[FieldError]:
     """Everything that stops an application being submitted: the form's own checks, and
     upload answers that are not a file of this draft for that question (``uploads``: public
-    id -> field key, see :func:`upload_ids`). Every submit path checks this."""
+    id -> field key, see :func:`upload_ids`). Every submit path checks this. ``deferred``:
+    the questions a clerk marked 容缺 (:func:`deferred_keys`), whose emptiness is no error."""
     current = current or state.evaluate(form, answers)
-    errors = state.validate_submission(form, current.answers, current)
+    errors = without_deferred(state.validate_submission(form, current.answers, current),
+                              deferred)
     errors += [FieldError(path, key, "file", {"detail": ""})
                for path, key in unknown_file_answers(form, current.answers, uploads)]
     return errors
 
 
 def first_page_with_errors(form: FormDefinition, answers: Any,
-                           uploads: Mapping[str, str]) -> str | None:
-    for error in submission_errors(form, answers, uploads):
+                           uploads: Mapping[str, str],
+                           deferred: frozenset[str] = frozenset()) -> str | None:
+    for error in submission_errors(form, answers, uploads, deferred=deferred):
         if error.key is not None and error.key in form.page_of:
             return form.page_of[error.key]
     return None

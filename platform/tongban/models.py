@@ -220,6 +220,10 @@ class Draft(SQLModel, table=True):
     rules_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     visited_pages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # A clerk's draft: the service's required materials the clerk marked 容缺 at the materials
+    # check (codes); their questions do not block the submit (docs/counter-intake.md).
+    deferred_materials: list[str] = Field(default_factory=list,
+                                          sa_column=Column(JSON, nullable=False))
     submit_key: str = Field(max_length=64)
     status: str = Field(default="open", max_length=16)  # open | submitted
     created_at: datetime = Field(default_factory=utcnow)
@@ -234,7 +238,7 @@ class Application(SQLModel, table=True):
     __table_args__ = (CheckConstraint(
         "status IN ('draft', 'submitted', 'correction_requested', 'accepted', 'in_progress', "
         "'publicizing', 'waiting_external', 'returned', 'approved', 'rejected', 'withdrawn', "
-        "'abandoned', 'completed')", name="ck_application_status"),)
+        "'abandoned', 'completed', 'result_held', 'revoked')", name="ck_application_status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=32, unique=True)
@@ -244,6 +248,10 @@ class Application(SQLModel, table=True):
     service_version_id: int = Field(foreign_key="definition_version.id")
     form_version_id: int = Field(foreign_key="definition_version.id")
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # Taken in at a counter with required materials marked 容缺 and not given (codes of the
+    # service's materials): the clerk's 容缺受理 names them.
+    outstanding_materials: list[str] = Field(default_factory=list,
+                                             sa_column=Column(JSON, nullable=False))
     status: str = Field(default="submitted", max_length=32)
     flow_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
     rules_version_id: int | None = Field(default=None, foreign_key="definition_version.id")
@@ -341,7 +349,10 @@ class WebSession(SQLModel, table=True):
 # Application and instance statuses: the C7 vocabulary, enforced by a CHECK constraint.
 APPLICATION_STATUSES = ("draft", "submitted", "correction_requested", "accepted", "in_progress",
                         "publicizing", "waiting_external", "returned", "approved", "rejected",
-                        "withdrawn", "abandoned", "completed")
+                        "withdrawn", "abandoned", "completed",
+                        # 容缺受理: an approving end waits for the promised material (0026);
+                        # an approval revoked for a broken 告知承诺.
+                        "result_held", "revoked")
 TASK_STATES = ("open", "claimed", "done", "cancelled", "transferred", "expired")
 TOKEN_STATES = ("active", "waiting", "done", "cancelled")
 OUTBOX_STATES = ("pending", "done", "failed", "cancelled")
@@ -1221,7 +1232,7 @@ class RatingFollowUp(SQLModel, table=True):
 
 # --- Decisions at intake and the counter's queue (docs/counter-intake.md). --------------------
 
-HOLD_STATES = ("pending", "received")
+HOLD_STATES = ("pending", "received", "overdue")
 COMMITMENT_STATES = ("pending", "kept", "broken")
 TICKET_STATES = ("waiting", "called", "done", "missed")
 

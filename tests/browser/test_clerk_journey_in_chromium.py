@@ -179,9 +179,11 @@ def test_a_clerk_takes_an_application_in_with_a_material_to_follow_until_its_res
     # On their behalf: the residence-points application, filled in and sent.
     _press(page, "代为申请：上海市居住证积分申请")
     expect(page.locator("#on-behalf")).to_contain_text(f"窗口代申请人 张三（{NUMBER}）填写")
+    expect(page.locator("#tasks-intro")).to_contain_text("请逐项为申请人填写")  # not 您
     page.goto(page.url.split("/tasks")[0] + "/pages/applicant")
     _fill_the_application(page)
     reference = page.locator(".tb-reference").inner_text().strip()
+    expect(page.locator("#confirmation-keep")).to_contain_text("请将申请编号交给申请人")
 
     # The materials check: the two uploads are in the person's library, the diploma is not.
     page.goto(f"{person}/services/residence-points/materials")

@@ -9,6 +9,7 @@ in to an account with the same verified ID number, sees the counter's applicatio
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select, update
@@ -217,3 +218,112 @@ def test_the_person_sees_the_counters_application_once_signed_in_with_a_verified
     other = personas.as_("enterprise")
     assert run.reference not in other.get("/my").get_data(as_text=True)
     assert other.get(f"/my/applications/{run.reference}").status_code == 404
+
+
+def test_the_task_list_and_the_confirmation_of_a_clerks_application_speak_of_the_applicant(
+        demo, personas, session) -> None:  # type: ignore[no-untyped-def]
+    """The task-list intro and the page after a clerk's submit say 申请人, not 您 (as the form
+    pages do); an applicant's own confirmation still speaks to them."""
+    from tongban.models import User
+
+    client, token = _clerk(personas)
+    public_id = _create(client, token).rsplit("/", 1)[1]
+    client.post(f"/counter/people/{public_id}/services/residence-points/start",
+                data={"csrf_token": token})
+    session.rollback()
+    draft = session.scalars(select(Draft)).one()
+    intro = client.get(f"/apply/{draft.token}/tasks").get_data(as_text=True)
+    assert "请逐项为申请人填写以下各部分，顺序不限。填写的内容会自动保存。" in intro
+    assert "检查申请人的回答" in intro and "您" not in intro.split('id="tasks-intro"')[1][:200]
+
+    run = review_world.build(demo.extensions["tongban.engine"], reference="2612-CNTR-CONF")
+    own = personas.as_("citizen").get(f"/applications/{run.reference}/confirmation")
+    assert "请保存此申请编号，查询进度或咨询时需要使用。" in own.get_data(as_text=True)
+    session.rollback()  # a fresh snapshot: the pages above wrote their read records
+    clerk_id = session.scalars(select(User.id).where(User.username == "clerk_xuhui")).one()
+    person = session.scalars(select(Person)).one()
+    session.execute(update(Application).where(Application.reference == run.reference)
+                    .values(person_id=person.id, submitter_id=clerk_id, clerk_id=clerk_id))
+    session.commit()
+    client = personas.as_("clerk_xuhui")  # one client: signed in as the clerk again
+    page = client.get(f"/applications/{run.reference}/confirmation").get_data(as_text=True)
+    assert "请将申请编号交给申请人，申请人凭此查询办理进度或咨询。" in page
+    assert "并告知申请人结果" in page and "将与申请人联系" in page
+    main = page[page.index("<main"):page.index("</main>")]
+    assert "您" not in main
+
+
+NO_DRAFT_YET = "请先为申请人开始办理该事项：容缺标记属于正在填写的申请"
+
+
+def test_a_required_material_marked_deferred_at_the_counter_does_not_block_the_submit(
+        personas, session) -> None:  # type: ignore[no-untyped-def]
+    """At the counter a required material the clerk marks 容缺 at the materials check may be
+    left out: the pages and the submit go through, the application records it as outstanding
+    and the intake task's 容缺受理 names it. An applicant online is still blocked."""
+    from tongban.models import FlowInstance, FlowTask
+
+    from .journey import RESIDENCE_PAGES, Journey
+
+    client, token = _clerk(personas)
+    public_id = _create(client, token).rsplit("/", 1)[1]
+    base = f"/counter/people/{public_id}/services/residence-points/materials"
+    # Nothing to mark on before the service is started: the message, nothing changed.
+    early = client.post(f"{base}/id-card/defer", data={"csrf_token": token, "defer": "yes"})
+    assert early.status_code == 422
+    assert errors_in(early.get_data(as_text=True)) == [NO_DRAFT_YET]
+    assert _count(session, Draft) == 0
+
+    client.post(f"/counter/people/{public_id}/services/residence-points/start",
+                data={"csrf_token": token})
+    marked = client.post(f"{base}/id-card/defer", data={"csrf_token": token, "defer": "yes"})
+    assert marked.status_code == 303
+    session.rollback()
+    draft = session.scalars(select(Draft)).one()
+    assert draft.deferred_materials == ["id-card"]
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "counter.material_deferred")) == 1
+    assert "容缺：申请人稍后补交" in client.get(base).get_data(as_text=True)
+
+    journey = Journey.__new__(Journey)
+    journey.client, journey.service, journey.token = client, "residence-points", draft.token
+    journey.token_value = token
+    for page_id, data in RESIDENCE_PAGES:
+        if page_id == "applicant":  # working in 徐汇: the intake comes to this counter
+            data = {**data, "applicant.name": "李四", "applicant.id_number": LISI,
+                    "applicant.work_district": "310104"}
+        response = journey.post(page_id, data)
+        assert response.status_code == 302, (page_id, errors_in(response.get_data(as_text=True)))
+    # The materials page without the ID card: not refused.
+    response = journey.post("materials", {
+        "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf"),
+        "materials.diploma": (io.BytesIO(PDF), "学位证书.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302, errors_in(response.get_data(as_text=True))
+    sent = journey.submit()
+    assert sent.status_code == 302 and "/confirmation" in sent.headers["Location"]
+    session.rollback()
+    application = session.scalars(select(Application)).one()
+    assert application.outstanding_materials == ["id-card"]
+    assert not (application.answers.get("materials") or {}).get("id_card")
+    submitted = session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "application.submit")).one()
+    assert submitted.after["outstanding_materials"] == ["id-card"]  # type: ignore[index]
+
+    # The intake task names it, ticked in the 容缺受理 form.
+    task = session.scalars(select(FlowTask).join(
+        FlowInstance, FlowInstance.id == FlowTask.instance_id).where(
+        FlowInstance.application_id == application.id, FlowTask.kind == "intake")).one()
+    claimed = client.post(f"/review/tasks/{task.id}", data={"csrf_token": token, "op": "claim"})
+    assert claimed.status_code == 302, claimed.get_data(as_text=True)
+    page = client.get(f"/review/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="outstanding-materials"' in page
+    assert re.search(r'name="materials" value="id-card" checked', page)
+
+    # Online, the applicant's own draft still must give the ID card.
+    own = Journey(personas.as_("citizen"), "residence-points")
+    refused = own.post("materials", {
+        "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf")},
+        content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert "请上传居民身份证正反面" in errors_in(refused.get_data(as_text=True))

@@ -57,6 +57,26 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
                        "The material you promised for your application ({reference}) has not "
                        "arrived yet: {service}. Please upload it before the due day at {link}"),
     },
+    # 容缺受理's due day passed: {service} carries the materials and the day. To the applicant
+    # and, as "material_overdue_clerk", to the clerk who took the application in.
+    "material_overdue": {
+        "zh": Template("补交材料已逾期（{reference}）",
+                       "您的申请（{reference}）容缺受理时承诺补交的材料逾期未收到：{service}。"
+                       "审批部门可以因此终止办理。请尽快上传或与受理窗口联系：{link}"),
+        "en": Template("The promised material is overdue ({reference})",
+                       "The material you promised for your application ({reference}) did not "
+                       "arrive by the due day: {service}. The department may end the application "
+                       "for it. Please upload it at once or contact the counter: {link}"),
+    },
+    "material_overdue_clerk": {
+        "zh": Template("容缺材料逾期未补齐（{reference}）",
+                       "您容缺受理的申请（{reference}）承诺补交的材料逾期未收到：{service}。"
+                       "查看申请：{link}"),
+        "en": Template("Materials to follow are overdue ({reference})",
+                       "The materials promised for the application you accepted with materials "
+                       "to follow ({reference}) did not arrive by the due day: {service}. See the "
+                       "application at {link}"),
+    },
     "deemed_accepted": {
         "zh": Template("您的申请已视为受理（{reference}）",
                        "您的“{service}”申请（{reference}）在法定期限内未被处理，依法视为已受理。"

@@ -30,6 +30,7 @@ from ..forms.uploads import UploadRejected
 from ..i18n import current_lang
 from ..intake import (
     Pinned,
+    deferred_keys,
     draft_files,
     first_page_with_errors,
     pinned,
@@ -245,7 +246,8 @@ def check(token: str) -> ResponseReturnValue:
         return bundle_step
     pinned_defs = _pinned(draft)
     missing_page = first_page_with_errors(pinned_defs.form, draft.answers,
-                                          upload_ids(request_session(), draft.id))
+                                          upload_ids(request_session(), draft.id),
+                                          deferred_keys(pinned_defs.service.content, draft))
     return form_pages.check_answers(pinned_defs, draft, missing_page, declaration_error=None)
 
 
@@ -264,14 +266,16 @@ def submit_application(token: str) -> ResponseReturnValue:
     pinned_defs = _pinned(draft)
     form = pinned_defs.form
     uploads = upload_ids(request_session(), draft.id)
+    # A clerk's draft: required materials marked 容缺 at the materials check may stay empty.
+    deferred = deferred_keys(pinned_defs.service.content, draft)
     if request.form.get("declaration") != "agree":
-        missing_page = first_page_with_errors(form, draft.answers, uploads)
+        missing_page = first_page_with_errors(form, draft.answers, uploads, deferred)
         return form_pages.check_answers(
             pinned_defs, draft, missing_page,
             declaration_error=_("Confirm that the information you gave is true")), 422
     current = state.evaluate(form, draft.answers)
-    if submission_errors(form, current.answers, uploads, current):
-        missing_page = first_page_with_errors(form, draft.answers, uploads)
+    if submission_errors(form, current.answers, uploads, current, deferred):
+        missing_page = first_page_with_errors(form, draft.answers, uploads, deferred)
         return redirect(url_for("apply.page", token=token, page_id=missing_page)
                         if missing_page else url_for("apply.check", token=token))
     department = pinned_defs.service.content["department"]["code"]
@@ -306,8 +310,11 @@ def confirmation(reference: str) -> ResponseReturnValue:
         abort(404)
     pinned_defs = pinned(request_session(), application.service_version_id,
                          application.form_version_id)
+    # Sent for someone (a clerk's or an agent's draft): the page speaks of the applicant.
     page = render_template("apply/confirmation.html", application=application,
-                           service=pinned_defs.service.content)
+                           service=pinned_defs.service.content,
+                           for_applicant=application.clerk_id is not None
+                           or application.person_id is not None)
     with request_transaction() as tx:
         record_application_read(tx, application, page="confirmation", actor_id=_user_id(),
                                 actor_name=_actor_name(), request_id=g.request_id)

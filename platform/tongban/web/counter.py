@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit, connectors
+from .. import audit, connectors, counter_intake
 from ..applications import start_draft
 from ..counter import mandates, people
 from ..definitions.publish import effective_version
@@ -22,7 +22,7 @@ from ..forms import date_limits, paths, uploads
 from ..i18n import current_lang
 from ..intake import pinned
 from ..materials import library
-from ..models import Mandate, Person, Role, saved_id
+from ..models import Draft, Mandate, Person, Role, saved_id
 from ..policy import Action, ServiceTarget
 from ..services import PublishedService, current_services, get_service, names_of_versions
 from . import connector_views, flow_views, materials
@@ -331,17 +331,30 @@ def record_mandate(public_id: str) -> ResponseReturnValue:
 
 # --- the materials check ----------------------------------------------------------------------
 
+def _clerk_draft(found: Person, code: str) -> Draft | None:
+    """The open draft a clerk fills in for this person and service (the latest), if any."""
+    return next((d for d in people.open_drafts(request_session(), found)
+                 if d.service_code == code and d.clerk_id is not None), None)
+
+
 def _checklist_page(found: Person, service: PublishedService, *,
                     errors: dict[str, str] | None = None, status: int = 200
                     ) -> ResponseReturnValue:
     session = request_session()
     owned = library.materials_of(session, found.id_number)
     rows = library.checklist(service.content, {}, {}, owned, date_limits.today())
-    types = {entry["code"]: entry.get("type") for entry in service.content.get("materials") or []}
+    entries = service.content.get("materials") or []
+    types = {entry["code"]: entry.get("type") for entry in entries}
+    # Materials a clerk's draft may go without (容缺): those the form asks for.
+    deferrable = {entry["code"] for entry in entries if entry.get("form_field")}
+    draft = _clerk_draft(found, service.code)
     errors = errors or {}
-    summary = [{"text": text, "href": f"#file-{code}"} for code, text in errors.items()]
+    summary = [{"text": text, "href": f"#{code}" if code.startswith("defer-") else f"#file-{code}"}
+               for code, text in errors.items()]
     return render_template("counter/checklist.html", person=found, service=service.content,
                            rows=rows, types=types, errors=errors, summary=summary,
+                           deferrable=deferrable, draft=draft,
+                           deferred=set(draft.deferred_materials) if draft else set(),
                            trust=library.TRUST_MEANING), status
 
 
@@ -415,3 +428,42 @@ def scan(public_id: str, code: str, item: str) -> ResponseReturnValue:
                             "trust_level": level, "service": code},
                      request_id=g.request_id)
     return redirect(url_for("counter.checklist", public_id=public_id, code=code), code=303)
+
+
+@bp.post("/counter/people/<public_id>/services/<code>/materials/<item>/defer")
+@require_role(Role.COUNTER_CLERK)
+def defer(public_id: str, code: str, item: str) -> ResponseReturnValue:
+    """容缺 at the materials check: the applicant brings ``item`` later, so the clerk's draft of
+    this service may be sent without it (``defer=no`` takes the mark back). The clerk names it
+    again in the 容缺受理 of the intake task; refused for a person on the credit bar list."""
+    found = _person_or_404(public_id)
+    service = _service_or_refuse(code)
+    if not isinstance(service, PublishedService):
+        return service
+    entry = next((e for e in service.content.get("materials") or [] if e["code"] == item), None)
+    if entry is None or not entry.get("form_field"):
+        abort(404)
+    on = request.form.get("defer", "yes") != "no"
+    draft = _clerk_draft(found, code)
+    if draft is None:
+        return _checklist_page(found, service, errors={f"defer-{item}": _(
+            "Start the service for the applicant first: the mark belongs to the application "
+            "being filled in")}, status=422)
+    bar = counter_intake.bar_of_number(request_session(), found.id_number)
+    if on and bar is not None:
+        return _checklist_page(found, service, errors={f"defer-{item}": _(
+            "The applicant is on the credit bar list (%(reason)s): accepting on a commitment "
+            "or with missing materials is not allowed", reason=bar.reason)}, status=422)
+    chosen = [c for c in draft.deferred_materials if c != item] + ([item] if on else [])
+    if chosen != list(draft.deferred_materials):
+        with request_transaction() as tx:
+            draft.deferred_materials = chosen
+            tx.add(draft)
+            audit.record(tx, action="counter.material_deferred" if on
+                         else "counter.material_undeferred", object_type="draft",
+                         object_id=draft.id, actor_id=current_user.id,
+                         actor_name=current_user.username,
+                         after={"person": found.public_id, "service": code, "material": item,
+                                "deferred": chosen}, request_id=g.request_id)
+    return redirect(url_for("counter.checklist", public_id=public_id, code=code,
+                            _anchor=f"defer-{item}"), code=303)

@@ -52,6 +52,8 @@ STATUS_NAMES = {
     "withdrawn": N_("Withdrawn"),
     "abandoned": N_("Closed: not resubmitted in time"),
     "completed": N_("Completed"),
+    "result_held": N_("Result to be issued (promised materials not yet complete)"),
+    "revoked": N_("Approval revoked"),
 }
 
 REFUSAL_CONFIRMED = N_("Confirmed the refusal")
@@ -113,6 +115,9 @@ EVENT_WORDS = {
     "result_held": N_("Result held until the promised material arrives"),
     "hold_lifted": N_("Promised material received"),
     "commitment_broken": N_("Commitment found untrue: the application ends"),
+    "hold_overdue": N_("Promised material overdue"),
+    "hold_expired": N_("Ended: the promised material did not arrive in time"),
+    "approval_revoked": N_("The approval was revoked"),
 }
 
 # How an intake was accepted when not plainly (counter-intake.md), by the event's ``mode``.

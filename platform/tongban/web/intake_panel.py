@@ -11,7 +11,8 @@ from sqlmodel import Session, col
 
 from .. import counter_intake
 from ..models import Application, FlowEvent, FlowInstance, FlowTask, saved_id
-from ..workflow.intake_decisions import local_today
+from ..policy import REVIEW_ROLES, Actor, DepartmentTree, holds
+from ..workflow.intake_decisions import OVERDUE_REASON, local_today
 
 INTAKE_OPERATIONS = ("accept_deficient", "accept_commitment")
 
@@ -27,6 +28,8 @@ def task_panel(session: Session, application: Application, task: FlowTask) -> di
         "today": local_today(datetime.now(UTC)).isoformat(),
         "hold": counter_intake.hold_of(session, saved_id(application)),
         "decided": _intake_event(session, application),
+        # Sent from the counter without materials marked 容缺 (ticked in the 容缺 form).
+        "outstanding": list(application.outstanding_materials or ()),
     }
 
 
@@ -43,8 +46,22 @@ def _intake_event(session: Session, application: Application) -> str | None:
 def applicant_panel(session: Session, application: Application) -> dict[str, Any]:
     hold = counter_intake.hold_of(session, saved_id(application))
     running = application.status not in ("approved", "rejected", "completed", "withdrawn",
-                                         "abandoned")
+                                         "abandoned", "revoked")
     return {"hold": hold, "missing": counter_intake.outstanding(hold) if running else [],
-            "held": hold is not None and hold.state == "pending" and running,
+            "held": hold is not None and hold.state in counter_intake.OPEN_HOLD_STATES
+            and running,
             "commitment": counter_intake.commitment_of(session, saved_id(application))}
 
+
+
+def overdue_panel(session: Session, application: Application, actor: Actor,
+                  tree: DepartmentTree) -> dict[str, Any] | None:
+    """A 容缺 hold past its due day, on the staff pages: the materials still missing and
+    whether this reviewer may end the application for it. None without such a hold."""
+    hold = counter_intake.hold_of(session, saved_id(application))
+    if hold is None or hold.state != "overdue" or application.status in (
+            "approved", "rejected", "completed", "withdrawn", "abandoned", "revoked"):
+        return None
+    return {"hold": hold, "missing": counter_intake.outstanding(hold),
+            "reference": application.reference, "reason": OVERDUE_REASON,
+            "may_end": holds(actor, REVIEW_ROLES, application.department_code, tree)}

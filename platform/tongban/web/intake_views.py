@@ -198,6 +198,26 @@ def verify(commitment_id: int) -> ResponseReturnValue:
     return redirect(url_for("intake.commitments", done=finding))
 
 
+# --- 容缺 materials overdue: a reviewer ends the application --------------------------------
+
+@bp.post("/review/applications/<reference>/overdue-hold")
+@require_role(*REVIEW_ROLES)
+def end_overdue(reference: str) -> ResponseReturnValue:
+    session = request_session()
+    application = session.scalars(select(Application).where(
+        col(Application.reference) == reference)).first()
+    if application is None or not review.may_review(application):
+        abort(404)
+    try:
+        with request_transaction() as tx:
+            counter_intake.end_overdue(tx, current_actor(), application,
+                                       tree=department_tree(), now=_now(),
+                                       request_id=g.request_id)
+    except review.flow_error_types() as exc:
+        return review.flow_error_page(exc)
+    return redirect(url_for("review.application", reference=reference))
+
+
 # --- The applicant brings a promised material ------------------------------------------------
 
 @bp.post("/my/applications/<reference>/materials/<code>")

@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import col
 
+from .. import counter_intake
 from ..i18n import N_
 from ..intake import pinned
 from ..models import (
@@ -217,6 +218,7 @@ def index() -> ResponseReturnValue:
         marks=deadline_views.inbox_marks(session, rows) if tab != "done" else {},
         extensions=extensions, units=deadline_views.units,
         overdue=inbox.overdue_count(session, current_user.id, deadline_views.now()),
+        overdue_holds=counter_intake.overdue_holds(session, {r.application_id for r in rows}),
         results=None), 422 if errors else 200
 
 
@@ -445,6 +447,8 @@ def _task_page(task: FlowTask, application: Application, *, errors: dict[str, st
         questions=[r for r in rows if r.get("key") not in file_keys],
         materials=[r for r in rows if r.get("key") in file_keys],
         operations=ops, errors=errors or {}, form=form or {}, open_op=open_op, intake=intake,
+        overdue_hold=intake_panel.overdue_panel(session, application, current_actor(),
+                                                department_tree()),
         barred=_barred_words(run, task, uid),
         targets=_return_targets(run, task) if "return" in ops else [],
         staff=_staff_choices({uid, application.submitter_id})
@@ -693,6 +697,8 @@ def application(reference: str) -> ResponseReturnValue:
                            timeline=run.timeline(
                                staff=True, label=flow_views.question_label(pinned_defs.form)),
                            status_name=flow_views.status_name,
+                           overdue_hold=intake_panel.overdue_panel(
+                               request_session(), found, current_actor(), department_tree()),
                            score=scoring.view(request_session(), found),
                            clerk=run.names.person(found.clerk_id))
     # Recorded once the page is drawn and before it is sent: no read goes unrecorded.

@@ -151,6 +151,9 @@ MESSAGES: dict[str, str] = {
     "credit_barred": N_("The applicant is on the credit bar list (%(reason)s): accepting on a "
                         "commitment or with missing materials is not allowed"),
     "no_hold": N_("No material is waiting to be brought for this application"),
+    "not_approved": N_("The application is not approved: there is no approval to revoke"),
+    "hold_not_overdue": N_("The promised materials are not overdue: the application cannot be "
+                           "ended for them"),
 }
 
 

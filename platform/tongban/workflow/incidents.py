@@ -25,7 +25,7 @@ from .errors import N_, Invalid, not_yours
 from .runtime import act_on_application
 
 ADMIN_ROLES = (Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN)
-FINAL_STATUSES = ("approved", "rejected", "completed", "withdrawn", "abandoned")
+FINAL_STATUSES = ("approved", "rejected", "completed", "withdrawn", "abandoned", "revoked")
 MESSAGES = {
     "incident_gone": N_("This incident has already been dealt with"),
 }

@@ -3,6 +3,9 @@
 - 容缺受理 (``accept_deficient``): the clerk names the missing materials and the day they are due;
   the flow goes on, but an approving end waits (``result_held``) until the materials arrive
   (``lift_hold``). A reminder timer (``intake.material_due``) is set before the due day.
+  When the due day passes without them a second timer (``intake.material_overdue``, at 00:00
+  of the next day) marks the hold overdue (``mark_hold_overdue``), and a reviewer may end the
+  application for it (``end_overdue_hold``: 不予许可, "容缺材料逾期未补齐").
 - 告知承诺制 (``accept_commitment``): the applicant signed the service's commitment; the flow goes
   on and a reviewer checks the promise later; a broken one ends a running application
   (``break_commitment``).
@@ -23,12 +26,14 @@ from ..worktime import TZ
 from . import errors
 from .engine import _decide, emit, ensure_live, finish, task_for
 from .rows import build, put
-from .state import State, set_var
+from .state import State, set_status, set_var
 
 MAX_DUE_DAYS = 180          # a 容缺 promise further off than this is not a promise
 REMIND_DAYS_BEFORE = 2      # the reminder goes out this many days before the due day, at 09:00
 REMIND_AT = time(9, 0)
 TIMER_KIND = "intake.material_due"
+OVERDUE_KIND = "intake.material_overdue"   # fires at 00:00 local the day after the due day
+OVERDUE_REASON = "容缺材料逾期未补齐"        # the reason an overdue hold ends the application
 
 
 def local_today(now: datetime) -> date:
@@ -57,6 +62,12 @@ def reminder_at(due: date, now: datetime) -> datetime:
     return max(at, now)
 
 
+def overdue_at(due: date) -> datetime:
+    """00:00 local of the day after the due day: the due day counts in full (natural days,
+    as the clerk chose the day on the calendar)."""
+    return datetime.combine(due + timedelta(days=1), time(0, 0), tzinfo=TZ)
+
+
 def accept_deficient(state: State, actor_id: int, now: datetime, task_seq: int,
                      materials: Iterable[Mapping[str, Any]] = (), due: date | str | None = None,
                      comment: str = "") -> None:
@@ -76,6 +87,10 @@ def accept_deficient(state: State, actor_id: int, now: datetime, task_seq: int,
     state.new_rows.append(build(
         FlowTimer, instance_id=instance_id, kind=TIMER_KIND,
         key=f"{TIMER_KIND}:{instance_id}:{task.seq}", due_at=reminder_at(due_day, now),
+        state="pending", payload={"due": due_day.isoformat()}, attempts=0, created_at=now))
+    state.new_rows.append(build(
+        FlowTimer, instance_id=instance_id, kind=OVERDUE_KIND,
+        key=f"{OVERDUE_KIND}:{instance_id}:{task.seq}", due_at=overdue_at(due_day),
         state="pending", payload={"due": due_day.isoformat()}, attempts=0, created_at=now))
 
 
@@ -113,6 +128,33 @@ def lift_hold(state: State, actor_id: int | None, now: datetime,
             return
 
 
+def mark_hold_overdue(state: State, actor_id: int | None, now: datetime,
+                      missing: Iterable[str] = ()) -> None:
+    """The due day passed with materials still missing: the hold is marked overdue
+    (``hold_overdue``); the result stays held and a reviewer may end the application."""
+    ensure_live(state)
+    hold = state.vars.get("hold")
+    if not hold or hold.get("overdue"):
+        raise errors.invalid("no_hold")
+    set_var(state, "hold", {**hold, "overdue": now.isoformat()})
+    emit(state, "hold_overdue", now, actor_id=actor_id,
+         data={"missing": list(missing), "due": hold.get("due")})
+
+
+def end_overdue_hold(state: State, actor_id: int | None, now: datetime,
+                     reason: str = OVERDUE_REASON) -> None:
+    """A reviewer ends an application whose 容缺 materials are overdue: not approved (不予许可,
+    终止办理), with the reason "容缺材料逾期未补齐"."""
+    ensure_live(state)
+    hold = state.vars.get("hold")
+    if not hold or not hold.get("overdue"):
+        raise errors.invalid("hold_not_overdue")
+    text = reason.strip() or OVERDUE_REASON
+    emit(state, "hold_expired", now, actor_id=actor_id, data={"reason": text})
+    set_var(state, "hold", None)
+    finish(state, "rejected", now, actor_id)
+
+
 def break_commitment(state: State, actor_id: int | None, now: datetime, reason: str = "") -> None:
     """告知承诺 found untrue while the application runs: it ends, not approved (终止办理)."""
     ensure_live(state)
@@ -121,3 +163,16 @@ def break_commitment(state: State, actor_id: int | None, now: datetime, reason: 
         raise errors.invalid("reason_required")
     emit(state, "commitment_broken", now, actor_id=actor_id, data={"reason": text})
     finish(state, "rejected", now, actor_id)
+
+
+def revoke_approval(state: State, actor_id: int | None, now: datetime, reason: str = "") -> None:
+    """告知承诺 found untrue after the approval: the approval is revoked (撤销), status
+    ``revoked``; the instance had ended and stays ended."""
+    if state.instance.status != "approved":
+        raise errors.invalid("not_approved")
+    text = reason.strip()
+    if not text:
+        raise errors.invalid("reason_required")
+    emit(state, "commitment_broken", now, actor_id=actor_id, data={"reason": text})
+    set_status(state, "revoked")
+    emit(state, "approval_revoked", now, actor_id=actor_id, data={"reason": text})

@@ -21,7 +21,15 @@ from .engine import (
     start,
     vote,
 )
-from .intake_decisions import accept_commitment, accept_deficient, break_commitment, lift_hold
+from .intake_decisions import (
+    accept_commitment,
+    accept_deficient,
+    break_commitment,
+    end_overdue_hold,
+    lift_hold,
+    mark_hold_overdue,
+    revoke_approval,
+)
 from .operations import (
     add_signer,
     request_correction,
@@ -34,7 +42,8 @@ from .operations import (
 )
 
 __all__ = ["BY_NAME", "TASK_OPERATIONS", "accept", "accept_commitment", "accept_deficient",
-           "add_signer", "break_commitment", "lift_hold", "approve", "cc", "claim",
+           "add_signer", "break_commitment", "end_overdue_hold", "lift_hold",
+           "mark_hold_overdue", "revoke_approval", "approve", "cc", "claim",
            "comment", "decide_extension", "deliver_message", "migrate", "pause_clock", "read_cc",
            "refuse_intake", "reject", "release", "remind", "repair", "request_correction",
            "request_extension", "resubmit", "resume_clock", "return_to", "service_done",
@@ -54,6 +63,8 @@ BY_NAME: dict[str, Callable[..., Any]] = {
     "request_extension": request_extension, "decide_extension": decide_extension,
     "accept_deficient": accept_deficient, "accept_commitment": accept_commitment,
     "lift_hold": lift_hold, "break_commitment": break_commitment,
+    "mark_hold_overdue": mark_hold_overdue, "end_overdue_hold": end_overdue_hold,
+    "revoke_approval": revoke_approval,
 }
 
 # Operations whose first argument after ``now`` is a task seq (the rest act on the instance).

@@ -71,6 +71,7 @@ def enter(state: State, token: FlowToken, node_id: str, now: datetime,
             if state.vars.get("hold") and (node.outcome or "completed") != "rejected":
                 # 容缺受理: the result waits for the missing material (intake_decisions.lift_hold)
                 put(token, state="waiting")
+                set_status(state, "result_held")
                 emit(state, "result_held", now, node=node_id, actor_id=actor_id)
                 return
             put(token, state="done", left_at=now)

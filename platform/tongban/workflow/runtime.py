@@ -93,7 +93,7 @@ TASK_OPERATIONS = frozenset({
 APPLICATION_OPERATIONS = frozenset({
     "withdraw", "resubmit", "submit_correction", "comment", "cc", "remind", "repair",
     "migrate", "pause_clock", "resume_clock", "request_extension", "decide_extension",
-    "lift_hold", "break_commitment"})
+    "lift_hold", "break_commitment", "end_overdue_hold", "revoke_approval"})
 ADMIN_OPERATIONS = frozenset({"repair", "migrate"})
 APPLICANT_OPERATIONS = frozenset({"withdraw", "resubmit", "submit_correction"})
 ADMIN_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.DEPARTMENT_ADMIN})
@@ -560,6 +560,18 @@ def accept_by_system(session: Session, application: Application, *, reason: str,
     _run(session, loaded, flow, accept_all, now=now, actor_name="system",
          request_id=request_id)
     return True
+
+
+def mark_hold_overdue(session: Session, application: Application, *, missing: list[str],
+                      now: datetime | None = None) -> None:
+    """The 容缺 due day passed with ``missing`` materials still to come (the timer's work, no
+    person acting): ``hold_overdue`` on the instance."""
+    now = now or utcnow()
+    loaded = load_for_application(session, saved_id(application))
+    flow = flow_for(session, _pinned(loaded))
+    _run(session, loaded, flow,
+         lambda state: flow_ops.BY_NAME["mark_hold_overdue"](state, None, now, missing=missing),
+         now=now, actor_name="system", request_id="")
 
 
 def publish_calendar(session: Session, text: str, *, file: str, author: str, comment: str = "",

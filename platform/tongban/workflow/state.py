@@ -20,7 +20,8 @@ from . import errors
 from .definition import Flow, Node
 from .rows import build, put
 
-FINAL_STATUSES = frozenset({"approved", "rejected", "completed", "withdrawn", "abandoned"})
+FINAL_STATUSES = frozenset({"approved", "rejected", "completed", "withdrawn", "abandoned",
+                            "revoked"})
 WORK_OPEN = ("open", "claimed")
 CC = "cc"
 

@@ -109,10 +109,11 @@ def handler_for(kind: str) -> Handler:
 
         found = expiry.fire
     if found is None and kind.startswith("intake."):
-        # 容缺受理's reminder before the material's due day (tongban.counter_intake).
-        from ..counter_intake import remind_due
+        # 容缺受理's reminder before the material's due day and its passing
+        # (tongban.counter_intake).
+        from ..counter_intake import fire as intake_fire
 
-        found = remind_due
+        found = intake_fire
     if found is None:
         raise NoHandler(f"no handler for timer kind {kind!r}")
     return found
