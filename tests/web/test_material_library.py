@@ -66,8 +66,9 @@ def test_files_given_for_material_questions_become_c_level_materials_at_submit(
                                   .where(Application.reference == reference)).one()
     assert {m.application_id for m in kept} == {application.id}
     # An id card carries its own expiry, which an upload does not tell: the catalogue's
-    # unknown_expiry_days (180) from the day it was given.
-    assert kept[0].expires_on == kept[0].created_at.date() + timedelta(days=180)
+    # unknown_expiry_days (180) from the day it was given, a day in Shanghai.
+    given_on = kept[0].created_at.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert kept[0].expires_on == given_on + timedelta(days=180)
     with demo.app_context():
         assert material_storage(demo).get(kept[0].storage_key) == PDF
 

@@ -94,7 +94,7 @@ def test_a_bucket_that_stops_answering_during_an_upload_keeps_the_answers(
     storage = material_storage(demo)
     dead = boto3.client("s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
                         aws_access_key_id="testing", aws_secret_access_key="testing")
-    monkeypatch.setattr(storage, "client", dead)
+    monkeypatch.setattr(type(storage), "client", property(lambda _storage: dead))
     response = _upload(journey)
     assert response.status_code == 422
     assert STORAGE_DOWN in errors_in(response.get_data(as_text=True))
