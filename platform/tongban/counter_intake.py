@@ -251,17 +251,16 @@ def _notify(session: Session, timer: TimerFacts, user: User | None, kind: str,
 
 
 def remind_due(session: Session, timer: TimerFacts, now: datetime) -> str:
-    """The timer handler of ``intake.material_due``: the applicant is reminded of the
-    materials still missing; ``stale`` once they all came (or the application ended)."""
+    """The timer handler of ``intake.material_due``: the applicant (their own accounts) and the
+    clerk who took the application in are reminded of the materials still missing, as the
+    overdue notice tells them (:func:`_tell`); ``stale`` once they all came (or the
+    application ended)."""
     found = _held_application(session, timer)
-    if found is None or found[0].submitter_id is None:
+    if found is None:
         return "stale"
     application, hold, missing = found
-    user = session.get(User, application.submitter_id)
-    if user is None:
+    if not _tell(session, timer, application, hold, missing, "material_due", now):
         return "stale"
-    _notify(session, timer, user, "material_due", application, hold, missing,
-            outbox.PROGRESS_PATH.format(reference=application.reference), now)
     audit.record(session, action="intake.material_reminded", object_type="application",
                  object_id=application.reference,
                  after={"materials": [m["code"] for m in missing],
@@ -286,23 +285,32 @@ def material_overdue(session: Session, timer: TimerFacts, now: datetime) -> str:
     session.add(hold)
     codes = [str(m["code"]) for m in missing]
     runtime.mark_hold_overdue(session, application, missing=codes, now=now)
-    progress_link = outbox.PROGRESS_PATH.format(reference=application.reference)
-    told: set[int] = set()
-    # The applicant: the submitter, or (a counter application) the person's own account.
-    for user in _applicant_accounts(session, application):
-        if user.id not in told:
-            told.add(saved_id(user))
-            _notify(session, timer, user, "material_overdue", application, hold, missing,
-                    progress_link, now)
-    clerk_id = hold.created_by or application.clerk_id
-    if clerk_id is not None and clerk_id not in told:
-        _notify(session, timer, session.get(User, clerk_id), "material_overdue_clerk",
-                application, hold, missing, f"/review/applications/{application.reference}",
-                now)
+    _tell(session, timer, application, hold, missing, "material_overdue", now)
     audit.record(session, action="intake.material_overdue", object_type="application",
                  object_id=application.reference,
                  after={"materials": codes, "due": hold.due_on.isoformat()})
     return "done"
+
+
+def _tell(session: Session, timer: TimerFacts, application: Application, hold: IntakeHold,
+          missing: list[dict[str, Any]], kind: str, now: datetime) -> bool:
+    """Tell a held application's people of the missing materials: the applicant as ``kind``
+    (the submitter, or for a counter application the person's own verified accounts) and the
+    clerk who took it in as ``kind`` + ``_clerk``, each once. False when nobody could be told."""
+    progress_link = outbox.PROGRESS_PATH.format(reference=application.reference)
+    told: set[int] = set()
+    for user in _applicant_accounts(session, application):
+        if user.id not in told:
+            told.add(saved_id(user))
+            _notify(session, timer, user, kind, application, hold, missing, progress_link, now)
+    clerk_id = hold.created_by or application.clerk_id
+    clerk = session.get(User, clerk_id) if clerk_id is not None and clerk_id not in told \
+        else None
+    if clerk is not None:
+        told.add(saved_id(clerk))
+        _notify(session, timer, clerk, kind + "_clerk", application, hold, missing,
+                f"/review/applications/{application.reference}", now)
+    return bool(told)
 
 
 def _applicant_accounts(session: Session, application: Application) -> list[User]:

@@ -199,6 +199,13 @@ class Mandate(SQLModel, table=True):
     evidence: str = Field(max_length=64)
     created_by: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
+    # Revoked before its end date, by the principal online or a clerk at the counter
+    # (``revoked_via``: online / counter), with the reason; from then on refused like an
+    # expired one.
+    revoked_at: datetime | None = Field(default=None)
+    revoked_by: int | None = Field(default=None, foreign_key="user_account.id")
+    revoked_via: str | None = Field(default=None, max_length=16)
+    revoked_reason: str | None = Field(default=None, max_length=500)
 
 
 class Draft(SQLModel, table=True):

@@ -327,3 +327,58 @@ def test_a_required_material_marked_deferred_at_the_counter_does_not_block_the_s
         content_type="multipart/form-data")
     assert refused.status_code == 422
     assert "请上传居民身份证正反面" in errors_in(refused.get_data(as_text=True))
+
+
+def _main(html: str) -> str:
+    return html[html.index("<main"):html.index("</main>")]
+
+
+def test_the_check_page_of_a_clerks_application_speaks_of_the_applicant(
+        personas, session) -> None:  # type: ignore[no-untyped-def]
+    """The check-answers page of a draft a clerk fills in says 申请人 and no 您: its heading,
+    the note that questions still need an answer, the declaration (the applicant's, ticked by
+    the clerk on their behalf) and its error. An applicant's own check page still speaks to
+    them."""
+    from .journey import RESIDENCE_PAGES, Journey
+
+    client, token = _clerk(personas)
+    public_id = _create(client, token).rsplit("/", 1)[1]
+    client.post(f"/counter/people/{public_id}/services/residence-points/start",
+                data={"csrf_token": token})
+    session.rollback()
+    draft = session.scalars(select(Draft)).one()
+    unfinished = _main(client.get(f"/apply/{draft.token}/check").get_data(as_text=True))
+    assert "提交申请前请核对申请人的信息" in unfinished
+    assert "还有问题需要回答，完成后才能提交申请人的申请。" in unfinished
+    assert "您" not in unfinished
+
+    journey = Journey.__new__(Journey)
+    journey.client, journey.service, journey.token = client, "residence-points", draft.token
+    journey.token_value = token
+    for page_id, data in RESIDENCE_PAGES:
+        if page_id == "applicant":  # working in 徐汇: the intake comes to this counter
+            data = {**data, "applicant.name": "李四", "applicant.id_number": LISI,
+                    "applicant.work_district": "310104"}
+        response = journey.post(page_id, data)
+        assert response.status_code == 302, (page_id, errors_in(response.get_data(as_text=True)))
+    response = journey.post("materials", {
+        "materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
+        "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf"),
+        "materials.diploma": (io.BytesIO(PDF), "学位证书.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302, errors_in(response.get_data(as_text=True))
+    ready = _main(client.get(f"/apply/{draft.token}/check").get_data(as_text=True))
+    assert "申请人确认所填信息真实、完整" in ready and "由窗口工作人员代为勾选" in ready
+    assert "本人承诺" not in ready and "您" not in ready
+    unticked = journey.submit(declaration=False)
+    assert unticked.status_code == 422
+    page = unticked.get_data(as_text=True)
+    assert errors_in(page) == ["请确认申请人已确认所填信息真实"]
+    assert "您" not in _main(page)
+    session.rollback()
+    assert _count(session, Application) == 0
+
+    own = Journey(personas.as_("citizen"), "residence-points")
+    mine = _main(own.client.get(f"/apply/{own.token}/check").get_data(as_text=True))
+    assert "提交申请前请核对您的信息" in mine
+    assert "还有问题需要回答，完成后才能提交申请。" in mine and "申请人的申请" not in mine

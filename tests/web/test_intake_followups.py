@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import Flask
@@ -233,3 +233,42 @@ def test_a_commitment_broken_after_the_approval_revokes_it(demo: Flask) -> None:
     assert "已撤销" in mine and "社保记录系伪造" in mine
     staff = _text(reviewer.get(f"/review/applications/{run.reference}").get_data(as_text=True))
     assert "审批决定已撤销" in staff
+
+
+def test_the_reminder_of_a_counter_application_reaches_the_person_and_the_clerk(
+        demo: Flask) -> None:
+    """A clerk applied at the counter for 张三 (the submitter is the clerk): the reminder before
+    the due day goes to 张三's own verified account as the applicant and to the clerk who took
+    it in as the clerk, as the overdue notice does; nobody else hears."""
+    import secrets
+
+    from tongban import counter_intake
+    from tongban.models import Person, User
+
+    run = _start(demo, id_number="31010419900307123X")
+    with Session(run.engine) as session, session.begin():
+        number = session.scalars(select(col(User.id_number)).where(
+            col(User.username) == "citizen")).one()
+        person = Person(public_id=secrets.token_urlsafe(12), kind="person", id_number=number,
+                        name="张三", verified_by="demo", created_by=run.users["clerk"])
+        session.add(person)
+        session.flush()
+        application = session.get(Application, run.application_id)
+        assert application is not None
+        application.submitter_id = application.clerk_id = run.users["clerk"]
+        application.person_id = person.id
+    _accept_deficient(demo, run, _today() + timedelta(days=5))
+    with Session(run.engine) as session, session.begin():
+        timer = session.scalars(select(FlowTimer).where(
+            col(FlowTimer.kind) == "intake.material_due")).one()
+        assert counter_intake.remind_due(session, timer, datetime.now(UTC)) == "done"
+    with Session(run.engine) as session:
+        told = {(n.kind, n.user_id) for n in session.scalars(select(Notification).where(
+            col(Notification.channel) == "site", col(Notification.kind).like("material_due%")))}
+        assert told == {("material_due", run.users["citizen"]),
+                        ("material_due_clerk", run.users["clerk"])}
+        to_clerk = session.scalars(select(Notification).where(
+            col(Notification.kind) == "material_due_clerk")).one()
+        assert "居民身份证" in to_clerk.body and "您容缺受理的申请" in to_clerk.body
+        assert to_clerk.link == f"/review/applications/{run.reference}"
+    assert _count(run, AuditEvent, col(AuditEvent.action) == "intake.material_reminded") == 1

@@ -48,7 +48,8 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
                        "Your application for {service} ({reference}) has been refused. See the "
                        "decision and the reasons at {link}"),
     },
-    # 容缺受理's reminder before the due day: {service} carries the materials and the day.
+    # 容缺受理's reminder before the due day: {service} carries the materials and the day. To
+    # the applicant and, as "material_due_clerk", to the clerk who took the application in.
     "material_due": {
         "zh": Template("请按时补交材料（{reference}）",
                        "您的申请（{reference}）容缺受理时承诺补交的材料尚未收到：{service}。"
@@ -56,6 +57,15 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
         "en": Template("Please bring the missing material in time ({reference})",
                        "The material you promised for your application ({reference}) has not "
                        "arrived yet: {service}. Please upload it before the due day at {link}"),
+    },
+    "material_due_clerk": {
+        "zh": Template("容缺材料即将到期（{reference}）",
+                       "您容缺受理的申请（{reference}）承诺补交的材料尚未收到：{service}。"
+                       "查看申请：{link}"),
+        "en": Template("Materials to follow are due soon ({reference})",
+                       "The materials promised for the application you accepted with materials "
+                       "to follow ({reference}) have not arrived yet: {service}. See the "
+                       "application at {link}"),
     },
     # 容缺受理's due day passed: {service} carries the materials and the day. To the applicant
     # and, as "material_overdue_clerk", to the clerk who took the application in.

@@ -272,7 +272,9 @@ def submit_application(token: str) -> ResponseReturnValue:
         missing_page = first_page_with_errors(form, draft.answers, uploads, deferred)
         return form_pages.check_answers(
             pinned_defs, draft, missing_page,
-            declaration_error=_("Confirm that the information you gave is true")), 422
+            declaration_error=_("Confirm that the applicant confirmed the information is true")
+            if form_pages.speaks_of_applicant(draft)
+            else _("Confirm that the information you gave is true")), 422
     current = state.evaluate(form, draft.answers)
     if submission_errors(form, current.answers, uploads, current, deferred):
         missing_page = first_page_with_errors(form, draft.answers, uploads, deferred)

@@ -22,7 +22,7 @@ from ..forms import date_limits, paths, uploads
 from ..i18n import current_lang
 from ..intake import pinned
 from ..materials import library
-from ..models import Draft, Mandate, Person, Role, saved_id
+from ..models import Draft, Mandate, Person, Role, saved_id, utcnow
 from ..policy import Action, ServiceTarget
 from ..services import PublishedService, current_services, get_service, names_of_versions
 from . import connector_views, flow_views, materials
@@ -160,6 +160,8 @@ def _person_page(found: Person, *, errors: dict[str, str] | None = None,
         drafts=drafts, applications=applications, names=names, lang=current_lang(),
         status_name=flow_views.status_name, clerk_id=current_user.id,
         mandates=given, mandate_people=mandates.people_of(session, given),
+        revokers=mandates.revokers_of(session, given),
+        record_open=any(not field.startswith("reason-") for field in errors),
         today=date_limits.today(), errors=errors, summary=summary, typed=request.form)
     _audit_list(found, "counter.person")
     return page, status
@@ -242,13 +244,43 @@ def start_for(found: Person, service: PublishedService, *, clerk_id: int | None,
                     code=303)
 
 
-def mandate_refusal(mandate: Mandate, service: PublishedService) -> ResponseReturnValue | None:
-    """The 403 page when ``mandate`` does not allow applying for ``service`` now."""
+def mandate_refusal(mandate: Mandate, service: PublishedService, *,
+                    channel: str) -> ResponseReturnValue | None:
+    """The 403 page when ``mandate`` does not allow applying for ``service`` now (ended,
+    revoked, not naming it); the refused use is audited and nothing is started."""
     try:
         mandates.check_use(mandate, service.code, _pick(service.content["name"]),
                            date_limits.today())
     except mandates.MandateRefused as exc:
+        with request_transaction() as tx:
+            mandates.record_refusal(tx, mandate, exc, service_code=service.code,
+                                    channel=channel, actor_id=current_user.id,
+                                    actor_name=current_user.username, request_id=g.request_id)
         return render_error(403, _(exc.message, **exc.params))
+    return None
+
+
+def revoke_mandate(mandate: Mandate, principal: Person | None, *, via: str,
+                   page: Any) -> ResponseReturnValue | None:
+    """Revoke ``mandate`` of ``principal`` with the posted reason, audited; None when done.
+    Refused: no reason, the form again with the message (``page(errors)``, 422); another's
+    mandate 403; revoked already or ended 409; each with its message, nothing changed."""
+    reason = request.form.get("reason", "")
+    try:
+        with request_transaction() as tx:
+            row = tx.get(Mandate, mandate.id)
+            if row is None:
+                abort(404)
+            if principal is None:
+                raise mandates.MandateRefused("not_theirs", mandates.MSG_NOT_THEIRS)
+            mandates.revoke(tx, row, principal=principal, reason=reason, via=via,
+                            actor_id=current_user.id, actor_name=current_user.username,
+                            now=utcnow(), today=date_limits.today(), request_id=g.request_id)
+    except mandates.MandateRefused as exc:  # rolled back: nothing changed
+        message = _(exc.message, **exc.params)
+        if exc.code == "reason":
+            return page({f"reason-{mandate.public_id}": message})
+        return render_error(403 if exc.code == "not_theirs" else 409, message)
     return None
 
 
@@ -265,7 +297,7 @@ def start(public_id: str, code: str) -> ResponseReturnValue:
         mandate = mandates.by_public_id(request_session(), request.form["mandate"])
         if mandate is None or mandate.principal_id != found.id:
             abort(404)
-        refused = mandate_refusal(mandate, service)
+        refused = mandate_refusal(mandate, service, channel="counter")
         if refused is not None:
             return refused
     return start_for(found, service, clerk_id=current_user.id, user_id=None, mandate=mandate)
@@ -325,6 +357,22 @@ def record_mandate(public_id: str) -> ResponseReturnValue:
         mandates.record(tx, principal=principal, agent=agent, services=chosen,
                         expires_on=ends, evidence=evidence, clerk_id=clerk_id,
                         clerk_name=clerk_name, request_id=g.request_id)
+    return redirect(url_for("counter.person", public_id=public_id, _anchor="mandates"),
+                    code=303)
+
+
+@bp.post("/counter/people/<public_id>/mandates/<mandate_id>/revoke")
+@require_role(Role.COUNTER_CLERK)
+def revoke(public_id: str, mandate_id: str) -> ResponseReturnValue:
+    """Revoke a mandate the person gave, before its end date, with the reason they give."""
+    found = _person_or_404(public_id)
+    mandate = mandates.by_public_id(request_session(), mandate_id)
+    if mandate is None:
+        abort(404)
+    refused = revoke_mandate(mandate, found, via="counter", page=lambda errors: _person_page(
+        found, errors=errors, status=422))
+    if refused is not None:
+        return refused
     return redirect(url_for("counter.person", public_id=public_id, _anchor="mandates"),
                     code=303)
 

@@ -189,7 +189,8 @@ def _check_answers(pinned_defs: Pinned, draft: Draft, missing_page: str | None,
     return render_template(
         "apply/check.html", sections=sections, draft=draft, service=pinned_defs.service.content,
         missing_page=missing_page, declaration_error=declaration_error,
-        form_title=render.text_for(form.title, lang), applicant=applicant_of(draft))
+        form_title=render.text_for(form.title, lang), applicant=applicant_of(draft),
+        for_applicant=speaks_of_applicant(draft))
 
 
 def _describe_file(form: Any, row: dict[str, Any], uploads: dict[str, StoredUpload]) -> None:
