@@ -19,6 +19,12 @@ DB_FOLDERS=(tests/spine tests/web tests/points tests/console tests/plugins tests
 JOURNEYS_ON_BOTH=(tests/browser/test_clerk_journey_in_chromium.py
                   tests/browser/test_citizen_journey_in_chromium.py)
 mkdir -p "$OUT"
+# Bytecode: the three lanes and the processes tests start (the CLI, timer and delivery workers,
+# run.py) import the same modules. Compiled once here, each process reads them instead of
+# compiling its own copy, whatever the environment says (PYTHONDONTWRITEBYTECODE). A file that
+# does not compile fails in the lanes, with the test that imports it.
+unset PYTHONDONTWRITEBYTECODE
+"$PY" -m compileall -q platform plugins tests >/dev/null 2>&1 || true
 rm -f "$OUT"/*.rc
 
 lane() {  # NAME, then pytest's arguments; output to test-output/NAME.log, exit to NAME.rc
