@@ -1,7 +1,8 @@
-"""Timers fired in batches: on PostgreSQL a claimed batch is ONE transaction with a SAVEPOINT per
-timer (one commit shared by the batch), on SQLite one transaction per timer. A failing or stale
-timer in the middle of a batch is rolled back alone and its failure recorded in the same
-transaction; a batch that dies commits nothing and the reaper re-drives it; a deadlock between
+"""Timers fired in batches: on PostgreSQL a claimed batch is ONE transaction (one commit shared
+by the batch; optimistic, see test_timers_optimistic.py, or with a SAVEPOINT per timer, the way
+a batch in which a handler raised is fired again), on SQLite one transaction per timer. In the
+savepoint batch a failing or stale timer is rolled back alone and its failure recorded in the
+same transaction; a batch that dies commits nothing and the reaper re-drives it; a deadlock between
 two batches returns the victim's timers to pending, none lost and none doubled."""
 
 from __future__ import annotations
