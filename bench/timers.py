@@ -4,7 +4,8 @@ runs it: 1 process of 2 threads on SQLite, 2 of 2 on PostgreSQL), every worker S
 half-way and new ones started.
 
     .venv/bin/python bench/timers.py [--timers 100000] [--backends sqlite,redis] [--spread 60]
-                                     [--shape 2x2] [--handler bump|deadline] [--batch 1]
+                                     [--shape 2x2] [--handler bump|deadline] [--batch 50]
+                                     [--instances 20000]
 
 Backends: "sqlite" is the embedded default (database SQLite, queue a SQLite file); "redis" is
 the production shape (database PostgreSQL in a scratch database, queue Redis at
@@ -23,8 +24,18 @@ the spread window. Each must end deemed accepted once; a timer whose deadline ha
 it came up (a due-soon after the acceptance) is cancelled as stale, which counts as fired.
 
 ``--batch N``: timers a worker fires in one transaction on PostgreSQL, the ``TIMER_BATCH``
-setting (default 1, the platform's: one transaction per timer; batches of 50 measured slower
-through the queue, see docs/operations.md); each queued job carries 50 claimed timers either way.
+setting (default 50, the platform's since 2026-12-03: the optimistic batch; ``--batch 1``, one
+transaction per timer, the default before); each queued job carries 50 claimed timers either
+way. Batches of 50 with a SAVEPOINT per timer measured slower through the queue on 200
+instances (see docs/operations.md (f)).
+
+``--instances N``: the flow instances the ``test.bump`` timers fall on (default 20,000, five
+timers each). Real timers fall on many applications, a few each (a deadline's due-soon and
+timeout, a reminder); 200 instances (the default before 2026-12-03) put 500 timers on each,
+so the batches in flight met on the same instances and mostly measured each other's row
+locks and the stale retries that follow. ``--instances 200`` keeps that shape available.
+The instances past the first are bulk-inserted copies of one submitted the real way
+(``th.many_instances``): the handler reads and writes only the instance and its events.
 
 Several workers: ``--shape PxT`` starts P worker processes of T threads each, as P times
 ``tongban flow work --workers T`` would (each sizes its database pool to its threads). On
@@ -32,11 +43,14 @@ PostgreSQL a firing's cost is mostly its commit's WAL flush, which concurrent co
 more threads help until the server's CPU or disk is the limit.
 
 Where a ``test.bump`` timer's time goes on PostgreSQL (statements counted with SQLAlchemy's
-cursor events, in-process ``timers.fire_many``): 7 round trips, the guard that re-checks the
-claim and marks the row done (one UPDATE … RETURNING), the handler's four statements, and
-either BEGIN and COMMIT of its own (before 2026-12-03) or, now, a SAVEPOINT and its RELEASE
-inside the batch's one transaction: a batch of ``TIMER_BATCH`` (50) timers shares one BEGIN
-and one COMMIT, so one WAL flush instead of 50. The claim is one UPDATE … RETURNING per batch,
+cursor events, in-process ``timers.fire_many``): one transaction per timer (``--batch 1``) is
+7 round trips, the guard that re-checks the claim and marks the row done (one UPDATE …
+RETURNING), the handler's four statements, BEGIN and COMMIT. The optimistic batch of
+``TIMER_BATCH`` (50) timers is the handlers' four statements a timer and, for the whole batch,
+one guard (an UPDATE … WHERE (id, attempts) IN (…) RETURNING), one BEGIN and one COMMIT: one
+WAL flush instead of 50 (``tests/spine/test_timers_optimistic.py`` counts them). Should a
+handler fail, its batch is rolled back and fired again with a SAVEPOINT and its RELEASE per
+timer (9 round trips a timer, one commit). The claim is one UPDATE … RETURNING per batch,
 the connection checked out (and pinged) once per batch. Before 2026-12-02 it was 9 (a checkout
 with its ping per timer and a second UPDATE marking the row done) plus two statements per
 claim. The engine's deadline handler costs 22 statements a timer (it no longer reads its timer
@@ -81,7 +95,7 @@ from tongban.models import FlowEvent, FlowTimer, utcnow  # noqa: E402
 from tongban.workflow import runtime  # noqa: E402
 
 REDIS_URL = os.environ.get("TONGBAN_BENCH_REDIS", "redis://127.0.0.1:6379/14")
-INSTANCES = 200
+INSTANCES = 20_000         # flow instances the test.bump timers fall on (--instances)
 SPREAD_SECONDS = 60.0      # due times spread over this window, starting a few seconds ahead
 LEASE_SECONDS = 10
 # Worker processes × threads. SQLite takes one writer at a time: a second process only adds
@@ -95,7 +109,7 @@ BASELINE_TIMERS = 3000
 BASELINE_DEADLINE_TIMERS = 1000   # the deadline handler: 500 applications, two timers each
 AUDIT_KEY = "bench-audit-key-" + "k" * 32
 GOAL_SECONDS = 60
-BATCH = 1             # the workers' TIMER_BATCH (--batch); the platform's default
+BATCH = 50            # the workers' TIMER_BATCH (--batch); the platform's default
 
 
 def line(label: str, value: str, ratio: str = "", goal: str = "") -> None:
@@ -229,7 +243,7 @@ def run(label: str, database_url: str, queue_url: str, count: int,
         base = baseline_deadline(world)
         first_instance = _schedule_deadlines(world, count, SPREAD_SECONDS)
     else:
-        ids = th.instances(world, INSTANCES)
+        ids = th.many_instances(world, INSTANCES)
         base = baseline(engine, ids)
         _schedule(engine, ids, count, utcnow() + timedelta(seconds=5), SPREAD_SECONDS, "t")
     started = time.perf_counter()
@@ -281,6 +295,7 @@ def run(label: str, database_url: str, queue_url: str, count: int,
     what = "deadline timers (runtime.timer_handler)" if first_instance is not None \
         else "timers (test.bump)"
     print(f"\n  {label}: {count:,} {what} due over {SPREAD_SECONDS} s, "
+          f"{'' if first_instance is not None else f'on {INSTANCES:,} instances, '}"
           f"{shape[0]}×{shape[1]} workers, batch {BATCH}, all SIGKILLed at {restarted_at:,} fired, lease "
           f"{LEASE_SECONDS} s")
     line("baseline: plain loop, same handler, no queue", f"{base:,.0f}/s", "1.00×")
@@ -293,7 +308,7 @@ def run(label: str, database_url: str, queue_url: str, count: int,
 
 
 def main(argv: list[str] | None = None) -> None:
-    global SPREAD_SECONDS, BATCH
+    global SPREAD_SECONDS, BATCH, INSTANCES
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timers", type=int, default=100_000)
@@ -306,10 +321,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shape", help="worker processes×threads for every backend, e.g. 2x4 "
                         "(default: 1x2 on SQLite, 2x2 on PostgreSQL)")
     parser.add_argument("--batch", type=int, default=BATCH,
-                        help="timers per claim and, on PostgreSQL, per transaction "
-                        "(TIMER_BATCH; 1: a transaction per timer)")
+                        help="timers per transaction on PostgreSQL (TIMER_BATCH; 1: a "
+                        "transaction per timer)")
+    parser.add_argument("--instances", type=int, default=INSTANCES,
+                        help="flow instances the test.bump timers fall on (200: 500 timers "
+                        "each at 100,000, the lock contention of earlier runs)")
     args = parser.parse_args(argv)
-    SPREAD_SECONDS, BATCH = args.spread, args.batch
+    SPREAD_SECONDS, BATCH, INSTANCES = args.spread, args.batch, args.instances
     if args.shape:
         processes, threads = (int(n) for n in args.shape.split("x"))
         SHAPES.update({name: (processes, threads) for name in SHAPES})

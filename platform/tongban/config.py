@@ -271,10 +271,11 @@ SETTINGS: tuple[Setting, ...] = (
             "worker died) is handed to another worker"),
     Setting("TIMER_MAX_ATTEMPTS", 5, _positive_int,
             "Tries of a timer whose handler fails before it is marked failed (an incident)"),
-    Setting("TIMER_BATCH", 1, _positive_int,
-            "Timers a worker fires in one transaction on PostgreSQL (a savepoint each, one "
-            "commit); 1, the default, fires each in its own. See docs/operations.md before "
-            "raising it: a batch holds its rows' and the audit chain's locks until it commits"),
+    Setting("TIMER_BATCH", 50, _positive_int,
+            "Timers a worker fires in one transaction on PostgreSQL (one guard statement, one "
+            "commit; a batch where a handler fails is fired again a savepoint each); 1 fires "
+            "each in its own. A batch holds its rows' and the audit chain's locks until it "
+            "commits (docs/operations.md). SQLite always fires each in its own"),
     Setting("SQL_ECHO", False, _bool, "Log every SQL statement"),
     Setting("PLUGINS", (), _plugin_list,
             "Plugins to register besides the installed ones: module names, comma-separated "

@@ -15,7 +15,7 @@ def test_the_queue_is_a_sqlite_file_in_the_instance_folder_by_default(tmp_path) 
     config = create_app(instance_path=tmp_path).config
     assert config["QUEUE_URL"] == f"sqlite:///{tmp_path / 'queue.db'}"
     settings = queue.QueueSettings.from_config(config)
-    assert (settings.lease.total_seconds(), settings.max_attempts, settings.batch) == (60, 5, 1)
+    assert (settings.lease.total_seconds(), settings.max_attempts, settings.batch) == (60, 5, 50)
     huey = queue.storage(settings.url)
     assert isinstance(huey, SqliteHuey) and huey.storage.filename == str(tmp_path / "queue.db")
 

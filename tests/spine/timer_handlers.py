@@ -191,6 +191,22 @@ def instances(world: World, count: int) -> list[int]:
     return found
 
 
+def many_instances(world: World, count: int, chunk: int = 5000) -> list[int]:
+    """``count`` running flow instances for timers to act on, fast: one submitted the real way
+    and the rest copies of its instance row (no application each: a timer's handler here
+    reads and writes only the instance and its events), inserted ``chunk`` at a time."""
+    [model_id] = instances(world, 1)
+    with world.session() as session, db.unit_of_work(session):
+        model = session.execute(select(INSTANCE).where(INSTANCE.c.id == model_id)).one()._asdict()
+        del model["id"], model["application_id"]
+        found = [model_id]
+        for first in range(0, count - 1, chunk):
+            rows = [dict(model) for _ in range(min(chunk, count - 1 - first))]
+            found.extend(session.execute(INSTANCE.insert().returning(INSTANCE.c.id),
+                                         rows).scalars())
+    return found
+
+
 def schedule(world: World, instance_ids: list[int], count: int, due_at: datetime,
              kind: str = "test.bump", payload: dict[str, Any] | None = None,
              prefix: str = "t") -> list[int]:

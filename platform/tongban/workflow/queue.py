@@ -49,7 +49,7 @@ class QueueSettings:
     url: str
     lease: timedelta = timers.LEASE
     max_attempts: int = timers.MAX_ATTEMPTS
-    batch: int = 1  # timers fired in one transaction on PostgreSQL (the TIMER_BATCH setting)
+    batch: int = timers.FIRE_BATCH  # timers fired in one transaction on PostgreSQL (TIMER_BATCH)
     job: int = timers.FIRE_BATCH  # timers claimed for one fire_timers job
     workers: int = 2                # consumers' worker count, for the queue's fill level
     outbox: bool = True             # run the outbox worker from the queue too

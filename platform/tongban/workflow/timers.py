@@ -2,22 +2,24 @@
 
 A dispatcher claims a batch of due rows in one short transaction (``pending`` → ``claimed``:
 ``lease_until`` = now + lease, ``claimed_by`` = a claim token, ``attempts`` + 1; PostgreSQL
-``FOR UPDATE SKIP LOCKED``, SQLite the write lock) and hands the claims to workers. Firing one
-timer is ONE transaction (on PostgreSQL one savepoint of its batch's): a guarded update
-re-checks the claim (same state, token and attempt: a claim that was reaped and taken again
-elsewhere no longer matches), the handler makes the effect, the row becomes ``done`` (or
-``cancelled`` when the handler found it no longer applies), all committed together.
+``FOR UPDATE SKIP LOCKED``, SQLite the write lock) and hands the claims to workers. A timer fires
+in ONE transaction (on PostgreSQL its batch's): a guarded update re-checks the claim (same
+state, token and attempt: a claim that was reaped and taken again elsewhere no longer
+matches), the handler makes the effect, the row becomes ``done`` (or ``cancelled`` when the
+handler found it no longer applies), all committed together.
 
-On PostgreSQL a worker may fire a claimed batch (the ``TIMER_BATCH`` setting; 1, the default,
-keeps one transaction per timer until a quiet-machine measurement shows batches pay) in
-ONE transaction, each timer in a SAVEPOINT of its own, in the order of their instances (two
-batches then take their instances' row locks in the same order): a timer whose handler fails or
-finds its instance changed is rolled back to its savepoint alone and its failure recorded in
-the same transaction, and the batch commits once. A firing's cost there is mostly its commit's
-WAL flush, which the batch now shares. A deadlock or serialization failure (another batch
-holding the same rows) rolls the whole batch back and returns its timers to pending at once,
-the attempt not counted. SQLite keeps one transaction per timer: its commit is cheap and its
-one writer lock, held for a whole batch, would keep web requests waiting. So an effect happens
+On PostgreSQL a worker fires a claimed batch (the ``TIMER_BATCH`` setting, default 50; 1 keeps
+one transaction per timer) optimistically (:func:`fire_optimistic`): ONE transaction, ONE
+guard statement for the whole batch, the handlers in the order of their instances (two batches
+then take their instances' row locks in the same order), the ``cancelled`` marks, one commit.
+A timer then costs its handler's statements and a fiftieth of a commit's WAL flush. When any
+handler raises (a failure, or its instance changed meanwhile), the whole transaction is rolled
+back and the batch fired again the safe way (:func:`fire_batch`): one transaction, each timer
+in a SAVEPOINT of its own, a failing one rolled back to its savepoint alone and its failure
+recorded in the same transaction. A deadlock or serialization failure (another batch holding
+the same rows) rolls the whole batch back and returns its timers to pending at once, the
+attempt not counted. SQLite keeps one transaction per timer: its commit is cheap and its one
+writer lock, held for a whole batch, would keep web requests waiting. So an effect happens
 once, whoever dies when:
 
 - a worker killed mid-transaction (mid-batch) commits nothing; the rows stay ``claimed``
@@ -44,7 +46,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
@@ -59,7 +61,7 @@ BACKOFF = timedelta(seconds=10)        # after the first failure; doubles each t
 MAX_BACKOFF = timedelta(hours=1)
 STALE_RETRY = timedelta(seconds=1)     # a lost optimistic lock: try again almost at once
 BATCH = 200                            # timers claimed at a time by run_due
-FIRE_BATCH = 50                        # timers per queued job (one transaction each: TIMER_BATCH)
+FIRE_BATCH = 50                        # timers per queued job, and TIMER_BATCH's default
 # SQLSTATEs of a transaction the server aborted because of other transactions: deadlock
 # detected, serialization failure. The batch is rolled back and its timers go back to pending.
 CONFLICTS = frozenset({"40P01", "40001"})
@@ -205,6 +207,14 @@ _GUARD = (TIMER.update()
                  TIMER.c.attempts == bindparam("attempt"))
           .values(state="done", fired_at=bindparam("now"), lease_until=None, last_error="")
           .returning(*(TIMER.c[name] for name in ClaimedTimer.__slots__)))
+# The same guard for a whole batch of one claim token: (id, attempt) pairs in one statement.
+_GUARD_MANY = (TIMER.update()
+               .where(TIMER.c.state == "claimed", TIMER.c.claimed_by == bindparam("token"),
+                      tuple_(TIMER.c.id, TIMER.c.attempts).in_(
+                          bindparam("held", expanding=True)))
+               .values(state="done", fired_at=bindparam("now"), lease_until=None,
+                       last_error="")
+               .returning(*(TIMER.c[name] for name in ClaimedTimer.__slots__)))
 _NOT_FIRED = (TIMER.update().where(TIMER.c.id == bindparam("timer_id"))
               .values(state="cancelled", last_error=bindparam("error")))
 
@@ -267,8 +277,8 @@ def fire_many(target: Engine | SessionFactory, claims: list[Claim], now: datetim
     with _batch_session(target) as session:
         if _postgres(session) and batch > 1:
             for start in range(0, len(claims), batch):
-                outcomes.extend(fire_batch(session, claims[start:start + batch], now,
-                                           max_attempts=max_attempts))
+                outcomes.extend(fire_optimistic(session, claims[start:start + batch], now,
+                                                max_attempts=max_attempts))
             return outcomes
         for claim in claims:
             with _turns(session):
@@ -323,7 +333,7 @@ def fire_batch(session: Session, claims: list[Claim], now: datetime | None = Non
     batch is kept and every timer of it goes back to pending at once, the attempt not counted
     (outcome ``pending``, or ``lost`` for a claim that no longer held). Any other error ending
     the transaction propagates: the claims stay ``claimed`` until the reaper hands them on."""
-    ordered = sorted(claims, key=lambda claim: claim.instance_id or 0)
+    ordered = _in_instance_order(claims)
     try:
         with _turns(session), db.unit_of_work(session):
             outcomes = {claim.timer_id: _fire_nested(session, claim, now, max_attempts)
@@ -331,15 +341,88 @@ def fire_batch(session: Session, claims: list[Claim], now: datetime | None = Non
     except DBAPIError as exc:
         if not conflict(exc):
             raise
-        session.expunge_all()
-        error = f"the batch was rolled back: {type(exc.orig).__name__}"
-        log.info("timer batch of %s rolled back (%s); returned to pending", len(claims), error)
-        with _turns(session), db.unit_of_work(session):
-            outcomes = {claim.timer_id: record_failure(session, claim, now or utcnow(), error,
-                                                       stale=True, max_attempts=max_attempts)
-                        for claim in ordered}
+        outcomes = _returned_to_pending(session, ordered, now, exc, max_attempts)
     session.expunge_all()
     return [outcomes[claim.timer_id] for claim in claims]
+
+
+def fire_optimistic(session: Session, claims: list[Claim], now: datetime | None = None, *,
+                    max_attempts: int = MAX_ATTEMPTS) -> list[Outcome]:
+    """Fire claimed timers in ONE transaction on ``session`` without a savepoint each,
+    betting that none fails: one guard statement for the whole batch (per claim token), the
+    handlers in the order of their instances, the ``cancelled`` marks of the timers that no
+    longer applied, one commit. A timer costs its handler's statements and nothing more.
+
+    When any handler raises (a Stale too), the whole transaction is rolled back and the
+    batch fired again the safe way (:func:`fire_batch`: a savepoint each), so the failing
+    timer gets its own recorded failure and the others still fire. A deadlock or
+    serialization failure returns the batch to pending as :func:`fire_batch` does; an error
+    that is no handler's (``BaseException``) propagates with nothing committed."""
+    ordered = _in_instance_order(claims)
+    moment = now or utcnow()
+    try:
+        with _turns(session), db.unit_of_work(session):
+            outcomes = _fire_together(session, ordered, moment)
+    except Exception as exc:
+        session.expunge_all()
+        if conflict(exc):
+            outcomes = _returned_to_pending(session, ordered, now, exc, max_attempts)
+        else:
+            log.info("optimistic timer batch of %s rolled back (%s); fired again one savepoint "
+                     "each", len(claims), _failure(exc)[0])
+            return fire_batch(session, claims, now, max_attempts=max_attempts)
+    session.expunge_all()
+    return [outcomes[claim.timer_id] for claim in claims]
+
+
+def _in_instance_order(claims: list[Claim]) -> list[Claim]:
+    # Two batches then take their instances' row locks in the same order.
+    return sorted(claims, key=lambda claim: claim.instance_id or 0)
+
+
+def _fire_together(session: Session, ordered: list[Claim], now: datetime) -> dict[int, Outcome]:
+    """The optimistic batch's work in the caller's transaction; raises what a handler raises."""
+    held: dict[str, list[tuple[int, int]]] = {}
+    for claim in ordered:  # a job's claims share one token, but nothing relies on it
+        held.setdefault(claim.claimed_by, []).append((claim.timer_id, claim.attempt))
+    rows: dict[tuple[int, int], ClaimedTimer] = {}
+    for token, pairs in held.items():
+        for row in session.execute(_GUARD_MANY, {"token": token, "held": pairs, "now": now}):
+            held_timer = ClaimedTimer(*row)
+            rows[(held_timer.id, held_timer.attempts)] = held_timer
+    outcomes: dict[int, Outcome] = {}
+    not_fired: list[dict[str, Any]] = []
+    for claim in ordered:
+        timer = rows.get((claim.timer_id, claim.attempt))
+        if timer is None:
+            outcomes[claim.timer_id] = Outcome(claim.timer_id, "lost", claim.attempt)
+            continue
+        result = handler_for(timer.kind)(session, timer, now)
+        # What the handler changed goes to the server now (a failure surfaces here, its
+        # timer's), and the next timer reads its rows afresh, as in a transaction of its own.
+        session.flush()
+        session.expunge_all()
+        if result == "done":
+            outcomes[claim.timer_id] = Outcome(claim.timer_id, "done", claim.attempt)
+        else:
+            outcomes[claim.timer_id] = Outcome(claim.timer_id, "cancelled", claim.attempt)
+            not_fired.append({"timer_id": claim.timer_id, "error": f"not fired: {result}"})
+    if not_fired:
+        session.execute(_NOT_FIRED, not_fired)
+    return outcomes
+
+
+def _returned_to_pending(session: Session, ordered: list[Claim], now: datetime | None,
+                         exc: Exception, max_attempts: int) -> dict[int, Outcome]:
+    """After the server aborted a batch's transaction: its timers back to pending at once,
+    the attempt not counted (``lost`` for a claim that no longer held)."""
+    session.expunge_all()
+    error = f"the batch was rolled back: {type(getattr(exc, 'orig', exc)).__name__}"
+    log.info("timer batch of %s rolled back (%s); returned to pending", len(ordered), error)
+    with _turns(session), db.unit_of_work(session):
+        return {claim.timer_id: record_failure(session, claim, now or utcnow(), error,
+                                               stale=True, max_attempts=max_attempts)
+                for claim in ordered}
 
 
 def _fire_nested(session: Session, claim: Claim, now: datetime | None,
