@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -73,6 +74,14 @@ def load(text: str) -> CommentedMap:
         raise RulesEditError(N_("The rules file cannot be read as a rule set: correct it in the "
                                 "text view first."))
     return doc
+
+
+@lru_cache(maxsize=16)
+def _read(text: str) -> Any:
+    """The rule set as plain dicts and lists, for the readers below, which do not change it:
+    a page shows the indicators, the outcome, the inputs and the parameters of one text, and
+    parsing it round-trip once costs more than building the rest of the page."""
+    return plain(load(text))
 
 
 def dump(doc: CommentedMap) -> str:
@@ -159,7 +168,7 @@ def _max_points(raw: Mapping[str, Any], parameters: Mapping[str, Any],
 
 def indicators(text: str) -> list[Indicator]:
     """The indicators in display order."""
-    doc = plain(load(text))
+    doc = _read(text)
     parameters = doc.get("parameters") or {}
     inputs = doc.get("inputs") or {}
     found: list[Indicator] = []
@@ -231,7 +240,7 @@ class Outcome:
 
 
 def outcome(text: str) -> Outcome:
-    doc = plain(load(text))
+    doc = _read(text)
     found = doc.get("outcome") or {}
     grades = tuple((_cell(g.get("min")), _cell(g.get("grade")), _text(g.get("label"), "zh"),
                     _text(g.get("label"), "en"))
@@ -241,12 +250,12 @@ def outcome(text: str) -> Outcome:
 
 def inputs(text: str) -> dict[str, str]:
     """Input id -> its type, in file order."""
-    found = plain(load(text)).get("inputs") or {}
+    found = _read(text).get("inputs") or {}
     return {str(k): str(v.get("type", "")) for k, v in found.items() if isinstance(v, Mapping)}
 
 
 def parameters(text: str) -> list[str]:
-    return [str(name) for name in plain(load(text)).get("parameters") or {}]
+    return [str(name) for name in _read(text).get("parameters") or {}]
 
 
 # --- helpers for editing ---------------------------------------------------------------------
