@@ -18,7 +18,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import MetaData, create_engine, text
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from tongban import PROJECT_ROOT, create_app
@@ -29,6 +28,7 @@ from .installed_packages import metadata_read_once
 from .parsed_text import definitions_parsed_once
 from .password_cost import quick_password_hashes
 from .route_code import routes_compiled_once
+from .sql_code import sql_compiled_once
 from .template_code import SharedTemplateCode, share_compiled_templates
 
 POSTGRES_ADMIN_URL = os.environ.get("TONGBAN_TEST_POSTGRES",
@@ -77,6 +77,13 @@ def _definitions_parsed_once() -> Iterator[None]:
 def _routes_compiled_once() -> Iterator[None]:
     """tests/route_code.py"""
     with routes_compiled_once():
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sql_compiled_once() -> Iterator[None]:
+    """tests/sql_code.py"""
+    with sql_compiled_once():
         yield
 
 
@@ -148,10 +155,11 @@ def demo_snapshot(db_backend: str, migrated_template: str,
 class PostgresReset:
     """Empties the run's PostgreSQL test database between tests: DELETE, children first, and
     every sequence back to 1. TRUNCATE of every table cost ~0.7 s a test (a new file per table);
-    DELETE of the few rows a test wrote costs milliseconds."""
+    DELETE of the few rows a test wrote costs milliseconds. One connection is kept for the run:
+    a new server process per test would read the catalogue of every table again."""
 
     def __init__(self, url: str):
-        self.engine = create_engine(url, poolclass=NullPool)
+        self.engine = create_engine(url, pool_size=1, max_overflow=0)
         metadata = MetaData()
         metadata.reflect(self.engine)
         tables = [t.name for t in reversed(metadata.sorted_tables) if t.name != "alembic_version"]
