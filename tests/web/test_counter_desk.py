@@ -263,7 +263,7 @@ def test_a_required_material_marked_deferred_at_the_counter_does_not_block_the_s
     and the intake task's 容缺受理 names it. An applicant online is still blocked."""
     from tongban.models import FlowInstance, FlowTask
 
-    from .journey import RESIDENCE_PAGES, Journey
+    from .journey import Journey
 
     client, token = _clerk(personas)
     public_id = _create(client, token).rsplit("/", 1)[1]
@@ -285,15 +285,7 @@ def test_a_required_material_marked_deferred_at_the_counter_does_not_block_the_s
         AuditEvent.action == "counter.material_deferred")) == 1
     assert "容缺：申请人稍后补交" in client.get(base).get_data(as_text=True)
 
-    journey = Journey.__new__(Journey)
-    journey.client, journey.service, journey.token = client, "residence-points", draft.token
-    journey.token_value = token
-    for page_id, data in RESIDENCE_PAGES:
-        if page_id == "applicant":  # working in 徐汇: the intake comes to this counter
-            data = {**data, "applicant.name": "李四", "applicant.id_number": LISI,
-                    "applicant.work_district": "310104"}
-        response = journey.post(page_id, data)
-        assert response.status_code == 302, (page_id, errors_in(response.get_data(as_text=True)))
+    journey = _answer_for_lisi(client, token, draft.token)
     # The materials page without the ID card: not refused.
     response = journey.post("materials", {
         "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf"),
@@ -329,6 +321,23 @@ def test_a_required_material_marked_deferred_at_the_counter_does_not_block_the_s
     assert "请上传居民身份证正反面" in errors_in(refused.get_data(as_text=True))
 
 
+def _answer_for_lisi(client, token: str, draft_token: str):  # type: ignore[no-untyped-def]
+    """The clerk's draft of 居住证积分 for 李四 (working in 徐汇, so the intake comes to this
+    counter), every page but the materials answered; the journey, to go on with."""
+    from .journey import RESIDENCE_PAGES, Journey
+
+    journey = Journey.__new__(Journey)
+    journey.client, journey.service, journey.token = client, "residence-points", draft_token
+    journey.token_value = token
+    for page_id, data in RESIDENCE_PAGES:
+        if page_id == "applicant":
+            data = {**data, "applicant.name": "李四", "applicant.id_number": LISI,
+                    "applicant.work_district": "310104"}
+        response = journey.post(page_id, data)
+        assert response.status_code == 302, (page_id, errors_in(response.get_data(as_text=True)))
+    return journey
+
+
 def _main(html: str) -> str:
     return html[html.index("<main"):html.index("</main>")]
 
@@ -339,7 +348,7 @@ def test_the_check_page_of_a_clerks_application_speaks_of_the_applicant(
     the note that questions still need an answer, the declaration (the applicant's, ticked by
     the clerk on their behalf) and its error. An applicant's own check page still speaks to
     them."""
-    from .journey import RESIDENCE_PAGES, Journey
+    from .journey import Journey
 
     client, token = _clerk(personas)
     public_id = _create(client, token).rsplit("/", 1)[1]
@@ -352,15 +361,7 @@ def test_the_check_page_of_a_clerks_application_speaks_of_the_applicant(
     assert "还有问题需要回答，完成后才能提交申请人的申请。" in unfinished
     assert "您" not in unfinished
 
-    journey = Journey.__new__(Journey)
-    journey.client, journey.service, journey.token = client, "residence-points", draft.token
-    journey.token_value = token
-    for page_id, data in RESIDENCE_PAGES:
-        if page_id == "applicant":  # working in 徐汇: the intake comes to this counter
-            data = {**data, "applicant.name": "李四", "applicant.id_number": LISI,
-                    "applicant.work_district": "310104"}
-        response = journey.post(page_id, data)
-        assert response.status_code == 302, (page_id, errors_in(response.get_data(as_text=True)))
+    journey = _answer_for_lisi(client, token, draft.token)
     response = journey.post("materials", {
         "materials.id_card": (io.BytesIO(PDF), "身份证.pdf"),
         "materials.residence_permit": (io.BytesIO(PDF), "居住证.pdf"),
